@@ -1,0 +1,1 @@
+"""Sunap: payments for merchants on Toss Payments."""

@@ -1,0 +1,163 @@
+"""The payment-gateway port: what a use case may ask of a PG, and how a PG call can end.
+
+Every answer is classified by the adapter into exactly one of: a result, GatewayDeclined (a
+definitive refusal), GatewayUnknown (we do not know what happened: never treat it as failure),
+GatewayAlreadyProcessed (an earlier attempt went through: look it up), GatewayNotFound, or
+GatewayMisconfigured (our key or request is wrong: alert, touch no money).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sunap.domain.payment import (
+    CardDetails,
+    EasyPayDetails,
+    Failure,
+    PaymentMethod,
+    PaymentStatus,
+    VirtualAccountDetails,
+)
+
+
+@dataclass(frozen=True)
+class GatewayExchange:
+    """One call to the PG as the audit trail keeps it: secrets already redacted."""
+
+    operation: str  # "confirm", "cancel", "lookup", "billing.charge", ...
+    method: str
+    path: str
+    request_data: dict[str, Any] | None
+    response_data: dict[str, Any] | None
+    status_code: int | None  # None when no answer came back
+    processing_time_ms: int
+    outcome: str  # "ok", "declined", "unknown", "already_processed", "not_found", "misconfigured"
+
+
+@dataclass(frozen=True)
+class GatewayCancel:
+    amount: int
+    reason: str | None
+    canceled_at: datetime | None
+    transaction_key: str | None
+
+
+@dataclass(frozen=True)
+class GatewayPayment:
+    """A payment as the PG sees it, in our vocabulary."""
+
+    payment_key: str
+    order_id: str
+    status: PaymentStatus
+    total_amount: int
+    balance_amount: int
+    currency: str
+    method: PaymentMethod | None
+    approved_at: datetime | None
+    requested_at: datetime | None = None
+    card: CardDetails | None = None
+    virtual_account: VirtualAccountDetails | None = None
+    easy_pay: EasyPayDetails | None = None
+    receipt_url: str | None = None
+    failure: Failure | None = None
+    cancels: tuple[GatewayCancel, ...] = ()
+    last_transaction_key: str | None = None
+    deposit_secret: str | None = None  # Toss's `secret` for virtual accounts; hash it, never keep it
+    exchange: GatewayExchange | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class BillingAuthorization:
+    billing_key: str
+    customer_key: str
+    card: CardDetails | None
+    authenticated_at: datetime | None
+    exchange: GatewayExchange | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class RefundAccount:
+    bank: str
+    account_number: str
+    holder_name: str
+
+
+class GatewayError(Exception):
+    def __init__(
+        self, code: str, message: str, *, exchange: GatewayExchange | None = None
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.exchange = exchange
+
+
+class GatewayDeclined(GatewayError):
+    """The PG definitively refused: the payment may be marked failed."""
+
+
+class GatewayUnknown(GatewayError):
+    """No usable answer (timeout, dropped connection, 5xx, unlisted code): outcome unknown."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        timed_out: bool = False,
+        exchange: GatewayExchange | None = None,
+    ) -> None:
+        super().__init__(code, message, exchange=exchange)
+        self.timed_out = timed_out
+
+
+class GatewayAlreadyProcessed(GatewayError):
+    """An earlier attempt of this operation went through; look the payment up."""
+
+
+class GatewayNotFound(GatewayError):
+    """The PG does not know the payment."""
+
+
+class GatewayMisconfigured(GatewayError):
+    """Our credentials or request are wrong (UNAUTHORIZED_KEY, INVALID_API_KEY...): alert."""
+
+
+class PaymentGateway(Protocol):
+    async def confirm(
+        self, *, payment_key: str, order_id: str, amount: int, idempotency_key: str
+    ) -> GatewayPayment: ...
+
+    async def lookup_by_order_id(self, order_id: str) -> GatewayPayment: ...
+
+    async def lookup_by_payment_key(self, payment_key: str) -> GatewayPayment: ...
+
+    async def cancel(
+        self,
+        *,
+        payment_key: str,
+        reason: str,
+        amount: int | None,
+        idempotency_key: str,
+        refund_account: RefundAccount | None = None,
+        tax_free_amount: int | None = None,
+    ) -> GatewayPayment: ...
+
+    async def issue_billing_key(
+        self, *, auth_key: str, customer_key: str, idempotency_key: str
+    ) -> BillingAuthorization: ...
+
+    async def charge_billing_key(
+        self,
+        *,
+        billing_key: str,
+        customer_key: str,
+        order_id: str,
+        order_name: str,
+        amount: int,
+        idempotency_key: str,
+    ) -> GatewayPayment: ...
+
+    async def delete_billing_key(self, billing_key: str) -> None: ...

@@ -1,0 +1,233 @@
+"""Ports: what the use cases need from the outside world, as Protocols the adapters fulfil."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sunap.domain.payment import Payment, PaymentStatus
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self, prefix: str) -> str:
+        """An opaque unique id such as `pay_…`."""
+        ...
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else changed the aggregate since we read it; retry from a fresh read."""
+
+
+# -- payments ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentQuery:
+    order_id: str | None = None
+    customer_key: str | None = None
+    status: PaymentStatus | None = None
+    limit: int = 20
+    cursor: str | None = None  # opaque, from a previous page
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    items: list[Payment]
+    next_cursor: str | None
+
+
+class PaymentRepository(Protocol):
+    def add(self, payment: Payment) -> None:
+        """Insert on commit. A second payment for one (tenant, orderId) fails the commit with
+        DuplicateOrderId."""
+        ...
+
+    async def get(
+        self, tenant_id: str, payment_id: str, *, for_update: bool = False
+    ) -> Payment | None: ...
+
+    async def get_by_order_id(
+        self, tenant_id: str, order_id: str, *, for_update: bool = False
+    ) -> Payment | None: ...
+
+    async def get_by_payment_key(
+        self, payment_key: str, *, for_update: bool = False
+    ) -> Payment | None:
+        """Across tenants: for webhooks, which carry no tenant."""
+        ...
+
+    async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
+        """Across tenants: for workers."""
+        ...
+
+    async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage: ...
+
+    async def due_for_reconcile(self, now: datetime, limit: int) -> list[str]:
+        """Ids of payments whose next_reconcile_at has passed, oldest first."""
+        ...
+
+    async def lease_for_reconcile(self, payment_id: str, seen_at: datetime, until: datetime) -> bool:
+        """Move next_reconcile_at from `seen_at` to `until` atomically: True if this caller won
+        the item, so two workers never reconcile one payment at once."""
+        ...
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: str
+    tenant_id: str
+    payment_id: str
+    type: str  # "payment.created", "pg.confirm", "confirm.amount_mismatch", "webhook.received"…
+    status: str  # "ok", "declined", "unknown", "rejected", "duplicate"…
+    request_data: dict[str, Any] | None
+    response_data: dict[str, Any] | None
+    processing_time_ms: int | None
+    created_at: datetime
+
+
+class AuditLog(Protocol):
+    def add(self, entry: AuditEntry) -> None: ...
+
+    async def list_for_payment(self, tenant_id: str, payment_id: str) -> list[AuditEntry]: ...
+
+
+# -- the unit of work ----------------------------------------------------------------------
+
+
+class UnitOfWork(Protocol):
+    """One database transaction. On commit it saves every payment it handed out (refusing stale
+    versions with ConcurrencyConflict) and writes each payment's new events to the outbox in the
+    same transaction. Leaving the block without commit rolls back."""
+
+    payments: PaymentRepository
+    audit: AuditLog
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+# -- inbound idempotency -------------------------------------------------------------------
+
+
+class ClaimOutcome(enum.Enum):
+    NEW = "new"  # this caller owns the key: execute, then finish or release
+    REPLAY = "replay"  # finished before: replay `response`
+    IN_FLIGHT = "in_flight"  # another request holds it
+    MISMATCH = "mismatch"  # same key, different method/path/body
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    outcome: ClaimOutcome
+    response: StoredResponse | None = None
+
+
+class IdempotencyStore(Protocol):
+    async def claim(
+        self, tenant_id: str, key: str, fingerprint: str, now: datetime, lock_until: datetime
+    ) -> IdempotencyClaim:
+        """Atomically claim (tenant, key). A lock older than lock_until of its holder is stale and
+        taken over. Keys older than the retention period are treated as new."""
+        ...
+
+    async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None: ...
+
+    async def release(self, tenant_id: str, key: str) -> None:
+        """Forget a claim whose request must not be replayed (rejected before execution, or an
+        unknown PG outcome): the client may retry with the same key."""
+        ...
+
+
+# -- API keys and tenants ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str
+    tenant_id: str
+    tenant_name: str
+    scopes: frozenset[str]
+
+
+class ApiKeyStore(Protocol):
+    async def ensure_tenant(self, name: str, new_id: str) -> str:
+        """The tenant's id, creating the tenant if it is new."""
+        ...
+
+    async def add_key(
+        self, *, key_id: str, tenant_id: str, key_hash: str, scopes: frozenset[str], now: datetime
+    ) -> None: ...
+
+    async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+    async def tenant_id_by_name(self, name: str) -> str | None: ...
+
+
+# -- events out and in ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    topic: str  # e.g. "commerce.payment.completed"
+    key: str  # the payment id: brokers keep order per key
+    event_id: str  # the CloudEvents id; consumers dedupe on it
+    body: bytes  # the CloudEvents envelope as JSON
+
+
+class PublishFailed(Exception):
+    """The broker did not acknowledge every message; none may be marked published."""
+
+
+class EventPublisher(Protocol):
+    async def start(self) -> None: ...
+
+    async def publish(self, messages: Sequence[OutboundMessage]) -> None:
+        """Return only once the broker acknowledged every message, in the given order per key;
+        raise PublishFailed otherwise."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    topic: str
+    body: bytes
+    message_id: str | None  # the broker's id when it has one
+
+
+MessageHandler = Callable[[InboundMessage], Awaitable[None]]
+
+
+class MessageSubscriber(Protocol):
+    async def run(self, topic: str, group: str, handler: MessageHandler) -> None:
+        """Deliver messages of `topic` to `handler` until cancelled. A message is acknowledged
+        only after the handler returns; if the handler raises, it is redelivered later."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,66 @@
+"""The domain's error tree. Each error carries a stable `code`; HTTP statuses live at the edge."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule said no. `code` is part of the public contract (shared/API.md)."""
+
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(DomainError):
+    code = "INVALID_REQUEST"
+
+
+class PaymentNotFound(DomainError):
+    code = "PAYMENT_NOT_FOUND"
+
+    def __init__(self, message: str = "No such payment.") -> None:
+        super().__init__(message)
+
+
+class DuplicateOrderId(DomainError):
+    code = "DUPLICATE_ORDER_ID"
+
+
+class AmountMismatch(DomainError):
+    code = "AMOUNT_MISMATCH"
+
+
+class AlreadyProcessedPayment(DomainError):
+    code = "ALREADY_PROCESSED_PAYMENT"
+
+
+class ConfirmInProgress(DomainError):
+    code = "CONFIRM_IN_PROGRESS"
+
+
+class NotConfirmableStatus(DomainError):
+    code = "NOT_CONFIRMABLE_STATUS"
+
+
+class NotCancelableStatus(DomainError):
+    code = "NOT_CANCELABLE_STATUS"
+
+
+class ExceedsBalance(DomainError):
+    code = "EXCEEDS_BALANCE"
+
+
+class RefundAccountRequired(DomainError):
+    code = "REFUND_ACCOUNT_REQUIRED"
+
+
+class PartialCancelNotAllowed(DomainError):
+    code = "PARTIAL_CANCEL_NOT_ALLOWED"
+
+
+class IllegalTransition(DomainError):
+    """A status change the transition table forbids: a bug or a stale message, never user input."""
+
+    code = "ILLEGAL_TRANSITION"

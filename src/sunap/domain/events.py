@@ -1,0 +1,59 @@
+"""What happened to a payment, past tense. Each maps to one public event type (shared/API.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    type: ClassVar[str]
+    payment_id: str
+    sequence: int  # rises by one with every event of one payment
+
+
+@dataclass(frozen=True)
+class PaymentCreated(PaymentEvent):
+    type: ClassVar[str] = "payment.created"
+
+
+@dataclass(frozen=True)
+class PaymentCompleted(PaymentEvent):
+    type: ClassVar[str] = "payment.completed"
+
+
+@dataclass(frozen=True)
+class PaymentFailed(PaymentEvent):
+    type: ClassVar[str] = "payment.failed"
+
+
+@dataclass(frozen=True)
+class PaymentCanceled(PaymentEvent):
+    type: ClassVar[str] = "payment.canceled"
+
+
+@dataclass(frozen=True)
+class PaymentPartiallyCanceled(PaymentEvent):
+    type: ClassVar[str] = "payment.partially_canceled"
+
+
+@dataclass(frozen=True)
+class PaymentWaitingForDeposit(PaymentEvent):
+    type: ClassVar[str] = "payment.waiting_for_deposit"
+
+
+@dataclass(frozen=True)
+class PaymentExpired(PaymentEvent):
+    type: ClassVar[str] = "payment.expired"
+
+
+EVENT_TYPES: tuple[type[PaymentEvent], ...] = (
+    PaymentCreated,
+    PaymentCompleted,
+    PaymentFailed,
+    PaymentCanceled,
+    PaymentPartiallyCanceled,
+    PaymentWaitingForDeposit,
+    PaymentExpired,
+)

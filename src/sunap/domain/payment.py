@@ -1,0 +1,395 @@
+"""The Payment aggregate: every status change goes through a verb checked against one table."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from . import events as ev
+from .errors import (
+    AlreadyProcessedPayment,
+    AmountMismatch,
+    ConfirmInProgress,
+    ExceedsBalance,
+    IllegalTransition,
+    NotCancelableStatus,
+    NotConfirmableStatus,
+    PartialCancelNotAllowed,
+    RefundAccountRequired,
+)
+
+
+class PaymentStatus(enum.StrEnum):
+    READY = "READY"
+    IN_PROGRESS = "IN_PROGRESS"
+    WAITING_FOR_DEPOSIT = "WAITING_FOR_DEPOSIT"
+    DONE = "DONE"
+    PARTIAL_CANCELED = "PARTIAL_CANCELED"
+    CANCELED = "CANCELED"
+    ABORTED = "ABORTED"
+    EXPIRED = "EXPIRED"
+
+
+class PaymentMethod(enum.StrEnum):
+    CARD = "CARD"
+    VIRTUAL_ACCOUNT = "VIRTUAL_ACCOUNT"
+    TRANSFER = "TRANSFER"
+    MOBILE_PHONE = "MOBILE_PHONE"
+    EASY_PAY = "EASY_PAY"
+    GIFT_CERTIFICATE = "GIFT_CERTIFICATE"
+
+
+S = PaymentStatus
+# The only status changes there are. A stale message asking for anything else changes nothing.
+TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    S.READY: frozenset({S.IN_PROGRESS, S.CANCELED, S.EXPIRED}),
+    S.IN_PROGRESS: frozenset({S.DONE, S.WAITING_FOR_DEPOSIT, S.ABORTED, S.EXPIRED}),
+    S.WAITING_FOR_DEPOSIT: frozenset({S.DONE, S.CANCELED, S.EXPIRED}),
+    S.DONE: frozenset({S.PARTIAL_CANCELED, S.CANCELED, S.WAITING_FOR_DEPOSIT}),
+    S.PARTIAL_CANCELED: frozenset({S.PARTIAL_CANCELED, S.CANCELED}),
+    S.CANCELED: frozenset(),
+    S.ABORTED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+PAID = frozenset({S.DONE, S.PARTIAL_CANCELED})
+APPROVED = frozenset({S.WAITING_FOR_DEPOSIT, S.DONE, S.PARTIAL_CANCELED, S.CANCELED})
+FINAL = frozenset({S.CANCELED, S.ABORTED, S.EXPIRED})
+
+
+def can_transition(current: PaymentStatus, target: PaymentStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    company: str | None
+    number: str | None  # masked as Toss masks it; a full number never reaches the domain
+    card_type: str | None
+    owner_type: str | None
+    installment_plan_months: int | None
+    approve_no: str | None
+
+
+@dataclass(frozen=True)
+class VirtualAccountDetails:
+    bank: str | None
+    account_number: str | None
+    customer_name: str | None
+    due_date: str | None
+
+
+@dataclass(frozen=True)
+class EasyPayDetails:
+    provider: str | None
+    amount: int | None
+    discount_amount: int | None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What the PG says about an approved payment, in our words."""
+
+    payment_key: str
+    status: PaymentStatus  # DONE or WAITING_FOR_DEPOSIT
+    method: PaymentMethod | None
+    approved_at: datetime | None
+    card: CardDetails | None = None
+    virtual_account: VirtualAccountDetails | None = None
+    easy_pay: EasyPayDetails | None = None
+    receipt_url: str | None = None
+    deposit_secret_digest: str | None = None
+
+
+class ConfirmStart(enum.Enum):
+    CLAIMED = "claimed"  # go ahead and call the PG
+    ALREADY_APPROVED = "already_approved"  # same paymentKey, nothing to do
+    ALREADY_FAILED = "already_failed"  # the PG refused this paymentKey before
+
+
+class CancelStatus(enum.StrEnum):
+    PENDING = "PENDING"  # reserved against the balance, PG answer not (yet) known
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+@dataclass
+class Cancel:
+    id: str
+    amount: int
+    reason: str
+    status: CancelStatus
+    gateway_idempotency_key: str
+    requested_at: datetime
+    tax_free_amount: int = 0
+    canceled_at: datetime | None = None
+    transaction_key: str | None = None
+    failure: Failure | None = None
+
+
+@dataclass(eq=False)
+class Payment:
+    id: str
+    tenant_id: str
+    order_id: str
+    order_name: str
+    amount: int
+    currency: str
+    status: PaymentStatus
+    balance_amount: int
+    created_at: datetime
+    updated_at: datetime
+    method: PaymentMethod | None = None
+    customer_key: str | None = None
+    metadata: dict[str, Any] | None = None
+    success_url: str | None = None
+    fail_url: str | None = None
+    payment_key: str | None = None
+    requested_at: datetime | None = None
+    approved_at: datetime | None = None
+    card: CardDetails | None = None
+    virtual_account: VirtualAccountDetails | None = None
+    easy_pay: EasyPayDetails | None = None
+    failure: Failure | None = None
+    receipt_url: str | None = None
+    deposit_secret_digest: str | None = None  # sha256 of Toss's `secret`; the secret is never kept
+    confirm_idempotency_key: str | None = None  # our outbound key, stored before the PG call
+    cancels: list[Cancel] = field(default_factory=list)
+    pending_cancel_amount: int = 0
+    needs_review: bool = False
+    review_reason: str | None = None
+    # When the reconciler should next ask the PG about an unknown outcome, and how often it has.
+    next_reconcile_at: datetime | None = None
+    reconcile_attempts: int = 0
+    version: int = 0  # bumped on every save; the repository refuses a stale write
+    event_sequence: int = 0  # the sequence of the last event recorded
+    events: list[ev.PaymentEvent] = field(default_factory=list, repr=False)
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: str,
+        tenant_id: str,
+        order_id: str,
+        order_name: str,
+        amount: int,
+        currency: str,
+        now: datetime,
+        method: PaymentMethod | None = None,
+        customer_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        success_url: str | None = None,
+        fail_url: str | None = None,
+    ) -> Payment:
+        payment = cls(
+            id=id,
+            tenant_id=tenant_id,
+            order_id=order_id,
+            order_name=order_name,
+            amount=amount,
+            currency=currency,
+            status=S.READY,
+            balance_amount=amount,
+            created_at=now,
+            updated_at=now,
+            method=method,
+            customer_key=customer_key,
+            metadata=metadata,
+            success_url=success_url,
+            fail_url=fail_url,
+        )
+        payment._record(ev.PaymentCreated)
+        return payment
+
+    # -- confirm ----------------------------------------------------------------------------
+    def begin_confirm(
+        self, *, payment_key: str, amount: int, idempotency_key: str, now: datetime
+    ) -> ConfirmStart:
+        """Claim the payment for one PG confirm call, or say why no call is needed."""
+        if amount != self.amount:
+            raise AmountMismatch(
+                f"amount {amount} does not match the payment's amount {self.amount}."
+            )
+        if self.status in APPROVED:
+            if payment_key == self.payment_key:
+                return ConfirmStart.ALREADY_APPROVED
+            raise AlreadyProcessedPayment("The payment was already approved with another paymentKey.")
+        if self.status is S.IN_PROGRESS:
+            raise ConfirmInProgress("A confirm of this payment is in progress.")
+        if self.status is S.ABORTED and payment_key == self.payment_key:
+            return ConfirmStart.ALREADY_FAILED
+        if self.status is not S.READY:
+            raise NotConfirmableStatus(f"A payment in status {self.status} cannot be confirmed.")
+        self._move_to(S.IN_PROGRESS, now)
+        self.payment_key = payment_key
+        self.requested_at = now
+        self.confirm_idempotency_key = idempotency_key
+        return ConfirmStart.CLAIMED
+
+    def approve(self, approval: Approval, now: datetime) -> None:
+        """The PG approved: DONE, or WAITING_FOR_DEPOSIT for a virtual account."""
+        if approval.status not in (S.DONE, S.WAITING_FOR_DEPOSIT):
+            raise IllegalTransition(f"An approval cannot leave the payment {approval.status}.")
+        if self.status is S.READY:  # approvals we learn of without our own claim (reconciler)
+            self._move_to(S.IN_PROGRESS, now)
+        self._move_to(approval.status, now)
+        self.payment_key = approval.payment_key
+        self.method = approval.method or self.method
+        self.approved_at = approval.approved_at
+        self.card = approval.card
+        self.virtual_account = approval.virtual_account
+        self.easy_pay = approval.easy_pay
+        self.receipt_url = approval.receipt_url
+        if approval.deposit_secret_digest is not None:
+            self.deposit_secret_digest = approval.deposit_secret_digest
+        self.failure = None
+        self._record(ev.PaymentCompleted if approval.status is S.DONE else ev.PaymentWaitingForDeposit)
+
+    def abort(self, failure: Failure, now: datetime) -> None:
+        """The PG definitively refused the approval."""
+        self._move_to(S.ABORTED, now)
+        self.failure = failure
+        self._record(ev.PaymentFailed)
+
+    def expire(self, now: datetime, failure: Failure | None = None) -> None:
+        self._move_to(S.EXPIRED, now)
+        self.failure = failure
+        self._record(ev.PaymentExpired)
+
+    def record_deposit(self, now: datetime) -> None:
+        """The customer paid into the virtual account."""
+        self._move_to(S.DONE, now)
+        self._record(ev.PaymentCompleted)
+
+    # -- cancel -----------------------------------------------------------------------------
+    @property
+    def cancelable_amount(self) -> int:
+        """What is left to cancel once every cancel still in flight is counted."""
+        return self.balance_amount - self.pending_cancel_amount
+
+    def begin_cancel(
+        self,
+        *,
+        cancel_id: str,
+        reason: str,
+        amount: int | None,
+        idempotency_key: str,
+        has_refund_account: bool,
+        now: datetime,
+        tax_free_amount: int = 0,
+    ) -> Cancel | None:
+        """Reserve a cancel against the balance. None: canceled locally, no PG call needed."""
+        if self.status is S.READY:
+            self._move_to(S.CANCELED, now)
+            self.balance_amount = 0
+            self._record(ev.PaymentCanceled)
+            return None
+        if self.status not in (S.DONE, S.PARTIAL_CANCELED, S.WAITING_FOR_DEPOSIT):
+            raise NotCancelableStatus(f"A payment in status {self.status} cannot be canceled.")
+        available = self.cancelable_amount
+        wanted = available if amount is None else amount
+        if wanted <= 0 or wanted > available:
+            raise ExceedsBalance(
+                f"cancelAmount {wanted} exceeds the cancelable balance {available}."
+            )
+        if self.status is S.WAITING_FOR_DEPOSIT and wanted != self.balance_amount:
+            raise PartialCancelNotAllowed(
+                "A virtual account waiting for its deposit can only be canceled in full."
+            )
+        if (
+            self.method is PaymentMethod.VIRTUAL_ACCOUNT
+            and self.status in PAID
+            and not has_refund_account
+        ):
+            raise RefundAccountRequired(
+                "A paid virtual-account payment needs refundReceiveAccount to refund to."
+            )
+        cancel = Cancel(
+            id=cancel_id,
+            amount=wanted,
+            reason=reason,
+            status=CancelStatus.PENDING,
+            gateway_idempotency_key=idempotency_key,
+            requested_at=now,
+            tax_free_amount=tax_free_amount,
+        )
+        self.cancels.append(cancel)
+        self.pending_cancel_amount += wanted
+        self.updated_at = now
+        return cancel
+
+    def complete_cancel(
+        self, cancel_id: str, *, transaction_key: str | None, canceled_at: datetime, now: datetime
+    ) -> None:
+        cancel = self._pending_cancel(cancel_id)
+        target = S.CANCELED if cancel.amount == self.balance_amount else S.PARTIAL_CANCELED
+        self._move_to(target, now)
+        cancel.status = CancelStatus.DONE
+        cancel.transaction_key = transaction_key
+        cancel.canceled_at = canceled_at
+        self.pending_cancel_amount -= cancel.amount
+        self.balance_amount -= cancel.amount
+        self._record(ev.PaymentCanceled if target is S.CANCELED else ev.PaymentPartiallyCanceled)
+
+    def fail_cancel(self, cancel_id: str, failure: Failure, now: datetime) -> None:
+        """The PG refused the cancel: release the reservation, the balance is unchanged."""
+        cancel = self._pending_cancel(cancel_id)
+        cancel.status = CancelStatus.FAILED
+        cancel.failure = failure
+        self.pending_cancel_amount -= cancel.amount
+        self.updated_at = now
+
+    def find_cancel(self, cancel_id: str) -> Cancel | None:
+        return next((c for c in self.cancels if c.id == cancel_id), None)
+
+    @property
+    def pending_cancels(self) -> list[Cancel]:
+        return [c for c in self.cancels if c.status is CancelStatus.PENDING]
+
+    # -- operations -------------------------------------------------------------------------
+    def flag_for_review(self, reason: str, now: datetime) -> None:
+        """Nothing automatic could settle this payment: a person must look."""
+        self.needs_review = True
+        self.review_reason = reason
+        self.updated_at = now
+
+    def clear_review(self, now: datetime) -> None:
+        self.needs_review = False
+        self.review_reason = None
+        self.updated_at = now
+
+    def schedule_reconcile(self, at: datetime | None, *, attempts: int | None = None) -> None:
+        """When to next ask the PG about an unknown outcome (None: nothing left to ask)."""
+        self.next_reconcile_at = at
+        if attempts is not None:
+            self.reconcile_attempts = attempts
+
+    @property
+    def has_unknown_outcome(self) -> bool:
+        return self.status is S.IN_PROGRESS or bool(self.pending_cancels)
+
+    # -- internals --------------------------------------------------------------------------
+    def _pending_cancel(self, cancel_id: str) -> Cancel:
+        cancel = self.find_cancel(cancel_id)
+        if cancel is None or cancel.status is not CancelStatus.PENDING:
+            raise IllegalTransition(f"No pending cancel {cancel_id} on payment {self.id}.")
+        return cancel
+
+    def _move_to(self, target: PaymentStatus, now: datetime) -> None:
+        if not can_transition(self.status, target):
+            raise IllegalTransition(f"{self.status} -> {target} is not a legal transition.")
+        self.status = target
+        self.updated_at = now
+
+    def _record(self, event_type: type[ev.PaymentEvent]) -> None:
+        self.event_sequence += 1
+        self.events.append(event_type(payment_id=self.id, sequence=self.event_sequence))
