@@ -231,3 +231,94 @@ class MessageSubscriber(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# -- webhook inbox -------------------------------------------------------------------------
+
+
+class DeliveryStatus(enum.StrEnum):
+    RECEIVED = "RECEIVED"  # stored, not yet processed
+    APPLIED = "APPLIED"  # processed; it changed or confirmed a payment
+    UNMATCHED = "UNMATCHED"  # no payment of ours matches it
+    IGNORED = "IGNORED"  # an event type we record but do not act on
+    REJECTED = "REJECTED"  # processed and refused (e.g. the PG denies what it claims)
+    FAILED = "FAILED"  # processing kept failing; an operator can replay it
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    id: str
+    dedup_key: str
+    event_type: str  # "PAYMENT_STATUS_CHANGED", "DEPOSIT_CALLBACK", …
+    headers: dict[str, str]
+    body: bytes  # raw, as received
+    received_at: datetime
+    status: DeliveryStatus = DeliveryStatus.RECEIVED
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    payment_id: str | None = None
+    last_error: str | None = None
+    processed_at: datetime | None = None
+
+
+class WebhookInbox(Protocol):
+    async def record(self, delivery: WebhookDelivery) -> bool:
+        """Store a delivery in its own transaction; False if its dedup_key was seen before."""
+        ...
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[WebhookDelivery]:
+        """RECEIVED deliveries whose next_attempt_at (or received_at) has passed, leased to this
+        caller until lease_until so that two processors never take the same one."""
+        ...
+
+    async def settle(
+        self,
+        delivery_id: str,
+        *,
+        status: DeliveryStatus,
+        now: datetime,
+        payment_id: str | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record the outcome; with retry_at the delivery stays RECEIVED and is retried then."""
+        ...
+
+    async def get(self, delivery_id: str) -> WebhookDelivery | None: ...
+
+    async def recent(self, limit: int) -> list[WebhookDelivery]: ...
+
+    async def requeue(self, delivery_id: str, now: datetime) -> bool:
+        """Operator replay: make a delivery RECEIVED and due now."""
+        ...
+
+
+# -- outbox relay --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    id: str
+    aggregatetype: str
+    aggregateid: str
+    type: str
+    payload: bytes  # the CloudEvents envelope as JSON
+
+
+class OutboxBatch(Protocol):
+    rows: list[OutboxRow]
+
+    async def mark_published(self, now: datetime) -> None: ...
+
+
+class OutboxStore(Protocol):
+    def batch(self, limit: int) -> Any:
+        """`async with store.batch(limit) as batch:` locks up to `limit` unpublished rows (oldest
+        first, never a row whose aggregate has an older unpublished row, SKIP LOCKED so several
+        relays can run); rows not marked published by the end of the block stay unpublished."""
+        ...
+
+    async def lag(self, now: datetime) -> tuple[int, float]:
+        """(unpublished rows, age in seconds of the oldest one)."""
+        ...
