@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ class PaymentRepository(Protocol):
 
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage: ...
 
-    async def due_for_reconcile(self, now: datetime, limit: int) -> list[str]:
+    async def due_for_reconcile(self, now: datetime, limit: int) -> builtins.list[str]:
         """Ids of payments whose next_reconcile_at has passed, oldest first."""
         ...
 

@@ -1,0 +1,134 @@
+"""Make our payment agree with what the PG says it is. Used after a confirm or cancel answer, by
+the reconciler, and by the webhook processor: one place decides how the PG's truth is applied.
+
+Only forward moves are applied (the aggregate's transition table decides), so a stale answer or a
+late webhook never moves a payment backwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sunap.domain.payment import (
+    Approval,
+    CancelStatus,
+    Failure,
+    Payment,
+    PaymentStatus,
+    can_transition,
+)
+
+from .deps import Deps
+from .gateway import GatewayCancel, GatewayPayment
+
+S = PaymentStatus
+
+
+class GatewayMismatch(Exception):
+    """The PG describes a different order, amount or currency than ours: an incident."""
+
+
+def secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_same_payment(payment: Payment, gp: GatewayPayment) -> None:
+    if (gp.order_id, gp.total_amount, gp.currency) != (
+        payment.order_id,
+        payment.amount,
+        payment.currency,
+    ):
+        raise GatewayMismatch(
+            f"PG reports order {gp.order_id} {gp.total_amount} {gp.currency}; "
+            f"we have {payment.order_id} {payment.amount} {payment.currency}."
+        )
+
+
+def approval_from(gp: GatewayPayment, status: PaymentStatus) -> Approval:
+    return Approval(
+        payment_key=gp.payment_key,
+        status=status,
+        method=gp.method,
+        approved_at=gp.approved_at,
+        card=gp.card,
+        virtual_account=gp.virtual_account,
+        easy_pay=gp.easy_pay,
+        receipt_url=gp.receipt_url,
+        deposit_secret_digest=secret_digest(gp.deposit_secret) if gp.deposit_secret else None,
+    )
+
+
+def adopt_gateway_state(payment: Payment, gp: GatewayPayment, deps: Deps) -> bool:
+    """Apply the PG's view to `payment`. True if anything changed. Raises GatewayMismatch."""
+    check_same_payment(payment, gp)
+    now = deps.clock.now()
+    before = (payment.status, payment.balance_amount, payment.pending_cancel_amount)
+    _adopt_approval(payment, gp, now)
+    if gp.status in (S.ABORTED, S.EXPIRED) and can_transition(payment.status, gp.status):
+        if gp.status is S.ABORTED:
+            payment.abort(_failure(gp, "ABORTED"), now)
+        else:
+            payment.expire(now, gp.failure)
+    _adopt_cancels(payment, gp, deps)
+    return before != (payment.status, payment.balance_amount, payment.pending_cancel_amount)
+
+
+def _adopt_approval(payment: Payment, gp: GatewayPayment, now: datetime) -> None:
+    approved = gp.status in (S.DONE, S.PARTIAL_CANCELED, S.CANCELED, S.WAITING_FOR_DEPOSIT)
+    if not approved:
+        return
+    if payment.status in (S.READY, S.IN_PROGRESS):
+        waiting = gp.status is S.WAITING_FOR_DEPOSIT
+        payment.approve(approval_from(gp, S.WAITING_FOR_DEPOSIT if waiting else S.DONE), now)
+    if payment.status is S.WAITING_FOR_DEPOSIT and gp.status in (S.DONE, S.PARTIAL_CANCELED):
+        payment.record_deposit(now)
+
+
+def _adopt_cancels(payment: Payment, gp: GatewayPayment, deps: Deps) -> None:
+    """Match the PG's cancels to ours: complete pending ones, record ones made elsewhere."""
+    known = {c.transaction_key for c in payment.cancels if c.status is CancelStatus.DONE}
+    unmatched = [gc for gc in gp.cancels if gc.transaction_key not in known]
+    now = deps.clock.now()
+    for cancel in payment.pending_cancels:
+        match = next((gc for gc in unmatched if gc.amount == cancel.amount), None)
+        if match is None:
+            continue
+        unmatched.remove(match)
+        payment.complete_cancel(
+            cancel.id,
+            transaction_key=match.transaction_key,
+            canceled_at=match.canceled_at or now,
+            now=now,
+        )
+    for gc in unmatched:
+        if gc.amount > payment.cancelable_amount:
+            continue  # still counted against a pending cancel of ours; the next pass settles it
+        _record_external_cancel(payment, gc, deps)
+
+
+def _record_external_cancel(payment: Payment, gc: GatewayCancel, deps: Deps) -> None:
+    """A cancel made outside Sunap (Toss's console): book it as it happened."""
+    if payment.status not in (S.DONE, S.PARTIAL_CANCELED, S.WAITING_FOR_DEPOSIT):
+        return
+    now = deps.clock.now()
+    cancel_id = deps.ids.new_id("cxl")
+    cancel = payment.begin_cancel(
+        cancel_id=cancel_id,
+        reason=gc.reason or "canceled at the payment gateway",
+        amount=gc.amount,
+        idempotency_key=f"external:{gc.transaction_key}",
+        has_refund_account=True,
+        now=now,
+    )
+    if cancel is not None:
+        payment.complete_cancel(
+            cancel.id,
+            transaction_key=gc.transaction_key,
+            canceled_at=gc.canceled_at or now,
+            now=now,
+        )
+
+
+def _failure(gp: GatewayPayment, default_code: str) -> Failure:
+    return gp.failure or Failure(code=default_code, message="The payment gateway did not approve.")

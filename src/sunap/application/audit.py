@@ -1,0 +1,56 @@
+"""Audit rows for one payment: every PG call and every decision that touched it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sunap.domain.payment import Payment
+
+from .deps import Deps
+from .gateway import GatewayExchange
+from .ports import AuditEntry, UnitOfWork
+
+
+def record(
+    uow: UnitOfWork,
+    deps: Deps,
+    payment: Payment,
+    type: str,
+    status: str,
+    *,
+    request: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
+    processing_time_ms: int | None = None,
+) -> None:
+    uow.audit.add(
+        AuditEntry(
+            id=deps.ids.new_id("aud"),
+            tenant_id=payment.tenant_id,
+            payment_id=payment.id,
+            type=type,
+            status=status,
+            request_data=request,
+            response_data=response,
+            processing_time_ms=processing_time_ms,
+            created_at=deps.clock.now(),
+        )
+    )
+
+
+def record_exchange(
+    uow: UnitOfWork, deps: Deps, payment: Payment, exchange: GatewayExchange | None, fallback: str
+) -> None:
+    """One PG call as it happened; `fallback` names it when the adapter gave no exchange."""
+    if exchange is None:
+        record(uow, deps, payment, f"pg.{fallback}", "unknown")
+        return
+    record(
+        uow,
+        deps,
+        payment,
+        f"pg.{exchange.operation}",
+        exchange.outcome,
+        request={"method": exchange.method, "path": exchange.path, "body": exchange.request_data},
+        response={"status": exchange.status_code, "body": exchange.response_data},
+        processing_time_ms=exchange.processing_time_ms,
+    )

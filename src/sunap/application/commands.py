@@ -1,0 +1,42 @@
+"""Commands: small frozen messages, imperative names. Validated at the edge before they exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sunap.domain.payment import PaymentMethod
+
+from .gateway import RefundAccount
+
+
+@dataclass(frozen=True)
+class CreatePayment:
+    tenant_id: str
+    order_name: str
+    amount: int
+    currency: str = "KRW"
+    order_id: str | None = None
+    customer_key: str | None = None
+    method: PaymentMethod | None = None
+    success_url: str | None = None
+    fail_url: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmPayment:
+    tenant_id: str
+    payment_key: str
+    order_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class CancelPayment:
+    tenant_id: str
+    payment_id: str
+    reason: str
+    amount: int | None = None
+    tax_free_amount: int | None = None
+    refund_account: RefundAccount | None = None

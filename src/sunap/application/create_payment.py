@@ -1,0 +1,46 @@
+"""Create a payment for an order: READY, waiting for the customer."""
+
+from __future__ import annotations
+
+import secrets
+
+from sunap.domain.payment import Payment
+
+from . import audit
+from .commands import CreatePayment
+from .deps import Deps
+
+
+def new_order_id() -> str:
+    """A fresh orderId within Toss's rule (6–64 of A-Z a-z 0-9 - _ =)."""
+    return f"order_{secrets.token_urlsafe(18).replace('-', '_')}"
+
+
+async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
+    now = deps.clock.now()
+    payment = Payment.create(
+        id=deps.ids.new_id("pay"),
+        tenant_id=cmd.tenant_id,
+        order_id=cmd.order_id or new_order_id(),
+        order_name=cmd.order_name,
+        amount=cmd.amount,
+        currency=cmd.currency,
+        now=now,
+        method=cmd.method,
+        customer_key=cmd.customer_key,
+        metadata=cmd.metadata,
+        success_url=cmd.success_url,
+        fail_url=cmd.fail_url,
+    )
+    async with deps.uow() as uow:
+        uow.payments.add(payment)
+        audit.record(
+            uow,
+            deps,
+            payment,
+            "payment.created",
+            "ok",
+            request={"orderId": payment.order_id, "amount": payment.amount},
+        )
+        await uow.commit()  # DuplicateOrderId if the tenant used this orderId before
+    return payment

@@ -1,0 +1,24 @@
+"""What every use case is handed: passed in by bootstrap, never created at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .gateway import PaymentGateway
+from .ports import Clock, IdGenerator, UnitOfWorkFactory
+
+# When the reconciler first asks the PG about an answer we did not get, then how long it waits
+# after each further attempt; after the last one a person is asked to look.
+DEFAULT_RECONCILE_DELAYS: tuple[timedelta, ...] = tuple(
+    timedelta(seconds=s) for s in (5, 10, 20, 40, 120, 600, 3600, 6 * 3600, 24 * 3600)
+)
+
+
+@dataclass(frozen=True)
+class Deps:
+    uow: UnitOfWorkFactory
+    gateway: PaymentGateway
+    clock: Clock
+    ids: IdGenerator
+    reconcile_delays: tuple[timedelta, ...] = DEFAULT_RECONCILE_DELAYS

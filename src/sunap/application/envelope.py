@@ -1,0 +1,39 @@
+"""CloudEvents 1.0 envelopes for payment events, and the topics they go to (shared/API.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sunap.domain.events import PaymentEvent
+from sunap.domain.payment import Payment
+
+from .ports import Clock, IdGenerator
+from .presenters import payment_resource, rfc3339
+
+
+def topic_for(event_type: str, prefix: str = "commerce.") -> str:
+    """`payment.completed` → `commerce.payment.completed`."""
+    return f"{prefix}{event_type}"
+
+
+@dataclass(frozen=True)
+class EnvelopeFactory:
+    """Builds the envelope the outbox stores: one id per event, the payment as it is at commit."""
+
+    ids: IdGenerator
+    clock: Clock
+
+    def __call__(self, payment: Payment, event: PaymentEvent) -> dict[str, Any]:
+        return {
+            "specversion": "1.0",
+            "id": self.ids.new_id("evt"),
+            "source": "sunap",
+            "type": event.type,
+            "subject": payment.id,
+            "time": rfc3339(self.clock.now()),
+            "datacontenttype": "application/json",
+            "sequence": event.sequence,
+            "tenant": payment.tenant_id,
+            "data": payment_resource(payment),
+        }

@@ -1,0 +1,36 @@
+"""Errors a use case raises beyond the domain's: what happened at the PG, in our words."""
+
+from __future__ import annotations
+
+from sunap.domain.errors import DomainError
+from sunap.domain.payment import Payment
+
+
+class PaymentRejected(DomainError):
+    """The PG definitively refused; the payment (ABORTED, or with its balance unchanged) rides along."""
+
+    code = "PG_REJECTED"
+
+    def __init__(self, payment: Payment, pg_code: str, pg_message: str) -> None:
+        super().__init__(f"The payment gateway refused: {pg_message}")
+        self.payment = payment
+        self.pg_code = pg_code
+        self.pg_message = pg_message
+
+
+class PgTimeout(DomainError):
+    """The PG did not answer in time. The outcome is unknown; Sunap finds it out by itself."""
+
+    code = "PG_TIMEOUT"
+
+
+class PgUnavailable(DomainError):
+    """The PG could not be reached or failed. The outcome is unknown or nothing was sent."""
+
+    code = "PG_UNAVAILABLE"
+
+
+class ConcurrentUpdate(DomainError):
+    """Too many simultaneous changes to one payment; retrying the request is safe."""
+
+    code = "CONCURRENT_UPDATE"
