@@ -13,20 +13,19 @@ from sunap.domain.errors import AmountMismatch, ConfirmInProgress, PaymentNotFou
 from sunap.domain.payment import ConfirmStart, Failure, Payment, PaymentStatus
 
 from . import audit
-from .adopt import GatewayMismatch, adopt_gateway_state
 from .commands import ConfirmPayment
 from .deps import Deps
-from .errors import PaymentRejected, PgTimeout, PgUnavailable
+from .errors import PaymentRejected, PgUnavailable
 from .gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
     GatewayMisconfigured,
     GatewayNotFound,
-    GatewayPayment,
     GatewayUnknown,
 )
-from .ports import ConcurrencyConflict, UnitOfWork
+from .outcomes import record_call, record_result, reload, unknown_outcome
+from .ports import ConcurrencyConflict
 
 log = logging.getLogger("sunap.confirm")
 
@@ -50,12 +49,12 @@ async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
     except GatewayDeclined as declined:
         return await _record_refusal(payment.id, cmd, declined, deps)
     except GatewayAlreadyProcessed as already:
-        await _record_call(payment.id, cmd, already, deps)
+        await record_call(payment.id, cmd.tenant_id, already, deps, "confirm")
         return await resolve_from_lookup(payment.id, cmd.tenant_id, deps)
     except (GatewayUnknown, GatewayMisconfigured, GatewayNotFound) as unknown:
-        await _record_call(payment.id, cmd, unknown, deps)
-        raise _unknown_outcome(unknown) from unknown
-    return await _record_result(payment.id, cmd.tenant_id, result, deps)
+        await record_call(payment.id, cmd.tenant_id, unknown, deps, "confirm")
+        raise unknown_outcome(unknown) from unknown
+    return await record_result(payment.id, cmd.tenant_id, result, deps, "confirm")
 
 
 async def _claim(cmd: ConfirmPayment, deps: Deps) -> tuple[Payment, bool]:
@@ -104,24 +103,11 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> tuple[Payment, bool]:
         return payment, True
 
 
-async def _record_result(
-    payment_id: str, tenant_id: str, result: GatewayPayment, deps: Deps
-) -> Payment:
-    async with deps.uow() as uow:
-        payment = await _reload(uow, tenant_id, payment_id)
-        audit.record_exchange(uow, deps, payment, result.exchange, "confirm")
-        _adopt_or_flag(payment, result, deps)
-        if not payment.has_unknown_outcome:
-            payment.schedule_reconcile(None)
-        await uow.commit()
-        return payment
-
-
 async def _record_refusal(
     payment_id: str, cmd: ConfirmPayment, declined: GatewayDeclined, deps: Deps
 ) -> Payment:
     async with deps.uow() as uow:
-        payment = await _reload(uow, cmd.tenant_id, payment_id)
+        payment = await reload(uow, cmd.tenant_id, payment_id)
         audit.record_exchange(uow, deps, payment, declined.exchange, "confirm")
         if payment.status is PaymentStatus.IN_PROGRESS:
             payment.abort(Failure(declined.code, declined.message), deps.clock.now())
@@ -130,49 +116,18 @@ async def _record_refusal(
     raise PaymentRejected(payment, declined.code, declined.message)
 
 
-async def _record_call(payment_id: str, cmd: ConfirmPayment, error: GatewayError, deps: Deps) -> None:
-    log.warning(
-        "confirm of payment %s ended without a usable answer: %s", payment_id, error.code
-    )
-    async with deps.uow() as uow:
-        payment = await _reload(uow, cmd.tenant_id, payment_id)
-        audit.record_exchange(uow, deps, payment, error.exchange, "confirm")
-        await uow.commit()
-
-
 async def resolve_from_lookup(payment_id: str, tenant_id: str, deps: Deps) -> Payment:
     """Ask the PG what became of the payment and adopt it (confirm rule 7)."""
     async with deps.uow() as uow:
-        payment = await _reload(uow, tenant_id, payment_id)
+        payment = await reload(uow, tenant_id, payment_id)
         order_id = payment.order_id
     try:
         found = await deps.gateway.lookup_by_order_id(order_id)
     except GatewayError as error:
-        raise _unknown_outcome(error) from error
-    payment = await _record_result(payment_id, tenant_id, found, deps)
+        raise unknown_outcome(error) from error
+    payment = await record_result(payment_id, tenant_id, found, deps, "lookup")
     if payment.status is PaymentStatus.ABORTED and payment.failure is not None:
         raise PaymentRejected(payment, payment.failure.code, payment.failure.message)
     if payment.status is PaymentStatus.IN_PROGRESS:
         raise PgUnavailable("The payment gateway has not settled this payment yet.")
-    return payment
-
-
-def _adopt_or_flag(payment: Payment, result: GatewayPayment, deps: Deps) -> None:
-    try:
-        adopt_gateway_state(payment, result, deps)
-    except GatewayMismatch as mismatch:
-        log.error("payment %s: %s", payment.id, mismatch)
-        payment.flag_for_review(str(mismatch), deps.clock.now())
-
-
-def _unknown_outcome(error: GatewayError) -> PgTimeout | PgUnavailable:
-    if isinstance(error, GatewayUnknown) and error.timed_out:
-        return PgTimeout("The payment gateway did not answer in time; the outcome is being checked.")
-    return PgUnavailable("The payment gateway is unavailable; the outcome is being checked.")
-
-
-async def _reload(uow: UnitOfWork, tenant_id: str, payment_id: str) -> Payment:
-    payment = await uow.payments.get(tenant_id, payment_id, for_update=True)
-    if payment is None:
-        raise PaymentNotFound()
     return payment

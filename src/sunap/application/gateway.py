@@ -64,7 +64,9 @@ class GatewayPayment:
     failure: Failure | None = None
     cancels: tuple[GatewayCancel, ...] = ()
     last_transaction_key: str | None = None
-    deposit_secret: str | None = None  # Toss's `secret` for virtual accounts; hash it, never keep it
+    deposit_secret: str | None = (
+        None  # Toss's `secret` for virtual accounts; hash it, never keep it
+    )
     exchange: GatewayExchange | None = field(default=None, compare=False)
 
 
@@ -85,9 +87,7 @@ class RefundAccount:
 
 
 class GatewayError(Exception):
-    def __init__(
-        self, code: str, message: str, *, exchange: GatewayExchange | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, *, exchange: GatewayExchange | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

@@ -74,7 +74,9 @@ class PaymentRepository(Protocol):
         """Ids of payments whose next_reconcile_at has passed, oldest first."""
         ...
 
-    async def lease_for_reconcile(self, payment_id: str, seen_at: datetime, until: datetime) -> bool:
+    async def lease_for_reconcile(
+        self, payment_id: str, seen_at: datetime, until: datetime
+    ) -> bool:
         """Move next_reconcile_at from `seen_at` to `until` atomically: True if this caller won
         the item, so two workers never reconcile one payment at once."""
         ...
@@ -267,7 +269,9 @@ class WebhookInbox(Protocol):
         """Store a delivery in its own transaction; False if its dedup_key was seen before."""
         ...
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[WebhookDelivery]:
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[WebhookDelivery]:
         """RECEIVED deliveries whose next_attempt_at (or received_at) has passed, leased to this
         caller until lease_until so that two processors never take the same one."""
         ...

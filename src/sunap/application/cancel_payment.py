@@ -1,0 +1,119 @@
+"""Cancel all or part of a payment: reserve against the balance, call the PG, record the answer.
+
+The reservation (a PENDING cancel counted in pending_cancel_amount) is committed before the PG call,
+so concurrent partial cancels can never sum past what was paid, on any number of processes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sunap.domain.errors import PaymentNotFound
+from sunap.domain.payment import Cancel, Failure, Payment
+
+from . import audit
+from .commands import CancelPayment
+from .deps import Deps
+from .errors import ConcurrentUpdate, PaymentRejected
+from .gateway import (
+    GatewayAlreadyProcessed,
+    GatewayDeclined,
+    GatewayError,
+)
+from .outcomes import record_call, record_result, reload, unknown_outcome
+from .ports import ConcurrencyConflict
+
+log = logging.getLogger("sunap.cancel")
+
+# Concurrent cancels of one payment race on its version; each loser re-reads and tries again.
+RESERVE_ATTEMPTS = 8
+
+
+def cancel_idempotency_key(cancel_id: str) -> str:
+    return f"sunap-cancel-{cancel_id}"
+
+
+async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
+    payment, cancel, full = await _reserve(cmd, deps)
+    if cancel is None:
+        return payment  # READY: canceled locally, no PG call (cancel rule 1)
+    assert payment.payment_key is not None
+    try:
+        result = await deps.gateway.cancel(
+            payment_key=payment.payment_key,
+            reason=cmd.reason,
+            amount=None if full else cancel.amount,
+            idempotency_key=cancel.gateway_idempotency_key,
+            refund_account=cmd.refund_account,
+            tax_free_amount=cmd.tax_free_amount,
+        )
+    except GatewayDeclined as declined:
+        return await _release(payment.id, cmd.tenant_id, cancel.id, declined, deps)
+    except GatewayAlreadyProcessed as already:
+        await record_call(payment.id, cmd.tenant_id, already, deps, "cancel")
+        return await _adopt_lookup(payment.id, cmd.tenant_id, payment.payment_key, deps)
+    except GatewayError as unknown:
+        await record_call(payment.id, cmd.tenant_id, unknown, deps, "cancel")
+        raise unknown_outcome(unknown) from unknown
+    return await record_result(payment.id, cmd.tenant_id, result, deps, "cancel")
+
+
+async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | None, bool]:
+    for _ in range(RESERVE_ATTEMPTS):
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
+            if payment is None:
+                raise PaymentNotFound()
+            cancel_id = deps.ids.new_id("cxl")
+            cancel = payment.begin_cancel(
+                cancel_id=cancel_id,
+                reason=cmd.reason,
+                amount=cmd.amount,
+                idempotency_key=cancel_idempotency_key(cancel_id),
+                has_refund_account=cmd.refund_account is not None,
+                now=now,
+                tax_free_amount=cmd.tax_free_amount or 0,
+            )
+            full = cancel is not None and cancel.amount == payment.balance_amount
+            if cancel is not None:
+                payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
+            audit.record(
+                uow,
+                deps,
+                payment,
+                "cancel.requested" if cancel else "cancel.local",
+                "ok",
+                request={"cancelReason": cmd.reason, "cancelAmount": cmd.amount},
+                response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
+            )
+            try:
+                await uow.commit()
+            except ConcurrencyConflict:
+                continue
+            return payment, cancel, full
+    raise ConcurrentUpdate("The payment is being changed by other requests; try again.")
+
+
+async def _release(
+    payment_id: str, tenant_id: str, cancel_id: str, declined: GatewayDeclined, deps: Deps
+) -> Payment:
+    async with deps.uow() as uow:
+        payment = await reload(uow, tenant_id, payment_id)
+        audit.record_exchange(uow, deps, payment, declined.exchange, "cancel")
+        if payment.find_cancel(cancel_id) in payment.pending_cancels:
+            payment.fail_cancel(
+                cancel_id, Failure(declined.code, declined.message), deps.clock.now()
+            )
+        if not payment.has_unknown_outcome:
+            payment.schedule_reconcile(None)
+        await uow.commit()
+    raise PaymentRejected(payment, declined.code, declined.message)
+
+
+async def _adopt_lookup(payment_id: str, tenant_id: str, payment_key: str, deps: Deps) -> Payment:
+    try:
+        found = await deps.gateway.lookup_by_payment_key(payment_key)
+    except GatewayError as error:
+        raise unknown_outcome(error) from error
+    return await record_result(payment_id, tenant_id, found, deps, "lookup")

@@ -1,0 +1,66 @@
+"""Recording what the PG answered, shared by every use case that calls it."""
+
+from __future__ import annotations
+
+import logging
+
+from sunap.domain.errors import PaymentNotFound
+from sunap.domain.payment import Payment
+
+from . import audit
+from .adopt import GatewayMismatch, adopt_gateway_state
+from .deps import Deps
+from .errors import PgTimeout, PgUnavailable
+from .gateway import GatewayError, GatewayPayment, GatewayUnknown
+from .ports import UnitOfWork
+
+log = logging.getLogger("sunap.pg")
+
+
+async def reload(uow: UnitOfWork, tenant_id: str, payment_id: str) -> Payment:
+    payment = await uow.payments.get(tenant_id, payment_id, for_update=True)
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+async def record_result(
+    payment_id: str, tenant_id: str, result: GatewayPayment, deps: Deps, operation: str
+) -> Payment:
+    """Record one PG answer about a payment and adopt what it says, in one transaction."""
+    async with deps.uow() as uow:
+        payment = await reload(uow, tenant_id, payment_id)
+        audit.record_exchange(uow, deps, payment, result.exchange, operation)
+        adopt_or_flag(payment, result, deps)
+        if not payment.has_unknown_outcome:
+            payment.schedule_reconcile(None)
+        await uow.commit()
+        return payment
+
+
+async def record_call(
+    payment_id: str, tenant_id: str, error: GatewayError, deps: Deps, operation: str
+) -> None:
+    """Record a PG call that ended without a result, leaving the payment as it is."""
+    log.warning("%s of payment %s: %s %s", operation, payment_id, type(error).__name__, error.code)
+    async with deps.uow() as uow:
+        payment = await reload(uow, tenant_id, payment_id)
+        audit.record_exchange(uow, deps, payment, error.exchange, operation)
+        await uow.commit()
+
+
+def adopt_or_flag(payment: Payment, result: GatewayPayment, deps: Deps) -> None:
+    try:
+        adopt_gateway_state(payment, result, deps)
+    except GatewayMismatch as mismatch:
+        log.error("payment %s: %s", payment.id, mismatch)
+        payment.flag_for_review(str(mismatch), deps.clock.now())
+
+
+def unknown_outcome(error: GatewayError) -> PgTimeout | PgUnavailable:
+    """The answer a caller gets when the PG's outcome is unknown: never a failure."""
+    if isinstance(error, GatewayUnknown) and error.timed_out:
+        return PgTimeout(
+            "The payment gateway did not answer in time; the outcome is being checked."
+        )
+    return PgUnavailable("The payment gateway is unavailable; the outcome is being checked.")
