@@ -1,0 +1,275 @@
+"""NATS JetStream (nats-py): subject = topic, one stream over the topic prefix, `Nats-Msg-Id` =
+event id so JetStream drops duplicates within its window; consumers are durable pull consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import Sequence
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from sunap.adapters.brokers.consuming import keep_consuming
+from sunap.adapters.brokers.redaction import describe_failure, redact_url
+from sunap.application.ports import (
+    InboundMessage,
+    MessageHandler,
+    OutboundMessage,
+    PublishFailed,
+)
+
+DEFAULT_PREFIX = "commerce."
+MSG_ID = "Nats-Msg-Id"
+
+log = logging.getLogger("sunap.brokers")
+
+_NOT_A_NAME_CHAR = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def stream_name(topic_prefix: str) -> str:
+    """The stream holding every topic under the prefix: `commerce.` → `SUNAP_COMMERCE`."""
+    return "SUNAP_" + _NOT_A_NAME_CHAR.sub("_", topic_prefix.strip(".")).upper()
+
+
+def stream_subjects(topic_prefix: str) -> list[str]:
+    return [f"{topic_prefix}>"]
+
+
+def durable_name(group: str, topic: str) -> str:
+    """The durable pull consumer a group reads one topic through (names allow no dots)."""
+    return _NOT_A_NAME_CHAR.sub("_", f"{group}__{topic}")
+
+
+def _checked_prefix(topic_prefix: str) -> str:
+    if not topic_prefix.strip("."):
+        raise ValueError("a NATS topic prefix such as 'commerce.' is required")
+    return topic_prefix if topic_prefix.endswith(".") else topic_prefix + "."
+
+
+async def _connect(url: str, wait: float, name: str) -> Client:
+    async def on_error(exc: Exception) -> None:
+        log.debug("NATS %s: %s", name, type(exc).__name__)
+
+    # No background reconnects: a dead connection is dropped and the next call dials again,
+    # so nothing waits on a socket that is gone.
+    return await nats.connect(
+        servers=[url],
+        name=name,
+        connect_timeout=max(1, math.ceil(wait)),
+        allow_reconnect=False,
+        max_reconnect_attempts=0,
+        error_cb=on_error,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, topic_prefix: str) -> None:
+    """Create the prefix's stream unless it exists."""
+    name = stream_name(topic_prefix)
+    try:
+        await js.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(name=name, subjects=stream_subjects(topic_prefix))
+        except nats.js.errors.BadRequestError:
+            await js.stream_info(name)  # created meanwhile by someone else: fine if it exists
+
+
+class NatsPublisher:
+    """Publishes every message of a batch, then waits for JetStream's ack of each."""
+
+    def __init__(
+        self, url: str, *, topic_prefix: str = DEFAULT_PREFIX, timeout: float = 5.0
+    ) -> None:
+        self._url = url
+        self._prefix = _checked_prefix(topic_prefix)
+        self._timeout = timeout
+        self._client: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"NatsPublisher({redact_url(self._url)!r}, stream={stream_name(self._prefix)!r})"
+
+    async def start(self) -> None:
+        """Connect now if the server is there; if not, `publish` connects later."""
+        try:
+            await self._ready()
+        except Exception as exc:
+            log.warning("NATS not reachable at start (%s)", describe_failure(exc, self._url))
+
+    async def publish(self, messages: Sequence[OutboundMessage]) -> None:
+        if not messages:
+            return
+        try:
+            js = await self._ready()
+            # One connection writes in call order, so the stream stores them in the given order.
+            acks = [
+                await js.publish_async(
+                    message.topic,
+                    message.body,
+                    wait_stall=self._timeout,
+                    headers={MSG_ID: message.event_id},
+                )
+                for message in messages
+            ]
+            done, pending = await asyncio.wait(acks, timeout=self._timeout)
+            for future in pending:
+                future.cancel()
+            failures = [f.exception() for f in done if f.exception() is not None]
+            if pending:
+                raise TimeoutError(f"{len(pending)} of {len(acks)} messages not acknowledged")
+            if failures:
+                raise failures[0]  # type: ignore[misc]
+        except Exception as exc:
+            await self._disconnect()
+            raise PublishFailed(
+                f"NATS JetStream did not acknowledge the batch ({describe_failure(exc, self._url)})"
+            ) from exc
+
+    async def close(self) -> None:
+        await self._disconnect()
+
+    async def _ready(self) -> JetStreamContext:
+        async with self._lock:
+            if self._client is not None and self._js is not None and self._client.is_connected:
+                return self._js
+            await self._disconnect_unlocked()
+            client = await _connect(self._url, self._timeout, "sunap-publisher")
+            try:
+                js = client.jetstream(timeout=self._timeout)
+                await ensure_stream(js, self._prefix)
+            except BaseException:
+                await client.close()
+                raise
+            self._client, self._js = client, js
+            return js
+
+    async def _disconnect(self) -> None:
+        async with self._lock:
+            await self._disconnect_unlocked()
+
+    async def _disconnect_unlocked(self) -> None:
+        client, self._client, self._js = self._client, None, None
+        if client is not None and not client.is_closed:
+            try:
+                await asyncio.wait_for(client.close(), self._timeout)
+            except Exception as exc:  # it is going away either way
+                log.debug("closing a NATS connection failed: %s", type(exc).__name__)
+
+
+class NatsSubscriber:
+    """Fetches from the durable pull consumer `<group>__<topic>`: acks after the handler returns,
+    naks with `retry_delay` when it raises. Subscribers of one group share the consumer."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        topic_prefix: str = DEFAULT_PREFIX,
+        batch: int = 10,
+        fetch_wait: float = 1.0,
+        retry_delay: float = 1.0,
+        ack_wait: float = 30.0,
+        reconnect_delay: float = 1.0,
+        timeout: float = 5.0,
+    ) -> None:
+        self._url = url
+        self._prefix = _checked_prefix(topic_prefix)
+        self._batch = batch
+        self._fetch_wait = fetch_wait
+        self._retry_delay = retry_delay
+        self._ack_wait = ack_wait
+        self._reconnect_delay = reconnect_delay
+        self._timeout = timeout
+        self._clients: set[Client] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"NatsSubscriber({redact_url(self._url)!r}, stream={stream_name(self._prefix)!r})"
+
+    async def prepare(self, topic: str, group: str) -> None:
+        """Create the stream and the group's durable consumer, so the group reads every event
+        published from now on."""
+        client = await _connect(self._url, self._timeout, "sunap-subscriber")
+        try:
+            js = client.jetstream(timeout=self._timeout)
+            await ensure_stream(js, self._prefix)
+            await self._subscribe(js, topic, group)
+        finally:
+            await client.close()
+
+    async def run(self, topic: str, group: str, handler: MessageHandler) -> None:
+        await keep_consuming(
+            lambda: self._consume(topic, group, handler),
+            broker="NATS",
+            is_closed=lambda: self._closed,
+            reconnect_delay=self._reconnect_delay,
+        )
+
+    async def close(self) -> None:
+        self._closed = True
+        for client in list(self._clients):
+            await client.close()
+
+    async def _subscribe(
+        self, js: JetStreamContext, topic: str, group: str
+    ) -> JetStreamContext.PullSubscription:
+        durable = durable_name(group, topic)
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            max_deliver=-1,
+            filter_subject=topic,
+        )
+        return await js.pull_subscribe(
+            topic, durable=durable, stream=stream_name(self._prefix), config=config
+        )
+
+    async def _consume(self, topic: str, group: str, handler: MessageHandler) -> None:
+        client = await _connect(self._url, self._timeout, "sunap-subscriber")
+        self._clients.add(client)
+        try:
+            js = client.jetstream(timeout=self._timeout)
+            await ensure_stream(js, self._prefix)
+            subscription = await self._subscribe(js, topic, group)
+            while not self._closed:
+                if not client.is_connected:
+                    raise ConnectionError("NATS connection lost")
+                try:
+                    batch = await subscription.fetch(self._batch, timeout=self._fetch_wait)
+                except nats.errors.TimeoutError:
+                    continue
+                for message in batch:
+                    await self._settle(message, topic, handler)
+        finally:
+            self._clients.discard(client)
+            await client.close()
+
+    async def _settle(self, message: Msg, topic: str, handler: MessageHandler) -> None:
+        message_id = (message.headers or {}).get(MSG_ID)
+        inbound = InboundMessage(
+            topic=message.subject or topic, body=message.data, message_id=message_id
+        )
+        try:
+            await handler(inbound)
+        except Exception:
+            log.warning(
+                "handler failed for message %s on %s; redelivering in %.1fs",
+                message_id,
+                topic,
+                self._retry_delay,
+                exc_info=True,
+            )
+            await message.nak(delay=self._retry_delay)
+            return
+        await message.ack()

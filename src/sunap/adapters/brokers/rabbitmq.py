@@ -1,0 +1,220 @@
+"""RabbitMQ (aio-pika): a durable topic exchange `sunap`, routing key = topic, persistent messages
+sent with publisher confirms; consumers read a durable queue per (group, topic)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
+
+from sunap.adapters.brokers.consuming import keep_consuming
+from sunap.adapters.brokers.key_order import send_in_key_order
+from sunap.adapters.brokers.redaction import describe_failure, redact_url, scrub
+from sunap.application.ports import (
+    InboundMessage,
+    MessageHandler,
+    OutboundMessage,
+    PublishFailed,
+)
+
+EXCHANGE = "sunap"
+CONTENT_TYPE = "application/cloudevents+json"
+
+log = logging.getLogger("sunap.brokers")
+
+
+def queue_name(group: str, topic: str) -> str:
+    """The durable queue a consumer group reads one topic from."""
+    return f"{group}.{topic}"
+
+
+async def _declare_exchange(channel: AbstractChannel, name: str, wait: float) -> AbstractExchange:
+    return await channel.declare_exchange(
+        name, aio_pika.ExchangeType.TOPIC, durable=True, timeout=wait
+    )
+
+
+class RabbitMqPublisher:
+    """Returns from `publish` once RabbitMQ confirmed every message. A message no queue is bound
+    to is confirmed and dropped by RabbitMQ: subscribers declare their queues (see `prepare`)."""
+
+    def __init__(self, url: str, *, exchange: str = EXCHANGE, timeout: float = 5.0) -> None:
+        self._url = url
+        self._exchange_name = exchange
+        self._timeout = timeout
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"RabbitMqPublisher({redact_url(self._url)!r}, exchange={self._exchange_name!r})"
+
+    async def start(self) -> None:
+        """Connect now if the broker is there; if not, `publish` connects later."""
+        try:
+            await self._ready_exchange()
+        except Exception as exc:
+            log.warning("RabbitMQ not reachable at start (%s)", scrub(repr(exc), self._url))
+
+    async def publish(self, messages: Sequence[OutboundMessage]) -> None:
+        if not messages:
+            return
+        try:
+            exchange = await self._ready_exchange()
+            await send_in_key_order(messages, lambda message: self._send(exchange, message))
+        except Exception as exc:
+            # The connection may be half dead: start afresh on the next publish.
+            await self._disconnect()
+            raise PublishFailed(
+                f"RabbitMQ did not confirm the batch ({describe_failure(exc, self._url)})"
+            ) from exc
+
+    async def close(self) -> None:
+        await self._disconnect()
+
+    async def _send(self, exchange: AbstractExchange, message: OutboundMessage) -> None:
+        await exchange.publish(
+            aio_pika.Message(
+                message.body,
+                message_id=message.event_id,
+                content_type=CONTENT_TYPE,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=message.topic,
+            mandatory=False,
+            timeout=self._timeout,
+        )
+
+    async def _ready_exchange(self) -> AbstractExchange:
+        async with self._lock:
+            if (
+                self._exchange is not None
+                and self._connection is not None
+                and not self._connection.is_closed
+                and self._channel is not None
+                and not self._channel.is_closed
+            ):
+                return self._exchange
+            await self._disconnect_unlocked()
+            connection = await aio_pika.connect(self._url, timeout=self._timeout)
+            try:
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await _declare_exchange(channel, self._exchange_name, self._timeout)
+            except BaseException:
+                await connection.close()
+                raise
+            self._connection, self._channel, self._exchange = connection, channel, exchange
+            return exchange
+
+    async def _disconnect(self) -> None:
+        async with self._lock:
+            await self._disconnect_unlocked()
+
+    async def _disconnect_unlocked(self) -> None:
+        connection = self._connection
+        self._connection = self._channel = self._exchange = None
+        if connection is not None and not connection.is_closed:
+            try:
+                await asyncio.wait_for(connection.close(), self._timeout)
+            except Exception as exc:  # it is going away either way
+                log.debug("closing a RabbitMQ connection failed: %r", type(exc).__name__)
+
+
+class RabbitMqSubscriber:
+    """Reads the durable queue `<group>.<topic>` bound to the exchange; acks after the handler
+    returns, and on a handler error waits `retry_delay` then nacks with requeue."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        exchange: str = EXCHANGE,
+        prefetch: int = 10,
+        retry_delay: float = 1.0,
+        reconnect_delay: float = 1.0,
+        timeout: float = 5.0,
+    ) -> None:
+        self._url = url
+        self._exchange_name = exchange
+        self._prefetch = prefetch
+        self._retry_delay = retry_delay
+        self._reconnect_delay = reconnect_delay
+        self._timeout = timeout
+        self._connections: set[AbstractConnection] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"RabbitMqSubscriber({redact_url(self._url)!r}, exchange={self._exchange_name!r})"
+
+    async def prepare(self, topic: str, group: str) -> None:
+        """Declare the exchange and the group's queue, so events published from now on are kept
+        for the group even before it consumes."""
+        connection = await aio_pika.connect(self._url, timeout=self._timeout)
+        async with connection:
+            await self._declare(await connection.channel(), topic, group)
+
+    async def run(self, topic: str, group: str, handler: MessageHandler) -> None:
+        await keep_consuming(
+            lambda: self._consume(topic, group, handler),
+            broker="RabbitMQ",
+            is_closed=lambda: self._closed,
+            reconnect_delay=self._reconnect_delay,
+        )
+
+    async def close(self) -> None:
+        self._closed = True
+        for connection in list(self._connections):
+            await connection.close()
+
+    async def _declare(self, channel: AbstractChannel, topic: str, group: str) -> AbstractQueue:
+        exchange = await _declare_exchange(channel, self._exchange_name, self._timeout)
+        queue = await channel.declare_queue(
+            queue_name(group, topic), durable=True, timeout=self._timeout
+        )
+        await queue.bind(exchange, routing_key=topic, timeout=self._timeout)
+        return queue
+
+    async def _consume(self, topic: str, group: str, handler: MessageHandler) -> None:
+        connection = await aio_pika.connect(self._url, timeout=self._timeout)
+        self._connections.add(connection)
+        try:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=self._prefetch)
+            queue = await self._declare(channel, topic, group)
+            async with queue.iterator() as delivered:
+                async for message in delivered:
+                    await self._settle(message, topic, handler)
+        finally:
+            self._connections.discard(connection)
+            # Unacked messages go back to the queue when the connection closes.
+            await connection.close()
+
+    async def _settle(
+        self, message: AbstractIncomingMessage, topic: str, handler: MessageHandler
+    ) -> None:
+        inbound = InboundMessage(
+            topic=message.routing_key or topic, body=message.body, message_id=message.message_id
+        )
+        try:
+            await handler(inbound)
+        except Exception:
+            log.warning(
+                "handler failed for message %s on %s; requeueing",
+                message.message_id,
+                topic,
+                exc_info=True,
+            )
+            await asyncio.sleep(self._retry_delay)
+            await message.nack(requeue=True)
+            return
+        await message.ack()
