@@ -222,7 +222,9 @@ class Payment:
         if self.status in APPROVED:
             if payment_key == self.payment_key:
                 return ConfirmStart.ALREADY_APPROVED
-            raise AlreadyProcessedPayment("The payment was already approved with another paymentKey.")
+            raise AlreadyProcessedPayment(
+                "The payment was already approved with another paymentKey."
+            )
         if self.status is S.IN_PROGRESS:
             raise ConfirmInProgress("A confirm of this payment is in progress.")
         if self.status is S.ABORTED and payment_key == self.payment_key:
@@ -252,7 +254,9 @@ class Payment:
         if approval.deposit_secret_digest is not None:
             self.deposit_secret_digest = approval.deposit_secret_digest
         self.failure = None
-        self._record(ev.PaymentCompleted if approval.status is S.DONE else ev.PaymentWaitingForDeposit)
+        self._record(
+            ev.PaymentCompleted if approval.status is S.DONE else ev.PaymentWaitingForDeposit
+        )
 
     def abort(self, failure: Failure, now: datetime) -> None:
         """The PG definitively refused the approval."""

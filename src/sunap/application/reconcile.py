@@ -1,0 +1,169 @@
+"""Find out by ourselves what became of a PG call whose answer we did not get.
+
+A payment left IN_PROGRESS, or with a cancel still PENDING, carries `next_reconcile_at`. When it
+falls due, one worker leases it, asks the PG (look-up by orderId; a same-key replay of the confirm
+or cancel when the PG never saw it), adopts the answer, and otherwise tries again later on a
+backoff schedule. After the last attempt the payment is flagged for a person, never failed.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import timedelta
+
+from sunap.domain.payment import Failure, Payment, PaymentStatus
+
+from . import audit
+from .deps import Deps
+from .gateway import (
+    GatewayAlreadyProcessed,
+    GatewayDeclined,
+    GatewayError,
+    GatewayPayment,
+)
+from .outcomes import adopt_or_flag, reload
+
+log = logging.getLogger("sunap.reconciler")
+
+LEASE = timedelta(seconds=60)
+
+
+class ReconcileOutcome(enum.Enum):
+    SETTLED = "settled"
+    RETRY_LATER = "retry_later"
+    ESCALATED = "escalated"
+    SKIPPED = "skipped"  # another worker holds it, or nothing is unknown any more
+
+
+async def reconcile_due(deps: Deps, limit: int = 50) -> dict[str, ReconcileOutcome]:
+    """One pass: every payment whose reconcile time has come. Safe to run on many workers."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        due = await uow.payments.due_for_reconcile(now, limit)
+    return {payment_id: await reconcile_payment(payment_id, deps) for payment_id in due}
+
+
+async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
+    payment = await _lease(payment_id, deps)
+    if payment is None:
+        return ReconcileOutcome.SKIPPED
+    try:
+        truth = await _ask_gateway(payment, deps)
+    except GatewayError as error:
+        return await _retry_later(payment, deps, f"{type(error).__name__} {error.code}", error)
+    return await _settle(payment, truth, deps)
+
+
+async def _lease(payment_id: str, deps: Deps) -> Payment | None:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        payment = await uow.payments.get_any_tenant(payment_id)
+        if payment is None or payment.next_reconcile_at is None:
+            return None
+        if payment.next_reconcile_at > now:
+            return None
+        if not await uow.payments.lease_for_reconcile(
+            payment_id, payment.next_reconcile_at, now + LEASE
+        ):
+            return None
+        await uow.commit()
+    async with deps.uow() as uow:
+        return await uow.payments.get_any_tenant(payment_id)
+
+
+async def _ask_gateway(payment: Payment, deps: Deps) -> GatewayPayment:
+    """The PG's current view, replaying our own call with its original key if it never saw it."""
+    truth = await deps.gateway.lookup_by_order_id(payment.order_id)
+    if payment.status is PaymentStatus.IN_PROGRESS and truth.status is PaymentStatus.IN_PROGRESS:
+        assert payment.payment_key is not None and payment.confirm_idempotency_key is not None
+        try:
+            truth = await deps.gateway.confirm(
+                payment_key=payment.payment_key,
+                order_id=payment.order_id,
+                amount=payment.amount,
+                idempotency_key=payment.confirm_idempotency_key,
+            )
+        except GatewayAlreadyProcessed:
+            truth = await deps.gateway.lookup_by_order_id(payment.order_id)
+    for cancel in payment.pending_cancels:
+        if _gateway_shows(truth, cancel.amount, payment):
+            continue
+        assert payment.payment_key is not None
+        try:
+            truth = await deps.gateway.cancel(
+                payment_key=payment.payment_key,
+                reason=cancel.reason,
+                amount=cancel.amount,
+                idempotency_key=cancel.gateway_idempotency_key,
+            )
+        except GatewayDeclined as declined:
+            await _release_cancel(payment, cancel.id, declined, deps)
+        except GatewayAlreadyProcessed:
+            truth = await deps.gateway.lookup_by_payment_key(payment.payment_key)
+    return truth
+
+
+def _gateway_shows(truth: GatewayPayment, amount: int, payment: Payment) -> bool:
+    known = {c.transaction_key for c in payment.cancels if c.transaction_key}
+    return any(gc.amount == amount and gc.transaction_key not in known for gc in truth.cancels)
+
+
+async def _release_cancel(
+    payment: Payment, cancel_id: str, declined: GatewayDeclined, deps: Deps
+) -> None:
+    async with deps.uow() as uow:
+        fresh = await reload(uow, payment.tenant_id, payment.id)
+        audit.record_exchange(uow, deps, fresh, declined.exchange, "cancel")
+        if fresh.find_cancel(cancel_id) in fresh.pending_cancels:
+            fresh.fail_cancel(cancel_id, Failure(declined.code, declined.message), deps.clock.now())
+        await uow.commit()
+
+
+async def _settle(payment: Payment, truth: GatewayPayment, deps: Deps) -> ReconcileOutcome:
+    async with deps.uow() as uow:
+        fresh = await reload(uow, payment.tenant_id, payment.id)
+        audit.record_exchange(uow, deps, fresh, truth.exchange, "reconcile")
+        if truth.status is PaymentStatus.IN_PROGRESS and fresh.status is PaymentStatus.IN_PROGRESS:
+            pass  # still undecided at the PG
+        else:
+            adopt_or_flag(fresh, truth, deps)
+        if not fresh.has_unknown_outcome:
+            fresh.schedule_reconcile(None, attempts=0)
+            audit.record(
+                uow, deps, fresh, "reconcile.settled", "ok", response={"status": fresh.status.value}
+            )
+            await uow.commit()
+            log.info("payment %s settled by the reconciler: %s", fresh.id, fresh.status)
+            return ReconcileOutcome.SETTLED
+        outcome = _schedule_next(fresh, deps, "the PG has not settled it yet")
+        await uow.commit()
+        return outcome
+
+
+async def _retry_later(
+    payment: Payment, deps: Deps, reason: str, error: GatewayError
+) -> ReconcileOutcome:
+    async with deps.uow() as uow:
+        fresh = await reload(uow, payment.tenant_id, payment.id)
+        audit.record_exchange(uow, deps, fresh, error.exchange, "reconcile")
+        outcome = _schedule_next(fresh, deps, reason)
+        await uow.commit()
+        return outcome
+
+
+def _schedule_next(payment: Payment, deps: Deps, reason: str) -> ReconcileOutcome:
+    attempts = payment.reconcile_attempts + 1
+    now = deps.clock.now()
+    if attempts >= len(deps.reconcile_delays):
+        payment.schedule_reconcile(None, attempts=attempts)
+        payment.flag_for_review(f"unknown PG outcome after {attempts} checks: {reason}", now)
+        log.error(
+            "payment %s needs a person: PG outcome still unknown after %d checks (%s)",
+            payment.id,
+            attempts,
+            reason,
+        )
+        return ReconcileOutcome.ESCALATED
+    payment.schedule_reconcile(now + deps.reconcile_delays[attempts], attempts=attempts)
+    return ReconcileOutcome.RETRY_LATER

@@ -1,0 +1,69 @@
+"""One Settings object, read from the environment and validated once at start."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOSS_API_HOST = "https://api.tosspayments.com"
+
+
+class ConfigurationError(Exception):
+    """The service must not start with these settings."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./sunap.db", validation_alias="SUNAP_DATABASE_URL"
+    )
+    broker_url: str | None = Field(None, validation_alias="SUNAP_BROKER_URL")
+    host: str = Field("127.0.0.1", validation_alias="SUNAP_HOST")
+    port: int = Field(8087, validation_alias="SUNAP_PORT")
+    topic_prefix: str = Field("commerce.", validation_alias="SUNAP_TOPIC_PREFIX")
+    production: bool = Field(False, validation_alias="SUNAP_PRODUCTION")
+    run_workers: bool = Field(True, validation_alias="SUNAP_RUN_WORKERS")
+    # Seconds before each reconcile attempt of an unknown PG outcome, comma-separated.
+    reconcile_delays: str = Field(
+        "5,10,20,40,120,600,3600,21600,86400", validation_alias="SUNAP_RECONCILE_DELAYS"
+    )
+    worker_poll_seconds: float = Field(1.0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
+    log_level: str = Field("INFO", validation_alias="SUNAP_LOG_LEVEL")
+
+    toss_secret_key: SecretStr | None = Field(None, validation_alias="TOSS_SECRET_KEY")
+    toss_client_key: str | None = Field(None, validation_alias="TOSS_CLIENT_KEY")
+    toss_api_base_url: str = Field(TOSS_API_HOST, validation_alias="TOSS_API_BASE_URL")
+    # One secret, or two separated by a comma while rotating.
+    toss_webhook_secret: SecretStr | None = Field(None, validation_alias="TOSS_WEBHOOK_SECRET")
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """No Toss key: the embedded sandbox stands in for Toss."""
+        return self.toss_secret_key is None
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        if self.toss_webhook_secret is None:
+            return []
+        raw = self.toss_webhook_secret.get_secret_value()
+        return [s.strip() for s in raw.split(",") if s.strip()]
+
+    @property
+    def reconcile_delay_seconds(self) -> list[float]:
+        return [float(s) for s in self.reconcile_delays.split(",") if s.strip()]
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_keys(self) -> Settings:
+        key = self.toss_secret_key.get_secret_value() if self.toss_secret_key else None
+        if key is not None and key.startswith("live_") and not self.production:
+            raise ConfigurationError(
+                "TOSS_SECRET_KEY is a live key: set SUNAP_PRODUCTION=true to take real money."
+            )
+        if key is not None and key.startswith("test_") and self.production:
+            raise ConfigurationError("SUNAP_PRODUCTION=true needs a live_ TOSS_SECRET_KEY.")
+        if key is None and self.production:
+            raise ConfigurationError("SUNAP_PRODUCTION=true needs TOSS_SECRET_KEY.")
+        if not self.reconcile_delay_seconds:
+            raise ConfigurationError("SUNAP_RECONCILE_DELAYS needs at least one delay.")
+        return self
