@@ -1,0 +1,266 @@
+"""SqlPaymentRepository: payments read and written inside one unit of work's transaction.
+
+The repository remembers every payment it handed out (with the row it was read from), so that
+the unit of work can save exactly what changed and refuse a stale version on commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sunap.application.ports import ConcurrencyConflict, PaymentPage, PaymentQuery
+from sunap.domain.errors import DuplicateOrderId, InvalidRequest
+from sunap.domain.payment import Payment
+
+from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
+from .tables import payment_cancels, payments
+
+MAX_PAGE = 100
+
+
+@dataclass
+class _Tracked:
+    """A payment as this unit of work read (or last wrote) it."""
+
+    payment: Payment
+    version: int | None  # None: new, not yet inserted
+    row: Row | None = None
+    cancels: dict[str, Row] = field(default_factory=dict)
+    written: tuple[int, Row, dict[str, Row]] | None = None  # what save_all wrote, until commit
+
+
+class SqlPaymentRepository:
+    def __init__(self, session: AsyncSession, *, row_locks: bool) -> None:
+        """row_locks: use SELECT … FOR UPDATE (SQLite's BEGIN IMMEDIATE already locks it all)."""
+        self._session = session
+        self._tracked: dict[str, _Tracked] = {}
+        self._locks = row_locks
+
+    # -- the PaymentRepository port ----------------------------------------------------------
+    def add(self, payment: Payment) -> None:
+        if payment.id not in self._tracked:
+            self._tracked[payment.id] = _Tracked(payment, version=None)
+
+    async def get(
+        self, tenant_id: str, payment_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        where = and_(payments.c.tenant_id == tenant_id, payments.c.id == payment_id)
+        return await self._one(where, for_update)
+
+    async def get_by_order_id(
+        self, tenant_id: str, order_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        where = and_(payments.c.tenant_id == tenant_id, payments.c.order_id == order_id)
+        return await self._one(where, for_update)
+
+    async def get_by_payment_key(
+        self, payment_key: str, *, for_update: bool = False
+    ) -> Payment | None:
+        return await self._one(payments.c.payment_key == payment_key, for_update)
+
+    async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
+        return await self._one(payments.c.id == payment_id, for_update)
+
+    async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
+        if not 1 <= query.limit <= MAX_PAGE:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}.")
+        stmt = select(payments).where(payments.c.tenant_id == tenant_id)
+        if query.order_id is not None:
+            stmt = stmt.where(payments.c.order_id == query.order_id)
+        if query.customer_key is not None:
+            stmt = stmt.where(payments.c.customer_key == query.customer_key)
+        if query.status is not None:
+            stmt = stmt.where(payments.c.status == query.status.value)
+        if query.cursor is not None:
+            created_at, last_id = _decode_cursor(query.cursor)
+            stmt = stmt.where(
+                or_(
+                    payments.c.created_at < created_at,
+                    and_(payments.c.created_at == created_at, payments.c.id < last_id),
+                )
+            )
+        stmt = stmt.order_by(payments.c.created_at.desc(), payments.c.id.desc())
+        items = await self._load(stmt.limit(query.limit + 1))
+        if len(items) <= query.limit:
+            return PaymentPage(items=items, next_cursor=None)
+        items = items[: query.limit]
+        return PaymentPage(items=items, next_cursor=_encode_cursor(items[-1]))
+
+    async def due_for_reconcile(self, now: datetime, limit: int) -> builtins.list[str]:
+        stmt = (
+            select(payments.c.id)
+            .where(payments.c.next_reconcile_at <= now)
+            .order_by(payments.c.next_reconcile_at, payments.c.id)
+            .limit(limit)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def lease_for_reconcile(
+        self, payment_id: str, seen_at: datetime, until: datetime
+    ) -> bool:
+        """Conditional UPDATE; takes effect when the unit of work commits."""
+        stmt = (
+            update(payments)
+            .where(payments.c.id == payment_id, payments.c.next_reconcile_at == seen_at)
+            .values(next_reconcile_at=until)
+        )
+        result = cast(CursorResult[Any], await self._session.execute(stmt))
+        won = result.rowcount == 1
+        tracked = self._tracked.get(payment_id)
+        if won and tracked is not None and tracked.row is not None:
+            # Keep our copy in step, so the lease isn't mistaken for a change of ours.
+            tracked.payment.next_reconcile_at = until
+            tracked.row["next_reconcile_at"] = until
+        return won
+
+    # -- used by the unit of work ------------------------------------------------------------
+    async def save_all(self) -> builtins.list[Payment]:
+        """Insert new payments, update changed ones under the version check; return them all."""
+        saved: builtins.list[Payment] = []
+        for tracked in self._tracked.values():
+            if tracked.version is None:
+                await self._insert(tracked)
+                saved.append(tracked.payment)
+            elif self._changed(tracked):
+                await self._update(tracked)
+                saved.append(tracked.payment)
+        return saved
+
+    def saved(self) -> None:
+        """The transaction committed: what save_all wrote is now what we have read."""
+        for tracked in self._tracked.values():
+            if tracked.written is not None:
+                tracked.version, tracked.row, tracked.cancels = tracked.written
+                tracked.payment.version = tracked.version
+                tracked.written = None
+
+    def forget_all(self) -> None:
+        self._tracked.clear()
+
+    # -- internals ---------------------------------------------------------------------------
+    async def _one(self, where: Any, for_update: bool) -> Payment | None:
+        stmt = select(payments).where(where).limit(1)
+        if for_update and self._locks:
+            stmt = stmt.with_for_update()
+        found = await self._load(stmt)
+        return found[0] if found else None
+
+    async def _load(self, stmt: Select[Any]) -> builtins.list[Payment]:
+        rows = [dict(r) for r in (await self._session.execute(stmt)).mappings()]
+        if not rows:
+            return []
+        cancel_stmt = (
+            select(payment_cancels)
+            .where(payment_cancels.c.payment_id.in_([r["id"] for r in rows]))
+            .order_by(payment_cancels.c.payment_id, payment_cancels.c.position)
+        )
+        cancels: dict[str, list[Row]] = {}
+        for c in (await self._session.execute(cancel_stmt)).mappings():
+            cancels.setdefault(c["payment_id"], []).append(dict(c))
+        return [self._track(row, cancels.get(row["id"], [])) for row in rows]
+
+    def _track(self, row: Row, cancel_rows: Sequence[Row]) -> Payment:
+        known = self._tracked.get(row["id"])
+        if known is not None:  # one object per payment per unit of work
+            return known.payment
+        payment = payment_from_row(row, cancel_rows)
+        self._tracked[payment.id] = _Tracked(
+            payment,
+            version=payment.version,
+            row=payment_to_row(payment),
+            cancels={c.id: cancel_to_row(payment.id, i, c) for i, c in enumerate(payment.cancels)},
+        )
+        return payment
+
+    def _changed(self, tracked: _Tracked) -> bool:
+        payment = tracked.payment
+        return (
+            bool(payment.events)
+            or payment_to_row(payment) != tracked.row
+            or self._cancel_rows(payment) != list(tracked.cancels.values())
+        )
+
+    @staticmethod
+    def _cancel_rows(payment: Payment) -> builtins.list[Row]:
+        return [cancel_to_row(payment.id, i, c) for i, c in enumerate(payment.cancels)]
+
+    async def _insert(self, tracked: _Tracked) -> None:
+        payment = tracked.payment
+        row = payment_to_row(payment) | {"version": payment.version}
+        try:
+            await self._session.execute(insert(payments).values(row))
+        except IntegrityError as exc:
+            if _is_duplicate_order(exc):
+                raise DuplicateOrderId(
+                    f"A payment for orderId {payment.order_id} already exists."
+                ) from exc
+            raise
+        tracked.written = (
+            payment.version,
+            payment_to_row(payment),
+            await self._save_cancels(tracked),
+        )
+
+    async def _update(self, tracked: _Tracked) -> None:
+        payment = tracked.payment
+        assert tracked.version is not None
+        new_version = tracked.version + 1
+        row = payment_to_row(payment)
+        stmt = (
+            update(payments)
+            .where(payments.c.id == payment.id, payments.c.version == tracked.version)
+            .values({k: v for k, v in row.items() if k != "id"} | {"version": new_version})
+        )
+        result = cast(CursorResult[Any], await self._session.execute(stmt))
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(
+                f"Payment {payment.id} changed since version {tracked.version} was read."
+            )
+        tracked.written = (new_version, row, await self._save_cancels(tracked))
+
+    async def _save_cancels(self, tracked: _Tracked) -> dict[str, Row]:
+        written: dict[str, Row] = {}
+        for row in self._cancel_rows(tracked.payment):
+            before = tracked.cancels.get(row["id"])
+            if before is None:
+                await self._session.execute(insert(payment_cancels).values(row))
+            elif before != row:
+                values = {k: v for k, v in row.items() if k != "id"}
+                await self._session.execute(
+                    update(payment_cancels).where(payment_cancels.c.id == row["id"]).values(values)
+                )
+            written[row["id"]] = row
+        return written
+
+
+def _is_duplicate_order(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_payments_tenant_order" in text or "payments.tenant_id, payments.order_id" in text
+
+
+def _encode_cursor(payment: Payment) -> str:
+    raw = json.dumps([payment.created_at.isoformat(), payment.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, payment_id = json.loads(base64.urlsafe_b64decode(padded))
+        when = datetime.fromisoformat(created_at)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidRequest("cursor is not a cursor this API returned.") from exc
+    if when.tzinfo is None or not isinstance(payment_id, str):
+        raise InvalidRequest("cursor is not a cursor this API returned.")
+    return when, payment_id

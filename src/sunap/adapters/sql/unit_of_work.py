@@ -1,0 +1,113 @@
+"""SqlUnitOfWork: one transaction that saves payments, their cancels, audit entries and outbox rows.
+
+Every event a payment recorded becomes one outbox row in the same transaction as the change that
+caused it (RELIABILITY.md §4): either both are committed or neither is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from sunap.application.ports import AuditLog, PaymentRepository, UnitOfWork
+from sunap.domain.events import PaymentEvent
+from sunap.domain.payment import Payment
+
+from .audit import SqlAuditLog
+from .payments import SqlPaymentRepository
+from .tables import outbox
+
+OutboxEnvelope = Callable[[Payment, PaymentEvent], dict[str, Any]]
+TopicFor = Callable[[str], str]
+
+
+class SqlUnitOfWork:
+    payments: PaymentRepository
+    audit: AuditLog
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        outbox_envelope: OutboxEnvelope,
+        topic_for: TopicFor | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._outbox_envelope = outbox_envelope
+        self._topic_for = topic_for
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        session = self._session_factory()
+        row_locks = session.get_bind().dialect.name != "sqlite"
+        self._session = session
+        self._payments = self.payments = SqlPaymentRepository(session, row_locks=row_locks)
+        self._audit = self.audit = SqlAuditLog(session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            await session.rollback()  # a no-op after commit
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        session = self._require_session()
+        try:
+            await self._audit.flush()
+            saved = await self._payments.save_all()
+            for payment in saved:
+                await self._write_outbox(session, payment)
+            await session.commit()
+        except BaseException:
+            await self.rollback()
+            raise
+        self._payments.saved()
+        for payment in saved:
+            payment.events.clear()
+
+    async def rollback(self) -> None:
+        await self._require_session().rollback()
+        self._audit.discard()
+        self._payments.forget_all()
+
+    async def _write_outbox(self, session: AsyncSession, payment: Payment) -> None:
+        for event in payment.events:
+            envelope = self._outbox_envelope(payment, event)
+            await session.execute(
+                insert(outbox).values(
+                    id=str(envelope["id"]),
+                    aggregatetype="payment",
+                    aggregateid=payment.id,
+                    type=event.type,
+                    topic=self._topic_for(event.type) if self._topic_for else None,
+                    payload=json.loads(json.dumps(envelope, default=str)),
+                    created_at=payment.updated_at,
+                )
+            )
+
+    def _require_session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("Use the unit of work as `async with uow:`.")
+        return self._session
+
+
+def sql_unit_of_work_factory(
+    engine: AsyncEngine,
+    outbox_envelope: OutboxEnvelope,
+    topic_for: TopicFor | None = None,
+) -> Callable[[], UnitOfWork]:
+    """A fresh SqlUnitOfWork per call, sharing one session factory."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def new_unit_of_work() -> UnitOfWork:
+        return SqlUnitOfWork(sessions, outbox_envelope=outbox_envelope, topic_for=topic_for)
+
+    return new_unit_of_work
