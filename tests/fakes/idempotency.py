@@ -1,0 +1,49 @@
+"""The inbound Idempotency-Key store in memory, with the IdempotencyStore protocol's rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sunap.application.ports import ClaimOutcome, IdempotencyClaim, StoredResponse
+
+
+@dataclass
+class _Record:
+    fingerprint: str
+    created_at: datetime
+    locked_until: datetime | None
+    response: StoredResponse | None = None
+
+
+class InMemoryIdempotencyStore:
+    def __init__(self, retention: timedelta = timedelta(hours=24)) -> None:
+        self.retention = retention
+        self._records: dict[tuple[str, str], _Record] = {}
+
+    async def claim(
+        self, tenant_id: str, key: str, fingerprint: str, now: datetime, lock_until: datetime
+    ) -> IdempotencyClaim:
+        record = self._records.get((tenant_id, key))
+        if record is None or record.created_at + self.retention < now:
+            self._records[(tenant_id, key)] = _Record(fingerprint, now, lock_until)
+            return IdempotencyClaim(ClaimOutcome.NEW)
+        if record.fingerprint != fingerprint:
+            return IdempotencyClaim(ClaimOutcome.MISMATCH)
+        if record.response is not None:
+            return IdempotencyClaim(ClaimOutcome.REPLAY, record.response)
+        if record.locked_until is not None and record.locked_until > now:
+            return IdempotencyClaim(ClaimOutcome.IN_FLIGHT)
+        record.locked_until = lock_until  # its holder is gone: take the stale lock over
+        return IdempotencyClaim(ClaimOutcome.NEW)
+
+    async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None:
+        record = self._records[(tenant_id, key)]
+        record.response = response
+        record.locked_until = None
+
+    async def release(self, tenant_id: str, key: str) -> None:
+        self._records.pop((tenant_id, key), None)
+
+    def __len__(self) -> int:
+        return len(self._records)

@@ -1,0 +1,295 @@
+"""An in-memory unit of work that keeps the promises of the real one (sunap.application.ports).
+
+Committed state lives in one `InMemoryStore` shared by every unit of work a factory makes.
+A unit of work hands out copies, so a change that is not committed never leaks; on commit it
+checks each changed payment's version (ConcurrencyConflict if someone committed first), refuses
+a second payment for one (tenant, orderId) with DuplicateOrderId, and only then writes the
+payments, their new events (to `store.outbox`, with a snapshot) and the audit entries, all at
+once. Leaving the block without commit rolls back. `for_update=True` takes a per-payment lock
+held until the transaction ends, as `SELECT … FOR UPDATE` would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import copy
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sunap.application.ports import (
+    AuditEntry,
+    AuditLog,
+    ConcurrencyConflict,
+    PaymentPage,
+    PaymentQuery,
+    PaymentRepository,
+)
+from sunap.domain.errors import DuplicateOrderId
+from sunap.domain.events import PaymentEvent
+from sunap.domain.payment import Payment
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """One outbox row: the event and the payment as it was when the event was committed."""
+
+    event: PaymentEvent
+    payment: Payment
+
+
+@dataclass
+class InMemoryStore:
+    payments: dict[str, Payment] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    outbox: list[OutboxRecord] = field(default_factory=list)
+    commits: int = 0
+    locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+
+    def payment(self, payment_id: str) -> Payment:
+        """A copy of the committed payment, for assertions."""
+        return copy.deepcopy(self.payments[payment_id])
+
+    def by_order_id(self, tenant_id: str, order_id: str) -> Payment | None:
+        found = next(
+            (
+                p
+                for p in self.payments.values()
+                if p.tenant_id == tenant_id and p.order_id == order_id
+            ),
+            None,
+        )
+        return copy.deepcopy(found)
+
+    def events_of(self, payment_id: str) -> list[PaymentEvent]:
+        return [r.event for r in self.outbox if r.event.payment_id == payment_id]
+
+    def audit_of(self, payment_id: str) -> list[AuditEntry]:
+        return [e for e in self.audit if e.payment_id == payment_id]
+
+
+def _state(payment: Payment) -> dict[str, Any]:
+    """What a save would write: everything but the version and the not-yet-written events."""
+    fields = {f.name for f in dataclasses.fields(payment)} - {"version", "events"}
+    return {name: copy.deepcopy(getattr(payment, name)) for name in fields}
+
+
+class InMemoryPaymentRepository:
+    def __init__(self, store: InMemoryStore, uow: InMemoryUnitOfWork) -> None:
+        self._store = store
+        self._uow = uow
+        self.seen: dict[str, Payment] = {}  # identity map: one object per payment
+        self.read_state: dict[str, dict[str, Any]] = {}
+        self.fresh: set[str] = set()  # read in the current transaction
+        self.added: list[Payment] = []
+
+    def add(self, payment: Payment) -> None:
+        self.added.append(payment)
+
+    async def get(
+        self, tenant_id: str, payment_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        found = self._store.payments.get(payment_id)
+        if found is None or found.tenant_id != tenant_id:
+            return self._pending(lambda p: p.id == payment_id and p.tenant_id == tenant_id)
+        return await self._hand_out(payment_id, for_update)
+
+    async def get_by_order_id(
+        self, tenant_id: str, order_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        found = self._store.by_order_id(tenant_id, order_id)
+        if found is None:
+            return self._pending(lambda p: p.order_id == order_id and p.tenant_id == tenant_id)
+        return await self._hand_out(found.id, for_update)
+
+    async def get_by_payment_key(
+        self, payment_key: str, *, for_update: bool = False
+    ) -> Payment | None:
+        found = next(
+            (p for p in self._store.payments.values() if p.payment_key == payment_key), None
+        )
+        if found is None:
+            return self._pending(lambda p: p.payment_key == payment_key)
+        return await self._hand_out(found.id, for_update)
+
+    async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
+        if payment_id not in self._store.payments:
+            return self._pending(lambda p: p.id == payment_id)
+        return await self._hand_out(payment_id, for_update)
+
+    async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
+        matching = [
+            p
+            for p in self._store.payments.values()
+            if p.tenant_id == tenant_id
+            and (query.order_id is None or p.order_id == query.order_id)
+            and (query.customer_key is None or p.customer_key == query.customer_key)
+            and (query.status is None or p.status is query.status)
+        ]
+        matching.sort(key=lambda p: (p.created_at, p.id), reverse=True)  # newest first
+        start = 0
+        if query.cursor is not None:
+            start = next(i for i, p in enumerate(matching) if p.id == query.cursor) + 1
+        page = matching[start : start + query.limit]
+        more = start + query.limit < len(matching)
+        return PaymentPage(
+            items=[copy.deepcopy(p) for p in page],
+            next_cursor=page[-1].id if page and more else None,
+        )
+
+    async def due_for_reconcile(self, now: datetime, limit: int) -> builtins.list[str]:
+        due = [
+            p
+            for p in self._store.payments.values()
+            if p.next_reconcile_at is not None and p.next_reconcile_at <= now
+        ]
+        due.sort(key=lambda p: (p.next_reconcile_at or now, p.id))
+        return [p.id for p in due[:limit]]
+
+    async def lease_for_reconcile(
+        self, payment_id: str, seen_at: datetime, until: datetime
+    ) -> bool:
+        # A conditional UPDATE in SQL: it takes effect at once, like a statement in autocommit.
+        payment = self._store.payments.get(payment_id)
+        if payment is None or payment.next_reconcile_at != seen_at:
+            return False
+        payment.next_reconcile_at = until
+        return True
+
+    async def _hand_out(self, payment_id: str, for_update: bool) -> Payment:
+        if for_update:
+            await self._uow.lock(payment_id)
+        if payment_id not in self.fresh:
+            # First read in this transaction (or the lock made us wait): load what is committed.
+            self.reload(payment_id)
+            self.fresh.add(payment_id)
+        return self.seen[payment_id]
+
+    def reload(self, payment_id: str) -> None:
+        committed = self._store.payments[payment_id]
+        if payment_id in self.seen:  # keep the object's identity, as a session refresh does
+            target = self.seen[payment_id]
+            for f in dataclasses.fields(committed):
+                setattr(target, f.name, copy.deepcopy(getattr(committed, f.name)))
+        else:
+            self.seen[payment_id] = copy.deepcopy(committed)
+        self.read_state[payment_id] = _state(committed)
+
+    def _pending(self, matches: Callable[[Payment], bool]) -> Payment | None:
+        # A transaction sees its own inserts.
+        return next((p for p in self.added if matches(p)), None)
+
+
+class InMemoryAuditLog:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.pending: list[AuditEntry] = []
+
+    def add(self, entry: AuditEntry) -> None:
+        self.pending.append(entry)
+
+    async def list_for_payment(self, tenant_id: str, payment_id: str) -> list[AuditEntry]:
+        return [
+            e
+            for e in [*self._store.audit, *self.pending]
+            if e.tenant_id == tenant_id and e.payment_id == payment_id
+        ]
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        # Typed as the ports say, so the fake is a UnitOfWork and not just look-alike.
+        self._repo = InMemoryPaymentRepository(store, self)
+        self._audit = InMemoryAuditLog(store)
+        self.payments: PaymentRepository = self._repo
+        self.audit: AuditLog = self._audit
+        self.commits = 0
+        self._held: list[str] = []
+
+    async def __aenter__(self) -> InMemoryUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.rollback()
+
+    async def lock(self, payment_id: str) -> None:
+        if payment_id not in self._held:
+            await self.store.locks[payment_id].acquire()
+            self._held.append(payment_id)
+
+    async def commit(self) -> None:
+        try:
+            self._check()
+        except BaseException:
+            await self.rollback()
+            raise
+        self._write()
+        self._end()
+
+    async def rollback(self) -> None:
+        repo = self._repo
+        repo.added.clear()
+        self._audit.pending.clear()
+        for payment_id in repo.seen:  # forget uncommitted changes, as an expired session does
+            repo.reload(payment_id)
+        self._end()
+
+    def _check(self) -> None:
+        for payment in self._changed():
+            committed = self.store.payments[payment.id]
+            if committed.version != payment.version:
+                raise ConcurrencyConflict(f"payment {payment.id} changed since it was read")
+        claimed: set[tuple[str, str]] = set()
+        for payment in self._repo.added:
+            order = (payment.tenant_id, payment.order_id)
+            if order in claimed or self.store.by_order_id(*order) is not None:
+                raise DuplicateOrderId(f"orderId {payment.order_id} is already used.")
+            if payment.id in self.store.payments:
+                raise ConcurrencyConflict(f"payment {payment.id} already exists")
+            claimed.add(order)
+
+    def _write(self) -> None:
+        repo = self._repo
+        for payment in [*self._changed(), *repo.added]:
+            payment.version += 1
+            snapshot = copy.deepcopy(payment)
+            snapshot.events = []
+            self.store.payments[payment.id] = snapshot
+            self.store.outbox.extend(OutboxRecord(e, snapshot) for e in payment.events)
+            payment.events.clear()
+            repo.seen[payment.id] = payment
+            repo.read_state[payment.id] = _state(payment)
+        repo.added.clear()
+        self.store.audit.extend(self._audit.pending)
+        self._audit.pending.clear()
+        self.store.commits += 1
+        self.commits += 1
+
+    def _changed(self) -> list[Payment]:
+        repo = self._repo
+        return [p for pid, p in repo.seen.items() if p.events or _state(p) != repo.read_state[pid]]
+
+    def _end(self) -> None:
+        # The transaction is over: locks go, and the next read sees what is committed by then.
+        for payment_id in self._held:
+            self.store.locks[payment_id].release()
+        self._held.clear()
+        self._repo.fresh.clear()
+
+
+class InMemoryUnitOfWorkFactory:
+    """`UnitOfWorkFactory`: every call is a new transaction on the same store."""
+
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store or InMemoryStore()
+        self.created: list[InMemoryUnitOfWork] = []
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        uow = InMemoryUnitOfWork(self.store)
+        self.created.append(uow)
+        return uow
