@@ -1,0 +1,95 @@
+"""The sandbox's state and its background loop, one per app, attached as `app.state.sandbox`.
+
+The loop (expiries, webhook attempts) starts lazily on the first request, so the app works when
+mounted in a host app that never runs the sandbox's lifespan. A host that mounts it should
+`await app.state.sandbox.stop()` on shutdown; standalone, the app's lifespan does it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from sunap.sandbox.clock import SandboxClock
+from sunap.sandbox.faults import FaultBook
+from sunap.sandbox.idempotency import IdempotencyStore
+from sunap.sandbox.merchant import Merchant
+from sunap.sandbox.webhooks import WebhookSender
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.05
+
+
+class SandboxRuntime:
+    def __init__(
+        self,
+        *,
+        webhook_url: str | None = None,
+        clock: SandboxClock | None = None,
+        webhook_time_scale: float = 1.0,
+    ) -> None:
+        self.clock = clock or SandboxClock()
+        self.webhooks = WebhookSender(webhook_url, self.clock, webhook_time_scale)
+        self.merchant = Merchant(self.clock, self.webhooks.enqueue)
+        self.idempotency = IdempotencyStore(self.clock)
+        self.faults = FaultBook()
+        self.calls: list[dict[str, Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._attempts: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self.ensure_started()
+
+    def ensure_started(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._ticker is not None and not self._ticker.done() and self._loop is loop:
+            return
+        self._loop = loop
+        self._attempts = set()
+        self._ticker = loop.create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        tasks = [task for task in (self._ticker, *self._attempts) if task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._ticker = None
+        self._attempts = set()
+
+    def pump(self) -> None:
+        """Fires what is due now: expiries, then webhook attempts (each in its own task)."""
+        self.merchant.tick()
+        if self._loop is None:
+            return
+        for delivery in self.webhooks.due():
+            task = self._loop.create_task(self.webhooks.attempt(delivery))
+            self._attempts.add(task)
+            task.add_done_callback(self._attempts.discard)
+
+    def advance_clock(self, seconds: float) -> datetime:
+        now = self.clock.advance(seconds)
+        self.pump()
+        return now
+
+    def reset(self) -> None:
+        self.merchant.reset()
+        self.webhooks.reset()
+        self.idempotency.reset()
+        self.faults.clear()
+        self.calls.clear()
+        self.clock.reset()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                self.pump()
+            except Exception:
+                log.exception("sandbox tick failed")
+            await asyncio.sleep(TICK_SECONDS)
