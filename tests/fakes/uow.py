@@ -260,7 +260,10 @@ class InMemoryUnitOfWork:
             snapshot = copy.deepcopy(payment)
             snapshot.events = []
             self.store.payments[payment.id] = snapshot
-            self.store.outbox.extend(OutboxRecord(e, snapshot) for e in payment.events)
+            # The outbox keeps its own copy: later writes must not rewrite what was published.
+            self.store.outbox.extend(
+                OutboxRecord(e, copy.deepcopy(snapshot)) for e in payment.events
+            )
             payment.events.clear()
             repo.seen[payment.id] = payment
             repo.read_state[payment.id] = _state(payment)
