@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from sunap.sandbox.app import create_sandbox_app
 
@@ -30,6 +31,13 @@ def running_sandbox(
 ) -> Iterator[str]:
     """Yields the base URL (`http://127.0.0.1:PORT`) of a sandbox running until the block ends."""
     app = create_sandbox_app(webhook_url=webhook_url, webhook_time_scale=webhook_time_scale)
+    with serving(app) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serves any ASGI app with uvicorn on a free loopback port in a background thread."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -38,14 +46,14 @@ def running_sandbox(
         uvicorn.Config(app, log_level="critical", lifespan="on", timeout_graceful_shutdown=5)
     )
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name=f"toss-sandbox-{port}", daemon=True
+        target=server.run, kwargs={"sockets": [listener]}, name=f"asgi-{port}", daemon=True
     )
     thread.start()
     try:
         deadline = time.monotonic() + _START_TIMEOUT_SECONDS
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the Toss sandbox did not start")
+                raise RuntimeError("the server did not start")
             time.sleep(0.01)
         yield f"http://127.0.0.1:{port}"
     finally:
