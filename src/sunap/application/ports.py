@@ -327,3 +327,14 @@ class OutboxStore(Protocol):
     async def lag(self, now: datetime) -> tuple[int, float]:
         """(unpublished rows, age in seconds of the oldest one)."""
         ...
+
+
+# -- consumed messages (order events) ------------------------------------------------------
+
+
+class ConsumedMessages(Protocol):
+    async def first_time(
+        self, subscriber: str, message_key: str, outcome: str, detail: str | None, now: datetime
+    ) -> bool:
+        """Record a consumed message; False if (subscriber, message_key) was recorded before."""
+        ...

@@ -1,0 +1,178 @@
+"""The composition root: the only module that names concrete adapters and wires them together."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sunap.adapters.brokers.factory import publisher_from_url
+from sunap.adapters.sql.api_keys import SqlApiKeyStore
+from sunap.adapters.sql.engine import create_engine
+from sunap.adapters.sql.idempotency import SqlIdempotencyStore
+from sunap.adapters.sql.outbox import SqlOutboxStore
+from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
+from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
+from sunap.adapters.system import RandomIds, SystemClock
+from sunap.adapters.toss.gateway import build_toss_gateway
+from sunap.application.deps import Deps
+from sunap.application.envelope import EnvelopeFactory
+from sunap.application.ports import EventPublisher
+from sunap.config import Settings
+from sunap.domain.payment import Payment, PaymentStatus
+from sunap.entrypoints.http.app import create_app
+from sunap.entrypoints.http.container import Container
+from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.workers.loop import Worker, WorkerGroup
+from sunap.entrypoints.workers.reconciler import reconciler_worker
+from sunap.entrypoints.workers.relay import OutboxRelay
+from sunap.entrypoints.workers.webhook_processor import webhook_worker
+from sunap.sandbox.app import create_sandbox_app
+
+log = logging.getLogger("sunap")
+
+SANDBOX_MOUNT = "/toss-sandbox"
+SANDBOX_CLIENT_KEY = "test_ck_sunap_sandbox"
+
+
+def loopback_url(host: str, port: int) -> str:
+    """How this process reaches itself over HTTP."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    return f"http://{reachable}:{port}"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    deps: Deps
+    metrics: Metrics
+    container: Container
+    publisher: EventPublisher
+    http_client: httpx.AsyncClient
+    workers: list[Worker]
+    sandbox_app: Any | None = None
+    mounts: dict[str, Any] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        await self.http_client.aclose()
+        await self.publisher.close()
+        await self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
+    """Everything `sunap serve` and `sunap worker` run on, built from the settings alone."""
+    engine = create_engine(settings.database_url)
+    clock, ids = SystemClock(), RandomIds()
+    metrics = Metrics()
+    if settings.sandbox_mode:
+        secret_key = "test_sk_sunap_" + secrets.token_urlsafe(16)
+        base_url = self_url + SANDBOX_MOUNT
+        sandbox_app = create_sandbox_app(webhook_url=self_url + "/v1/webhooks/toss")
+        mounts = {SANDBOX_MOUNT: sandbox_app}
+        client_key: str | None = SANDBOX_CLIENT_KEY
+    else:
+        assert settings.toss_secret_key is not None
+        secret_key = settings.toss_secret_key.get_secret_value()
+        base_url = settings.toss_api_base_url
+        sandbox_app, mounts, client_key = None, {}, settings.toss_client_key
+    gateway, http_client = build_toss_gateway(secret_key, base_url)
+    deps = Deps(
+        uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
+        gateway=gateway,
+        clock=clock,
+        ids=ids,
+        reconcile_delays=tuple(timedelta(seconds=s) for s in settings.reconcile_delay_seconds),
+    )
+
+    async def is_ready() -> bool:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure to reach the database means "not ready"
+            return False
+        return True
+
+    webhooks = SqlWebhookInbox(engine)
+    container = Container(
+        deps=deps,
+        api_keys=SqlApiKeyStore(engine),
+        idempotency=SqlIdempotencyStore(engine),
+        webhooks=webhooks,
+        is_ready=is_ready,
+        checkout_url=_sandbox_checkout(self_url + SANDBOX_MOUNT)
+        if settings.sandbox_mode
+        else _none,
+        client_key=client_key,
+        webhook_secrets=settings.webhook_secrets,
+    )
+    publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
+    relay = OutboxRelay(
+        SqlOutboxStore(engine), publisher, clock, metrics, topic_prefix=settings.topic_prefix
+    )
+    poll = settings.worker_poll_seconds
+    workers = [
+        reconciler_worker(deps, metrics, poll),
+        relay.worker(poll),
+        webhook_worker(webhooks, deps, metrics, poll),
+    ]
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        deps=deps,
+        metrics=metrics,
+        container=container,
+        publisher=publisher,
+        http_client=http_client,
+        workers=workers,
+        sandbox_app=sandbox_app,
+        mounts=mounts,
+    )
+
+
+def build_app(settings: Settings, *, self_url: str) -> FastAPI:
+    """The HTTP app for `sunap serve`; in-process workers start and stop with it."""
+    runtime = build_runtime(settings, self_url=self_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.publisher.start()
+        group = WorkerGroup(runtime.workers if settings.run_workers else [], runtime.metrics)
+        group.start()
+        try:
+            yield
+        finally:
+            await group.stop()
+            await runtime.aclose()
+
+    return create_app(runtime.container, runtime.metrics, lifespan=lifespan, mounts=runtime.mounts)
+
+
+def _none(_: Payment) -> str | None:
+    return None
+
+
+def _sandbox_checkout(sandbox_url: str) -> Any:
+    def checkout_url(payment: Payment) -> str | None:
+        if payment.status is not PaymentStatus.READY:
+            return None
+        query = {
+            "orderId": payment.order_id,
+            "amount": payment.amount,
+            "orderName": payment.order_name,
+            "successUrl": payment.success_url or "",
+            "failUrl": payment.fail_url or "",
+        }
+        return f"{sandbox_url}/sandbox/checkout?{urlencode(query)}"
+
+    return checkout_url

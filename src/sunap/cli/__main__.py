@@ -1,0 +1,5 @@
+import sys
+
+from sunap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,67 @@
+"""`sunap serve` and `sunap sandbox`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from sunap.adapters.sql.migrate import upgrade
+from sunap.bootstrap import SANDBOX_MOUNT, build_app, loopback_url
+from sunap.config import Settings
+from sunap.sandbox.server import run as run_sandbox
+
+
+def register(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve", help="the API, the workers and (without a Toss key) the sandbox"
+    )
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(run=run_serve)
+
+    sandbox = commands.add_parser("sandbox", help="the Toss sandbox on its own")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.add_argument("--webhook-url", default=None)
+    sandbox.set_defaults(run=lambda a: run_sandbox(a.host, a.port, a.webhook_url))
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    configure_logging(settings.log_level)
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        upgrade(settings.database_url)  # the embedded default migrates itself
+    self_url = loopback_url(host, port)
+    app = build_app(settings, self_url=self_url)
+    print(banner(settings, f"http://{host}:{port}", self_url), flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    return 0
+
+
+def banner(settings: Settings, listen_url: str, self_url: str) -> str:
+    lines = [
+        f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})"
+    ]
+    if settings.sandbox_mode:
+        lines += [
+            "*** SANDBOX MODE: no TOSS_SECRET_KEY set. Payments go to the built-in Toss sandbox",
+            f"*** at {self_url}{SANDBOX_MOUNT} — no real money moves. Set TOSS_SECRET_KEY for Toss.",
+        ]
+    else:
+        lines.append(f"Toss API: {settings.toss_api_base_url}")
+    lines.append(
+        f"Events: {'broker configured' if settings.broker_url else 'written to the log (no SUNAP_BROKER_URL)'}"
+    )
+    return "\n".join(lines)

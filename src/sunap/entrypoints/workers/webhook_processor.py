@@ -1,0 +1,22 @@
+"""The webhook processor worker: applies stored deliveries, whether or not the API is running."""
+
+from __future__ import annotations
+
+from sunap.application.deps import Deps
+from sunap.application.ports import WebhookInbox
+from sunap.application.webhook_processing import process_due_webhooks
+from sunap.entrypoints.metrics import Metrics
+
+from .loop import Worker
+
+
+def webhook_worker(
+    inbox: WebhookInbox, deps: Deps, metrics: Metrics, poll_seconds: float
+) -> Worker:
+    async def step() -> int:
+        handled = await process_due_webhooks(inbox, deps)
+        if handled:
+            metrics.webhooks_processed.labels(status="processed").inc(handled)
+        return handled
+
+    return Worker("webhooks", step, poll_seconds)

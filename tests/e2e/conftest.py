@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.support.service import RunningService, running_service
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    with running_service(Path(tmp_path_factory.mktemp("sunap"))) as svc:
+        yield svc
+
+
+@pytest.fixture(scope="module")
+def merchant_key(service: RunningService) -> str:
+    return service.create_key("shop-a", "payments:read", "payments:write", "payments:cancel")
+
+
+@pytest.fixture()
+def api(service: RunningService, merchant_key: str) -> Iterator[httpx.Client]:
+    with service.client(merchant_key) as client:
+        yield client
+
+
+@pytest.fixture()
+def sandbox(service: RunningService) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=service.sandbox_url, timeout=30) as client:
+        yield client

@@ -1,0 +1,283 @@
+"""The Payments section of shared/API.md, against a real `sunap serve` with its embedded sandbox."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import httpx
+from tests.e2e.flows import (
+    confirm,
+    create_payment,
+    new_order_id,
+    paid_payment,
+    pay_in_window,
+    toss_calls,
+)
+from tests.support.service import RunningService
+
+
+def test_a_new_payment_is_ready_with_a_checkout_link(api: httpx.Client) -> None:
+    payment = create_payment(api, 15000, customerKey="cust-0001", metadata={"cart": "42"})
+    assert payment["status"] == "READY"
+    assert payment["amount"] == 15000 and payment["balanceAmount"] == 15000
+    assert payment["currency"] == "KRW"
+    assert payment["id"].startswith("pay_")
+    assert payment["metadata"] == {"cart": "42"}
+    assert "/toss-sandbox/sandbox/checkout?" in payment["checkout"]["url"]
+
+
+def test_an_order_id_is_minted_when_none_is_given(api: httpx.Client) -> None:
+    response = api.post("/v1/payments", json={"orderName": "책", "amount": 1000})
+    assert response.status_code == 201
+    assert 6 <= len(response.json()["orderId"]) <= 64
+
+
+def test_a_reused_order_id_is_a_conflict(api: httpx.Client) -> None:
+    payment = create_payment(api)
+    again = api.post(
+        "/v1/payments", json={"orderName": "x", "amount": 10, "orderId": payment["orderId"]}
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "DUPLICATE_ORDER_ID"
+
+
+def test_a_card_payment_is_confirmed_once_and_a_repeat_makes_no_pg_call(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = create_payment(api, 15000)
+    key = pay_in_window(sandbox, payment)
+    first = confirm(api, payment, key)
+    assert first.status_code == 200, first.text
+    done = first.json()
+    assert done["status"] == "DONE" and done["method"] == "CARD" and done["paymentKey"] == key
+    assert "****" in done["card"]["number"]
+    calls_before = len(toss_calls(sandbox, "/v1/payments/confirm"))
+    second = confirm(api, payment, key)
+    assert second.status_code == 200 and second.json()["status"] == "DONE"
+    assert len(toss_calls(sandbox, "/v1/payments/confirm")) == calls_before
+    other = confirm(api, payment, "another-payment-key")
+    assert other.status_code == 409 and other.json()["code"] == "ALREADY_PROCESSED_PAYMENT"
+
+
+def test_a_confirm_for_an_unknown_order_is_not_found_without_a_pg_call(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    before = len(toss_calls(sandbox, "/v1/payments/confirm"))
+    response = api.post(
+        "/v1/payments/confirm",
+        json={"paymentKey": "pk", "orderId": new_order_id(), "amount": 1000},
+    )
+    assert response.status_code == 404 and response.json()["code"] == "PAYMENT_NOT_FOUND"
+    assert len(toss_calls(sandbox, "/v1/payments/confirm")) == before
+
+
+def test_a_tampered_amount_is_refused_before_the_pg_and_audited(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = create_payment(api, 15000)
+    key = pay_in_window(sandbox, payment)
+    before = len(toss_calls(sandbox, "/v1/payments/confirm"))
+    response = api.post(
+        "/v1/payments/confirm",
+        json={"paymentKey": key, "orderId": payment["orderId"], "amount": 100},
+    )
+    assert response.status_code == 400 and response.json()["code"] == "AMOUNT_MISMATCH"
+    assert len(toss_calls(sandbox, "/v1/payments/confirm")) == before
+    assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "READY"
+    trail = api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
+    assert any(item["type"] == "confirm.amount_mismatch" for item in trail)
+
+
+def test_a_card_refusal_aborts_the_payment_with_the_pg_code(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = create_payment(api, 15000)
+    key = pay_in_window(sandbox, payment, failWith="REJECT_CARD_PAYMENT")
+    response = confirm(api, payment, key)
+    assert response.status_code == 402, response.text
+    body = response.json()
+    assert body["code"] == "PG_REJECTED" and body["pgCode"] == "REJECT_CARD_PAYMENT"
+    assert body["payment"]["status"] == "ABORTED"
+    assert body["payment"]["failure"]["code"] == "REJECT_CARD_PAYMENT"
+
+
+def test_concurrent_confirms_make_exactly_one_pg_call(
+    api: httpx.Client, sandbox: httpx.Client, service: RunningService, merchant_key: str
+) -> None:
+    payment = create_payment(api, 20000)
+    key = pay_in_window(sandbox, payment)
+
+    def attempt(_: int) -> tuple[int, str]:
+        with service.client(merchant_key) as client:
+            response = confirm(client, payment, key)
+            body = response.json()
+            return response.status_code, body.get("status") or body.get("code")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, range(10)))
+    assert set(outcomes) <= {(200, "DONE"), (409, "CONFIRM_IN_PROGRESS")}, outcomes
+    assert (200, "DONE") in outcomes
+    confirms = [
+        c
+        for c in toss_calls(sandbox, "/v1/payments/confirm")
+        if c["idempotencyKey"] and payment["id"] in c["idempotencyKey"]
+    ]
+    assert len(confirms) == 1
+
+
+def test_partial_then_full_cancel_tracks_the_balance(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = paid_payment(api, sandbox, 15000)
+    partial = api.post(
+        f"/v1/payments/{payment['id']}/cancel",
+        json={"cancelReason": "one item", "cancelAmount": 5000},
+    )
+    assert partial.status_code == 200, partial.text
+    assert partial.json()["status"] == "PARTIAL_CANCELED"
+    assert partial.json()["balanceAmount"] == 10000
+    too_much = api.post(
+        f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "x", "cancelAmount": 10001}
+    )
+    assert too_much.status_code == 422 and too_much.json()["code"] == "EXCEEDS_BALANCE"
+    rest = api.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "all of it"})
+    assert rest.status_code == 200, rest.text
+    final = rest.json()
+    assert final["status"] == "CANCELED" and final["balanceAmount"] == 0
+    assert [c["cancelAmount"] for c in final["cancels"]] == [5000, 10000]
+    assert all(c["transactionKey"] for c in final["cancels"])
+    toss = sandbox.get(
+        f"/v1/payments/{payment['paymentKey']}", auth=("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R", "")
+    )
+    assert toss.json()["balanceAmount"] == 0
+
+
+def test_a_ready_payment_is_canceled_locally(api: httpx.Client, sandbox: httpx.Client) -> None:
+    payment = create_payment(api)
+    before = len(toss_calls(sandbox, "/cancel"))
+    response = api.post(
+        f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "changed mind"}
+    )
+    assert response.status_code == 200 and response.json()["status"] == "CANCELED"
+    assert len(toss_calls(sandbox, "/cancel")) == before
+    again = api.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "again"})
+    assert again.status_code == 409 and again.json()["code"] == "NOT_CANCELABLE_STATUS"
+
+
+def test_payments_are_listed_newest_first_in_cursor_pages(api: httpx.Client) -> None:
+    customer = f"cust-{new_order_id()}"
+    ids = [create_payment(api, 1000 + i, customerKey=customer)["id"] for i in range(5)]
+    first = api.get("/v1/payments", params={"customerKey": customer, "limit": 2}).json()
+    assert [p["id"] for p in first["items"]] == ids[::-1][:2]
+    second = api.get(
+        "/v1/payments", params={"customerKey": customer, "limit": 2, "cursor": first["nextCursor"]}
+    ).json()
+    assert [p["id"] for p in second["items"]] == ids[::-1][2:4]
+    third = api.get(
+        "/v1/payments", params={"customerKey": customer, "limit": 2, "cursor": second["nextCursor"]}
+    ).json()
+    assert [p["id"] for p in third["items"]] == ids[:1] and third["nextCursor"] is None
+
+
+def test_the_audit_trail_shows_every_pg_call_without_secrets(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = paid_payment(api, sandbox, 12000)
+    api.post(
+        f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "r", "cancelAmount": 2000}
+    )
+    trail = api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
+    types = [item["type"] for item in trail]
+    assert types[0] == "payment.created"
+    assert "pg.confirm" in types and "pg.cancel" in types
+    pg_confirm = next(item for item in trail if item["type"] == "pg.confirm")
+    assert pg_confirm["processingTimeMs"] is not None
+    assert "Authorization" not in str(trail) and "test_sk_" not in str(trail)
+
+
+def test_another_tenant_sees_nothing(
+    api: httpx.Client, sandbox: httpx.Client, service: RunningService
+) -> None:
+    payment = paid_payment(api, sandbox)
+    other_key = service.create_key("shop-b", "payments:read", "payments:write", "payments:cancel")
+    with service.client(other_key) as other:
+        missing = other.get("/v1/payments/pay_doesnotexist")
+        theirs = other.get(f"/v1/payments/{payment['id']}")
+        assert theirs.status_code == 404 and theirs.json() == missing.json()
+        assert (
+            other.get("/v1/payments", params={"orderId": payment["orderId"]}).json()["items"] == []
+        )
+        cancel = other.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "x"})
+        assert cancel.status_code == 404
+        confirm_other = other.post(
+            "/v1/payments/confirm",
+            json={
+                "paymentKey": payment["paymentKey"],
+                "orderId": payment["orderId"],
+                "amount": payment["amount"],
+            },
+        )
+        assert confirm_other.status_code == 404
+
+
+def test_keys_are_required_and_scopes_enforced(service: RunningService) -> None:
+    read_only = service.create_key("shop-c", "payments:read")
+    with service.client() as anonymous:
+        assert anonymous.get("/v1/payments").status_code == 401
+    with service.client("sk_sunap_not_a_key") as stranger:
+        assert stranger.get("/v1/payments").json()["code"] == "UNAUTHORIZED"
+    with service.client(read_only) as reader:
+        assert reader.get("/v1/payments").status_code == 200
+        denied = reader.post("/v1/payments", json={"orderName": "x", "amount": 1000})
+        assert denied.status_code == 403 and denied.json()["code"] == "FORBIDDEN"
+
+
+def test_bad_input_is_refused_with_a_clear_error(api: httpx.Client) -> None:
+    for amount in (15000.0, "15000", True, 0, -1, 1e4, 2**63):
+        response = api.post("/v1/payments", json={"orderName": "x", "amount": amount})
+        assert response.status_code == 400, (amount, response.text)
+        assert response.json()["code"] == "INVALID_REQUEST"
+    unknown_field = api.post(
+        "/v1/payments", json={"orderName": "x", "amount": 1000, "status": "DONE"}
+    )
+    assert unknown_field.status_code == 400 and "status" in unknown_field.json()["message"]
+    not_json = api.post(
+        "/v1/payments", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 400 and not_json.json()["code"] == "INVALID_REQUEST"
+    bad_order = api.post("/v1/payments", json={"orderName": "x", "amount": 1000, "orderId": "a b"})
+    assert bad_order.status_code == 400
+    route = api.get("/v1/nowhere")
+    assert route.status_code == 404 and set(route.json()) == {"code", "message"}
+
+
+def test_an_idempotent_create_is_replayed_byte_for_byte(api: httpx.Client) -> None:
+    body = {"orderName": "x", "amount": 1000, "orderId": new_order_id()}
+    first = api.post(
+        "/v1/payments", json=body, headers={"Idempotency-Key": "create-1-" + body["orderId"]}
+    )
+    second = api.post(
+        "/v1/payments", json=body, headers={"Idempotency-Key": "create-1-" + body["orderId"]}
+    )
+    assert first.status_code == second.status_code == 201
+    assert first.content == second.content
+    assert second.headers["Idempotent-Replayed"] == "true"
+    changed = api.post(
+        "/v1/payments",
+        json={**body, "amount": 2000},
+        headers={"Idempotency-Key": "create-1-" + body["orderId"]},
+    )
+    assert changed.status_code == 422 and changed.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    too_long = api.post("/v1/payments", json=body, headers={"Idempotency-Key": "k" * 301})
+    assert too_long.status_code == 400
+
+
+def test_health_readiness_metrics_and_openapi(service: RunningService) -> None:
+    with service.client() as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").status_code == 200
+        assert "sunap_outbox_unpublished" in client.get("/metrics").text
+        paths = client.get("/openapi.json").json()["paths"]
+        assert {"/v1/payments", "/v1/payments/confirm", "/v1/payments/{payment_id}/cancel"} <= set(
+            paths
+        )
