@@ -178,7 +178,7 @@ async def test_a_card_number_echoed_in_an_error_message_is_masked(
     gateway: TossGateway, toss: FakeToss
 ) -> None:
     toss.answer(400, {"code": "INVALID_CARD_NUMBER", "message": "카드번호 4330123412341234 오류"})
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(GatewayDeclined) as caught:
         await gateway.confirm(payment_key="pk", order_id="order-1", amount=1, idempotency_key="k")
     assert "4330123412341234" not in str(caught.value)
     assert "4330123412341234" not in json.dumps(caught.value.exchange.__dict__, default=str)
