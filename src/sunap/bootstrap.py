@@ -65,6 +65,8 @@ class Runtime:
     mounts: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
+        if self.sandbox_app is not None:
+            await self.sandbox_app.state.sandbox.stop()
         await self.http_client.aclose()
         await self.publisher.close()
         await self.engine.dispose()
