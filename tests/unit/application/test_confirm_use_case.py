@@ -23,7 +23,7 @@ from sunap.domain.errors import (
     DuplicateOrderId,
     PaymentNotFound,
 )
-from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 
 S = PaymentStatus
 TENANT = "tenant_a"
@@ -298,3 +298,20 @@ async def test_rule_7_an_earlier_attempt_that_went_through_is_adopted(
     assert [c.operation for c in toss.calls[1:]] == ["confirm", "lookup"]
     assert len(toss.applied_of("confirm")) == 1
     assert event_types(store, payment.id) == ["payment.created", "payment.completed"]
+
+
+async def test_a_virtual_account_waits_for_its_deposit_and_keeps_only_a_digest_of_the_secret(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps)
+    key = toss.pay_in_window("order-0001", 15000, method=PaymentMethod.VIRTUAL_ACCOUNT)
+    issued = await confirm_payment(confirming(key), deps)
+    assert issued.status is S.WAITING_FOR_DEPOSIT
+    secret = toss.deposit_secret(key)
+    assert secret is not None
+    committed = store.payment(payment.id)
+    assert committed.deposit_secret_digest is not None
+    assert committed.deposit_secret_digest != secret
+    assert secret not in repr(vars(committed))
+    assert all(secret not in repr(entry) for entry in store.audit)
+    assert event_types(store, payment.id) == ["payment.created", "payment.waiting_for_deposit"]
