@@ -1,0 +1,83 @@
+"""The Toss adapter against the real sandbox over HTTP: one sandbox per module, reset per test."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+# The repository root on sys.path makes `tests.…` importable whatever pytest's import mode.
+_ROOT = str(Path(__file__).resolve().parents[3])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from tests.integration.toss.sandbox_control import SandboxControl  # noqa: E402
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox  # noqa: E402
+
+from sunap.adapters.toss import (  # noqa: E402
+    CircuitBreaker,
+    RetryPolicy,
+    TossGateway,
+    TossTimeouts,
+    build_toss_gateway,
+)
+
+# Short pauses and timeouts so failure paths run quickly; the shapes are the production ones.
+FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_elapsed=10.0)
+FAST_TIMEOUTS = TossTimeouts(connect=1.0, read=5.0, write=1.0, pool=1.0, billing_read=5.0)
+
+
+@pytest.fixture(scope="module")
+def sandbox_url() -> Iterator[str]:
+    with running_sandbox() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def sandbox(sandbox_url: str) -> AsyncIterator[SandboxControl]:
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=10.0) as client:
+        control = SandboxControl(client)
+        await control.reset()
+        yield control
+        await control.clear_faults()
+
+
+@pytest.fixture
+async def open_gateway(sandbox_url: str) -> AsyncIterator[GatewayOpener]:
+    opener = GatewayOpener(sandbox_url)
+    yield opener
+    await opener.close()
+
+
+class GatewayOpener:
+    """Builds gateways on the sandbox and closes their clients when the test ends."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._clients: list[httpx.AsyncClient] = []
+
+    def __call__(
+        self,
+        *,
+        secret_key: str = SANDBOX_SECRET_KEY,
+        retry_policy: RetryPolicy = FAST_RETRIES,
+        breaker: CircuitBreaker | None = None,
+        timeouts: TossTimeouts = FAST_TIMEOUTS,
+    ) -> TossGateway:
+        gateway, client = build_toss_gateway(
+            secret_key, self.base_url, retry_policy=retry_policy, breaker=breaker, timeouts=timeouts
+        )
+        self._clients.append(client)
+        return gateway
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+
+@pytest.fixture
+def gateway(open_gateway: GatewayOpener) -> TossGateway:
+    return open_gateway()
