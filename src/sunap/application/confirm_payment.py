@@ -36,7 +36,10 @@ def confirm_idempotency_key(payment: Payment) -> str:
 
 
 async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
-    payment, claimed = await _claim(cmd, deps)
+    try:
+        payment, claimed = await _claim(cmd, deps)
+    except ConfirmInProgress:
+        return await _settle_earlier_attempt(cmd, deps)
     if not claimed:
         return payment  # approved before with this paymentKey: rule 3, no PG call
     try:
@@ -114,6 +117,25 @@ async def _record_refusal(
             payment.schedule_reconcile(None)
         await uow.commit()
     raise PaymentRejected(payment, declined.code, declined.message)
+
+
+async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
+    """A confirm of this payment was sent before and its answer may be lost (confirm rule 6):
+    a read at the PG settles it if the PG has decided; otherwise the attempt is still running."""
+    async with deps.uow() as uow:
+        payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id)
+    if payment is None or payment.payment_key != cmd.payment_key:
+        raise ConfirmInProgress("A confirm of this payment is in progress.")
+    try:
+        found = await deps.gateway.lookup_by_order_id(payment.order_id)
+    except GatewayError as error:
+        raise ConfirmInProgress("A confirm of this payment is in progress.") from error
+    if found.status is PaymentStatus.IN_PROGRESS:
+        raise ConfirmInProgress("A confirm of this payment is in progress.")
+    payment = await record_result(payment.id, cmd.tenant_id, found, deps, "lookup")
+    if payment.status is PaymentStatus.ABORTED and payment.failure is not None:
+        raise PaymentRejected(payment, payment.failure.code, payment.failure.message)
+    return payment
 
 
 async def resolve_from_lookup(payment_id: str, tenant_id: str, deps: Deps) -> Payment:
