@@ -76,7 +76,6 @@ def upgrade() -> None:
         sa.Column("response_body", BLOB, nullable=True),
         sa.Column("response_content_type", sa.String(length=200), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
-        sa.Column("finished_at", TIMESTAMP, nullable=True),
         sa.CheckConstraint("idempotency_key <> ''", name=op.f("ck_idempotency_keys_key_not_empty")),
         sa.PrimaryKeyConstraint("tenant_id", "idempotency_key", name="pk_idempotency_keys"),
     )

@@ -7,7 +7,8 @@ Fixtures (register with `from tests.support.databases import *` in a conftest):
   they use unique ids (see `unique`) and never assume an empty table.
 - `fresh_database_url`: a migrated database of the test's own; `empty_database_url`: one with
   no tables at all (for migration tests).
-- `engine`: an AsyncEngine on `database_url`, disposed after the test.
+- `engine`: an AsyncEngine on `database_url`, disposed after the test; `fresh_engine` the same
+  on `fresh_database_url`.
 `clear_database(engine)` deletes every row, for tests that need empty tables on a shared database.
 """
 
@@ -37,6 +38,7 @@ __all__ = [
     "empty_database_url",
     "engine",
     "fresh_database_url",
+    "fresh_engine",
     "unique",
 ]
 
@@ -156,6 +158,16 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def fresh_engine(fresh_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a migrated database no other test touches."""
+    engine = create_engine(fresh_database_url)
     try:
         yield engine
     finally:

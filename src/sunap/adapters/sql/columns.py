@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, LargeBinary
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Money in the currency's smallest unit: BIGINT everywhere.
@@ -16,8 +19,60 @@ Money = BigInteger
 # An autoincrementing 64-bit key; SQLite only autoincrements a column declared INTEGER.
 Serial: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 
-# Raw bytes of any size; MariaDB's plain BLOB stops at 64 KiB.
-Blob: TypeEngine[bytes] = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+class _FromHex(ColumnElement[bytes]):
+    """A bound bytes value sent as hex text, decoded by the server (see Blob)."""
+
+    inherit_cache = True
+
+    def __init__(self, bound: BindParameter[Any]) -> None:
+        self.bound = bound
+        self.type = bound.type
+
+
+@compiles(_FromHex)
+def _from_hex_default(element: _FromHex, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.bound, **kw)
+
+
+@compiles(_FromHex, "mysql")
+def _from_hex_mysql(element: _FromHex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"UNHEX({compiler.process(element.bound, **kw)})"
+
+
+class _HexLongBlob(mysql.LONGBLOB):
+    """LONGBLOB whose parameters arrive already as hex text (Blob's job), not as bytes."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+class Blob(TypeDecorator[bytes]):
+    """Raw bytes of any size (LONGBLOB on MariaDB, whose plain BLOB stops at 64 KiB).
+
+    On MariaDB the value travels as hex text: aiomysql 0.3 cannot escape bytes parameters with
+    PyMySQL >= 1.2 (it imports a helper PyMySQL no longer has).
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(_HexLongBlob())
+        return dialect.type_descriptor(LargeBinary())
+
+    def bind_expression(self, bindvalue: BindParameter[bytes]) -> ColumnElement[bytes]:
+        return _FromHex(bindvalue)
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "mysql":
+            return value
+        return bytes(value).hex()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else bytes(value)
+
 
 Json = JSON
 

@@ -199,7 +199,6 @@ idempotency_keys = Table(
     Column("response_body", Blob),  # replayed byte for byte
     Column("response_content_type", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
-    Column("finished_at", UtcDateTime),
     PrimaryKeyConstraint("tenant_id", "idempotency_key", name="pk_idempotency_keys"),
     CheckConstraint("idempotency_key <> ''", name="key_not_empty"),
     Index("ix_idempotency_keys_created_at", "created_at"),

@@ -1,0 +1,68 @@
+"""SqlApiKeyStore: tenants and the hashes of their API keys (the keys themselves are never stored)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sunap.application.ports import ApiKeyRecord
+
+from .tables import api_keys, tenants
+
+
+class SqlApiKeyStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def ensure_tenant(self, name: str, new_id: str) -> str:
+        existing = await self.tenant_id_by_name(name)
+        if existing is not None:
+            return existing
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(tenants).values(id=new_id, name=name))
+            return new_id
+        except IntegrityError:  # created by someone else just now
+            existing = await self.tenant_id_by_name(name)
+            if existing is None:
+                raise
+            return existing
+
+    async def add_key(
+        self, *, key_id: str, tenant_id: str, key_hash: str, scopes: frozenset[str], now: datetime
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(api_keys).values(
+                    id=key_id,
+                    tenant_id=tenant_id,
+                    key_hash=key_hash,
+                    scopes=sorted(scopes),
+                    created_at=now,
+                )
+            )
+
+    async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
+        stmt = (
+            select(api_keys.c.id, api_keys.c.tenant_id, api_keys.c.scopes, tenants.c.name)
+            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+            .where(api_keys.c.key_hash == key_hash)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return ApiKeyRecord(
+            key_id=row["id"],
+            tenant_id=row["tenant_id"],
+            tenant_name=row["name"],
+            scopes=frozenset(row["scopes"]),
+        )
+
+    async def tenant_id_by_name(self, name: str) -> str | None:
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(select(tenants.c.id).where(tenants.c.name == name))
+        return None if found is None else str(found)

@@ -1,0 +1,117 @@
+"""SqlIdempotencyStore: inbound Idempotency-Key claims (RELIABILITY.md §1.5, rules I1–I5).
+
+A claim is an INSERT that either wins or hits the primary key; only then is the existing row
+read (under a row lock) to decide between replay, in-flight, mismatch and take-over. Never
+check-then-insert: two requests would both see "no row".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sunap.application.ports import ClaimOutcome, IdempotencyClaim, StoredResponse
+
+from .tables import idempotency_keys as keys
+
+STARTED = "started"
+FINISHED = "finished"
+
+
+class SqlIdempotencyStore:
+    def __init__(self, engine: AsyncEngine, retention: timedelta = timedelta(hours=24)) -> None:
+        self._engine = engine
+        self._retention = retention
+        self._row_locks = engine.dialect.name != "sqlite"
+
+    async def claim(
+        self, tenant_id: str, key: str, fingerprint: str, now: datetime, lock_until: datetime
+    ) -> IdempotencyClaim:
+        fresh = {
+            "fingerprint": fingerprint,
+            "recovery_point": STARTED,
+            "locked_until": lock_until,
+            "response_code": None,
+            "response_body": None,
+            "response_content_type": None,
+            "created_at": now,
+        }
+        # A key released between our INSERT and our look can be inserted again: go round once more.
+        for _ in range(3):
+            if await self._insert(tenant_id, key, fresh):
+                return IdempotencyClaim(ClaimOutcome.NEW)
+            claim = await self._inspect(tenant_id, key, fresh, now)
+            if claim is not None:
+                return claim
+        raise RuntimeError(f"Could not claim idempotency key {key!r}: it keeps changing.")
+
+    async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(keys)
+                .where(keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
+                .values(
+                    recovery_point=FINISHED,
+                    locked_until=None,
+                    response_code=response.status_code,
+                    response_body=response.body,
+                    response_content_type=response.content_type,
+                )
+            )
+
+    async def release(self, tenant_id: str, key: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(keys).where(
+                    keys.c.tenant_id == tenant_id,
+                    keys.c.idempotency_key == key,
+                    keys.c.response_code.is_(None),  # a finished answer stays replayable
+                )
+            )
+
+    async def _insert(self, tenant_id: str, key: str, fresh: dict[str, Any]) -> bool:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    insert(keys).values(tenant_id=tenant_id, idempotency_key=key, **fresh)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def _inspect(
+        self, tenant_id: str, key: str, fresh: dict[str, Any], now: datetime
+    ) -> IdempotencyClaim | None:
+        where = (keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
+        async with self._engine.begin() as conn:
+            stmt = select(keys).where(*where)
+            if self._row_locks:
+                stmt = stmt.with_for_update()
+            row = (await conn.execute(stmt)).mappings().first()
+            if row is None:
+                return None
+            if row["created_at"] <= now - self._retention:
+                await self._take_over(conn, where, fresh)  # pruned in spirit: a new request
+                return IdempotencyClaim(ClaimOutcome.NEW)
+            if row["fingerprint"] != fresh["fingerprint"]:
+                return IdempotencyClaim(ClaimOutcome.MISMATCH)
+            if row["response_code"] is not None:
+                response = StoredResponse(
+                    status_code=row["response_code"],
+                    body=bytes(row["response_body"] or b""),
+                    content_type=row["response_content_type"] or "application/json",
+                )
+                return IdempotencyClaim(ClaimOutcome.REPLAY, response)
+            if row["locked_until"] is not None and row["locked_until"] > now:
+                return IdempotencyClaim(ClaimOutcome.IN_FLIGHT)
+            # Its holder's lock ran out: the holder died or hung. This caller takes over.
+            await self._take_over(conn, where, fresh | {"created_at": row["created_at"]})
+            return IdempotencyClaim(ClaimOutcome.NEW)
+
+    @staticmethod
+    async def _take_over(conn: AsyncConnection, where: Any, fresh: dict[str, Any]) -> None:
+        await conn.execute(update(keys).where(*where).values(**fresh))

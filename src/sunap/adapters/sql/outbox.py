@@ -1,0 +1,93 @@
+"""SqlOutboxStore: the polling side of the transactional outbox (RELIABILITY.md §4.2).
+
+A batch is one transaction: lock the oldest unpublished rows whose aggregate has no older
+unpublished row (so per-payment order holds), let the relay publish them, mark them published,
+commit. Several relays can run at once on PostgreSQL and MariaDB (SKIP LOCKED); on SQLite the
+write lock taken at BEGIN makes them take turns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sunap.application.ports import OutboxRow
+
+from .tables import outbox
+
+
+class SqlOutboxBatch:
+    def __init__(self, conn: AsyncConnection, rows: list[OutboxRow]) -> None:
+        self._conn = conn
+        self.rows = rows
+
+    async def mark_published(self, now: datetime) -> None:
+        if not self.rows:
+            return
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.seq.in_([r.seq for r in self.rows]))
+            .values(published_at=now)
+        )
+
+
+class SqlOutboxStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def batch(self, limit: int) -> AsyncIterator[SqlOutboxBatch]:
+        async with self._engine.connect() as conn, conn.begin():
+            found = await conn.execute(self._next_rows(limit))
+            rows = [
+                OutboxRow(
+                    seq=r["seq"],
+                    id=r["id"],
+                    aggregatetype=r["aggregatetype"],
+                    aggregateid=r["aggregateid"],
+                    type=r["type"],
+                    payload=json.dumps(r["payload"], separators=(",", ":")).encode(),
+                )
+                for r in found.mappings()
+            ]
+            yield SqlOutboxBatch(conn, rows)
+
+    async def lag(self, now: datetime) -> tuple[int, float]:
+        stmt = select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.published_at.is_(None)
+        )
+        async with self._engine.connect() as conn:
+            count, oldest = (await conn.execute(stmt)).one()
+        if not count or oldest is None:
+            return 0, 0.0
+        return int(count), max(0.0, (now - oldest).total_seconds())
+
+    def _next_rows(self, limit: int) -> Select[Any]:
+        older = outbox.alias("older")
+        head_of_line = ~(
+            select(older.c.seq)
+            .where(
+                older.c.aggregateid == outbox.c.aggregateid,
+                older.c.published_at.is_(None),
+                older.c.seq < outbox.c.seq,
+            )
+            .exists()
+        )
+        stmt = (
+            select(outbox)
+            .where(outbox.c.published_at.is_(None), head_of_line)
+            .order_by(outbox.c.seq)
+            .limit(limit)
+        )
+        dialect = self._engine.dialect.name
+        if dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=outbox)
+        elif dialect == "mysql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return stmt
