@@ -1,0 +1,120 @@
+"""The payment window page, standalone and mounted under a prefix in a host app."""
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.routing import Mount
+from tests.sandbox.flows import new_order_id
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY, serving
+
+from sunap.sandbox.app import create_sandbox_app
+
+
+def checkout_params(order_id: str, amount: int = 12000) -> dict[str, str | int]:
+    return {
+        "orderId": order_id,
+        "amount": amount,
+        "orderName": "<b>책</b> 외 2건",
+        "successUrl": "http://shop.test/pay/success",
+        "failUrl": "http://shop.test/pay/fail?from=sandbox",
+    }
+
+
+def query_of(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    return {name: values[0] for name, values in parse_qs(location.query).items()}
+
+
+def hidden(page: str, name: str) -> str:
+    marker = f'name="{name}" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
+
+
+def form(page: str) -> dict[str, str]:
+    return {name: hidden(page, name) for name in ("paymentKey", "successUrl", "failUrl")}
+
+
+async def test_approving_redirects_to_success_with_toss_parameters(
+    toss: httpx.AsyncClient,
+) -> None:
+    order_id = new_order_id()
+    page = (await toss.get("/sandbox/checkout", params=checkout_params(order_id))).text
+    assert "&lt;b&gt;책&lt;/b&gt;" in page  # merchant text is escaped
+
+    success = query_of(await toss.post("/sandbox/checkout/approve", data=form(page)))
+
+    assert success["paymentType"] == "NORMAL"
+    assert success["orderId"] == order_id
+    assert success["amount"] == "12000"
+    confirmed = await toss.post(
+        "/v1/payments/confirm",
+        json={"paymentKey": success["paymentKey"], "orderId": order_id, "amount": 12000},
+    )
+    assert confirmed.json()["status"] == "DONE"
+
+
+async def test_declining_redirects_to_fail_with_the_chosen_code(toss: httpx.AsyncClient) -> None:
+    order_id = new_order_id()
+    page = (await toss.get("/sandbox/checkout", params=checkout_params(order_id))).text
+
+    fail = query_of(
+        await toss.post("/sandbox/checkout/decline", data={**form(page), "code": "FDS_ERROR"})
+    )
+
+    assert fail == {
+        "from": "sandbox",
+        "code": "FDS_ERROR",
+        "message": "위험거래가 감지되어 결제가 제한됩니다.",
+        "orderId": order_id,
+    }
+
+
+async def test_giving_up_redirects_to_fail_without_the_order(toss: httpx.AsyncClient) -> None:
+    page = (await toss.get("/sandbox/checkout", params=checkout_params(new_order_id()))).text
+
+    fail = query_of(await toss.post("/sandbox/checkout/give-up", data=form(page)))
+
+    assert fail["code"] == "PAY_PROCESS_CANCELED"
+    assert "orderId" not in fail
+
+
+async def test_reloading_the_page_keeps_one_payment(toss: httpx.AsyncClient) -> None:
+    params = checkout_params(new_order_id())
+
+    first = (await toss.get("/sandbox/checkout", params=params)).text
+    second = (await toss.get("/sandbox/checkout", params=params)).text
+
+    assert hidden(first, "paymentKey") == hidden(second, "paymentKey")
+
+
+@pytest.fixture
+def host_url() -> Iterator[str]:
+    """A host app that mounts the sandbox under /toss-sandbox and never runs its lifespan."""
+    sandbox = create_sandbox_app()
+    host = FastAPI(routes=[Mount("/toss-sandbox", app=sandbox)])
+    with serving(host) as url:
+        yield url
+
+
+async def test_a_mounted_sandbox_serves_toss_and_links_under_its_prefix(host_url: str) -> None:
+    async with httpx.AsyncClient(
+        base_url=f"{host_url}/toss-sandbox", auth=(SANDBOX_SECRET_KEY, "")
+    ) as toss:
+        order_id = new_order_id()
+        page = (await toss.get("/sandbox/checkout", params=checkout_params(order_id))).text
+        assert 'action="/toss-sandbox/sandbox/checkout/approve"' in page
+        approved = await toss.post("/sandbox/checkout/approve", data=form(page))
+        success = query_of(approved)
+        confirmed = await toss.post(
+            "/v1/payments/confirm",
+            json={"paymentKey": success["paymentKey"], "orderId": order_id, "amount": 12000},
+        )
+        calls = (await toss.get("/sandbox/calls")).json()["items"]
+
+    assert confirmed.json()["status"] == "DONE"
+    assert calls[0]["path"] == "/v1/payments/confirm"
