@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
@@ -79,7 +80,7 @@ async def test_after_the_cool_off_one_probe_goes_through_and_its_success_closes_
     assert not breaker.is_open  # a new confirm may be the probe
     toss.answer(200, card_payment())
     await _confirm(guarded)
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.state.value == "closed"
 
 
 async def test_a_failed_probe_opens_it_again_for_another_cool_off(
@@ -153,3 +154,26 @@ async def test_a_gateway_has_a_breaker_by_default(toss: FakeToss) -> None:
 
 async def _no_sleep(seconds: float) -> None:
     return None
+
+
+async def test_a_probe_cancelled_mid_flight_does_not_leave_the_breaker_stuck(
+    guarded: TossGateway, toss: FakeToss, breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    toss.fail(httpx.ConnectError("refused"), times=3)
+    await _fail(guarded, 3)
+    clock.advance(10.0)
+    entered = asyncio.Event()
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    toss.respond(never_answers)
+    probe = asyncio.create_task(_confirm(guarded))
+    await entered.wait()
+    assert breaker.is_open  # the probe is out
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    assert not breaker.is_open  # the next confirm may probe again

@@ -278,3 +278,31 @@ def test_the_table_never_declines_a_server_error_or_a_throttle() -> None:
 
 def test_look_ups_can_only_be_found_missing_or_misconfigured() -> None:
     assert set(TABLE[Operation.LOOKUP].values()) == {Verdict.NOT_FOUND, Verdict.MISCONFIGURED}
+
+
+async def test_an_answer_whose_encoding_cannot_be_decoded_is_unknown(
+    once: TossGateway, toss: FakeToss
+) -> None:
+    toss.respond(
+        lambda request: httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all"
+        )
+    )
+    error = await _raised(_confirm(once))
+    assert type(error) is GatewayUnknown
+    assert error.code == "MALFORMED_RESPONSE"
+
+
+async def test_a_json_constant_like_nan_in_an_answer_is_unknown(
+    once: TossGateway, toss: FakeToss
+) -> None:
+    toss.respond(
+        lambda request: httpx.Response(
+            200,
+            headers={"Content-Type": "application/json"},
+            content=b'{"paymentKey":"pk","orderId":"order-1","status":"DONE","totalAmount":NaN}',
+        )
+    )
+    error = await _raised(_confirm(once))
+    assert type(error) is GatewayUnknown
+    assert error.code == "MALFORMED_RESPONSE"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,8 @@ class Sleeps:
         self.clock.advance(seconds)
 
 
-Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+Answer = httpx.Response | Exception | Handler
 
 
 class FakeToss:
@@ -57,9 +58,7 @@ class FakeToss:
     def error(self, code: str, status: int = 400, *, times: int = 1) -> None:
         self.answer(status, {"code": code, "message": f"message for {code}"}, times=times)
 
-    def respond(
-        self, handler: Callable[[httpx.Request], httpx.Response], *, times: int = 1
-    ) -> None:
+    def respond(self, handler: Handler, *, times: int = 1) -> None:
         for _ in range(times):
             self._script.append(handler)
 
@@ -67,7 +66,7 @@ class FakeToss:
         for _ in range(times):
             self._script.append(exception)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
+    async def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if not self._script:
             raise AssertionError(f"unexpected call {request.method} {request.url}")
@@ -75,7 +74,8 @@ class FakeToss:
         if isinstance(answer, Exception):
             raise answer
         if callable(answer):
-            return answer(request)
+            response = answer(request)
+            return response if isinstance(response, httpx.Response) else await response
         return answer
 
     def body(self, index: int = -1) -> Any:

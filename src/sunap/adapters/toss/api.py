@@ -170,7 +170,7 @@ class TossApi:
                 headers=self._headers(request),
                 timeout=self._timeout(request, attempt, started),
             )
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport errors, and a body that cannot be decoded
             failed = self._transport_failure(request, exc, started)
             self._record(healthy=False)
             self._log(request, attempt, sent_at, None, failed.error.code, failed.verdict)
@@ -228,9 +228,14 @@ class TossApi:
         return _Failed(error, verdict, retryable=False)
 
     def _transport_failure(
-        self, request: TossRequest, exc: httpx.TransportError, started: float
+        self, request: TossRequest, exc: httpx.RequestError, started: float
     ) -> _Failed:
         exchange = self._exchange(request, None, None, self._ms(started), Verdict.UNKNOWN)
+        if isinstance(exc, httpx.DecodingError):
+            error = GatewayUnknown(
+                "MALFORMED_RESPONSE", "Toss's answer could not be decoded.", exchange=exchange
+            )
+            return _Failed(error, Verdict.UNKNOWN, retryable=False)
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             # Nothing left this process: always safe to try again.
             error = GatewayUnknown(
