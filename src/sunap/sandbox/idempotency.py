@@ -16,7 +16,7 @@ from sunap.sandbox.clock import SandboxClock
 RETENTION = timedelta(days=15)
 MAX_KEY_LENGTH = 300
 
-Scope = tuple[str, str, str, str]
+KeyScope = tuple[str, str, str, str]
 
 
 @dataclass
@@ -28,14 +28,14 @@ class _Entry:
 class IdempotencyStore:
     def __init__(self, clock: SandboxClock) -> None:
         self._clock = clock
-        self._entries: dict[Scope, _Entry] = {}
+        self._entries: dict[KeyScope, _Entry] = {}
 
     @staticmethod
     def check_key(key: str) -> None:
         if not key or len(key) > MAX_KEY_LENGTH:
             raise TossError("INVALID_IDEMPOTENCY_KEY")
 
-    def begin(self, scope: Scope) -> Answer | None:
+    def begin(self, scope: KeyScope) -> Answer | None:
         """The stored answer to replay, or None when this request is the first (now in flight)."""
         now = self._clock.now()
         entry = self._entries.get(scope)
@@ -48,12 +48,12 @@ class IdempotencyStore:
             raise TossError("IDEMPOTENT_REQUEST_PROCESSING")
         return entry.answer
 
-    def finish(self, scope: Scope, answer: Answer) -> None:
+    def finish(self, scope: KeyScope, answer: Answer) -> None:
         entry = self._entries.get(scope)
         if entry is not None:
             entry.answer = answer
 
-    def abandon(self, scope: Scope) -> None:
+    def abandon(self, scope: KeyScope) -> None:
         """Forget an in-flight key whose answer is not to be kept: the next try runs for real."""
         entry = self._entries.get(scope)
         if entry is not None and entry.answer is None:

@@ -146,6 +146,7 @@ class Merchant:
         payment.status = "DONE"
         payment.approved_at = self._clock.now()
         payment.last_transaction_key = identifiers.transaction_key()
+        payment.approval_transaction_key = payment.last_transaction_key
         self._deposit_callback(payment)
         self._status_changed(payment)
         return payment
@@ -391,6 +392,7 @@ class Merchant:
         payment.approved_at = self._clock.now()
         payment.approve_no = identifiers.approve_number()
         payment.last_transaction_key = identifiers.transaction_key()
+        payment.approval_transaction_key = payment.last_transaction_key
         payment.expires_at = None
 
     def _open_account(

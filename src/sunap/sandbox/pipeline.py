@@ -19,7 +19,7 @@ from sunap.sandbox.auth import secret_key_from
 from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
 from sunap.sandbox.clock import toss_time
 from sunap.sandbox.faults import Fault
-from sunap.sandbox.idempotency import IdempotencyStore
+from sunap.sandbox.idempotency import IdempotencyStore, KeyScope
 from sunap.sandbox.merchant import Merchant
 from sunap.sandbox.runtime import SandboxRuntime
 
@@ -89,14 +89,14 @@ async def _answer(
     call = TossCall(request.method, path, request.path_params, await request.body())
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or key is None:  # other methods ignore the header
-        return await _run_with_faults(runtime, call, operation, None, runtime.idempotency)
+        return await _run_with_faults(runtime, call, operation, None)
     IdempotencyStore.check_key(key)
     scope = (secret_key, request.method, path, key)
     replay = runtime.idempotency.begin(scope)
     if replay is not None:
         return replay
     try:
-        return await _run_with_faults(runtime, call, operation, scope, runtime.idempotency)
+        return await _run_with_faults(runtime, call, operation, scope)
     finally:
         runtime.idempotency.abandon(scope)  # no-op once an answer was stored
 
@@ -105,9 +105,9 @@ async def _run_with_faults(
     runtime: SandboxRuntime,
     call: TossCall,
     operation: Operation,
-    scope: tuple[str, str, str, str] | None,
-    store: IdempotencyStore,
+    scope: KeyScope | None,
 ) -> Answer:
+    store = runtime.idempotency
     fault: Fault | None = runtime.faults.take(call.method, call.path)
     if fault is not None and not fault.after_apply:
         await fault.wait()

@@ -10,9 +10,6 @@ from sunap.sandbox import choices
 from sunap.sandbox.clock import toss_time
 from sunap.sandbox.vocabulary import CARD_ISSUERS, METHOD_NAMES, issuer_of, masked_card_number
 
-# Statuses from which no later change is possible except a cancel.
-APPROVED = frozenset({"DONE", "PARTIAL_CANCELED", "WAITING_FOR_DEPOSIT", "CANCELED"})
-
 
 def vat_of(amount: int, tax_free: int) -> int:
     """round((amount - taxFree) / 11), halves up, in integers."""
@@ -72,6 +69,7 @@ class PaymentRecord:
     secret: str | None = None
     cancels: list[CancelRecord] = field(default_factory=list)
     last_transaction_key: str | None = None
+    approval_transaction_key: str | None = None  # what the receipt points at, cancels or not
     failure: dict[str, str] | None = None
     metadata: dict[str, Any] | None = None
     balance_amount: int = -1
@@ -118,7 +116,7 @@ class PaymentRecord:
             "country": "KR",
             "failure": dict(self.failure) if self.failure else None,
             "isPartialCancelable": True,
-            "receipt": {"url": self._receipt_url()} if self.last_transaction_key else None,
+            "receipt": {"url": self._receipt_url()} if self.approval_transaction_key else None,
             "checkout": {
                 "url": f"https://api.tosspayments.com/v1/payments/{self.payment_key}/checkout"
             },
@@ -176,7 +174,7 @@ class PaymentRecord:
     def _receipt_url(self) -> str:
         return (
             "https://dashboard-sandbox.tosspayments.com/receipt/redirection"
-            f"?transactionId={self.last_transaction_key}&ref=PX"
+            f"?transactionId={self.approval_transaction_key}&ref=PX"
         )
 
 
