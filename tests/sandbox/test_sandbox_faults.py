@@ -90,7 +90,7 @@ async def test_an_error_after_apply_still_cancels(toss: httpx.AsyncClient) -> No
 
 async def test_a_late_answer_does_not_hold_up_other_payments(toss: httpx.AsyncClient) -> None:
     slow_window, other = await open_window(toss), await paid_card_payment(toss)
-    await inject(toss, path="/v1/payments/confirm", delayMs=1500)
+    await inject(toss, path="/v1/payments/confirm", delayMs=2500)
 
     slow = asyncio.create_task(confirm(toss, slow_window))
     for _ in range(200):  # until the slow call has taken the fault
