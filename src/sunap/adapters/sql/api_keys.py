@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.ports import ApiKeyRecord
 
+from .engine import reader
 from .tables import api_keys, tenants
 
 
 class SqlApiKeyStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reader = reader(engine)
 
     async def ensure_tenant(self, name: str, new_id: str) -> str:
         existing = await self.tenant_id_by_name(name)
@@ -51,7 +53,7 @@ class SqlApiKeyStore:
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
             .where(api_keys.c.key_hash == key_hash)
         )
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             row = (await conn.execute(stmt)).mappings().first()
         if row is None:
             return None
@@ -63,6 +65,6 @@ class SqlApiKeyStore:
         )
 
     async def tenant_id_by_name(self, name: str) -> str | None:
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             found = await conn.scalar(select(tenants.c.id).where(tenants.c.name == name))
         return None if found is None else str(found)

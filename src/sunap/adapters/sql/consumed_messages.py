@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .engine import reader
 from .tables import consumed_messages
 
 
@@ -25,6 +26,7 @@ class ConsumedMessage:
 class SqlConsumedMessages:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reader = reader(engine)
 
     async def first_time(
         self, subscriber: str, message_key: str, outcome: str, detail: str | None, now: datetime
@@ -51,7 +53,7 @@ class SqlConsumedMessages:
             .order_by(consumed_messages.c.received_at.desc(), consumed_messages.c.message_key)
             .limit(limit)
         )
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         return [
             ConsumedMessage(

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 
+_READ_ONLY = "sunap_read_only"
+
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+asyncpg",
@@ -63,10 +65,23 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: a read-then-write transaction can then never be refused
-        # with "database is locked" halfway; it waits its turn at BEGIN instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # with "database is locked" halfway; it waits its turn at BEGIN instead. Pure reads
+        # (see `reader`) take no lock: in WAL mode they never wait for a writer.
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for transactions that only read.
+
+    On SQLite they skip the up-front write lock, so a read made while the same task holds a
+    write transaction (the relay asking for its lag mid-batch) does not wait on itself.
+    """
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def backend_name(engine: AsyncEngine) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sunap.application.ports import OutboxRow
 
+from .engine import reader
 from .tables import outbox
 
 
@@ -40,6 +41,7 @@ class SqlOutboxBatch:
 class SqlOutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reader = reader(engine)
 
     @asynccontextmanager
     async def batch(self, limit: int) -> AsyncIterator[SqlOutboxBatch]:
@@ -62,7 +64,7 @@ class SqlOutboxStore:
         stmt = select(func.count(), func.min(outbox.c.created_at)).where(
             outbox.c.published_at.is_(None)
         )
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             count, oldest = (await conn.execute(stmt)).one()
         if not count or oldest is None:
             return 0, 0.0

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.ports import DeliveryStatus, WebhookDelivery
 
+from .engine import reader
 from .tables import webhook_deliveries as deliveries
 
 
 class SqlWebhookInbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reader = reader(engine)
         self._row_locks = engine.dialect.name != "sqlite"
 
     async def record(self, delivery: WebhookDelivery) -> bool:
@@ -103,7 +105,7 @@ class SqlWebhookInbox:
             )
 
     async def get(self, delivery_id: str) -> WebhookDelivery | None:
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             row = (
                 (await conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)))
                 .mappings()
@@ -117,7 +119,7 @@ class SqlWebhookInbox:
             .order_by(deliveries.c.received_at.desc(), deliveries.c.id.desc())
             .limit(limit)
         )
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             return [_delivery(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def requeue(self, delivery_id: str, now: datetime) -> bool:
@@ -140,7 +142,7 @@ class SqlWebhookInbox:
         return result.rowcount == 1
 
     async def _dedup_key_seen(self, dedup_key: str) -> bool:
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             found = await conn.scalar(
                 select(deliveries.c.id).where(deliveries.c.dedup_key == dedup_key)
             )
