@@ -50,10 +50,10 @@ class RunningService:
 
     def start(self) -> None:
         assert self.log_path is not None
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [*SUNAP, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir
-        )
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [*SUNAP, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

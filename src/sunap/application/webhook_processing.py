@@ -51,24 +51,25 @@ async def process_delivery(delivery: WebhookDelivery, inbox: WebhookInbox, deps:
             retry_at=now + RETRY_AFTER,
         )
         return
+    # On SQLite a unit of work holds the write lock: settle the delivery only after it ends.
+    payment_id: str | None = None
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_payment_key(truth.payment_key, for_update=True)
-        if payment is None:
-            await inbox.settle(delivery.id, status=DeliveryStatus.UNMATCHED, now=now)
-            return
-        audit.record(
-            uow,
-            deps,
-            payment,
-            f"webhook.{delivery.event_type}",
-            "received",
-            request={"deliveryId": delivery.id, "reportedStatus": _reported_status(body)},
-            response={"pgStatus": truth.status.value},
-        )
-        adopt_or_flag(payment, truth, deps)
-        await uow.commit()
-        payment_id = payment.id
-    await inbox.settle(delivery.id, status=DeliveryStatus.APPLIED, now=now, payment_id=payment_id)
+        if payment is not None:
+            audit.record(
+                uow,
+                deps,
+                payment,
+                f"webhook.{delivery.event_type}",
+                "received",
+                request={"deliveryId": delivery.id, "reportedStatus": _reported_status(body)},
+                response={"pgStatus": truth.status.value},
+            )
+            adopt_or_flag(payment, truth, deps)
+            await uow.commit()
+            payment_id = payment.id
+    status = DeliveryStatus.UNMATCHED if payment_id is None else DeliveryStatus.APPLIED
+    await inbox.settle(delivery.id, status=status, now=now, payment_id=payment_id)
 
 
 def _reported_status(body: dict[str, object]) -> object:
