@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 log = logging.getLogger("sunap.brokers")
 
@@ -33,3 +34,29 @@ async def keep_consuming(
             )
         if not is_closed():
             await asyncio.sleep(reconnect_delay)
+
+
+class InFlight:
+    """Counts messages being handled, so `close()` can let them finish and settle (ack or
+    requeue) instead of cutting the connection under a handler that already succeeded."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def settling(self) -> Iterator[None]:
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._idle.set()
+
+    async def drained(self, wait: float) -> None:
+        """Return once nothing is in flight, or after `wait` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), wait)

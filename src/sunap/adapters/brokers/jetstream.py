@@ -17,7 +17,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from sunap.adapters.brokers.consuming import keep_consuming
+from sunap.adapters.brokers.consuming import InFlight, keep_consuming
 from sunap.adapters.brokers.redaction import describe_failure, redact_url
 from sunap.application.ports import (
     InboundMessage,
@@ -59,15 +59,18 @@ async def _connect(url: str, wait: float, name: str) -> Client:
         log.debug("NATS %s: %s", name, type(exc).__name__)
 
     # No background reconnects: a dead connection is dropped and the next call dials again,
-    # so nothing waits on a socket that is gone.
-    return await nats.connect(
-        servers=[url],
-        name=name,
-        connect_timeout=max(1, math.ceil(wait)),
-        allow_reconnect=False,
-        max_reconnect_attempts=0,
-        error_cb=on_error,
-    )
+    # so nothing waits on a socket that is gone. (nats-py retries the first dial forever with
+    # max_reconnect_attempts=0, hence 1, a short pause, and an overall bound.)
+    async with asyncio.timeout(wait):
+        return await nats.connect(
+            servers=[url],
+            name=name,
+            connect_timeout=max(1, math.ceil(wait)),
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.1,
+            error_cb=on_error,
+        )
 
 
 async def ensure_stream(js: JetStreamContext, topic_prefix: str) -> None:
@@ -190,6 +193,7 @@ class NatsSubscriber:
         self._reconnect_delay = reconnect_delay
         self._timeout = timeout
         self._clients: set[Client] = set()
+        self._in_flight = InFlight()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -215,7 +219,9 @@ class NatsSubscriber:
         )
 
     async def close(self) -> None:
+        """Stop taking messages, let the one being handled settle, then disconnect."""
         self._closed = True
+        await self._in_flight.drained(self._timeout)
         for client in list(self._clients):
             await client.close()
 
@@ -256,20 +262,24 @@ class NatsSubscriber:
             await client.close()
 
     async def _settle(self, message: Msg, topic: str, handler: MessageHandler) -> None:
+        if self._closed:
+            return  # unacked: redelivered once ack_wait runs out
         message_id = (message.headers or {}).get(MSG_ID)
         inbound = InboundMessage(
             topic=message.subject or topic, body=message.data, message_id=message_id
         )
-        try:
-            await handler(inbound)
-        except Exception:
-            log.warning(
-                "handler failed for message %s on %s; redelivering in %.1fs",
-                message_id,
-                topic,
-                self._retry_delay,
-                exc_info=True,
-            )
-            await message.nak(delay=self._retry_delay)
-            return
-        await message.ack()
+        with self._in_flight.settling():
+            try:
+                await handler(inbound)
+            except Exception:
+                log.warning(
+                    "handler failed for message %s on %s; redelivering in %.1fs",
+                    message_id,
+                    topic,
+                    self._retry_delay,
+                    exc_info=True,
+                )
+                await message.nak(delay=self._retry_delay)
+                return
+            # Wait for the server to record the ack: a lost one would mean handling it twice.
+            await message.ack_sync(timeout=self._timeout)

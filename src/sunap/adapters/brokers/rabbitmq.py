@@ -16,7 +16,7 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from sunap.adapters.brokers.consuming import keep_consuming
+from sunap.adapters.brokers.consuming import InFlight, keep_consuming
 from sunap.adapters.brokers.key_order import send_in_key_order
 from sunap.adapters.brokers.redaction import describe_failure, redact_url, scrub
 from sunap.application.ports import (
@@ -151,6 +151,7 @@ class RabbitMqSubscriber:
         self._reconnect_delay = reconnect_delay
         self._timeout = timeout
         self._connections: set[AbstractConnection] = set()
+        self._in_flight = InFlight()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -172,7 +173,9 @@ class RabbitMqSubscriber:
         )
 
     async def close(self) -> None:
+        """Stop taking messages, let the one being handled settle, then disconnect."""
         self._closed = True
+        await self._in_flight.drained(self._timeout)
         for connection in list(self._connections):
             await connection.close()
 
@@ -202,19 +205,22 @@ class RabbitMqSubscriber:
     async def _settle(
         self, message: AbstractIncomingMessage, topic: str, handler: MessageHandler
     ) -> None:
+        if self._closed:
+            return  # unacked: RabbitMQ hands it out again once we disconnect
         inbound = InboundMessage(
             topic=message.routing_key or topic, body=message.body, message_id=message.message_id
         )
-        try:
-            await handler(inbound)
-        except Exception:
-            log.warning(
-                "handler failed for message %s on %s; requeueing",
-                message.message_id,
-                topic,
-                exc_info=True,
-            )
-            await asyncio.sleep(self._retry_delay)
-            await message.nack(requeue=True)
-            return
-        await message.ack()
+        with self._in_flight.settling():
+            try:
+                await handler(inbound)
+            except Exception:
+                log.warning(
+                    "handler failed for message %s on %s; requeueing",
+                    message.message_id,
+                    topic,
+                    exc_info=True,
+                )
+                await asyncio.sleep(self._retry_delay)
+                await message.nack(requeue=True)
+                return
+            await message.ack()

@@ -16,7 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
-from sunap.adapters.brokers.consuming import keep_consuming
+from sunap.adapters.brokers.consuming import InFlight, keep_consuming
 from sunap.adapters.brokers.redaction import describe_failure, redact_url
 from sunap.application.ports import (
     InboundMessage,
@@ -108,6 +108,8 @@ class RedisStreamsSubscriber:
         self._reconnect_delay = reconnect_delay
         # A blocking read must not look like a dead socket.
         self._redis = _client(url, timeout + block)
+        self._timeout = timeout
+        self._in_flight = InFlight()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -130,11 +132,15 @@ class RedisStreamsSubscriber:
         )
 
     async def close(self) -> None:
+        """Stop taking entries, let the one being handled settle, then disconnect."""
         self._closed = True
+        await self._in_flight.drained(self._timeout)
         await self._redis.aclose()
 
     async def _consume(self, topic: str, group: str, handler: MessageHandler) -> None:
         await self.prepare(topic, group)
+        # Announce this consumer now (XREADGROUP would only once it gets an entry).
+        await self._redis.xgroup_createconsumer(topic, group, self._consumer)
         cursor: bytes | str = "0-0"
         while not self._closed:
             cursor, claimed = await self._reclaim(topic, group, cursor)
@@ -158,6 +164,8 @@ class RedisStreamsSubscriber:
         return [entry for _stream, entries in reply or [] for entry in entries]
 
     async def _settle(self, entry: Entry, topic: str, group: str, handler: MessageHandler) -> None:
+        if self._closed:
+            return  # left pending: claimed again by the group later
         entry_id, fields = entry
         if not fields or EVENT not in fields:
             # Trimmed away, or not written by an event publisher: nothing to hand over.
@@ -170,14 +178,15 @@ class RedisStreamsSubscriber:
             body=fields[EVENT],
             message_id=(event_id or entry_id).decode(),
         )
-        try:
-            await handler(inbound)
-        except Exception:
-            log.warning(
-                "handler failed for entry %r on %s; left pending for redelivery",
-                entry_id,
-                topic,
-                exc_info=True,
-            )
-            return
-        await self._redis.xack(topic, group, entry_id)
+        with self._in_flight.settling():
+            try:
+                await handler(inbound)
+            except Exception:
+                log.warning(
+                    "handler failed for entry %r on %s; left pending for redelivery",
+                    entry_id,
+                    topic,
+                    exc_info=True,
+                )
+                return
+            await self._redis.xack(topic, group, entry_id)
