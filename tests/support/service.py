@@ -52,7 +52,11 @@ class RunningService:
         assert self.log_path is not None
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [*SUNAP, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir
+                [*SUNAP, "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
