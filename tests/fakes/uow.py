@@ -121,6 +121,10 @@ class InMemoryPaymentRepository:
             return self._pending(lambda p: p.id == payment_id)
         return await self._hand_out(payment_id, for_update)
 
+    async def find_by_order_id_any_tenant(self, order_id: str) -> builtins.list[Payment]:
+        ids = [p.id for p in self._store.payments.values() if p.order_id == order_id]
+        return [await self._hand_out(payment_id, False) for payment_id in ids]
+
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
         matching = [
             p

@@ -68,6 +68,10 @@ class PaymentRepository(Protocol):
         """Across tenants: for workers."""
         ...
 
+    async def find_by_order_id_any_tenant(self, order_id: str) -> builtins.list[Payment]:
+        """Across tenants, for DEPOSIT_CALLBACK webhooks, which name only an orderId."""
+        ...
+
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage: ...
 
     async def due_for_reconcile(self, now: datetime, limit: int) -> builtins.list[str]:

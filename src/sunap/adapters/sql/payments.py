@@ -72,6 +72,9 @@ class SqlPaymentRepository:
     async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
         return await self._one(payments.c.id == payment_id, for_update)
 
+    async def find_by_order_id_any_tenant(self, order_id: str) -> builtins.list[Payment]:
+        return await self._load(select(payments).where(payments.c.order_id == order_id))
+
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
         if not 1 <= query.limit <= MAX_PAGE:
             raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}.")
