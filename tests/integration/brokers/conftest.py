@@ -39,6 +39,7 @@ class RawMessage:
     topic: str
     event_id: str | None
     body: bytes
+    persistent: bool | None = None  # RabbitMQ's delivery mode 2; other brokers always store
 
 
 def free_port() -> int:
@@ -161,9 +162,11 @@ class RabbitMqKit(BrokerKit):
                     if message is None:
                         await asyncio.sleep(0.02)
                         continue
-                    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+                    persistent = message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
                     read.append(
-                        RawMessage(message.routing_key or "", message.message_id, message.body)
+                        RawMessage(
+                            message.routing_key or "", message.message_id, message.body, persistent
+                        )
                     )
                     await message.ack()
         return read

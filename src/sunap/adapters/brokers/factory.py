@@ -13,7 +13,10 @@ from sunap.adapters.brokers.redis_streams import RedisStreamsPublisher, RedisStr
 from sunap.application.ports import EventPublisher, MessageSubscriber
 
 KAFKA, AMQP, NATS, REDIS = ("kafka",), ("amqp", "amqps"), ("nats", "tls"), ("redis", "rediss")
-EXPECTED = "kafka://host:port[,host:port], amqp://user:pass@host:port/vhost, nats://host:port or redis://host:port/db"
+EXPECTED = (
+    "kafka://host:port[,host:port], amqp://user:pass@host:port/vhost, nats://host:port "
+    "or redis://host:port/db"
+)
 
 
 def publisher_from_url(
@@ -41,7 +44,7 @@ def subscriber_from_url(
         return None
     scheme = _scheme(url)
     if scheme in KAFKA:
-        return KafkaSubscriber(kafka_servers(url))
+        return KafkaSubscriber(kafka_servers(url), timeout=timeout)
     if scheme in AMQP:
         return RabbitMqSubscriber(url, timeout=timeout)
     if scheme in NATS:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from sunap.adapters.brokers.consuming import keep_consuming
+from sunap.adapters.brokers.consuming import InFlight, keep_consuming
 from sunap.application.ports import (
     InboundMessage,
     MessageHandler,
@@ -131,15 +131,18 @@ class KafkaSubscriber:
         *,
         retry_delay: float = 1.0,
         reconnect_delay: float = 1.0,
+        timeout: float = 5.0,
         client_id: str = CLIENT_ID,
     ) -> None:
         if not bootstrap_servers:
             raise ValueError("Kafka needs at least one bootstrap server (host:port)")
         self._servers = list(bootstrap_servers)
+        self._timeout = timeout
         self._retry_delay = retry_delay
         self._reconnect_delay = reconnect_delay
         self._client_id = client_id
         self._consumers: set[AIOKafkaConsumer] = set()
+        self._in_flight = InFlight()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -166,7 +169,9 @@ class KafkaSubscriber:
         )
 
     async def close(self) -> None:
+        """Stop taking records, let the one being handled settle, then disconnect."""
         self._closed = True
+        await self._in_flight.drained(self._timeout)
         for consumer in list(self._consumers):
             await consumer.stop()
 
@@ -188,24 +193,26 @@ class KafkaSubscriber:
         record: ConsumerRecord[bytes, bytes],
         handler: MessageHandler,
     ) -> None:
+        if self._closed:
+            return  # not committed: the group reads it again
         partition = TopicPartition(record.topic, record.partition)
-        headers = dict(record.headers or ())
-        event_id = headers.get("id")
+        event_id = dict(record.headers or ()).get("id")
         inbound = InboundMessage(
             topic=record.topic,
             body=record.value or b"",
             message_id=event_id.decode() if event_id else None,
         )
-        try:
-            await handler(inbound)
-        except Exception:
-            log.warning(
-                "handler failed for record %s@%s; fetching it again",
-                partition,
-                record.offset,
-                exc_info=True,
-            )
-            await asyncio.sleep(self._retry_delay)
-            consumer.seek(partition, record.offset)
-            return
-        await consumer.commit({partition: record.offset + 1})
+        with self._in_flight.settling():
+            try:
+                await handler(inbound)
+            except Exception:
+                log.warning(
+                    "handler failed for record %s@%s; fetching it again",
+                    partition,
+                    record.offset,
+                    exc_info=True,
+                )
+                await asyncio.sleep(self._retry_delay)
+                consumer.seek(partition, record.offset)
+                return
+            await consumer.commit({partition: record.offset + 1})
