@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 from tests.e2e.flows import (
     confirm,
     create_payment,
@@ -13,7 +16,22 @@ from tests.e2e.flows import (
     pay_in_window,
     toss_calls,
 )
-from tests.support.service import RunningService
+from tests.support.databases import create_database, drop_database, selected_backends
+from tests.support.service import RunningService, running_service
+
+
+@pytest.fixture(scope="module", params=selected_backends())
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    """The whole contract, once per database Sunap runs on."""
+    workdir = Path(tmp_path_factory.mktemp(f"sunap-{request.param}"))
+    url = create_database(request.param, workdir)
+    try:
+        with running_service(workdir, SUNAP_DATABASE_URL=url) as svc:
+            yield svc
+    finally:
+        drop_database(url)
 
 
 def test_a_new_payment_is_ready_with_a_checkout_link(api: httpx.Client) -> None:

@@ -101,6 +101,7 @@ def running_service(tmp_path: Path, **extra_env: str) -> Iterator[RunningService
         SUNAP_RECONCILE_DELAYS="1,1,2,2,4",
     )
     env.update(extra_env)
+    subprocess.run([*SUNAP, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
     service = RunningService(
         base_url=f"http://127.0.0.1:{port}",
         env=env,
