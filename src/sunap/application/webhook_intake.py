@@ -1,19 +1,37 @@
-"""Take a Toss webhook delivery: check its shape, store it once, answer fast.
+"""Take a Toss webhook delivery: check its shape and signature, store it once, answer fast.
 
 Nothing in the body is trusted for money here; the processor re-fetches the payment from the PG
-(PAYMENT_STATUS_CHANGED) or checks the VA secret (DEPOSIT_CALLBACK) before applying anything.
+before applying anything. Two checks happen before storing because they need no PG call: a signed
+delivery must verify, and a DEPOSIT_CALLBACK must carry the `secret` Toss gave us for its payment.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from . import audit
+from .adopt import secret_digest
 from .deps import Deps
 from .ports import WebhookDelivery, WebhookInbox
+from .webhook_signatures import (
+    STANDARD_ID,
+    SignatureInvalid,
+    is_signed,
+    verify_signature,
+)
 
+PAYMENT_STATUS_CHANGED = "PAYMENT_STATUS_CHANGED"
 DEPOSIT_CALLBACK = "DEPOSIT_CALLBACK"
+CANCEL_STATUS_CHANGED = "CANCEL_STATUS_CHANGED"
+BILLING_DELETED = "BILLING_DELETED"
+# Toss signs these (and only these); with a secret configured an unsigned one is refused.
+SIGNED_BY_TOSS = frozenset({"payout.changed", "seller.changed"})
+KEPT_HEADERS = ("tosspayments-", "webhook-", "content-type")
 
 
 class WebhookRejected(Exception):
@@ -24,35 +42,94 @@ class WebhookRejected(Exception):
         self.message = message
 
 
-def parse_delivery(body: bytes) -> tuple[str, dict[str, Any]]:
-    """(event type, parsed body). The flat DEPOSIT_CALLBACK has no eventType of its own."""
+def _malformed(message: str) -> WebhookRejected:
+    return WebhookRejected(400, "INVALID_REQUEST", message)
+
+
+@dataclass(frozen=True)
+class ParsedDelivery:
+    """A delivery whose shape we checked. `fields` is the event's own object: `data`, or the
+    whole body for the flat DEPOSIT_CALLBACK."""
+
+    event_type: str
+    body: dict[str, Any]
+    fields: dict[str, Any]
+
+    @property
+    def payment_key(self) -> str | None:
+        value = self.fields.get("paymentKey")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def order_id(self) -> str | None:
+        value = self.fields.get("orderId")
+        return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    delivery_id: str
+    duplicate: bool
+
+
+def parse_delivery(body: bytes) -> ParsedDelivery:
+    """Toss's real shapes: `{eventType, createdAt, data}`, and the flat DEPOSIT_CALLBACK
+    `{createdAt, secret, status, transactionKey, orderId}` with no eventType (TOSS.md 6.2)."""
     try:
         parsed = json.loads(body)
-    except ValueError as error:
-        raise WebhookRejected(400, "INVALID_REQUEST", "The body is not valid JSON.") from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _malformed("The body is not valid JSON.") from error
     if not isinstance(parsed, dict):
-        raise WebhookRejected(400, "INVALID_REQUEST", "The body must be a JSON object.")
+        raise _malformed("The body must be a JSON object.")
     event_type = parsed.get("eventType")
-    if event_type is None and {"secret", "status", "orderId"} <= parsed.keys():
-        return DEPOSIT_CALLBACK, parsed
+    if event_type is None and "secret" in parsed:
+        return _deposit_callback(parsed, parsed)
     if not isinstance(event_type, str) or not event_type:
-        raise WebhookRejected(400, "INVALID_REQUEST", "Unknown webhook shape: no eventType.")
-    if event_type == "PAYMENT_STATUS_CHANGED":
-        data = parsed.get("data")
-        if not isinstance(data, dict) or not isinstance(data.get("paymentKey"), str):
-            raise WebhookRejected(
-                400, "INVALID_REQUEST", "PAYMENT_STATUS_CHANGED needs data.paymentKey."
-            )
-    return event_type, parsed
+        raise _malformed("Unknown webhook shape: no eventType.")
+    data = parsed.get("data")
+    if event_type == DEPOSIT_CALLBACK and isinstance(data, dict):
+        return _deposit_callback(parsed, data)  # the nested shape some senders use
+    if event_type in (PAYMENT_STATUS_CHANGED, CANCEL_STATUS_CHANGED, BILLING_DELETED):
+        if not isinstance(data, dict):
+            raise _malformed(f"{event_type} needs a data object.")
+        delivery = ParsedDelivery(event_type, parsed, data)
+        _check_fields(delivery)
+        return delivery
+    return ParsedDelivery(event_type, parsed, data if isinstance(data, dict) else {})
 
 
-def dedup_key(event_type: str, parsed: dict[str, Any], headers: dict[str, str], body: bytes) -> str:
+def _deposit_callback(body: dict[str, Any], fields: dict[str, Any]) -> ParsedDelivery:
+    for name in ("secret", "status", "orderId"):
+        if not isinstance(fields.get(name), str) or not fields[name]:
+            raise _malformed(f"DEPOSIT_CALLBACK needs a string {name}.")
+    if fields.get("transactionKey") is not None and not isinstance(fields["transactionKey"], str):
+        raise _malformed("DEPOSIT_CALLBACK transactionKey must be a string.")
+    return ParsedDelivery(DEPOSIT_CALLBACK, body, fields)
+
+
+def _check_fields(delivery: ParsedDelivery) -> None:
+    fields = delivery.fields
+    if delivery.event_type == PAYMENT_STATUS_CHANGED:
+        if delivery.payment_key is None or not isinstance(fields.get("status"), str):
+            raise _malformed("PAYMENT_STATUS_CHANGED needs data.paymentKey and data.status.")
+    elif delivery.event_type == BILLING_DELETED and not isinstance(fields.get("billingKey"), str):
+        raise _malformed("BILLING_DELETED needs data.billingKey.")
+
+
+def dedup_key(delivery: ParsedDelivery, headers: Mapping[str, str], body: bytes) -> str:
     """The same change delivered twice (a retry, or two registrations) maps to one key."""
-    if event_type == "PAYMENT_STATUS_CHANGED":
-        data = parsed["data"]
-        return f"psc:{data['paymentKey']}:{data.get('status')}:{data.get('lastTransactionKey')}"
-    if event_type == DEPOSIT_CALLBACK:
-        return f"dc:{parsed.get('orderId')}:{parsed.get('status')}:{parsed.get('transactionKey')}"
+    fields = delivery.fields
+    if delivery.event_type == PAYMENT_STATUS_CHANGED:
+        return (
+            f"psc:{delivery.payment_key}:{fields.get('status')}:{fields.get('lastTransactionKey')}"
+        )
+    if delivery.event_type == DEPOSIT_CALLBACK:
+        return f"dc:{delivery.order_id}:{fields.get('status')}:{fields.get('transactionKey')}"
+    event_id = delivery.body.get("eventId")
+    if isinstance(event_id, str) and event_id:
+        return f"evt:{event_id}"
+    if headers.get(STANDARD_ID):
+        return f"wh:{headers[STANDARD_ID]}"
     transmission = headers.get("tosspayments-webhook-transmission-id")
     if transmission:
         return f"tx:{transmission}"
@@ -61,24 +138,92 @@ def dedup_key(event_type: str, parsed: dict[str, Any], headers: dict[str, str], 
 
 async def receive_toss_webhook(
     body: bytes,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
     inbox: WebhookInbox,
     deps: Deps,
     signing_secrets: list[str],
-) -> bool:
-    """Store the delivery; True if it is new, False if it was seen before."""
-    event_type, parsed = parse_delivery(body)
-    kept_headers = {
-        k: v
-        for k, v in headers.items()
-        if k.startswith(("tosspayments-", "webhook-", "content-type"))
-    }
-    delivery = WebhookDelivery(
+) -> WebhookReceipt:
+    """Check and store one delivery (header names lower-case). Raises WebhookRejected for what
+    must change nothing: malformed bodies (400), bad signatures or deposit secrets (401)."""
+    signed = is_signed(headers)
+    if signed and signing_secrets:
+        try:
+            verify_signature(body, headers, signing_secrets, deps.clock.now())
+        except SignatureInvalid as invalid:
+            raise WebhookRejected(401, "INVALID_SIGNATURE", str(invalid)) from invalid
+    delivery = parse_delivery(body)
+    if delivery.event_type in SIGNED_BY_TOSS and signing_secrets and not signed:
+        raise WebhookRejected(401, "INVALID_SIGNATURE", f"{delivery.event_type} must be signed.")
+    if delivery.event_type == DEPOSIT_CALLBACK:
+        await _check_deposit_secret(delivery, deps)
+    stored = WebhookDelivery(
         id=deps.ids.new_id("whd"),
-        dedup_key=dedup_key(event_type, parsed, headers, body),
-        event_type=event_type,
-        headers=kept_headers,
+        dedup_key=dedup_key(delivery, headers, body),
+        event_type=delivery.event_type,
+        headers={k: v for k, v in headers.items() if k.startswith(KEPT_HEADERS)},
         body=body,
         received_at=deps.clock.now(),
     )
-    return await inbox.record(delivery)
+    if await inbox.record(stored):
+        return WebhookReceipt(stored.id, duplicate=False)
+    await _audit_duplicate(delivery, stored.dedup_key, deps)
+    return WebhookReceipt(stored.id, duplicate=True)
+
+
+async def _check_deposit_secret(delivery: ParsedDelivery, deps: Deps) -> None:
+    """Refuse a deposit callback whose secret is not the one Toss gave for its payment. A payment
+    whose secret we do not hold yet (its confirm answer is still on its way) is checked by the
+    processor against the secret the PG reports instead."""
+    assert delivery.order_id is not None
+    offered = secret_digest(str(delivery.fields["secret"]))
+    async with deps.uow() as uow:
+        candidates = await uow.payments.find_by_order_id_any_tenant(delivery.order_id)
+        known = [p for p in candidates if p.deposit_secret_digest is not None]
+        if not known:
+            return
+        if any(hmac.compare_digest(offered, str(p.deposit_secret_digest)) for p in known):
+            return
+        for payment in known:
+            audit.record(
+                uow,
+                deps,
+                payment,
+                f"webhook.{DEPOSIT_CALLBACK}",
+                "rejected",
+                request={"orderId": delivery.order_id, "reportedStatus": delivery.fields["status"]},
+                response={"reason": "the secret does not match"},
+            )
+        await uow.commit()
+    raise WebhookRejected(
+        401, "INVALID_SIGNATURE", "The deposit callback's secret does not match the payment's."
+    )
+
+
+async def _audit_duplicate(delivery: ParsedDelivery, key: str, deps: Deps) -> None:
+    """A delivery seen before changes nothing, but the payment's trail shows it arrived."""
+    async with deps.uow() as uow:
+        if delivery.payment_key is not None:
+            found = await uow.payments.get_by_payment_key(delivery.payment_key)
+            payments = [] if found is None else [found]
+        elif delivery.event_type == DEPOSIT_CALLBACK and delivery.order_id is not None:
+            offered = secret_digest(str(delivery.fields["secret"]))
+            candidates = await uow.payments.find_by_order_id_any_tenant(delivery.order_id)
+            payments = [
+                p
+                for p in candidates
+                if p.deposit_secret_digest is not None
+                and hmac.compare_digest(offered, p.deposit_secret_digest)
+            ]
+        else:
+            return
+        for payment in payments:
+            audit.record(
+                uow,
+                deps,
+                payment,
+                f"webhook.{delivery.event_type}",
+                "duplicate",
+                request={"dedupKey": key, "reportedStatus": delivery.fields.get("status")},
+            )
+        if payments:
+            await uow.commit()

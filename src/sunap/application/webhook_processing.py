@@ -1,23 +1,51 @@
-"""Apply stored webhook deliveries: never from the body, always from the PG's own answer."""
+"""Apply stored webhook deliveries: never from the body, always from the PG's own answer.
+
+A delivery names a payment; the processor asks the PG for that payment and adopts what the PG
+says, forward only (adopt.py), so duplicates and deliveries out of order converge on the PG's
+state. A PG that cannot be reached leaves the delivery to be retried later, and after
+MAX_ATTEMPTS it is FAILED, for an operator to look at and replay (`sunap webhooks replay ID`).
+"""
 
 from __future__ import annotations
 
-import json
+import hmac
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from . import audit
+from .adopt import secret_digest
 from .deps import Deps
-from .gateway import GatewayError, GatewayNotFound
+from .gateway import GatewayError, GatewayNotFound, GatewayPayment
 from .outcomes import adopt_or_flag
-from .ports import DeliveryStatus, WebhookDelivery, WebhookInbox
-from .webhook_intake import DEPOSIT_CALLBACK
+from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
+from .webhook_intake import (
+    CANCEL_STATUS_CHANGED,
+    DEPOSIT_CALLBACK,
+    PAYMENT_STATUS_CHANGED,
+    ParsedDelivery,
+    WebhookRejected,
+    parse_delivery,
+)
 
 log = logging.getLogger("sunap.webhooks")
 
 LEASE = timedelta(seconds=60)
-RETRY_AFTER = timedelta(seconds=10)
-PAYMENT_EVENTS = frozenset({"PAYMENT_STATUS_CHANGED", DEPOSIT_CALLBACK})
+FIRST_RETRY = timedelta(seconds=5)
+LAST_RETRY = timedelta(minutes=30)
+MAX_ATTEMPTS = 10
+D = DeliveryStatus
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: DeliveryStatus
+    payment_id: str | None = None
+    note: str | None = None
+
+
+class _Retry(Exception):
+    """Processing could not finish now (PG unreachable, a concurrent change): try again later."""
 
 
 async def process_due_webhooks(inbox: WebhookInbox, deps: Deps, limit: int = 20) -> int:
@@ -29,51 +57,146 @@ async def process_due_webhooks(inbox: WebhookInbox, deps: Deps, limit: int = 20)
 
 
 async def process_delivery(delivery: WebhookDelivery, inbox: WebhookInbox, deps: Deps) -> None:
-    now = deps.clock.now()
-    if delivery.event_type not in PAYMENT_EVENTS:
-        await inbox.settle(delivery.id, status=DeliveryStatus.IGNORED, now=now)
-        return
-    body = json.loads(delivery.body)
+    """Process one claimed delivery and settle it; never raises for one bad delivery."""
     try:
-        if delivery.event_type == DEPOSIT_CALLBACK:
-            truth = await deps.gateway.lookup_by_order_id(str(body.get("orderId")))
-        else:
-            truth = await deps.gateway.lookup_by_payment_key(str(body["data"]["paymentKey"]))
+        outcome = await _apply(delivery, deps)
+    except _Retry as retry:
+        await _retry_later(delivery, inbox, deps, str(retry))
+        return
+    except Exception as error:  # a bug must not stop the other deliveries; keep it visible
+        log.exception("webhook delivery %s could not be processed", delivery.id)
+        await _retry_later(delivery, inbox, deps, f"{type(error).__name__}: {error}")
+        return
+    await inbox.settle(
+        delivery.id,
+        status=outcome.status,
+        now=deps.clock.now(),
+        payment_id=outcome.payment_id,
+        error=outcome.note,
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … capped at 30 minutes."""
+    doublings = min(max(attempts - 1, 0), 16)
+    return min(FIRST_RETRY * (1 << doublings), LAST_RETRY)
+
+
+async def _retry_later(
+    delivery: WebhookDelivery, inbox: WebhookInbox, deps: Deps, reason: str
+) -> None:
+    now = deps.clock.now()
+    if delivery.attempts >= MAX_ATTEMPTS:
+        log.error("webhook delivery %s failed %d times: %s", delivery.id, delivery.attempts, reason)
+        await inbox.settle(delivery.id, status=D.FAILED, now=now, error=reason)
+        return
+    await inbox.settle(
+        delivery.id,
+        status=D.RECEIVED,
+        now=now,
+        error=reason,
+        retry_at=now + retry_delay(delivery.attempts),
+    )
+
+
+async def _apply(delivery: WebhookDelivery, deps: Deps) -> Outcome:
+    try:
+        parsed = parse_delivery(delivery.body)
+    except WebhookRejected as rejected:  # stored by an older intake, or edited by hand
+        return Outcome(D.REJECTED, note=rejected.message)
+    if parsed.event_type in (PAYMENT_STATUS_CHANGED, CANCEL_STATUS_CHANGED):
+        if parsed.payment_key is None:
+            return Outcome(D.IGNORED, note="names no paymentKey")
+        truth = await _fetch(parsed.payment_key, by_order=False, deps=deps)
+        if truth is None:
+            return Outcome(D.UNMATCHED, note="the PG does not know this payment")
+        return await _adopt(delivery, parsed, truth, deps)
+    if parsed.event_type == DEPOSIT_CALLBACK:
+        assert parsed.order_id is not None
+        truth = await _fetch(parsed.order_id, by_order=True, deps=deps)
+        if truth is None:
+            return Outcome(D.UNMATCHED, note="the PG does not know this order")
+        if not _same_secret(str(parsed.fields["secret"]), truth):
+            return await _reject_deposit(delivery, parsed, truth, deps)
+        return await _adopt(delivery, parsed, truth, deps)
+    return Outcome(D.IGNORED, note=f"{parsed.event_type} is recorded, not acted on")
+
+
+async def _fetch(key: str, *, by_order: bool, deps: Deps) -> GatewayPayment | None:
+    try:
+        if by_order:
+            return await deps.gateway.lookup_by_order_id(key)
+        return await deps.gateway.lookup_by_payment_key(key)
     except GatewayNotFound:
-        await inbox.settle(delivery.id, status=DeliveryStatus.UNMATCHED, now=now)
-        return
+        return None
     except GatewayError as error:
-        await inbox.settle(
-            delivery.id,
-            status=DeliveryStatus.RECEIVED,
-            now=now,
-            error=f"{type(error).__name__} {error.code}",
-            retry_at=now + RETRY_AFTER,
-        )
-        return
-    # On SQLite a unit of work holds the write lock: settle the delivery only after it ends.
-    payment_id: str | None = None
+        raise _Retry(f"PG lookup failed: {type(error).__name__} {error.code}") from error
+
+
+def _same_secret(offered: str, truth: GatewayPayment) -> bool:
+    if truth.deposit_secret is None:
+        return False
+    return hmac.compare_digest(secret_digest(offered), secret_digest(truth.deposit_secret))
+
+
+async def _adopt(
+    delivery: WebhookDelivery, parsed: ParsedDelivery, truth: GatewayPayment, deps: Deps
+) -> Outcome:
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_payment_key(truth.payment_key, for_update=True)
-        if payment is not None:
-            audit.record(
-                uow,
-                deps,
-                payment,
-                f"webhook.{delivery.event_type}",
-                "received",
-                request={"deliveryId": delivery.id, "reportedStatus": _reported_status(body)},
-                response={"pgStatus": truth.status.value},
-            )
-            adopt_or_flag(payment, truth, deps)
+        if payment is None:
+            return Outcome(D.UNMATCHED, note="no payment of ours has this paymentKey")
+        if payment.deposit_secret_digest is not None and parsed.event_type == DEPOSIT_CALLBACK:
+            offered = secret_digest(str(parsed.fields["secret"]))
+            if not hmac.compare_digest(offered, payment.deposit_secret_digest):
+                return Outcome(D.REJECTED, payment.id, "the secret does not match")
+        before = payment.status
+        audit.record_exchange(uow, deps, payment, truth.exchange, "lookup")
+        adopt_or_flag(payment, truth, deps)
+        if not payment.has_unknown_outcome:
+            payment.schedule_reconcile(None)
+        audit.record(
+            uow,
+            deps,
+            payment,
+            f"webhook.{parsed.event_type}",
+            "applied" if payment.status is not before else "unchanged",
+            request=_reported(delivery, parsed),
+            response={"pgStatus": truth.status.value, "status": payment.status.value},
+        )
+        try:
             await uow.commit()
-            payment_id = payment.id
-    status = DeliveryStatus.UNMATCHED if payment_id is None else DeliveryStatus.APPLIED
-    await inbox.settle(delivery.id, status=status, now=now, payment_id=payment_id)
+        except ConcurrencyConflict as conflict:
+            raise _Retry("the payment changed while the webhook was applied") from conflict
+        return Outcome(D.APPLIED, payment.id)
 
 
-def _reported_status(body: dict[str, object]) -> object:
-    data = body.get("data")
-    if isinstance(data, dict):
-        return data.get("status")
-    return body.get("status")
+async def _reject_deposit(
+    delivery: WebhookDelivery, parsed: ParsedDelivery, truth: GatewayPayment, deps: Deps
+) -> Outcome:
+    async with deps.uow() as uow:
+        payment = await uow.payments.get_by_payment_key(truth.payment_key)
+        if payment is None:
+            return Outcome(D.UNMATCHED, note="no payment of ours has this orderId")
+        audit.record(
+            uow,
+            deps,
+            payment,
+            f"webhook.{DEPOSIT_CALLBACK}",
+            "rejected",
+            request=_reported(delivery, parsed),
+            response={"reason": "the secret does not match the PG's"},
+        )
+        await uow.commit()
+        return Outcome(D.REJECTED, payment.id, "the secret does not match the PG's")
+
+
+def _reported(delivery: WebhookDelivery, parsed: ParsedDelivery) -> dict[str, object]:
+    """What the delivery claimed, for the audit trail: never its secret."""
+    return {
+        "deliveryId": delivery.id,
+        "eventType": parsed.event_type,
+        "reportedStatus": parsed.fields.get("status"),
+        "transactionKey": parsed.fields.get("transactionKey")
+        or parsed.fields.get("lastTransactionKey"),
+    }

@@ -15,13 +15,15 @@ router = APIRouter(tags=["webhooks"])
 
 @router.post("/v1/webhooks/toss", summary="Toss webhooks (no API key)")
 async def toss_webhook(request: Request) -> Response:
+    """200 once the delivery is stored (or was stored before); 400 malformed, 401 forged. A
+    failure to store it is a 5xx, so that Toss sends it again."""
     container = container_of(request)
-    body = await request.body()
+    body = await request.body()  # the raw bytes: signatures are over these, not re-serialised JSON
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        fresh = await receive_toss_webhook(
+        receipt = await receive_toss_webhook(
             body, headers, container.webhooks, container.deps, container.webhook_secrets
         )
     except WebhookRejected as rejected:
         return JSONResponse(error_body(rejected.code, rejected.message), rejected.status)
-    return JSONResponse({"received": True, "duplicate": not fresh})
+    return JSONResponse({"received": True, "duplicate": receipt.duplicate})

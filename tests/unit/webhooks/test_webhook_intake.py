@@ -1,0 +1,190 @@
+"""`POST /v1/webhooks/toss` before any processing: shapes, dedup, deposit secrets, signatures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.uow import InMemoryStore
+from tests.unit.webhooks.inbox import InMemoryWebhookInbox
+from tests.unit.webhooks.scenes import (
+    deposit_callback,
+    status_changed,
+    waiting_for_deposit,
+)
+
+from sunap.application.deps import Deps
+from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
+from sunap.application.webhook_signatures import sign_toss
+from sunap.domain.payment import PaymentStatus
+
+S = PaymentStatus
+SECRET = "toss-security-key-0001"
+
+
+async def receive(
+    body: bytes,
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    headers: dict[str, str] | None = None,
+    secrets: list[str] | None = None,
+) -> bool:
+    receipt = await receive_toss_webhook(body, headers or {}, inbox, deps, secrets or [])
+    return receipt.duplicate
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b'"DONE"',
+        b"{}",
+        b'{"eventType": 42}',
+        b'{"eventType": "PAYMENT_STATUS_CHANGED"}',
+        b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"status": "DONE"}}',
+        b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "pk_1"}}',
+        b'{"secret": "s", "status": "DONE"}',
+        b'{"secret": 7, "status": "DONE", "orderId": "order-0001"}',
+        b'{"eventType": "BILLING_DELETED", "data": {"reason": null}}',
+    ],
+)
+async def test_a_malformed_or_misshapen_body_is_a_400_and_stores_nothing(
+    body: bytes, inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    with pytest.raises(WebhookRejected) as rejected:
+        await receive(body, inbox, deps)
+    assert (rejected.value.status, rejected.value.code) == (400, "INVALID_REQUEST")
+    assert inbox.rows == {}
+
+
+async def test_the_flat_deposit_callback_is_stored_as_a_deposit_callback(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    body = deposit_callback("order-unknown-1", "some-secret")
+    assert await receive(body, inbox, deps, {"content-type": "application/json"}) is False
+    stored = inbox.only()
+    assert stored.event_type == "DEPOSIT_CALLBACK"
+    assert stored.body == body  # raw, as received
+    assert stored.headers == {"content-type": "application/json"}
+
+
+async def test_a_deposit_callback_wrapped_in_event_type_and_data_is_understood(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    flat = json.loads(deposit_callback("order-unknown-1", "some-secret"))
+    await receive(json.dumps({"eventType": "DEPOSIT_CALLBACK", "data": flat}).encode(), inbox, deps)
+    assert inbox.only().event_type == "DEPOSIT_CALLBACK"
+
+
+async def test_an_event_type_we_do_not_act_on_is_still_recorded(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    body = b'{"eventType":"METHOD_UPDATED","createdAt":"x","data":{"customerKey":"c","status":"ENABLED"}}'
+    await receive(body, inbox, deps)
+    assert inbox.only().event_type == "METHOD_UPDATED"
+
+
+async def test_the_same_status_change_delivered_twice_is_stored_once_and_audited_as_duplicate(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    body = status_changed(payment.payment_key, "DONE", lastTransactionKey="txk_9")
+    retry = status_changed(payment.payment_key, "DONE", lastTransactionKey="txk_9", extra=1)
+    assert await receive(body, inbox, deps) is False
+    assert await receive(retry, inbox, deps) is True
+    assert len(inbox.rows) == 1
+    duplicates = [a for a in store.audit_of(payment.id) if a.status == "duplicate"]
+    assert [a.type for a in duplicates] == ["webhook.PAYMENT_STATUS_CHANGED"]
+
+
+async def test_status_changes_with_different_transactions_are_different_deliveries(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    await receive(status_changed("pk_1", "DONE", lastTransactionKey="txk_1"), inbox, deps)
+    await receive(status_changed("pk_1", "CANCELED", lastTransactionKey="txk_2"), inbox, deps)
+    assert len(inbox.rows) == 2
+
+
+async def test_a_deposit_callback_with_the_wrong_secret_is_401_and_changes_nothing(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await waiting_for_deposit(deps, toss)
+    events_before = len(store.events_of(payment.id))
+    with pytest.raises(WebhookRejected) as rejected:
+        await receive(deposit_callback(payment.order_id, "guessed-secret"), inbox, deps)
+    assert rejected.value.status == 401
+    assert inbox.rows == {}
+    after = store.payment(payment.id)
+    assert after.status is S.WAITING_FOR_DEPOSIT
+    assert len(store.events_of(payment.id)) == events_before
+    trail = store.audit_of(payment.id)
+    assert trail[-1].type == "webhook.DEPOSIT_CALLBACK" and trail[-1].status == "rejected"
+    assert "guessed-secret" not in json.dumps([a.request_data for a in trail])
+
+
+async def test_a_deposit_callback_with_the_right_secret_is_stored(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
+) -> None:
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    secret = toss.deposit_secret(payment.payment_key)
+    assert secret is not None
+    await receive(deposit_callback(payment.order_id, secret), inbox, deps)
+    assert inbox.only().event_type == "DEPOSIT_CALLBACK"
+
+
+async def test_a_deposit_callback_for_an_order_we_do_not_know_is_acknowledged_and_stored(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    assert await receive(deposit_callback("order-nobody", "whatever"), inbox, deps) is False
+    assert len(inbox.rows) == 1
+
+
+async def test_a_toss_signed_delivery_that_verifies_is_stored_once_by_event_id(
+    inbox: InMemoryWebhookInbox, deps: Deps, clock: FakeClock
+) -> None:
+    body = b'{"eventType":"payout.changed","eventId":"evt_77","entityBody":{"status":"COMPLETED"}}'
+    sent_at = clock.now().isoformat()
+    headers = {
+        "tosspayments-webhook-transmission-time": sent_at,
+        "tosspayments-webhook-signature": sign_toss(body, sent_at, SECRET),
+    }
+    assert await receive(body, inbox, deps, headers, [SECRET]) is False
+    assert await receive(body, inbox, deps, headers, [SECRET]) is True
+    assert inbox.only().dedup_key == "evt:evt_77"
+
+
+async def test_a_signed_delivery_with_a_bad_signature_is_401_and_stores_nothing(
+    inbox: InMemoryWebhookInbox, deps: Deps, clock: FakeClock
+) -> None:
+    body = b'{"eventType":"payout.changed","eventId":"evt_78"}'
+    sent_at = clock.now().isoformat()
+    headers = {
+        "tosspayments-webhook-transmission-time": sent_at,
+        "tosspayments-webhook-signature": sign_toss(body, sent_at, "not-our-key"),
+    }
+    with pytest.raises(WebhookRejected) as rejected:
+        await receive(body, inbox, deps, headers, [SECRET])
+    assert (rejected.value.status, rejected.value.code) == (401, "INVALID_SIGNATURE")
+    assert inbox.rows == {}
+
+
+async def test_an_unsigned_payout_event_is_refused_once_a_secret_is_configured(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    with pytest.raises(WebhookRejected) as rejected:
+        await receive(b'{"eventType":"payout.changed","eventId":"e"}', inbox, deps, {}, [SECRET])
+    assert rejected.value.status == 401
+
+
+async def test_unsigned_payment_webhooks_are_accepted_with_a_secret_configured(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    """Toss does not sign payment webhooks: they are verified by re-fetching the payment."""
+    await receive(status_changed("pk_1", "DONE"), inbox, deps, {}, [SECRET])
+    assert len(inbox.rows) == 1
