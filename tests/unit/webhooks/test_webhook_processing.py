@@ -1,0 +1,182 @@
+"""The webhook processor: it believes the PG, not the body, and never moves a payment backwards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.uow import InMemoryStore
+from tests.unit.webhooks.inbox import InMemoryWebhookInbox
+from tests.unit.webhooks.scenes import (
+    confirmed,
+    deposit_callback,
+    status_changed,
+    waiting_for_deposit,
+)
+
+from sunap.application.deps import Deps
+from sunap.application.errors import PgTimeout, PgUnavailable
+from sunap.application.gateway import GatewayUnknown
+from sunap.application.ports import DeliveryStatus, WebhookDelivery
+from sunap.application.webhook_intake import receive_toss_webhook
+from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks
+from sunap.domain.payment import Payment, PaymentStatus
+
+S = PaymentStatus
+D = DeliveryStatus
+
+
+async def deliver(body: bytes, inbox: InMemoryWebhookInbox, deps: Deps) -> WebhookDelivery:
+    receipt = await receive_toss_webhook(body, {}, inbox, deps, [])
+    await process_due_webhooks(inbox, deps)
+    found = await inbox.get(receipt.delivery_id)
+    assert found is not None
+    return found
+
+
+def event_types(store: InMemoryStore, payment: Payment) -> list[str]:
+    return [e.type for e in store.events_of(payment.id)]
+
+
+async def test_a_forged_done_changes_nothing_because_the_pg_says_otherwise(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    forged = status_changed(payment.payment_key, "DONE", totalAmount=1, balanceAmount=1)
+    delivery = await deliver(forged, inbox, deps)
+    after = store.payment(payment.id)
+    assert after.status is S.WAITING_FOR_DEPOSIT and after.amount == 15000
+    assert delivery.status is D.APPLIED
+    assert store.audit_of(payment.id)[-1].status == "unchanged"
+
+
+async def test_a_deposit_callback_with_the_right_secret_completes_the_payment_once(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    toss.deposit(payment.payment_key)
+    secret = toss.deposit_secret(payment.payment_key)
+    assert secret is not None
+    delivery = await deliver(deposit_callback(payment.order_id, secret), inbox, deps)
+    assert delivery.status is D.APPLIED and delivery.payment_id == payment.id
+    # The same change again (Toss retries, and PAYMENT_STATUS_CHANGED reports it too).
+    await receive_toss_webhook(deposit_callback(payment.order_id, secret), {}, inbox, deps, [])
+    await deliver(status_changed(payment.payment_key, "DONE", lastTransactionKey="t"), inbox, deps)
+    assert store.payment(payment.id).status is S.DONE
+    assert event_types(store, payment).count("payment.completed") == 1
+    trail = store.audit_of(payment.id)
+    assert {"webhook.DEPOSIT_CALLBACK", "webhook.PAYMENT_STATUS_CHANGED"} <= {a.type for a in trail}
+    assert secret not in json.dumps([(a.request_data, a.response_data) for a in trail])
+
+
+async def test_a_deposit_callback_before_our_confirm_recorded_the_secret_is_checked_against_the_pg(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    toss.apply_then_fail("confirm")  # Toss issued the account; its answer never reached us
+    with pytest.raises((PgTimeout, PgUnavailable)):
+        await waiting_for_deposit(deps, toss)
+    payment = store.by_order_id("tenant_a", "order-va-01")
+    assert payment is not None and payment.status is S.IN_PROGRESS
+    assert payment.payment_key is not None
+    forged = await deliver(
+        deposit_callback(payment.order_id, "guess", "WAITING_FOR_DEPOSIT"), inbox, deps
+    )
+    assert forged.status is D.REJECTED
+    assert store.payment(payment.id).status is S.IN_PROGRESS
+    secret = toss.deposit_secret(payment.payment_key)
+    assert secret is not None
+    genuine = await deliver(
+        deposit_callback(payment.order_id, secret, "WAITING_FOR_DEPOSIT", "tx2"), inbox, deps
+    )
+    assert genuine.status is D.APPLIED
+    after = store.payment(payment.id)
+    assert after.status is S.WAITING_FOR_DEPOSIT and after.deposit_secret_digest is not None
+
+
+async def test_a_cancel_that_arrives_before_the_approval_ends_canceled(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await confirmed(deps, toss)
+    assert payment.payment_key is not None
+    await toss.cancel(
+        payment_key=payment.payment_key, reason="console", amount=None, idempotency_key="k1"
+    )
+    await deliver(
+        status_changed(payment.payment_key, "CANCELED", lastTransactionKey="t2"), inbox, deps
+    )
+    await deliver(status_changed(payment.payment_key, "DONE", lastTransactionKey="t1"), inbox, deps)
+    after = store.payment(payment.id)
+    assert after.status is S.CANCELED and after.balance_amount == 0
+    assert event_types(store, payment).count("payment.canceled") == 1
+
+
+async def test_a_webhook_for_a_payment_nobody_knows_is_recorded_as_unmatched(
+    inbox: InMemoryWebhookInbox, deps: Deps, store: InMemoryStore
+) -> None:
+    delivery = await deliver(status_changed("pk_nobody", "DONE"), inbox, deps)
+    assert delivery.status is D.UNMATCHED
+    assert store.payments == {}
+
+
+async def test_a_payment_the_pg_knows_but_we_do_not_is_unmatched(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
+) -> None:
+    key = toss.pay_in_window("order-elsewhere", 1000)
+    delivery = await deliver(status_changed(key, "IN_PROGRESS"), inbox, deps)
+    assert delivery.status is D.UNMATCHED
+
+
+async def test_an_unreachable_pg_leaves_the_delivery_for_a_later_retry(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    clock: FakeClock,
+    store: InMemoryStore,
+) -> None:
+    payment = await confirmed(deps, toss)
+    assert payment.payment_key is not None
+    await toss.cancel(
+        payment_key=payment.payment_key, reason="console", amount=None, idempotency_key="k1"
+    )
+    toss.fail_next("lookup", GatewayUnknown("PROVIDER_ERROR", "down"))
+    delivery = await deliver(status_changed(payment.payment_key, "CANCELED"), inbox, deps)
+    assert delivery.status is D.RECEIVED and delivery.last_error
+    assert delivery.next_attempt_at is not None and delivery.next_attempt_at > clock.now()
+    assert await process_due_webhooks(inbox, deps) == 0  # not due yet
+    clock.advance(seconds=60)
+    assert await process_due_webhooks(inbox, deps) == 1
+    assert (await inbox.get(delivery.id)).status is D.APPLIED  # type: ignore[union-attr]
+    assert store.payment(payment.id).status is S.CANCELED
+
+
+async def test_a_delivery_that_keeps_failing_is_failed_and_an_operator_can_replay_it(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, clock: FakeClock
+) -> None:
+    payment = await confirmed(deps, toss)
+    assert payment.payment_key is not None
+    toss.fail_next("lookup", GatewayUnknown("PROVIDER_ERROR", "down"), times=MAX_ATTEMPTS)
+    delivery = await deliver(status_changed(payment.payment_key, "DONE"), inbox, deps)
+    for _ in range(MAX_ATTEMPTS):
+        clock.advance(seconds=3600)
+        await process_due_webhooks(inbox, deps)
+    failed = await inbox.get(delivery.id)
+    assert failed is not None and failed.status is D.FAILED and failed.attempts == MAX_ATTEMPTS
+    assert "PROVIDER_ERROR" in (failed.last_error or "")
+    assert await inbox.requeue(delivery.id, clock.now())
+    await process_due_webhooks(inbox, deps)
+    assert (await inbox.get(delivery.id)).status is D.APPLIED  # type: ignore[union-attr]
+
+
+async def test_events_we_do_not_act_on_are_ignored_after_being_recorded(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
+) -> None:
+    billing = (
+        b'{"eventType":"BILLING_DELETED","createdAt":"x","data":{"billingKey":"bk","reason":null}}'
+    )
+    delivery = await deliver(billing, inbox, deps)
+    assert delivery.status is D.IGNORED
+    assert toss.calls_of("lookup") == []
