@@ -1,0 +1,192 @@
+"""Money-safety under concurrency, enforced by the database: across requests and across processes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.flows import (
+    confirm,
+    create_payment,
+    new_order_id,
+    paid_payment,
+    pay_in_window,
+    toss_calls,
+)
+from tests.support.databases import create_database, drop_database
+from tests.support.service import RunningService, free_port, running_service
+
+DOC_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
+
+
+def test_concurrent_requests_with_one_idempotency_key_execute_once(
+    api: httpx.Client, sandbox: httpx.Client, service: RunningService, merchant_key: str
+) -> None:
+    payment = create_payment(api, 30000)
+    key = pay_in_window(sandbox, payment)
+    idem = f"confirm-{payment['orderId']}"
+
+    def attempt(_: int) -> httpx.Response:
+        with service.client(merchant_key) as client:
+            return confirm(client, payment, key, **{"Idempotency-Key": idem})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(attempt, range(8)))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {200, 409}, [r.text for r in responses]
+    done = [r for r in responses if r.status_code == 200]
+    assert done and all(r.json()["status"] == "DONE" for r in done)
+    assert all(
+        r.json()["code"] == "IDEMPOTENCY_KEY_IN_USE" for r in responses if r.status_code == 409
+    )
+    assert all(r.headers.get("Retry-After") for r in responses if r.status_code == 409)
+    confirms = [
+        c
+        for c in toss_calls(sandbox, "/v1/payments/confirm")
+        if payment["id"] in (c["idempotencyKey"] or "")
+    ]
+    assert len(confirms) == 1
+    replay = confirm(api, payment, key, **{"Idempotency-Key": idem})
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.content == done[0].content
+
+
+def test_twenty_concurrent_partial_cancels_never_exceed_what_was_paid(
+    api: httpx.Client, sandbox: httpx.Client, service: RunningService, merchant_key: str
+) -> None:
+    payment = paid_payment(api, sandbox, 10000)
+
+    def cancel(_: int) -> httpx.Response:
+        with service.client(merchant_key) as client:
+            return client.post(
+                f"/v1/payments/{payment['id']}/cancel",
+                json={"cancelReason": "one item", "cancelAmount": 1000},
+            )
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(cancel, range(20)))
+    succeeded = [r for r in responses if r.status_code == 200]
+    refused = [r for r in responses if r.status_code != 200]
+    assert len(succeeded) == 10, [r.text for r in refused]
+    assert {r.json()["code"] for r in refused} <= {
+        "EXCEEDS_BALANCE",
+        "NOT_CANCELABLE_STATUS",
+        "CONCURRENT_UPDATE",
+    }
+    final = api.get(f"/v1/payments/{payment['id']}").json()
+    assert final["balanceAmount"] == 0 and final["status"] == "CANCELED"
+    toss = sandbox.get(f"/v1/payments/{payment['paymentKey']}", auth=(DOC_SECRET_KEY, "")).json()
+    assert toss["balanceAmount"] == 0
+    assert sum(c["cancelAmount"] for c in toss["cancels"]) == 10000
+    cancel_calls = toss_calls(sandbox, f"/v1/payments/{payment['paymentKey']}/cancel")
+    assert len(cancel_calls) == 10
+
+
+def test_a_live_key_without_production_mode_refuses_to_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
+    env.update(
+        TOSS_SECRET_KEY="live_sk_abcdefghijklmnop",
+        SUNAP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        SUNAP_PORT=str(free_port()),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "sunap.cli", "serve"], env=env, capture_output=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert b"live key" in result.stderr
+    assert b"live_sk_abcdefghijklmnop" not in result.stdout + result.stderr
+
+
+@pytest.fixture()
+def standalone_sandbox(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    with (tmp_path / "sandbox.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sunap.cli", "sandbox", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/sandbox/calls", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def test_two_serve_processes_on_one_postgresql_confirm_and_cancel_once(
+    tmp_path: Path, standalone_sandbox: str
+) -> None:
+    url = create_database("postgresql", tmp_path)
+    env = {
+        "SUNAP_DATABASE_URL": url,
+        "TOSS_SECRET_KEY": DOC_SECRET_KEY,
+        "TOSS_API_BASE_URL": standalone_sandbox,
+    }
+    try:
+        with (
+            running_service(
+                tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path, **env
+            ) as first,
+            running_service(
+                tmp_path / "b" if (tmp_path / "b").mkdir() is None else tmp_path, **env
+            ) as second,
+        ):
+            key = first.create_key(
+                "shop-multi", "payments:read", "payments:write", "payments:cancel"
+            )
+            with (
+                first.client(key) as api,
+                httpx.Client(base_url=standalone_sandbox, timeout=30) as sandbox,
+            ):
+                payment = create_payment(api, 10000, orderId=new_order_id())
+                payment_key = pay_in_window(sandbox, payment)
+
+                def attempt(i: int) -> int:
+                    with (first if i % 2 else second).client(key) as client:
+                        return confirm(client, payment, payment_key).status_code
+
+                with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+                    codes = list(pool.map(attempt, range(10)))
+                assert set(codes) <= {200, 409} and 200 in codes
+                assert (
+                    len(
+                        [
+                            c
+                            for c in toss_calls(sandbox, "/v1/payments/confirm")
+                            if payment["id"] in (c["idempotencyKey"] or "")
+                        ]
+                    )
+                    == 1
+                )
+
+                def cancel(i: int) -> int:
+                    with (first if i % 2 else second).client(key) as client:
+                        return client.post(
+                            f"/v1/payments/{payment['id']}/cancel",
+                            json={"cancelReason": "r", "cancelAmount": 3000},
+                        ).status_code
+
+                with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+                    cancels = list(pool.map(cancel, range(10)))
+                assert cancels.count(200) == 3
+                toss = sandbox.get(f"/v1/payments/{payment_key}", auth=(DOC_SECRET_KEY, "")).json()
+                assert toss["balanceAmount"] == 1000
+                assert api.get(f"/v1/payments/{payment['id']}").json()["balanceAmount"] == 1000
+    finally:
+        drop_database(url)
