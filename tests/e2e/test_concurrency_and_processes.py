@@ -138,14 +138,12 @@ def test_two_serve_processes_on_one_postgresql_confirm_and_cancel_once(
         "TOSS_SECRET_KEY": DOC_SECRET_KEY,
         "TOSS_API_BASE_URL": standalone_sandbox,
     }
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
     try:
         with (
-            running_service(
-                tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path, **env
-            ) as first,
-            running_service(
-                tmp_path / "b" if (tmp_path / "b").mkdir() is None else tmp_path, **env
-            ) as second,
+            running_service(tmp_path / "a", **env) as first,
+            running_service(tmp_path / "b", **env) as second,
         ):
             key = first.create_key(
                 "shop-multi", "payments:read", "payments:write", "payments:cancel"
