@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.e2e.flows import (
     confirm,
     create_payment,
@@ -18,6 +20,8 @@ from tests.e2e.flows import (
 )
 from tests.support.databases import create_database, drop_database, selected_backends
 from tests.support.service import RunningService, running_service
+
+DOC_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
 
 
 @pytest.fixture(scope="module", params=selected_backends())
@@ -164,9 +168,7 @@ def test_partial_then_full_cancel_tracks_the_balance(
     assert final["status"] == "CANCELED" and final["balanceAmount"] == 0
     assert [c["cancelAmount"] for c in final["cancels"]] == [5000, 10000]
     assert all(c["transactionKey"] for c in final["cancels"])
-    toss = sandbox.get(
-        f"/v1/payments/{payment['paymentKey']}", auth=("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R", "")
-    )
+    toss = sandbox.get(f"/v1/payments/{payment['paymentKey']}", auth=(DOC_SECRET_KEY, ""))
     assert toss.json()["balanceAmount"] == 0
 
 
@@ -299,3 +301,24 @@ def test_health_readiness_metrics_and_openapi(service: RunningService) -> None:
         assert {"/v1/payments", "/v1/payments/confirm", "/v1/payments/{payment_id}/cancel"} <= set(
             paths
         )
+
+
+def test_no_secret_reaches_the_logs_or_the_answers(
+    api: httpx.Client, sandbox: httpx.Client, service: RunningService, merchant_key: str
+) -> None:
+    paid = paid_payment(api, sandbox, 15000)
+    api.post(f"/v1/payments/{paid['id']}/cancel", json={"cancelReason": "r", "cancelAmount": 1000})
+    account = create_payment(api, 20000)
+    account_key = pay_in_window(sandbox, account, method="VIRTUAL_ACCOUNT")
+    waiting = confirm(api, account, account_key)
+    assert waiting.status_code == 200, waiting.text
+    secret = sandbox.get(f"/v1/payments/{account_key}", auth=(DOC_SECRET_KEY, "")).json()["secret"]
+    answers = waiting.text + api.get(f"/v1/payments/{paid['id']}/transactions").text
+    answers += api.get(f"/v1/payments/{account['id']}/transactions").text
+    assert secret and secret not in answers and secret not in service.logs()
+    logs = service.logs()
+    assert merchant_key not in logs and merchant_key[10:] not in answers
+    assert "test_sk_sunap_" not in logs + answers
+    assert "Authorization" not in logs and "Basic " not in logs
+    # No PAN-like run of 13–19 digits (a sandbox VA account number is `X` + digits: not a card).
+    assert not re.search(r"(?<![0-9X])[0-9]{13,19}(?![0-9])", logs + answers)
