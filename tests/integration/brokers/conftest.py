@@ -20,12 +20,12 @@ import nats.js.errors
 import pytest
 import redis.asyncio as redis
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from tests.integration.brokers.tcp_proxy import TcpProxy
 
 from sunap.adapters.brokers import jetstream, rabbitmq
 from sunap.adapters.brokers.jetstream import NatsPublisher, NatsSubscriber
 from sunap.adapters.brokers.rabbitmq import RabbitMqPublisher, RabbitMqSubscriber
 from sunap.adapters.brokers.redis_streams import RedisStreamsPublisher, RedisStreamsSubscriber
+from tests.integration.brokers.tcp_proxy import TcpProxy
 
 HOST = "127.0.0.1"
 PORTS = {"rabbitmq": 5672, "nats": 4222, "redis": 6379}
@@ -202,6 +202,8 @@ class NatsKit(BrokerKit):
             topic_prefix=self.prefix,
             fetch_wait=0.2,
             retry_delay=0.05,
+            # A message handed to a connection that just died waits ack_wait to come back.
+            ack_wait=2.0,
             reconnect_delay=0.1,
             timeout=3.0,
         )
@@ -265,8 +267,10 @@ class RedisKit(BrokerKit):
         return RedisStreamsPublisher(url, timeout=3.0)
 
     def _subscriber(self, url: str) -> RedisStreamsSubscriber:
+        # reclaim_after must outlast a slow turn of a busy machine, or a live consumer's entry
+        # is claimed by another one (at-least-once allows it; the shared-work test does not).
         return RedisStreamsSubscriber(
-            url, block=0.2, reclaim_after=0.3, reconnect_delay=0.1, timeout=3.0
+            url, block=0.2, reclaim_after=1.0, reconnect_delay=0.1, timeout=3.0
         )
 
     @contextlib.asynccontextmanager
