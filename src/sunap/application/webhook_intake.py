@@ -68,7 +68,7 @@ class ParsedDelivery:
 
 @dataclass(frozen=True)
 class WebhookReceipt:
-    delivery_id: str
+    delivery_id: str | None  # None for a duplicate: the delivery stored first is the one kept
     duplicate: bool
 
 
@@ -167,7 +167,7 @@ async def receive_toss_webhook(
     if await inbox.record(stored):
         return WebhookReceipt(stored.id, duplicate=False)
     await _audit_duplicate(delivery, stored.dedup_key, deps)
-    return WebhookReceipt(stored.id, duplicate=True)
+    return WebhookReceipt(None, duplicate=True)
 
 
 async def _check_deposit_secret(delivery: ParsedDelivery, deps: Deps) -> None:

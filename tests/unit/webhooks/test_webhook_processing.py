@@ -31,6 +31,7 @@ D = DeliveryStatus
 async def deliver(body: bytes, inbox: InMemoryWebhookInbox, deps: Deps) -> WebhookDelivery:
     receipt = await receive_toss_webhook(body, {}, inbox, deps, [])
     await process_due_webhooks(inbox, deps)
+    assert receipt.delivery_id is not None
     found = await inbox.get(receipt.delivery_id)
     assert found is not None
     return found

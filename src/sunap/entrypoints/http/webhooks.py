@@ -26,4 +26,6 @@ async def toss_webhook(request: Request) -> Response:
         )
     except WebhookRejected as rejected:
         return JSONResponse(error_body(rejected.code, rejected.message), rejected.status)
-    return JSONResponse({"received": True, "duplicate": receipt.duplicate})
+    return JSONResponse(
+        {"received": True, "duplicate": receipt.duplicate, "deliveryId": receipt.delivery_id}
+    )
