@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tests.contract.gateway_under_test import GatewayUnderTest
 
 from sunap.application.gateway import (
     GatewayAlreadyProcessed,
@@ -13,6 +12,7 @@ from sunap.application.gateway import (
     GatewayNotFound,
 )
 from sunap.domain.payment import PaymentMethod, PaymentStatus
+from tests.contract.gateway_under_test import GatewayUnderTest
 
 CARD = PaymentMethod.CARD
 

@@ -14,9 +14,6 @@ _ROOT = str(Path(__file__).resolve().parents[3])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from tests.integration.toss.sandbox_control import SandboxControl  # noqa: E402
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox  # noqa: E402
-
 from sunap.adapters.toss import (  # noqa: E402
     CircuitBreaker,
     RetryPolicy,
@@ -24,6 +21,8 @@ from sunap.adapters.toss import (  # noqa: E402
     TossTimeouts,
     build_toss_gateway,
 )
+from tests.integration.toss.sandbox_control import SandboxControl  # noqa: E402
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox  # noqa: E402
 
 # Short pauses and timeouts so failure paths run quickly; the shapes are the production ones.
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_elapsed=10.0)

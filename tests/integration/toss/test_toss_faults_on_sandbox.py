@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.integration.toss.conftest import FAST_TIMEOUTS, GatewayOpener
-from tests.integration.toss.sandbox_control import SandboxControl, new_order_id
 
 from sunap.adapters.toss import (
     CircuitBreaker,
@@ -24,6 +22,8 @@ from sunap.application.gateway import (
     GatewayUnknown,
 )
 from sunap.domain.payment import PaymentStatus
+from tests.integration.toss.conftest import FAST_TIMEOUTS, GatewayOpener
+from tests.integration.toss.sandbox_control import SandboxControl, new_order_id
 
 CONFIRM = "/v1/payments/confirm"
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.integration.toss.conftest import GatewayOpener
-from tests.integration.toss.sandbox_control import SandboxControl, new_order_id
 
 from sunap.adapters.toss import RetryPolicy, TossGateway
 from sunap.application.gateway import (
@@ -14,6 +12,8 @@ from sunap.application.gateway import (
     GatewayNotFound,
 )
 from sunap.domain.payment import PaymentMethod, PaymentStatus
+from tests.integration.toss.conftest import GatewayOpener
+from tests.integration.toss.sandbox_control import SandboxControl, new_order_id
 
 
 async def test_a_card_payment_confirms_to_done(

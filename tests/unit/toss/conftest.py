@@ -14,9 +14,8 @@ _ROOT = str(Path(__file__).resolve().parents[3])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from tests.unit.toss.toss_fakes import BASE_URL, DOC_SECRET_KEY, FakeClock, FakeToss, Sleeps  # noqa: E402
-
 from sunap.adapters.toss import CircuitBreaker, RetryPolicy, TossGateway, TossTimeouts  # noqa: E402
+from tests.unit.toss.toss_fakes import BASE_URL, DOC_SECRET_KEY, FakeClock, FakeToss, Sleeps  # noqa: E402
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.unit.toss.toss_fakes import FakeClock, FakeToss, card_payment
 
 from sunap.adapters.toss import BreakerState, CircuitBreaker, RetryPolicy, TossGateway
 from sunap.application.gateway import GatewayDeclined, GatewayUnknown
+from tests.unit.toss.toss_fakes import FakeClock, FakeToss, card_payment
 
 
 @pytest.fixture

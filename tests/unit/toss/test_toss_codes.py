@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-from tests.unit.toss.toss_fakes import FakeToss
 
 from sunap.adapters.toss import RetryPolicy, TossGateway
 from sunap.adapters.toss.codes import TABLE, Operation, Verdict, classify
@@ -18,6 +17,7 @@ from sunap.application.gateway import (
     GatewayNotFound,
     GatewayUnknown,
 )
+from tests.unit.toss.toss_fakes import FakeToss
 
 REFUSALS = [
     (400, "INVALID_REJECT_CARD"),

@@ -8,16 +8,16 @@ from decimal import Decimal
 
 import httpx
 import pytest
+
+from sunap.adapters.toss import TossGateway
+from sunap.adapters.toss.redaction import MASK, redact, redact_text
+from sunap.application.gateway import GatewayDeclined, GatewayUnknown, RefundAccount
 from tests.unit.toss.toss_fakes import (
     DOC_SECRET_KEY,
     FakeToss,
     card_payment,
     virtual_account_payment,
 )
-
-from sunap.adapters.toss import TossGateway
-from sunap.adapters.toss.redaction import MASK, redact, redact_text
-from sunap.application.gateway import GatewayDeclined, GatewayUnknown, RefundAccount
 
 AUTH_TOKEN = "dGVzdF9nc2tfZG9jc19PYVB6OEw1S2RtUVhrelJ6M3k0N0JNdzY6"
 

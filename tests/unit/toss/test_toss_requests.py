@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from tests.unit.toss.toss_fakes import BASE_URL, FakeToss, card_payment
 
 from sunap.adapters.toss import TossGateway, basic_auth_header, open_toss_gateway
 from sunap.application.gateway import RefundAccount
+from tests.unit.toss.toss_fakes import BASE_URL, FakeToss, card_payment
 
 
 def test_the_basic_auth_header_is_the_doc_example_exactly() -> None:

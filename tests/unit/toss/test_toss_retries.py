@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.unit.toss.toss_fakes import FakeClock, FakeToss, Sleeps, card_payment
 
 from sunap.adapters.toss import Jitter, RetryPolicy, TossGateway, TossTimeouts
 from sunap.adapters.toss.api import TossRequest
 from sunap.adapters.toss.codes import Operation
 from sunap.application.gateway import GatewayDeclined, GatewayError, GatewayUnknown
+from tests.unit.toss.toss_fakes import FakeClock, FakeToss, Sleeps, card_payment
 
 
 async def _confirm(gateway: TossGateway) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from tests.unit.toss.toss_fakes import FakeToss, card_payment, virtual_account_payment
 
 from sunap.adapters.toss import TossGateway
 from sunap.adapters.toss.api import parse_json
@@ -19,6 +18,7 @@ from sunap.domain.payment import (
     PaymentStatus,
     VirtualAccountDetails,
 )
+from tests.unit.toss.toss_fakes import FakeToss, card_payment, virtual_account_payment
 
 KST = timezone(timedelta(hours=9))
 
