@@ -72,7 +72,7 @@ class GatewayPayment:
 
 @dataclass(frozen=True)
 class BillingAuthorization:
-    billing_key: str
+    billing_key: str = field(repr=False)
     customer_key: str
     card: CardDetails | None
     authenticated_at: datetime | None
