@@ -8,13 +8,13 @@ if _ROOT not in sys.path:
 
 
 import pytest  # noqa: E402
+
+from sunap.application.deps import Deps  # noqa: E402
 from tests.fakes.clock import FakeClock  # noqa: E402
 from tests.fakes.gateway import FakeGateway  # noqa: E402
 from tests.fakes.ids import SequentialIds  # noqa: E402
 from tests.fakes.uow import InMemoryStore, InMemoryUnitOfWorkFactory  # noqa: E402
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox  # noqa: E402
-
-from sunap.application.deps import Deps  # noqa: E402
 
 
 @pytest.fixture

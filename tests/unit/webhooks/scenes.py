@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.fakes.gateway import FakeGateway
-
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.domain.payment import Payment, PaymentMethod
+from tests.fakes.gateway import FakeGateway
 
 TENANT = "tenant_a"
 

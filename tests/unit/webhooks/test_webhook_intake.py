@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from sunap.application.deps import Deps
+from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
+from sunap.application.webhook_signatures import sign_toss
+from sunap.domain.payment import PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
@@ -14,11 +19,6 @@ from tests.unit.webhooks.scenes import (
     status_changed,
     waiting_for_deposit,
 )
-
-from sunap.application.deps import Deps
-from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
-from sunap.application.webhook_signatures import sign_toss
-from sunap.domain.payment import PaymentStatus
 
 S = PaymentStatus
 SECRET = "toss-security-key-0001"

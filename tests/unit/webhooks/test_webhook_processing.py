@@ -5,6 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from sunap.application.deps import Deps
+from sunap.application.errors import PgTimeout, PgUnavailable
+from sunap.application.gateway import GatewayUnknown
+from sunap.application.ports import DeliveryStatus, WebhookDelivery
+from sunap.application.webhook_intake import receive_toss_webhook
+from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks
+from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
@@ -15,14 +23,6 @@ from tests.unit.webhooks.scenes import (
     status_changed,
     waiting_for_deposit,
 )
-
-from sunap.application.deps import Deps
-from sunap.application.errors import PgTimeout, PgUnavailable
-from sunap.application.gateway import GatewayUnknown
-from sunap.application.ports import DeliveryStatus, WebhookDelivery
-from sunap.application.webhook_intake import receive_toss_webhook
-from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks
-from sunap.domain.payment import Payment, PaymentStatus
 
 S = PaymentStatus
 D = DeliveryStatus
@@ -181,3 +181,18 @@ async def test_events_we_do_not_act_on_are_ignored_after_being_recorded(
     delivery = await deliver(billing, inbox, deps)
     assert delivery.status is D.IGNORED
     assert toss.calls_of("lookup") == []
+
+
+async def test_a_status_change_settles_a_confirm_whose_answer_was_lost(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    toss.apply_then_fail("confirm")
+    with pytest.raises((PgTimeout, PgUnavailable)):
+        await confirmed(deps, toss)
+    payment = store.by_order_id("tenant_a", "order-0001")
+    assert payment is not None and payment.status is S.IN_PROGRESS
+    assert payment.payment_key is not None
+    await deliver(status_changed(payment.payment_key, "DONE"), inbox, deps)
+    after = store.payment(payment.id)
+    assert after.status is S.DONE and after.next_reconcile_at is None
+    assert event_types(store, payment).count("payment.completed") == 1
