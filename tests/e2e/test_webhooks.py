@@ -141,6 +141,22 @@ def test_a_webhook_for_a_payment_we_do_not_know_is_acknowledged_and_recorded_unm
     )
     assert recorded, delivery(service, delivery_id)
     assert recorded["paymentId"] is None
+    # An operator replays it: processed again, still unmatched, one more attempt.
+    replay = subprocess.run(
+        [*SUNAP, "webhooks", "replay", delivery_id],
+        env=service.env,
+        cwd=service.workdir,
+        capture_output=True,
+    )
+    assert replay.returncode == 0, replay.stderr
+    again = wait_for(
+        lambda: (
+            (d := delivery(service, delivery_id))["attempts"] == 2
+            and d["status"] == "UNMATCHED"
+            and d
+        )
+    )
+    assert again, delivery(service, delivery_id)
     assert (
         json.loads(json.dumps(recorded["body"]))["data"]["paymentKey"]
         == unknown["data"]["paymentKey"]
