@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.integration.reliability.stack import (
     CANCEL_GLOB,
     CONFIRM_PATH,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
 from tests.e2e.flows import new_order_id
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
 from tests.support.service import SUNAP, RunningService, free_port
