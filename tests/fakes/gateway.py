@@ -122,6 +122,7 @@ class _BillingKey:
 class FakeGateway:
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock
+        self.down = False  # set True to play an open circuit breaker
         self._payments: dict[str, _TossPayment] = {}
         self._by_order: dict[str, str] = {}
         self._auth_keys: dict[str, str] = {}  # authKey -> customerKey
@@ -136,6 +137,10 @@ class FakeGateway:
         self.applied: list[GatewayCall] = []  # calls that changed Toss's state
 
     # -- what the customer does -------------------------------------------------------------
+
+    def accepts_new_operations(self) -> bool:
+        return not self.down
+
     def pay_in_window(
         self,
         order_id: str,

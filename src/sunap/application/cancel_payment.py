@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 
 from sunap.domain.errors import PaymentNotFound
-from sunap.domain.payment import Cancel, Failure, Payment
+from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit
 from .commands import CancelPayment
 from .deps import Deps
-from .errors import ConcurrentUpdate, PaymentRejected
+from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
 from .gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
@@ -65,6 +65,11 @@ async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | No
             payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
             if payment is None:
                 raise PaymentNotFound()
+            if (
+                payment.status is not PaymentStatus.READY
+                and not deps.gateway.accepts_new_operations()
+            ):
+                raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
             cancel_id = deps.ids.new_id("cxl")
             cancel = payment.begin_cancel(
                 cancel_id=cancel_id,

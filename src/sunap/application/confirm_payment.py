@@ -36,6 +36,8 @@ def confirm_idempotency_key(payment: Payment) -> str:
 
 
 async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
+    if not deps.gateway.accepts_new_operations():
+        raise PgUnavailable("The payment gateway is unavailable; nothing was sent. Retry later.")
     try:
         payment, claimed = await _claim(cmd, deps)
     except ConfirmInProgress:

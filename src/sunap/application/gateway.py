@@ -126,6 +126,11 @@ class GatewayMisconfigured(GatewayError):
 
 
 class PaymentGateway(Protocol):
+    def accepts_new_operations(self) -> bool:
+        """False while the PG is known to be down (an open circuit breaker): refuse new confirms
+        and cancels before claiming anything, so no payment is left in doubt for nothing."""
+        ...
+
     async def confirm(
         self, *, payment_key: str, order_id: str, amount: int, idempotency_key: str
     ) -> GatewayPayment: ...

@@ -74,6 +74,9 @@ class TossGateway:
     def __repr__(self) -> str:
         return f"TossGateway({self._api!r})"
 
+    def accepts_new_operations(self) -> bool:
+        return self._breaker is None or not self._breaker.is_open
+
     @property
     def breaker(self) -> CircuitBreaker | None:
         """`breaker.is_open`: refuse a new confirm before claiming the payment."""
