@@ -72,6 +72,8 @@ class SubscriptionWorker(Worker):
                 consuming.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await consuming
+            # A read cut short by the first close may have redialled on its way out.
+            await self.subscriber.close()
 
 
 def order_consumer_worker(
