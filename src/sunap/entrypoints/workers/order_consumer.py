@@ -103,6 +103,22 @@ def order_consumer_worker(
     return SubscriptionWorker("orders", subscriber, topic, group, handle)
 
 
+def order_consumer_workers(
+    subscriber: MessageSubscriber | None,
+    topic_prefix: str,
+    deps: Deps,
+    tenants: ApiKeyStore,
+    consumed: ConsumedMessages,
+    metrics: Metrics,
+) -> list[Worker]:
+    """The order consumer when a broker is configured; none on the embedded default, which has
+    nothing to subscribe to."""
+    if subscriber is None:
+        return []
+    topic = order_placed_topic(topic_prefix)
+    return [order_consumer_worker(subscriber, topic, deps, tenants, consumed, metrics)]
+
+
 def order_placed_topic(topic_prefix: str) -> str:
     """`commerce.` → `commerce.order.placed`."""
     return f"{topic_prefix}{ORDER_PLACED}"
