@@ -16,8 +16,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.adapters.brokers.factory import publisher_from_url
+from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_url
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
+from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
@@ -34,6 +35,7 @@ from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.http.container import Container
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
+from sunap.entrypoints.workers.order_consumer import order_consumer_workers
 from sunap.entrypoints.workers.reconciler import reconciler_worker
 from sunap.entrypoints.workers.relay import OutboxRelay
 from sunap.entrypoints.workers.webhook_processor import webhook_worker
@@ -127,6 +129,14 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         reconciler_worker(deps, metrics, poll),
         relay.worker(poll),
         webhook_worker(webhooks, deps, metrics, poll),
+        *order_consumer_workers(
+            subscriber_from_url(settings.broker_url, topic_prefix=settings.topic_prefix),
+            settings.topic_prefix,
+            deps,
+            SqlApiKeyStore(engine),
+            SqlConsumedMessages(engine),
+            metrics,
+        ),
     ]
     return Runtime(
         settings=settings,
