@@ -8,7 +8,10 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sunap.adapters.sql.outbox import SqlOutboxStore
+from sunap.adapters.system import SystemClock
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.workers.relay import OutboxRelay
 from tests.integration.outbox.broker_readers import (
     READERS,
     RedisReader,
@@ -60,8 +63,10 @@ async def test_two_relays_publish_every_event_in_order_per_payment(
         delivery.assert_in_order_per_payment_and_topic()
     else:
         delivery.assert_in_order_per_payment()
-    assert metrics.outbox_published._value.get() >= workload.events
-    assert metrics.outbox_unpublished._value.get() == 0
+    assert (
+        metrics.registry.get_sample_value("sunap_outbox_published_total") or 0
+    ) >= workload.events
+    assert metrics.registry.get_sample_value("sunap_outbox_unpublished") == 0
 
 
 async def test_an_empty_outbox_reports_no_lag(fresh_engine: AsyncEngine) -> None:
@@ -71,5 +76,32 @@ async def test_an_empty_outbox_reports_no_lag(fresh_engine: AsyncEngine) -> None
         fresh_engine, [reader.publisher()], metrics, topic_prefix=reader.prefix
     ):
         await asyncio.sleep(0.1)
-    assert metrics.outbox_unpublished._value.get() == 0
-    assert metrics.outbox_lag_seconds._value.get() == 0
+    assert metrics.registry.get_sample_value("sunap_outbox_unpublished") == 0
+    assert metrics.registry.get_sample_value("sunap_outbox_lag_seconds") == 0
+
+
+async def test_a_relay_behind_a_backlog_reports_its_size_while_it_works(
+    fresh_engine: AsyncEngine,
+) -> None:
+    reader = READERS["redis"]()
+    publisher = reader.publisher()
+    metrics = Metrics()
+    relay = OutboxRelay(
+        SqlOutboxStore(fresh_engine),
+        publisher,
+        SystemClock(),
+        metrics,
+        topic_prefix=reader.prefix,
+        batch_size=5,
+        lag_every_seconds=3600,
+    )
+    await run_workload(fresh_engine, Workload(payments=10, cancels=3), concurrency=4)
+    try:
+        assert await relay.publish_batch() == 5
+    finally:
+        await publisher.close()
+        await reader.close()
+
+    assert metrics.registry.get_sample_value("sunap_outbox_unpublished") == 45
+    assert (metrics.registry.get_sample_value("sunap_outbox_lag_seconds") or 0) > 0
+    assert metrics.registry.get_sample_value("sunap_outbox_published_total") == 5
