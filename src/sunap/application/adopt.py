@@ -8,6 +8,8 @@ late webhook never moves a payment backwards.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 
 from sunap.domain.payment import (
@@ -59,8 +61,18 @@ def approval_from(gp: GatewayPayment, status: PaymentStatus) -> Approval:
     )
 
 
-def adopt_gateway_state(payment: Payment, gp: GatewayPayment, deps: Deps) -> bool:
-    """Apply the PG's view to `payment`. True if anything changed. Raises GatewayMismatch."""
+def adopt_gateway_state(
+    payment: Payment,
+    gp: GatewayPayment,
+    deps: Deps,
+    *,
+    answered_cancels: Mapping[str, str] | None = None,
+) -> bool:
+    """Apply the PG's view to `payment`. True if anything changed. Raises GatewayMismatch.
+
+    `answered_cancels` maps our cancel id to the PG transaction its own answer named (the
+    `lastTransactionKey` of the reply to that cancel's key): exact, where amounts are not.
+    """
     check_same_payment(payment, gp)
     now = deps.clock.now()
     before = (payment.status, payment.balance_amount, payment.pending_cancel_amount)
@@ -70,7 +82,7 @@ def adopt_gateway_state(payment: Payment, gp: GatewayPayment, deps: Deps) -> boo
             payment.abort(_failure(gp, "ABORTED"), now)
         else:
             payment.expire(now, gp.failure)
-    _adopt_cancels(payment, gp, deps)
+    _adopt_cancels(payment, gp, deps, answered_cancels or {})
     return before != (payment.status, payment.balance_amount, payment.pending_cancel_amount)
 
 
@@ -85,26 +97,48 @@ def _adopt_approval(payment: Payment, gp: GatewayPayment, now: datetime) -> None
         payment.record_deposit(now)
 
 
-def _adopt_cancels(payment: Payment, gp: GatewayPayment, deps: Deps) -> None:
-    """Match the PG's cancels to ours: complete pending ones, record ones made elsewhere."""
+def _adopt_cancels(
+    payment: Payment, gp: GatewayPayment, deps: Deps, answered: Mapping[str, str]
+) -> None:
+    """Match the PG's cancels to ours: complete pending ones, record ones made elsewhere.
+
+    A cancel's own answer names its transaction; otherwise a PG cancel is matched by amount only
+    when a single pending cancel of ours has that amount. Two pending cancels of one amount are
+    left for the reconciler, whose same-key replay of each names its transaction: guessing could
+    book one request's refund against the other and leave a refund that never happened as done.
+    """
     known = {c.transaction_key for c in payment.cancels if c.status is CancelStatus.DONE}
     unmatched = [gc for gc in gp.cancels if gc.transaction_key not in known]
     now = deps.clock.now()
     for cancel in payment.pending_cancels:
+        key = answered.get(cancel.id)
+        match = next((gc for gc in unmatched if key and gc.transaction_key == key), None)
+        if match is not None:
+            unmatched.remove(match)
+            _complete(payment, cancel.id, match, now)
+    pending_amounts = Counter(c.amount for c in payment.pending_cancels)
+    for cancel in payment.pending_cancels:
+        if pending_amounts[cancel.amount] > 1:
+            continue
         match = next((gc for gc in unmatched if gc.amount == cancel.amount), None)
         if match is None:
             continue
         unmatched.remove(match)
-        payment.complete_cancel(
-            cancel.id,
-            transaction_key=match.transaction_key,
-            canceled_at=match.canceled_at or now,
-            now=now,
-        )
+        _complete(payment, cancel.id, match, now)
+    pending_amounts = Counter(c.amount for c in payment.pending_cancels)
     for gc in unmatched:
-        if gc.amount > payment.cancelable_amount:
-            continue  # still counted against a pending cancel of ours; the next pass settles it
+        if gc.amount > payment.cancelable_amount or pending_amounts[gc.amount]:
+            continue  # likely one of our pending cancels; its replay will say which
         _record_external_cancel(payment, gc, deps)
+
+
+def _complete(payment: Payment, cancel_id: str, gc: GatewayCancel, now: datetime) -> None:
+    payment.complete_cancel(
+        cancel_id,
+        transaction_key=gc.transaction_key,
+        canceled_at=gc.canceled_at or now,
+        now=now,
+    )
 
 
 def _record_external_cancel(payment: Payment, gc: GatewayCancel, deps: Deps) -> None:

@@ -55,7 +55,11 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     except GatewayError as unknown:
         await record_call(payment.id, cmd.tenant_id, unknown, deps, "cancel")
         raise unknown_outcome(unknown) from unknown
-    return await record_result(payment.id, cmd.tenant_id, result, deps, "cancel")
+    # The answer to this cancel's key names its own transaction: book it against this cancel.
+    answered = {cancel.id: result.last_transaction_key} if result.last_transaction_key else {}
+    return await record_result(
+        payment.id, cmd.tenant_id, result, deps, "cancel", answered_cancels=answered
+    )
 
 
 async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | None, bool]:

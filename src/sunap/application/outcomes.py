@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Payment
@@ -25,13 +26,19 @@ async def reload(uow: UnitOfWork, tenant_id: str, payment_id: str) -> Payment:
 
 
 async def record_result(
-    payment_id: str, tenant_id: str, result: GatewayPayment, deps: Deps, operation: str
+    payment_id: str,
+    tenant_id: str,
+    result: GatewayPayment,
+    deps: Deps,
+    operation: str,
+    *,
+    answered_cancels: Mapping[str, str] | None = None,
 ) -> Payment:
     """Record one PG answer about a payment and adopt what it says, in one transaction."""
     async with deps.uow() as uow:
         payment = await reload(uow, tenant_id, payment_id)
         audit.record_exchange(uow, deps, payment, result.exchange, operation)
-        adopt_or_flag(payment, result, deps)
+        adopt_or_flag(payment, result, deps, answered_cancels=answered_cancels)
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(None)
         await uow.commit()
@@ -49,9 +56,15 @@ async def record_call(
         await uow.commit()
 
 
-def adopt_or_flag(payment: Payment, result: GatewayPayment, deps: Deps) -> None:
+def adopt_or_flag(
+    payment: Payment,
+    result: GatewayPayment,
+    deps: Deps,
+    *,
+    answered_cancels: Mapping[str, str] | None = None,
+) -> None:
     try:
-        adopt_gateway_state(payment, result, deps)
+        adopt_gateway_state(payment, result, deps, answered_cancels=answered_cancels)
     except GatewayMismatch as mismatch:
         log.error("payment %s: %s", payment.id, mismatch)
         payment.flag_for_review(str(mismatch), deps.clock.now())
