@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sunap.domain.payment import Failure, Payment, PaymentStatus
@@ -20,7 +21,9 @@ from .gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
+    GatewayNotFound,
     GatewayPayment,
+    GatewayUnknown,
 )
 from .outcomes import adopt_or_flag, reload
 
@@ -49,10 +52,10 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
     if payment is None:
         return ReconcileOutcome.SKIPPED
     try:
-        truth = await _ask_gateway(payment, deps)
+        findings = await _ask_gateway(payment, deps)
     except GatewayError as error:
         return await _retry_later(payment, deps, f"{type(error).__name__} {error.code}", error)
-    return await _settle(payment, truth, deps)
+    return await _settle(payment, findings, deps)
 
 
 async def _lease(payment_id: str, deps: Deps) -> Payment | None:
@@ -72,10 +75,31 @@ async def _lease(payment_id: str, deps: Deps) -> Payment | None:
         return await uow.payments.get_any_tenant(payment_id)
 
 
-async def _ask_gateway(payment: Payment, deps: Deps) -> GatewayPayment:
-    """The PG's current view, replaying our own call with its original key if it never saw it."""
-    truth = await deps.gateway.lookup_by_order_id(payment.order_id)
-    if payment.status is PaymentStatus.IN_PROGRESS and truth.status is PaymentStatus.IN_PROGRESS:
+@dataclass(frozen=True)
+class _Findings:
+    truth: GatewayPayment
+    # Our cancel id -> the PG transaction that the answer to its own key named.
+    answered_cancels: dict[str, str] = field(default_factory=dict)
+    refused: GatewayDeclined | None = None  # the PG refused our replayed confirm
+
+
+async def _ask_gateway(payment: Payment, deps: Deps) -> _Findings:
+    """The PG's current view, replaying our own calls with their original keys.
+
+    A replay is safe: the PG answers a key it has seen with its first answer, and runs one it
+    never saw. Each pending cancel is replayed, even when the PG lists a cancel of its amount:
+    only the answer to its own key says which of the PG's cancels is this one.
+    """
+    refused: GatewayDeclined | None = None
+    try:
+        truth = await deps.gateway.lookup_by_order_id(payment.order_id)
+    except GatewayNotFound:
+        if payment.status is not PaymentStatus.IN_PROGRESS:
+            raise
+        truth = None  # the PG has no record under this order yet: ask with our confirm
+    if payment.status is PaymentStatus.IN_PROGRESS and (
+        truth is None or truth.status is PaymentStatus.IN_PROGRESS
+    ):
         assert payment.payment_key is not None and payment.confirm_idempotency_key is not None
         try:
             truth = await deps.gateway.confirm(
@@ -86,9 +110,13 @@ async def _ask_gateway(payment: Payment, deps: Deps) -> GatewayPayment:
             )
         except GatewayAlreadyProcessed:
             truth = await deps.gateway.lookup_by_order_id(payment.order_id)
+        except GatewayDeclined as declined:
+            if truth is None:
+                raise GatewayUnknown(declined.code, declined.message) from declined
+            refused = declined
+    assert truth is not None
+    answered: dict[str, str] = {}
     for cancel in payment.pending_cancels:
-        if _gateway_shows(truth, cancel.amount, payment):
-            continue
         assert payment.payment_key is not None
         try:
             truth = await deps.gateway.cancel(
@@ -99,14 +127,13 @@ async def _ask_gateway(payment: Payment, deps: Deps) -> GatewayPayment:
             )
         except GatewayDeclined as declined:
             await _release_cancel(payment, cancel.id, declined, deps)
+            continue
         except GatewayAlreadyProcessed:
             truth = await deps.gateway.lookup_by_payment_key(payment.payment_key)
-    return truth
-
-
-def _gateway_shows(truth: GatewayPayment, amount: int, payment: Payment) -> bool:
-    known = {c.transaction_key for c in payment.cancels if c.transaction_key}
-    return any(gc.amount == amount and gc.transaction_key not in known for gc in truth.cancels)
+            continue
+        if truth.last_transaction_key is not None:
+            answered[cancel.id] = truth.last_transaction_key
+    return _Findings(truth, answered, refused)
 
 
 async def _release_cancel(
@@ -120,14 +147,21 @@ async def _release_cancel(
         await uow.commit()
 
 
-async def _settle(payment: Payment, truth: GatewayPayment, deps: Deps) -> ReconcileOutcome:
+async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> ReconcileOutcome:
+    truth = findings.truth
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
         audit.record_exchange(uow, deps, fresh, truth.exchange, "reconcile")
-        if truth.status is PaymentStatus.IN_PROGRESS and fresh.status is PaymentStatus.IN_PROGRESS:
+        if findings.refused is not None and fresh.status is PaymentStatus.IN_PROGRESS:
+            refused = findings.refused
+            audit.record_exchange(uow, deps, fresh, refused.exchange, "confirm")
+            fresh.abort(Failure(refused.code, refused.message), deps.clock.now())
+        elif (
+            truth.status is PaymentStatus.IN_PROGRESS and fresh.status is PaymentStatus.IN_PROGRESS
+        ):
             pass  # still undecided at the PG
         else:
-            adopt_or_flag(fresh, truth, deps)
+            adopt_or_flag(fresh, truth, deps, answered_cancels=findings.answered_cancels)
         if not fresh.has_unknown_outcome:
             fresh.schedule_reconcile(None, attempts=0)
             audit.record(
