@@ -32,6 +32,12 @@ class Metrics:
         self.webhooks_processed = Counter(
             "sunap_webhooks_processed", "Webhook deliveries processed", ["status"], registry=r
         )
+        self.orders_consumed = Counter(
+            "sunap_orders_consumed",
+            "order.placed messages handled, by outcome (created, duplicate, rejected)",
+            ["outcome"],
+            registry=r,
+        )
         self.worker_errors = Counter(
             "sunap_worker_errors", "Unexpected worker errors", ["worker"], registry=r
         )

@@ -12,8 +12,6 @@ import asyncio
 import contextlib
 import logging
 
-from prometheus_client import Counter
-
 from sunap.application.deps import Deps
 from sunap.application.order_placed import SUBSCRIBER, handle_order_placed
 from sunap.application.ports import (
@@ -88,16 +86,10 @@ def order_consumer_worker(
 ) -> SubscriptionWorker:
     """The worker creating payments from `topic` (e.g. `commerce.order.placed`); the subscriber's
     consumer group `group` is shared by every Sunap process, so each order is handled by one."""
-    outcomes = Counter(
-        "sunap_orders_consumed",
-        "order.placed messages handled, by outcome (created, duplicate, rejected)",
-        ["outcome"],
-        registry=metrics.registry,
-    )
 
     async def handle(message: InboundMessage) -> None:
         outcome = await handle_order_placed(message, deps, tenants, consumed)
-        outcomes.labels(outcome=outcome).inc()
+        metrics.orders_consumed.labels(outcome=outcome).inc()
         log.info("order.placed %s: %s", message.message_id, outcome)
 
     return SubscriptionWorker("orders", subscriber, topic, group, handle)
