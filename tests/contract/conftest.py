@@ -5,24 +5,17 @@ window and returns the paymentKey to confirm."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-# The repository root on sys.path makes `tests.…` importable whatever pytest's import mode.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from sunap.adapters.toss import RetryPolicy, open_toss_gateway  # noqa: E402
-from sunap.domain.payment import PaymentMethod  # noqa: E402
-from tests.contract.gateway_under_test import GatewayUnderTest  # noqa: E402
-from tests.fakes.gateway import FakeGateway  # noqa: E402
-from tests.integration.toss.sandbox_control import SandboxControl  # noqa: E402
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox  # noqa: E402
+from sunap.adapters.toss import RetryPolicy, open_toss_gateway
+from sunap.domain.payment import PaymentMethod
+from tests.contract.gateway_under_test import GatewayUnderTest
+from tests.fakes.gateway import FakeGateway
+from tests.integration.toss.sandbox_control import SandboxControl
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
 
 
 @pytest.fixture(scope="module")

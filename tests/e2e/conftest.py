@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.support.service import RunningService, running_service
 
 

@@ -1,17 +1,10 @@
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-# The repository root on sys.path makes `tests.support` importable without a tests/__init__.py.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.sandbox.receiver import WebhookReceiver  # noqa: E402
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox  # noqa: E402
+from tests.sandbox.receiver import WebhookReceiver
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
 
 # Webhook retries in tests: Toss's "1 minute" lasts 0.06 s.
 FAST_RETRIES = 1 / 1000

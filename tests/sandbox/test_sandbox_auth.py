@@ -4,6 +4,7 @@ import base64
 
 import httpx
 import pytest
+
 from tests.sandbox.flows import open_window
 
 DOC_WIDGET_SECRET_KEY = "test_gsk_docs_OaPz8L5KdmQXkzRz3y47BMw6"

@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.sandbox.flows import open_window
 
 BAD_CALLS: list[tuple[str, str, Any]] = [

@@ -3,6 +3,7 @@
 from typing import Any
 
 import httpx
+
 from tests.sandbox.flows import new_order_id
 
 

@@ -3,6 +3,7 @@
 import re
 
 import httpx
+
 from tests.sandbox.flows import cancel, confirm, open_window, paid_card_payment
 
 PAYMENT_KEYS = {

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
-from tests.sandbox.flows import new_order_id
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, serving
 
 from sunap.sandbox.app import create_sandbox_app
+from tests.sandbox.flows import new_order_id
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY, serving
 
 
 def checkout_params(order_id: str, amount: int = 12000) -> dict[str, str | int]:

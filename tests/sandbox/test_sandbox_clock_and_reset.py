@@ -1,6 +1,7 @@
 """The sandbox clock makes expiries happen; reset forgets everything."""
 
 import httpx
+
 from tests.sandbox.flows import advance_clock, confirm, open_window, paid_card_payment
 from tests.sandbox.receiver import WebhookReceiver
 

@@ -3,6 +3,7 @@
 import asyncio
 
 import httpx
+
 from tests.sandbox.flows import cancel, confirm, open_window, paid_card_payment
 
 

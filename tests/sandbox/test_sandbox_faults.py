@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.sandbox.flows import confirm, open_window, paid_card_payment
 
 

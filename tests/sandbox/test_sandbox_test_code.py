@@ -1,6 +1,7 @@
 """TossPayments-Test-Code: the forced error comes before anything else is looked at."""
 
 import httpx
+
 from tests.sandbox.flows import confirm, open_window
 
 

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import httpx
+
 from tests.sandbox.flows import advance_clock, cancel, confirm, new_order_id, open_window
 from tests.sandbox.receiver import WebhookReceiver
 

@@ -4,6 +4,7 @@ import asyncio
 import re
 
 import httpx
+
 from tests.sandbox.flows import advance_clock, cancel, confirm, open_window, paid_card_payment
 from tests.sandbox.receiver import WebhookReceiver
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.support.databases import unique
 
 from sunap.adapters.sql.tables import outbox
 from sunap.domain.events import PaymentEvent
 from sunap.domain.payment import Payment, PaymentMethod
+from tests.support.databases import unique
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 

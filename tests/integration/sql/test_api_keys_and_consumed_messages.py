@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.sql.payments_factory import T0, later
-from tests.support.databases import unique
 
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
 from sunap.application.ports import ApiKeyRecord
+from tests.integration.sql.payments_factory import T0, later
+from tests.support.databases import unique
 
 
 async def test_a_tenant_is_created_once_and_found_by_name(engine: AsyncEngine) -> None:

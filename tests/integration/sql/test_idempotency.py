@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.sql.payments_factory import T0, later
-from tests.support.databases import unique
 
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.application.ports import ClaimOutcome, StoredResponse
+from tests.integration.sql.payments_factory import T0, later
+from tests.support.databases import unique
 
 FP = "POST /v1/payments/confirm 3f2a…"
 LOCK = later(90)

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.sql.payments_factory import envelope, new_payment
-from tests.support.databases import unique
 
 from sunap.adapters.sql.tables import payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
+from tests.integration.sql.payments_factory import envelope, new_payment
+from tests.support.databases import unique
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ import json
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.sql.payments_factory import T0, later
-from tests.support.databases import unique
 
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.tables import outbox
 from sunap.application.ports import OutboxRow
+from tests.integration.sql.payments_factory import T0, later
+from tests.support.databases import unique
 
 
 async def add_events(engine: AsyncEngine, events: list[tuple[str, int]]) -> None:

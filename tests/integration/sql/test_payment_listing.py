@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.sql.payments_factory import envelope, later, new_payment
-from tests.support.databases import unique
 
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.ports import PaymentQuery, UnitOfWorkFactory
 from sunap.domain.errors import InvalidRequest
 from sunap.domain.payment import Payment, PaymentStatus
+from tests.integration.sql.payments_factory import envelope, later, new_payment
+from tests.support.databases import unique
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.sql.payments_factory import T0, envelope, later, new_payment, outbox_rows
-from tests.support.databases import unique
 
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.ports import AuditEntry, ConcurrencyConflict, UnitOfWorkFactory
@@ -26,6 +24,8 @@ from sunap.domain.payment import (
     PaymentStatus,
     VirtualAccountDetails,
 )
+from tests.integration.sql.payments_factory import T0, envelope, later, new_payment, outbox_rows
+from tests.support.databases import unique
 
 KST = timezone(timedelta(hours=9))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.integration.sql.payments_factory import T0, later
-from tests.support.databases import unique
 
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.application.ports import DeliveryStatus, WebhookDelivery
+from tests.integration.sql.payments_factory import T0, later
+from tests.support.databases import unique
 
 BODY = b'{"eventType":"PAYMENT_STATUS_CHANGED","data":{"paymentKey":"tpk_1","status":"DONE"}}'
 

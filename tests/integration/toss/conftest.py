@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-# The repository root on sys.path makes `tests.…` importable whatever pytest's import mode.
-_ROOT = str(Path(__file__).resolve().parents[3])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from sunap.adapters.toss import (  # noqa: E402
+from sunap.adapters.toss import (
     CircuitBreaker,
     RetryPolicy,
     TossGateway,
     TossTimeouts,
     build_toss_gateway,
 )
-from tests.integration.toss.sandbox_control import SandboxControl  # noqa: E402
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox  # noqa: E402
+from tests.integration.toss.sandbox_control import SandboxControl
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
 
 # Short pauses and timeouts so failure paths run quickly; the shapes are the production ones.
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_elapsed=10.0)

@@ -1,19 +1,10 @@
-import sys
-from pathlib import Path
+import pytest
 
-# The repository root on sys.path makes `tests.fakes` importable without a tests/__init__.py.
-_ROOT = str(Path(__file__).resolve().parents[3])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-
-import pytest  # noqa: E402
-from tests.fakes.clock import FakeClock  # noqa: E402
-from tests.fakes.gateway import FakeGateway  # noqa: E402
-from tests.fakes.ids import SequentialIds  # noqa: E402
-from tests.fakes.uow import InMemoryStore, InMemoryUnitOfWorkFactory  # noqa: E402
-
-from sunap.application.deps import Deps  # noqa: E402
+from sunap.application.deps import Deps
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.ids import SequentialIds
+from tests.fakes.uow import InMemoryStore, InMemoryUnitOfWorkFactory
 
 
 @pytest.fixture

@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.fakes.clock import FakeClock
-from tests.fakes.gateway import FakeGateway, GatewayCall
-from tests.fakes.payments import payment_in
-from tests.fakes.uow import InMemoryStore, InMemoryUnitOfWorkFactory
 
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
@@ -26,6 +22,10 @@ from sunap.domain.errors import (
     RefundAccountRequired,
 )
 from sunap.domain.payment import CancelStatus, Payment, PaymentMethod, PaymentStatus
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway, GatewayCall
+from tests.fakes.payments import payment_in
+from tests.fakes.uow import InMemoryStore, InMemoryUnitOfWorkFactory
 
 S = PaymentStatus
 TENANT = "tenant_a"

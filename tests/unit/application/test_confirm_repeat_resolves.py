@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.fakes.gateway import FakeGateway
-from tests.fakes.uow import InMemoryStore
 
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
@@ -12,6 +10,8 @@ from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PgTimeout
 from sunap.domain.payment import PaymentStatus
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.uow import InMemoryStore
 
 
 async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.fakes.clock import FakeClock
-from tests.fakes.gateway import FakeGateway, GatewayCall
-from tests.fakes.uow import InMemoryStore
 
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
@@ -24,6 +21,9 @@ from sunap.domain.errors import (
     PaymentNotFound,
 )
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway, GatewayCall
+from tests.fakes.uow import InMemoryStore
 
 S = PaymentStatus
 TENANT = "tenant_a"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.fakes.clock import FakeClock
-from tests.fakes.gateway import FakeGateway
 
 from sunap.application.gateway import (
     GatewayAlreadyProcessed,
@@ -16,6 +14,8 @@ from sunap.application.gateway import (
     RefundAccount,
 )
 from sunap.domain.payment import PaymentMethod, PaymentStatus
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway
 
 S = PaymentStatus
 

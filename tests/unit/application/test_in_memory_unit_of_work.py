@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.fakes.idempotency import InMemoryIdempotencyStore
-from tests.fakes.payments import NOW, new_payment
-from tests.fakes.uow import InMemoryUnitOfWorkFactory
 
 from sunap.application.ports import AuditEntry, ClaimOutcome, ConcurrencyConflict, StoredResponse
 from sunap.domain.errors import DuplicateOrderId
 from sunap.domain.payment import PaymentStatus
+from tests.fakes.idempotency import InMemoryIdempotencyStore
+from tests.fakes.payments import NOW, new_payment
+from tests.fakes.uow import InMemoryUnitOfWorkFactory
 
 S = PaymentStatus
 

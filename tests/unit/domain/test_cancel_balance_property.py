@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from tests.fakes.payments import NOW, payment_in
 
 from sunap.domain.errors import ExceedsBalance, NotCancelableStatus
 from sunap.domain.payment import CancelStatus, Failure, Payment, PaymentStatus
+from tests.fakes.payments import NOW, payment_in
 
 S = PaymentStatus
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.fakes.payments import NOW, new_payment, payment_in
 
 from sunap.domain import events as ev
 from sunap.domain.errors import (
@@ -23,6 +22,7 @@ from sunap.domain.payment import (
     PaymentMethod,
     PaymentStatus,
 )
+from tests.fakes.payments import NOW, new_payment, payment_in
 
 S = PaymentStatus
 LATER = NOW + timedelta(minutes=1)

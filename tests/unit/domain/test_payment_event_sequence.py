@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tests.fakes.payments import CONFIRM_KEY, NOW, approval, new_payment
-
 from sunap.domain import events as ev
 from sunap.domain.payment import Failure, PaymentStatus
+from tests.fakes.payments import CONFIRM_KEY, NOW, approval, new_payment
 
 S = PaymentStatus
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from itertools import product
 
 import pytest
-from tests.fakes.payments import NOW, approval, payment_in
 
 from sunap.domain.errors import IllegalTransition
 from sunap.domain.payment import (
@@ -17,6 +16,7 @@ from sunap.domain.payment import (
     PaymentStatus,
     can_transition,
 )
+from tests.fakes.payments import NOW, approval, payment_in
 
 S = PaymentStatus
 ALLOWED = {

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import httpx
 import pytest
 
-# The repository root on sys.path makes `tests.…` importable whatever pytest's import mode.
-_ROOT = str(Path(__file__).resolve().parents[3])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from sunap.adapters.toss import CircuitBreaker, RetryPolicy, TossGateway, TossTimeouts  # noqa: E402
-from tests.unit.toss.toss_fakes import BASE_URL, DOC_SECRET_KEY, FakeClock, FakeToss, Sleeps  # noqa: E402
+from sunap.adapters.toss import CircuitBreaker, RetryPolicy, TossGateway, TossTimeouts
+from tests.unit.toss.toss_fakes import BASE_URL, DOC_SECRET_KEY, FakeClock, FakeToss, Sleeps
 
 
 @pytest.fixture
