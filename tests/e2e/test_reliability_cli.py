@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.integration.reliability.stack import CONFIRM_PATH, running_stack
 from tests.support.service import SUNAP
+
+pytestmark = pytest.mark.slow
 
 
 def test_sunap_reconcile_settles_a_lost_answer_when_no_worker_runs(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from tests.integration.reliability.stack import (
 
 LOOKUP_GLOB = "/v1/payments/orders/*"
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
