@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -25,7 +24,7 @@ import httpx
 
 from tests.e2e.flows import new_order_id
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
-from tests.support.service import SUNAP, RunningService, free_port
+from tests.support.service import RunningService, free_port
 
 T = TypeVar("T")
 
@@ -35,35 +34,9 @@ CONFIRM_PATH = "/v1/payments/confirm"
 CANCEL_GLOB = "/v1/payments/*/cancel"
 
 
-class KillableService(RunningService):
-    """RunningService whose log file handle is closed once the child has its own copy."""
-
-    def start(self) -> None:
-        assert self.log_path is not None
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*SUNAP, "serve"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"sunap serve exited early:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"sunap serve did not come up:\n{self.logs()}")
-
-
 @dataclass
 class Stack:
-    service: KillableService
+    service: RunningService
     toss: httpx.Client  # the sandbox, with our merchant's secret key as Basic auth
     api: httpx.Client  # Sunap, with a merchant API key
     db_path: Path
@@ -171,7 +144,7 @@ def running_stack(workdir: Path, **env: str) -> Iterator[Stack]:
             **env,
         }
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
-        service = KillableService(
+        service = RunningService(
             base_url=f"http://127.0.0.1:{port}",
             env={**base_env, **service_env},
             workdir=workdir,
