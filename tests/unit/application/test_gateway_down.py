@@ -11,45 +11,42 @@ from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PgUnavailable
 from sunap.domain.payment import PaymentStatus
-from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
-from tests.fakes.ids import SequentialIds
-from tests.fakes.uow import InMemoryUnitOfWorkFactory
+from tests.fakes.uow import InMemoryStore
 
 
-def make_deps() -> tuple[Deps, FakeGateway, InMemoryUnitOfWorkFactory]:
-    clock = FakeClock()
-    gateway = FakeGateway(clock)
-    uow = InMemoryUnitOfWorkFactory()
-    return Deps(uow=uow, gateway=gateway, clock=clock, ids=SequentialIds()), gateway, uow
-
-
-async def test_a_confirm_while_the_pg_is_down_leaves_the_payment_ready_and_calls_nothing() -> None:
-    deps, gateway, uow = make_deps()
+async def test_a_confirm_while_the_pg_is_down_leaves_the_payment_ready_and_calls_nothing(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    gateway = toss
     payment = await create_payment(CreatePayment("t1", "물", 1000, order_id="order-down-1"), deps)
     key = gateway.pay_in_window("order-down-1", 1000)
     gateway.down = True
     with pytest.raises(PgUnavailable):
         await confirm_payment(ConfirmPayment("t1", key, "order-down-1", 1000), deps)
-    assert uow.store.payment(payment.id).status is PaymentStatus.READY
+    assert store.payment(payment.id).status is PaymentStatus.READY
     assert gateway.calls == []
 
 
-async def test_a_ready_payment_can_still_be_canceled_locally_while_the_pg_is_down() -> None:
-    deps, gateway, _uow = make_deps()
+async def test_a_ready_payment_can_still_be_canceled_locally_while_the_pg_is_down(
+    deps: Deps, toss: FakeGateway
+) -> None:
+    gateway = toss
     payment = await create_payment(CreatePayment("t1", "물", 1000, order_id="order-down-2"), deps)
     gateway.down = True
     canceled = await cancel_payment(CancelPayment("t1", payment.id, "changed mind"), deps)
     assert canceled.status is PaymentStatus.CANCELED
 
 
-async def test_a_paid_payment_is_not_reserved_for_a_cancel_while_the_pg_is_down() -> None:
-    deps, gateway, uow = make_deps()
+async def test_a_paid_payment_is_not_reserved_for_a_cancel_while_the_pg_is_down(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    gateway = toss
     payment = await create_payment(CreatePayment("t1", "물", 1000, order_id="order-down-3"), deps)
     key = gateway.pay_in_window("order-down-3", 1000)
     await confirm_payment(ConfirmPayment("t1", key, "order-down-3", 1000), deps)
     gateway.down = True
     with pytest.raises(PgUnavailable):
         await cancel_payment(CancelPayment("t1", payment.id, "r", amount=500), deps)
-    stored = uow.store.payment(payment.id)
+    stored = store.payment(payment.id)
     assert stored.pending_cancel_amount == 0 and stored.balance_amount == 1000

@@ -1,3 +1,5 @@
+"""Fakes we own, wired into use-case dependencies, for every unit test."""
+
 import pytest
 
 from sunap.application.deps import Deps
