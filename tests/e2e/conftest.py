@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.reliability.stack import Stack, running_stack
 from tests.support.service import RunningService, running_service
 
 
@@ -30,3 +31,17 @@ def api(service: RunningService, merchant_key: str) -> Iterator[httpx.Client]:
 def sandbox(service: RunningService) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=service.sandbox_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A service whose Toss sandbox outlives it: for crash and fault tests."""
+    with running_stack(Path(tmp_path_factory.mktemp("stack"))) as stack:
+        yield stack
+
+
+@pytest.fixture
+def stack(module_stack: Stack) -> Iterator[Stack]:
+    module_stack.clear_faults()
+    yield module_stack
+    module_stack.clear_faults()

@@ -7,8 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,7 +17,6 @@ from tests.integration.reliability.stack import (
     CANCEL_GLOB,
     CONFIRM_PATH,
     Stack,
-    running_stack,
     wait_for,
 )
 
@@ -33,19 +31,6 @@ CRASH_POINTS = {
     # Toss applied it at once; its answer is on the way when we die, before our commit.
     "after-toss-answered-before-our-commit": {"delayMs": 4000, "afterApply": True},
 }
-
-
-@pytest.fixture(scope="module")
-def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(Path(tmp_path_factory.mktemp("crash"))) as stack:
-        yield stack
-
-
-@pytest.fixture
-def stack(module_stack: Stack) -> Iterator[Stack]:
-    module_stack.clear_faults()
-    yield module_stack
-    module_stack.clear_faults()
 
 
 def in_background(call: Callable[[], httpx.Response]) -> threading.Thread:

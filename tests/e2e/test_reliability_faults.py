@@ -5,7 +5,6 @@ finds the truth by itself (shared/API.md confirm rules 5–7, RELIABILITY.md che
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,6 @@ from tests.integration.reliability.stack import (
 LOOKUP_GLOB = "/v1/payments/orders/*"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(Path(tmp_path_factory.mktemp("reliability"))) as stack:
-        yield stack
-
-
-@pytest.fixture
-def stack(module_stack: Stack) -> Iterator[Stack]:
-    module_stack.clear_faults()
-    yield module_stack
-    module_stack.clear_faults()
 
 
 def assert_one_event_per_change(stack: Stack, payment_id: str, *types: str) -> None:
