@@ -20,7 +20,7 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sunap.application.gateway import (
@@ -92,6 +92,9 @@ class _Fault:
     after_apply: bool
 
 
+VIRTUAL_ACCOUNT_VALID_FOR = timedelta(hours=168)  # Toss's default validHours
+
+
 @dataclass
 class _TossPayment:
     payment_key: str
@@ -110,6 +113,7 @@ class _TossPayment:
     secret: str | None = None
     cancels: list[GatewayCancel] = field(default_factory=list)
     last_transaction_key: str | None = None
+    account_expired: bool = False
 
 
 @dataclass
@@ -174,7 +178,12 @@ class FakeGateway:
         payment.status = S.DONE
 
     def expire(self, payment_key: str) -> None:
+        """Time runs out: a virtual account stays WAITING_FOR_DEPOSIT, flagged expired, as at
+        Toss; any other payment becomes EXPIRED."""
         payment = self._payments[payment_key]
+        if payment.status is S.WAITING_FOR_DEPOSIT:
+            payment.account_expired = True
+            return
         payment.status = S.EXPIRED
         payment.failure = Failure("EXPIRED_PAYMENT", "결제가 만료되었습니다. 다시 시도해주세요.")
 
@@ -390,8 +399,9 @@ class FakeGateway:
         payment.last_transaction_key = self._transaction_key()
         if payment.method is PaymentMethod.VIRTUAL_ACCOUNT:
             payment.status = S.WAITING_FOR_DEPOSIT
+            due = (payment.approved_at + VIRTUAL_ACCOUNT_VALID_FOR).isoformat()
             payment.virtual_account = VirtualAccountDetails(
-                bank="88", account_number="X6200012345678", customer_name="김토스", due_date=None
+                bank="88", account_number="X6200012345678", customer_name="김토스", due_date=due
             )
             payment.secret = f"ps_secret_{payment.payment_key}"
         else:
@@ -499,6 +509,7 @@ class FakeGateway:
             cancels=tuple(payment.cancels),
             last_transaction_key=payment.last_transaction_key,
             deposit_secret=payment.secret,
+            account_expired=payment.account_expired,
         )
 
     def _transaction_key(self) -> str:

@@ -61,6 +61,12 @@ def approval_from(gp: GatewayPayment, status: PaymentStatus) -> Approval:
     )
 
 
+def next_check_at(payment: Payment) -> datetime | None:
+    """When the reconciler must look at a payment whose PG outcome is known: a virtual account
+    is checked at its due date, since Toss sends no webhook when one expires."""
+    return payment.deposit_due_at
+
+
 def adopt_gateway_state(
     payment: Payment,
     gp: GatewayPayment,
@@ -82,6 +88,12 @@ def adopt_gateway_state(
             payment.abort(_failure(gp, "ABORTED"), now)
         else:
             payment.expire(now, gp.failure)
+    if (
+        gp.account_expired
+        and gp.status is S.WAITING_FOR_DEPOSIT
+        and payment.status is S.WAITING_FOR_DEPOSIT
+    ):
+        payment.expire(now, Failure("EXPIRED_PAYMENT", "The virtual account's due date passed."))
     _adopt_cancels(payment, gp, deps, answered_cancels or {})
     return before != (payment.status, payment.balance_amount, payment.pending_cancel_amount)
 

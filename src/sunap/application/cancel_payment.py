@@ -12,6 +12,7 @@ from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit
+from .adopt import next_check_at
 from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
@@ -115,7 +116,7 @@ async def _release(
                 cancel_id, Failure(declined.code, declined.message), deps.clock.now()
             )
         if not payment.has_unknown_outcome:
-            payment.schedule_reconcile(None)
+            payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
     raise PaymentRejected(payment, declined.code, declined.message)
 

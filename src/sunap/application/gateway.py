@@ -64,6 +64,7 @@ class GatewayPayment:
     failure: Failure | None = None
     cancels: tuple[GatewayCancel, ...] = ()
     last_transaction_key: str | None = None
+    account_expired: bool = False  # a virtual account whose due date passed with no deposit
     deposit_secret: str | None = (
         None  # Toss's `secret` for virtual accounts; hash it, never keep it
     )

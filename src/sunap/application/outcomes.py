@@ -9,7 +9,7 @@ from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Payment
 
 from . import audit
-from .adopt import GatewayMismatch, adopt_gateway_state
+from .adopt import GatewayMismatch, adopt_gateway_state, next_check_at
 from .deps import Deps
 from .errors import PgTimeout, PgUnavailable
 from .gateway import GatewayError, GatewayPayment, GatewayUnknown
@@ -40,7 +40,7 @@ async def record_result(
         audit.record_exchange(uow, deps, payment, result.exchange, operation)
         adopt_or_flag(payment, result, deps, answered_cancels=answered_cancels)
         if not payment.has_unknown_outcome:
-            payment.schedule_reconcile(None)
+            payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
         return payment
 

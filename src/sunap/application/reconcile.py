@@ -16,6 +16,7 @@ from datetime import timedelta
 from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
+from .adopt import next_check_at
 from .deps import Deps
 from .gateway import (
     GatewayAlreadyProcessed,
@@ -162,8 +163,19 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
             pass  # still undecided at the PG
         else:
             adopt_or_flag(fresh, truth, deps, answered_cancels=findings.answered_cancels)
+        follow_up = next_check_at(fresh)
+        if (
+            follow_up is not None
+            and follow_up <= deps.clock.now()
+            and not fresh.has_unknown_outcome
+        ):
+            outcome = _schedule_next(
+                fresh, deps, "a virtual account past due that the PG keeps open"
+            )
+            await uow.commit()
+            return outcome
         if not fresh.has_unknown_outcome:
-            fresh.schedule_reconcile(None, attempts=0)
+            fresh.schedule_reconcile(follow_up, attempts=0)
             audit.record(
                 uow, deps, fresh, "reconcile.settled", "ok", response={"status": fresh.status.value}
             )

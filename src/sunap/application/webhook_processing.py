@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from . import audit
-from .adopt import secret_digest
+from .adopt import next_check_at, secret_digest
 from .deps import Deps
 from .gateway import GatewayError, GatewayNotFound, GatewayPayment
 from .outcomes import adopt_or_flag
@@ -154,7 +154,7 @@ async def _adopt(
         audit.record_exchange(uow, deps, payment, truth.exchange, "lookup")
         adopt_or_flag(payment, truth, deps)
         if not payment.has_unknown_outcome:
-            payment.schedule_reconcile(None)
+            payment.schedule_reconcile(next_check_at(payment))
         audit.record(
             uow,
             deps,

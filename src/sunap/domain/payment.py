@@ -378,6 +378,17 @@ class Payment:
             self.reconcile_attempts = attempts
 
     @property
+    def deposit_due_at(self) -> datetime | None:
+        """When a virtual account waiting for its deposit falls due (None: not such a payment)."""
+        if self.status is not S.WAITING_FOR_DEPOSIT or self.virtual_account is None:
+            return None
+        due = self.virtual_account.due_date
+        try:
+            return datetime.fromisoformat(due) if due else None
+        except ValueError:
+            return None
+
+    @property
     def has_unknown_outcome(self) -> bool:
         return self.status is S.IN_PROGRESS or bool(self.pending_cancels)
 

@@ -227,3 +227,11 @@ async def test_the_gateway_returns_the_payment_with_its_audit_exchange(
     assert payment.exchange.outcome == "ok"
     assert payment.exchange.status_code == 200
     assert payment.exchange.path == "/v1/payments/confirm"
+
+
+def test_an_overdue_virtual_account_is_read_as_expired_while_still_waiting() -> None:
+    body = virtual_account_payment()
+    assert parse_payment(body).account_expired is False
+    body["virtualAccount"]["expired"] = True
+    overdue = parse_payment(body)
+    assert overdue.status is PaymentStatus.WAITING_FOR_DEPOSIT and overdue.account_expired

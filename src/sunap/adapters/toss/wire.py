@@ -75,6 +75,7 @@ def parse_payment(data: Any, exchange: GatewayExchange | None = None) -> Gateway
         cancels=tuple(_cancel(item) for item in _list(body.get("cancels"), "cancels")),
         last_transaction_key=_optional_str(body, "lastTransactionKey"),
         deposit_secret=_optional_str(body, "secret"),
+        account_expired=_account_expired(body.get("virtualAccount")),
         exchange=exchange,
     )
 
@@ -115,6 +116,11 @@ def _card(value: Any) -> CardDetails | None:
         installment_plan_months=None if months is None else _whole(months, "installmentPlanMonths"),
         approve_no=_optional_str(card, "approveNo"),
     )
+
+
+def _account_expired(value: Any) -> bool:
+    """Toss keeps an overdue account WAITING_FOR_DEPOSIT and says so only in this flag."""
+    return isinstance(value, Mapping) and value.get("expired") is True
 
 
 def _virtual_account(value: Any) -> VirtualAccountDetails | None:
