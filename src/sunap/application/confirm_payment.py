@@ -8,8 +8,9 @@ records what the PG said. A crash between them is repaired by the reconciler.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from sunap.domain.errors import AmountMismatch, ConfirmInProgress, PaymentNotFound
+from sunap.domain.errors import AmountMismatch, ConfirmInProgress, DomainError, PaymentNotFound
 from sunap.domain.payment import ConfirmStart, Failure, Payment, PaymentStatus
 
 from . import audit
@@ -55,7 +56,7 @@ async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
         return await _record_refusal(payment.id, cmd, declined, deps)
     except GatewayAlreadyProcessed as already:
         await record_call(payment.id, cmd.tenant_id, already, deps, "confirm")
-        return await resolve_from_lookup(payment.id, cmd.tenant_id, deps)
+        return await _adopt_lookup(payment, deps, _not_settled_yet)
     except (GatewayUnknown, GatewayMisconfigured, GatewayNotFound) as unknown:
         await record_call(payment.id, cmd.tenant_id, unknown, deps, "confirm")
         raise unknown_outcome(unknown) from unknown
@@ -128,30 +129,29 @@ async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
         payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id)
     if payment is None or payment.payment_key != cmd.payment_key:
         raise ConfirmInProgress("A confirm of this payment is in progress.")
+    return await _adopt_lookup(
+        payment, deps, lambda _: ConfirmInProgress("A confirm of this payment is in progress.")
+    )
+
+
+def _not_settled_yet(error: GatewayError | None) -> DomainError:
+    if error is not None:
+        return unknown_outcome(error)
+    return PgUnavailable("The payment gateway has not settled this payment yet.")
+
+
+async def _adopt_lookup(
+    payment: Payment, deps: Deps, undecided: Callable[[GatewayError | None], DomainError]
+) -> Payment:
+    """Ask the PG what became of the payment and adopt it (confirm rule 7); `undecided` is
+    raised when the PG cannot be asked or has not decided yet."""
     try:
         found = await deps.gateway.lookup_by_order_id(payment.order_id)
     except GatewayError as error:
-        raise ConfirmInProgress("A confirm of this payment is in progress.") from error
+        raise undecided(error) from error
     if found.status is PaymentStatus.IN_PROGRESS:
-        raise ConfirmInProgress("A confirm of this payment is in progress.")
-    payment = await record_result(payment.id, cmd.tenant_id, found, deps, "lookup")
-    if payment.status is PaymentStatus.ABORTED and payment.failure is not None:
-        raise PaymentRejected(payment, payment.failure.code, payment.failure.message)
-    return payment
-
-
-async def resolve_from_lookup(payment_id: str, tenant_id: str, deps: Deps) -> Payment:
-    """Ask the PG what became of the payment and adopt it (confirm rule 7)."""
-    async with deps.uow() as uow:
-        payment = await reload(uow, tenant_id, payment_id)
-        order_id = payment.order_id
-    try:
-        found = await deps.gateway.lookup_by_order_id(order_id)
-    except GatewayError as error:
-        raise unknown_outcome(error) from error
-    payment = await record_result(payment_id, tenant_id, found, deps, "lookup")
-    if payment.status is PaymentStatus.ABORTED and payment.failure is not None:
-        raise PaymentRejected(payment, payment.failure.code, payment.failure.message)
-    if payment.status is PaymentStatus.IN_PROGRESS:
-        raise PgUnavailable("The payment gateway has not settled this payment yet.")
-    return payment
+        raise undecided(None)
+    settled = await record_result(payment.id, payment.tenant_id, found, deps, "lookup")
+    if settled.status is PaymentStatus.ABORTED and settled.failure is not None:
+        raise PaymentRejected(settled, settled.failure.code, settled.failure.message)
+    return settled
