@@ -6,6 +6,7 @@ caused it (RELIABILITY.md §4): either both are committed or neither is.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from sunap.domain.events import PaymentEvent
 from sunap.domain.payment import Payment
 
 from .audit import SqlAuditLog
+from .engine import SQLITE_BUSY_TIMEOUT
 from .payments import SqlPaymentRepository
 from .tables import outbox
 
@@ -35,13 +37,17 @@ class SqlUnitOfWork:
         *,
         outbox_envelope: OutboxEnvelope,
         topic_for: TopicFor | None = None,
+        writer_turn: asyncio.Lock | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._writer_turn = writer_turn
         self._outbox_envelope = outbox_envelope
         self._topic_for = topic_for
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        if self._writer_turn is not None:
+            await asyncio.wait_for(self._writer_turn.acquire(), timeout=SQLITE_BUSY_TIMEOUT)
         session = self._session_factory()
         row_locks = session.get_bind().dialect.name != "sqlite"
         self._session = session
@@ -51,12 +57,15 @@ class SqlUnitOfWork:
 
     async def __aexit__(self, *exc: object) -> None:
         session, self._session = self._session, None
-        if session is None:
-            return
         try:
-            await session.rollback()  # a no-op after commit
+            if session is not None:
+                try:
+                    await session.rollback()  # a no-op after commit
+                finally:
+                    await session.close()
         finally:
-            await session.close()
+            if self._writer_turn is not None and self._writer_turn.locked():
+                self._writer_turn.release()
 
     async def commit(self) -> None:
         session = self._require_session()
@@ -106,8 +115,13 @@ def sql_unit_of_work_factory(
 ) -> Callable[[], UnitOfWork]:
     """A fresh SqlUnitOfWork per call, sharing one session factory."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    # SQLite has one writer at a time. Units of work of this process queue for it in order here,
+    # instead of all spinning in SQLite's busy handler, where a waiter can starve for seconds.
+    turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlUnitOfWork(sessions, outbox_envelope=outbox_envelope, topic_for=topic_for)
+        return SqlUnitOfWork(
+            sessions, outbox_envelope=outbox_envelope, topic_for=topic_for, writer_turn=turn
+        )
 
     return new_unit_of_work
