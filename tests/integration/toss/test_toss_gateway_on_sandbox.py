@@ -16,6 +16,16 @@ from tests.integration.toss.conftest import GatewayOpener
 from tests.integration.toss.sandbox_control import SandboxControl, new_order_id
 
 
+async def paid(gateway: TossGateway, sandbox: SandboxControl, amount: int) -> tuple[str, str]:
+    """A card payment confirmed at the sandbox: (orderId, paymentKey)."""
+    order_id = new_order_id()
+    payment_key = await sandbox.pay_in_window(order_id, amount)
+    await gateway.confirm(
+        payment_key=payment_key, order_id=order_id, amount=amount, idempotency_key=f"c:{order_id}"
+    )
+    return order_id, payment_key
+
+
 async def test_a_card_payment_confirms_to_done(
     gateway: TossGateway, sandbox: SandboxControl
 ) -> None:
@@ -53,11 +63,7 @@ async def test_a_virtual_account_confirm_waits_for_deposit_with_its_secret(
 async def test_look_ups_by_order_id_and_by_payment_key_agree(
     gateway: TossGateway, sandbox: SandboxControl
 ) -> None:
-    order_id = new_order_id()
-    payment_key = await sandbox.pay_in_window(order_id, 5000)
-    await gateway.confirm(
-        payment_key=payment_key, order_id=order_id, amount=5000, idempotency_key=f"c:{order_id}"
-    )
+    order_id, payment_key = await paid(gateway, sandbox, 5000)
     by_order = await gateway.lookup_by_order_id(order_id)
     by_key = await gateway.lookup_by_payment_key(payment_key)
     assert by_order == by_key
@@ -73,11 +79,7 @@ async def test_looking_up_an_unknown_order_is_not_found(gateway: TossGateway) ->
 async def test_partial_cancels_lower_the_balance_until_the_last_one_cancels_it(
     gateway: TossGateway, sandbox: SandboxControl
 ) -> None:
-    order_id = new_order_id()
-    payment_key = await sandbox.pay_in_window(order_id, 10000)
-    await gateway.confirm(
-        payment_key=payment_key, order_id=order_id, amount=10000, idempotency_key=f"c:{order_id}"
-    )
+    order_id, payment_key = await paid(gateway, sandbox, 10000)
     partial = await gateway.cancel(
         payment_key=payment_key, reason="부분 취소", amount=3000, idempotency_key=f"x1:{order_id}"
     )
@@ -97,11 +99,7 @@ async def test_partial_cancels_lower_the_balance_until_the_last_one_cancels_it(
 async def test_cancelling_more_than_the_balance_is_declined(
     gateway: TossGateway, sandbox: SandboxControl
 ) -> None:
-    order_id = new_order_id()
-    payment_key = await sandbox.pay_in_window(order_id, 10000)
-    await gateway.confirm(
-        payment_key=payment_key, order_id=order_id, amount=10000, idempotency_key=f"c:{order_id}"
-    )
+    order_id, payment_key = await paid(gateway, sandbox, 10000)
     with pytest.raises(GatewayDeclined) as caught:
         await gateway.cancel(
             payment_key=payment_key,
@@ -115,11 +113,7 @@ async def test_cancelling_more_than_the_balance_is_declined(
 async def test_cancelling_a_cancelled_payment_again_says_already_processed(
     gateway: TossGateway, sandbox: SandboxControl
 ) -> None:
-    order_id = new_order_id()
-    payment_key = await sandbox.pay_in_window(order_id, 10000)
-    await gateway.confirm(
-        payment_key=payment_key, order_id=order_id, amount=10000, idempotency_key=f"c:{order_id}"
-    )
+    order_id, payment_key = await paid(gateway, sandbox, 10000)
     await gateway.cancel(
         payment_key=payment_key, reason="all", amount=None, idempotency_key=f"x1:{order_id}"
     )
