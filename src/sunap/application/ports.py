@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import enum
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -322,7 +323,7 @@ class OutboxBatch(Protocol):
 
 
 class OutboxStore(Protocol):
-    def batch(self, limit: int) -> Any:
+    def batch(self, limit: int) -> AbstractAsyncContextManager[OutboxBatch]:
         """`async with store.batch(limit) as batch:` locks up to `limit` unpublished rows (oldest
         first, never a row whose aggregate has an older unpublished row, SKIP LOCKED so several
         relays can run); rows not marked published by the end of the block stay unpublished."""

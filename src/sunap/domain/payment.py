@@ -55,7 +55,6 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 PAID = frozenset({S.DONE, S.PARTIAL_CANCELED})
 APPROVED = frozenset({S.WAITING_FOR_DEPOSIT, S.DONE, S.PARTIAL_CANCELED, S.CANCELED})
-FINAL = frozenset({S.CANCELED, S.ABORTED, S.EXPIRED})
 
 
 def can_transition(current: PaymentStatus, target: PaymentStatus) -> bool:
@@ -364,11 +363,6 @@ class Payment:
         """Nothing automatic could settle this payment: a person must look."""
         self.needs_review = True
         self.review_reason = reason
-        self.updated_at = now
-
-    def clear_review(self, now: datetime) -> None:
-        self.needs_review = False
-        self.review_reason = None
         self.updated_at = now
 
     def schedule_reconcile(self, at: datetime | None, *, attempts: int | None = None) -> None:

@@ -19,6 +19,7 @@ from sunap.application.gateway import (
     GatewayDeclined,
     GatewayError,
     GatewayMisconfigured,
+    GatewayPayment,
     GatewayUnknown,
 )
 from sunap.domain.payment import PaymentStatus
@@ -26,6 +27,13 @@ from tests.integration.toss.conftest import FAST_TIMEOUTS, GatewayOpener
 from tests.integration.toss.sandbox_control import SandboxControl, new_order_id
 
 CONFIRM = "/v1/payments/confirm"
+
+
+async def _confirm(gateway: TossGateway, order_id: str, payment_key: str) -> GatewayPayment:
+    """Our confirm of the ₩15,000 window payment, with its one idempotency key."""
+    return await gateway.confirm(
+        payment_key=payment_key, order_id=order_id, amount=15000, idempotency_key=f"c:{order_id}"
+    )
 
 
 async def _paid_window(sandbox: SandboxControl, amount: int = 15000) -> tuple[str, str]:
@@ -59,12 +67,7 @@ async def test_a_code_forced_on_confirm_is_classified_by_the_table(
     order_id, payment_key = await _paid_window(sandbox)
     await sandbox.add_fault(method="POST", path=CONFIRM, status=status, code=code)
     with pytest.raises(GatewayError) as caught:
-        await gateway.confirm(
-            payment_key=payment_key,
-            order_id=order_id,
-            amount=15000,
-            idempotency_key=f"c:{order_id}",
-        )
+        await _confirm(gateway, order_id, payment_key)
     assert type(caught.value) is expected
     assert caught.value.code == code
     assert caught.value.exchange is not None and caught.value.exchange.status_code == status
@@ -77,12 +80,7 @@ async def test_an_approval_whose_answer_was_lost_is_unknown_and_a_look_up_shows_
     order_id, payment_key = await _paid_window(sandbox)
     await sandbox.add_fault(method="POST", path=CONFIRM, dropConnection=True, afterApply=True)
     with pytest.raises(GatewayUnknown) as caught:
-        await gateway.confirm(
-            payment_key=payment_key,
-            order_id=order_id,
-            amount=15000,
-            idempotency_key=f"c:{order_id}",
-        )
+        await _confirm(gateway, order_id, payment_key)
     assert caught.value.code == "CONNECTION_DROPPED"
     assert caught.value.timed_out is False
     assert (await gateway.lookup_by_order_id(order_id)).status is PaymentStatus.DONE
@@ -93,9 +91,7 @@ async def test_a_retry_with_the_same_key_recovers_a_lost_answer(
 ) -> None:
     order_id, payment_key = await _paid_window(sandbox)
     await sandbox.add_fault(method="POST", path=CONFIRM, dropConnection=True, afterApply=True)
-    payment = await gateway.confirm(
-        payment_key=payment_key, order_id=order_id, amount=15000, idempotency_key=f"c:{order_id}"
-    )
+    payment = await _confirm(gateway, order_id, payment_key)
     assert payment.status is PaymentStatus.DONE
     calls = await sandbox.calls(CONFIRM)
     assert [c["idempotencyKey"] for c in calls] == [f"c:{order_id}"] * 2
@@ -108,9 +104,7 @@ async def test_retries_of_one_confirm_reach_toss_with_one_identical_key(
     order_id, payment_key = await _paid_window(sandbox)
     await sandbox.add_fault(method="POST", path=CONFIRM, status=500, times=1)
     await sandbox.add_fault(method="POST", path=CONFIRM, status=409, times=1)
-    payment = await gateway.confirm(
-        payment_key=payment_key, order_id=order_id, amount=15000, idempotency_key=f"c:{order_id}"
-    )
+    payment = await _confirm(gateway, order_id, payment_key)
     assert payment.status is PaymentStatus.DONE
     calls = await sandbox.calls(CONFIRM)
     assert [c["status"] for c in calls] == [500, 409, 200]
@@ -123,12 +117,7 @@ async def test_retries_stop_at_max_attempts_and_the_answer_is_unknown(
     order_id, payment_key = await _paid_window(sandbox)
     await sandbox.add_fault(method="POST", path=CONFIRM, status=503, times=5)
     with pytest.raises(GatewayUnknown):
-        await gateway.confirm(
-            payment_key=payment_key,
-            order_id=order_id,
-            amount=15000,
-            idempotency_key=f"c:{order_id}",
-        )
+        await _confirm(gateway, order_id, payment_key)
     assert len(await sandbox.calls(CONFIRM)) == 3
 
 
@@ -136,12 +125,7 @@ async def test_a_refusal_is_sent_once(gateway: TossGateway, sandbox: SandboxCont
     order_id, payment_key = await _paid_window(sandbox)
     await sandbox.add_fault(method="POST", path=CONFIRM, status=403, code="REJECT_CARD_PAYMENT")
     with pytest.raises(GatewayDeclined):
-        await gateway.confirm(
-            payment_key=payment_key,
-            order_id=order_id,
-            amount=15000,
-            idempotency_key=f"c:{order_id}",
-        )
+        await _confirm(gateway, order_id, payment_key)
     assert len(await sandbox.calls(CONFIRM)) == 1
 
 
@@ -156,12 +140,7 @@ async def test_toss_answering_later_than_the_read_timeout_is_an_unknown_timeout_
     await sandbox.add_fault(method="POST", path=CONFIRM, delayMs=1500)
     started = time.monotonic()
     with pytest.raises(GatewayUnknown) as caught:
-        await gateway.confirm(
-            payment_key=payment_key,
-            order_id=order_id,
-            amount=15000,
-            idempotency_key=f"c:{order_id}",
-        )
+        await _confirm(gateway, order_id, payment_key)
     waited = time.monotonic() - started
     assert caught.value.timed_out is True
     assert caught.value.code == "TIMEOUT"
@@ -208,20 +187,13 @@ async def test_the_breaker_opens_on_a_sandbox_that_drops_connections_and_stops_c
 
     order_id, payment_key = await _paid_window(sandbox)
     with pytest.raises(GatewayUnknown) as caught:
-        await gateway.confirm(
-            payment_key=payment_key,
-            order_id=order_id,
-            amount=15000,
-            idempotency_key=f"c:{order_id}",
-        )
+        await _confirm(gateway, order_id, payment_key)
     assert caught.value.code == "CIRCUIT_OPEN"
     assert len(await sandbox.calls()) == 3  # the refused confirm never reached Toss
 
     await sandbox.clear_faults()
     now[0] += 10.0
-    payment = await gateway.confirm(
-        payment_key=payment_key, order_id=order_id, amount=15000, idempotency_key=f"c:{order_id}"
-    )
+    payment = await _confirm(gateway, order_id, payment_key)
     assert payment.status is PaymentStatus.DONE
     assert not breaker.is_open
 

@@ -82,8 +82,3 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     write transaction (the relay asking for its lag mid-batch) does not wait on itself.
     """
     return engine.execution_options(**{_READ_ONLY: True})
-
-
-def backend_name(engine: AsyncEngine) -> str:
-    """'sqlite', 'postgresql' or 'mysql' (MariaDB)."""
-    return engine.dialect.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -51,7 +51,3 @@ class CancelPaymentBody(Body):
     cancelAmount: StrictInt | None = None
     taxFreeAmount: Annotated[StrictInt, Field(ge=0)] | None = None
     refundReceiveAccount: RefundAccountBody | None = None
-
-
-def drop_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
