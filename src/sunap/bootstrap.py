@@ -17,19 +17,25 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_url
+from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
+from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import RandomIds, SystemClock
-from sunap.adapters.toss.gateway import build_toss_gateway
+from sunap.adapters.toss import RetryPolicy, TossTimeouts
+from sunap.adapters.toss.gateway import TossGateway, build_toss_gateway
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
+from sunap.application.gateway import PaymentGateway
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
 from sunap.application.ports import EventPublisher
-from sunap.config import Settings
+from sunap.application.secrets import SecretBox
+from sunap.config import ConfigurationError, Settings
 from sunap.domain.payment import Payment, PaymentStatus
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.http.container import Container
@@ -90,10 +96,31 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         secret_key = settings.toss_secret_key.get_secret_value()
         base_url = settings.toss_api_base_url
         sandbox_app, mounts, client_key = None, {}, settings.toss_client_key
-    gateway, http_client = build_toss_gateway(secret_key, base_url)
+    timeouts = TossTimeouts(read=settings.toss_read_timeout)
+    retries = RetryPolicy(max_elapsed=settings.toss_read_timeout * 1.5)
+    default_gateway, http_client = build_toss_gateway(
+        secret_key, base_url, timeouts=timeouts, retry_policy=retries
+    )
+    default_account = PgAccount(
+        DEFAULT_PG_ACCOUNT, secret_key, client_key, tuple(settings.webhook_secrets)
+    )
+
+    def gateway_for(account: PgAccount) -> PaymentGateway:
+        if account.id == DEFAULT_PG_ACCOUNT:
+            return default_gateway
+        return TossGateway(
+            http_client,
+            secret_key=account.secret_key,
+            base_url=base_url,
+            timeouts=timeouts,
+            retry_policy=retries,
+        )
+
+    pg_accounts = SqlPgAccountStore(engine)
+    accounts = PgAccountDirectory(default_account, pg_accounts, secret_box(settings), gateway_for)
     deps = Deps(
         uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
-        gateway=gateway,
+        accounts=accounts,
         clock=clock,
         ids=ids,
         reconcile_delays=tuple(timedelta(seconds=s) for s in settings.reconcile_delay_seconds),
@@ -113,12 +140,11 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         api_keys=SqlApiKeyStore(engine),
         idempotency=SqlIdempotencyStore(engine),
         webhooks=webhooks,
+        pg_accounts=pg_accounts,
         is_ready=is_ready,
         checkout_url=_sandbox_checkout(self_url + SANDBOX_MOUNT)
         if settings.sandbox_mode
         else _none,
-        client_key=client_key,
-        webhook_secrets=settings.webhook_secrets,
     )
     publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
     relay = OutboxRelay(
@@ -168,6 +194,15 @@ def build_app(settings: Settings, *, self_url: str) -> FastAPI:
             await runtime.aclose()
 
     return create_app(runtime.container, runtime.metrics, lifespan=lifespan, mounts=runtime.mounts)
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """The box credentials are sealed with: SUNAP_SECRETS_KEY, or the embedded default's key file."""
+    setting = settings.secrets_key.get_secret_value() if settings.secrets_key else None
+    try:
+        return secret_box_for(setting, settings.database_url, production=settings.production)
+    except ValueError as invalid:
+        raise ConfigurationError(str(invalid)) from None
 
 
 def _none(_: Payment) -> str | None:

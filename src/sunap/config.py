@@ -31,9 +31,14 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(1.0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
     log_level: str = Field("INFO", validation_alias="SUNAP_LOG_LEVEL")
 
+    # Fernet key(s), comma-separated (the first seals): credentials Sunap keeps are sealed with it.
+    secrets_key: SecretStr | None = Field(None, validation_alias="SUNAP_SECRETS_KEY")
+
     toss_secret_key: SecretStr | None = Field(None, validation_alias="TOSS_SECRET_KEY")
     toss_client_key: str | None = Field(None, validation_alias="TOSS_CLIENT_KEY")
     toss_api_base_url: str = Field(TOSS_API_HOST, validation_alias="TOSS_API_BASE_URL")
+    # How long one answer from Toss is awaited; a call with its retries gets half as long again.
+    toss_read_timeout: float = Field(30.0, gt=0, le=300, validation_alias="SUNAP_TOSS_READ_TIMEOUT")
     # One secret, or two separated by a comma while rotating.
     toss_webhook_secret: SecretStr | None = Field(None, validation_alias="TOSS_WEBHOOK_SECRET")
 

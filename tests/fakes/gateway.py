@@ -30,6 +30,7 @@ from sunap.application.gateway import (
     GatewayDeclined,
     GatewayError,
     GatewayExchange,
+    GatewayMisconfigured,
     GatewayNotFound,
     GatewayPayment,
     GatewayUnknown,
@@ -377,18 +378,19 @@ class FakeGateway:
     # -- Toss's rules -------------------------------------------------------------------------
     def _confirm(self, call: GatewayCall) -> GatewayPayment:
         payment = self._find(call.payment_key)
-        if payment.order_id != call.order_id or payment.amount != call.amount:
-            raise GatewayDeclined("INVALID_REQUEST", "잘못된 요청입니다.")
         if payment.status in (S.DONE, S.WAITING_FOR_DEPOSIT, S.PARTIAL_CANCELED, S.CANCELED):
             raise GatewayAlreadyProcessed("ALREADY_PROCESSED_PAYMENT", "이미 처리된 결제 입니다.")
         if payment.status is S.ABORTED:
             assert payment.failure is not None
             raise GatewayDeclined(payment.failure.code, payment.failure.message)
         if payment.status is S.EXPIRED:
-            raise GatewayDeclined(
+            raise GatewayNotFound(
                 "NOT_FOUND_PAYMENT_SESSION",
                 "결제 시간이 만료되어 결제 진행 데이터가 존재하지 않습니다.",
             )
+        if payment.order_id != call.order_id or payment.amount != call.amount:
+            # The sandbox's (and our adapter's) reading: a request Toss refuses as invalid.
+            raise GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다.")
         self.applied.append(call)
         if payment.fail_with is not None:
             message = DECLINE_MESSAGES.get(payment.fail_with, "결제가 거절되었습니다.")

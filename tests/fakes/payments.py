@@ -18,10 +18,12 @@ def new_payment(
     id: str = "pay_test",
     tenant_id: str = "tenant_a",
     order_id: str = "order-0001",
+    pg_account_id: str = "default",
 ) -> Payment:
     return Payment.create(
         id=id,
         tenant_id=tenant_id,
+        pg_account_id=pg_account_id,
         order_id=order_id,
         order_name="Blue socks",
         amount=amount,

@@ -3,7 +3,8 @@
 Committed state lives in one `InMemoryStore` shared by every unit of work a factory makes.
 A unit of work hands out copies, so a change that is not committed never leaks; on commit it
 checks each changed payment's version (ConcurrencyConflict if someone committed first), refuses
-a second payment for one (tenant, orderId) with DuplicateOrderId, and only then writes the
+a second payment for one (tenant, orderId) or (PG account, orderId) with DuplicateOrderId, a
+paymentKey another payment of the account holds with PaymentKeyTaken, and only then writes the
 payments, their new events (to `store.outbox`, with a snapshot) and the audit entries, all at
 once. Leaving the block without commit rolls back. `for_update=True` takes a per-payment lock
 held until the transaction ends, as `SELECT … FOR UPDATE` would.
@@ -29,7 +30,7 @@ from sunap.application.ports import (
     PaymentQuery,
     PaymentRepository,
 )
-from sunap.domain.errors import DuplicateOrderId
+from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.events import PaymentEvent
 from sunap.domain.payment import Payment
 
@@ -107,23 +108,31 @@ class InMemoryPaymentRepository:
         return await self._hand_out(found.id, for_update)
 
     async def get_by_payment_key(
-        self, payment_key: str, *, for_update: bool = False
+        self, pg_account_id: str, payment_key: str, *, for_update: bool = False
     ) -> Payment | None:
-        found = next(
-            (p for p in self._store.payments.values() if p.payment_key == payment_key), None
-        )
+        def match(p: Payment) -> bool:
+            return p.pg_account_id == pg_account_id and p.payment_key == payment_key
+
+        found = next((p for p in self._store.payments.values() if match(p)), None)
         if found is None:
-            return self._pending(lambda p: p.payment_key == payment_key)
+            return self._pending(match)
+        return await self._hand_out(found.id, for_update)
+
+    async def get_by_account_order(
+        self, pg_account_id: str, order_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        def match(p: Payment) -> bool:
+            return p.pg_account_id == pg_account_id and p.order_id == order_id
+
+        found = next((p for p in self._store.payments.values() if match(p)), None)
+        if found is None:
+            return self._pending(match)
         return await self._hand_out(found.id, for_update)
 
     async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
         if payment_id not in self._store.payments:
             return self._pending(lambda p: p.id == payment_id)
         return await self._hand_out(payment_id, for_update)
-
-    async def find_by_order_id_any_tenant(self, order_id: str) -> builtins.list[Payment]:
-        ids = [p.id for p in self._store.payments.values() if p.order_id == order_id]
-        return [await self._hand_out(payment_id, False) for payment_id in ids]
 
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
         matching = [
@@ -248,14 +257,31 @@ class InMemoryUnitOfWork:
             committed = self.store.payments[payment.id]
             if committed.version != payment.version:
                 raise ConcurrencyConflict(f"payment {payment.id} changed since it was read")
-        claimed: set[tuple[str, str]] = set()
+        claimed: set[tuple[str, str, str]] = set()
         for payment in self._repo.added:
-            order = (payment.tenant_id, payment.order_id)
-            if order in claimed or self.store.by_order_id(*order) is not None:
+            orders = {("tenant", payment.tenant_id), ("account", payment.pg_account_id)}
+            held = {
+                (scope, owner)
+                for p in self.store.payments.values()
+                if p.order_id == payment.order_id
+                for scope, owner in (("tenant", p.tenant_id), ("account", p.pg_account_id))
+            }
+            mine = {(s, o, payment.order_id) for s, o in orders}
+            if mine & claimed or orders & held:
                 raise DuplicateOrderId(f"orderId {payment.order_id} is already used.")
             if payment.id in self.store.payments:
                 raise ConcurrencyConflict(f"payment {payment.id} already exists")
-            claimed.add(order)
+            claimed |= mine
+        for payment in self._changed():
+            if payment.payment_key is None:
+                continue
+            if any(
+                p.id != payment.id
+                and p.pg_account_id == payment.pg_account_id
+                and p.payment_key == payment.payment_key
+                for p in self.store.payments.values()
+            ):
+                raise PaymentKeyTaken("This paymentKey belongs to another payment.")
 
     def _write(self) -> None:
         repo = self._repo

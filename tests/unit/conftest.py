@@ -3,6 +3,7 @@
 import pytest
 
 from sunap.application.deps import Deps
+from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.ids import SequentialIds
@@ -31,4 +32,4 @@ def store(uows: InMemoryUnitOfWorkFactory) -> InMemoryStore:
 
 @pytest.fixture
 def deps(uows: InMemoryUnitOfWorkFactory, toss: FakeGateway, clock: FakeClock) -> Deps:
-    return Deps(uow=uows, gateway=toss, clock=clock, ids=SequentialIds())
+    return Deps(uow=uows, accounts=OneGatewayAccounts(toss), clock=clock, ids=SequentialIds())

@@ -36,14 +36,16 @@ def secret_digest(secret: str) -> str:
 
 
 def check_same_payment(payment: Payment, gp: GatewayPayment) -> None:
-    if (gp.order_id, gp.total_amount, gp.currency) != (
-        payment.order_id,
-        payment.amount,
-        payment.currency,
+    """The PG's record must be of this very payment: its order, amount, currency and — once we
+    hold one — its paymentKey. Anything else is never adopted, whoever's it is."""
+    ours = (payment.order_id, payment.amount, payment.currency)
+    if (gp.order_id, gp.total_amount, gp.currency) != ours or (
+        payment.payment_key is not None and gp.payment_key != payment.payment_key
     ):
         raise GatewayMismatch(
-            f"PG reports order {gp.order_id} {gp.total_amount} {gp.currency}; "
-            f"we have {payment.order_id} {payment.amount} {payment.currency}."
+            f"PG reports paymentKey {gp.payment_key}, order {gp.order_id}, {gp.total_amount} "
+            f"{gp.currency}; we have {payment.payment_key}, order {payment.order_id}, "
+            f"{payment.amount} {payment.currency}."
         )
 
 

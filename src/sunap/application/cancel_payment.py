@@ -20,6 +20,7 @@ from .gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
+    PaymentGateway,
 )
 from .outcomes import record_call, record_result, reload, unknown_outcome
 from .ports import ConcurrencyConflict
@@ -39,8 +40,9 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     if cancel is None:
         return payment  # READY: canceled locally, no PG call (cancel rule 1)
     assert payment.payment_key is not None
+    gateway = await deps.accounts.gateway(payment.pg_account_id)
     try:
-        result = await deps.gateway.cancel(
+        result = await gateway.cancel(
             payment_key=payment.payment_key,
             reason=cmd.reason,
             amount=None if full else cancel.amount,
@@ -52,7 +54,7 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         return await _release(payment.id, cmd.tenant_id, cancel.id, declined, deps)
     except GatewayAlreadyProcessed as already:
         await record_call(payment.id, cmd.tenant_id, already, deps, "cancel")
-        return await _adopt_lookup(payment.id, cmd.tenant_id, payment.payment_key, deps)
+        return await _adopt_lookup(payment, gateway, deps)
     except GatewayError as unknown:
         await record_call(payment.id, cmd.tenant_id, unknown, deps, "cancel")
         raise unknown_outcome(unknown) from unknown
@@ -70,11 +72,10 @@ async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | No
             payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
             if payment is None:
                 raise PaymentNotFound()
-            if (
-                payment.status is not PaymentStatus.READY
-                and not deps.gateway.accepts_new_operations()
-            ):
-                raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
+            if payment.status is not PaymentStatus.READY:
+                gateway = await deps.accounts.gateway(payment.pg_account_id)
+                if not gateway.accepts_new_operations():
+                    raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
             cancel_id = deps.ids.new_id("cxl")
             cancel = payment.begin_cancel(
                 cancel_id=cancel_id,
@@ -121,9 +122,10 @@ async def _release(
     raise PaymentRejected(payment, declined.code, declined.message)
 
 
-async def _adopt_lookup(payment_id: str, tenant_id: str, payment_key: str, deps: Deps) -> Payment:
+async def _adopt_lookup(payment: Payment, gateway: PaymentGateway, deps: Deps) -> Payment:
+    assert payment.payment_key is not None
     try:
-        found = await deps.gateway.lookup_by_payment_key(payment_key)
+        found = await gateway.lookup_by_payment_key(payment.payment_key)
     except GatewayError as error:
         raise unknown_outcome(error) from error
-    return await record_result(payment_id, tenant_id, found, deps, "lookup")
+    return await record_result(payment.id, payment.tenant_id, found, deps, "lookup")

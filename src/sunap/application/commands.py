@@ -13,6 +13,7 @@ from .gateway import RefundAccount
 @dataclass(frozen=True)
 class CreatePayment:
     tenant_id: str
+    pg_account_id: str  # the tenant's account: its own, or the service's default
     order_name: str
     amount: int
     currency: str = "KRW"

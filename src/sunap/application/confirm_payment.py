@@ -1,79 +1,119 @@
 """Confirm a payment when the widget comes back: one PG call, two short transactions around it.
 
-Tx1 claims the payment (READY → IN_PROGRESS, our outbound Idempotency-Key stored, a reconcile
-scheduled in case we never learn the answer); the PG is called with no transaction open; Tx2
-records what the PG said. A crash between them is repaired by the reconciler.
+Tx1 claims the payment (READY → IN_PROGRESS with the paymentKey sent, a fresh outbound
+Idempotency-Key stored, a reconcile scheduled in case we never learn the answer); the PG is called
+with no transaction open; Tx2 records the verdict on what the PG said (confirm_verdicts.py). A
+crash between them is repaired by the reconciler, which reaches the same verdicts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from sunap.domain.errors import AmountMismatch, ConfirmInProgress, DomainError, PaymentNotFound
+from sunap.domain.errors import (
+    AmountMismatch,
+    ConfirmInProgress,
+    NotConfirmableStatus,
+    PaymentKeyTaken,
+    PaymentNotFound,
+)
 from sunap.domain.payment import ConfirmStart, Failure, Payment, PaymentStatus
 
 from . import audit
 from .commands import ConfirmPayment
-from .deps import Deps
-from .errors import PaymentRejected, PgUnavailable
-from .gateway import (
-    GatewayAlreadyProcessed,
-    GatewayDeclined,
-    GatewayError,
-    GatewayMisconfigured,
-    GatewayNotFound,
-    GatewayUnknown,
+from .confirm_verdicts import (
+    Approved,
+    ConfirmVerdict,
+    Disagrees,
+    NotThisOrders,
+    Refused,
+    Undecided,
+    judge_attempt,
+    judge_record,
 )
-from .outcomes import record_call, record_result, reload, unknown_outcome
+from .deps import Deps
+from .errors import InvalidPaymentKey, PaymentRejected, PgMismatch, PgUnavailable
+from .gateway import GatewayError, GatewayPayment, PaymentGateway
+from .outcomes import apply_confirm_verdict, unknown_outcome
 from .ports import ConcurrencyConflict
 
 log = logging.getLogger("sunap.confirm")
 
+SETTLED = frozenset({PaymentStatus.DONE, PaymentStatus.WAITING_FOR_DEPOSIT})
 
-def confirm_idempotency_key(payment: Payment) -> str:
-    """One key per payment's confirm, reused on every retry: Toss dedups on the key alone."""
-    return f"sunap-confirm-{payment.id}"
+
+def new_confirm_idempotency_key(payment: Payment, deps: Deps) -> str:
+    """One key per claim, reused on every retry and replay of it: the PG dedups on the key
+    alone and answers a reused key with its first answer, so a new claim (after a paymentKey
+    that was not this order's) must not inherit the old one."""
+    return f"sunap-confirm-{payment.id}-{deps.ids.new_id('c')[-8:]}"
 
 
 async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
-    if not deps.gateway.accepts_new_operations():
-        raise PgUnavailable("The payment gateway is unavailable; nothing was sent. Retry later.")
     try:
-        payment, claimed = await _claim(cmd, deps)
+        claimed = await _claim(cmd, deps)
     except ConfirmInProgress:
         return await _settle_earlier_attempt(cmd, deps)
-    if not claimed:
-        return payment  # approved before with this paymentKey: rule 3, no PG call
-    try:
-        result = await deps.gateway.confirm(
+    if claimed.status is not PaymentStatus.IN_PROGRESS:
+        return claimed  # approved before with this paymentKey: rule 3, no PG call
+    gateway = await deps.accounts.gateway(claimed.pg_account_id)
+    assert claimed.confirm_idempotency_key is not None
+    key = claimed.confirm_idempotency_key
+
+    async def attempt() -> GatewayPayment:
+        return await gateway.confirm(
             payment_key=cmd.payment_key,
-            order_id=payment.order_id,
-            amount=payment.amount,
-            idempotency_key=confirm_idempotency_key(payment),
+            order_id=claimed.order_id,
+            amount=claimed.amount,
+            idempotency_key=key,
         )
-    except GatewayDeclined as declined:
-        return await _record_refusal(payment.id, cmd, declined, deps)
-    except GatewayAlreadyProcessed as already:
-        await record_call(payment.id, cmd.tenant_id, already, deps, "confirm")
-        return await _adopt_lookup(payment, deps, _not_settled_yet)
-    except (GatewayUnknown, GatewayMisconfigured, GatewayNotFound) as unknown:
-        await record_call(payment.id, cmd.tenant_id, unknown, deps, "confirm")
-        raise unknown_outcome(unknown) from unknown
-    return await record_result(payment.id, cmd.tenant_id, result, deps, "confirm")
+
+    verdict = await judge_attempt(claimed, gateway, attempt)
+    payment = await apply_confirm_verdict(claimed, verdict, deps, "confirm")
+    return answer(payment, cmd.payment_key, verdict)
 
 
-async def _claim(cmd: ConfirmPayment, deps: Deps) -> tuple[Payment, bool]:
+def answer(payment: Payment, payment_key: str, verdict: ConfirmVerdict) -> Payment:
+    """The confirm caller's answer: a payment only when it is DONE or WAITING_FOR_DEPOSIT."""
+    if payment.status in SETTLED and payment.payment_key == payment_key:
+        return payment
+    match verdict:
+        case Refused(failure=failure):
+            raise PaymentRejected(payment, failure.code, failure.message)
+        case NotThisOrders(pg_code=pg_code):
+            raise InvalidPaymentKey(
+                pg_code,
+                "The paymentKey is not this order's at the payment gateway; nothing was "
+                "approved and the order can be paid again.",
+            )
+        case Disagrees():
+            raise PgMismatch(
+                "The payment gateway's record of this payment disagrees with ours; "
+                "it was set aside for a person to check."
+            )
+        case Undecided(error=error) if error is not None:
+            raise unknown_outcome(error)
+        case Undecided():
+            raise PgUnavailable("The payment gateway has not settled this payment yet.")
+        case Approved():
+            raise NotConfirmableStatus(
+                f"The payment was approved and is now {payment.status} at the payment gateway."
+            )
+
+
+async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
+    """Claim the payment for one PG call; a payment not IN_PROGRESS afterwards needs none."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id, for_update=True)
         if payment is None:
             raise PaymentNotFound()
+        gateway = await deps.accounts.gateway(payment.pg_account_id)
         try:
             start = payment.begin_confirm(
                 payment_key=cmd.payment_key,
                 amount=cmd.amount,
-                idempotency_key=confirm_idempotency_key(payment),
+                idempotency_key=new_confirm_idempotency_key(payment, deps),
                 now=now,
             )
         except AmountMismatch:
@@ -89,10 +129,11 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> tuple[Payment, bool]:
             await uow.commit()
             raise
         if start is ConfirmStart.ALREADY_APPROVED:
-            return payment, False
+            return payment
         if start is ConfirmStart.ALREADY_FAILED:
             failure = payment.failure or Failure("UNKNOWN", "The payment was refused.")
             raise PaymentRejected(payment, failure.code, failure.message)
+        _refuse_if_gateway_down(gateway)
         payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
         audit.record(
             uow,
@@ -106,52 +147,34 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> tuple[Payment, bool]:
             await uow.commit()
         except ConcurrencyConflict as conflict:
             raise ConfirmInProgress("A confirm of this payment is in progress.") from conflict
-        return payment, True
+        except PaymentKeyTaken as taken:
+            raise InvalidPaymentKey(
+                None, "This paymentKey belongs to another payment; nothing was sent."
+            ) from taken
+        return payment
 
 
-async def _record_refusal(
-    payment_id: str, cmd: ConfirmPayment, declined: GatewayDeclined, deps: Deps
-) -> Payment:
-    async with deps.uow() as uow:
-        payment = await reload(uow, cmd.tenant_id, payment_id)
-        audit.record_exchange(uow, deps, payment, declined.exchange, "confirm")
-        if payment.status is PaymentStatus.IN_PROGRESS:
-            payment.abort(Failure(declined.code, declined.message), deps.clock.now())
-            payment.schedule_reconcile(None)
-        await uow.commit()
-    raise PaymentRejected(payment, declined.code, declined.message)
+def _refuse_if_gateway_down(gateway: PaymentGateway) -> None:
+    if not gateway.accepts_new_operations():
+        raise PgUnavailable("The payment gateway is unavailable; nothing was sent. Retry later.")
 
 
 async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
     """A confirm of this payment was sent before and its answer may be lost (confirm rule 6):
-    a read at the PG settles it if the PG has decided; otherwise the attempt is still running."""
+    a read at the PG settles it if the PG has decided; otherwise the attempt is still running.
+    No second confirm is sent: the first may still be on its way."""
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id)
+    in_progress = ConfirmInProgress("A confirm of this payment is in progress.")
     if payment is None or payment.payment_key != cmd.payment_key:
-        raise ConfirmInProgress("A confirm of this payment is in progress.")
-    return await _adopt_lookup(
-        payment, deps, lambda _: ConfirmInProgress("A confirm of this payment is in progress.")
-    )
-
-
-def _not_settled_yet(error: GatewayError | None) -> DomainError:
-    if error is not None:
-        return unknown_outcome(error)
-    return PgUnavailable("The payment gateway has not settled this payment yet.")
-
-
-async def _adopt_lookup(
-    payment: Payment, deps: Deps, undecided: Callable[[GatewayError | None], DomainError]
-) -> Payment:
-    """Ask the PG what became of the payment and adopt it (confirm rule 7); `undecided` is
-    raised when the PG cannot be asked or has not decided yet."""
+        raise in_progress
+    gateway = await deps.accounts.gateway(payment.pg_account_id)
     try:
-        found = await deps.gateway.lookup_by_order_id(payment.order_id)
-    except GatewayError as error:
-        raise undecided(error) from error
-    if found.status is PaymentStatus.IN_PROGRESS:
-        raise undecided(None)
-    settled = await record_result(payment.id, payment.tenant_id, found, deps, "lookup")
-    if settled.status is PaymentStatus.ABORTED and settled.failure is not None:
-        raise PaymentRejected(settled, settled.failure.code, settled.failure.message)
-    return settled
+        record = await gateway.lookup_by_order_id(payment.order_id)
+    except GatewayError:
+        raise in_progress from None
+    verdict = judge_record(payment, record)
+    if not isinstance(verdict, Approved | Refused):
+        raise in_progress  # only a decided record of this very claim settles it here
+    settled = await apply_confirm_verdict(payment, verdict, deps, "lookup")
+    return answer(settled, cmd.payment_key, verdict)

@@ -21,6 +21,7 @@ async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
     payment = Payment.create(
         id=deps.ids.new_id("pay"),
         tenant_id=cmd.tenant_id,
+        pg_account_id=cmd.pg_account_id,
         order_id=cmd.order_id or new_order_id(),
         order_name=cmd.order_name,
         amount=cmd.amount,
@@ -42,5 +43,5 @@ async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
             "ok",
             request={"orderId": payment.order_id, "amount": payment.amount},
         )
-        await uow.commit()  # DuplicateOrderId if the tenant used this orderId before
+        await uow.commit()  # DuplicateOrderId if the tenant or the account holds the orderId
     return payment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .gateway import PaymentGateway
+from .pg_accounts import PgAccounts
 from .ports import Clock, IdGenerator, UnitOfWorkFactory
 
 # When the reconciler first asks the PG about an answer we did not get, then how long it waits
@@ -18,7 +18,7 @@ DEFAULT_RECONCILE_DELAYS: tuple[timedelta, ...] = tuple(
 @dataclass(frozen=True)
 class Deps:
     uow: UnitOfWorkFactory
-    gateway: PaymentGateway
+    accounts: PgAccounts  # the PG accounts, and a gateway for each
     clock: Clock
     ids: IdGenerator
     reconcile_delays: tuple[timedelta, ...] = DEFAULT_RECONCILE_DELAYS

@@ -34,3 +34,21 @@ class ConcurrentUpdate(DomainError):
     """Too many simultaneous changes to one payment; retrying the request is safe."""
 
     code = "CONCURRENT_UPDATE"
+
+
+class InvalidPaymentKey(DomainError):
+    """The paymentKey is not this order's at the PG (unknown to it, or another order's, or held
+    by another payment of ours). Nothing was approved: the payment is READY again."""
+
+    code = "INVALID_PAYMENT_KEY"
+
+    def __init__(self, pg_code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.pg_code = pg_code
+
+
+class PgMismatch(DomainError):
+    """The PG's record of the payment disagrees with ours (another amount, order or key): never
+    adopted; the payment is flagged for a person."""
+
+    code = "PG_MISMATCH"

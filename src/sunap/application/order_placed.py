@@ -79,15 +79,16 @@ async def handle_order_placed(
     key = message.message_id or _body_key(message.body)
     try:
         order = parse_order_placed(message.body)
-        tenant_id = await tenants.tenant_id_by_name(order.tenant)
-        if tenant_id is None:
+        tenant = await tenants.find_tenant(order.tenant)
+        if tenant is None:
             raise MalformedOrder(f"unknown tenant {order.tenant!r}")
     except MalformedOrder as bad:
         log.warning("order.placed %s rejected: %s", key, bad)
         await consumed.first_time(SUBSCRIBER, key, "rejected", str(bad), now)
         return "rejected"
     command = CreatePayment(
-        tenant_id=tenant_id,
+        tenant_id=tenant.id,
+        pg_account_id=tenant.pg_account_id,
         order_name=order.order_name,
         amount=order.amount,
         currency=order.currency,
@@ -96,8 +97,15 @@ async def handle_order_placed(
     )
     try:
         await create_payment(command, deps)
-    except DuplicateOrderId:
-        return "duplicate"
+    except DuplicateOrderId as taken:
+        async with deps.uow() as uow:
+            ours = await uow.payments.get_by_order_id(tenant.id, order.order_id)
+        if ours is not None:
+            return "duplicate"
+        # Another tenant on the same PG account holds this orderId: not ours to pay.
+        log.warning("order.placed %s rejected: %s", key, taken.message)
+        await consumed.first_time(SUBSCRIBER, key, "rejected", taken.message, now)
+        return "rejected"
     await consumed.first_time(SUBSCRIBER, f"{order.tenant}:{order.order_id}", "created", None, now)
     return "created"
 

@@ -6,13 +6,21 @@ import logging
 from collections.abc import Mapping
 
 from sunap.domain.errors import PaymentNotFound
-from sunap.domain.payment import Payment
+from sunap.domain.payment import Payment, PaymentStatus
 
 from . import audit
 from .adopt import GatewayMismatch, adopt_gateway_state, next_check_at
+from .confirm_verdicts import (
+    Approved,
+    ConfirmVerdict,
+    Disagrees,
+    NotThisOrders,
+    Refused,
+    Undecided,
+)
 from .deps import Deps
 from .errors import PgTimeout, PgUnavailable
-from .gateway import GatewayError, GatewayPayment, GatewayUnknown
+from .gateway import GatewayError, GatewayExchange, GatewayPayment, GatewayUnknown
 from .ports import UnitOfWork
 
 log = logging.getLogger("sunap.pg")
@@ -54,6 +62,79 @@ async def record_call(
         payment = await reload(uow, tenant_id, payment_id)
         audit.record_exchange(uow, deps, payment, error.exchange, operation)
         await uow.commit()
+
+
+async def apply_confirm_verdict(
+    claimed: Payment, verdict: ConfirmVerdict, deps: Deps, operation: str
+) -> Payment:
+    """Record the PG's answers about a claimed confirm and apply their verdict, in one
+    transaction."""
+    async with deps.uow() as uow:
+        payment = await reload(uow, claimed.tenant_id, claimed.id)
+        apply_confirm_verdict_in(uow, payment, claimed, verdict, deps, operation)
+        if not payment.has_unknown_outcome:
+            payment.schedule_reconcile(next_check_at(payment))
+        await uow.commit()
+        return payment
+
+
+def apply_confirm_verdict_in(
+    uow: UnitOfWork,
+    payment: Payment,
+    claimed: Payment,
+    verdict: ConfirmVerdict,
+    deps: Deps,
+    operation: str,
+    *,
+    also_seen: tuple[GatewayExchange | None, ...] = (),
+) -> None:
+    """The same inside the caller's transaction, on `payment` freshly read. A payment settled
+    meanwhile by someone else (a webhook, the reconciler) is left as it is: only the claim that
+    was judged may be changed by its verdict."""
+    for exchange in (*also_seen, *_exchanges(verdict)):
+        audit.record_exchange(uow, deps, payment, exchange, operation)
+    if payment.status is PaymentStatus.IN_PROGRESS and payment.payment_key == claimed.payment_key:
+        _apply(uow, payment, verdict, deps)
+
+
+def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Deps) -> None:
+    now = deps.clock.now()
+    match verdict:
+        case Approved(truth=truth):
+            adopt_gateway_state(payment, truth, deps)
+        case Refused(failure=failure):
+            payment.abort(failure, now)
+        case NotThisOrders(pg_code=pg_code):
+            audit.record(
+                uow,
+                deps,
+                payment,
+                "confirm.released",
+                "ok",
+                request={"paymentKey": payment.payment_key},
+                response={"pgCode": pg_code, "status": PaymentStatus.READY.value},
+            )
+            payment.release_confirm(now)
+        case Disagrees(reason=reason) as disagreement:
+            log.error("payment %s: the PG's record disagrees with ours: %s", payment.id, reason)
+            payment.flag_for_review(reason, now)
+            if disagreement.approved:
+                payment.schedule_reconcile(None)  # money may have moved: a person decides
+            else:
+                payment.release_confirm(now)
+        case Undecided():
+            pass
+
+
+def _exchanges(verdict: ConfirmVerdict) -> tuple[GatewayExchange | None, ...]:
+    match verdict:
+        case Approved(truth=truth) | Disagrees(truth=truth):
+            return (truth.exchange,)
+        case Refused(exchange=exchange):
+            return (exchange,)
+        case NotThisOrders(exchanges=exchanges) | Undecided(exchanges=exchanges):
+            return exchanges
+    return ()
 
 
 def adopt_or_flag(

@@ -47,8 +47,9 @@ class PaymentPage:
 
 class PaymentRepository(Protocol):
     def add(self, payment: Payment) -> None:
-        """Insert on commit. A second payment for one (tenant, orderId) fails the commit with
-        DuplicateOrderId."""
+        """Insert on commit. A second payment for one (tenant, orderId) or (PG account, orderId)
+        fails the commit with DuplicateOrderId; a claim of a paymentKey another payment of the
+        account holds fails it with PaymentKeyTaken."""
         ...
 
     async def get(
@@ -60,17 +61,21 @@ class PaymentRepository(Protocol):
     ) -> Payment | None: ...
 
     async def get_by_payment_key(
-        self, payment_key: str, *, for_update: bool = False
+        self, pg_account_id: str, payment_key: str, *, for_update: bool = False
     ) -> Payment | None:
-        """Across tenants: for webhooks, which carry no tenant."""
+        """Across tenants, within one PG account (where payment keys are unique): for webhooks
+        and look-up answers, which carry no tenant."""
+        ...
+
+    async def get_by_account_order(
+        self, pg_account_id: str, order_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        """Across tenants, within one PG account (where orderIds are unique): for
+        DEPOSIT_CALLBACK webhooks, which name only an orderId."""
         ...
 
     async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
         """Across tenants: for workers."""
-        ...
-
-    async def find_by_order_id_any_tenant(self, order_id: str) -> builtins.list[Payment]:
-        """Across tenants, for DEPOSIT_CALLBACK webhooks, which name only an orderId."""
         ...
 
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage: ...
@@ -180,6 +185,13 @@ class ApiKeyRecord:
     tenant_id: str
     tenant_name: str
     scopes: frozenset[str]
+    pg_account_id: str  # the account the tenant's new payments are made on
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    id: str
+    pg_account_id: str  # where the tenant's new payments are made
 
 
 class ApiKeyStore(Protocol):
@@ -194,6 +206,8 @@ class ApiKeyStore(Protocol):
     async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
 
     async def tenant_id_by_name(self, name: str) -> str | None: ...
+
+    async def find_tenant(self, name: str) -> TenantRef | None: ...
 
 
 # -- events out and in ---------------------------------------------------------------------
@@ -256,7 +270,8 @@ class DeliveryStatus(enum.StrEnum):
 @dataclass(frozen=True)
 class WebhookDelivery:
     id: str
-    dedup_key: str
+    dedup_key: str  # starts with the PG account's id: accounts never share a delivery
+    pg_account_id: str  # the account whose webhook URL it arrived at
     event_type: str  # "PAYMENT_STATUS_CHANGED", "DEPOSIT_CALLBACK", …
     headers: dict[str, str]
     body: bytes  # raw, as received

@@ -17,16 +17,20 @@ from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
+from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_attempt, judge_record
 from .deps import Deps
 from .gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
+    GatewayExchange,
     GatewayNotFound,
     GatewayPayment,
-    GatewayUnknown,
+    PaymentGateway,
 )
-from .outcomes import adopt_or_flag, reload
+from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
+from .pg_accounts import QuarantinedPayment, UnknownPgAccount
+from .ports import UnitOfWork
 
 log = logging.getLogger("sunap.reconciler")
 
@@ -53,7 +57,13 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
     if payment is None:
         return ReconcileOutcome.SKIPPED
     try:
-        findings = await _ask_gateway(payment, deps)
+        gateway = await deps.accounts.gateway(payment.pg_account_id)
+    except (UnknownPgAccount, QuarantinedPayment) as unreachable:
+        return await _escalate(payment, deps, str(unreachable))
+    if payment.status is PaymentStatus.IN_PROGRESS:
+        return await _settle_claim(payment, gateway, deps)
+    try:
+        findings = await _ask_about_cancels(payment, gateway, deps)
     except GatewayError as error:
         return await _retry_later(payment, deps, f"{type(error).__name__} {error.code}", error)
     return await _settle(payment, findings, deps)
@@ -76,51 +86,80 @@ async def _lease(payment_id: str, deps: Deps) -> Payment | None:
         return await uow.payments.get_any_tenant(payment_id)
 
 
+# -- a confirm whose answer we never got ----------------------------------------------------
+
+
+async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -> ReconcileOutcome:
+    """Judge the claim as the confirm use case would have (confirm_verdicts.py)."""
+    verdict, seen = await _judge_claim(payment, gateway)
+    async with deps.uow() as uow:
+        fresh = await reload(uow, payment.tenant_id, payment.id)
+        apply_confirm_verdict_in(uow, fresh, payment, verdict, deps, "reconcile", also_seen=seen)
+        if isinstance(verdict, Disagrees) and fresh.needs_review:
+            outcome = ReconcileOutcome.ESCALATED  # never adopted: a person decides
+        else:
+            outcome = _after_check(uow, fresh, deps, _reason(verdict))
+        await uow.commit()
+    return outcome
+
+
+async def _judge_claim(
+    payment: Payment, gateway: PaymentGateway
+) -> tuple[ConfirmVerdict, tuple[GatewayExchange | None, ...]]:
+    """Look the order up; when the PG has no decided record of this very claim under it, ask
+    with the claim itself: the same paymentKey and Idempotency-Key. The PG answers a key it has
+    seen with its first answer, and runs one it never saw."""
+    assert payment.payment_key is not None and payment.confirm_idempotency_key is not None
+    try:
+        record = await gateway.lookup_by_order_id(payment.order_id)
+    except GatewayNotFound as not_found:
+        seen: tuple[GatewayExchange | None, ...] = (not_found.exchange,)
+    except GatewayError as error:
+        return Undecided(error, (error.exchange,)), ()
+    else:
+        seen = (record.exchange,)
+        decided = record.status not in (PaymentStatus.IN_PROGRESS, PaymentStatus.READY)
+        if record.payment_key == payment.payment_key and decided:
+            return judge_record(payment, record), ()
+    key, order_id = payment.payment_key, payment.order_id
+    amount, idempotency_key = payment.amount, payment.confirm_idempotency_key
+
+    async def replay() -> GatewayPayment:
+        return await gateway.confirm(
+            payment_key=key, order_id=order_id, amount=amount, idempotency_key=idempotency_key
+        )
+
+    return await judge_attempt(payment, gateway, replay), seen
+
+
+def _reason(verdict: ConfirmVerdict) -> str:
+    if isinstance(verdict, Undecided) and verdict.error is not None:
+        return f"{type(verdict.error).__name__} {verdict.error.code}"
+    return "the PG has not settled it yet"
+
+
+# -- cancels whose answers we never got -----------------------------------------------------
+
+
 @dataclass(frozen=True)
 class _Findings:
     truth: GatewayPayment
     # Our cancel id -> the PG transaction that the answer to its own key named.
     answered_cancels: dict[str, str] = field(default_factory=dict)
-    refused: GatewayDeclined | None = None  # the PG refused our replayed confirm
 
 
-async def _ask_gateway(payment: Payment, deps: Deps) -> _Findings:
-    """The PG's current view, replaying our own calls with their original keys.
+async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: Deps) -> _Findings:
+    """The PG's current view, replaying each pending cancel with its original key.
 
-    A replay is safe: the PG answers a key it has seen with its first answer, and runs one it
-    never saw. Each pending cancel is replayed, even when the PG lists a cancel of its amount:
-    only the answer to its own key says which of the PG's cancels is this one.
+    Each pending cancel is replayed, even when the PG lists a cancel of its amount: only the
+    answer to its own key says which of the PG's cancels is this one.
     """
-    refused: GatewayDeclined | None = None
-    try:
-        truth = await deps.gateway.lookup_by_order_id(payment.order_id)
-    except GatewayNotFound:
-        if payment.status is not PaymentStatus.IN_PROGRESS:
-            raise
-        truth = None  # the PG has no record under this order yet: ask with our confirm
-    if payment.status is PaymentStatus.IN_PROGRESS and (
-        truth is None or truth.status is PaymentStatus.IN_PROGRESS
-    ):
-        assert payment.payment_key is not None and payment.confirm_idempotency_key is not None
-        try:
-            truth = await deps.gateway.confirm(
-                payment_key=payment.payment_key,
-                order_id=payment.order_id,
-                amount=payment.amount,
-                idempotency_key=payment.confirm_idempotency_key,
-            )
-        except GatewayAlreadyProcessed:
-            truth = await deps.gateway.lookup_by_order_id(payment.order_id)
-        except GatewayDeclined as declined:
-            if truth is None:
-                raise GatewayUnknown(declined.code, declined.message) from declined
-            refused = declined
-    assert truth is not None
+    truth = await gateway.lookup_by_order_id(payment.order_id)
     answered: dict[str, str] = {}
     for cancel in payment.pending_cancels:
         assert payment.payment_key is not None
         try:
-            truth = await deps.gateway.cancel(
+            truth = await gateway.cancel(
                 payment_key=payment.payment_key,
                 reason=cancel.reason,
                 amount=cancel.amount,
@@ -130,11 +169,11 @@ async def _ask_gateway(payment: Payment, deps: Deps) -> _Findings:
             await _release_cancel(payment, cancel.id, declined, deps)
             continue
         except GatewayAlreadyProcessed:
-            truth = await deps.gateway.lookup_by_payment_key(payment.payment_key)
+            truth = await gateway.lookup_by_payment_key(payment.payment_key)
             continue
         if truth.last_transaction_key is not None:
             answered[cancel.id] = truth.last_transaction_key
-    return _Findings(truth, answered, refused)
+    return _Findings(truth, answered)
 
 
 async def _release_cancel(
@@ -153,38 +192,36 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
         audit.record_exchange(uow, deps, fresh, truth.exchange, "reconcile")
-        if findings.refused is not None and fresh.status is PaymentStatus.IN_PROGRESS:
-            refused = findings.refused
-            audit.record_exchange(uow, deps, fresh, refused.exchange, "confirm")
-            fresh.abort(Failure(refused.code, refused.message), deps.clock.now())
-        elif (
-            truth.status is PaymentStatus.IN_PROGRESS and fresh.status is PaymentStatus.IN_PROGRESS
-        ):
-            pass  # still undecided at the PG
-        else:
+        if fresh.status is not PaymentStatus.IN_PROGRESS:
             adopt_or_flag(fresh, truth, deps, answered_cancels=findings.answered_cancels)
-        follow_up = next_check_at(fresh)
-        if (
-            follow_up is not None
-            and follow_up <= deps.clock.now()
-            and not fresh.has_unknown_outcome
-        ):
-            outcome = _schedule_next(
-                fresh, deps, "a virtual account past due that the PG keeps open"
-            )
-            await uow.commit()
-            return outcome
-        if not fresh.has_unknown_outcome:
-            fresh.schedule_reconcile(follow_up, attempts=0)
-            audit.record(
-                uow, deps, fresh, "reconcile.settled", "ok", response={"status": fresh.status.value}
-            )
-            await uow.commit()
-            log.info("payment %s settled by the reconciler: %s", fresh.id, fresh.status)
-            return ReconcileOutcome.SETTLED
-        outcome = _schedule_next(fresh, deps, "the PG has not settled it yet")
+        outcome = _after_check(uow, fresh, deps, "the PG has not settled it yet")
         await uow.commit()
         return outcome
+
+
+def _after_check(uow: UnitOfWork, fresh: Payment, deps: Deps, reason: str) -> ReconcileOutcome:
+    """Schedule what comes next for a payment the reconciler just checked."""
+    follow_up = next_check_at(fresh)
+    if follow_up is not None and follow_up <= deps.clock.now() and not fresh.has_unknown_outcome:
+        return _schedule_next(fresh, deps, "a virtual account past due that the PG keeps open")
+    if fresh.has_unknown_outcome:
+        return _schedule_next(fresh, deps, reason)
+    fresh.schedule_reconcile(follow_up, attempts=0)
+    audit.record(
+        uow, deps, fresh, "reconcile.settled", "ok", response={"status": fresh.status.value}
+    )
+    log.info("payment %s settled by the reconciler: %s", fresh.id, fresh.status)
+    return ReconcileOutcome.SETTLED
+
+
+async def _escalate(payment: Payment, deps: Deps, reason: str) -> ReconcileOutcome:
+    async with deps.uow() as uow:
+        fresh = await reload(uow, payment.tenant_id, payment.id)
+        fresh.schedule_reconcile(None)
+        fresh.flag_for_review(reason, deps.clock.now())
+        await uow.commit()
+    log.error("payment %s needs a person: %s", payment.id, reason)
+    return ReconcileOutcome.ESCALATED
 
 
 async def _retry_later(

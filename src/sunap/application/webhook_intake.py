@@ -17,6 +17,7 @@ from typing import Any
 from . import audit
 from .adopt import secret_digest
 from .deps import Deps
+from .pg_accounts import PgAccount
 from .ports import WebhookDelivery, WebhookInbox
 from .webhook_signatures import (
     STANDARD_ID,
@@ -116,8 +117,22 @@ def _check_fields(delivery: ParsedDelivery) -> None:
         raise _malformed("BILLING_DELETED needs data.billingKey.")
 
 
-def dedup_key(delivery: ParsedDelivery, headers: Mapping[str, str], body: bytes) -> str:
-    """The same change delivered twice (a retry, or two registrations) maps to one key."""
+# Room for the account id in front of the key; a longer key is stored as its digest.
+MAX_DEDUP_KEY = 400
+
+
+def dedup_key(
+    delivery: ParsedDelivery, headers: Mapping[str, str], body: bytes, pg_account_id: str
+) -> str:
+    """The same change delivered twice (a retry, or two registrations) to one account maps to
+    one key; the same change on two accounts never does."""
+    key = _content_key(delivery, headers, body)
+    if len(key) > MAX_DEDUP_KEY:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return f"{pg_account_id}:{key}"
+
+
+def _content_key(delivery: ParsedDelivery, headers: Mapping[str, str], body: bytes) -> str:
     fields = delivery.fields
     if delivery.event_type == PAYMENT_STATUS_CHANGED:
         return (
@@ -141,10 +156,12 @@ async def receive_toss_webhook(
     headers: Mapping[str, str],
     inbox: WebhookInbox,
     deps: Deps,
-    signing_secrets: list[str],
+    account: PgAccount,
 ) -> WebhookReceipt:
-    """Check and store one delivery (header names lower-case). Raises WebhookRejected for what
-    must change nothing: malformed bodies (400), bad signatures or deposit secrets (401)."""
+    """Check and store one delivery that arrived at `account`'s webhook URL (header names
+    lower-case). Raises WebhookRejected for what must change nothing: malformed bodies (400),
+    bad signatures or deposit secrets (401)."""
+    signing_secrets = list(account.webhook_secrets)
     signed = is_signed(headers)
     if signed and signing_secrets:
         try:
@@ -155,10 +172,11 @@ async def receive_toss_webhook(
     if delivery.event_type in SIGNED_BY_TOSS and signing_secrets and not signed:
         raise WebhookRejected(401, "INVALID_SIGNATURE", f"{delivery.event_type} must be signed.")
     if delivery.event_type == DEPOSIT_CALLBACK:
-        await _check_deposit_secret(delivery, deps)
+        await _check_deposit_secret(delivery, account.id, deps)
     stored = WebhookDelivery(
         id=deps.ids.new_id("whd"),
-        dedup_key=dedup_key(delivery, headers, body),
+        dedup_key=dedup_key(delivery, headers, body, account.id),
+        pg_account_id=account.id,
         event_type=delivery.event_type,
         headers={k: v for k, v in headers.items() if k.startswith(KEPT_HEADERS)},
         body=body,
@@ -166,51 +184,55 @@ async def receive_toss_webhook(
     )
     if await inbox.record(stored):
         return WebhookReceipt(stored.id, duplicate=False)
-    await _audit_duplicate(delivery, stored.dedup_key, deps)
+    await _audit_duplicate(delivery, stored.dedup_key, account.id, deps)
     return WebhookReceipt(None, duplicate=True)
 
 
-async def _check_deposit_secret(delivery: ParsedDelivery, deps: Deps) -> None:
-    """Refuse a deposit callback whose secret is not the one Toss gave for its payment. A payment
-    whose secret we do not hold yet (its confirm answer is still on its way) is checked by the
-    processor against the secret the PG reports instead."""
+async def _check_deposit_secret(delivery: ParsedDelivery, pg_account_id: str, deps: Deps) -> None:
+    """Refuse a deposit callback whose secret is not the one Toss gave for its payment, and one
+    for an order we do not have (no secret can match it; answering otherwise would tell a
+    forger which orders exist). A payment whose secret we do not hold yet (its confirm answer is
+    still on its way) is checked by the processor against the secret the PG reports instead."""
     assert delivery.order_id is not None
     offered = secret_digest(str(delivery.fields["secret"]))
-    async with deps.uow() as uow:
-        candidates = await uow.payments.find_by_order_id_any_tenant(delivery.order_id)
-        known = [p for p in candidates if p.deposit_secret_digest is not None]
-        if not known:
-            return
-        if any(hmac.compare_digest(offered, str(p.deposit_secret_digest)) for p in known):
-            return
-        for payment in known:
-            audit.record(
-                uow,
-                deps,
-                payment,
-                f"webhook.{DEPOSIT_CALLBACK}",
-                "rejected",
-                request={"orderId": delivery.order_id, "reportedStatus": delivery.fields["status"]},
-                response={"reason": "the secret does not match"},
-            )
-        await uow.commit()
-    raise WebhookRejected(
+    mismatch = WebhookRejected(
         401, "INVALID_SIGNATURE", "The deposit callback's secret does not match the payment's."
     )
+    async with deps.uow() as uow:
+        payment = await uow.payments.get_by_account_order(pg_account_id, delivery.order_id)
+        if payment is None:
+            raise mismatch
+        if payment.deposit_secret_digest is None:
+            return
+        if hmac.compare_digest(offered, payment.deposit_secret_digest):
+            return
+        audit.record(
+            uow,
+            deps,
+            payment,
+            f"webhook.{DEPOSIT_CALLBACK}",
+            "rejected",
+            request={"orderId": delivery.order_id, "reportedStatus": delivery.fields["status"]},
+            response={"reason": "the secret does not match"},
+        )
+        await uow.commit()
+    raise mismatch
 
 
-async def _audit_duplicate(delivery: ParsedDelivery, key: str, deps: Deps) -> None:
+async def _audit_duplicate(
+    delivery: ParsedDelivery, key: str, pg_account_id: str, deps: Deps
+) -> None:
     """A delivery seen before changes nothing, but the payment's trail shows it arrived."""
     async with deps.uow() as uow:
         if delivery.payment_key is not None:
-            found = await uow.payments.get_by_payment_key(delivery.payment_key)
+            found = await uow.payments.get_by_payment_key(pg_account_id, delivery.payment_key)
             payments = [] if found is None else [found]
         elif delivery.event_type == DEPOSIT_CALLBACK and delivery.order_id is not None:
             offered = secret_digest(str(delivery.fields["secret"]))
-            candidates = await uow.payments.find_by_order_id_any_tenant(delivery.order_id)
+            found = await uow.payments.get_by_account_order(pg_account_id, delivery.order_id)
             payments = [
                 p
-                for p in candidates
+                for p in ([] if found is None else [found])
                 if p.deposit_secret_digest is not None
                 and hmac.compare_digest(offered, p.deposit_secret_digest)
             ]

@@ -16,8 +16,9 @@ from datetime import timedelta
 from . import audit
 from .adopt import next_check_at, secret_digest
 from .deps import Deps
-from .gateway import GatewayError, GatewayNotFound, GatewayPayment
+from .gateway import GatewayError, GatewayNotFound, GatewayPayment, PaymentGateway
 from .outcomes import adopt_or_flag
+from .pg_accounts import UnknownPgAccount
 from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
 from .webhook_intake import (
     CANCEL_STATUS_CHANGED,
@@ -104,16 +105,20 @@ async def _apply(delivery: WebhookDelivery, deps: Deps) -> Outcome:
         parsed = parse_delivery(delivery.body)
     except WebhookRejected as rejected:  # stored by an older intake, or edited by hand
         return Outcome(D.REJECTED, note=rejected.message)
+    try:
+        gateway = await deps.accounts.gateway(delivery.pg_account_id)
+    except UnknownPgAccount as unknown:
+        return Outcome(D.UNMATCHED, note=str(unknown))
     if parsed.event_type in (PAYMENT_STATUS_CHANGED, CANCEL_STATUS_CHANGED):
         if parsed.payment_key is None:
             return Outcome(D.IGNORED, note="names no paymentKey")
-        truth = await _fetch(parsed.payment_key, by_order=False, deps=deps)
+        truth = await _fetch(gateway, parsed.payment_key, by_order=False)
         if truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this payment")
         return await _adopt(delivery, parsed, truth, deps)
     if parsed.event_type == DEPOSIT_CALLBACK:
         assert parsed.order_id is not None
-        truth = await _fetch(parsed.order_id, by_order=True, deps=deps)
+        truth = await _fetch(gateway, parsed.order_id, by_order=True)
         if truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this order")
         if not _same_secret(str(parsed.fields["secret"]), truth):
@@ -122,11 +127,11 @@ async def _apply(delivery: WebhookDelivery, deps: Deps) -> Outcome:
     return Outcome(D.IGNORED, note=f"{parsed.event_type} is recorded, not acted on")
 
 
-async def _fetch(key: str, *, by_order: bool, deps: Deps) -> GatewayPayment | None:
+async def _fetch(gateway: PaymentGateway, key: str, *, by_order: bool) -> GatewayPayment | None:
     try:
         if by_order:
-            return await deps.gateway.lookup_by_order_id(key)
-        return await deps.gateway.lookup_by_payment_key(key)
+            return await gateway.lookup_by_order_id(key)
+        return await gateway.lookup_by_payment_key(key)
     except GatewayNotFound:
         return None
     except GatewayError as error:
@@ -143,7 +148,9 @@ async def _adopt(
     delivery: WebhookDelivery, parsed: ParsedDelivery, truth: GatewayPayment, deps: Deps
 ) -> Outcome:
     async with deps.uow() as uow:
-        payment = await uow.payments.get_by_payment_key(truth.payment_key, for_update=True)
+        payment = await uow.payments.get_by_payment_key(
+            delivery.pg_account_id, truth.payment_key, for_update=True
+        )
         if payment is None:
             return Outcome(D.UNMATCHED, note="no payment of ours has this paymentKey")
         if payment.deposit_secret_digest is not None and parsed.event_type == DEPOSIT_CALLBACK:
@@ -175,7 +182,7 @@ async def _reject_deposit(
     delivery: WebhookDelivery, parsed: ParsedDelivery, truth: GatewayPayment, deps: Deps
 ) -> Outcome:
     async with deps.uow() as uow:
-        payment = await uow.payments.get_by_payment_key(truth.payment_key)
+        payment = await uow.payments.get_by_payment_key(delivery.pg_account_id, truth.payment_key)
         if payment is None:
             return Outcome(D.UNMATCHED, note="no payment of ours has this orderId")
         audit.record(

@@ -1,4 +1,4 @@
-"""`sunap serve | sandbox | migrate | keys | worker | reconcile | webhooks`."""
+"""`sunap serve | sandbox | migrate | keys | tenants | secrets | worker | reconcile | webhooks`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sunap.config import ConfigurationError
 
-from . import keys, operations, serve, webhooks
+from . import keys, operations, secrets, serve, tenants, webhooks
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.register(commands)
     operations.register(commands)
     webhooks.register(commands)
+    tenants.register(commands)
+    secrets.register(commands)
     return parser
 
 

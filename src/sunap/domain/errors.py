@@ -28,6 +28,12 @@ class DuplicateOrderId(DomainError):
     code = "DUPLICATE_ORDER_ID"
 
 
+class PaymentKeyTaken(DomainError):
+    """Another payment already holds this paymentKey: the PG gives every payment its own."""
+
+    code = "INVALID_PAYMENT_KEY"
+
+
 class AmountMismatch(DomainError):
     code = "AMOUNT_MISMATCH"
 

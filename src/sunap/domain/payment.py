@@ -45,7 +45,8 @@ S = PaymentStatus
 # The only status changes there are. A stale message asking for anything else changes nothing.
 TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     S.READY: frozenset({S.IN_PROGRESS, S.CANCELED, S.EXPIRED}),
-    S.IN_PROGRESS: frozenset({S.DONE, S.WAITING_FOR_DEPOSIT, S.ABORTED, S.EXPIRED}),
+    # IN_PROGRESS -> READY: the PG says the paymentKey was never this order's; nothing happened.
+    S.IN_PROGRESS: frozenset({S.READY, S.DONE, S.WAITING_FOR_DEPOSIT, S.ABORTED, S.EXPIRED}),
     S.WAITING_FOR_DEPOSIT: frozenset({S.DONE, S.CANCELED, S.EXPIRED}),
     S.DONE: frozenset({S.PARTIAL_CANCELED, S.CANCELED, S.WAITING_FOR_DEPOSIT}),
     S.PARTIAL_CANCELED: frozenset({S.PARTIAL_CANCELED, S.CANCELED}),
@@ -137,6 +138,9 @@ class Cancel:
 class Payment:
     id: str
     tenant_id: str
+    # The PG merchant account the payment lives on. The PG knows orders and payment keys per
+    # account, so they are unique per account, and every call about the payment goes there.
+    pg_account_id: str
     order_id: str
     order_name: str
     amount: int
@@ -178,6 +182,7 @@ class Payment:
         *,
         id: str,
         tenant_id: str,
+        pg_account_id: str,
         order_id: str,
         order_name: str,
         amount: int,
@@ -192,6 +197,7 @@ class Payment:
         payment = cls(
             id=id,
             tenant_id=tenant_id,
+            pg_account_id=pg_account_id,
             order_id=order_id,
             order_name=order_name,
             amount=amount,
@@ -256,6 +262,15 @@ class Payment:
         self._record(
             ev.PaymentCompleted if approval.status is S.DONE else ev.PaymentWaitingForDeposit
         )
+
+    def release_confirm(self, now: datetime) -> None:
+        """The PG says the paymentKey of our claim is not this order's (unknown to it, or another
+        order's): nothing was approved, so the order waits for its real confirm again."""
+        self._move_to(S.READY, now)
+        self.payment_key = None
+        self.requested_at = None
+        self.confirm_idempotency_key = None
+        self.schedule_reconcile(None, attempts=0)
 
     def abort(self, failure: Failure, now: datetime) -> None:
         """The PG definitively refused the approval."""

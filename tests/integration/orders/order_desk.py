@@ -11,15 +11,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
+from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.tables import consumed_messages, outbox, payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.order_placed import SUBSCRIBER
+from sunap.application.pg_accounts import give_tenant_own_account
 from sunap.application.ports import InboundMessage
+from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.gateway import FakeGateway
 from tests.support.databases import unique
 
@@ -86,7 +90,7 @@ def deps_on(engine: AsyncEngine) -> Deps:
     clock, ids = SystemClock(), RandomIds()
     return Deps(
         uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
-        gateway=FakeGateway(clock),
+        accounts=OneGatewayAccounts(FakeGateway(clock)),
         clock=clock,
         ids=ids,
     )
@@ -97,3 +101,18 @@ async def open_order_desk(engine: AsyncEngine, tenant: str | None = None) -> Ord
     name = tenant or unique("shop")
     tenant_id = await tenants.ensure_tenant(name, unique("tnt"))
     return OrderDesk(engine, deps_on(engine), tenants, SqlConsumedMessages(engine), name, tenant_id)
+
+
+async def give_own_account(desk: OrderDesk) -> None:
+    """The tenant gets a Toss account of its own (sealed with a throwaway key)."""
+    box = FernetSecretBox([new_key().encode()])
+    await give_tenant_own_account(
+        desk.tenant_id,
+        secret_key="test_sk_" + desk.tenant_id,
+        client_key=None,
+        webhook_secret=None,
+        store=SqlPgAccountStore(desk.engine),
+        box=box,
+        now=SystemClock().now(),
+        production=False,
+    )

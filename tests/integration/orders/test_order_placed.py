@@ -11,7 +11,8 @@ import pytest
 
 from sunap.application.order_placed import handle_order_placed
 from sunap.application.ports import InboundMessage
-from tests.integration.orders.order_desk import OrderDesk, open_order_desk
+from tests.integration.orders.order_desk import OrderDesk, give_own_account, open_order_desk
+from tests.support.databases import unique
 
 
 async def handle(desk: OrderDesk, message: InboundMessage) -> str:
@@ -73,15 +74,35 @@ async def test_bare_and_cloudevents_wrapped_orders_are_both_accepted(desk: Order
     assert len(await desk.payments_for(wrapped["orderId"])) == 1
 
 
-async def test_one_order_id_used_by_two_tenants_makes_two_payments(desk: OrderDesk) -> None:
+async def test_an_order_id_another_tenant_holds_on_the_shared_account_is_rejected(
+    desk: OrderDesk,
+) -> None:
     other = await open_order_desk(desk.engine)
+    order_id = desk.order()["orderId"]
+    message = other.message(other.order(order_id), message_id=unique("evt"))
+
+    assert await handle(desk, desk.message(desk.order(order_id))) == "created"
+    assert await handle(other, message) == "rejected"
+
+    assert len(await desk.payments_for(order_id)) == 1
+    assert await other.payments_for(order_id) == []
+    recorded = await other.recorded(message.message_id or "")
+    assert recorded is not None and recorded["outcome"] == "rejected"
+
+
+async def test_one_order_id_used_by_tenants_on_their_own_accounts_makes_two_payments(
+    desk: OrderDesk,
+) -> None:
+    other = await open_order_desk(desk.engine)
+    await give_own_account(other)
     order_id = desk.order()["orderId"]
 
     assert await handle(desk, desk.message(desk.order(order_id))) == "created"
     assert await handle(other, other.message(other.order(order_id))) == "created"
 
     assert len(await desk.payments_for(order_id)) == 1
-    assert len(await other.payments_for(order_id)) == 1
+    [theirs] = await other.payments_for(order_id)
+    assert theirs["pg_account_id"] == other.tenant_id
 
 
 MALFORMED = {

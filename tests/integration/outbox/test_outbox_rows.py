@@ -24,6 +24,7 @@ def new_payment(tenant: str) -> Payment:
     return Payment.create(
         id=unique("pay"),
         tenant_id=tenant,
+        pg_account_id=unique("acct"),  # tests share a database: keys stay apart
         order_id=unique("order"),
         order_name="Outbox rows",
         amount=15000,

@@ -69,6 +69,7 @@ async def live(uow: UnitOfWorkFactory, tenant: str, cancels: int) -> str:
     payment = Payment.create(
         id=unique("pay"),
         tenant_id=tenant,
+        pg_account_id=unique("acct"),  # tests share a database: keys stay apart
         order_id=unique("order"),
         order_name="Relay workload",
         amount=CANCEL_UNIT * cancels,

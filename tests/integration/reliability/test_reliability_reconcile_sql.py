@@ -25,6 +25,7 @@ from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import PgTimeout, PgUnavailable
 from sunap.application.reconcile import ReconcileOutcome, reconcile_due
 from sunap.domain.payment import PaymentStatus
+from tests.fakes.accounts import OneGatewayAccounts
 from tests.support.databases import unique
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
 
@@ -61,7 +62,7 @@ async def worker_deps(database_url: str, sandbox_url: str) -> AsyncIterator[Deps
         ) as gateway:
             yield Deps(
                 uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
-                gateway=gateway,
+                accounts=OneGatewayAccounts(gateway),
                 clock=clock,
                 ids=ids,
                 reconcile_delays=DELAYS,
@@ -81,7 +82,7 @@ async def test_racing_reconcilers_settle_each_lost_answer_once(
         for _ in range(PAYMENTS):
             order_id = unique("order")
             payment = await create_payment(
-                CreatePayment(tenant, "socks", 4000, order_id=order_id), deps[0]
+                CreatePayment(tenant, "default", "socks", 4000, order_id=order_id), deps[0]
             )
             window = await toss.post(
                 "/sandbox/payments", json={"orderId": order_id, "amount": 4000}

@@ -35,10 +35,13 @@ def new_payment(
     customer_key: str | None = None,
     created_at: datetime = T0,
     method: PaymentMethod | None = PaymentMethod.CARD,
+    pg_account_id: str | None = None,
 ) -> Payment:
     return Payment.create(
         id=unique("pay"),
         tenant_id=tenant_id,
+        # Tests share a database: each payment's account keeps its orderId and key apart.
+        pg_account_id=pg_account_id or unique("acct"),
         order_id=order_id or unique("order"),
         order_name="Coffee beans 1kg",
         amount=amount,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.ports import AuditEntry, ConcurrencyConflict, UnitOfWorkFactory
-from sunap.domain.errors import DuplicateOrderId
+from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.payment import (
     Approval,
     CardDetails,
@@ -115,12 +115,17 @@ async def test_a_payment_is_found_by_order_id_payment_key_and_id_across_tenants(
 
     async with uow() as tx:
         by_order = await tx.payments.get_by_order_id(tenant, payment.order_id)
-        by_key = await tx.payments.get_by_payment_key(payment.payment_key or "")
+        account = payment.pg_account_id
+        by_key = await tx.payments.get_by_payment_key(account, payment.payment_key or "")
+        by_account_order = await tx.payments.get_by_account_order(account, payment.order_id)
+        other_account = await tx.payments.get_by_payment_key(
+            unique("acct"), payment.payment_key or ""
+        )
         by_id = await tx.payments.get_any_tenant(payment.id, for_update=True)
         other_tenant = await tx.payments.get(unique("tnt"), payment.id)
         other_tenant_order = await tx.payments.get_by_order_id(unique("tnt"), payment.order_id)
-    assert by_order is not None and by_order is by_key is by_id  # one object per unit of work
-    assert other_tenant is None and other_tenant_order is None
+    assert by_order is not None and by_order is by_key is by_id is by_account_order
+    assert other_tenant is None and other_tenant_order is None and other_account is None
 
 
 async def test_commit_writes_exactly_one_outbox_row_per_event_with_debezium_columns(
@@ -241,8 +246,38 @@ async def test_a_second_payment_for_one_order_id_raises_duplicate_order_id(
     with pytest.raises(DuplicateOrderId):
         await save_new(uow, second)
     assert await outbox_rows(engine, second.id) == []
-    # The same orderId in another tenant is another order.
+    # Another tenant on the same PG account: the PG holds one payment per orderId.
+    shared = new_payment(unique("tnt"), order_id=first.order_id, pg_account_id=first.pg_account_id)
+    with pytest.raises(DuplicateOrderId) as refused:
+        await save_new(uow, shared)
+    assert tenant not in refused.value.message  # who holds it is nobody else's business
+    # Another tenant on its own account: another order.
     await save_new(uow, new_payment(unique("tnt"), order_id=first.order_id))
+
+
+async def test_a_payment_key_held_by_another_payment_of_the_account_cannot_be_claimed(
+    uow: UnitOfWorkFactory,
+) -> None:
+    holder = new_payment(unique("tnt"))
+    key = unique("tpk")
+    holder.begin_confirm(payment_key=key, amount=15000, idempotency_key="k1", now=T0)
+    await save_new(uow, holder)
+    same_account = new_payment(unique("tnt"), pg_account_id=holder.pg_account_id)
+    other_account = new_payment(unique("tnt"))
+    await save_new(uow, same_account)
+    await save_new(uow, other_account)
+
+    async with uow() as tx:
+        loaded = await tx.payments.get_any_tenant(same_account.id, for_update=True)
+        assert loaded is not None
+        loaded.begin_confirm(payment_key=key, amount=15000, idempotency_key="k2", now=T0)
+        with pytest.raises(PaymentKeyTaken):
+            await tx.commit()
+    async with uow() as tx:
+        loaded = await tx.payments.get_any_tenant(other_account.id, for_update=True)
+        assert loaded is not None
+        loaded.begin_confirm(payment_key=key, amount=15000, idempotency_key="k3", now=T0)
+        await tx.commit()  # payment keys are unique per account, like orderIds
 
 
 async def test_locked_reads_serialize_concurrent_writers_of_one_payment(

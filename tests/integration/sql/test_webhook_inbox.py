@@ -17,7 +17,8 @@ BODY = b'{"eventType":"PAYMENT_STATUS_CHANGED","data":{"paymentKey":"tpk_1","sta
 def delivery(n: int = 0, dedup_key: str | None = None) -> WebhookDelivery:
     return WebhookDelivery(
         id=unique("whd"),
-        dedup_key=dedup_key or unique("tpk_1:DONE"),
+        dedup_key=dedup_key or unique("default:tpk_1:DONE"),
+        pg_account_id="default",
         event_type="PAYMENT_STATUS_CHANGED",
         headers={"content-type": "application/json", "user-agent": "TossPayments"},
         body=BODY + b"\x00\xff" * n,

@@ -25,11 +25,15 @@ from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
+from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports import DeliveryStatus
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.domain.payment import Payment, PaymentStatus
+from tests.fakes.accounts import OneGatewayAccounts
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
+
+ACCOUNT = PgAccount("default", SANDBOX_SECRET_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,7 @@ async def deps(fresh_engine: AsyncEngine, sandbox_url: str) -> AsyncIterator[Dep
     try:
         yield Deps(
             uow=sql_unit_of_work_factory(fresh_engine, EnvelopeFactory(ids, clock)),
-            gateway=gateway,
+            accounts=OneGatewayAccounts(gateway),
             clock=clock,
             ids=ids,
         )
@@ -65,7 +69,14 @@ async def deps(fresh_engine: AsyncEngine, sandbox_url: str) -> AsyncIterator[Dep
 async def waiting_account(deps: Deps, toss: httpx.AsyncClient) -> Payment:
     order_id = f"order-{uuid.uuid4().hex[:16]}"
     await create_payment(
-        CreatePayment(tenant_id="tenant_wh", order_name="책", amount=12000, order_id=order_id), deps
+        CreatePayment(
+            tenant_id="tenant_wh",
+            pg_account_id="default",
+            order_name="책",
+            amount=12000,
+            order_id=order_id,
+        ),
+        deps,
     )
     window = await toss.post(
         "/sandbox/payments",
@@ -97,7 +108,7 @@ async def test_a_deposit_is_checked_stored_once_and_applied_once_by_two_processo
     assert payment.status is PaymentStatus.WAITING_FOR_DEPOSIT and payment.payment_key
     with pytest.raises(WebhookRejected) as forged:
         await receive_toss_webhook(
-            deposit_callback(payment, "ps_guess", "tx-forged"), {}, inbox, deps, []
+            deposit_callback(payment, "ps_guess", "tx-forged"), {}, inbox, deps, ACCOUNT
         )
     assert forged.value.status == 401
     assert await inbox.recent(10) == []
@@ -107,7 +118,10 @@ async def test_a_deposit_is_checked_stored_once_and_applied_once_by_two_processo
     toss_view = (await toss.get(f"/v1/payments/{payment.payment_key}")).json()
     body = deposit_callback(payment, toss_view["secret"], toss_view["lastTransactionKey"])
     receipts = await asyncio.gather(
-        *(receive_toss_webhook(body, {}, inbox, deps, []) for _ in range(3))
+        *(
+            receive_toss_webhook(body, {}, inbox, deps, PgAccount("default", SANDBOX_SECRET_KEY))
+            for _ in range(3)
+        )
     )
     assert sorted(r.duplicate for r in receipts) == [False, True, True]
 
@@ -134,13 +148,14 @@ async def test_a_deposit_is_checked_stored_once_and_applied_once_by_two_processo
     assert completed == 1
 
 
-async def test_payments_are_found_by_order_id_across_tenants(
+async def test_payments_are_found_by_order_id_within_their_pg_account_only(
     deps: Deps, toss: httpx.AsyncClient
 ) -> None:
     payment = await waiting_account(deps, toss)
     async with deps.uow() as uow:
-        found = await uow.payments.find_by_order_id_any_tenant(payment.order_id)
-        nobody = await uow.payments.find_by_order_id_any_tenant("order-nobody-has")
-    assert [p.id for p in found] == [payment.id]
-    assert found[0].deposit_secret_digest == payment.deposit_secret_digest
-    assert nobody == []
+        found = await uow.payments.get_by_account_order("default", payment.order_id)
+        other_account = await uow.payments.get_by_account_order("tenant_x", payment.order_id)
+        nobody = await uow.payments.get_by_account_order("default", "order-nobody-has")
+    assert found is not None and found.id == payment.id
+    assert found.deposit_secret_digest == payment.deposit_secret_digest
+    assert other_account is None and nobody is None

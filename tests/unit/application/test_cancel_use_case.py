@@ -39,7 +39,11 @@ async def paid(
 ) -> Payment:
     payment = await create_payment(
         CreatePayment(
-            tenant_id=TENANT, order_name="Blue socks", amount=amount, order_id="order-0001"
+            tenant_id=TENANT,
+            pg_account_id="default",
+            order_name="Blue socks",
+            amount=amount,
+            order_id="order-0001",
         ),
         deps,
     )
@@ -73,7 +77,14 @@ async def test_rule_1_a_ready_payment_is_canceled_locally_with_no_pg_call(
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
     payment = await create_payment(
-        CreatePayment(tenant_id=TENANT, order_name="x", amount=15000, order_id="order-0001"), deps
+        CreatePayment(
+            tenant_id=TENANT,
+            pg_account_id="default",
+            order_name="x",
+            amount=15000,
+            order_id="order-0001",
+        ),
+        deps,
     )
     canceled = await cancel_payment(canceling(payment), deps)
     assert canceled.status is S.CANCELED

@@ -18,7 +18,14 @@ async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
     payment = await create_payment(
-        CreatePayment(tenant_id="t", order_name="x", amount=15000, order_id="order-0001"), deps
+        CreatePayment(
+            tenant_id="t",
+            pg_account_id="default",
+            order_name="x",
+            amount=15000,
+            order_id="order-0001",
+        ),
+        deps,
     )
     key = toss.pay_in_window("order-0001", 15000)
     cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="order-0001", amount=15000)

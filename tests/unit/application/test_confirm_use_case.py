@@ -31,7 +31,13 @@ TENANT = "tenant_a"
 
 async def ready(deps: Deps, order_id: str = "order-0001", amount: int = 15000) -> Payment:
     return await create_payment(
-        CreatePayment(tenant_id=TENANT, order_name="Blue socks", amount=amount, order_id=order_id),
+        CreatePayment(
+            tenant_id=TENANT,
+            pg_account_id="default",
+            order_name="Blue socks",
+            amount=amount,
+            order_id=order_id,
+        ),
         deps,
     )
 
@@ -57,21 +63,26 @@ async def test_a_created_payment_is_ready_with_one_event_and_one_audit_row(
     assert [a.type for a in store.audit_of(payment.id)] == ["payment.created"]
 
 
-async def test_an_order_id_is_used_once_per_tenant(deps: Deps, store: InMemoryStore) -> None:
+async def test_an_order_id_is_used_once_per_tenant_and_once_per_pg_account(
+    deps: Deps, store: InMemoryStore
+) -> None:
     await ready(deps)
     with pytest.raises(DuplicateOrderId):
         await ready(deps)
+    with pytest.raises(DuplicateOrderId):  # another tenant on the same (default) account
+        await create_payment(
+            CreatePayment("tenant_b", "default", "x", 100, order_id="order-0001"), deps
+        )
     other = await create_payment(
-        CreatePayment(tenant_id="tenant_b", order_name="x", amount=100, order_id="order-0001"),
-        deps,
+        CreatePayment("tenant_b", "tenant_b", "x", 100, order_id="order-0001"), deps
     )
-    assert other.tenant_id == "tenant_b"
+    assert (other.tenant_id, other.pg_account_id) == ("tenant_b", "tenant_b")
     assert len(store.payments) == 2
 
 
 async def test_a_payment_without_an_order_id_gets_one_minted(deps: Deps) -> None:
     payment = await create_payment(
-        CreatePayment(tenant_id=TENANT, order_name="x", amount=100), deps
+        CreatePayment(tenant_id=TENANT, pg_account_id="default", order_name="x", amount=100), deps
     )
     assert 6 <= len(payment.order_id) <= 64
 

@@ -19,7 +19,9 @@ async def test_a_confirm_while_the_pg_is_down_leaves_the_payment_ready_and_calls
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
     gateway = toss
-    payment = await create_payment(CreatePayment("t1", "물", 1000, order_id="order-down-1"), deps)
+    payment = await create_payment(
+        CreatePayment("t1", "default", "물", 1000, order_id="order-down-1"), deps
+    )
     key = gateway.pay_in_window("order-down-1", 1000)
     gateway.down = True
     with pytest.raises(PgUnavailable):
@@ -32,7 +34,9 @@ async def test_a_ready_payment_can_still_be_canceled_locally_while_the_pg_is_dow
     deps: Deps, toss: FakeGateway
 ) -> None:
     gateway = toss
-    payment = await create_payment(CreatePayment("t1", "물", 1000, order_id="order-down-2"), deps)
+    payment = await create_payment(
+        CreatePayment("t1", "default", "물", 1000, order_id="order-down-2"), deps
+    )
     gateway.down = True
     canceled = await cancel_payment(CancelPayment("t1", payment.id, "changed mind"), deps)
     assert canceled.status is PaymentStatus.CANCELED
@@ -42,7 +46,9 @@ async def test_a_paid_payment_is_not_reserved_for_a_cancel_while_the_pg_is_down(
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
     gateway = toss
-    payment = await create_payment(CreatePayment("t1", "물", 1000, order_id="order-down-3"), deps)
+    payment = await create_payment(
+        CreatePayment("t1", "default", "물", 1000, order_id="order-down-3"), deps
+    )
     key = gateway.pay_in_window("order-down-3", 1000)
     await confirm_payment(ConfirmPayment("t1", key, "order-down-3", 1000), deps)
     gateway.down = True

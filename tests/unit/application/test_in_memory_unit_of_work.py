@@ -86,8 +86,12 @@ async def test_a_second_payment_for_one_order_id_fails_the_commit() -> None:
             await uow.commit()
     async with uows() as uow:
         uow.payments.add(new_payment(id="pay_3", tenant_id="tenant_b"))
-        await uow.commit()  # orderId is unique per tenant only
-    assert sorted(uows.store.payments) == ["pay_1", "pay_3"]
+        with pytest.raises(DuplicateOrderId):  # the same PG account: its orderIds are shared
+            await uow.commit()
+    async with uows() as uow:
+        uow.payments.add(new_payment(id="pay_4", tenant_id="tenant_b", pg_account_id="own_b"))
+        await uow.commit()  # another account, another tenant: another order
+    assert sorted(uows.store.payments) == ["pay_1", "pay_4"]
     assert uows.store.audit == []
 
 

@@ -31,7 +31,11 @@ DELAYS = tuple(timedelta(seconds=s) for s in (5, 10, 20))
 @pytest.fixture
 def deps(deps: Deps) -> Deps:
     return Deps(
-        uow=deps.uow, gateway=deps.gateway, clock=deps.clock, ids=deps.ids, reconcile_delays=DELAYS
+        uow=deps.uow,
+        accounts=deps.accounts,
+        clock=deps.clock,
+        ids=deps.ids,
+        reconcile_delays=DELAYS,
     )
 
 
@@ -44,7 +48,14 @@ async def in_doubt(
 ) -> Payment:
     """A confirm whose answer was lost after Toss approved it."""
     payment = await create_payment(
-        CreatePayment(tenant_id=TENANT, order_name="socks", amount=amount, order_id=order), deps
+        CreatePayment(
+            tenant_id=TENANT,
+            pg_account_id="default",
+            order_name="socks",
+            amount=amount,
+            order_id=order,
+        ),
+        deps,
     )
     key = toss.pay_in_window(order, amount)
     toss.apply_then_fail("confirm")
@@ -56,10 +67,17 @@ async def in_doubt(
 async def paid(
     deps: Deps, amount: int = 10000, order: str = "order-r2"
 ) -> tuple[Payment, FakeGateway]:
-    toss = deps.gateway
+    toss = await deps.accounts.gateway("default")
     assert isinstance(toss, FakeGateway)
     await create_payment(
-        CreatePayment(tenant_id=TENANT, order_name="socks", amount=amount, order_id=order), deps
+        CreatePayment(
+            tenant_id=TENANT,
+            pg_account_id="default",
+            order_name="socks",
+            amount=amount,
+            order_id=order,
+        ),
+        deps,
     )
     key = toss.pay_in_window(order, amount)
     payment = await confirm_payment(ConfirmPayment(TENANT, key, order, amount), deps)
@@ -96,7 +114,7 @@ async def test_a_lost_approval_is_adopted_from_a_look_up_without_a_second_confir
 async def test_a_confirm_toss_never_saw_is_replayed_with_its_own_key(
     deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
 ) -> None:
-    await create_payment(CreatePayment(TENANT, "socks", 5000, order_id="order-r3"), deps)
+    await create_payment(CreatePayment(TENANT, "default", "socks", 5000, order_id="order-r3"), deps)
     key = toss.pay_in_window("order-r3", 5000)
     toss.fail_next("confirm", unknown())
     with pytest.raises(PgUnavailable):
@@ -113,7 +131,7 @@ async def test_a_confirm_toss_never_saw_is_replayed_with_its_own_key(
 async def test_a_replayed_confirm_that_toss_refuses_aborts_the_payment(
     deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
 ) -> None:
-    await create_payment(CreatePayment(TENANT, "socks", 5000, order_id="order-r4"), deps)
+    await create_payment(CreatePayment(TENANT, "default", "socks", 5000, order_id="order-r4"), deps)
     key = toss.pay_in_window("order-r4", 5000, fail_with="REJECT_CARD_PAYMENT")
     toss.fail_next("confirm", unknown())
     with pytest.raises(PgUnavailable):

@@ -17,7 +17,9 @@ from tests.fakes.uow import InMemoryStore
 
 
 async def issue_account(deps: Deps, toss: FakeGateway, order_id: str) -> tuple[Payment, str]:
-    payment = await create_payment(CreatePayment("t1", "책", 20000, order_id=order_id), deps)
+    payment = await create_payment(
+        CreatePayment("t1", "default", "책", 20000, order_id=order_id), deps
+    )
     key = toss.pay_in_window(order_id, 20000, method=PaymentMethod.VIRTUAL_ACCOUNT)
     waiting = await confirm_payment(ConfirmPayment("t1", key, order_id, 20000), deps)
     assert waiting.status is PaymentStatus.WAITING_FOR_DEPOSIT

@@ -23,6 +23,7 @@ ALLOWED = {
     (S.READY, S.IN_PROGRESS),
     (S.READY, S.CANCELED),
     (S.READY, S.EXPIRED),
+    (S.IN_PROGRESS, S.READY),  # the PG says the paymentKey was never this order's
     (S.IN_PROGRESS, S.DONE),
     (S.IN_PROGRESS, S.WAITING_FOR_DEPOSIT),
     (S.IN_PROGRESS, S.ABORTED),

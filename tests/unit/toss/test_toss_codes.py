@@ -39,7 +39,6 @@ REFUSALS = [
     (403, "EXCEED_MAX_ONE_DAY_AMOUNT"),
     (403, "INVALID_PASSWORD"),
     (403, "FDS_ERROR"),
-    (404, "NOT_FOUND_PAYMENT_SESSION"),
 ]
 UNKNOWNS = [
     (400, "PROVIDER_ERROR"),
@@ -109,6 +108,17 @@ async def test_a_key_or_request_problem_is_misconfigured_not_declined(
     toss.error(code, status)
     error = await _raised(_confirm(once))
     assert type(error) is GatewayMisconfigured
+    assert error.code == code
+
+
+@pytest.mark.parametrize("code", ["NOT_FOUND_PAYMENT", "NOT_FOUND_PAYMENT_SESSION"])
+async def test_an_unknown_payment_key_or_expired_window_on_confirm_is_not_found(
+    once: TossGateway, toss: FakeToss, code: str
+) -> None:
+    """Nothing was approved: the payment may go back to READY for its real confirm."""
+    toss.error(code, 404)
+    error = await _raised(_confirm(once))
+    assert type(error) is GatewayNotFound
     assert error.code == code
 
 

@@ -174,3 +174,16 @@ def test_a_post_without_a_key_would_not_be_resent_after_a_timeout() -> None:
     request = TossRequest(Operation.CONFIRM, "POST", "/p", "/p", body={})
     assert request.replayable is False
     assert TossRequest(Operation.LOOKUP, "GET", "/p", "/p").replayable is True
+
+
+async def test_a_call_that_timed_out_then_heard_still_processing_ends_as_a_timeout(
+    gateway: TossGateway, toss: FakeToss
+) -> None:
+    """Toss may be applying the first attempt: the caller must hear PG_TIMEOUT, not 'failed'."""
+    toss.fail(httpx.ReadTimeout("slow"))
+    toss.error("IDEMPOTENT_REQUEST_PROCESSING", 409, times=2)
+    with pytest.raises(GatewayUnknown) as caught:
+        await _confirm(gateway)
+    assert caught.value.timed_out is True
+    assert caught.value.code == "IDEMPOTENT_REQUEST_PROCESSING"
+    assert len(toss.requests) == 3

@@ -25,7 +25,13 @@ async def confirmed(
     method: PaymentMethod = PaymentMethod.CARD,
 ) -> Payment:
     await create_payment(
-        CreatePayment(tenant_id=TENANT, order_name="Blue socks", amount=amount, order_id=order_id),
+        CreatePayment(
+            tenant_id=TENANT,
+            pg_account_id="default",
+            order_name="Blue socks",
+            amount=amount,
+            order_id=order_id,
+        ),
         deps,
     )
     key = toss.pay_in_window(order_id, amount, method=method)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sunap.application.deps import Deps
+from sunap.application.pg_accounts import PgAccount
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from sunap.application.webhook_signatures import sign_toss
 from sunap.domain.payment import PaymentStatus
@@ -31,7 +32,8 @@ async def receive(
     headers: dict[str, str] | None = None,
     secrets: list[str] | None = None,
 ) -> bool:
-    receipt = await receive_toss_webhook(body, headers or {}, inbox, deps, secrets or [])
+    account = PgAccount("default", "test_sk_unit", None, tuple(secrets or ()))
+    receipt = await receive_toss_webhook(body, headers or {}, inbox, deps, account)
     return receipt.duplicate
 
 
@@ -61,10 +63,18 @@ async def test_a_malformed_or_misshapen_body_is_a_400_and_stores_nothing(
     assert inbox.rows == {}
 
 
+async def secret_of(deps: Deps, toss: FakeGateway) -> tuple[str, str]:
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    secret = toss.deposit_secret(payment.payment_key)
+    assert secret is not None
+    return payment.order_id, secret
+
+
 async def test_the_flat_deposit_callback_is_stored_as_a_deposit_callback(
-    inbox: InMemoryWebhookInbox, deps: Deps
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
 ) -> None:
-    body = deposit_callback("order-unknown-1", "some-secret")
+    body = deposit_callback(*await secret_of(deps, toss))
     assert await receive(body, inbox, deps, {"content-type": "application/json"}) is False
     stored = inbox.only()
     assert stored.event_type == "DEPOSIT_CALLBACK"
@@ -73,9 +83,9 @@ async def test_the_flat_deposit_callback_is_stored_as_a_deposit_callback(
 
 
 async def test_a_deposit_callback_wrapped_in_event_type_and_data_is_understood(
-    inbox: InMemoryWebhookInbox, deps: Deps
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
 ) -> None:
-    flat = json.loads(deposit_callback("order-unknown-1", "some-secret"))
+    flat = json.loads(deposit_callback(*await secret_of(deps, toss)))
     await receive(json.dumps({"eventType": "DEPOSIT_CALLBACK", "data": flat}).encode(), inbox, deps)
     assert inbox.only().event_type == "DEPOSIT_CALLBACK"
 
@@ -138,11 +148,13 @@ async def test_a_deposit_callback_with_the_right_secret_is_stored(
     assert inbox.only().event_type == "DEPOSIT_CALLBACK"
 
 
-async def test_a_deposit_callback_for_an_order_we_do_not_know_is_acknowledged_and_stored(
+async def test_a_deposit_callback_for_an_order_we_do_not_know_is_401_like_a_wrong_secret(
     inbox: InMemoryWebhookInbox, deps: Deps
 ) -> None:
-    assert await receive(deposit_callback("order-nobody", "whatever"), inbox, deps) is False
-    assert len(inbox.rows) == 1
+    with pytest.raises(WebhookRejected) as rejected:
+        await receive(deposit_callback("order-nobody", "whatever"), inbox, deps)
+    assert rejected.value.status == 401
+    assert inbox.rows == {}
 
 
 async def test_a_toss_signed_delivery_that_verifies_is_stored_once_by_event_id(
@@ -156,7 +168,7 @@ async def test_a_toss_signed_delivery_that_verifies_is_stored_once_by_event_id(
     }
     assert await receive(body, inbox, deps, headers, [SECRET]) is False
     assert await receive(body, inbox, deps, headers, [SECRET]) is True
-    assert inbox.only().dedup_key == "evt:evt_77"
+    assert inbox.only().dedup_key == "default:evt:evt_77"  # the account's, never another's
 
 
 async def test_a_signed_delivery_with_a_bad_signature_is_401_and_stores_nothing(

@@ -9,6 +9,7 @@ import pytest
 from sunap.application.deps import Deps
 from sunap.application.errors import PgTimeout, PgUnavailable
 from sunap.application.gateway import GatewayUnknown
+from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports import DeliveryStatus, WebhookDelivery
 from sunap.application.webhook_intake import receive_toss_webhook
 from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks
@@ -27,9 +28,11 @@ from tests.unit.webhooks.scenes import (
 S = PaymentStatus
 D = DeliveryStatus
 
+ACCOUNT = PgAccount("default", "test_sk_unit")
+
 
 async def deliver(body: bytes, inbox: InMemoryWebhookInbox, deps: Deps) -> WebhookDelivery:
-    receipt = await receive_toss_webhook(body, {}, inbox, deps, [])
+    receipt = await receive_toss_webhook(body, {}, inbox, deps, ACCOUNT)
     await process_due_webhooks(inbox, deps)
     assert receipt.delivery_id is not None
     found = await inbox.get(receipt.delivery_id)
@@ -65,7 +68,7 @@ async def test_a_deposit_callback_with_the_right_secret_completes_the_payment_on
     delivery = await deliver(deposit_callback(payment.order_id, secret), inbox, deps)
     assert delivery.status is D.APPLIED and delivery.payment_id == payment.id
     # The same change again (Toss retries, and PAYMENT_STATUS_CHANGED reports it too).
-    await receive_toss_webhook(deposit_callback(payment.order_id, secret), {}, inbox, deps, [])
+    await receive_toss_webhook(deposit_callback(payment.order_id, secret), {}, inbox, deps, ACCOUNT)
     await deliver(status_changed(payment.payment_key, "DONE", lastTransactionKey="t"), inbox, deps)
     assert store.payment(payment.id).status is S.DONE
     assert event_types(store, payment).count("payment.completed") == 1

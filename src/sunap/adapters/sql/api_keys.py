@@ -8,7 +8,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.application.ports import ApiKeyRecord
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
+from sunap.application.ports import ApiKeyRecord, TenantRef
 
 from .engine import reader
 from .tables import api_keys, tenants
@@ -49,7 +50,13 @@ class SqlApiKeyStore:
 
     async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
         stmt = (
-            select(api_keys.c.id, api_keys.c.tenant_id, api_keys.c.scopes, tenants.c.name)
+            select(
+                api_keys.c.id,
+                api_keys.c.tenant_id,
+                api_keys.c.scopes,
+                tenants.c.name,
+                tenants.c.pg_account_id,
+            )
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
             .where(api_keys.c.key_hash == key_hash)
         )
@@ -62,7 +69,16 @@ class SqlApiKeyStore:
             tenant_id=row["tenant_id"],
             tenant_name=row["name"],
             scopes=frozenset(row["scopes"]),
+            pg_account_id=row["pg_account_id"] or DEFAULT_PG_ACCOUNT,
         )
+
+    async def find_tenant(self, name: str) -> TenantRef | None:
+        stmt = select(tenants.c.id, tenants.c.pg_account_id).where(tenants.c.name == name)
+        async with self._reader.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        return TenantRef(id=row.id, pg_account_id=row.pg_account_id or DEFAULT_PG_ACCOUNT)
 
     async def tenant_id_by_name(self, name: str) -> str | None:
         async with self._reader.connect() as conn:

@@ -31,6 +31,7 @@ def payment_to_row(payment: Payment) -> Row:
     return {
         "id": payment.id,
         "tenant_id": payment.tenant_id,
+        "pg_account_id": payment.pg_account_id,
         "order_id": payment.order_id,
         "order_name": payment.order_name,
         "amount": payment.amount,
@@ -78,6 +79,7 @@ def payment_from_row(row: Mapping[str, Any], cancel_rows: Sequence[Mapping[str, 
     return Payment(
         id=row["id"],
         tenant_id=row["tenant_id"],
+        pg_account_id=row["pg_account_id"],
         order_id=row["order_id"],
         order_name=row["order_name"],
         amount=row["amount"],

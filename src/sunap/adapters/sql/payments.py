@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import ConcurrencyConflict, PaymentPage, PaymentQuery
-from sunap.domain.errors import DuplicateOrderId, InvalidRequest
+from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
 from sunap.domain.payment import Payment
 
 from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
@@ -65,15 +65,21 @@ class SqlPaymentRepository:
         return await self._one(where, for_update)
 
     async def get_by_payment_key(
-        self, payment_key: str, *, for_update: bool = False
+        self, pg_account_id: str, payment_key: str, *, for_update: bool = False
     ) -> Payment | None:
-        return await self._one(payments.c.payment_key == payment_key, for_update)
+        where = and_(
+            payments.c.pg_account_id == pg_account_id, payments.c.payment_key == payment_key
+        )
+        return await self._one(where, for_update)
+
+    async def get_by_account_order(
+        self, pg_account_id: str, order_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        where = and_(payments.c.pg_account_id == pg_account_id, payments.c.order_id == order_id)
+        return await self._one(where, for_update)
 
     async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
         return await self._one(payments.c.id == payment_id, for_update)
-
-    async def find_by_order_id_any_tenant(self, order_id: str) -> builtins.list[Payment]:
-        return await self._load(select(payments).where(payments.c.order_id == order_id))
 
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
         if not 1 <= query.limit <= MAX_PAGE:
@@ -204,10 +210,7 @@ class SqlPaymentRepository:
         try:
             await self._session.execute(insert(payments).values(row))
         except IntegrityError as exc:
-            if _is_duplicate_order(exc):
-                raise DuplicateOrderId(
-                    f"A payment for orderId {payment.order_id} already exists."
-                ) from exc
+            _raise_if_taken(exc, payment)
             raise
         tracked.written = (
             payment.version,
@@ -225,7 +228,11 @@ class SqlPaymentRepository:
             .where(payments.c.id == payment.id, payments.c.version == tracked.version)
             .values({k: v for k, v in row.items() if k != "id"} | {"version": new_version})
         )
-        result = cast(CursorResult[Any], await self._session.execute(stmt))
+        try:
+            result = cast(CursorResult[Any], await self._session.execute(stmt))
+        except IntegrityError as exc:
+            _raise_if_taken(exc, payment)
+            raise
         if result.rowcount != 1:
             raise ConcurrencyConflict(
                 f"Payment {payment.id} changed since version {tracked.version} was read."
@@ -247,9 +254,28 @@ class SqlPaymentRepository:
         return written
 
 
-def _is_duplicate_order(exc: IntegrityError) -> bool:
+# How each database names the unique index a write ran into (PostgreSQL and MariaDB name the
+# index, SQLite its columns).
+_ORDER_TAKEN = (
+    "uq_payments_tenant_order",
+    "ux_payments_account_order",
+    "payments.tenant_id, payments.order_id",
+    "payments.pg_account_id, payments.order_id",
+)
+_PAYMENT_KEY_TAKEN = (
+    "ux_payments_account_payment_key",
+    "payments.pg_account_id, payments.payment_key",
+)
+
+
+def _raise_if_taken(exc: IntegrityError, payment: Payment) -> None:
+    """Turn a write refused by a uniqueness rule into the domain's word for it. The messages
+    name no tenant: who holds an orderId on a shared account is nobody else's business."""
     text = str(exc.orig)
-    return "uq_payments_tenant_order" in text or "payments.tenant_id, payments.order_id" in text
+    if any(name in text for name in _ORDER_TAKEN):
+        raise DuplicateOrderId(f"A payment for orderId {payment.order_id} already exists.") from exc
+    if any(name in text for name in _PAYMENT_KEY_TAKEN):
+        raise PaymentKeyTaken("This paymentKey belongs to another payment.") from exc
 
 
 def _encode_cursor(payment: Payment) -> str:

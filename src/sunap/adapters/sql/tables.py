@@ -49,6 +49,21 @@ tenants = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
+    Column("pg_account_id", String(ID)),  # its own Toss account; NULL: the service's default one
+    **MARIADB,
+)
+
+# A tenant's own Toss merchant account (the service's default account lives in the settings).
+# Secrets are sealed with SUNAP_SECRETS_KEY; they are opened only in memory, to be used.
+pg_accounts = Table(
+    "pg_accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("secret_key_sealed", Blob, nullable=False),
+    Column("client_key", String(200)),
+    Column("webhook_secret_sealed", Blob),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     **MARIADB,
 )
 
@@ -68,6 +83,7 @@ payments = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("tenant_id", String(ID), nullable=False),
+    Column("pg_account_id", String(ID), nullable=False),
     Column("order_id", String(ID), nullable=False),
     Column("order_name", String(200), nullable=False),
     Column("amount", Money, nullable=False),
@@ -118,7 +134,10 @@ payments = Table(
         name="pending_cancel_in_range",
     ),
     Index("ix_payments_tenant_newest", "tenant_id", "created_at", "id"),
-    Index("ix_payments_payment_key", "payment_key"),
+    # The PG knows orders and payment keys per account: so do we, or one tenant's call could reach
+    # another tenant's payment through a shared account.
+    Index("ux_payments_account_order", "pg_account_id", "order_id", unique=True),
+    Index("ux_payments_account_payment_key", "pg_account_id", "payment_key", unique=True),
     Index("ix_payments_next_reconcile_at", "next_reconcile_at"),
     **MARIADB,
 )
@@ -209,7 +228,8 @@ webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("dedup_key", String(500), nullable=False, unique=True),
+    Column("dedup_key", String(500), nullable=False, unique=True),  # starts with the account id
+    Column("pg_account_id", String(ID), nullable=False),  # the Toss account that sent it
     Column("event_type", String(100), nullable=False),
     Column("headers", Json, nullable=False),
     Column("body", Blob, nullable=False),  # raw, as received

@@ -28,6 +28,7 @@ class SqlWebhookInbox:
                     insert(deliveries).values(
                         id=delivery.id,
                         dedup_key=delivery.dedup_key,
+                        pg_account_id=delivery.pg_account_id,
                         event_type=delivery.event_type,
                         headers=dict(delivery.headers),
                         body=delivery.body,
@@ -153,6 +154,7 @@ def _delivery(row: RowMapping) -> WebhookDelivery:
     return WebhookDelivery(
         id=row["id"],
         dedup_key=row["dedup_key"],
+        pg_account_id=row["pg_account_id"],
         event_type=row["event_type"],
         headers=dict(row["headers"]),
         body=bytes(row["body"]),

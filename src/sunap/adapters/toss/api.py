@@ -141,20 +141,22 @@ class TossApi:
         started = self._clock()
         attempt = 1
         failed: _Failed | None = None
+        timed_out = False
         while True:
             if self._breaker is not None and not self._breaker.allow(read_only=request.read_only):
                 if failed is None:
                     raise self._circuit_open(request)
-                raise failed.error  # the breaker opened while we were retrying
+                raise _last(failed, timed_out)  # the breaker opened while we were retrying
             result = await self._attempt(request, attempt, started)
             if isinstance(result, TossAnswer):
                 return result
             failed = result
+            timed_out = timed_out or _timed_out(failed)
             if not failed.retryable or attempt >= self._retry.max_attempts:
-                raise failed.error
+                raise _last(failed, timed_out)
             delay = self._retry.delay_before(attempt + 1)
             if self._clock() + delay - started >= self._retry.max_elapsed:
-                raise failed.error
+                raise _last(failed, timed_out)
             await self._retry.sleep(delay)
             attempt += 1
 
@@ -366,3 +368,16 @@ def _response_data(data: Any) -> dict[str, Any] | None:
         kept: dict[str, Any] = redact(data)
         return kept
     return {"body": redact(data)}
+
+
+def _timed_out(failed: _Failed) -> bool:
+    return isinstance(failed.error, GatewayUnknown) and failed.error.timed_out
+
+
+def _last(failed: _Failed, timed_out: bool) -> GatewayError:
+    """The error a call ends with. Once an attempt went unanswered, the call as a whole did not
+    answer in time, even if a retry then heard "still processing": Toss may be applying it."""
+    error = failed.error
+    if timed_out and isinstance(error, GatewayUnknown) and not error.timed_out:
+        return GatewayUnknown(error.code, error.message, timed_out=True, exchange=error.exchange)
+    return error

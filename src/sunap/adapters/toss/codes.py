@@ -137,12 +137,15 @@ def _table(
 
 
 _NOT_FOUND_PAYMENT = frozenset({"NOT_FOUND_PAYMENT", "NOT_FOUND"})
+_SESSION_GONE = frozenset({"NOT_FOUND_PAYMENT_SESSION"})
 
 TABLE: Mapping[Operation, Mapping[str, Verdict]] = {
     Operation.CONFIRM: _table(
-        declined=_APPROVAL_REFUSALS,
+        declined=_APPROVAL_REFUSALS - _SESSION_GONE,
         already_processed=frozenset({"ALREADY_PROCESSED_PAYMENT"}),
-        not_found=_NOT_FOUND_PAYMENT,
+        # The paymentKey is unknown, or its window session expired: nothing was approved, and
+        # the order may be paid again with a new window.
+        not_found=_NOT_FOUND_PAYMENT | _SESSION_GONE,
     ),
     Operation.LOOKUP: _table(not_found=_NOT_FOUND_PAYMENT),
     Operation.CANCEL: _table(

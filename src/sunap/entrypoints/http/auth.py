@@ -29,6 +29,7 @@ class Principal:
     tenant_id: str
     tenant_name: str
     scopes: frozenset[str]
+    pg_account_id: str
 
 
 async def authenticate(request: Request, scope: str) -> Principal:
@@ -41,7 +42,7 @@ async def authenticate(request: Request, scope: str) -> Principal:
         raise ApiError(401, "UNAUTHORIZED", "Unknown API key.")
     if scope not in record.scopes and "admin" not in record.scopes:
         raise ApiError(403, "FORBIDDEN", f"This API key lacks the '{scope}' scope.")
-    return Principal(record.tenant_id, record.tenant_name, record.scopes)
+    return Principal(record.tenant_id, record.tenant_name, record.scopes, record.pg_account_id)
 
 
 def requires(scope: str) -> Callable[[Request], Awaitable[Principal]]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import Request
 
 from sunap.application.deps import Deps
+from sunap.application.pg_accounts import PgAccountStore
 from sunap.application.ports import ApiKeyStore, IdempotencyStore, WebhookInbox
 from sunap.domain.payment import Payment
 
@@ -18,10 +19,9 @@ class Container:
     api_keys: ApiKeyStore
     idempotency: IdempotencyStore
     webhooks: WebhookInbox
+    pg_accounts: PgAccountStore
     is_ready: Callable[[], Awaitable[bool]]
     checkout_url: Callable[[Payment], str | None] = lambda _payment: None
-    client_key: str | None = None
-    webhook_secrets: list[str] = field(default_factory=list)
 
 
 def container_of(request: Request) -> Container:

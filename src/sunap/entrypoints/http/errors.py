@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sunap.application.errors import ConcurrentUpdate, PaymentRejected, PgTimeout, PgUnavailable
+from sunap.application.errors import (
+    ConcurrentUpdate,
+    InvalidPaymentKey,
+    PaymentRejected,
+    PgMismatch,
+    PgTimeout,
+    PgUnavailable,
+)
 from sunap.application.presenters import payment_resource
 from sunap.domain import errors as d
 
@@ -22,6 +29,9 @@ STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
     d.DuplicateOrderId: 409,
     d.AmountMismatch: 400,
     d.AlreadyProcessedPayment: 409,
+    d.PaymentKeyTaken: 400,
+    InvalidPaymentKey: 400,
+    PgMismatch: 502,
     d.ConfirmInProgress: 409,
     d.NotConfirmableStatus: 409,
     d.NotCancelableStatus: 409,
@@ -59,6 +69,8 @@ def domain_error_response(error: d.DomainError) -> JSONResponse:
         400,
     )
     body = error_body(error.code, error.message)
+    if isinstance(error, InvalidPaymentKey) and error.pg_code is not None:
+        body.update(pgCode=error.pg_code)
     if isinstance(error, PaymentRejected):
         body.update(
             pgCode=error.pg_code,

@@ -20,7 +20,7 @@ from sunap.domain.money import require_amount, require_currency
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 
 from .auth import Principal, requires
-from .container import container_of
+from .container import Container, container_of
 from .errors import domain_error_response
 from .idempotency import respond_idempotently
 from .schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
@@ -31,12 +31,16 @@ Writer = Annotated[Principal, Depends(requires("payments:write"))]
 Canceler = Annotated[Principal, Depends(requires("payments:cancel"))]
 
 
-def _present(request: Request, payment: Payment, status: int = 200) -> JSONResponse:
-    container = container_of(request)
+async def _resource(container: Container, payment: Payment) -> dict[str, Any]:
     resource = payment_resource(payment, checkout_url=container.checkout_url(payment))
     if resource["checkout"] is not None:
-        resource["checkout"]["clientKey"] = container.client_key
-    return JSONResponse(resource, status_code=status)
+        account = await container.deps.accounts.account(payment.pg_account_id)
+        resource["checkout"]["clientKey"] = account.client_key
+    return resource
+
+
+async def _present(request: Request, payment: Payment, status: int = 200) -> JSONResponse:
+    return JSONResponse(await _resource(container_of(request), payment), status_code=status)
 
 
 async def _answer(request: Request, run: Any, status: int = 200) -> Response:
@@ -45,7 +49,7 @@ async def _answer(request: Request, run: Any, status: int = 200) -> Response:
         payment = await run()
     except DomainError as error:
         return domain_error_response(error)
-    return _present(request, payment, status)
+    return await _present(request, payment, status)
 
 
 @router.post("", status_code=201, summary="Create a payment for an order (READY)")
@@ -55,6 +59,7 @@ async def create(request: Request, body: CreatePaymentBody, principal: Writer) -
     async def run() -> Payment:
         command = CreatePayment(
             tenant_id=principal.tenant_id,
+            pg_account_id=principal.pg_account_id,
             order_name=body.orderName,
             amount=require_amount(body.amount),
             currency=require_currency(body.currency),
@@ -89,7 +94,7 @@ async def confirm(request: Request, body: ConfirmPaymentBody, principal: Writer)
 @router.get("/{payment_id}", summary="One payment")
 async def get_one(request: Request, payment_id: str, principal: Reader) -> Response:
     payment = await get_payment(principal.tenant_id, payment_id, container_of(request).deps)
-    return _present(request, payment)
+    return await _present(request, payment)
 
 
 @router.get("", summary="Payments, newest first")
@@ -113,7 +118,7 @@ async def list_all(
     )
     container = container_of(request)
     page = await list_payments(principal.tenant_id, query, container.deps)
-    items = [payment_resource(p, checkout_url=container.checkout_url(p)) for p in page.items]
+    items = [await _resource(container, p) for p in page.items]
     return JSONResponse({"items": items, "nextCursor": page.next_cursor})
 
 

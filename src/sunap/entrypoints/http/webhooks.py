@@ -1,28 +1,49 @@
-"""`POST /v1/webhooks/toss`: store every delivery before answering, process it later."""
+"""Toss webhooks: store every delivery before answering, process it later.
+
+The default account's webhooks arrive at `/v1/webhooks/toss`; a tenant's own account's at
+`/v1/webhooks/toss/{tenant}`. The URL names the account: a delivery is only ever matched against
+payments made on that account.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 
 from .container import container_of
-from .errors import error_body
+from .errors import ApiError, error_body
 
 router = APIRouter(tags=["webhooks"])
 
 
-@router.post("/v1/webhooks/toss", summary="Toss webhooks (no API key)")
+@router.post("/v1/webhooks/toss", summary="Toss webhooks of the default account (no API key)")
 async def toss_webhook(request: Request) -> Response:
     """200 once the delivery is stored (or was stored before); 400 malformed, 401 forged. A
     failure to store it is a 5xx, so that Toss sends it again."""
+    return await _receive(request, DEFAULT_PG_ACCOUNT)
+
+
+@router.post(
+    "/v1/webhooks/toss/{tenant}", summary="Toss webhooks of a tenant's own account (no API key)"
+)
+async def tenant_toss_webhook(request: Request, tenant: str) -> Response:
+    account_id = await container_of(request).pg_accounts.own_account_of(tenant)
+    if account_id is None:
+        raise ApiError(404, "NOT_FOUND", "No tenant with its own Toss account has this name.")
+    return await _receive(request, account_id)
+
+
+async def _receive(request: Request, account_id: str) -> Response:
     container = container_of(request)
+    account = await container.deps.accounts.account(account_id)
     body = await request.body()  # the raw bytes: signatures are over these, not re-serialised JSON
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         receipt = await receive_toss_webhook(
-            body, headers, container.webhooks, container.deps, container.webhook_secrets
+            body, headers, container.webhooks, container.deps, account
         )
     except WebhookRejected as rejected:
         return JSONResponse(error_body(rejected.code, rejected.message), rejected.status)

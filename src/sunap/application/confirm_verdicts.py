@@ -1,0 +1,137 @@
+"""What the PG's answers about one claimed confirm mean, decided in one place.
+
+A claimed payment is IN_PROGRESS with the paymentKey the customer's browser sent. Whatever the PG
+answers — to the confirm, to its same-key replay by the reconciler, or to a look-up — comes down to
+one verdict:
+
+- Approved: the PG approved this payment: this order, this amount, this paymentKey.
+- Refused: the PG definitively refused the approval: the payment is ABORTED.
+- NotThisOrders: the paymentKey is unknown to the PG, or another order's. Nothing was approved,
+  so the payment goes back to READY: a made-up key never blocks an order.
+- Disagrees: the PG's record names this paymentKey or order but another amount, order or key:
+  an incident for a person, never adopted.
+- Undecided: no usable answer yet; the reconciler asks again later.
+
+Only an Approved verdict moves money into our books, and only the payment's own tenant ever sees
+it: the record must name the order, amount and paymentKey of the claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sunap.domain.payment import Failure, Payment, PaymentStatus
+
+from .gateway import (
+    GatewayAlreadyProcessed,
+    GatewayDeclined,
+    GatewayError,
+    GatewayExchange,
+    GatewayMisconfigured,
+    GatewayNotFound,
+    GatewayPayment,
+    GatewayUnknown,
+    PaymentGateway,
+)
+
+S = PaymentStatus
+APPROVED_AT_PG = frozenset({S.DONE, S.WAITING_FOR_DEPOSIT, S.PARTIAL_CANCELED, S.CANCELED})
+REFUSED_AT_PG = frozenset({S.ABORTED, S.EXPIRED})
+
+
+@dataclass(frozen=True)
+class Approved:
+    truth: GatewayPayment
+
+
+@dataclass(frozen=True)
+class Refused:
+    failure: Failure
+    exchange: GatewayExchange | None
+
+
+@dataclass(frozen=True)
+class NotThisOrders:
+    pg_code: str  # what the PG answered that told us
+    exchanges: tuple[GatewayExchange | None, ...]
+
+
+@dataclass(frozen=True)
+class Disagrees:
+    truth: GatewayPayment
+    reason: str
+
+    @property
+    def approved(self) -> bool:
+        """Money may have moved: the payment must not go back to READY."""
+        return self.truth.status in APPROVED_AT_PG
+
+
+@dataclass(frozen=True)
+class Undecided:
+    error: GatewayError | None  # None: the PG answered, but has not decided yet
+    exchanges: tuple[GatewayExchange | None, ...] = ()
+
+
+ConfirmVerdict = Approved | Refused | NotThisOrders | Disagrees | Undecided
+
+
+async def judge_attempt(
+    payment: Payment, gateway: PaymentGateway, attempt: Callable[[], Awaitable[GatewayPayment]]
+) -> ConfirmVerdict:
+    """The verdict on one confirm call (or same-key replay) of the claimed payment."""
+    try:
+        answer = await attempt()
+    except GatewayDeclined as declined:
+        return Refused(Failure(declined.code, declined.message), declined.exchange)
+    except GatewayNotFound as not_found:
+        return NotThisOrders(not_found.code, (not_found.exchange,))
+    except (GatewayAlreadyProcessed, GatewayMisconfigured) as unclear:
+        # "Already processed" (an earlier attempt went through, or the key is another order's
+        # payment) or "invalid request" (this key's order or amount is not ours): the key's own
+        # record says which.
+        return await judge_by_key(payment, gateway, unclear)
+    except GatewayUnknown as unknown:
+        return Undecided(unknown, (unknown.exchange,))
+    return judge_record(payment, answer)
+
+
+async def judge_by_key(
+    payment: Payment, gateway: PaymentGateway, cause: GatewayError
+) -> ConfirmVerdict:
+    """Look the claimed paymentKey up at the PG and judge what its record says."""
+    assert payment.payment_key is not None
+    try:
+        record = await gateway.lookup_by_payment_key(payment.payment_key)
+    except GatewayNotFound as not_found:
+        return NotThisOrders(cause.code, (cause.exchange, not_found.exchange))
+    except GatewayError as error:
+        return Undecided(error, (cause.exchange, error.exchange))
+    if record.order_id != payment.order_id:
+        return NotThisOrders(cause.code, (cause.exchange, record.exchange))
+    verdict = judge_record(payment, record)
+    if isinstance(verdict, Undecided) and isinstance(cause, GatewayMisconfigured):
+        # The PG refused our request and has not approved the payment: the refusal stands as
+        # an unknown outcome (our key or request may be wrong; an operator must look).
+        return Undecided(cause, (cause.exchange, record.exchange))
+    return verdict
+
+
+def judge_record(payment: Payment, record: GatewayPayment) -> ConfirmVerdict:
+    """The verdict on the PG's record of the claimed payment (an answer or a look-up)."""
+    ours = (payment.payment_key, payment.order_id, payment.amount, payment.currency)
+    theirs = (record.payment_key, record.order_id, record.total_amount, record.currency)
+    if theirs != ours:
+        return Disagrees(
+            record,
+            f"PG reports paymentKey {record.payment_key}, order {record.order_id}, "
+            f"{record.total_amount} {record.currency}; we have {payment.payment_key}, "
+            f"order {payment.order_id}, {payment.amount} {payment.currency}.",
+        )
+    if record.status in APPROVED_AT_PG:
+        return Approved(record)
+    if record.status in REFUSED_AT_PG:
+        failure = record.failure or Failure(record.status.value, "The PG did not approve.")
+        return Refused(failure, record.exchange)
+    return Undecided(None, (record.exchange,))

@@ -1,0 +1,227 @@
+"""PG merchant accounts: the service's default one, and a tenant's own.
+
+The PG knows orders, payment keys and webhooks per merchant account, so every payment records the
+account it was made on, and every call about it goes to that account with that account's key.
+Credentials of tenants' own accounts are stored sealed (SecretBox) and opened here, in memory, for
+as long as a cached copy lives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sunap.domain.errors import DomainError
+
+from .gateway import PaymentGateway
+from .secrets import SecretBox
+
+DEFAULT_PG_ACCOUNT = "default"
+# How long an opened account is trusted before its row is read again (a rotated key takes effect).
+ACCOUNT_CACHE_SECONDS = 30.0
+SECRET_KEY_PREFIXES = ("test_sk_", "live_sk_", "test_gsk_", "live_gsk_")
+
+
+QUARANTINED = "quarantined:"  # an account no payment can reach: see migration 0002
+
+
+class UnknownPgAccount(Exception):
+    """A payment or webhook names an account the service has no credentials for."""
+
+
+class QuarantinedPayment(DomainError):
+    """The payment shared its orderId or paymentKey with another tenant's on one account before
+    orderIds were unique per account. Nothing automatic reaches the PG for it: a person decides."""
+
+    code = "DUPLICATE_ORDER_ID"
+
+
+@dataclass(frozen=True)
+class PgAccount:
+    """An account as the service uses it: credentials opened, in memory only."""
+
+    id: str
+    secret_key: str = field(repr=False)
+    client_key: str | None = None
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def is_live(self) -> bool:
+        return self.secret_key.startswith("live_")
+
+
+@dataclass(frozen=True)
+class SealedPgAccount:
+    """A tenant's own account as stored: its secrets sealed."""
+
+    id: str
+    secret_key_sealed: bytes = field(repr=False)
+    client_key: str | None
+    webhook_secret_sealed: bytes | None = field(repr=False)
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TenantAccount:
+    """One line of `sunap tenants list`: never a secret."""
+
+    tenant_id: str
+    tenant_name: str
+    pg_account_id: str
+    client_key: str | None
+    has_webhook_secret: bool
+    updated_at: datetime | None
+
+
+class PgAccountStore(Protocol):
+    async def get(self, account_id: str) -> SealedPgAccount | None: ...
+
+    async def give_tenant_own_account(self, tenant_id: str, account: SealedPgAccount) -> None:
+        """Store the account (replacing an older one of the same id) and make it the tenant's,
+        in one transaction: the tenant's new payments are made on it from then on."""
+        ...
+
+    async def tenants(self) -> list[TenantAccount]: ...
+
+    async def own_account_of(self, tenant_name: str) -> str | None:
+        """The id of the tenant's own account; None if it has none (or no such tenant)."""
+        ...
+
+
+class PgAccounts(Protocol):
+    """Every account the service can reach, and a gateway speaking for each."""
+
+    async def account(self, account_id: str) -> PgAccount:
+        """Raises UnknownPgAccount."""
+        ...
+
+    async def gateway(self, account_id: str) -> PaymentGateway:
+        """Raises UnknownPgAccount."""
+        ...
+
+
+class PgAccountDirectory:
+    """PgAccounts over the default account and a store of sealed ones. One gateway per account
+    and key, kept across cache refreshes, so each account has its own circuit breaker."""
+
+    def __init__(
+        self,
+        default: PgAccount,
+        store: PgAccountStore,
+        box: SecretBox,
+        make_gateway: Callable[[PgAccount], PaymentGateway],
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._default = default
+        self._store = store
+        self._box = box
+        self._make_gateway = make_gateway
+        self._monotonic = monotonic
+        self._opened: dict[str, tuple[float, PgAccount]] = {}
+        self._gateways: dict[tuple[str, str], PaymentGateway] = {}
+
+    async def account(self, account_id: str) -> PgAccount:
+        if account_id == DEFAULT_PG_ACCOUNT:
+            return self._default
+        if account_id.startswith(QUARANTINED):
+            raise QuarantinedPayment(
+                "This payment's orderId was also used by another payment on the same Toss "
+                "account; it is set aside for a person to review."
+            )
+        cached = self._opened.get(account_id)
+        now = self._monotonic()
+        if cached is not None and now - cached[0] < ACCOUNT_CACHE_SECONDS:
+            return cached[1]
+        sealed = await self._store.get(account_id)
+        if sealed is None:
+            raise UnknownPgAccount(f"No PG account {account_id!r}.")
+        account = open_account(sealed, self._box)
+        self._opened[account_id] = (now, account)
+        return account
+
+    async def gateway(self, account_id: str) -> PaymentGateway:
+        account = await self.account(account_id)
+        key = (account.id, _fingerprint(account.secret_key))
+        gateway = self._gateways.get(key)
+        if gateway is None:
+            self._gateways = {k: g for k, g in self._gateways.items() if k[0] != account.id}
+            gateway = self._gateways[key] = self._make_gateway(account)
+        return gateway
+
+
+def open_account(sealed: SealedPgAccount, box: SecretBox) -> PgAccount:
+    webhook = box.open(sealed.webhook_secret_sealed) if sealed.webhook_secret_sealed else ""
+    return PgAccount(
+        id=sealed.id,
+        secret_key=box.open(sealed.secret_key_sealed),
+        client_key=sealed.client_key,
+        webhook_secrets=split_secrets(webhook),
+    )
+
+
+def split_secrets(raw: str) -> tuple[str, ...]:
+    """One webhook signing secret, or two separated by a comma while rotating."""
+    return tuple(s.strip() for s in raw.split(",") if s.strip())
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class AccountRefused(Exception):
+    """The account given to `sunap tenants set-toss` cannot be used; the message says why."""
+
+
+CLIENT_KEY_PREFIXES = ("test_ck_", "live_ck_", "test_gck_", "live_gck_")
+
+
+def check_account_keys(secret_key: str, client_key: str | None, *, production: bool) -> None:
+    """The same rules as for the default account: a live key only in production, a test key
+    never in production, and a client key of the same kind as its secret key."""
+    if not secret_key.startswith(SECRET_KEY_PREFIXES) or len(secret_key) <= len("test_gsk_"):
+        raise AccountRefused("The secret key is not a Toss secret key (test_sk_… or live_sk_…).")
+    live = secret_key.startswith("live_")
+    if live and not production:
+        raise AccountRefused("A live secret key takes real money: only with SUNAP_PRODUCTION=true.")
+    if not live and production:
+        raise AccountRefused("SUNAP_PRODUCTION=true needs a live secret key.")
+    if client_key is None:
+        return
+    if not client_key.startswith(CLIENT_KEY_PREFIXES):
+        raise AccountRefused("The client key is not a Toss client key (test_ck_… or live_ck_…).")
+    if client_key.startswith("live_") != live:
+        raise AccountRefused("The client key and the secret key must both be test keys or live.")
+
+
+async def give_tenant_own_account(
+    tenant_id: str,
+    *,
+    secret_key: str,
+    client_key: str | None,
+    webhook_secret: str | None,
+    store: PgAccountStore,
+    box: SecretBox,
+    now: datetime,
+    production: bool,
+) -> SealedPgAccount:
+    """Seal a tenant's own account and make it the tenant's. Its id is the tenant's id: an own
+    account belongs to one tenant. Payments made before keep the account they were made on."""
+    secret_key = secret_key.strip().lstrip("\ufeff")
+    check_account_keys(secret_key, client_key, production=production)
+    existing = await store.get(tenant_id)
+    sealed = SealedPgAccount(
+        id=tenant_id,
+        secret_key_sealed=box.seal(secret_key),
+        client_key=client_key,
+        webhook_secret_sealed=box.seal(webhook_secret.strip()) if webhook_secret else None,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
+    await store.give_tenant_own_account(tenant_id, sealed)
+    return sealed

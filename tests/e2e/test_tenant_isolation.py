@@ -1,0 +1,166 @@
+"""No tenant reaches another's money, and no paymentKey a browser sends can block an order: tried
+as an attacker would, against a real `sunap serve` on every database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.flows import (
+    confirm,
+    create_payment,
+    new_order_id,
+    paid_payment,
+    pay_in_window,
+    toss_calls,
+    wait_for,
+)
+from tests.support.databases import create_database, drop_database, selected_backends
+from tests.support.service import RunningService, running_service
+
+SCOPES = ("payments:read", "payments:write", "payments:cancel")
+
+
+@pytest.fixture(scope="module", params=selected_backends())
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    workdir = Path(tmp_path_factory.mktemp(f"isolation-{request.param}"))
+    url = create_database(request.param, workdir)
+    try:
+        # A short Toss timeout keeps the slow-Toss case quick.
+        with running_service(workdir, SUNAP_DATABASE_URL=url, SUNAP_TOSS_READ_TIMEOUT="1") as svc:
+            yield svc
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def shop_a(service: RunningService) -> str:
+    return service.create_key("shop-a", *SCOPES)
+
+
+@pytest.fixture(scope="module")
+def shop_b(service: RunningService) -> str:
+    return service.create_key("shop-b", *SCOPES)
+
+
+@pytest.fixture()
+def a(service: RunningService, shop_a: str) -> Iterator[httpx.Client]:
+    with service.client(shop_a) as client:
+        yield client
+
+
+@pytest.fixture()
+def b(service: RunningService, shop_b: str) -> Iterator[httpx.Client]:
+    with service.client(shop_b) as client:
+        yield client
+
+
+def get(api: httpx.Client, payment: dict[str, Any]) -> dict[str, Any]:
+    response = api.get(f"/v1/payments/{payment['id']}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_a_tenant_cannot_take_over_another_tenants_payment_on_the_shared_account(
+    a: httpx.Client, b: httpx.Client, sandbox: httpx.Client
+) -> None:
+    theirs = paid_payment(a, sandbox)
+
+    # The same orderId is the same Toss order: taken, and the answer names nobody.
+    same_order = b.post(
+        "/v1/payments",
+        json={"orderName": "x", "amount": theirs["amount"], "orderId": theirs["orderId"]},
+    )
+    assert same_order.status_code == 409
+    assert same_order.json()["code"] == "DUPLICATE_ORDER_ID"
+    assert "shop-a" not in same_order.text
+
+    # Its own order, confirmed with the other tenant's paymentKey.
+    mine = create_payment(b, theirs["amount"])
+    taken = confirm(b, mine, theirs["paymentKey"])
+    assert taken.status_code == 400, taken.text
+    assert taken.json()["code"] == "INVALID_PAYMENT_KEY"
+    assert "card" not in taken.text and theirs["orderId"] not in taken.text
+    after = get(b, mine)
+    assert after["status"] == "READY" and after["paymentKey"] is None and after["card"] is None
+
+    # Its cancel refunds nobody at Toss, and the other tenant's payment is untouched.
+    canceled = b.post(f"/v1/payments/{mine['id']}/cancel", json={"cancelReason": "try"})
+    assert canceled.json()["status"] == "CANCELED"
+    assert toss_calls(sandbox, f"/v1/payments/{theirs['paymentKey']}/cancel") == []
+    assert get(a, theirs)["status"] == "DONE"
+    assert b.get(f"/v1/payments/{theirs['id']}").status_code == 404
+
+
+def test_a_made_up_payment_key_never_blocks_the_order(
+    a: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = create_payment(a)
+    made_up = confirm(a, payment, "tgen_made_up_by_a_stranger_0001")
+    assert made_up.status_code == 400, made_up.text
+    assert made_up.json()["code"] == "INVALID_PAYMENT_KEY"
+    assert made_up.json()["pgCode"] in ("NOT_FOUND_PAYMENT", "NOT_FOUND_PAYMENT_SESSION")
+    assert get(a, payment)["status"] == "READY"
+
+    real = confirm(a, payment, pay_in_window(sandbox, payment))
+    assert real.status_code == 200, real.text
+    assert real.json()["status"] == "DONE"
+
+
+def test_the_key_of_another_older_payment_never_blocks_the_order(
+    a: httpx.Client, sandbox: httpx.Client
+) -> None:
+    older = paid_payment(a, sandbox)
+    payment = create_payment(a, older["amount"])
+    reused = confirm(a, payment, older["paymentKey"])
+    assert reused.status_code == 400, reused.text
+    assert reused.json()["code"] == "INVALID_PAYMENT_KEY"
+    assert get(a, payment)["status"] == "READY"
+    assert get(a, older)["status"] == "DONE"
+    assert confirm(a, payment, pay_in_window(sandbox, payment)).json()["status"] == "DONE"
+
+
+def test_the_key_of_another_orders_open_window_never_blocks_either_order(
+    a: httpx.Client, sandbox: httpx.Client
+) -> None:
+    first, second = create_payment(a), create_payment(a)
+    first_window = pay_in_window(sandbox, first)
+    crossed = confirm(a, second, first_window)
+    assert crossed.status_code == 400, crossed.text
+    assert crossed.json()["code"] == "INVALID_PAYMENT_KEY"
+    assert confirm(a, first, first_window).json()["status"] == "DONE"
+    assert confirm(a, second, pay_in_window(sandbox, second)).json()["status"] == "DONE"
+
+
+def test_a_slow_toss_is_a_timeout_and_the_payment_settles_by_itself(
+    a: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = create_payment(a)
+    key = pay_in_window(sandbox, payment)
+    fault = {"path": "/v1/payments/confirm", "delayMs": 2500, "times": 3}
+    assert sandbox.post("/sandbox/faults", json=fault).status_code in (200, 201)
+    try:
+        slow = confirm(a, payment, key)
+    finally:
+        sandbox.delete("/sandbox/faults")
+    assert slow.status_code == 504, slow.text
+    assert slow.json()["code"] == "PG_TIMEOUT"
+    assert get(a, payment)["status"] in ("IN_PROGRESS", "DONE")
+    assert wait_for(lambda: get(a, payment)["status"] == "DONE", timeout=60)
+
+
+def test_a_tenant_without_its_own_account_has_no_webhook_url(service: RunningService) -> None:
+    with service.client() as anonymous:
+        response = anonymous.post(
+            "/v1/webhooks/toss/shop-a",
+            json={"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "x"}},
+        )
+        nobody = anonymous.post(f"/v1/webhooks/toss/{new_order_id()}", json={})
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+    assert nobody.status_code == 404

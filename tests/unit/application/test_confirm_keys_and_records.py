@@ -1,0 +1,170 @@
+"""Confirm rules 8 and 9 (docs/api.md): a paymentKey that is not this order's never blocks the
+order and never reaches another payment; a PG record that disagrees with ours is never adopted."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sunap.application.commands import ConfirmPayment, CreatePayment
+from sunap.application.confirm_payment import confirm_payment
+from sunap.application.confirm_verdicts import Disagrees, judge_record
+from sunap.application.create_payment import create_payment
+from sunap.application.deps import Deps
+from sunap.application.errors import InvalidPaymentKey, PgMismatch, PgUnavailable
+from sunap.application.gateway import GatewayUnknown
+from sunap.application.outcomes import apply_confirm_verdict
+from sunap.application.reconcile import reconcile_due
+from sunap.domain.payment import Payment, PaymentStatus
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.uow import InMemoryStore
+
+S = PaymentStatus
+
+
+async def ready(
+    deps: Deps, order_id: str = "order-0001", tenant: str = "tenant_a", amount: int = 15000
+) -> Payment:
+    return await create_payment(
+        CreatePayment(tenant, "default", "Blue socks", amount, order_id=order_id), deps
+    )
+
+
+def confirming(
+    payment_key: str, order_id: str = "order-0001", tenant: str = "tenant_a", amount: int = 15000
+) -> ConfirmPayment:
+    return ConfirmPayment(tenant, payment_key, order_id, amount)
+
+
+async def test_a_made_up_payment_key_sends_the_payment_back_to_ready_and_the_real_one_goes_through(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps)
+    with pytest.raises(InvalidPaymentKey) as refused:
+        await confirm_payment(confirming("tpk_made_up_by_an_attacker"), deps)
+    assert (refused.value.code, refused.value.pg_code) == (
+        "INVALID_PAYMENT_KEY",
+        "NOT_FOUND_PAYMENT",
+    )
+    released = store.payment(payment.id)
+    assert released.status is S.READY
+    assert released.payment_key is None and released.next_reconcile_at is None
+    assert [a.type for a in store.audit_of(payment.id)][-2:] == ["pg.confirm", "confirm.released"]
+
+    real = toss.pay_in_window("order-0001", 15000)
+    confirmed = await confirm_payment(confirming(real), deps)
+    assert confirmed.status is S.DONE and confirmed.payment_key == real
+    first, second = toss.calls_of("confirm")
+    assert first.idempotency_key != second.idempotency_key  # the PG replays a reused key
+
+
+async def test_the_key_of_an_expired_window_sends_the_payment_back_to_ready(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps)
+    stale = toss.pay_in_window("order-0001", 15000)
+    toss.expire(stale)
+    with pytest.raises(InvalidPaymentKey) as refused:
+        await confirm_payment(confirming(stale), deps)
+    assert refused.value.pg_code == "NOT_FOUND_PAYMENT_SESSION"
+    assert store.payment(payment.id).status is S.READY
+
+
+async def test_a_key_another_payment_holds_is_refused_before_any_pg_call(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    await ready(deps, "order-a-0001", tenant="tenant_a")
+    key = toss.pay_in_window("order-a-0001", 15000)
+    await confirm_payment(confirming(key, "order-a-0001", tenant="tenant_a"), deps)
+    theirs = await ready(deps, "order-b-0001", tenant="tenant_b")
+    calls = len(toss.calls)
+
+    with pytest.raises(InvalidPaymentKey) as refused:
+        await confirm_payment(confirming(key, "order-b-0001", tenant="tenant_b"), deps)
+    assert refused.value.pg_code is None
+    assert len(toss.calls) == calls
+    assert store.payment(theirs.id).status is S.READY
+    assert store.by_order_id("tenant_a", "order-a-0001") is not None
+
+
+async def test_the_key_of_a_payment_the_pg_approved_for_another_order_is_refused(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """The PG answers ALREADY_PROCESSED_PAYMENT; its record of the key names another order."""
+    elsewhere = toss.pay_in_window("order-elsewhere", 15000)
+    await toss.confirm(
+        payment_key=elsewhere, order_id="order-elsewhere", amount=15000, idempotency_key="x"
+    )
+    payment = await ready(deps)
+    with pytest.raises(InvalidPaymentKey) as refused:
+        await confirm_payment(confirming(elsewhere), deps)
+    assert refused.value.pg_code == "ALREADY_PROCESSED_PAYMENT"
+    after = store.payment(payment.id)
+    assert after.status is S.READY and after.card is None and after.payment_key is None
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]
+
+
+async def test_the_key_of_another_orders_window_is_refused(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """The PG refuses the confirm as invalid; its record of the key names another order."""
+    other_window = toss.pay_in_window("order-other", 15000)
+    payment = await ready(deps)
+    with pytest.raises(InvalidPaymentKey):
+        await confirm_payment(confirming(other_window), deps)
+    assert store.payment(payment.id).status is S.READY
+    assert toss.payment(other_window).status is S.IN_PROGRESS  # the other order is untouched
+
+
+async def test_a_window_paid_for_another_amount_is_a_mismatch_for_a_person_and_blocks_nothing(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps)
+    tampered = toss.pay_in_window("order-0001", 100)  # the browser changed the amount
+    with pytest.raises(PgMismatch) as mismatch:
+        await confirm_payment(confirming(tampered), deps)
+    assert mismatch.value.code == "PG_MISMATCH"
+    after = store.payment(payment.id)
+    assert after.needs_review and after.review_reason is not None
+    assert after.status is S.READY  # nothing was approved: the real customer can still pay
+    real = toss.pay_in_window("order-0001", 15000)
+    assert (await confirm_payment(confirming(real), deps)).status is S.DONE
+
+
+async def test_an_approved_record_that_disagrees_stays_in_progress_for_a_person(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps)
+    key = toss.pay_in_window("order-0001", 15000)
+    toss.fail_next("confirm", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await confirm_payment(confirming(key), deps)
+    claimed = store.payment(payment.id)
+    await toss.confirm(payment_key=key, order_id="order-0001", amount=15000, idempotency_key="x")
+    record = dataclasses.replace(toss.payment(key), total_amount=150000)
+
+    verdict = judge_record(claimed, record)
+    assert isinstance(verdict, Disagrees) and verdict.approved
+    after = await apply_confirm_verdict(claimed, verdict, deps, "lookup")
+    assert after.status is S.IN_PROGRESS  # money may have moved: never back to READY
+    assert after.needs_review and after.next_reconcile_at is None
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]
+
+
+async def test_the_reconciler_releases_a_made_up_key_whose_confirm_answer_was_lost(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await ready(deps)
+    toss.fail_next("confirm", GatewayUnknown("READ_TIMEOUT", "lost", timed_out=True))
+    with pytest.raises(Exception, match="did not answer in time"):
+        await confirm_payment(confirming("tpk_made_up"), deps)
+    assert store.payment(payment.id).status is S.IN_PROGRESS
+
+    clock.advance(seconds=60)
+    await reconcile_due(deps)
+    released = store.payment(payment.id)
+    assert released.status is S.READY and released.next_reconcile_at is None
+    real = toss.pay_in_window("order-0001", 15000)
+    assert (await confirm_payment(confirming(real), deps)).status is S.DONE
