@@ -40,6 +40,7 @@ from sunap.domain.payment import Payment, PaymentStatus
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.http.container import Container
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.workers.housekeeping import housekeeping_worker
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
 from sunap.entrypoints.workers.order_consumer import order_consumer_workers
 from sunap.entrypoints.workers.reconciler import reconciler_worker
@@ -155,6 +156,12 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         reconciler_worker(deps, metrics, poll),
         relay.worker(poll),
         webhook_worker(webhooks, deps, metrics, poll),
+        housekeeping_worker(
+            webhooks,
+            clock,
+            timedelta(days=settings.webhook_retention_days),
+            settings.housekeeping_seconds,
+        ),
         *order_consumer_workers(
             subscriber_from_url(settings.broker_url, topic_prefix=settings.topic_prefix),
             settings.topic_prefix,

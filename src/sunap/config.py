@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         "5,10,20,40,120,600,3600,21600,86400", validation_alias="SUNAP_RECONCILE_DELAYS"
     )
     worker_poll_seconds: float = Field(1.0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
+    # Days a webhook delivery is kept before it is pruned, and how often pruning runs.
+    webhook_retention_days: float = Field(
+        90, gt=0, le=3650, validation_alias="SUNAP_WEBHOOK_RETENTION_DAYS"
+    )
+    housekeeping_seconds: float = Field(600, gt=0, validation_alias="SUNAP_HOUSEKEEPING_SECONDS")
     log_level: str = Field("INFO", validation_alias="SUNAP_LOG_LEVEL")
 
     # Fernet key(s), comma-separated (the first seals): credentials Sunap keeps are sealed with it.

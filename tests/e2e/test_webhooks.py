@@ -199,4 +199,5 @@ def test_duplicate_and_reordered_deliveries_converge_on_what_toss_says(
     assert final["status"] == "CANCELED" and final["balanceAmount"] == 0
     assert len(final["cancels"]) == 1
     assert len(webhook_entries(api, payment, "applied")) == 1  # only the cancel changed it
-    assert len(webhook_entries(api, payment, "duplicate")) >= 3
+    # Each repeated delivery is in the trail once, however often it came again.
+    assert len(webhook_entries(api, payment, "duplicate")) == 2

@@ -138,7 +138,8 @@ def test_deliveries_arriving_while_the_processor_is_stopped_are_applied_once_it_
         items = api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
         hooks = [t for t in items if t["type"].startswith("webhook.")]
         assert [t["status"] for t in hooks].count("applied") == 1  # one transition, not two
-        assert len([t for t in hooks if t["status"] == "duplicate"]) == 4
+        # Two deliveries, each repeated twice: each repeat is in the trail once.
+        assert len([t for t in hooks if t["status"] == "duplicate"]) == 2
     settled = wait_for(lambda: all(d["status"] != "RECEIVED" for d in listed(service)))
     assert settled, listed(service)
 

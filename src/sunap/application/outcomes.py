@@ -143,12 +143,15 @@ def adopt_or_flag(
     deps: Deps,
     *,
     answered_cancels: Mapping[str, str] | None = None,
-) -> None:
+) -> bool:
+    """Adopt the PG's view; a record of another payment flags this one for a person. True if
+    anything changed."""
     try:
-        adopt_gateway_state(payment, result, deps, answered_cancels=answered_cancels)
+        return adopt_gateway_state(payment, result, deps, answered_cancels=answered_cancels)
     except GatewayMismatch as mismatch:
         log.error("payment %s: %s", payment.id, mismatch)
         payment.flag_for_review(str(mismatch), deps.clock.now())
+        return True
 
 
 def unknown_outcome(error: GatewayError) -> PgTimeout | PgUnavailable:

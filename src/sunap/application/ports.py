@@ -274,7 +274,7 @@ class WebhookDelivery:
     pg_account_id: str  # the account whose webhook URL it arrived at
     event_type: str  # "PAYMENT_STATUS_CHANGED", "DEPOSIT_CALLBACK", …
     headers: dict[str, str]
-    body: bytes  # raw, as received
+    body: bytes  # as received, its secrets digested and accounts masked (webhook_storage.py)
     received_at: datetime
     status: DeliveryStatus = DeliveryStatus.RECEIVED
     attempts: int = 0
@@ -285,8 +285,9 @@ class WebhookDelivery:
 
 
 class WebhookInbox(Protocol):
-    async def record(self, delivery: WebhookDelivery) -> bool:
-        """Store a delivery in its own transaction; False if its dedup_key was seen before."""
+    async def record(self, delivery: WebhookDelivery) -> int:
+        """Store a delivery in its own transaction and answer 0; a delivery whose dedup_key was
+        seen before is not stored, and the answer is how often it has now been repeated."""
         ...
 
     async def claim_due(
@@ -315,6 +316,10 @@ class WebhookInbox(Protocol):
 
     async def requeue(self, delivery_id: str, now: datetime) -> bool:
         """Operator replay: make a delivery RECEIVED and due now."""
+        ...
+
+    async def prune(self, received_before: datetime, limit: int) -> int:
+        """Forget up to `limit` deliveries received before the cutoff; how many were."""
         ...
 
 

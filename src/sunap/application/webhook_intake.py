@@ -18,13 +18,14 @@ from . import audit
 from .adopt import secret_digest
 from .deps import Deps
 from .pg_accounts import PgAccount
-from .ports import WebhookDelivery, WebhookInbox
+from .ports import DeliveryStatus, WebhookDelivery, WebhookInbox
 from .webhook_signatures import (
     STANDARD_ID,
     SignatureInvalid,
     is_signed,
     verify_signature,
 )
+from .webhook_storage import masked_body, summary_body
 
 PAYMENT_STATUS_CHANGED = "PAYMENT_STATUS_CHANGED"
 DEPOSIT_CALLBACK = "DEPOSIT_CALLBACK"
@@ -32,6 +33,10 @@ CANCEL_STATUS_CHANGED = "CANCEL_STATUS_CHANGED"
 BILLING_DELETED = "BILLING_DELETED"
 # Toss signs these (and only these); with a secret configured an unsigned one is refused.
 SIGNED_BY_TOSS = frozenset({"payout.changed", "seller.changed"})
+# What the processor acts on; anything else is acknowledged and kept as type, id and size only.
+ACTED_ON = frozenset(
+    {PAYMENT_STATUS_CHANGED, DEPOSIT_CALLBACK, CANCEL_STATUS_CHANGED, BILLING_DELETED}
+)
 KEPT_HEADERS = ("tosspayments-", "webhook-", "content-type")
 
 
@@ -173,19 +178,40 @@ async def receive_toss_webhook(
         raise WebhookRejected(401, "INVALID_SIGNATURE", f"{delivery.event_type} must be signed.")
     if delivery.event_type == DEPOSIT_CALLBACK:
         await _check_deposit_secret(delivery, account.id, deps)
-    stored = WebhookDelivery(
+    stored = _stored(delivery, headers, body, account.id, deps)
+    repeats = await inbox.record(stored)
+    if repeats == 0:
+        return WebhookReceipt(stored.id, duplicate=False)
+    if repeats == 1:  # a repeated identical delivery is audited once, however often it comes
+        await _audit_duplicate(delivery, stored.dedup_key, account.id, deps)
+    return WebhookReceipt(None, duplicate=True)
+
+
+def _stored(
+    delivery: ParsedDelivery,
+    headers: Mapping[str, str],
+    body: bytes,
+    pg_account_id: str,
+    deps: Deps,
+) -> WebhookDelivery:
+    """The delivery as it is kept (webhook_storage.py): secrets digested, accounts masked, and
+    an event we do not act on reduced to its type, id and size, settled at once."""
+    now = deps.clock.now()
+    acted_on = delivery.event_type in ACTED_ON
+    return WebhookDelivery(
         id=deps.ids.new_id("whd"),
-        dedup_key=dedup_key(delivery, headers, body, account.id),
-        pg_account_id=account.id,
+        dedup_key=dedup_key(delivery, headers, body, pg_account_id),
+        pg_account_id=pg_account_id,
         event_type=delivery.event_type,
         headers={k: v for k, v in headers.items() if k.startswith(KEPT_HEADERS)},
-        body=body,
-        received_at=deps.clock.now(),
+        body=masked_body(delivery.body)
+        if acted_on
+        else summary_body(delivery.event_type, delivery.body, len(body)),
+        received_at=now,
+        status=DeliveryStatus.RECEIVED if acted_on else DeliveryStatus.IGNORED,
+        processed_at=None if acted_on else now,
+        last_error=None if acted_on else f"{delivery.event_type} is recorded, not acted on",
     )
-    if await inbox.record(stored):
-        return WebhookReceipt(stored.id, duplicate=False)
-    await _audit_duplicate(delivery, stored.dedup_key, account.id, deps)
-    return WebhookReceipt(None, duplicate=True)
 
 
 async def _check_deposit_secret(delivery: ParsedDelivery, pg_account_id: str, deps: Deps) -> None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from . import audit
 from .adopt import next_check_at, secret_digest
 from .deps import Deps
-from .gateway import GatewayError, GatewayNotFound, GatewayPayment, PaymentGateway
+from .gateway import GatewayError, GatewayPayment
 from .outcomes import adopt_or_flag
 from .pg_accounts import UnknownPgAccount
 from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
@@ -28,6 +28,8 @@ from .webhook_intake import (
     WebhookRejected,
     parse_delivery,
 )
+from .webhook_lookups import Answer, AskLater, PgLookups
+from .webhook_storage import stored_secret_digest
 
 log = logging.getLogger("sunap.webhooks")
 
@@ -46,23 +48,33 @@ class Outcome:
 
 
 class _Retry(Exception):
-    """Processing could not finish now (PG unreachable, a concurrent change): try again later."""
+    """Processing could not finish now (PG unreachable, a concurrent change): try again later,
+    after `after` seconds if given, else on the backoff schedule."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
 
 
-async def process_due_webhooks(inbox: WebhookInbox, deps: Deps, limit: int = 20) -> int:
+async def process_due_webhooks(
+    inbox: WebhookInbox, deps: Deps, lookups: PgLookups | None = None, limit: int = 20
+) -> int:
     now = deps.clock.now()
+    lookups = lookups or PgLookups(deps.clock.now)
     deliveries = await inbox.claim_due(now, now + LEASE, limit)
     for delivery in deliveries:
-        await process_delivery(delivery, inbox, deps)
+        await process_delivery(delivery, inbox, deps, lookups)
     return len(deliveries)
 
 
-async def process_delivery(delivery: WebhookDelivery, inbox: WebhookInbox, deps: Deps) -> None:
+async def process_delivery(
+    delivery: WebhookDelivery, inbox: WebhookInbox, deps: Deps, lookups: PgLookups
+) -> None:
     """Process one claimed delivery and settle it; never raises for one bad delivery."""
     try:
-        outcome = await _apply(delivery, deps)
+        outcome = await _apply(delivery, deps, lookups)
     except _Retry as retry:
-        await _retry_later(delivery, inbox, deps, str(retry))
+        await _retry_later(delivery, inbox, deps, str(retry), retry.after)
         return
     except Exception as error:  # a bug must not stop the other deliveries; keep it visible
         log.exception("webhook delivery %s could not be processed", delivery.id)
@@ -84,7 +96,11 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 async def _retry_later(
-    delivery: WebhookDelivery, inbox: WebhookInbox, deps: Deps, reason: str
+    delivery: WebhookDelivery,
+    inbox: WebhookInbox,
+    deps: Deps,
+    reason: str,
+    after: float | None = None,
 ) -> None:
     now = deps.clock.now()
     if delivery.attempts >= MAX_ATTEMPTS:
@@ -96,11 +112,11 @@ async def _retry_later(
         status=D.RECEIVED,
         now=now,
         error=reason,
-        retry_at=now + retry_delay(delivery.attempts),
+        retry_at=now + (timedelta(seconds=after) if after else retry_delay(delivery.attempts)),
     )
 
 
-async def _apply(delivery: WebhookDelivery, deps: Deps) -> Outcome:
+async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> Outcome:
     try:
         parsed = parse_delivery(delivery.body)
     except WebhookRejected as rejected:  # stored by an older intake, or edited by hand
@@ -109,44 +125,55 @@ async def _apply(delivery: WebhookDelivery, deps: Deps) -> Outcome:
         gateway = await deps.accounts.gateway(delivery.pg_account_id)
     except UnknownPgAccount as unknown:
         return Outcome(D.UNMATCHED, note=str(unknown))
+
+    async def fetch(key: str, *, by_order: bool) -> Answer:
+        claimed = parsed.fields.get("status")
+        try:
+            return await lookups.truth(
+                gateway,
+                delivery.pg_account_id,
+                key,
+                by_order=by_order,
+                claimed_status=claimed if isinstance(claimed, str) else None,
+                received_at=delivery.received_at,
+            )
+        except AskLater as later:
+            raise _Retry(str(later), after=later.after) from later
+        except GatewayError as error:
+            raise _Retry(f"PG lookup failed: {type(error).__name__} {error.code}") from error
+
     if parsed.event_type in (PAYMENT_STATUS_CHANGED, CANCEL_STATUS_CHANGED):
         if parsed.payment_key is None:
             return Outcome(D.IGNORED, note="names no paymentKey")
-        truth = await _fetch(gateway, parsed.payment_key, by_order=False)
-        if truth is None:
+        answer = await fetch(parsed.payment_key, by_order=False)
+        if answer.truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this payment")
-        return await _adopt(delivery, parsed, truth, deps)
+        return await _adopt(delivery, parsed, answer, deps)
     if parsed.event_type == DEPOSIT_CALLBACK:
         assert parsed.order_id is not None
-        truth = await _fetch(gateway, parsed.order_id, by_order=True)
-        if truth is None:
+        answer = await fetch(parsed.order_id, by_order=True)
+        if answer.truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this order")
-        if not _same_secret(str(parsed.fields["secret"]), truth):
-            return await _reject_deposit(delivery, parsed, truth, deps)
-        return await _adopt(delivery, parsed, truth, deps)
+        if not _same_secret(str(parsed.fields["secret"]), answer.truth):
+            return await _reject_deposit(delivery, parsed, answer.truth, deps)
+        return await _adopt(delivery, parsed, answer, deps)
     return Outcome(D.IGNORED, note=f"{parsed.event_type} is recorded, not acted on")
 
 
-async def _fetch(gateway: PaymentGateway, key: str, *, by_order: bool) -> GatewayPayment | None:
-    try:
-        if by_order:
-            return await gateway.lookup_by_order_id(key)
-        return await gateway.lookup_by_payment_key(key)
-    except GatewayNotFound:
-        return None
-    except GatewayError as error:
-        raise _Retry(f"PG lookup failed: {type(error).__name__} {error.code}") from error
-
-
 def _same_secret(offered: str, truth: GatewayPayment) -> bool:
+    """`offered` as stored: the digest of the delivery's secret (webhook_storage.py)."""
     if truth.deposit_secret is None:
         return False
-    return hmac.compare_digest(secret_digest(offered), secret_digest(truth.deposit_secret))
+    return hmac.compare_digest(stored_secret_digest(offered), secret_digest(truth.deposit_secret))
 
 
 async def _adopt(
-    delivery: WebhookDelivery, parsed: ParsedDelivery, truth: GatewayPayment, deps: Deps
+    delivery: WebhookDelivery, parsed: ParsedDelivery, answer: Answer, deps: Deps
 ) -> Outcome:
+    """Apply the PG's truth to the payment of this account it names. A delivery that made no
+    call and changed nothing leaves no audit row: repeats cannot flood the trail."""
+    truth = answer.truth
+    assert truth is not None
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_payment_key(
             delivery.pg_account_id, truth.payment_key, for_update=True
@@ -154,14 +181,18 @@ async def _adopt(
         if payment is None:
             return Outcome(D.UNMATCHED, note="no payment of ours has this paymentKey")
         if payment.deposit_secret_digest is not None and parsed.event_type == DEPOSIT_CALLBACK:
-            offered = secret_digest(str(parsed.fields["secret"]))
+            offered = stored_secret_digest(str(parsed.fields["secret"]))
             if not hmac.compare_digest(offered, payment.deposit_secret_digest):
                 return Outcome(D.REJECTED, payment.id, "the secret does not match")
         before = payment.status
-        audit.record_exchange(uow, deps, payment, truth.exchange, "lookup")
-        adopt_or_flag(payment, truth, deps)
+        if answer.asked:
+            audit.record_exchange(uow, deps, payment, truth.exchange, "lookup")
+        changed = adopt_or_flag(payment, truth, deps)
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
+        if not (answer.asked or changed):
+            await uow.commit()
+            return Outcome(D.APPLIED, payment.id, "nothing new: the PG's answer was known")
         audit.record(
             uow,
             deps,

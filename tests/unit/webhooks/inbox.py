@@ -1,5 +1,6 @@
 """An in-memory webhook inbox that keeps the promises of sunap.application.ports.WebhookInbox:
-one row per dedup key, due deliveries leased to one caller, settle and requeue."""
+one row per dedup key (repeats counted), due deliveries leased to one caller, settle, requeue and
+prune."""
 
 from __future__ import annotations
 
@@ -13,12 +14,20 @@ class InMemoryWebhookInbox:
     def __init__(self) -> None:
         self.rows: dict[str, WebhookDelivery] = {}
         self.leases: dict[str, datetime] = {}
+        self.repeats: dict[str, int] = {}
 
-    async def record(self, delivery: WebhookDelivery) -> bool:
+    async def record(self, delivery: WebhookDelivery) -> int:
         if any(d.dedup_key == delivery.dedup_key for d in self.rows.values()):
-            return False
+            self.repeats[delivery.dedup_key] = self.repeats.get(delivery.dedup_key, 0) + 1
+            return self.repeats[delivery.dedup_key]
         self.rows[delivery.id] = delivery
-        return True
+        return 0
+
+    async def prune(self, received_before: datetime, limit: int) -> int:
+        old = [i for i, d in self.rows.items() if d.received_at < received_before][:limit]
+        for delivery_id in old:
+            del self.rows[delivery_id]
+        return len(old)
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int

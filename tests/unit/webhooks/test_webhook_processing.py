@@ -12,6 +12,7 @@ from sunap.application.gateway import GatewayUnknown
 from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports import DeliveryStatus, WebhookDelivery
 from sunap.application.webhook_intake import receive_toss_webhook
+from sunap.application.webhook_lookups import PgLookups
 from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
@@ -199,3 +200,64 @@ async def test_a_status_change_settles_a_confirm_whose_answer_was_lost(
     after = store.payment(payment.id)
     assert after.status is S.DONE and after.next_reconcile_at is None
     assert event_types(store, payment).count("payment.completed") == 1
+
+
+async def test_two_hundred_forged_webhooks_make_one_pg_lookup_and_two_audit_rows(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    store: InMemoryStore,
+    clock: FakeClock,
+) -> None:
+    payment = await confirmed(deps, toss)
+    assert payment.payment_key is not None
+    lookups, trail = len(toss.calls_of("lookup")), len(store.audit_of(payment.id))
+    for n in range(200):
+        forged = status_changed(payment.payment_key, "CANCELED", lastTransactionKey=f"f{n}")
+        await receive_toss_webhook(forged, {}, inbox, deps, ACCOUNT)
+    clock.advance(seconds=1)
+    coalesced = PgLookups(clock.now)
+    while await process_due_webhooks(inbox, deps, coalesced, limit=50):
+        pass
+
+    assert len(toss.calls_of("lookup")) - lookups == 1
+    assert len(store.audit_of(payment.id)) - trail == 2  # the look-up and one webhook row
+    assert store.payment(payment.id).status is S.DONE
+    assert {d.status for d in inbox.rows.values()} == {D.APPLIED}
+
+
+async def test_a_real_change_right_after_a_flood_is_delayed_never_missed(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    store: InMemoryStore,
+    clock: FakeClock,
+) -> None:
+    payment = await confirmed(deps, toss)
+    assert payment.payment_key is not None
+    coalesced = PgLookups(clock.now)
+    await receive_toss_webhook(
+        status_changed(payment.payment_key, "CANCELED", lastTransactionKey="forged"),
+        {},
+        inbox,
+        deps,
+        ACCOUNT,
+    )
+    clock.advance(seconds=1)
+    await process_due_webhooks(inbox, deps, coalesced)  # asks: the PG says DONE
+
+    # Canceled in Toss's console two seconds later; its webhook arrives at once.
+    clock.advance(seconds=2)
+    await toss.cancel(
+        payment_key=payment.payment_key, reason="console", amount=None, idempotency_key="c1"
+    )
+    real = status_changed(payment.payment_key, "CANCELED", lastTransactionKey="real")
+    receipt = await receive_toss_webhook(real, {}, inbox, deps, ACCOUNT)
+    await process_due_webhooks(inbox, deps, coalesced)
+    assert store.payment(payment.id).status is S.DONE  # within 10 s of the last look-up: waits
+    waiting = inbox.rows[receipt.delivery_id or ""]
+    assert waiting.status is D.RECEIVED and waiting.next_attempt_at is not None
+
+    clock.advance(seconds=10)
+    await process_due_webhooks(inbox, deps, coalesced)
+    assert store.payment(payment.id).status is S.CANCELED

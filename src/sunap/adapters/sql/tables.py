@@ -241,6 +241,7 @@ webhook_deliveries = Table(
     Column("payment_id", String(ID)),
     Column("last_error", Text),
     Column("processed_at", UtcDateTime),
+    Column("duplicates", Integer, nullable=False),  # identical deliveries that came again
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_received_at", "received_at"),
     **MARIADB,

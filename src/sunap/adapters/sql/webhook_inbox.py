@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import CursorResult, RowMapping, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +21,7 @@ class SqlWebhookInbox:
         self._reader = reader(engine)
         self._row_locks = engine.dialect.name != "sqlite"
 
-    async def record(self, delivery: WebhookDelivery) -> bool:
+    async def record(self, delivery: WebhookDelivery) -> int:
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(
@@ -40,13 +40,15 @@ class SqlWebhookInbox:
                         payment_id=delivery.payment_id,
                         last_error=delivery.last_error,
                         processed_at=delivery.processed_at,
+                        duplicates=0,
                     )
                 )
         except IntegrityError:
-            if await self._dedup_key_seen(delivery.dedup_key):
-                return False
-            raise
-        return True
+            repeats = await self._count_repeat(delivery.dedup_key)
+            if repeats is None:
+                raise
+            return repeats
+        return 0
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int
@@ -142,12 +144,23 @@ class SqlWebhookInbox:
             result = cast(CursorResult[Any], await conn.execute(stmt))
         return result.rowcount == 1
 
-    async def _dedup_key_seen(self, dedup_key: str) -> bool:
-        async with self._reader.connect() as conn:
-            found = await conn.scalar(
-                select(deliveries.c.id).where(deliveries.c.dedup_key == dedup_key)
+    async def prune(self, received_before: datetime, limit: int) -> int:
+        async with self._engine.begin() as conn:
+            old = select(deliveries.c.id).where(deliveries.c.received_at < received_before)
+            ids = list((await conn.execute(old.limit(limit))).scalars())
+            if ids:
+                await conn.execute(delete(deliveries).where(deliveries.c.id.in_(ids)))
+        return len(ids)
+
+    async def _count_repeat(self, dedup_key: str) -> int | None:
+        """Count one more repeat of a stored delivery; None if there is no such delivery."""
+        where = deliveries.c.dedup_key == dedup_key
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(deliveries).where(where).values(duplicates=deliveries.c.duplicates + 1)
             )
-        return found is not None
+            count = await conn.scalar(select(deliveries.c.duplicates).where(where))
+        return None if count is None else int(count)
 
 
 def _delivery(row: RowMapping) -> WebhookDelivery:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sunap.application.deps import Deps
 from sunap.application.ports import WebhookInbox
+from sunap.application.webhook_lookups import PgLookups
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.entrypoints.metrics import Metrics
 
@@ -13,8 +14,11 @@ from .loop import Worker
 def webhook_worker(
     inbox: WebhookInbox, deps: Deps, metrics: Metrics, poll_seconds: float
 ) -> Worker:
+    # One per process: look-ups of one payment are coalesced across its deliveries.
+    lookups = PgLookups(deps.clock.now)
+
     async def step() -> int:
-        handled = await process_due_webhooks(inbox, deps)
+        handled = await process_due_webhooks(inbox, deps, lookups)
         if handled:
             metrics.webhooks_processed.labels(status="processed").inc(handled)
         return handled

@@ -1,0 +1,69 @@
+"""What of a webhook delivery is kept at rest.
+
+A delivery is stored before it is answered, and kept until it is pruned. What it carries that
+could be used against a customer or the merchant never reaches the disk as it arrived:
+- a virtual account's `secret` (anyone holding it could forge a deposit callback) becomes its
+  sha256 digest, which is all the processor needs to compare it with the PG's;
+- refund accounts and card numbers are masked;
+- an event type Sunap does not act on is kept as its type, id and size only.
+The signature, when there is one, was checked on the raw bytes before anything is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .adopt import secret_digest
+
+DIGEST_PREFIX = "sha256:"
+MASKED_OBJECTS = frozenset({"refundReceiveAccount", "refundAccount"})
+MASKED_FIELDS = frozenset({"cardNumber", "accountNumber", "holderName", "customerIdentityNumber"})
+
+
+def stored_secret_digest(value: str) -> str:
+    """The digest of a `secret` as stored: masked deliveries keep `sha256:<hex>`; deliveries
+    stored before masking existed keep the secret itself."""
+    if value.startswith(DIGEST_PREFIX):
+        return value[len(DIGEST_PREFIX) :]
+    return secret_digest(value)
+
+
+def masked_body(body: dict[str, Any]) -> bytes:
+    """The delivery as it is kept: the same JSON, its secrets digested and its accounts masked."""
+    return json.dumps(_mask(body, inside_account=False), ensure_ascii=False).encode()
+
+
+def summary_body(event_type: str, body: dict[str, Any], size: int) -> bytes:
+    """An event type we do not act on: only what says that it came."""
+    event_id = body.get("eventId")
+    summary = {
+        "eventType": event_type,
+        "eventId": event_id if isinstance(event_id, str) else None,
+        "size": size,
+    }
+    return json.dumps(summary).encode()
+
+
+def _mask(value: Any, *, inside_account: bool) -> Any:
+    if isinstance(value, dict):
+        masked: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "secret" and isinstance(item, str):
+                masked[key] = DIGEST_PREFIX + stored_secret_digest(item)
+            elif isinstance(item, str) and (
+                key in MASKED_FIELDS and (inside_account or key == "cardNumber")
+            ):
+                masked[key] = _masked(item)
+            else:
+                masked[key] = _mask(item, inside_account=inside_account or key in MASKED_OBJECTS)
+        return masked
+    if isinstance(value, list):
+        return [_mask(item, inside_account=inside_account) for item in value]
+    return value
+
+
+def _masked(text: str) -> str:
+    """Enough to recognise it by (the last few characters), never enough to use it."""
+    keep = 4 if len(text) > 8 else 0
+    return "*" * (len(text) - keep) + text[len(text) - keep :]
