@@ -12,6 +12,7 @@ import pytest
 
 from tests.sandbox.conftest import FAST_RETRIES
 from tests.sandbox.flows import (
+    advance_clock,
     cancel,
     confirm,
     new_order_id,
@@ -105,6 +106,18 @@ async def test_the_same_idempotency_key_in_two_accounts_is_two_requests(
         window["paymentKey"] for window in windows
     ]
     assert [answer.json()["status"] for answer in answers] == ["DONE", "DONE"]
+
+
+async def test_the_one_clock_expires_windows_in_every_accounts_books(
+    shops: tuple[httpx.AsyncClient, httpx.AsyncClient], toss: httpx.AsyncClient
+) -> None:
+    shop_a, _ = shops
+    window = await open_window(shop_a)
+
+    await advance_clock(toss, 10 * 60)
+
+    expired = (await shop_a.get(f"/v1/payments/{window['paymentKey']}")).json()
+    assert expired["status"] == "EXPIRED"
 
 
 async def test_auth_keys_and_billing_keys_belong_to_one_account(

@@ -44,6 +44,7 @@ async def list_accounts(runtime: SandboxRuntime, request: Request) -> Any:
 
 
 async def create_payment(runtime: SandboxRuntime, request: Request) -> Any:
+    books = books_of(runtime, request)
     body = fields.body_object(await request.body())
     method = method_of(str(body.get("method") or "CARD"))
     if method is None:
@@ -56,7 +57,7 @@ async def create_payment(runtime: SandboxRuntime, request: Request) -> Any:
         card_number = fields.digits(
             body, "cardNumber", lengths=range(8, 21), code="INVALID_CARD_NUMBER"
         )
-    payment = books_of(runtime, request).open_window(
+    payment = books.open_window(
         order_id=fields.order_id(body),
         amount=fields.amount(body),
         order_name=fields.text(body, "orderName", max_length=100, required=False) or "테스트 주문",
@@ -73,6 +74,7 @@ async def create_payment(runtime: SandboxRuntime, request: Request) -> Any:
 
 
 async def billing_auth(runtime: SandboxRuntime, request: Request) -> Any:
+    books = books_of(runtime, request)
     body = fields.body_object(await request.body())
     customer_key = fields.customer_key(body)
     card_number = None
@@ -81,7 +83,7 @@ async def billing_auth(runtime: SandboxRuntime, request: Request) -> Any:
             body, "cardNumber", lengths=range(8, 21), code="INVALID_CARD_NUMBER"
         )
     return {
-        "authKey": books_of(runtime, request).issue_auth_key(customer_key, card_number),
+        "authKey": books.issue_auth_key(customer_key, card_number),
         "customerKey": customer_key,
     }
 
