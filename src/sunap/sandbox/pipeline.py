@@ -62,6 +62,7 @@ async def serve_toss_call(
     runtime.pump()  # expiries due by now happen before this call looks at anything
     path = route_path(request)
     received_at = runtime.clock.now()
+    log_of_calls = runtime.calls  # a call received before a reset stays out of the new log
     account: Account | None = None  # none when the key is refused
     try:
         secret_key = secret_key_from(request.headers.get("authorization"))
@@ -72,7 +73,7 @@ async def serve_toss_call(
     except Exception:
         log.exception("sandbox failed on %s %s", request.method, path)
         answer = Answer.error("FAILED_INTERNAL_SYSTEM_PROCESSING", 500)
-    runtime.calls.append(
+    log_of_calls.append(
         {
             "method": request.method,
             "path": path,

@@ -83,7 +83,7 @@ class SandboxRuntime:
         self.webhooks.reset()
         self.idempotency.reset()
         self.faults.clear()
-        self.calls.clear()
+        self.calls = []  # a new list: calls answered after the reset log into the old one
         self.clock.reset()
 
     async def _tick_forever(self) -> None:
