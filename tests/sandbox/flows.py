@@ -54,3 +54,13 @@ async def cancel(
 async def advance_clock(toss: httpx.AsyncClient, seconds: float) -> None:
     response = await toss.post("/sandbox/clock", json={"advanceSeconds": seconds})
     assert response.status_code == 200, response.text
+
+
+async def register_account(
+    toss: httpx.AsyncClient, secret_key: str, **extra: str
+) -> dict[str, Any]:
+    """A merchant account with books of its own; answers its clientKey and webhookUrl."""
+    response = await toss.post("/sandbox/accounts", json={"secretKey": secret_key, **extra})
+    assert response.status_code == 201, response.text
+    account: dict[str, Any] = response.json()
+    return account

@@ -9,6 +9,8 @@ from sunap.sandbox import choices
 from sunap.sandbox.catalogue import TossError
 
 TEST_KEY_PREFIXES = ("test_sk_", "test_gsk_")
+# Each secret key family has its client key family; Toss refuses a pair from different sets.
+CLIENT_KEY_PREFIX_OF = {"test_sk_": "test_ck_", "test_gsk_": "test_gck_"}
 # The public keys printed in Toss's docs: not secrets, anyone may use them against test mode.
 DOC_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"  # noqa: S105
 DOC_CLIENT_KEY = "test_ck_D5GePWvyJnrK0W0k6q8gLzN97Eoq"
@@ -29,7 +31,18 @@ def secret_key_from(header: str | None) -> str:
     if ":" not in decoded:
         raise TossError("INCORRECT_BASIC_AUTH_FORMAT")
     key = decoded.partition(":")[0]
-    # A live key, a client key, or a BOM-prefixed key is not a test secret key.
-    if not key.startswith(TEST_KEY_PREFIXES) or len(key) <= len("test_gsk_"):
+    if not is_test_secret_key(key):
         raise TossError("UNAUTHORIZED_KEY")
     return key
+
+
+def is_test_secret_key(key: str) -> bool:
+    # A live key, a client key, or a BOM-prefixed key is not a test secret key.
+    return key.startswith(TEST_KEY_PREFIXES) and len(key) > len("test_gsk_")
+
+
+def client_key_prefix(secret_key: str) -> str:
+    """The prefix of the client keys that pair with a test secret key."""
+    return next(
+        client for secret, client in CLIENT_KEY_PREFIX_OF.items() if secret_key.startswith(secret)
+    )

@@ -2,6 +2,9 @@
 
 Opening the page opens a READY payment (reused on reload); the buttons redirect to the merchant's
 successUrl / failUrl with Toss's query parameters (TOSS.md 7). Links honour the mount prefix.
+The page works on the books of the account whose `clientKey` it is given (what Toss's widget is
+initialised with), else of an Authorization header's secret key, else on the default books; its
+forms carry the client key on, so the buttons land in the same books.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sunap.sandbox import choices
+from sunap.sandbox.accounts import Account
 from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
 from sunap.sandbox.runtime import SandboxRuntime
 from sunap.sandbox.vocabulary import METHOD_NAMES, method_of
@@ -36,8 +40,16 @@ def _is_return_url(url: str) -> bool:
     return url.startswith(("http://", "https://", "/"))
 
 
-def _problem(message: str) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><p>{html.escape(message)}</p>", status_code=400)
+def _problem(message: str, status: int = 400) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><p>{html.escape(message)}</p>", status_code=status)
+
+
+def _refused(error: TossError) -> HTMLResponse:
+    return _problem(f"{error.code}: {message_for(error.code, english=False)}", error.status)
+
+
+def _account(runtime: SandboxRuntime, request: Request, client_key: str | None) -> Account:
+    return runtime.accounts.select(request.headers.get("authorization"), client_key)
 
 
 async def open_checkout(runtime: SandboxRuntime, request: Request) -> Response:
@@ -53,7 +65,9 @@ async def open_checkout(runtime: SandboxRuntime, request: Request) -> Response:
         return _problem("amount must be a positive whole number and method a Toss method")
     order_name = query.get("orderName") or "테스트 주문"
     try:
-        payment = runtime.merchant.open_window_for(order_id) or runtime.merchant.open_window(
+        account = _account(runtime, request, query.get("clientKey"))
+        books = account.merchant
+        payment = books.open_window_for(order_id) or books.open_window(
             order_id=order_id,
             amount=int(amount_text),
             order_name=order_name[:100],
@@ -61,7 +75,7 @@ async def open_checkout(runtime: SandboxRuntime, request: Request) -> Response:
             authenticated=False,
         )
     except TossError as error:
-        return _problem(f"{error.code}: {message_for(error.code, english=False)}")
+        return _refused(error)
     options = "".join(
         f'<option value="{code}">{code} — {html.escape(message_for(code, english=False))}</option>'
         for code in choices.DECLINE_CODES
@@ -75,6 +89,7 @@ async def open_checkout(runtime: SandboxRuntime, request: Request) -> Response:
         payment_key=html.escape(payment.payment_key),
         success_url=html.escape(success_url),
         fail_url=html.escape(fail_url),
+        client_key=html.escape(account.client_key or ""),
         decline_options=options,
     )
     return HTMLResponse(page)
@@ -98,7 +113,11 @@ async def approve(runtime: SandboxRuntime, request: Request) -> Response:
     if not (_is_return_url(success_url) and _is_return_url(fail_url)):
         return _problem("successUrl and failUrl are required")
     try:
-        payment = runtime.merchant.authenticate(form.get("paymentKey", ""))
+        books = _account(runtime, request, form.get("clientKey")).merchant
+    except TossError as error:
+        return _refused(error)
+    try:
+        payment = books.authenticate(form.get("paymentKey", ""))
     except TossError:
         return _fail_redirect(fail_url, "PAY_PROCESS_ABORTED", None)
     params = {
@@ -118,7 +137,11 @@ async def decline(runtime: SandboxRuntime, request: Request) -> Response:
     code = form.get("code", "")
     if code not in CATALOGUE:
         code = choices.DECLINE_CODES[0]
-    payment = runtime.merchant.payments.get(form.get("paymentKey", ""))
+    try:
+        books = _account(runtime, request, form.get("clientKey")).merchant
+    except TossError as error:
+        return _refused(error)
+    payment = books.payments.get(form.get("paymentKey", ""))
     return _fail_redirect(fail_url, code, payment.order_id if payment else None)
 
 

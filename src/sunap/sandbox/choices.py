@@ -6,8 +6,12 @@ package hard-codes a guess about Toss.
 
 from __future__ import annotations
 
-# The merchant every payment belongs to, whatever test key is used (one state per sandbox).
+# The mId shown on every payment and billing key, whichever account's books hold it.
 MERCHANT_ID = "tvivarepublica"
+# Toss refuses a secret key it does not know. The sandbox lets every test secret key in: keys
+# never registered with POST /sandbox/accounts share one set of books (the default account), so
+# any client works with no setup. False: an unregistered key is refused with UNAUTHORIZED_KEY.
+UNREGISTERED_KEYS_SHARE_DEFAULT_BOOKS = True
 API_VERSION = "2022-11-16"
 
 # Confirm with an unknown paymentKey: TOSS.md hesitates between NOT_FOUND_PAYMENT and

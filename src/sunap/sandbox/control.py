@@ -1,4 +1,8 @@
-"""The control plane under /sandbox/: what Toss's window, console and network would do to us."""
+"""The control plane under /sandbox/: what Toss's window, console and network would do to us.
+
+Calls that touch a merchant's books work on the account of an optional `Authorization: Basic`
+header (same format as the API), else on the default books.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sunap.sandbox import fields, identifiers
+from sunap.sandbox.accounts import AccountSpec, AccountSpecError
 from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
 from sunap.sandbox.clock import toss_time
 from sunap.sandbox.faults import Fault, FaultSpecError
+from sunap.sandbox.merchant import Merchant
 from sunap.sandbox.pipeline import TRACE_HEADER, wants_english
 from sunap.sandbox.runtime import SandboxRuntime
 from sunap.sandbox.vocabulary import method_of
@@ -20,7 +26,25 @@ from sunap.sandbox.vocabulary import method_of
 Handler = Callable[[SandboxRuntime, Request], Awaitable[Any]]
 
 
+def books_of(runtime: SandboxRuntime, request: Request) -> Merchant:
+    return runtime.accounts.select(request.headers.get("authorization")).merchant
+
+
+async def register_account(runtime: SandboxRuntime, request: Request) -> Any:
+    body = fields.body_object(await request.body())
+    try:
+        account = runtime.accounts.register(AccountSpec.from_json(body))
+    except AccountSpecError as error:
+        return JSONResponse({"code": error.code, "message": str(error)}, 400)
+    return JSONResponse({"clientKey": account.client_key, "webhookUrl": account.webhook_url}, 201)
+
+
+async def list_accounts(runtime: SandboxRuntime, request: Request) -> Any:
+    return {"items": [account.to_json() for account in runtime.accounts.registered()]}
+
+
 async def create_payment(runtime: SandboxRuntime, request: Request) -> Any:
+    books = books_of(runtime, request)
     body = fields.body_object(await request.body())
     method = method_of(str(body.get("method") or "CARD"))
     if method is None:
@@ -33,7 +57,7 @@ async def create_payment(runtime: SandboxRuntime, request: Request) -> Any:
         card_number = fields.digits(
             body, "cardNumber", lengths=range(8, 21), code="INVALID_CARD_NUMBER"
         )
-    payment = runtime.merchant.open_window(
+    payment = books.open_window(
         order_id=fields.order_id(body),
         amount=fields.amount(body),
         order_name=fields.text(body, "orderName", max_length=100, required=False) or "테스트 주문",
@@ -50,6 +74,7 @@ async def create_payment(runtime: SandboxRuntime, request: Request) -> Any:
 
 
 async def billing_auth(runtime: SandboxRuntime, request: Request) -> Any:
+    books = books_of(runtime, request)
     body = fields.body_object(await request.body())
     customer_key = fields.customer_key(body)
     card_number = None
@@ -58,13 +83,13 @@ async def billing_auth(runtime: SandboxRuntime, request: Request) -> Any:
             body, "cardNumber", lengths=range(8, 21), code="INVALID_CARD_NUMBER"
         )
     return {
-        "authKey": runtime.merchant.issue_auth_key(customer_key, card_number),
+        "authKey": books.issue_auth_key(customer_key, card_number),
         "customerKey": customer_key,
     }
 
 
 async def deposit(runtime: SandboxRuntime, request: Request) -> Any:
-    return runtime.merchant.deposit(request.path_params["paymentKey"]).to_json()
+    return books_of(runtime, request).deposit(request.path_params["paymentKey"]).to_json()
 
 
 async def add_fault(runtime: SandboxRuntime, request: Request) -> Any:
@@ -129,6 +154,8 @@ def control_routes(runtime: SandboxRuntime) -> list[Route]:
         return handle
 
     return [
+        Route("/sandbox/accounts", endpoint(register_account), methods=["POST"]),
+        Route("/sandbox/accounts", endpoint(list_accounts), methods=["GET"]),
         Route("/sandbox/payments", endpoint(create_payment), methods=["POST"]),
         Route("/sandbox/billing/auth", endpoint(billing_auth), methods=["POST"]),
         Route(

@@ -48,3 +48,8 @@ def test_account_number() -> str:
 
 def approve_number() -> str:
     return _random(string.digits, 8)
+
+
+def client_key(prefix: str) -> str:
+    # The shape of Toss's public doc client key: the prefix, then 28 letters and digits.
+    return prefix + _random(_ALNUM, 28)

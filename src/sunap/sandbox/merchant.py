@@ -1,4 +1,4 @@
-"""The one merchant's books: every payment and billing key, and every rule that changes them.
+"""One merchant account's books: every payment and billing key, and every rule that changes them.
 
 All methods are synchronous and never await, so each runs to completion inside the single event
 loop before any other request is looked at: two concurrent confirms or cancels of one payment are

@@ -1,5 +1,6 @@
 """One Toss API call from request to answer, in Toss's order: auth, Test-Code, Idempotency-Key,
-then the operation, with injected faults around it. Every answer carries a trace id and is JSON.
+then the operation on the books of the key's account, with injected faults around it. Every
+answer carries a trace id and is JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from sunap.sandbox import choices, fields, identifiers
+from sunap.sandbox.accounts import Account
 from sunap.sandbox.answers import Answer
 from sunap.sandbox.auth import secret_key_from
 from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
@@ -60,49 +62,59 @@ async def serve_toss_call(
     runtime.pump()  # expiries due by now happen before this call looks at anything
     path = route_path(request)
     received_at = runtime.clock.now()
+    log_of_calls = runtime.calls  # a call received before a reset stays out of the new log
+    account: Account | None = None  # none when the key is refused
     try:
-        answer = await _answer(runtime, request, path, operation)
+        secret_key = secret_key_from(request.headers.get("authorization"))
+        account = runtime.accounts.for_secret_key(secret_key)
+        answer = await _answer(runtime, request, path, secret_key, account.merchant, operation)
     except TossError as error:
         answer = Answer.error(error.code, error.status)
     except Exception:
         log.exception("sandbox failed on %s %s", request.method, path)
         answer = Answer.error("FAILED_INTERNAL_SYSTEM_PROCESSING", 500)
-    runtime.calls.append(
+    log_of_calls.append(
         {
             "method": request.method,
             "path": path,
             "status": None if answer.dropped else answer.status,
             "idempotencyKey": request.headers.get("idempotency-key"),
             "at": toss_time(received_at),
+            "account": account.name if account is not None else None,
         }
     )
     return render(answer, english=wants_english(request))
 
 
 async def _answer(
-    runtime: SandboxRuntime, request: Request, path: str, operation: Operation
+    runtime: SandboxRuntime,
+    request: Request,
+    path: str,
+    secret_key: str,
+    merchant: Merchant,
+    operation: Operation,
 ) -> Answer:
-    secret_key = secret_key_from(request.headers.get("authorization"))
     test_code = request.headers.get("tosspayments-test-code")
     if test_code is not None:  # only test keys get this far, which is when Toss honours it
         raise TossError(test_code if test_code in CATALOGUE else "INVALID_TEST_CODE")
     call = TossCall(request.method, path, request.path_params, await request.body())
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or key is None:  # other methods ignore the header
-        return await _run_with_faults(runtime, call, operation, None)
+        return await _run_with_faults(runtime, merchant, call, operation, None)
     IdempotencyStore.check_key(key)
     scope = (secret_key, request.method, path, key)
     replay = runtime.idempotency.begin(scope)
     if replay is not None:
         return replay
     try:
-        return await _run_with_faults(runtime, call, operation, scope)
+        return await _run_with_faults(runtime, merchant, call, operation, scope)
     finally:
         runtime.idempotency.abandon(scope)  # no-op once an answer was stored
 
 
 async def _run_with_faults(
     runtime: SandboxRuntime,
+    merchant: Merchant,
     call: TossCall,
     operation: Operation,
     scope: KeyScope | None,
@@ -117,7 +129,7 @@ async def _run_with_faults(
                 store.finish(scope, injected)
             return injected
     try:
-        answer = operation(runtime.merchant, call)
+        answer = operation(merchant, call)
     except TossError as error:
         answer = Answer.error(error.code, error.status)
     if scope is not None and (answer.succeeded or choices.CACHE_ERROR_ANSWERS):

@@ -13,10 +13,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from sunap.sandbox.accounts import Accounts
 from sunap.sandbox.clock import SandboxClock
 from sunap.sandbox.faults import FaultBook
 from sunap.sandbox.idempotency import IdempotencyStore
-from sunap.sandbox.merchant import Merchant
 from sunap.sandbox.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class SandboxRuntime:
     ) -> None:
         self.clock = clock or SandboxClock()
         self.webhooks = WebhookSender(webhook_url, self.clock, webhook_time_scale)
-        self.merchant = Merchant(self.clock, self.webhooks.enqueue)
+        self.accounts = Accounts(self.clock, self.webhooks)
         self.idempotency = IdempotencyStore(self.clock)
         self.faults = FaultBook()
         self.calls: list[dict[str, Any]] = []
@@ -65,7 +65,7 @@ class SandboxRuntime:
 
     def pump(self) -> None:
         """Fires what is due now: expiries, then webhook attempts (each in its own task)."""
-        self.merchant.tick()
+        self.accounts.tick()
         if self._loop is None:
             return
         for delivery in self.webhooks.due():
@@ -79,11 +79,11 @@ class SandboxRuntime:
         return now
 
     def reset(self) -> None:
-        self.merchant.reset()
+        self.accounts.reset()
         self.webhooks.reset()
         self.idempotency.reset()
         self.faults.clear()
-        self.calls.clear()
+        self.calls = []  # a new list: calls answered after the reset log into the old one
         self.clock.reset()
 
     async def _tick_forever(self) -> None:

@@ -1,4 +1,4 @@
-"""Webhook deliveries to the merchant's URL, retried on Toss's schedule (TOSS.md 6.1).
+"""Webhook deliveries to each merchant account's URL, retried on Toss's schedule (TOSS.md 6.1).
 
 A delivery is one event with one `whtrans_…` id; each try is an attempt. The schedule runs on the
 sandbox clock, compressed by `time_scale`, so both waiting and moving the clock make retries due.
@@ -40,6 +40,7 @@ class Attempt:
 class Delivery:
     transmission_id: str
     event_type: str
+    account: str  # the client key of the account whose books sent it, or "default"
     url: str
     body: dict[str, Any]
     created_at: datetime
@@ -52,6 +53,7 @@ class Delivery:
         return {
             "transmissionId": self.transmission_id,
             "eventType": self.event_type,
+            "account": self.account,
             "url": self.url,
             "state": self.state,
             "createdAt": toss_time(self.created_at),
@@ -63,20 +65,24 @@ class Delivery:
 
 class WebhookSender:
     def __init__(self, url: str | None, clock: SandboxClock, time_scale: float = 1.0) -> None:
-        self.url = url
+        self.url = url  # the sandbox's own: for accounts that registered none
         self._clock = clock
         self._time_scale = time_scale
         self.deliveries: list[Delivery] = []
 
-    def enqueue(self, event_type: str, body: dict[str, Any]) -> None:
-        if self.url is None:
+    def enqueue(
+        self, event_type: str, body: dict[str, Any], *, account: str, url: str | None = None
+    ) -> None:
+        target = url or self.url
+        if target is None:
             return
         now = self._clock.now()
         self.deliveries.append(
             Delivery(
                 transmission_id=identifiers.transmission_id(),
                 event_type=event_type,
-                url=self.url,
+                account=account,
+                url=target,
                 body=body,
                 created_at=now,
                 next_attempt_at=now,
