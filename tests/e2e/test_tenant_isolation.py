@@ -3,6 +3,8 @@ as an attacker would, against a real `sunap serve` on every database."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sunap.adapters.crypto.fernet_box import new_key
 from tests.e2e.flows import (
     confirm,
     create_payment,
@@ -20,7 +23,7 @@ from tests.e2e.flows import (
     wait_for,
 )
 from tests.support.databases import create_database, drop_database, selected_backends
-from tests.support.service import RunningService, running_service
+from tests.support.service import SUNAP, RunningService, running_service
 
 SCOPES = ("payments:read", "payments:write", "payments:cancel")
 
@@ -32,8 +35,14 @@ def service(
     workdir = Path(tmp_path_factory.mktemp(f"isolation-{request.param}"))
     url = create_database(request.param, workdir)
     try:
-        # A short Toss timeout keeps the slow-Toss case quick.
-        with running_service(workdir, SUNAP_DATABASE_URL=url, SUNAP_TOSS_READ_TIMEOUT="1") as svc:
+        # A short Toss timeout keeps the slow-Toss case quick; a secrets key lets a tenant keep
+        # its own Toss account on any database.
+        with running_service(
+            workdir,
+            SUNAP_DATABASE_URL=url,
+            SUNAP_TOSS_READ_TIMEOUT="1",
+            SUNAP_SECRETS_KEY=new_key(),
+        ) as svc:
             yield svc
     finally:
         drop_database(url)
@@ -164,3 +173,103 @@ def test_a_tenant_without_its_own_account_has_no_webhook_url(service: RunningSer
         nobody = anonymous.post(f"/v1/webhooks/toss/{new_order_id()}", json={})
     assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
     assert nobody.status_code == 404
+
+
+OWN_SECRET_KEY = "test_sk_shop_c_own_account_0001"
+OWN_CLIENT_KEY = "test_ck_shop_c_own_account_0001"
+
+
+@pytest.fixture(scope="module")
+def shop_c(service: RunningService) -> str:
+    """A tenant on a Toss account of its own, known to the sandbox as a separate merchant."""
+    (service.workdir / "shop-c.key").write_text(OWN_SECRET_KEY)
+    set_toss = ("tenants", "set-toss", "--tenant", "shop-c", "--secret-key-file", "shop-c.key")
+    subprocess.run(
+        [*SUNAP, *set_toss, "--client-key", OWN_CLIENT_KEY],
+        env=service.env,
+        cwd=service.workdir,
+        check=True,
+        capture_output=True,
+    )
+    registered = httpx.post(
+        f"{service.sandbox_url}/sandbox/accounts",
+        json={
+            "secretKey": OWN_SECRET_KEY,
+            "clientKey": OWN_CLIENT_KEY,
+            "webhookUrl": f"{service.base_url}/v1/webhooks/toss/shop-c",
+        },
+        timeout=30,
+    )
+    assert registered.status_code == 201, registered.text
+    return service.create_key("shop-c", *SCOPES)
+
+
+@pytest.fixture()
+def c(service: RunningService, shop_c: str) -> Iterator[httpx.Client]:
+    with service.client(shop_c) as client:
+        yield client
+
+
+@pytest.fixture()
+def c_window(service: RunningService) -> Iterator[httpx.Client]:
+    """The payment window of shop-c's own Toss account."""
+    with httpx.Client(
+        base_url=service.sandbox_url, auth=(OWN_SECRET_KEY, ""), timeout=30
+    ) as client:
+        yield client
+
+
+def test_a_tenant_on_its_own_account_holds_its_own_orders_and_keys(
+    service: RunningService,
+    a: httpx.Client,
+    c: httpx.Client,
+    sandbox: httpx.Client,
+    c_window: httpx.Client,
+) -> None:
+    theirs = paid_payment(a, sandbox)  # on the default account
+    created = c.post(
+        "/v1/payments",
+        json={"orderName": "x", "amount": theirs["amount"], "orderId": theirs["orderId"]},
+    )
+    assert created.status_code == 201, created.text  # another account: another order
+    mine = created.json()
+    assert mine["checkout"]["clientKey"] == OWN_CLIENT_KEY
+    done = confirm(c, mine, pay_in_window(c_window, mine))
+    assert done.status_code == 200, done.text
+    assert done.json()["paymentKey"] != theirs["paymentKey"]
+
+    # The default account's paymentKey means nothing on shop-c's account.
+    other = create_payment(c, theirs["amount"])
+    taken = confirm(c, other, theirs["paymentKey"])
+    assert taken.status_code == 400 and taken.json()["code"] == "INVALID_PAYMENT_KEY"
+
+    # shop-c's cancel reaches its own account only.
+    canceled = c.post(f"/v1/payments/{mine['id']}/cancel", json={"cancelReason": "test"})
+    assert canceled.json()["status"] == "CANCELED"
+    assert get(a, theirs)["status"] == "DONE"
+    assert toss_calls(sandbox, f"/v1/payments/{theirs['paymentKey']}/cancel") == []
+
+    # Its webhooks arrive at its own URL and touch only its payment.
+    def applied() -> bool:
+        trail = c.get(f"/v1/payments/{mine['id']}/transactions").json()["items"]
+        return any(t["type"] == "webhook.PAYMENT_STATUS_CHANGED" for t in trail)
+
+    assert wait_for(applied, timeout=30)
+    theirs_trail = a.get(f"/v1/payments/{theirs['id']}/transactions").json()["items"]
+    assert mine["id"] not in str(theirs_trail)
+
+
+def test_a_webhook_naming_another_accounts_payment_changes_nothing(
+    service: RunningService, c: httpx.Client, c_window: httpx.Client
+) -> None:
+    mine = create_payment(c)
+    done = confirm(c, mine, pay_in_window(c_window, mine)).json()
+    forged = {
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "data": {"paymentKey": done["paymentKey"], "status": "CANCELED"},
+    }
+    with service.client() as anonymous:
+        answer = anonymous.post("/v1/webhooks/toss", json=forged)  # the default account's URL
+    assert answer.status_code == 200
+    time.sleep(1.5)  # the processor runs every 0.2 s here
+    assert get(c, mine)["status"] == "DONE"
