@@ -1,4 +1,4 @@
-"""A real `sunap serve` process for end-to-end tests: its own SQLite file, port and API keys."""
+"""A real `sunap serve` process for end-to-end tests: its own SQLite file, ports and API keys."""
 
 from __future__ import annotations
 
@@ -33,9 +33,17 @@ class RunningService:
     log_path: Path | None = None
     keys: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A port of its own: services run in parallel, and grpc's default 9087 would collide.
+        self.env.setdefault("SUNAP_GRPC_PORT", str(free_port()))
+
     @property
     def sandbox_url(self) -> str:
         return f"{self.base_url}/toss-sandbox"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.env['SUNAP_GRPC_PORT']}"
 
     def create_key(self, tenant: str, *scopes: str) -> str:
         args = [*SUNAP, "keys", "create", "--tenant", tenant]
