@@ -27,5 +27,5 @@ class SqlPaymentVersions:
                 rows = await conn.execute(
                     select(payments.c.id, payments.c.version).where(payments.c.id.in_(chunk))
                 )
-                found.update({payment_id: version for payment_id, version in rows.tuples()})
+                found.update({payment_id: version for payment_id, version in rows})
         return found
