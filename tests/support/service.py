@@ -32,6 +32,7 @@ class RunningService:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     keys: dict[str, str] = field(default_factory=dict)
+    serve_args: list[str] = field(default_factory=list)  # e.g. ["--grpc-port", "0"]
 
     def __post_init__(self) -> None:
         # A port of its own: services run in parallel, and grpc's default 9087 would collide.
@@ -61,7 +62,7 @@ class RunningService:
         assert self.log_path is not None
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [*SUNAP, "serve"],
+                [*SUNAP, "serve", *self.serve_args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -100,7 +101,7 @@ class RunningService:
 
 
 @contextmanager
-def running_service(tmp_path: Path, **extra_env: str) -> Iterator[RunningService]:
+def running_service(tmp_path: Path, *serve_args: str, **extra_env: str) -> Iterator[RunningService]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
     env.update(
@@ -116,6 +117,7 @@ def running_service(tmp_path: Path, **extra_env: str) -> Iterator[RunningService
         env=env,
         workdir=tmp_path,
         log_path=tmp_path / "serve.log",
+        serve_args=list(serve_args),
     )
     service.start()
     try:

@@ -128,11 +128,14 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     ) -> AsyncIterator[pb.Payment]:
         try:
             principal = await self._principal(context, "payments:read")
-            changes = self._container.changes
+            changes, sent = self._container.changes, None
             async for payment in watch_payment(
                 principal.tenant_id, request.id, self._deps, changes
             ):
-                yield self._present(payment)
+                message = self._present(payment)
+                if message != sent:  # a change merchants cannot see (a reconcile time) is no news
+                    sent = message
+                    yield message
         except grpc.aio.AbortError:
             raise
         except DomainError as refused:
