@@ -50,7 +50,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:write")
             command = create_body(request).command(principal.tenant_id)
-            return await self._changing(
+            return await self._idempotently(
                 context,
                 principal,
                 "CreatePayment",
@@ -66,7 +66,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:write")
             command = confirm_body(request).command(principal.tenant_id)
-            return await self._changing(
+            return await self._idempotently(
                 context,
                 principal,
                 "ConfirmPayment",
@@ -99,7 +99,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:cancel")
             command = cancel_body(request).command(principal.tenant_id, request.id)
-            return await self._changing(
+            return await self._idempotently(
                 context,
                 principal,
                 "CancelPayment",
@@ -113,7 +113,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:cancel")
             command = refund_body(request).command(principal.tenant_id, request.payment_id)
-            return await self._changing(
+            return await self._idempotently(
                 context,
                 principal,
                 "RefundPayment",
@@ -156,7 +156,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         authorization = metadata_value(context, "authorization")
         return await authenticate(self._container.api_keys, authorization, scope)
 
-    async def _changing(
+    async def _idempotently(
         self,
         context: Context,
         principal: Principal,

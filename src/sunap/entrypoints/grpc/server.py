@@ -25,6 +25,8 @@ OPTIONS = [
     # Another process on the port is an error, not a silent share of its calls (grpc's default
     # on Linux is SO_REUSEPORT, which would let two services take turns answering).
     ("grpc.so_reuseport", 0),
+    # The API's limit on a request body (64 KiB); a larger message is RESOURCE_EXHAUSTED, unread.
+    ("grpc.max_receive_message_length", 64 * 1024),
     # Ping idle connections so that a vanished client's WatchPayment streams end.
     ("grpc.keepalive_time_ms", 60_000),
     ("grpc.keepalive_timeout_ms", 20_000),
