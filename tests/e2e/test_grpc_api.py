@@ -24,8 +24,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from sunap.v1 import payments_pb2 as pb
 from tests.e2e.flows import toss_calls, wait_for
 from tests.e2e.grpc_client import GrpcClient, grpc_client, new_order_id, refused
-from tests.support.databases import create_database, drop_database, selected_backends
-from tests.support.service import RunningService, running_service
+from tests.support.databases import selected_backends
+from tests.support.service import RunningService, running_service, running_service_on
 
 C = grpc.StatusCode
 DOC_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
@@ -38,12 +38,8 @@ def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningService]:
     workdir = Path(tmp_path_factory.mktemp(f"sunap-grpc-{request.param}"))
-    url = create_database(request.param, workdir)
-    try:
-        with running_service(workdir, SUNAP_DATABASE_URL=url) as svc:
-            yield svc
-    finally:
-        drop_database(url)
+    with running_service_on(request.param, workdir) as svc:
+        yield svc
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.databases import create_database, drop_database
+
 SUNAP = [sys.executable, "-m", "sunap.cli"]
 
 
@@ -124,3 +126,15 @@ def running_service(tmp_path: Path, *serve_args: str, **extra_env: str) -> Itera
         yield service
     finally:
         service.stop()
+
+
+@contextmanager
+def running_service_on(backend: str, workdir: Path) -> Iterator[RunningService]:
+    """A service on a fresh database of `backend` ("sqlite", "postgresql", "mariadb"), dropped
+    once the service has stopped."""
+    url = create_database(backend, workdir)
+    try:
+        with running_service(workdir, SUNAP_DATABASE_URL=url) as service:
+            yield service
+    finally:
+        drop_database(url)
