@@ -60,7 +60,7 @@ def banner(
         f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})",
         f"gRPC (sunap.v1.PaymentService, health, reflection) on {grpc_address[0]}:{grpc_address[1]}"
         if grpc_address
-        else "gRPC: off (SUNAP_GRPC_PORT=0)",
+        else "gRPC: off (port 0)",
     ]
     if settings.sandbox_mode:
         lines += [
