@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup serve test check lint format bench clean
+.PHONY: setup serve test check lint format bench proto clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ format: setup
 
 bench: setup
 	$(PY) bench/relay_throughput.py
+
+# Regenerate src/sunap/v1 (gRPC stubs + mypy stubs) from proto/; a test fails when they differ.
+proto: setup
+	$(PY) proto/generate.py src
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.db

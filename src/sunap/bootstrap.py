@@ -23,6 +23,7 @@ from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
+from sunap.adapters.sql.payment_versions import SqlPaymentVersions
 from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
@@ -32,13 +33,15 @@ from sunap.adapters.toss.gateway import TossGateway, build_toss_gateway
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.gateway import PaymentGateway
+from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
 from sunap.application.ports import EventPublisher
 from sunap.application.secrets import SecretBox
 from sunap.config import ConfigurationError, Settings
 from sunap.domain.payment import Payment, PaymentStatus
+from sunap.entrypoints.container import Container
+from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
-from sunap.entrypoints.http.container import Container
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.workers.housekeeping import housekeeping_worker
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
@@ -119,8 +122,11 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
 
     pg_accounts = SqlPgAccountStore(engine)
     accounts = PgAccountDirectory(default_account, pg_accounts, secret_box(settings), gateway_for)
+    changes = PaymentChanges()
     deps = Deps(
-        uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
+        uow=sql_unit_of_work_factory(
+            engine, EnvelopeFactory(ids, clock), on_commit=changes.committed
+        ),
         accounts=accounts,
         clock=clock,
         ids=ids,
@@ -146,6 +152,7 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         checkout_url=_sandbox_checkout(self_url + SANDBOX_MOUNT)
         if settings.sandbox_mode
         else _none,
+        changes=changes,
     )
     publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
     relay = OutboxRelay(
@@ -185,9 +192,23 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
     )
 
 
-def build_app(settings: Settings, *, self_url: str) -> FastAPI:
-    """The HTTP app for `sunap serve`; in-process workers start and stop with it."""
+def build_app(
+    settings: Settings, *, self_url: str, grpc_address: tuple[str, int] | None = None
+) -> FastAPI:
+    """The HTTP app for `sunap serve`; in-process workers and, given an address, the gRPC
+    server start and stop with it, on its event loop."""
     runtime = build_runtime(settings, self_url=self_url)
+    grpc_server = None
+    if grpc_address is not None:
+        host, port = grpc_address
+        grpc_server = GrpcServer(
+            runtime.container,
+            SqlPaymentVersions(runtime.engine),
+            runtime.metrics,
+            host=host,
+            port=port,
+            poll_seconds=settings.worker_poll_seconds,
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -195,8 +216,12 @@ def build_app(settings: Settings, *, self_url: str) -> FastAPI:
         group = WorkerGroup(runtime.workers if settings.run_workers else [], runtime.metrics)
         group.start()
         try:
+            if grpc_server is not None:
+                await grpc_server.start()
             yield
         finally:
+            if grpc_server is not None:
+                await grpc_server.stop()
             await group.stop()
             await runtime.aclose()
 

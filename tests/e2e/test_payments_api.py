@@ -18,8 +18,8 @@ from tests.e2e.flows import (
     pay_in_window,
     toss_calls,
 )
-from tests.support.databases import create_database, drop_database, selected_backends
-from tests.support.service import RunningService, running_service
+from tests.support.databases import selected_backends
+from tests.support.service import RunningService, running_service_on
 
 DOC_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
 
@@ -30,12 +30,8 @@ def service(
 ) -> Iterator[RunningService]:
     """The whole contract, once per database Sunap runs on."""
     workdir = Path(tmp_path_factory.mktemp(f"sunap-{request.param}"))
-    url = create_database(request.param, workdir)
-    try:
-        with running_service(workdir, SUNAP_DATABASE_URL=url) as svc:
-            yield svc
-    finally:
-        drop_database(url)
+    with running_service_on(request.param, workdir) as svc:
+        yield svc
 
 
 def test_a_new_payment_is_ready_with_a_checkout_link(api: httpx.Client) -> None:

@@ -22,4 +22,20 @@ class OneGatewayAccounts:
         return self._others.get(account_id, self._gateway)
 
 
-__all__ = ["DEFAULT_PG_ACCOUNT", "OneGatewayAccounts"]
+class NoOwnAccounts:
+    """A PgAccountStore in which no tenant has an account of its own."""
+
+    async def get(self, account_id: str) -> None:
+        return None
+
+    async def give_tenant_own_account(self, tenant_id: str, account: object) -> None:
+        raise NotImplementedError("no tenant gets an account of its own here")
+
+    async def tenants(self) -> list[object]:
+        return []
+
+    async def own_account_of(self, tenant_name: str) -> None:
+        return None
+
+
+__all__ = ["DEFAULT_PG_ACCOUNT", "NoOwnAccounts", "OneGatewayAccounts"]

@@ -214,8 +214,11 @@ class InMemoryAuditLog:
 
 
 class InMemoryUnitOfWork:
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(
+        self, store: InMemoryStore, on_commit: Callable[[list[Payment]], None] | None = None
+    ) -> None:
         self.store = store
+        self._on_commit = on_commit
         # Typed as the ports say, so the fake is a UnitOfWork and not just look-alike.
         self._repo = InMemoryPaymentRepository(store, self)
         self._audit = InMemoryAuditLog(store)
@@ -285,7 +288,8 @@ class InMemoryUnitOfWork:
 
     def _write(self) -> None:
         repo = self._repo
-        for payment in [*self._changed(), *repo.added]:
+        written = [*self._changed(), *repo.added]
+        for payment in written:
             payment.version += 1
             snapshot = copy.deepcopy(payment)
             snapshot.events = []
@@ -302,6 +306,8 @@ class InMemoryUnitOfWork:
         self._audit.pending.clear()
         self.store.commits += 1
         self.commits += 1
+        if self._on_commit is not None and written:
+            self._on_commit(written)
 
     def _changed(self) -> list[Payment]:
         repo = self._repo
@@ -316,13 +322,19 @@ class InMemoryUnitOfWork:
 
 
 class InMemoryUnitOfWorkFactory:
-    """`UnitOfWorkFactory`: every call is a new transaction on the same store."""
+    """`UnitOfWorkFactory`: every call is a new transaction on the same store. `on_commit` is
+    told of the payments each commit wrote, as the SQL unit of work's post-commit hook is."""
 
-    def __init__(self, store: InMemoryStore | None = None) -> None:
+    def __init__(
+        self,
+        store: InMemoryStore | None = None,
+        on_commit: Callable[[list[Payment]], None] | None = None,
+    ) -> None:
         self.store = store or InMemoryStore()
+        self.on_commit = on_commit
         self.created: list[InMemoryUnitOfWork] = []
 
     def __call__(self) -> InMemoryUnitOfWork:
-        uow = InMemoryUnitOfWork(self.store)
+        uow = InMemoryUnitOfWork(self.store, self.on_commit)
         self.created.append(uow)
         return uow

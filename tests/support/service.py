@@ -1,4 +1,4 @@
-"""A real `sunap serve` process for end-to-end tests: its own SQLite file, port and API keys."""
+"""A real `sunap serve` process for end-to-end tests: its own SQLite file, ports and API keys."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.support.databases import create_database, drop_database
 
 SUNAP = [sys.executable, "-m", "sunap.cli"]
 
@@ -32,10 +34,19 @@ class RunningService:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     keys: dict[str, str] = field(default_factory=dict)
+    serve_args: list[str] = field(default_factory=list)  # e.g. ["--grpc-port", "0"]
+
+    def __post_init__(self) -> None:
+        # A port of its own: services run in parallel, and grpc's default 9087 would collide.
+        self.env.setdefault("SUNAP_GRPC_PORT", str(free_port()))
 
     @property
     def sandbox_url(self) -> str:
         return f"{self.base_url}/toss-sandbox"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.env['SUNAP_GRPC_PORT']}"
 
     def create_key(self, tenant: str, *scopes: str) -> str:
         args = [*SUNAP, "keys", "create", "--tenant", tenant]
@@ -53,7 +64,7 @@ class RunningService:
         assert self.log_path is not None
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [*SUNAP, "serve"],
+                [*SUNAP, "serve", *self.serve_args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -92,7 +103,7 @@ class RunningService:
 
 
 @contextmanager
-def running_service(tmp_path: Path, **extra_env: str) -> Iterator[RunningService]:
+def running_service(tmp_path: Path, *serve_args: str, **extra_env: str) -> Iterator[RunningService]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
     env.update(
@@ -108,9 +119,22 @@ def running_service(tmp_path: Path, **extra_env: str) -> Iterator[RunningService
         env=env,
         workdir=tmp_path,
         log_path=tmp_path / "serve.log",
+        serve_args=list(serve_args),
     )
     service.start()
     try:
         yield service
     finally:
         service.stop()
+
+
+@contextmanager
+def running_service_on(backend: str, workdir: Path) -> Iterator[RunningService]:
+    """A service on a fresh database of `backend` ("sqlite", "postgresql", "mariadb"), dropped
+    once the service has stopped."""
+    url = create_database(backend, workdir)
+    try:
+        with running_service(workdir, SUNAP_DATABASE_URL=url) as service:
+            yield service
+    finally:
+        drop_database(url)

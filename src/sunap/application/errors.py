@@ -52,3 +52,28 @@ class PgMismatch(DomainError):
     adopted; the payment is flagged for a person."""
 
     code = "PG_MISMATCH"
+
+
+class Unauthenticated(DomainError):
+    """No API key, or one we do not know."""
+
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(DomainError):
+    """The API key lacks the scope the call needs."""
+
+    code = "FORBIDDEN"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was used before with another request (another body or operation)."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyKeyInUse(DomainError):
+    """The first request with this Idempotency-Key is still running; retry shortly."""
+
+    code = "IDEMPOTENCY_KEY_IN_USE"
+    retry_after_seconds = 1

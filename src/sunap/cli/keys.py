@@ -9,8 +9,8 @@ from typing import Any
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.system import RandomIds, SystemClock
+from sunap.application.authentication import SCOPES, hash_api_key, new_api_key
 from sunap.config import Settings
-from sunap.entrypoints.http.auth import SCOPES, hash_api_key, new_api_key
 
 
 def register(commands: Any) -> None:

@@ -21,6 +21,7 @@ def register(commands: Any) -> None:
     )
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--grpc-port", type=int, default=None, help="0: no gRPC")
     serve.set_defaults(run=run_serve)
 
     sandbox = commands.add_parser("sandbox", help="the Toss sandbox on its own")
@@ -43,16 +44,23 @@ def run_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)  # the embedded default migrates itself
+    grpc_port = settings.grpc_port if args.grpc_port is None else args.grpc_port
+    grpc_address = (host, grpc_port) if grpc_port else None
     self_url = loopback_url(host, port)
-    app = build_app(settings, self_url=self_url)
-    print(banner(settings, f"http://{host}:{port}", self_url), flush=True)
+    app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
+    print(banner(settings, f"http://{host}:{port}", self_url, grpc_address), flush=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
     return 0
 
 
-def banner(settings: Settings, listen_url: str, self_url: str) -> str:
+def banner(
+    settings: Settings, listen_url: str, self_url: str, grpc_address: tuple[str, int] | None
+) -> str:
     lines = [
-        f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})"
+        f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})",
+        f"gRPC (sunap.v1.PaymentService, health, reflection) on {grpc_address[0]}:{grpc_address[1]}"
+        if grpc_address
+        else "gRPC: off (port 0)",
     ]
     if settings.sandbox_mode:
         lines += [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -25,6 +25,8 @@ from .tables import outbox
 
 OutboxEnvelope = Callable[[Payment, PaymentEvent], dict[str, Any]]
 TopicFor = Callable[[str], str]
+# Told of the payments a commit saved, once it is durable (e.g. to wake WatchPayment streams).
+OnCommit = Callable[[Sequence[Payment]], None]
 
 
 class SqlUnitOfWork:
@@ -38,9 +40,11 @@ class SqlUnitOfWork:
         outbox_envelope: OutboxEnvelope,
         topic_for: TopicFor | None = None,
         writer_turn: asyncio.Lock | None = None,
+        on_commit: OnCommit | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._writer_turn = writer_turn
+        self._on_commit = on_commit
         self._outbox_envelope = outbox_envelope
         self._topic_for = topic_for
         self._session: AsyncSession | None = None
@@ -81,6 +85,8 @@ class SqlUnitOfWork:
         self._payments.saved()
         for payment in saved:
             payment.events.clear()
+        if self._on_commit is not None and saved:
+            self._on_commit(saved)
 
     async def rollback(self) -> None:
         await self._require_session().rollback()
@@ -112,6 +118,7 @@ def sql_unit_of_work_factory(
     engine: AsyncEngine,
     outbox_envelope: OutboxEnvelope,
     topic_for: TopicFor | None = None,
+    on_commit: OnCommit | None = None,
 ) -> Callable[[], UnitOfWork]:
     """A fresh SqlUnitOfWork per call, sharing one session factory."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -121,7 +128,11 @@ def sql_unit_of_work_factory(
 
     def new_unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(
-            sessions, outbox_envelope=outbox_envelope, topic_for=topic_for, writer_turn=turn
+            sessions,
+            outbox_envelope=outbox_envelope,
+            topic_for=topic_for,
+            writer_turn=turn,
+            on_commit=on_commit,
         )
 
     return new_unit_of_work

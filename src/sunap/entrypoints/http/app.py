@@ -8,10 +8,10 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import Metrics
 
 from . import operations, payments, webhooks
-from .container import Container
 from .errors import install_error_handlers
 
 DESCRIPTION = """Sunap's public API (shared/API.md): payments on Toss Payments, confirmed, canceled

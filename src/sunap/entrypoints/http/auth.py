@@ -1,48 +1,20 @@
-"""API keys: `Authorization: Bearer <key>`; only a hash is stored; scopes per key."""
+"""API keys over HTTP: the `Authorization` header, checked before the body is read."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from fastapi import Request
 
+from sunap.application.authentication import Principal
+from sunap.application.authentication import authenticate as authenticate_key
+
 from .container import container_of
-from .errors import ApiError
-
-SCOPES = frozenset({"payments:read", "payments:write", "payments:cancel", "billing", "admin"})
-KEY_PREFIX = "sk_sunap_"
-
-
-def new_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    tenant_id: str
-    tenant_name: str
-    scopes: frozenset[str]
-    pg_account_id: str
 
 
 async def authenticate(request: Request, scope: str) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise ApiError(401, "UNAUTHORIZED", "Send an API key as 'Authorization: Bearer <key>'.")
-    record = await container_of(request).api_keys.find_by_hash(hash_api_key(key.strip()))
-    if record is None:
-        raise ApiError(401, "UNAUTHORIZED", "Unknown API key.")
-    if scope not in record.scopes and "admin" not in record.scopes:
-        raise ApiError(403, "FORBIDDEN", f"This API key lacks the '{scope}' scope.")
-    return Principal(record.tenant_id, record.tenant_name, record.scopes, record.pg_account_id)
+    api_keys = container_of(request).api_keys
+    return await authenticate_key(api_keys, request.headers.get("authorization"), scope)
 
 
 def requires(scope: str) -> Callable[[Request], Awaitable[Principal]]:

@@ -1,4 +1,5 @@
-"""One registry from errors to HTTP answers. Every non-2xx body is {code, message[, …]}."""
+"""Errors as HTTP answers, with the status from the shared registry (entrypoints/errors.py).
+Every non-2xx body is {code, message[, …]}."""
 
 from __future__ import annotations
 
@@ -10,44 +11,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sunap.application.errors import (
-    ConcurrentUpdate,
-    InvalidPaymentKey,
-    PaymentRejected,
-    PgMismatch,
-    PgTimeout,
-    PgUnavailable,
-)
+from sunap.application.errors import IdempotencyKeyInUse, InvalidPaymentKey, PaymentRejected
 from sunap.application.presenters import payment_resource
 from sunap.domain import errors as d
+from sunap.entrypoints.errors import INTERNAL_ERROR, status_of, validation_message
 
 log = logging.getLogger("sunap.http")
 
-STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
-    d.InvalidRequest: 400,
-    d.PaymentNotFound: 404,
-    d.DuplicateOrderId: 409,
-    d.AmountMismatch: 400,
-    d.AlreadyProcessedPayment: 409,
-    d.PaymentKeyTaken: 400,
-    InvalidPaymentKey: 400,
-    PgMismatch: 502,
-    d.ConfirmInProgress: 409,
-    d.NotConfirmableStatus: 409,
-    d.NotCancelableStatus: 409,
-    d.ExceedsBalance: 422,
-    d.RefundAccountRequired: 400,
-    d.PartialCancelNotAllowed: 400,
-    d.IllegalTransition: 409,
-    PaymentRejected: 402,
-    PgTimeout: 504,
-    PgUnavailable: 502,
-    ConcurrentUpdate: 409,
-}
-
 
 class ApiError(Exception):
-    """An edge-only error: authentication, idempotency, routing."""
+    """An HTTP-edge-only error (routing, limits); every other error is in the shared registry."""
 
     def __init__(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -64,10 +37,6 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def domain_error_response(error: d.DomainError) -> JSONResponse:
-    status = next(
-        (s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)),
-        400,
-    )
     body = error_body(error.code, error.message)
     if isinstance(error, InvalidPaymentKey) and error.pg_code is not None:
         body.update(pgCode=error.pg_code)
@@ -77,21 +46,10 @@ def domain_error_response(error: d.DomainError) -> JSONResponse:
             pgMessage=error.pg_message,
             payment=payment_resource(error.payment),
         )
-    return JSONResponse(body, status_code=status)
-
-
-def _validation_message(error: RequestValidationError) -> str:
-    parts = []
-    for problem in error.errors()[:5]:
-        where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
-        kind = problem.get("type", "")
-        if kind == "extra_forbidden":
-            parts.append(f"unknown field '{where}'")
-        elif kind == "json_invalid":
-            parts.append("the body is not valid JSON")
-        else:
-            parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
-    return "; ".join(parts) or "The request is not valid."
+    headers = None
+    if isinstance(error, IdempotencyKeyInUse):
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+    return JSONResponse(body, status_code=status_of(error), headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -107,7 +65,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return JSONResponse(error_body("INVALID_REQUEST", _validation_message(exc)), 400)
+        return JSONResponse(error_body("INVALID_REQUEST", validation_message(exc.errors())), 400)
 
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -122,10 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(
-            error_body("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed."),
-            status_code=500,
-        )
+        return JSONResponse(error_body(*INTERNAL_ERROR), status_code=500)
 
     app.add_exception_handler(d.DomainError, on_domain_error)
     app.add_exception_handler(ApiError, on_api_error)

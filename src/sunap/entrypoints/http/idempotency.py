@@ -1,101 +1,77 @@
-"""Idempotency-Key on every POST (shared/API.md): replay byte for byte, 422 on another body,
-409 while the first is running. Transient and unknown outcomes are not stored, so a retry with
-the same key runs again and, for a confirm, resolves what happened."""
+"""Idempotency-Key over HTTP: the door's half of application/idempotency.py. The fingerprint is
+the method, the path and the canonical JSON body; a replay sends the stored status and body byte
+for byte, with `Idempotent-Replayed: true`."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 
-from sunap.application.ports import ClaimOutcome, StoredResponse
+from sunap.application.authentication import Principal
+from sunap.application.idempotency import (
+    IdempotentCall,
+    fingerprint,
+    require_valid_key,
+    run_idempotently,
+)
+from sunap.application.ports import StoredResponse
+from sunap.domain.errors import DomainError
+from sunap.domain.payment import Payment
 
-from .auth import Principal
 from .container import container_of
-from .errors import ApiError
+from .errors import domain_error_response
 
-MAX_KEY_LENGTH = 300
-# A holder that has not finished within this long is presumed dead; its key may be taken over.
-LOCK_TIMEOUT = timedelta(seconds=90)
-# Answers that say "try again", not "this is what happened".
-NOT_STORED_CODES = frozenset({"INVALID_REQUEST", "CONFIRM_IN_PROGRESS", "CONCURRENT_UPDATE"})
+JSON = "application/json"
 
 
-def _valid_key(key: str) -> bool:
-    return 1 <= len(key) <= MAX_KEY_LENGTH and all(33 <= ord(c) <= 126 or c == " " for c in key)
+@dataclass(frozen=True)
+class JsonDoor:
+    """Renders a payment (with the success status) or a refusal as the JSON answer."""
+
+    present: Callable[[Payment], Awaitable[dict[str, Any]]]
+    status: int = 200
+
+    async def render(self, outcome: Payment | DomainError) -> StoredResponse:
+        if isinstance(outcome, DomainError):
+            response = domain_error_response(outcome)
+        else:
+            response = JSONResponse(await self.present(outcome), status_code=self.status)
+        return StoredResponse(response.status_code, bytes(response.body), JSON)
+
+    async def send(self, response: StoredResponse, *, replayed: bool) -> Response:
+        return Response(
+            content=response.body,
+            status_code=response.status_code,
+            media_type=response.content_type,
+            headers={"Idempotent-Replayed": "true"} if replayed else None,
+        )
 
 
-async def fingerprint(request: Request) -> str:
+async def canonical_body(request: Request) -> bytes:
     raw = await request.body()
     try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+        return json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
-        canonical = raw.decode("latin-1")
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return f"{request.method} {request.url.path} {digest}"
-
-
-def _storable(response: Response) -> bool:
-    if response.status_code >= 500:
-        return False
-    try:
-        code = json.loads(bytes(response.body)).get("code")
-    except (ValueError, AttributeError):
-        return True
-    return code not in NOT_STORED_CODES
+        return raw
 
 
 async def respond_idempotently(
-    request: Request, principal: Principal, execute: Callable[[], Awaitable[Response]]
+    request: Request,
+    principal: Principal,
+    execute: Callable[[], Awaitable[Payment]],
+    status: int = 200,
 ) -> Response:
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return await execute()
-    if not _valid_key(key):
-        raise ApiError(
-            400, "INVALID_REQUEST", "Idempotency-Key must be 1–300 printable ASCII characters."
-        )
+    """Run a payment use case under the request's Idempotency-Key (if any) and answer with it."""
     container = container_of(request)
-    store = container.idempotency
-    now = container.deps.clock.now()
-    claim = await store.claim(
-        principal.tenant_id, key, await fingerprint(request), now, now + LOCK_TIMEOUT
+    key = require_valid_key(request.headers.get("idempotency-key"))
+    operation = f"{request.method} {request.url.path}"
+    call = IdempotentCall(
+        principal.tenant_id, key, fingerprint(operation, await canonical_body(request))
     )
-    if claim.outcome is ClaimOutcome.MISMATCH:
-        raise ApiError(
-            422,
-            "IDEMPOTENCY_KEY_REUSED",
-            "This Idempotency-Key was used with another request body or path.",
-        )
-    if claim.outcome is ClaimOutcome.IN_FLIGHT:
-        raise ApiError(
-            409,
-            "IDEMPOTENCY_KEY_IN_USE",
-            "A request with this Idempotency-Key is still running; retry shortly.",
-            headers={"Retry-After": "1"},
-        )
-    if claim.outcome is ClaimOutcome.REPLAY:
-        assert claim.response is not None
-        return Response(
-            content=claim.response.body,
-            status_code=claim.response.status_code,
-            media_type=claim.response.content_type,
-            headers={"Idempotent-Replayed": "true"},
-        )
-    try:
-        response = await execute()
-    except BaseException:
-        await store.release(principal.tenant_id, key)
-        raise
-    if _storable(response):
-        await store.finish(
-            principal.tenant_id,
-            key,
-            StoredResponse(response.status_code, bytes(response.body), "application/json"),
-        )
-    else:
-        await store.release(principal.tenant_id, key)
-    return response
+    door = JsonDoor(container.resource, status)
+    return await run_idempotently(call, container.idempotency, container.deps.clock, execute, door)

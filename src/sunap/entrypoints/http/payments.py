@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from sunap.application.authentication import Principal
 from sunap.application.cancel_payment import cancel_payment
-from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
-from sunap.application.gateway import RefundAccount
 from sunap.application.ports import PaymentQuery
-from sunap.application.presenters import audit_entry_resource, payment_resource
+from sunap.application.presenters import audit_entry_resource
 from sunap.application.queries import get_payment, list_payments, payment_transactions
-from sunap.domain.errors import DomainError, InvalidRequest
-from sunap.domain.money import require_amount, require_currency
-from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
+from sunap.domain.errors import InvalidRequest
+from sunap.domain.payment import Payment, PaymentStatus
 
-from .auth import Principal, requires
-from .container import Container, container_of
-from .errors import domain_error_response
+from .auth import requires
+from .container import container_of
 from .idempotency import respond_idempotently
 from .schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
 
@@ -31,48 +28,16 @@ Writer = Annotated[Principal, Depends(requires("payments:write"))]
 Canceler = Annotated[Principal, Depends(requires("payments:cancel"))]
 
 
-async def _resource(container: Container, payment: Payment) -> dict[str, Any]:
-    resource = payment_resource(payment, checkout_url=container.checkout_url(payment))
-    if resource["checkout"] is not None:
-        account = await container.deps.accounts.account(payment.pg_account_id)
-        resource["checkout"]["clientKey"] = account.client_key
-    return resource
-
-
-async def _present(request: Request, payment: Payment, status: int = 200) -> JSONResponse:
-    return JSONResponse(await _resource(container_of(request), payment), status_code=status)
-
-
-async def _answer(request: Request, run: Any, status: int = 200) -> Response:
-    """Run a use case and turn its payment or its domain error into the answer to store."""
-    try:
-        payment = await run()
-    except DomainError as error:
-        return domain_error_response(error)
-    return await _present(request, payment, status)
-
-
 @router.post("", status_code=201, summary="Create a payment for an order (READY)")
 async def create(request: Request, body: CreatePaymentBody, principal: Writer) -> Response:
     deps = container_of(request).deps
 
     async def run() -> Payment:
-        command = CreatePayment(
-            tenant_id=principal.tenant_id,
-            pg_account_id=principal.pg_account_id,
-            order_name=body.orderName,
-            amount=require_amount(body.amount),
-            currency=require_currency(body.currency),
-            order_id=body.orderId,
-            customer_key=body.customerKey,
-            method=PaymentMethod(body.method) if body.method else None,
-            success_url=body.successUrl,
-            fail_url=body.failUrl,
-            metadata=body.metadata,
+        return await create_payment(
+            body.command(principal.tenant_id, principal.pg_account_id), deps
         )
-        return await create_payment(command, deps)
 
-    return await respond_idempotently(request, principal, lambda: _answer(request, run, 201))
+    return await respond_idempotently(request, principal, run, status=201)
 
 
 @router.post("/confirm", summary="Confirm a payment the widget came back with")
@@ -80,21 +45,16 @@ async def confirm(request: Request, body: ConfirmPaymentBody, principal: Writer)
     deps = container_of(request).deps
 
     async def run() -> Payment:
-        command = ConfirmPayment(
-            tenant_id=principal.tenant_id,
-            payment_key=body.paymentKey,
-            order_id=body.orderId,
-            amount=require_amount(body.amount),
-        )
-        return await confirm_payment(command, deps)
+        return await confirm_payment(body.command(principal.tenant_id), deps)
 
-    return await respond_idempotently(request, principal, lambda: _answer(request, run))
+    return await respond_idempotently(request, principal, run)
 
 
 @router.get("/{payment_id}", summary="One payment")
 async def get_one(request: Request, payment_id: str, principal: Reader) -> Response:
-    payment = await get_payment(principal.tenant_id, payment_id, container_of(request).deps)
-    return await _present(request, payment)
+    container = container_of(request)
+    payment = await get_payment(principal.tenant_id, payment_id, container.deps)
+    return JSONResponse(await container.resource(payment))
 
 
 @router.get("", summary="Payments, newest first")
@@ -118,7 +78,7 @@ async def list_all(
     )
     container = container_of(request)
     page = await list_payments(principal.tenant_id, query, container.deps)
-    items = [await _resource(container, p) for p in page.items]
+    items = [await container.resource(p) for p in page.items]
     return JSONResponse({"items": items, "nextCursor": page.next_cursor})
 
 
@@ -129,22 +89,9 @@ async def cancel(
     deps = container_of(request).deps
 
     async def run() -> Payment:
-        account = body.refundReceiveAccount
-        command = CancelPayment(
-            tenant_id=principal.tenant_id,
-            payment_id=payment_id,
-            reason=body.cancelReason,
-            amount=None
-            if body.cancelAmount is None
-            else require_amount(body.cancelAmount, "cancelAmount"),
-            tax_free_amount=body.taxFreeAmount,
-            refund_account=None
-            if account is None
-            else RefundAccount(account.bank, account.accountNumber, account.holderName),
-        )
-        return await cancel_payment(command, deps)
+        return await cancel_payment(body.command(principal.tenant_id, payment_id), deps)
 
-    return await respond_idempotently(request, principal, lambda: _answer(request, run))
+    return await respond_idempotently(request, principal, run)
 
 
 @router.get("/{payment_id}/transactions", summary="The payment's audit trail, oldest first")

@@ -1,10 +1,20 @@
-"""Request bodies. Unknown fields are refused (no mass assignment); amounts must be JSON integers."""
+"""Request bodies. Unknown fields are refused (no mass assignment); amounts must be JSON integers.
+
+These are the API's request rules for both doors: the gRPC door maps each message onto the same
+body, so a rule (a length, a pattern, an amount's range) is written once, here. `command` turns a
+valid body into the use case's command.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
+from sunap.application.gateway import RefundAccount
+from sunap.domain.money import require_amount, require_currency
+from sunap.domain.payment import PaymentMethod
 
 ORDER_ID = r"^[A-Za-z0-9\-_=]{6,64}$"
 CUSTOMER_KEY = r"^[A-Za-z0-9\-_=.@]{2,300}$"
@@ -33,11 +43,34 @@ class CreatePaymentBody(Body):
         | None
     ) = None
 
+    def command(self, tenant_id: str, pg_account_id: str) -> CreatePayment:
+        return CreatePayment(
+            tenant_id=tenant_id,
+            pg_account_id=pg_account_id,
+            order_name=self.orderName,
+            amount=require_amount(self.amount),
+            currency=require_currency(self.currency),
+            order_id=self.orderId,
+            customer_key=self.customerKey,
+            method=PaymentMethod(self.method) if self.method else None,
+            success_url=self.successUrl,
+            fail_url=self.failUrl,
+            metadata=self.metadata,
+        )
+
 
 class ConfirmPaymentBody(Body):
     paymentKey: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     orderId: Annotated[StrictStr, Field(pattern=ORDER_ID)]
     amount: StrictInt
+
+    def command(self, tenant_id: str) -> ConfirmPayment:
+        return ConfirmPayment(
+            tenant_id=tenant_id,
+            payment_key=self.paymentKey,
+            order_id=self.orderId,
+            amount=require_amount(self.amount),
+        )
 
 
 class RefundAccountBody(Body):
@@ -51,3 +84,18 @@ class CancelPaymentBody(Body):
     cancelAmount: StrictInt | None = None
     taxFreeAmount: Annotated[StrictInt, Field(ge=0)] | None = None
     refundReceiveAccount: RefundAccountBody | None = None
+
+    def command(self, tenant_id: str, payment_id: str) -> CancelPayment:
+        account = self.refundReceiveAccount
+        return CancelPayment(
+            tenant_id=tenant_id,
+            payment_id=payment_id,
+            reason=self.cancelReason,
+            amount=None
+            if self.cancelAmount is None
+            else require_amount(self.cancelAmount, "cancelAmount"),
+            tax_free_amount=self.taxFreeAmount,
+            refund_account=None
+            if account is None
+            else RefundAccount(account.bank, account.accountNumber, account.holderName),
+        )

@@ -1,0 +1,120 @@
+"""Idempotency-Key on every call that changes something, whichever door it came through.
+
+The protocol: claim the (tenant, key) → execute → finish (keep the answer for replay) or release
+(forget the claim, so the same key may run again). A finished key replays its answer and runs
+nothing; the same key with another request is IdempotencyKeyReused (422), and while the first
+request still runs IdempotencyKeyInUse (409).
+
+What is kept is decided from the use case's result or exception, never from the rendered answer:
+a result or a definitive refusal is kept; an answer that says "try again" or "nothing ran"
+(NOT_REPLAYED) is not, nor is a crash. Each door only renders an outcome to bytes (HTTP: the JSON
+body, replayed byte for byte; gRPC: the serialized message or status) and sends stored bytes back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol, TypeVar
+
+from sunap.domain.errors import ConfirmInProgress, DomainError, InvalidRequest
+
+from .errors import (
+    ConcurrentUpdate,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PgTimeout,
+    PgUnavailable,
+)
+from .ports import ClaimOutcome, Clock, IdempotencyStore, StoredResponse
+
+MAX_KEY_LENGTH = 300
+# A holder that has not finished within this long is presumed dead; its key may be taken over.
+LOCK_TIMEOUT = timedelta(seconds=90)
+# Answers that say "try again" or "nothing ran", not "this is what happened": a retry with the same
+# key runs again. An unknown PG outcome is among them, so that a repeated confirm resolves it.
+NOT_REPLAYED: tuple[type[DomainError], ...] = (
+    InvalidRequest,
+    ConfirmInProgress,
+    ConcurrentUpdate,
+    PgTimeout,
+    PgUnavailable,
+)
+
+Result = TypeVar("Result")
+Result_contra = TypeVar("Result_contra", contravariant=True)
+Answer = TypeVar("Answer")
+Answer_co = TypeVar("Answer_co", covariant=True)
+
+
+class IdempotencyDoor(Protocol[Result_contra, Answer_co]):
+    """How one door renders an outcome to the bytes it stores, and sends stored bytes."""
+
+    async def render(self, outcome: Result_contra | DomainError) -> StoredResponse: ...
+
+    def send(self, response: StoredResponse, *, replayed: bool) -> Awaitable[Answer_co]: ...
+
+
+@dataclass(frozen=True)
+class IdempotentCall:
+    tenant_id: str
+    key: str | None  # None: the caller sent no key, so nothing is claimed or kept
+    fingerprint: str  # the operation and a digest of the request; see `fingerprint`
+
+
+def fingerprint(operation: str, canonical_request: bytes) -> str:
+    """`operation` names the door's call (`POST /v1/payments`, or a gRPC full method name), so a
+    key used for one operation is refused for another even when the bodies hash alike."""
+    return f"{operation} {hashlib.sha256(canonical_request).hexdigest()}"
+
+
+def require_valid_key(key: str | None) -> str | None:
+    if key is not None and not (
+        1 <= len(key) <= MAX_KEY_LENGTH and all(33 <= ord(c) <= 126 or c == " " for c in key)
+    ):
+        raise InvalidRequest("Idempotency-Key must be 1–300 printable ASCII characters.")
+    return key
+
+
+async def run_idempotently(
+    call: IdempotentCall,
+    store: IdempotencyStore,
+    clock: Clock,
+    execute: Callable[[], Awaitable[Result]],
+    door: IdempotencyDoor[Result, Answer],
+) -> Answer:
+    if call.key is None:
+        return await door.send(await door.render(await _outcome(execute)), replayed=False)
+    now = clock.now()
+    claim = await store.claim(call.tenant_id, call.key, call.fingerprint, now, now + LOCK_TIMEOUT)
+    if claim.outcome is ClaimOutcome.MISMATCH:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used with another request body or operation."
+        )
+    if claim.outcome is ClaimOutcome.IN_FLIGHT:
+        raise IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is still running; retry shortly."
+        )
+    if claim.outcome is ClaimOutcome.REPLAY:
+        assert claim.response is not None
+        return await door.send(claim.response, replayed=True)
+    try:
+        outcome = await _outcome(execute)
+        response = await door.render(outcome)
+    except BaseException:
+        await store.release(call.tenant_id, call.key)
+        raise
+    if isinstance(outcome, NOT_REPLAYED):
+        await store.release(call.tenant_id, call.key)
+    else:
+        await store.finish(call.tenant_id, call.key, response)
+    return await door.send(response, replayed=False)
+
+
+async def _outcome(execute: Callable[[], Awaitable[Result]]) -> Result | DomainError:
+    try:
+        return await execute()
+    except DomainError as refused:
+        return refused

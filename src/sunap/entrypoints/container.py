@@ -1,0 +1,36 @@
+"""Everything the doors (HTTP and gRPC) are handed by bootstrap."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sunap.application.deps import Deps
+from sunap.application.payment_changes import PaymentChanges
+from sunap.application.pg_accounts import PgAccountStore
+from sunap.application.ports import ApiKeyStore, IdempotencyStore, WebhookInbox
+from sunap.application.presenters import payment_resource
+from sunap.domain.payment import Payment
+
+
+@dataclass
+class Container:
+    deps: Deps
+    api_keys: ApiKeyStore
+    idempotency: IdempotencyStore
+    webhooks: WebhookInbox
+    pg_accounts: PgAccountStore
+    is_ready: Callable[[], Awaitable[bool]]
+    checkout_url: Callable[[Payment], str | None] = lambda _payment: None
+    # Committed payment changes, for WatchPayment: the same object the units of work report to.
+    changes: PaymentChanges = field(default_factory=PaymentChanges)
+
+    async def resource(self, payment: Payment) -> dict[str, Any]:
+        """The payment as a merchant sees it through either door, with its checkout link and the
+        client key of the PG account it is made on."""
+        resource = payment_resource(payment, checkout_url=self.checkout_url(payment))
+        if resource["checkout"] is not None:
+            account = await self.deps.accounts.account(payment.pg_account_id)
+            resource["checkout"]["clientKey"] = account.client_key
+        return resource

@@ -1,0 +1,187 @@
+"""sunap.v1.PaymentService: each RPC authenticates from the `authorization` metadata, builds its
+command by the API's request rules, runs the same use case HTTP runs (under the Idempotency-Key
+when it changes something), and answers with the payment or with the refusal's status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from sunap.application.authentication import Principal, authenticate
+from sunap.application.cancel_payment import cancel_payment
+from sunap.application.confirm_payment import confirm_payment
+from sunap.application.create_payment import create_payment
+from sunap.application.deps import Deps
+from sunap.application.idempotency import run_idempotently
+from sunap.application.payment_changes import watch_payment
+from sunap.application.queries import get_payment, list_payments
+from sunap.domain.errors import DomainError
+from sunap.domain.payment import Payment
+from sunap.entrypoints.container import Container
+from sunap.v1 import payments_pb2 as pb
+from sunap.v1 import payments_pb2_grpc as pb_grpc
+
+from .errors import abort, internal_status, refusal_status
+from .idempotency import Context, ProtoDoor, idempotent_call, metadata_value
+from .messages import (
+    cancel_body,
+    confirm_body,
+    create_body,
+    payment_message,
+    payment_query,
+    refund_body,
+)
+
+log = logging.getLogger("sunap.grpc")
+
+SERVICE = pb.DESCRIPTOR.services_by_name["PaymentService"].full_name
+Reply = TypeVar("Reply")
+
+
+class PaymentService(pb_grpc.PaymentServiceServicer):
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    async def CreatePayment(self, request: pb.CreatePaymentRequest, context: Context) -> pb.Payment:
+        async def work() -> pb.Payment:
+            principal = await self._principal(context, "payments:write")
+            command = create_body(request).command(principal.tenant_id, principal.pg_account_id)
+            return await self._idempotently(
+                context,
+                principal,
+                "CreatePayment",
+                request,
+                lambda: create_payment(command, self._deps),
+            )
+
+        return await self._answer(context, work)
+
+    async def ConfirmPayment(
+        self, request: pb.ConfirmPaymentRequest, context: Context
+    ) -> pb.Payment:
+        async def work() -> pb.Payment:
+            principal = await self._principal(context, "payments:write")
+            command = confirm_body(request).command(principal.tenant_id)
+            return await self._idempotently(
+                context,
+                principal,
+                "ConfirmPayment",
+                request,
+                lambda: confirm_payment(command, self._deps),
+            )
+
+        return await self._answer(context, work)
+
+    async def GetPayment(self, request: pb.GetPaymentRequest, context: Context) -> pb.Payment:
+        async def work() -> pb.Payment:
+            principal = await self._principal(context, "payments:read")
+            return await self._present(
+                await get_payment(principal.tenant_id, request.id, self._deps)
+            )
+
+        return await self._answer(context, work)
+
+    async def ListPayments(
+        self, request: pb.ListPaymentsRequest, context: Context
+    ) -> pb.ListPaymentsResponse:
+        async def work() -> pb.ListPaymentsResponse:
+            principal = await self._principal(context, "payments:read")
+            page = await list_payments(principal.tenant_id, payment_query(request), self._deps)
+            return pb.ListPaymentsResponse(
+                items=[await self._present(p) for p in page.items],
+                next_cursor=page.next_cursor or "",
+            )
+
+        return await self._answer(context, work)
+
+    async def CancelPayment(self, request: pb.CancelPaymentRequest, context: Context) -> pb.Payment:
+        async def work() -> pb.Payment:
+            principal = await self._principal(context, "payments:cancel")
+            command = cancel_body(request).command(principal.tenant_id, request.id)
+            return await self._idempotently(
+                context,
+                principal,
+                "CancelPayment",
+                request,
+                lambda: cancel_payment(command, self._deps),
+            )
+
+        return await self._answer(context, work)
+
+    async def RefundPayment(self, request: pb.RefundPaymentRequest, context: Context) -> pb.Payment:
+        async def work() -> pb.Payment:
+            principal = await self._principal(context, "payments:cancel")
+            command = refund_body(request).command(principal.tenant_id, request.payment_id)
+            return await self._idempotently(
+                context,
+                principal,
+                "RefundPayment",
+                request,
+                lambda: cancel_payment(command, self._deps),
+            )
+
+        return await self._answer(context, work)
+
+    async def WatchPayment(
+        self, request: pb.GetPaymentRequest, context: Context
+    ) -> AsyncIterator[pb.Payment]:
+        try:
+            principal = await self._principal(context, "payments:read")
+            changes, sent = self._container.changes, None
+            async for payment in watch_payment(
+                principal.tenant_id, request.id, self._deps, changes
+            ):
+                message = await self._present(payment)
+                if message != sent:  # a change merchants cannot see (a reconcile time) is no news
+                    sent = message
+                    yield message
+        except grpc.aio.AbortError:
+            raise
+        except DomainError as refused:
+            await abort(context, await refusal_status(refused, self._present))
+        except Exception:
+            log.exception("unexpected error in WatchPayment")
+            await abort(context, internal_status())
+
+    # -- the same steps for every RPC ------------------------------------------------------
+    @property
+    def _deps(self) -> Deps:
+        return self._container.deps
+
+    async def _present(self, payment: Payment) -> pb.Payment:
+        return payment_message(await self._container.resource(payment))
+
+    async def _principal(self, context: Context, scope: str) -> Principal:
+        authorization = metadata_value(context, "authorization")
+        return await authenticate(self._container.api_keys, authorization, scope)
+
+    async def _idempotently(
+        self,
+        context: Context,
+        principal: Principal,
+        method: str,
+        request: Message,
+        execute: Callable[[], Awaitable[Payment]],
+    ) -> pb.Payment:
+        call = idempotent_call(context, principal.tenant_id, f"/{SERVICE}/{method}", request)
+        container = self._container
+        door = ProtoDoor(context, self._present)
+        return await run_idempotently(
+            call, container.idempotency, container.deps.clock, execute, door
+        )
+
+    async def _answer(self, context: Context, work: Callable[[], Awaitable[Reply]]) -> Reply:
+        """Run an RPC's work; a refusal or a crash ends the call with its status, never a trace."""
+        try:
+            return await work()
+        except grpc.aio.AbortError:
+            raise
+        except DomainError as refused:
+            await abort(context, await refusal_status(refused, self._present))
+        except Exception:
+            log.exception("unexpected error in a gRPC call")
+            await abort(context, internal_status())
