@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_url
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
-from sunap.adapters.sql.engine import create_engine
+from sunap.adapters.sql.engine import create_engine, is_outage
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
@@ -34,6 +34,8 @@ from sunap.domain.payment import Payment, PaymentStatus
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.http.container import Container
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.rate_limit import RateLimiter
+from sunap.entrypoints.workers.expiry import expiry_worker
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
 from sunap.entrypoints.workers.order_consumer import order_consumer_workers
 from sunap.entrypoints.workers.reconciler import reconciler_worker
@@ -119,6 +121,9 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         else _none,
         client_key=client_key,
         webhook_secrets=settings.webhook_secrets,
+        rate_limiter=_rate_limiter(settings),
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        is_outage=is_outage,
     )
     publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
     relay = OutboxRelay(
@@ -129,6 +134,7 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         reconciler_worker(deps, metrics, poll),
         relay.worker(poll),
         webhook_worker(webhooks, deps, metrics, poll),
+        expiry_worker(deps, timedelta(seconds=settings.ready_ttl_seconds), poll),
         *order_consumer_workers(
             subscriber_from_url(settings.broker_url, topic_prefix=settings.topic_prefix),
             settings.topic_prefix,
@@ -167,7 +173,18 @@ def build_app(settings: Settings, *, self_url: str) -> FastAPI:
             await group.stop()
             await runtime.aclose()
 
-    return create_app(runtime.container, runtime.metrics, lifespan=lifespan, mounts=runtime.mounts)
+    return create_app(
+        runtime.container,
+        runtime.metrics,
+        lifespan=lifespan,
+        mounts=runtime.mounts,
+        docs=settings.serves_docs,
+    )
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter | None:
+    limit = settings.rate_per_second
+    return None if limit is None else RateLimiter(*limit)
 
 
 def _none(_: Payment) -> str | None:

@@ -1,15 +1,23 @@
-"""One async engine per database URL, tuned per backend so that concurrent writers wait, never fail."""
+"""One async engine per database URL, tuned per backend so that concurrent writers wait, never fail.
+
+Every engine hides bound parameters from its errors: a statement's values can hold secrets, and
+an error's text ends up in a log.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+# Seconds to wait for a database server to accept a connection: an unreachable server is then an
+# error a request can answer (503), not a request that hangs for the driver's default minute.
+CONNECT_TIMEOUT = 10
 
 _READ_ONLY = "sunap_read_only"
 
@@ -38,13 +46,34 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for SQLite, PostgreSQL or MariaDB, whichever the URL names."""
     parsed = async_url(url)
     backend = parsed.get_backend_name()
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
+    connect_args = kwargs.setdefault("connect_args", {})
     if backend == "mysql":
         # READ COMMITTED: no gap locks, so the relay and idempotency claims don't deadlock.
         kwargs.setdefault("isolation_level", "READ COMMITTED")
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    else:
+        connect_args.setdefault("timeout", CONNECT_TIMEOUT)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(parsed, **kwargs)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached or used just now (retry later), as
+    opposed to a bug or bad data: refused or lost connections, a pool with no connection to
+    spare, a server that refuses to open a session, and the drivers' "operational" errors (a
+    server gone away, a lock wait given up, a disk full)."""
+    if isinstance(error, OSError | sa_exc.TimeoutError):
+        return True  # asyncpg lets a refused connection through as it is
+    if isinstance(error, sa_exc.DBAPIError):
+        return (
+            error.connection_invalidated
+            or error.statement is None  # raised while connecting, before any statement
+            or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+        )
+    return False
 
 
 def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:

@@ -120,6 +120,7 @@ payments = Table(
     Index("ix_payments_tenant_newest", "tenant_id", "created_at", "id"),
     Index("ix_payments_payment_key", "payment_key"),
     Index("ix_payments_next_reconcile_at", "next_reconcile_at"),
+    Index("ix_payments_status_created_at", "status", "created_at"),  # READY ones to expire
     **MARIADB,
 )
 
