@@ -61,19 +61,38 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def is_outage(error: BaseException) -> bool:
-    """Whether `error` says the database cannot be reached or used just now (retry later), as
-    opposed to a bug or bad data: refused or lost connections, a pool with no connection to
-    spare, a server that refuses to open a session, and the drivers' "operational" errors (a
-    server gone away, a lock wait given up, a disk full)."""
+    """Whether `error` says the database cannot be reached or used just now (answer 503 and let
+    the client retry), as opposed to a request or a bug that went wrong (500): a refused or lost
+    connection, a pool with no connection to spare, a server that will not open a session, a
+    lock or deadlock given up on, a full disk."""
     if isinstance(error, OSError | sa_exc.TimeoutError):
         return True  # asyncpg lets a refused connection through as it is
-    if isinstance(error, sa_exc.DBAPIError):
-        return (
-            error.connection_invalidated
-            or error.statement is None  # raised while connecting, before any statement
-            or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
-        )
-    return False
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated or error.statement is None:
+        return True  # lost mid-statement, or raised while connecting, before any statement
+    return error.orig is not None and _not_now(error.orig)
+
+
+# What each driver says for "not now" (as opposed to "not like this"). PostgreSQL SQLSTATEs:
+# 08 connection exception, 53 insufficient resources, 57P operator intervention (shutting down),
+# 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
+_POSTGRES_NOT_NOW = ("08", "53", "57P", "40001", "40P01", "55P03")
+# MariaDB/MySQL: too many connections, shutting down, lock wait timeout, deadlock, and the
+# client's cannot-connect, gone-away and lost-connection codes.
+_MARIADB_NOT_NOW = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2014, 2045, 2055})
+_SQLITE_NOT_NOW = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")
+
+
+def _not_now(driver_error: BaseException) -> bool:
+    code = driver_error.args[0] if driver_error.args else None
+    if isinstance(code, int):  # PyMySQL: (error number, message); its sqlstate is often HY000
+        return code in _MARIADB_NOT_NOW
+    sqlite_name = getattr(driver_error, "sqlite_errorname", None)
+    if isinstance(sqlite_name, str):
+        return sqlite_name.startswith(_SQLITE_NOT_NOW)
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_NOT_NOW)
 
 
 def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
