@@ -21,7 +21,7 @@ SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "pk", "status": "DO\\u0000NE"}}',
         b'{"secret": "s\\u0000", "status": "DONE", "orderId": "order-0001"}',
         b'{"secret": "s", "status": "DONE", "orderId": "order-0001\\u001b"}',
-        b'{"eventType": "PAYMENT_STATUS_CHANGED", "eventType": "DEPOSIT_CALLBACK", "data": {}}',
+        b'{"eventType": "PAYMENT_STATUS_CHANGED", "eventType": "SOMETHING_NEW", "data": {}}',
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "a", "paymentKey": "b", "status": "DONE"}}',
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "\\ud800", "status": "DONE"}}',
         b'{"eventType": "SOMETHING_NEW", "data": {"note": "\\u0085"}}',
