@@ -16,8 +16,9 @@ from sunap.application.strict_json import RefusedJson, control_character_in, loa
         b'{"a": {"b": [1, "x", ["y"]]}, "c": null}',
         '{"cancelReason": "line one\\nline two\\tand a tab"}',
         b'"plain"',
+        b'{"path": "C:\\\\new\\\\table", "quote": "\\"\\u00e9\\""}',
     ],
-    ids=["korean", "nested", "free-text-tab-newline", "top-level-string"],
+    ids=["korean", "nested", "free-text-tab-newline", "top-level-string", "escaped-backslashes"],
 )
 def test_what_a_client_sends_every_day_parses_as_json_does(text: bytes | str) -> None:
     assert loads_strict(text) == json.loads(text)
