@@ -183,7 +183,7 @@ def build_app(settings: Settings, *, self_url: str) -> FastAPI:
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter | None:
-    limit = settings.rate_per_second
+    limit = settings.rate_limit_bucket
     return None if limit is None else RateLimiter(*limit)
 
 

@@ -67,8 +67,8 @@ class Settings(BaseSettings):
         return [float(s) for s in self.reconcile_delays.split(",") if s.strip()]
 
     @property
-    def rate_per_second(self) -> tuple[float, float] | None:
-        """(tokens added per second, bucket size) of SUNAP_RATE_LIMIT; None when it is `off`.
+    def rate_limit_bucket(self) -> tuple[float, float] | None:
+        """(requests added back per second, bucket size) of SUNAP_RATE_LIMIT; None when `off`.
         The bucket holds twice the count: `100/s` allows 200 at once, `600/m` 1,200."""
         if self.rate_limit.strip().lower() == "off":
             return None
@@ -79,8 +79,8 @@ class Settings(BaseSettings):
                 f"got {self.rate_limit!r}."
             )
         count = float(found.group(1))
-        if count <= 0:
-            raise ConfigurationError("SUNAP_RATE_LIMIT must allow at least some requests.")
+        if 2 * count < 1:
+            raise ConfigurationError("SUNAP_RATE_LIMIT must let at least one request through.")
         return count / SECONDS_PER[found.group(2)], 2 * count
 
     @property
@@ -102,5 +102,5 @@ class Settings(BaseSettings):
             raise ConfigurationError("SUNAP_PRODUCTION=true needs TOSS_SECRET_KEY.")
         if not self.reconcile_delay_seconds:
             raise ConfigurationError("SUNAP_RECONCILE_DELAYS needs at least one delay.")
-        _ = self.rate_per_second  # refuses a malformed SUNAP_RATE_LIMIT at start
+        _ = self.rate_limit_bucket  # refuses a malformed SUNAP_RATE_LIMIT at start
         return self

@@ -39,14 +39,15 @@ DepsFor = Callable[[], Deps]
 
 
 @pytest.fixture
-async def processes(database_url: str) -> AsyncIterator[DepsFor]:
-    """Deps with an engine of their own on each call; one clock and one Toss for all."""
+async def processes(fresh_database_url: str) -> AsyncIterator[DepsFor]:
+    """Deps with an engine of their own on each call; one clock and one Toss for all. The
+    database is the test's own: an expiry worker takes every READY payment it finds."""
     clock = FakeClock(datetime.now(UTC) - 2 * TTL)
     toss = FakeGateway(clock)
     async with AsyncExitStack() as engines:
 
         def new_process() -> Deps:
-            engine = create_engine(database_url)
+            engine = create_engine(fresh_database_url)
             engines.push_async_callback(engine.dispose)
             ids = RandomIds()
             uow = sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock))
@@ -56,7 +57,7 @@ async def processes(database_url: str) -> AsyncIterator[DepsFor]:
 
 
 async def test_racing_expiry_workers_and_confirms_settle_each_payment_once(
-    processes: DepsFor, database_url: str
+    processes: DepsFor, fresh_database_url: str
 ) -> None:
     api = processes()
     tenant = unique("tnt")
@@ -87,7 +88,7 @@ async def test_racing_expiry_workers_and_confirms_settle_each_payment_once(
     expired_by_workers = sum(results[:WORKERS])
     confirmed = [status for status in results[WORKERS:] if status is not None]
 
-    engine = create_engine(database_url)
+    engine = create_engine(fresh_database_url)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(

@@ -12,7 +12,7 @@ def settings(**env: str) -> Settings:
 
 
 def test_the_default_rate_is_100_a_second_with_a_burst_of_200() -> None:
-    assert settings().rate_per_second == (100.0, 200.0)
+    assert settings().rate_limit_bucket == (100.0, 200.0)
 
 
 @pytest.mark.parametrize(
@@ -25,15 +25,15 @@ def test_the_default_rate_is_100_a_second_with_a_burst_of_200() -> None:
     ],
 )
 def test_a_rate_is_a_count_per_second_minute_or_hour(text: str, expected: tuple[float, float]):
-    assert settings(SUNAP_RATE_LIMIT=text).rate_per_second == pytest.approx(expected)
+    assert settings(SUNAP_RATE_LIMIT=text).rate_limit_bucket == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("text", ["off", "OFF", " off "])
 def test_off_turns_the_rate_limit_off(text: str) -> None:
-    assert settings(SUNAP_RATE_LIMIT=text).rate_per_second is None
+    assert settings(SUNAP_RATE_LIMIT=text).rate_limit_bucket is None
 
 
-@pytest.mark.parametrize("text", ["100", "100/d", "fast", "0/s", "-5/s", "/s"])
+@pytest.mark.parametrize("text", ["100", "100/d", "fast", "0/s", "0.4/s", "-5/s", "/s"])
 def test_a_rate_that_says_nothing_clear_refuses_to_start(text: str) -> None:
     with pytest.raises(ConfigurationError, match="SUNAP_RATE_LIMIT"):
         settings(SUNAP_RATE_LIMIT=text)

@@ -55,7 +55,9 @@ class ErrorBoundary:
 
     def answer(self, error: Exception) -> JSONResponse:
         if self.is_outage(error):
-            log.warning("the database is unreachable: %s", type(error).__name__)
+            # Engines hide bound parameters, so the first line names the failure and no value.
+            first_line = str(error).partition("\n")[0][:200]
+            log.warning("the database is unreachable: %s: %s", type(error).__name__, first_line)
             return JSONResponse(
                 error_body("SERVICE_UNAVAILABLE", "The database is unreachable; retry later."),
                 status_code=503,
