@@ -1,7 +1,8 @@
 """The CPU each request pays for the limits at the edge, with and without them.
 
 Requests are ASGI calls made in-process (no sockets, no database), so what is timed is the
-code under test and nothing else; each figure is CPU time per request, the best of `--rounds`.
+code under test and nothing else; each figure is CPU time per request, the best of `--rounds`
+rounds in which the variants take turns.
 
 - middleware: BodyLimit and ErrorBoundary around an app that reads the body and answers 200,
   against the bare app (a body with a Content-Length, and a chunked one);
@@ -10,7 +11,7 @@ code under test and nothing else; each figure is CPU time per request, the best 
 - parser: loads_strict against json.loads, on a create body and on a body near the 64 KiB limit;
 - rate limiter: one RateLimiter.take among 1,000 keys.
 
-    .venv/bin/python bench/edge_cost.py [--requests 20000] [--rounds 5]
+    .venv/bin/python bench/edge_cost.py [--requests 5000] [--rounds 40]
 
 A measurement, not a test: it prints numbers and asserts nothing about time.
 """
@@ -39,7 +40,11 @@ from sunap.entrypoints.http.body_limit import BodyLimit  # noqa: E402
 from sunap.entrypoints.http.error_boundary import ErrorBoundary  # noqa: E402
 from sunap.entrypoints.http.errors import install_error_handlers  # noqa: E402
 from sunap.entrypoints.http.schemas import CreatePaymentBody  # noqa: E402
-from sunap.entrypoints.http.strict_input import StrictRoute  # noqa: E402
+from sunap.entrypoints.http.strict_input import (  # noqa: E402
+    StrictRequest,
+    StrictRoute,
+    refuse_control_characters,
+)
 from sunap.entrypoints.rate_limit import RateLimiter  # noqa: E402
 
 CREATE_BODY = json.dumps(
@@ -97,6 +102,10 @@ async def call(app: Any, scope: Scope, body: bytes) -> int:
     return status
 
 
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
 async def reads_body(scope: Scope, receive: Receive, send: Send) -> None:
     """The bare app: read the whole body, answer 200."""
     while (await receive()).get("more_body"):
@@ -123,35 +132,40 @@ def fastapi_app(route_class: type[APIRoute]) -> FastAPI:
     return app
 
 
-def cpu_per_call(run: Callable[[], object], n: int, rounds: int) -> float:
-    """Best CPU seconds per call over `rounds` runs of `n` calls."""
-    best = float("inf")
+def best_of(rounds: int, *variants: Callable[[], float]) -> list[float]:
+    """Each variant's best CPU seconds per call; the variants take turns round after round, so
+    that a busy spell on the machine falls on all of them alike."""
+    best = [float("inf")] * len(variants)
     for _ in range(rounds):
-        started = time.process_time()
-        for _ in range(n):
-            run()
-        best = min(best, (time.process_time() - started) / n)
+        for i, measure in enumerate(variants):
+            best[i] = min(best[i], measure())
     return best
 
 
-def cpu_per_request(
-    app: Any, scope: Scope, body: bytes, n: int, rounds: int, expect: int = 200
-) -> float:
+def calls(run: Callable[[], object], n: int) -> Callable[[], float]:
+    def measure() -> float:
+        started = time.process_time()
+        for _ in range(n):
+            run()
+        return (time.process_time() - started) / n
+
+    return measure
+
+
+def requests(
+    loop: asyncio.AbstractEventLoop, app: Any, scope: Scope, body: bytes, n: int
+) -> Callable[[], float]:
     async def batch() -> None:
         for _ in range(n):
             status = await call(app, scope, body)
-            assert status == expect, status
+            assert status == 200, status
 
-    loop = asyncio.new_event_loop()
-    try:
-        best = float("inf")
-        for _ in range(rounds):
-            started = time.process_time()
-            loop.run_until_complete(batch())
-            best = min(best, (time.process_time() - started) / n)
-        return best
-    finally:
-        loop.close()
+    def measure() -> float:
+        started = time.process_time()
+        loop.run_until_complete(batch())
+        return (time.process_time() - started) / n
+
+    return measure
 
 
 def row(name: str, without: float, with_: float) -> str:
@@ -162,49 +176,48 @@ def row(name: str, without: float, with_: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=20000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
     n, rounds = args.requests, args.rounds
 
+    loop = asyncio.new_event_loop()
     print("| per request | without µs | with µs | added µs | added |")
     print("|---|---:|---:|---:|---:|")
     declared = scope_for("/v1/payments", CREATE_BODY)
     chunked = scope_for("/v1/payments", CREATE_BODY, chunked=True)
     for name, scope in (("middleware, Content-Length", declared), ("middleware, chunked", chunked)):
-        bare = cpu_per_request(reads_body, scope, CREATE_BODY, n, rounds)
-        limited = cpu_per_request(guarded(reads_body), scope, CREATE_BODY, n, rounds)
-        print(row(name, bare, limited))
+        bare = requests(loop, reads_body, scope, CREATE_BODY, n)
+        limited = requests(loop, guarded(reads_body), scope, CREATE_BODY, n)
+        print(row(name, *best_of(rounds, bare, limited)))
 
-    route_scope = scope_for("/v1/payments/pay_0001", CREATE_BODY, query=b"expand=%20x")
-    plain = cpu_per_request(fastapi_app(APIRoute), route_scope, CREATE_BODY, n // 4, rounds)
-    strict = cpu_per_request(fastapi_app(StrictRoute), route_scope, CREATE_BODY, n // 4, rounds)
-    print(row("FastAPI route with the create body", plain, strict))
-    both = cpu_per_request(
-        guarded(fastapi_app(StrictRoute)), route_scope, CREATE_BODY, n // 4, rounds
+    route = scope_for("/v1/payments/pay_0001", CREATE_BODY, query=b"expand=%20x")
+    plain = requests(loop, fastapi_app(APIRoute), route, CREATE_BODY, n // 25)
+    strict = requests(loop, fastapi_app(StrictRoute), route, CREATE_BODY, n // 25)
+    edge = requests(loop, guarded(fastapi_app(StrictRoute)), route, CREATE_BODY, n // 25)
+    without, with_route, with_all = best_of(rounds, plain, strict, edge)
+    print(row("FastAPI route with the create body, StrictRoute", without, with_route))
+    print(row("the same, with the middleware too", without, with_all))
+    loop.close()
+
+    checked = StrictRequest(route, _no_body)
+    (check,) = best_of(rounds, calls(lambda: refuse_control_characters(checked), n))
+    print(
+        f"| path and query checked for control characters | | {check * 1e6:.2f} | {check * 1e6:+.2f} | |"
     )
-    print(row("the same, all edge limits together", plain, both))
 
     big = BIG_BODY.encode()
-    print(
-        row(
-            "parse the create body",
-            cpu_per_call(lambda: json.loads(CREATE_BODY), n, rounds),
-            cpu_per_call(lambda: loads_strict(CREATE_BODY), n, rounds),
-        )
-    )
-    print(
-        row(
-            f"parse a {len(big) // 1024} KiB body",
-            cpu_per_call(lambda: json.loads(big), n // 100, rounds),
-            cpu_per_call(lambda: loads_strict(big), n // 100, rounds),
-        )
-    )
+    plain_parse = calls(lambda: json.loads(CREATE_BODY), n)
+    strict_parse = calls(lambda: loads_strict(CREATE_BODY), n)
+    print(row("parse the create body", *best_of(rounds, plain_parse, strict_parse)))
+    plain_big = calls(lambda: json.loads(big), n // 200)
+    strict_big = calls(lambda: loads_strict(big), n // 200)
+    print(row(f"parse a {len(big) // 1024} KiB body", *best_of(rounds, plain_big, strict_big)))
 
     limiter = RateLimiter(rate=100, burst=200)
     keys = [f"key_{k:04d}" for k in range(1000)]
     counter = iter(range(10**12))
-    take = cpu_per_call(lambda: limiter.take(keys[next(counter) % 1000]), n, rounds)
+    (take,) = best_of(rounds, calls(lambda: limiter.take(keys[next(counter) % 1000]), n))
     print(f"| rate limiter, one take among 1,000 keys | | {take * 1e6:.2f} | {take * 1e6:+.2f} | |")
 
 
