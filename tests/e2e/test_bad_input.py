@@ -332,3 +332,23 @@ def test_no_hostile_request_gets_a_5xx(service: RunningService, api: httpx.Clien
         assert response.status_code < 500, (method, path[:80], body[:80], response.text)
         assert {"code", "message"} <= set(response.json()), response.text
     assert "Traceback" not in service.logs()
+
+
+# -- the embedded sandbox's payment window ------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["//evil.example/phish", "javascript:alert(1)", "/relative"])
+def test_the_sandbox_window_never_redirects_to_an_unsafe_url(
+    service: RunningService, url: str
+) -> None:
+    with httpx.Client(base_url=service.sandbox_url, timeout=30) as window:
+        page = window.get(
+            "/sandbox/checkout",
+            params={"orderId": new_order_id(), "amount": 1000, "successUrl": url, "failUrl": url},
+        )
+        assert page.status_code == 400 and "location" not in page.headers
+        gave_up = window.post(
+            "/sandbox/checkout/give-up",
+            data={"paymentKey": "tgen_x", "successUrl": url, "failUrl": url},
+        )
+        assert gave_up.status_code == 400 and "location" not in gave_up.headers
