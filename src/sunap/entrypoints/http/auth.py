@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,9 +38,18 @@ async def authenticate(request: Request, scope: str) -> Principal:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "UNAUTHORIZED", "Send an API key as 'Authorization: Bearer <key>'.")
-    record = await container_of(request).api_keys.find_by_hash(hash_api_key(key.strip()))
+    container = container_of(request)
+    record = await container.api_keys.find_by_hash(hash_api_key(key.strip()))
     if record is None:
         raise ApiError(401, "UNAUTHORIZED", "Unknown API key.")
+    # Right after authentication: a refused request claims no idempotency key and runs nothing.
+    if container.rate_limiter is not None and (wait := container.rate_limiter.take(record.key_id)):
+        raise ApiError(
+            429,
+            "RATE_LIMITED",
+            "Too many requests with this API key; retry after the time in Retry-After.",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     if scope not in record.scopes and "admin" not in record.scopes:
         raise ApiError(403, "FORBIDDEN", f"This API key lacks the '{scope}' scope.")
     return Principal(record.tenant_id, record.tenant_name, record.scopes, record.pg_account_id)

@@ -11,6 +11,7 @@ from sunap.application.deps import Deps
 from sunap.application.pg_accounts import PgAccountStore
 from sunap.application.ports import ApiKeyStore, IdempotencyStore, WebhookInbox
 from sunap.domain.payment import Payment
+from sunap.entrypoints.rate_limit import RateLimiter
 
 
 @dataclass
@@ -22,6 +23,10 @@ class Container:
     pg_accounts: PgAccountStore
     is_ready: Callable[[], Awaitable[bool]]
     checkout_url: Callable[[Payment], str | None] = lambda _payment: None
+    rate_limiter: RateLimiter | None = None  # None: no rate limit
+    metrics_token: str | None = None  # None: /metrics is open
+    # Whether an exception means the database cannot be reached (503) rather than a bug (500).
+    is_outage: Callable[[BaseException], bool] = lambda _error: False
 
 
 def container_of(request: Request) -> Container:

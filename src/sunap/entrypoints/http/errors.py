@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,8 +19,6 @@ from sunap.application.errors import (
 )
 from sunap.application.presenters import payment_resource
 from sunap.domain import errors as d
-
-log = logging.getLogger("sunap.http")
 
 STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
     d.InvalidRequest: 400,
@@ -120,15 +117,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "No such route."
         return JSONResponse(error_body(code, message), status_code=exc.status_code)
 
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(
-            error_body("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed."),
-            status_code=500,
-        )
-
     app.add_exception_handler(d.DomainError, on_domain_error)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)

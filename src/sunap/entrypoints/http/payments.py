@@ -16,16 +16,18 @@ from sunap.application.ports import PaymentQuery
 from sunap.application.presenters import audit_entry_resource, payment_resource
 from sunap.application.queries import get_payment, list_payments, payment_transactions
 from sunap.domain.errors import DomainError, InvalidRequest
-from sunap.domain.money import require_amount, require_currency
+from sunap.domain.money import require_amount, require_currency, require_tax_free_amount
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
+from sunap.domain.return_urls import require_return_url
 
 from .auth import Principal, requires
 from .container import Container, container_of
 from .errors import domain_error_response
 from .idempotency import respond_idempotently
 from .schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
+from .strict_input import StrictRoute
 
-router = APIRouter(prefix="/v1/payments", tags=["payments"])
+router = APIRouter(prefix="/v1/payments", tags=["payments"], route_class=StrictRoute)
 Reader = Annotated[Principal, Depends(requires("payments:read"))]
 Writer = Annotated[Principal, Depends(requires("payments:write"))]
 Canceler = Annotated[Principal, Depends(requires("payments:cancel"))]
@@ -66,8 +68,8 @@ async def create(request: Request, body: CreatePaymentBody, principal: Writer) -
             order_id=body.orderId,
             customer_key=body.customerKey,
             method=PaymentMethod(body.method) if body.method else None,
-            success_url=body.successUrl,
-            fail_url=body.failUrl,
+            success_url=require_return_url(body.successUrl, "successUrl"),
+            fail_url=require_return_url(body.failUrl, "failUrl"),
             metadata=body.metadata,
         )
         return await create_payment(command, deps)
@@ -137,7 +139,9 @@ async def cancel(
             amount=None
             if body.cancelAmount is None
             else require_amount(body.cancelAmount, "cancelAmount"),
-            tax_free_amount=body.taxFreeAmount,
+            tax_free_amount=None
+            if body.taxFreeAmount is None
+            else require_tax_free_amount(body.taxFreeAmount),
             refund_account=None
             if account is None
             else RefundAccount(account.bank, account.accountNumber, account.holderName),
