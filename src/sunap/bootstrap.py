@@ -20,7 +20,7 @@ from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_u
 from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
-from sunap.adapters.sql.engine import create_engine
+from sunap.adapters.sql.engine import create_engine, is_outage
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.payment_versions import SqlPaymentVersions
@@ -43,6 +43,8 @@ from sunap.entrypoints.container import Container
 from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.rate_limit import RateLimiter
+from sunap.entrypoints.workers.expiry import expiry_worker
 from sunap.entrypoints.workers.housekeeping import housekeeping_worker
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
 from sunap.entrypoints.workers.order_consumer import order_consumer_workers
@@ -153,6 +155,9 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         if settings.sandbox_mode
         else _none,
         changes=changes,
+        rate_limiter=_rate_limiter(settings),
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        is_outage=is_outage,
     )
     publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
     relay = OutboxRelay(
@@ -169,6 +174,7 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
             timedelta(days=settings.webhook_retention_days),
             settings.housekeeping_seconds,
         ),
+        expiry_worker(deps, timedelta(seconds=settings.ready_ttl_seconds), poll),
         *order_consumer_workers(
             subscriber_from_url(settings.broker_url, topic_prefix=settings.topic_prefix),
             settings.topic_prefix,
@@ -225,7 +231,18 @@ def build_app(
             await group.stop()
             await runtime.aclose()
 
-    return create_app(runtime.container, runtime.metrics, lifespan=lifespan, mounts=runtime.mounts)
+    return create_app(
+        runtime.container,
+        runtime.metrics,
+        lifespan=lifespan,
+        mounts=runtime.mounts,
+        docs=settings.serves_docs,
+    )
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter | None:
+    limit = settings.rate_limit_bucket
+    return None if limit is None else RateLimiter(*limit)
 
 
 def secret_box(settings: Settings) -> SecretBox:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOSS_API_HOST = "https://api.tosspayments.com"
+# `100/s`, `600/m`, `3600/h`: requests per key per second, minute or hour.
+RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*(s|m|h)\s*$")
+SECONDS_PER = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class ConfigurationError(Exception):
@@ -37,6 +42,14 @@ class Settings(BaseSettings):
     )
     housekeeping_seconds: float = Field(600, gt=0, validation_alias="SUNAP_HOUSEKEEPING_SECONDS")
     log_level: str = Field("INFO", validation_alias="SUNAP_LOG_LEVEL")
+    # Per API key: a token bucket refilled at this rate, holding twice the count; `off` disables.
+    rate_limit: str = Field("100/s", validation_alias="SUNAP_RATE_LIMIT")
+    # A READY payment nobody paid within this long becomes EXPIRED.
+    ready_ttl_seconds: float = Field(86400, gt=0, validation_alias="SUNAP_READY_TTL_SECONDS")
+    # In production /docs and /openapi.json are served only when this is true.
+    public_docs: bool = Field(False, validation_alias="SUNAP_PUBLIC_DOCS")
+    # When set, /metrics asks for `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = Field(None, validation_alias="SUNAP_METRICS_TOKEN")
 
     # Fernet key(s), comma-separated (the first seals): credentials Sunap keeps are sealed with it.
     secrets_key: SecretStr | None = Field(None, validation_alias="SUNAP_SECRETS_KEY")
@@ -65,6 +78,29 @@ class Settings(BaseSettings):
     def reconcile_delay_seconds(self) -> list[float]:
         return [float(s) for s in self.reconcile_delays.split(",") if s.strip()]
 
+    @property
+    def rate_limit_bucket(self) -> tuple[float, float] | None:
+        """(requests added back per second, bucket size) of SUNAP_RATE_LIMIT; None when `off`.
+        The bucket holds twice the count: `100/s` allows 200 at once, `600/m` 1,200."""
+        if self.rate_limit.strip().lower() == "off":
+            return None
+        found = RATE.match(self.rate_limit)
+        if found is None:
+            raise ConfigurationError(
+                f"SUNAP_RATE_LIMIT must look like 100/s, 600/m or 3600/h, or be off; "
+                f"got {self.rate_limit!r}."
+            )
+        count = float(found.group(1))
+        if 2 * count < 1:
+            raise ConfigurationError("SUNAP_RATE_LIMIT must let at least one request through.")
+        return count / SECONDS_PER[found.group(2)], 2 * count
+
+    @property
+    def serves_docs(self) -> bool:
+        """The interactive docs and the OpenAPI schema: always in development, on request in
+        production."""
+        return self.public_docs or not self.production
+
     @model_validator(mode="after")
     def _refuse_unsafe_keys(self) -> Settings:
         key = self.toss_secret_key.get_secret_value() if self.toss_secret_key else None
@@ -78,4 +114,5 @@ class Settings(BaseSettings):
             raise ConfigurationError("SUNAP_PRODUCTION=true needs TOSS_SECRET_KEY.")
         if not self.reconcile_delay_seconds:
             raise ConfigurationError("SUNAP_RECONCILE_DELAYS needs at least one delay.")
+        _ = self.rate_limit_bucket  # refuses a malformed SUNAP_RATE_LIMIT at start
         return self

@@ -32,7 +32,7 @@ from sunap.application.ports import (
 )
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.events import PaymentEvent
-from sunap.domain.payment import Payment
+from sunap.domain.payment import Payment, PaymentStatus
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,15 @@ class InMemoryPaymentRepository:
             if p.next_reconcile_at is not None and p.next_reconcile_at <= now
         ]
         due.sort(key=lambda p: (p.next_reconcile_at or now, p.id))
+        return [p.id for p in due[:limit]]
+
+    async def ready_created_before(self, cutoff: datetime, limit: int) -> builtins.list[str]:
+        due = [
+            p
+            for p in self._store.payments.values()
+            if p.status is PaymentStatus.READY and p.created_at <= cutoff
+        ]
+        due.sort(key=lambda p: (p.created_at, p.id))
         return [p.id for p in due[:limit]]
 
     async def lease_for_reconcile(

@@ -77,3 +77,13 @@ class IdempotencyKeyInUse(DomainError):
 
     code = "IDEMPOTENCY_KEY_IN_USE"
     retry_after_seconds = 1
+
+
+class RateLimited(DomainError):
+    """The API key has spent its requests for now; nothing was done. Retry after a moment."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -7,7 +7,6 @@ deliveries; a malformed event is recorded and acknowledged so it never blocks th
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -20,11 +19,13 @@ from .commands import CreatePayment
 from .create_payment import create_payment
 from .deps import Deps
 from .ports import ApiKeyStore, ConsumedMessages, InboundMessage
+from .strict_json import RefusedJson, loads_strict
 
 log = logging.getLogger("sunap.orders")
 
 SUBSCRIBER = "order-placed"
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_=]{6,64}$")
+CUSTOMER_KEY = re.compile(r"^[A-Za-z0-9\-_=.@]{2,300}$")
 
 
 class MalformedOrder(Exception):
@@ -44,9 +45,9 @@ class PlacedOrder:
 
 def parse_order_placed(body: bytes) -> PlacedOrder:
     try:
-        message = json.loads(body)
-    except ValueError as error:
-        raise MalformedOrder("not JSON") from error
+        message = loads_strict(body)
+    except RefusedJson as refused:
+        raise MalformedOrder(str(refused)) from refused
     if not isinstance(message, dict):
         raise MalformedOrder("not a JSON object")
     event_id = message.get("id") if "specversion" in message else None
@@ -54,15 +55,17 @@ def parse_order_placed(body: bytes) -> PlacedOrder:
     if not isinstance(data, dict):
         raise MalformedOrder("no order in the event")
     order_id, tenant, name = data.get("orderId"), data.get("tenant"), data.get("orderName")
-    if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
+    if not isinstance(order_id, str) or not ORDER_ID.fullmatch(order_id):
         raise MalformedOrder("orderId must be 6–64 of A-Z a-z 0-9 - _ =")
     if not isinstance(tenant, str) or not tenant:
         raise MalformedOrder("tenant is required")
     if not isinstance(name, str) or not 1 <= len(name) <= 100:
         raise MalformedOrder("orderName must be 1–100 characters")
     customer_key = data.get("customerKey")
-    if customer_key is not None and not isinstance(customer_key, str):
-        raise MalformedOrder("customerKey must be a string")
+    if customer_key is not None and (
+        not isinstance(customer_key, str) or not CUSTOMER_KEY.fullmatch(customer_key)
+    ):
+        raise MalformedOrder("customerKey must be 2–300 of A-Z a-z 0-9 - _ = . @")
     try:
         amount = require_amount(data.get("amount"))
         currency = require_currency(data.get("currency", "KRW"))

@@ -91,6 +91,10 @@ class PaymentRepository(Protocol):
         the item, so two workers never reconcile one payment at once."""
         ...
 
+    async def ready_created_before(self, cutoff: datetime, limit: int) -> builtins.list[str]:
+        """Ids of READY payments created at or before `cutoff`, oldest first."""
+        ...
+
 
 # -- audit ---------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from .adopt import secret_digest
 from .deps import Deps
 from .pg_accounts import PgAccount
 from .ports import DeliveryStatus, WebhookDelivery, WebhookInbox
+from .strict_json import RefusedJson, loads_strict
 from .webhook_signatures import (
     STANDARD_ID,
     SignatureInvalid,
@@ -82,9 +82,9 @@ def parse_delivery(body: bytes) -> ParsedDelivery:
     """Toss's real shapes: `{eventType, createdAt, data}`, and the flat DEPOSIT_CALLBACK
     `{createdAt, secret, status, transactionKey, orderId}` with no eventType (TOSS.md 6.2)."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise _malformed("The body is not valid JSON.") from error
+        parsed = loads_strict(body)
+    except RefusedJson as refused:
+        raise _malformed(str(refused)) from refused
     if not isinstance(parsed, dict):
         raise _malformed("The body must be a JSON object.")
     event_type = parsed.get("eventType")

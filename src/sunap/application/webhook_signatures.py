@@ -87,9 +87,7 @@ def verify_standard(
     timestamp = headers.get(STANDARD_TIMESTAMP)
     if not message_id or not timestamp:
         raise SignatureInvalid(f"{STANDARD_ID} and {STANDARD_TIMESTAMP} are required.")
-    if not timestamp.isdigit():
-        raise SignatureInvalid(f"{STANDARD_TIMESTAMP} is not a unix time.")
-    _check_window(datetime.fromtimestamp(int(timestamp), UTC), now, tolerance)
+    _check_window(_unix_time(timestamp), now, tolerance)
     offered = _signatures(headers[STANDARD_SIGNATURE], separator=" ", version_mark=",")
     signed = f"{message_id}.{timestamp}.".encode() + body
     _match_any(signed, [standard_key(s) for s in secrets], offered)
@@ -113,6 +111,17 @@ def sign_toss(body: bytes, sent_at: str, secret: str) -> str:
 def sign_standard(body: bytes, message_id: str, timestamp: int, secret: str) -> str:
     signed = f"{message_id}.{timestamp}.".encode() + body
     return "v1," + _digest(standard_key(secret), signed)
+
+
+def _unix_time(timestamp: str) -> datetime:
+    """The header's seconds since the epoch as a time; anything else (signs, spaces, digits of
+    other scripts, a number past year 9999) is refused, never an error of ours."""
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        raise SignatureInvalid(f"{STANDARD_TIMESTAMP} is not a unix time.")
+    try:
+        return datetime.fromtimestamp(int(timestamp), UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise SignatureInvalid(f"{STANDARD_TIMESTAMP} is not a unix time.") from error
 
 
 def _check_window(when: datetime, now: datetime, tolerance: timedelta) -> None:

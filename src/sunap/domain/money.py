@@ -5,8 +5,9 @@ from __future__ import annotations
 from .errors import InvalidRequest
 
 SUPPORTED_CURRENCIES = frozenset({"KRW"})
-# A BIGINT column holds 2**63-1; no real payment comes near ₩10,000,000,000,000.
-MAX_AMOUNT = 10_000_000_000_000
+# The largest amount the API takes (₩10,000,000,000): far above any real card or transfer
+# payment, far below what a BIGINT column holds, so no sum of amounts can overflow one.
+MAX_AMOUNT = 10_000_000_000
 
 
 def require_amount(value: object, field: str = "amount") -> int:
@@ -17,6 +18,15 @@ def require_amount(value: object, field: str = "amount") -> int:
         raise InvalidRequest(f"{field} must be greater than zero.")
     if value > MAX_AMOUNT:
         raise InvalidRequest(f"{field} must not exceed {MAX_AMOUNT}.")
+    return value
+
+
+def require_tax_free_amount(value: object, field: str = "taxFreeAmount") -> int:
+    """The part of an amount that is tax-free: an integer from 0 to MAX_AMOUNT."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f"{field} must be an integer in the currency's smallest unit.")
+    if not 0 <= value <= MAX_AMOUNT:
+        raise InvalidRequest(f"{field} must be between 0 and {MAX_AMOUNT}.")
     return value
 
 

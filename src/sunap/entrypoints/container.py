@@ -12,6 +12,7 @@ from sunap.application.pg_accounts import PgAccountStore
 from sunap.application.ports import ApiKeyStore, IdempotencyStore, WebhookInbox
 from sunap.application.presenters import payment_resource
 from sunap.domain.payment import Payment
+from sunap.entrypoints.rate_limit import RateLimiter
 
 
 @dataclass
@@ -23,6 +24,10 @@ class Container:
     pg_accounts: PgAccountStore
     is_ready: Callable[[], Awaitable[bool]]
     checkout_url: Callable[[Payment], str | None] = lambda _payment: None
+    rate_limiter: RateLimiter | None = None  # None: no rate limit
+    metrics_token: str | None = None  # None: /metrics is open
+    # Whether an exception means the database cannot be reached (503) rather than a bug (500).
+    is_outage: Callable[[BaseException], bool] = lambda _error: False
     # Committed payment changes, for WatchPayment: the same object the units of work report to.
     changes: PaymentChanges = field(default_factory=PaymentChanges)
 

@@ -17,6 +17,7 @@ from sunap.application.errors import (
     PgMismatch,
     PgTimeout,
     PgUnavailable,
+    RateLimited,
     Unauthenticated,
 )
 from sunap.domain import errors as d
@@ -45,6 +46,7 @@ STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
     Forbidden: 403,
     IdempotencyKeyReused: 422,
     IdempotencyKeyInUse: 409,
+    RateLimited: 429,
 }
 INTERNAL_ERROR = ("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed.")
 

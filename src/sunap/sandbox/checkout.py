@@ -1,7 +1,8 @@
 """The payment window as a page a person can click: approve, decline with a code, or give up.
 
 Opening the page opens a READY payment (reused on reload); the buttons redirect to the merchant's
-successUrl / failUrl with Toss's query parameters (TOSS.md 7). Links honour the mount prefix.
+successUrl / failUrl with Toss's query parameters (TOSS.md 7). Those must be absolute http(s)
+URLs: anything else gets an error page, never a redirect. Links honour the mount prefix.
 The page works on the books of the account whose `clientKey` it is given (what Toss's widget is
 initialised with), else of an Authorization header's secret key, else on the default books; its
 forms carry the client key on, so the buttons land in the same books.
@@ -13,7 +14,7 @@ import html
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from string import Template
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -32,12 +33,25 @@ _TEMPLATE = Template(
 )
 
 
+RETURN_URLS_REQUIRED = "successUrl and failUrl must be absolute http or https URLs"
+FAIL_URL_REQUIRED = "failUrl must be an absolute http or https URL"
+
+
 def _with_query(url: str, params: dict[str, str]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
 def _is_return_url(url: str) -> bool:
-    return url.startswith(("http://", "https://", "/"))
+    """Only an absolute http(s) URL with a host: never `javascript:`, and never `//evil.example`
+    or `/\\evil.example`, which a browser takes to another site."""
+    if any(c.isspace() or not c.isprintable() or c == "\\" for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a malformed port raises ValueError
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def _problem(message: str, status: int = 400) -> HTMLResponse:
@@ -60,7 +74,7 @@ async def open_checkout(runtime: SandboxRuntime, request: Request) -> Response:
     amount_text = query.get("amount", "")
     method = method_of(query.get("method") or "CARD")
     if not (_is_return_url(success_url) and _is_return_url(fail_url)):
-        return _problem("successUrl and failUrl are required")
+        return _problem(RETURN_URLS_REQUIRED)
     if not amount_text.isdigit() or int(amount_text) < 1 or method is None:
         return _problem("amount must be a positive whole number and method a Toss method")
     order_name = query.get("orderName") or "테스트 주문"
@@ -111,7 +125,7 @@ async def approve(runtime: SandboxRuntime, request: Request) -> Response:
     form = await _form(request)
     success_url, fail_url = form.get("successUrl", ""), form.get("failUrl", "")
     if not (_is_return_url(success_url) and _is_return_url(fail_url)):
-        return _problem("successUrl and failUrl are required")
+        return _problem(RETURN_URLS_REQUIRED)
     try:
         books = _account(runtime, request, form.get("clientKey")).merchant
     except TossError as error:
@@ -133,7 +147,7 @@ async def decline(runtime: SandboxRuntime, request: Request) -> Response:
     form = await _form(request)
     fail_url = form.get("failUrl", "")
     if not _is_return_url(fail_url):
-        return _problem("failUrl is required")
+        return _problem(FAIL_URL_REQUIRED)
     code = form.get("code", "")
     if code not in CATALOGUE:
         code = choices.DECLINE_CODES[0]
@@ -149,7 +163,7 @@ async def give_up(runtime: SandboxRuntime, request: Request) -> Response:
     form = await _form(request)
     fail_url = form.get("failUrl", "")
     if not _is_return_url(fail_url):
-        return _problem("failUrl is required")
+        return _problem(FAIL_URL_REQUIRED)
     return _fail_redirect(fail_url, choices.GIVE_UP_CODE, None)
 
 

@@ -1,4 +1,10 @@
-"""The embedded default publisher: each event becomes one structured log line."""
+"""The embedded default publisher: each event becomes one structured log line.
+
+A log is read by more people and kept in more places than an event stream, so a line says which
+event happened to which payment and nothing about it: its topic, id, type, subject (the payment
+id) and sequence. The payment itself (customerKey, metadata, amounts…) stays in the outbox row,
+and in the API.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from typing import Any
 from sunap.application.ports import OutboundMessage
 
 log = logging.getLogger("sunap.events")
+
+# What a line may show of the envelope; never its `data`.
+SHOWN_FIELDS = ("type", "subject", "sequence")
 
 
 class LogPublisher:
@@ -27,9 +36,11 @@ class LogPublisher:
 
 
 def _line(message: OutboundMessage) -> dict[str, Any]:
-    event: Any
+    line: dict[str, Any] = {"topic": message.topic, "id": message.event_id}
     try:
-        event = json.loads(message.body)
-    except ValueError:  # not JSON: keep it readable rather than drop it
-        event = message.body.decode("utf-8", errors="replace")
-    return {"topic": message.topic, "key": message.key, "id": message.event_id, "event": event}
+        envelope = json.loads(message.body)
+    except ValueError:  # not an envelope: there is nothing more we may show
+        return line
+    if isinstance(envelope, dict):
+        line.update((name, envelope[name]) for name in SHOWN_FIELDS if name in envelope)
+    return line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,3 +108,20 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def fitted_key(value: str, column: ColumnElement[str]) -> str:
+    """A value only ever compared for equality (a dedup key, a fingerprint), made to fit its
+    String column: as it is when it fits, otherwise its SHA-256. A value built from what a
+    client sent can be of any length; the column cannot, and an overlong value would be an
+    error rather than a row."""
+    length = getattr(column.type, "length", None)
+    if length is None or len(value) <= length:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def fitted_label(value: str, column: ColumnElement[str]) -> str:
+    """A value shown to people (an event type), cut to its String column's length."""
+    length = getattr(column.type, "length", None)
+    return value if length is None else value[:length]

@@ -1,15 +1,23 @@
-"""One async engine per database URL, tuned per backend so that concurrent writers wait, never fail."""
+"""One async engine per database URL, tuned per backend so that concurrent writers wait, never fail.
+
+Every engine hides bound parameters from its errors: a statement's values can hold secrets, and
+an error's text ends up in a log.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+# Seconds to wait for a database server to accept a connection: an unreachable server is then an
+# error a request can answer (503), not a request that hangs for the driver's default minute.
+CONNECT_TIMEOUT = 10
 
 _READ_ONLY = "sunap_read_only"
 
@@ -38,13 +46,53 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for SQLite, PostgreSQL or MariaDB, whichever the URL names."""
     parsed = async_url(url)
     backend = parsed.get_backend_name()
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
+    connect_args = kwargs.setdefault("connect_args", {})
     if backend == "mysql":
         # READ COMMITTED: no gap locks, so the relay and idempotency claims don't deadlock.
         kwargs.setdefault("isolation_level", "READ COMMITTED")
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    else:
+        connect_args.setdefault("timeout", CONNECT_TIMEOUT)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(parsed, **kwargs)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached or used just now (answer 503 and let
+    the client retry), as opposed to a request or a bug that went wrong (500): a refused or lost
+    connection, a pool with no connection to spare, a server that will not open a session, a
+    lock or deadlock given up on, a full disk."""
+    if isinstance(error, OSError | sa_exc.TimeoutError):
+        return True  # asyncpg lets a refused connection through as it is
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated or error.statement is None:
+        return True  # lost mid-statement, or raised while connecting, before any statement
+    return error.orig is not None and _not_now(error.orig)
+
+
+# What each driver says for "not now" (as opposed to "not like this"). PostgreSQL SQLSTATEs:
+# 08 connection exception, 53 insufficient resources, 57P operator intervention (shutting down),
+# 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
+_POSTGRES_NOT_NOW = ("08", "53", "57P", "40001", "40P01", "55P03")
+# MariaDB/MySQL: too many connections, shutting down, lock wait timeout, deadlock, and the
+# client's cannot-connect, gone-away and lost-connection codes.
+_MARIADB_NOT_NOW = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2014, 2045, 2055})
+_SQLITE_NOT_NOW = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")
+
+
+def _not_now(driver_error: BaseException) -> bool:
+    code = driver_error.args[0] if driver_error.args else None
+    if isinstance(code, int):  # PyMySQL: (error number, message); its sqlstate is often HY000
+        return code in _MARIADB_NOT_NOW
+    sqlite_name = getattr(driver_error, "sqlite_errorname", None)
+    if isinstance(sqlite_name, str):
+        return sqlite_name.startswith(_SQLITE_NOT_NOW)
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_NOT_NOW)
 
 
 def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sunap.application.ports import ClaimOutcome, IdempotencyClaim, StoredResponse
 
+from .columns import fitted_key
 from .tables import idempotency_keys as keys
 
 STARTED = "started"
@@ -32,7 +33,7 @@ class SqlIdempotencyStore:
         self, tenant_id: str, key: str, fingerprint: str, now: datetime, lock_until: datetime
     ) -> IdempotencyClaim:
         fresh = {
-            "fingerprint": fingerprint,
+            "fingerprint": fitted_key(fingerprint, keys.c.fingerprint),
             "recovery_point": STARTED,
             "locked_until": lock_until,
             "response_code": None,

@@ -10,9 +10,10 @@ import base64
 import binascii
 import builtins
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
@@ -21,12 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import ConcurrencyConflict, PaymentPage, PaymentQuery
 from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
-from sunap.domain.payment import Payment
+from sunap.domain.payment import Payment, PaymentStatus
 
 from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
 from .tables import payment_cancels, payments
 
 MAX_PAGE = 100
+# What a payment id in a cursor looks like: a forged cursor must not carry anything else (a NUL,
+# a lone surrogate) into a query.
+ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 @dataclass
@@ -111,6 +115,15 @@ class SqlPaymentRepository:
             select(payments.c.id)
             .where(payments.c.next_reconcile_at <= now)
             .order_by(payments.c.next_reconcile_at, payments.c.id)
+            .limit(limit)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def ready_created_before(self, cutoff: datetime, limit: int) -> builtins.list[str]:
+        stmt = (
+            select(payments.c.id)
+            .where(payments.c.status == PaymentStatus.READY.value, payments.c.created_at <= cutoff)
+            .order_by(payments.c.created_at, payments.c.id)
             .limit(limit)
         )
         return list((await self._session.execute(stmt)).scalars())
@@ -288,8 +301,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, payment_id = json.loads(base64.urlsafe_b64decode(padded))
         when = datetime.fromisoformat(created_at)
-    except (ValueError, TypeError, binascii.Error) as exc:
+        # In UTC, as stored; a time at the calendar's edge cannot be moved there.
+        in_utc = when.astimezone(UTC) if when.tzinfo is not None else None
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise InvalidRequest("cursor is not a cursor this API returned.") from exc
-    if when.tzinfo is None or not isinstance(payment_id, str):
+    if in_utc is None or not isinstance(payment_id, str) or not ID.fullmatch(payment_id):
         raise InvalidRequest("cursor is not a cursor this API returned.")
-    return when, payment_id
+    return in_utc, payment_id

@@ -139,6 +139,7 @@ payments = Table(
     Index("ux_payments_account_order", "pg_account_id", "order_id", unique=True),
     Index("ux_payments_account_payment_key", "pg_account_id", "payment_key", unique=True),
     Index("ix_payments_next_reconcile_at", "next_reconcile_at"),
+    Index("ix_payments_status_created_at", "status", "created_at"),  # READY ones to expire
     **MARIADB,
 )
 

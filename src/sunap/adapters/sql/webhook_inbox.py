@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.ports import DeliveryStatus, WebhookDelivery
 
+from .columns import fitted_key, fitted_label
 from .engine import reader
 from .tables import webhook_deliveries as deliveries
 
@@ -22,14 +23,16 @@ class SqlWebhookInbox:
         self._row_locks = engine.dialect.name != "sqlite"
 
     async def record(self, delivery: WebhookDelivery) -> int:
+        # Both come from the delivery's body: sized to their columns, never refused by them.
+        dedup_key = fitted_key(delivery.dedup_key, deliveries.c.dedup_key)
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(
                     insert(deliveries).values(
                         id=delivery.id,
-                        dedup_key=delivery.dedup_key,
+                        dedup_key=dedup_key,
                         pg_account_id=delivery.pg_account_id,
-                        event_type=delivery.event_type,
+                        event_type=fitted_label(delivery.event_type, deliveries.c.event_type),
                         headers=dict(delivery.headers),
                         body=delivery.body,
                         received_at=delivery.received_at,
@@ -44,7 +47,7 @@ class SqlWebhookInbox:
                     )
                 )
         except IntegrityError:
-            repeats = await self._count_repeat(delivery.dedup_key)
+            repeats = await self._count_repeat(dedup_key)
             if repeats is None:
                 raise
             return repeats

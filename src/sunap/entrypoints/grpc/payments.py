@@ -157,7 +157,13 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
 
     async def _principal(self, context: Context, scope: str) -> Principal:
         authorization = metadata_value(context, "authorization")
-        return await authenticate(self._container.api_keys, authorization, scope)
+        limiter = self._container.rate_limiter
+        return await authenticate(
+            self._container.api_keys,
+            authorization,
+            scope,
+            limiter.take if limiter is not None else None,
+        )
 
     async def _idempotently(
         self,

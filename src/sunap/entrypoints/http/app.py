@@ -12,10 +12,14 @@ from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import Metrics
 
 from . import operations, payments, webhooks
+from .body_limit import BodyLimit
+from .error_boundary import ErrorBoundary
 from .errors import install_error_handlers
 
 DESCRIPTION = """Sunap's public API (shared/API.md): payments on Toss Payments, confirmed, canceled
 and audited, with idempotent POSTs and per-tenant API keys."""
+# The most an API request body may hold (webhooks have their own limit).
+API_BODY_LIMIT = 64 * 1024
 
 
 def create_app(
@@ -24,18 +28,24 @@ def create_app(
     *,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     mounts: dict[str, ASGIApp] | None = None,
+    docs: bool = True,
 ) -> FastAPI:
+    """`docs=False` serves neither /docs nor /openapi.json (production, unless asked for)."""
     app = FastAPI(
         title="Sunap",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url="/docs" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         redoc_url=None,
     )
     app.state.container = container
     app.state.metrics = metrics
     install_error_handlers(app)
+    limits = {webhooks.WEBHOOKS: webhooks.WEBHOOK_BODY_LIMIT}
+    app.add_middleware(BodyLimit, limit=API_BODY_LIMIT, by_prefix=limits)
+    app.add_middleware(ErrorBoundary, is_outage=container.is_outage)  # outermost: sees all
     app.include_router(payments.router)
     app.include_router(webhooks.router)
     app.include_router(operations.router)

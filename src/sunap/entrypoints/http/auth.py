@@ -13,8 +13,14 @@ from .container import container_of
 
 
 async def authenticate(request: Request, scope: str) -> Principal:
-    api_keys = container_of(request).api_keys
-    return await authenticate_key(api_keys, request.headers.get("authorization"), scope)
+    container = container_of(request)
+    limiter = container.rate_limiter
+    return await authenticate_key(
+        container.api_keys,
+        request.headers.get("authorization"),
+        scope,
+        limiter.take if limiter is not None else None,
+    )
 
 
 def requires(scope: str) -> Callable[[Request], Awaitable[Principal]]:

@@ -3,7 +3,6 @@ Every non-2xx body is {code, message[, …]}."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,12 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sunap.application.errors import IdempotencyKeyInUse, InvalidPaymentKey, PaymentRejected
+from sunap.application.errors import InvalidPaymentKey, PaymentRejected
 from sunap.application.presenters import payment_resource
 from sunap.domain import errors as d
-from sunap.entrypoints.errors import INTERNAL_ERROR, status_of, validation_message
-
-log = logging.getLogger("sunap.http")
+from sunap.entrypoints.errors import status_of, validation_message
 
 
 class ApiError(Exception):
@@ -46,9 +43,8 @@ def domain_error_response(error: d.DomainError) -> JSONResponse:
             pgMessage=error.pg_message,
             payment=payment_resource(error.payment),
         )
-    headers = None
-    if isinstance(error, IdempotencyKeyInUse):
-        headers = {"Retry-After": str(error.retry_after_seconds)}
+    retry_after = getattr(error, "retry_after_seconds", None)
+    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
     return JSONResponse(body, status_code=status_of(error), headers=headers)
 
 
@@ -78,12 +74,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "No such route."
         return JSONResponse(error_body(code, message), status_code=exc.status_code)
 
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(error_body(*INTERNAL_ERROR), status_code=500)
-
     app.add_exception_handler(d.DomainError, on_domain_error)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)

@@ -21,8 +21,9 @@ from .auth import requires
 from .container import container_of
 from .idempotency import respond_idempotently
 from .schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
+from .strict_input import StrictRoute
 
-router = APIRouter(prefix="/v1/payments", tags=["payments"])
+router = APIRouter(prefix="/v1/payments", tags=["payments"], route_class=StrictRoute)
 Reader = Annotated[Principal, Depends(requires("payments:read"))]
 Writer = Annotated[Principal, Depends(requires("payments:write"))]
 Canceler = Annotated[Principal, Depends(requires("payments:cancel"))]

@@ -3,6 +3,9 @@
 These are the API's request rules for both doors: the gRPC door maps each message onto the same
 body, so a rule (a length, a pattern, an amount's range) is written once, here. `command` turns a
 valid body into the use case's command.
+
+The strict JSON parser has already refused control characters everywhere but tab and newline in
+string values; a string that is not free text (`Token`) refuses those two as well.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.gateway import RefundAccount
-from sunap.domain.money import require_amount, require_currency
+from sunap.domain.money import require_amount, require_currency, require_tax_free_amount
 from sunap.domain.payment import PaymentMethod
+from sunap.domain.return_urls import require_return_url
 
 ORDER_ID = r"^[A-Za-z0-9\-_=]{6,64}$"
 CUSTOMER_KEY = r"^[A-Za-z0-9\-_=.@]{2,300}$"
@@ -23,6 +27,8 @@ MethodName = Literal[
     "CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE_PHONE", "EASY_PAY", "GIFT_CERTIFICATE"
 ]
 MetadataValue = Annotated[StrictStr, Field(max_length=2000)]
+# One line: no tab, no newline.
+Token = Annotated[StrictStr, Field(pattern=r"^[^\t\n]*$")]
 
 
 class Body(BaseModel):
@@ -53,14 +59,14 @@ class CreatePaymentBody(Body):
             order_id=self.orderId,
             customer_key=self.customerKey,
             method=PaymentMethod(self.method) if self.method else None,
-            success_url=self.successUrl,
-            fail_url=self.failUrl,
+            success_url=require_return_url(self.successUrl, "successUrl"),
+            fail_url=require_return_url(self.failUrl, "failUrl"),
             metadata=self.metadata,
         )
 
 
 class ConfirmPaymentBody(Body):
-    paymentKey: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    paymentKey: Annotated[Token, Field(min_length=1, max_length=200)]
     orderId: Annotated[StrictStr, Field(pattern=ORDER_ID)]
     amount: StrictInt
 
@@ -74,7 +80,7 @@ class ConfirmPaymentBody(Body):
 
 
 class RefundAccountBody(Body):
-    bank: Annotated[StrictStr, Field(min_length=1, max_length=20)]
+    bank: Annotated[Token, Field(min_length=1, max_length=20)]
     accountNumber: Annotated[StrictStr, Field(pattern=r"^[0-9]{1,20}$")]
     holderName: Annotated[StrictStr, Field(min_length=1, max_length=60)]
 
@@ -82,7 +88,7 @@ class RefundAccountBody(Body):
 class CancelPaymentBody(Body):
     cancelReason: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     cancelAmount: StrictInt | None = None
-    taxFreeAmount: Annotated[StrictInt, Field(ge=0)] | None = None
+    taxFreeAmount: StrictInt | None = None
     refundReceiveAccount: RefundAccountBody | None = None
 
     def command(self, tenant_id: str, payment_id: str) -> CancelPayment:
@@ -94,7 +100,9 @@ class CancelPaymentBody(Body):
             amount=None
             if self.cancelAmount is None
             else require_amount(self.cancelAmount, "cancelAmount"),
-            tax_free_amount=self.taxFreeAmount,
+            tax_free_amount=None
+            if self.taxFreeAmount is None
+            else require_tax_free_amount(self.taxFreeAmount),
             refund_account=None
             if account is None
             else RefundAccount(account.bank, account.accountNumber, account.holderName),

@@ -15,8 +15,14 @@ from sunap.application.webhook_intake import WebhookRejected, receive_toss_webho
 
 from .container import container_of
 from .errors import ApiError, error_body
+from .strict_input import StrictRoute
 
-router = APIRouter(tags=["webhooks"])
+WEBHOOKS = "/v1/webhooks/"
+# A Toss payment object with its cancels fits many times over; anything bigger is refused while it
+# is read (see BodyLimit), before a byte of it is trusted.
+WEBHOOK_BODY_LIMIT = 256 * 1024
+
+router = APIRouter(tags=["webhooks"], route_class=StrictRoute)
 
 
 @router.post("/v1/webhooks/toss", summary="Toss webhooks of the default account (no API key)")

@@ -1,7 +1,7 @@
 """Webhook deliveries count their repeats; stored secrets and refund accounts are masked
 
-Revision ID: 0007
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-28 23:40:00
 
 Deliveries stored before this revision keep a virtual account's `secret` and refund accounts as
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision: str = "0007"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

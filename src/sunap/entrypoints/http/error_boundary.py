@@ -1,0 +1,70 @@
+"""The last stop for an exception no route handled: a `{code, message}` answer on a connection
+that stays open.
+
+Starlette's own last resort (ServerErrorMiddleware) answers and then raises again, and uvicorn
+closes a keep-alive connection whose request raised. Here the exception ends instead: the
+database being unreachable is `503 SERVICE_UNAVAILABLE` with `Retry-After`, anything else is
+logged and `500 INTERNAL_ERROR`. An exception raised after the whole answer went out (a mounted
+app that answered and raised again) is logged and dropped. Only one raised halfway through an
+answer still goes up: nothing but closing the connection can end half an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_body
+
+log = logging.getLogger("sunap.http")
+
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+class ErrorBoundary:
+    def __init__(self, app: ASGIApp, *, is_outage: Callable[[BaseException], bool]) -> None:
+        self.app = app
+        self.is_outage = is_outage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = finished = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as error:
+            if finished:
+                log.error("error after the answer was sent", exc_info=error)
+                return
+            if started:
+                raise
+            await self.answer(error)(scope, receive, send)
+
+    def answer(self, error: Exception) -> JSONResponse:
+        if self.is_outage(error):
+            # Engines hide bound parameters, so the first line names the failure and no value.
+            first_line = str(error).partition("\n")[0][:200]
+            log.warning("the database is unreachable: %s: %s", type(error).__name__, first_line)
+            return JSONResponse(
+                error_body("SERVICE_UNAVAILABLE", "The database is unreachable; retry later."),
+                status_code=503,
+                headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+            )
+        log.error("unexpected error", exc_info=error)
+        return JSONResponse(
+            error_body("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed."),
+            status_code=500,
+        )

@@ -1,0 +1,17 @@
+"""The expiry worker: READY payments nobody paid become EXPIRED once their time to live is up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sunap.application.deps import Deps
+from sunap.application.expire_unpaid import expire_unpaid
+
+from .loop import Worker
+
+
+def expiry_worker(deps: Deps, ttl: timedelta, poll_seconds: float) -> Worker:
+    async def step() -> int:
+        return await expire_unpaid(deps, ttl)
+
+    return Worker("expiry", step, poll_seconds)
