@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI
@@ -20,26 +20,30 @@ from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_u
 from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
+from sunap.adapters.sql.dashboard import SqlDashboardQueries
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
+from sunap.adapters.sql.web_sessions import SqlWebSessionStore
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.adapters.toss import RetryPolicy, TossTimeouts
 from sunap.adapters.toss.gateway import TossGateway, build_toss_gateway
+from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.gateway import PaymentGateway
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
-from sunap.application.ports import EventPublisher
-from sunap.application.secrets import SecretBox
+from sunap.application.ports import Clock, EventPublisher
+from sunap.application.secrets import SecretBox, SecretsUnavailable
 from sunap.config import ConfigurationError, Settings
 from sunap.domain.payment import Payment, PaymentStatus
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.http.container import Container
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.web.context import WebContext
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
 from sunap.entrypoints.workers.order_consumer import order_consumer_workers
 from sunap.entrypoints.workers.reconciler import reconciler_worker
@@ -69,6 +73,7 @@ class Runtime:
     publisher: EventPublisher
     http_client: httpx.AsyncClient
     workers: list[Worker]
+    web: WebContext
     sandbox_app: Any | None = None
     mounts: dict[str, Any] = field(default_factory=dict)
 
@@ -117,7 +122,8 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         )
 
     pg_accounts = SqlPgAccountStore(engine)
-    accounts = PgAccountDirectory(default_account, pg_accounts, secret_box(settings), gateway_for)
+    box = secret_box(settings)
+    accounts = PgAccountDirectory(default_account, pg_accounts, box, gateway_for)
     deps = Deps(
         uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
         accounts=accounts,
@@ -135,6 +141,8 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         return True
 
     webhooks = SqlWebhookInbox(engine)
+    public_url = (settings.public_url or self_url).rstrip("/")
+    links, links_unavailable = _checkout_links(box, settings)
     container = Container(
         deps=deps,
         api_keys=SqlApiKeyStore(engine),
@@ -142,9 +150,19 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         webhooks=webhooks,
         pg_accounts=pg_accounts,
         is_ready=is_ready,
-        checkout_url=_sandbox_checkout(self_url + SANDBOX_MOUNT)
-        if settings.sandbox_mode
-        else _none,
+        checkout_url=_none if links is None else _checkout_url(links, public_url, clock),
+    )
+    web = WebContext(
+        deps=deps,
+        api_keys=container.api_keys,
+        sessions=SqlWebSessionStore(engine),
+        queries=SqlDashboardQueries(engine),
+        webhooks=webhooks,
+        idempotency=container.idempotency,
+        public_url=public_url,
+        links=links,
+        links_unavailable=links_unavailable,
+        sandbox_path=SANDBOX_MOUNT if settings.sandbox_mode else None,
     )
     publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
     relay = OutboxRelay(
@@ -173,6 +191,7 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         publisher=publisher,
         http_client=http_client,
         workers=workers,
+        web=web,
         sandbox_app=sandbox_app,
         mounts=mounts,
     )
@@ -193,7 +212,13 @@ def build_app(settings: Settings, *, self_url: str) -> FastAPI:
             await group.stop()
             await runtime.aclose()
 
-    return create_app(runtime.container, runtime.metrics, lifespan=lifespan, mounts=runtime.mounts)
+    return create_app(
+        runtime.container,
+        runtime.metrics,
+        lifespan=lifespan,
+        mounts=runtime.mounts,
+        web=runtime.web,
+    )
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -209,17 +234,25 @@ def _none(_: Payment) -> str | None:
     return None
 
 
-def _sandbox_checkout(sandbox_url: str) -> Any:
+def _checkout_links(box: SecretBox, settings: Settings) -> tuple[CheckoutLinks | None, str | None]:
+    """Links are signed with a key derived from SUNAP_SECRETS_KEY (or the embedded default's key
+    file). Without one the hosted checkout is off, loudly: `checkout.url` is null and its pages
+    say so; nothing else of the service depends on it."""
+    try:
+        key = box.derive_key("checkout-links")
+    except SecretsUnavailable as missing:
+        log.warning("hosted checkout is off: %s", missing)
+        return None, str(missing)
+    return CheckoutLinks(key, timedelta(seconds=settings.checkout_ttl_seconds)), None
+
+
+def _checkout_url(links: CheckoutLinks, public_url: str, clock: Clock) -> Any:
+    """A READY payment's hosted checkout link, freshly signed each time it is handed out."""
+
     def checkout_url(payment: Payment) -> str | None:
         if payment.status is not PaymentStatus.READY:
             return None
-        query = {
-            "orderId": payment.order_id,
-            "amount": payment.amount,
-            "orderName": payment.order_name,
-            "successUrl": payment.success_url or "",
-            "failUrl": payment.fail_url or "",
-        }
-        return f"{sandbox_url}/sandbox/checkout?{urlencode(query)}"
+        token = links.token(payment, clock.now())
+        return f"{public_url}/checkout/{quote(payment.id)}?token={quote(token)}"
 
     return checkout_url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,12 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(1.0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
     log_level: str = Field("INFO", validation_alias="SUNAP_LOG_LEVEL")
+    # Where customers' browsers reach this service (checkout links); unset: its loopback URL.
+    public_url: str | None = Field(None, validation_alias="SUNAP_PUBLIC_URL")
+    # How long a hosted checkout link stays valid after it is handed out.
+    checkout_ttl_seconds: int = Field(
+        3600, ge=60, le=7 * 86400, validation_alias="SUNAP_CHECKOUT_TTL_SECONDS"
+    )
 
     # Fernet key(s), comma-separated (the first seals): credentials Sunap keeps are sealed with it.
     secrets_key: SecretStr | None = Field(None, validation_alias="SUNAP_SECRETS_KEY")
@@ -69,6 +77,21 @@ class Settings(BaseSettings):
             raise ConfigurationError("SUNAP_PRODUCTION=true needs a live_ TOSS_SECRET_KEY.")
         if key is None and self.production:
             raise ConfigurationError("SUNAP_PRODUCTION=true needs TOSS_SECRET_KEY.")
+        if self.public_url is not None and not _is_base_url(self.public_url):
+            raise ConfigurationError(
+                "SUNAP_PUBLIC_URL must be an http(s) URL with a host and no query, "
+                "such as https://pay.example.com"
+            )
         if not self.reconcile_delay_seconds:
             raise ConfigurationError("SUNAP_RECONCILE_DELAYS needs at least one delay.")
         return self
+
+
+def _is_base_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+    )

@@ -9,6 +9,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.web import checkout, dashboard, dashboard_session
+from sunap.entrypoints.web.assets import ASSETS_PATH, Assets
+from sunap.entrypoints.web.context import WebContext
 
 from . import operations, payments, webhooks
 from .container import Container
@@ -24,6 +27,7 @@ def create_app(
     *,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     mounts: dict[str, ASGIApp] | None = None,
+    web: WebContext | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Sunap",
@@ -39,6 +43,12 @@ def create_app(
     app.include_router(payments.router)
     app.include_router(webhooks.router)
     app.include_router(operations.router)
+    if web is not None:  # the hosted checkout and the dashboard
+        app.state.web = web
+        app.include_router(checkout.router)
+        app.include_router(dashboard_session.router)
+        app.include_router(dashboard.router)
+        app.mount(ASSETS_PATH, Assets())
     for path, sub_app in (mounts or {}).items():
         app.mount(path, sub_app)
     return app
