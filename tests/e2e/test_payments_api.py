@@ -22,6 +22,7 @@ from tests.support.databases import create_database, drop_database, selected_bac
 from tests.support.service import RunningService, running_service
 
 DOC_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
+SECRETS_KEY = "bW9jay1rZXktZm9yLXRlc3RzLW9ubHktMzJieXRlcyE="
 
 
 @pytest.fixture(scope="module", params=selected_backends())
@@ -32,7 +33,8 @@ def service(
     workdir = Path(tmp_path_factory.mktemp(f"sunap-{request.param}"))
     url = create_database(request.param, workdir)
     try:
-        with running_service(workdir, SUNAP_DATABASE_URL=url) as svc:
+        # PostgreSQL and MariaDB need the key the embedded SQLite default makes by itself.
+        with running_service(workdir, SUNAP_DATABASE_URL=url, SUNAP_SECRETS_KEY=SECRETS_KEY) as svc:
             yield svc
     finally:
         drop_database(url)
@@ -45,7 +47,9 @@ def test_a_new_payment_is_ready_with_a_checkout_link(api: httpx.Client) -> None:
     assert payment["currency"] == "KRW"
     assert payment["id"].startswith("pay_")
     assert payment["metadata"] == {"cart": "42"}
-    assert "/toss-sandbox/sandbox/checkout?" in payment["checkout"]["url"]
+    assert payment["checkout"]["url"].startswith(
+        f"{str(api.base_url).rstrip('/')}/checkout/{payment['id']}?token="
+    )
 
 
 def test_an_order_id_is_minted_when_none_is_given(api: httpx.Client) -> None:
