@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.web import checkout, dashboard, dashboard_session
-from sunap.entrypoints.web.assets import ASSETS_PATH, Assets
+from sunap.entrypoints.web.assets import ASSETS_PATH, Assets, favicon
 from sunap.entrypoints.web.context import WebContext
 
 from . import operations, payments, webhooks
@@ -49,6 +49,7 @@ def create_app(
         app.include_router(dashboard_session.router)
         app.include_router(dashboard.router)
         app.mount(ASSETS_PATH, Assets())
+        app.add_route("/favicon.ico", favicon, include_in_schema=False)
     for path, sub_app in (mounts or {}).items():
         app.mount(path, sub_app)
     return app

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -26,3 +27,8 @@ class Assets(StaticFiles):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
+
+
+async def favicon(_: Request) -> Response:
+    """Browsers ask for /favicon.ico on every page that names no icon (the sandbox's window)."""
+    return RedirectResponse(f"{ASSETS_PATH}/favicon.svg", status_code=301)
