@@ -259,3 +259,27 @@ def test_an_order_id_minted_elsewhere_cannot_open_a_page(
     response = visit.page.goto(f"{service.base_url}/checkout/pay_nobody?token=1.abc")
     assert response is not None and response.status == 403
     assert new_order_id() not in visit.page.content()
+
+
+def test_an_answer_toss_did_not_give_shows_a_checking_page_that_settles_by_itself(
+    visit: Visit, api: httpx.Client, sandbox: httpx.Client, merchant: str
+) -> None:
+    payment = merchant_payment(api, merchant)
+    page = visit.page
+    page.goto(payment["checkout"]["url"])
+    fault = {"method": "POST", "path": "/v1/payments/confirm", "times": 50, "status": 500}
+    assert sandbox.post("/sandbox/faults", json=fault).status_code in (200, 201)
+    try:
+        pay_in_the_window(page)
+        page.wait_for_url("**/checkout/*/success?**")
+        assert page.locator("h1").inner_text() == "결제를 확인하고 있습니다"  # never "failed"
+        assert page.locator("meta[http-equiv=refresh]").count() == 1
+        shoot(page, "checkout-9-checking")
+        assert status_of(api, payment) == "IN_PROGRESS"
+    finally:
+        sandbox.delete("/sandbox/faults")
+    # The page asks again by itself; the reconciler settles the payment meanwhile.
+    page.wait_for_url(f"{merchant}/shop/success?**", timeout=90_000)
+    assert page.locator("#status").inner_text() == "DONE"
+    accepted = [c for c in confirms_of(sandbox, payment) if c["status"] == 200]
+    assert len(accepted) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -32,7 +33,7 @@ from sunap.application.pg_accounts import UnknownPgAccount
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 
 from .context import WebContext, web_of
-from .pages import SELF_ONLY, csp, redirect, render, translator
+from .pages import SELF_ONLY, csp, format_when, redirect, render, translator
 
 router = APIRouter(include_in_schema=False)
 
@@ -222,7 +223,7 @@ def _paid_page(request: Request, payment: Payment, continue_url: str | None) -> 
             "result_deposit_text",
             bank=va.bank or "",
             account=va.account_number or "",
-            due=va.due_date or "",
+            due=_local_time(va.due_date),
         )
         return _result(
             request,
@@ -294,6 +295,14 @@ async def _linked_payment(request: Request, web: WebContext, payment_id: str) ->
     except LinkRefused as refused:
         expired = refused.check is LinkCheck.EXPIRED
         return _result(request, "expired" if expired else "invalid", status=403)
+
+
+def _local_time(moment: str | None) -> str:
+    """Toss's ISO time as the customer's clock shows it (KST); as given if it is not one."""
+    try:
+        return format_when(datetime.fromisoformat(moment)) if moment else ""
+    except ValueError:
+        return moment or ""
 
 
 def _token(request: Request) -> str:

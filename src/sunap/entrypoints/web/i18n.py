@@ -165,6 +165,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "cancel_payment": ("결제 취소", "Cancel the payment"),
     "cancel_amount": ("취소 금액 (비우면 전액)", "Amount to cancel (empty: all of it)"),
     "cancel_amount_help": ("취소할 수 있는 금액: {amount}", "Cancelable: {amount}"),
+    "cancel_ready_help": (
+        "아직 결제되지 않은 주문입니다. 취소하면 주문이 닫히고 토스에는 아무것도 보내지 않습니다.",
+        "Nobody has paid yet: canceling closes the order, and nothing is sent to Toss.",
+    ),
     "refund_account": ("환불 계좌", "Refund account"),
     "bank": ("은행", "Bank"),
     "account_number": ("계좌번호", "Account number"),
