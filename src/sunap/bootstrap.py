@@ -142,7 +142,7 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
 
     webhooks = SqlWebhookInbox(engine)
     public_url = (settings.public_url or self_url).rstrip("/")
-    links, links_unavailable = _checkout_links(box, settings)
+    links = _checkout_links(box, settings)
     container = Container(
         deps=deps,
         api_keys=SqlApiKeyStore(engine),
@@ -161,7 +161,6 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         idempotency=container.idempotency,
         public_url=public_url,
         links=links,
-        links_unavailable=links_unavailable,
         sandbox_path=SANDBOX_MOUNT if settings.sandbox_mode else None,
     )
     publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
@@ -234,16 +233,16 @@ def _none(_: Payment) -> str | None:
     return None
 
 
-def _checkout_links(box: SecretBox, settings: Settings) -> tuple[CheckoutLinks | None, str | None]:
+def _checkout_links(box: SecretBox, settings: Settings) -> CheckoutLinks | None:
     """Links are signed with a key derived from SUNAP_SECRETS_KEY (or the embedded default's key
     file). Without one the hosted checkout is off, loudly: `checkout.url` is null and its pages
     say so; nothing else of the service depends on it."""
     try:
         key = box.derive_key("checkout-links")
     except SecretsUnavailable as missing:
-        log.warning("hosted checkout is off: %s", missing)
-        return None, str(missing)
-    return CheckoutLinks(key, timedelta(seconds=settings.checkout_ttl_seconds)), None
+        log.warning("hosted checkout is off (checkout.url is null): %s", missing)
+        return None
+    return CheckoutLinks(key, timedelta(seconds=settings.checkout_ttl_seconds))
 
 
 def _checkout_url(links: CheckoutLinks, public_url: str, clock: Clock) -> Any:

@@ -87,14 +87,13 @@ async def checkout_page(request: Request, payment_id: str) -> Response:
         return payment
     if payment.status is not PaymentStatus.READY:
         return _state_page(request, web, payment)
-    token = _token(request)
     if web.sandbox_path is not None:
         return render(
             request,
             "checkout/pay.html",
             {
                 "payment": payment,
-                "sandbox_window_url": _sandbox_window(web, payment, token),
+                "sandbox_window_url": _sandbox_window(web, payment),
                 "toss": None,
             },
         )
@@ -104,7 +103,7 @@ async def checkout_page(request: Request, payment_id: str) -> Response:
         return _result(request, "unavailable", status=503)
     if not account.client_key:
         return _result(request, "unavailable", status=503)
-    success_url, fail_url = _return_urls(web, payment, token)
+    success_url, fail_url = _return_urls(web, payment)
     window = TossWindow(
         sdk_url=TOSS_SDK_URL,
         client_key=account.client_key,
@@ -320,7 +319,7 @@ def _page_url(web: WebContext, payment: Payment, token: str) -> str:
     return f"{web.public_url}/checkout/{payment.id}?token={quote(token)}"
 
 
-def _return_urls(web: WebContext, payment: Payment, token: str) -> tuple[str, str]:
+def _return_urls(web: WebContext, payment: Payment) -> tuple[str, str]:
     """Where the window sends the customer back: fresh links, good from the page's opening."""
     assert web.links is not None
     fresh = quote(web.links.token(payment, web.deps.clock.now()))
@@ -328,8 +327,8 @@ def _return_urls(web: WebContext, payment: Payment, token: str) -> tuple[str, st
     return f"{base}/success?token={fresh}", f"{base}/fail?token={fresh}"
 
 
-def _sandbox_window(web: WebContext, payment: Payment, token: str) -> str:
-    success_url, fail_url = _return_urls(web, payment, token)
+def _sandbox_window(web: WebContext, payment: Payment) -> str:
+    success_url, fail_url = _return_urls(web, payment)
     query = {
         "orderId": payment.order_id,
         "amount": str(payment.amount),

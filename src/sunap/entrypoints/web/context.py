@@ -22,9 +22,8 @@ class WebContext:
     webhooks: WebhookInbox
     idempotency: IdempotencyStore
     public_url: str  # where customers' browsers reach this service, no trailing slash
-    # None: no key to sign links with; the checkout pages say why (`links_unavailable`).
+    # None: no key to sign links with (logged at start); the checkout pages answer 503.
     links: CheckoutLinks | None
-    links_unavailable: str | None = None
     # The embedded sandbox's payment window, under public_url; None when Toss itself is used.
     sandbox_path: str | None = None
 
