@@ -11,6 +11,7 @@ import html
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -73,7 +74,7 @@ class Traffic:
 
     def origins(self, *, navigations: bool = True) -> set[str]:
         return {
-            _origin(r.url) for r in self.requests if navigations or not r.is_navigation_request()
+            origin_of(r.url) for r in self.requests if navigations or not r.is_navigation_request()
         }
 
     def navigations_to(self, path_part: str) -> list[str]:
@@ -91,10 +92,12 @@ class Visit:
 @pytest.fixture
 def visit(browser: Browser) -> Iterator[Visit]:
     """A fresh browser context (no cookies) in Korean, recording its traffic and console errors."""
-    yield from _visit(browser, locale="ko-KR")
+    with new_visit(browser, locale="ko-KR") as opened:
+        yield opened
 
 
-def _visit(browser: Browser, **options: object) -> Iterator[Visit]:
+@contextmanager
+def new_visit(browser: Browser, **options: object) -> Iterator[Visit]:
     context = browser.new_context(**options)  # type: ignore[arg-type]
     traffic = Traffic()
     context.on("request", lambda request: traffic.requests.append(request))
@@ -129,13 +132,9 @@ def unlabeled_controls(page: Page) -> list[str]:
     return list(found)
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def origin_of(url: str) -> str:
-    return _origin(url)
 
 
 # -- the merchant's own site, on an origin of its own ------------------------------------------

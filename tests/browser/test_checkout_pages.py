@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page
 from tests.browser.conftest import (
     PHONE,
     Visit,
-    _visit,
     fits_without_sideways_scroll,
+    new_visit,
     origin_of,
     shoot,
 )
@@ -225,7 +225,7 @@ def test_a_return_naming_another_order_is_refused(
 
 def test_an_english_browser_gets_the_pages_in_english(browser: Browser, api: httpx.Client) -> None:
     payment = create_payment(api, 15000, orderName="Wool socks")
-    for visit in _visit(browser, locale="en-US"):
+    with new_visit(browser, locale="en-US") as visit:
         visit.page.goto(payment["checkout"]["url"])
         assert visit.page.get_by_role("link", name="Pay now").is_visible()
         assert visit.page.locator("#amount").inner_text() == "₩15,000"
@@ -237,7 +237,7 @@ def test_the_checkout_fits_a_phone_and_is_served_under_a_strict_policy(
     browser: Browser, api: httpx.Client
 ) -> None:
     payment = create_payment(api, 1234567, orderName="아주 긴 이름의 상품 " * 4)
-    for visit in _visit(browser, locale="ko-KR", viewport=PHONE, is_mobile=True):
+    with new_visit(browser, locale="ko-KR", viewport=PHONE, is_mobile=True) as visit:
         response = visit.page.goto(payment["checkout"]["url"])
         assert response is not None
         policy = response.headers["content-security-policy"]

@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, Page
 from tests.browser.conftest import (
     PHONE,
     Visit,
-    _visit,
     fits_without_sideways_scroll,
+    new_visit,
     shoot,
     unlabeled_controls,
 )
@@ -254,7 +254,7 @@ def test_the_session_cookie_is_http_only_strict_and_ends_at_sign_out(
     page.wait_for_url("**/dashboard/sign-in?notice=signed_out")
     assert page.locator("#notice").is_visible()
 
-    for other in _visit(browser, locale="ko-KR"):  # the old cookie, replayed elsewhere
+    with new_visit(browser, locale="ko-KR") as other:  # the old cookie, replayed elsewhere
         other.context.add_cookies([cookie])
         other.page.goto(f"{service.base_url}/dashboard")
         assert "/dashboard/sign-in" in other.page.url
@@ -283,11 +283,11 @@ def test_the_review_queue_is_resolved_with_a_note_by_an_admin(
     browser: Browser, service: RunningService, shops: dict[str, Shop]
 ) -> None:
     a = shops["shop-a"]
-    for reader in _visit(browser, locale="ko-KR"):
+    with new_visit(browser, locale="ko-KR") as reader:
         sign_in(reader.page, service, a.reader, "/dashboard/review")
         assert "검토할 주문" in reader.page.locator("main").inner_text()
         assert "admin 권한이 필요합니다" in reader.page.locator("main").inner_text()
-    for admin in _visit(browser, locale="ko-KR"):
+    with new_visit(browser, locale="ko-KR") as admin:
         page = admin.page
         sign_in(page, service, a.admin, "/dashboard/review")
         assert page.locator(".badge").first.inner_text() == "1"
@@ -306,11 +306,11 @@ def test_the_webhook_inbox_lists_deliveries_and_an_admin_replays_one(
     browser: Browser, service: RunningService, shops: dict[str, Shop]
 ) -> None:
     a = shops["shop-a"]
-    for reader in _visit(browser, locale="ko-KR"):
+    with new_visit(browser, locale="ko-KR") as reader:
         sign_in(reader.page, service, a.reader, "/dashboard/webhooks")
         assert a.paid["id"] in reader.page.locator("table.deliveries").inner_text()
         assert reader.page.get_by_role("button", name="다시 처리").count() == 0
-    for admin in _visit(browser, locale="ko-KR"):
+    with new_visit(browser, locale="ko-KR") as admin:
         page = admin.page
         sign_in(page, service, a.admin, "/dashboard/webhooks")
         shoot(page, "dashboard-9-webhooks")
@@ -330,7 +330,7 @@ def test_every_page_fits_a_phone_names_its_controls_and_stays_on_sunaps_origin(
         "review": "/dashboard/review",
         "webhooks": "/dashboard/webhooks",
     }
-    for visit in _visit(browser, locale="ko-KR", viewport=PHONE, is_mobile=True):
+    with new_visit(browser, locale="ko-KR", viewport=PHONE, is_mobile=True) as visit:
         page = visit.page
         page.goto(f"{service.base_url}/dashboard/sign-in")
         assert unlabeled_controls(page) == []
@@ -349,7 +349,7 @@ def test_every_page_fits_a_phone_names_its_controls_and_stays_on_sunaps_origin(
 def test_an_english_browser_gets_an_english_dashboard(
     browser: Browser, service: RunningService, shops: dict[str, Shop]
 ) -> None:
-    for visit in _visit(browser, locale="en-US"):
+    with new_visit(browser, locale="en-US") as visit:
         page = visit.page
         page.goto(f"{service.base_url}/dashboard/sign-in")
         page.get_by_label("API key").fill(shops["shop-a"].reader)
