@@ -2,16 +2,23 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: setup serve test check lint format bench proto clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(CHROMIUM)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-cjk
 
 serve: setup
 	$(VENV)/bin/sunap serve
@@ -39,4 +46,4 @@ proto: setup
 	$(PY) proto/generate.py src
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.db
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI
@@ -20,23 +20,26 @@ from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_u
 from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
+from sunap.adapters.sql.dashboard import SqlDashboardQueries
 from sunap.adapters.sql.engine import create_engine, is_outage
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.payment_versions import SqlPaymentVersions
 from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
+from sunap.adapters.sql.web_sessions import SqlWebSessionStore
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.adapters.toss import RetryPolicy, TossTimeouts
 from sunap.adapters.toss.gateway import TossGateway, build_toss_gateway
+from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.gateway import PaymentGateway
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
-from sunap.application.ports import EventPublisher
-from sunap.application.secrets import SecretBox
+from sunap.application.ports import Clock, EventPublisher
+from sunap.application.secrets import SecretBox, SecretsUnavailable
 from sunap.config import ConfigurationError, Settings
 from sunap.domain.payment import Payment, PaymentStatus
 from sunap.entrypoints.container import Container
@@ -44,6 +47,7 @@ from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.rate_limit import RateLimiter
+from sunap.entrypoints.web.context import WebContext
 from sunap.entrypoints.workers.expiry import expiry_worker
 from sunap.entrypoints.workers.housekeeping import housekeeping_worker
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
@@ -75,6 +79,7 @@ class Runtime:
     publisher: EventPublisher
     http_client: httpx.AsyncClient
     workers: list[Worker]
+    web: WebContext
     sandbox_app: Any | None = None
     mounts: dict[str, Any] = field(default_factory=dict)
 
@@ -123,7 +128,8 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         )
 
     pg_accounts = SqlPgAccountStore(engine)
-    accounts = PgAccountDirectory(default_account, pg_accounts, secret_box(settings), gateway_for)
+    box = secret_box(settings)
+    accounts = PgAccountDirectory(default_account, pg_accounts, box, gateway_for)
     changes = PaymentChanges()
     deps = Deps(
         uow=sql_unit_of_work_factory(
@@ -144,6 +150,8 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         return True
 
     webhooks = SqlWebhookInbox(engine)
+    public_url = (settings.public_url or self_url).rstrip("/")
+    links = _checkout_links(box, settings)
     container = Container(
         deps=deps,
         api_keys=SqlApiKeyStore(engine),
@@ -151,13 +159,22 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         webhooks=webhooks,
         pg_accounts=pg_accounts,
         is_ready=is_ready,
-        checkout_url=_sandbox_checkout(self_url + SANDBOX_MOUNT)
-        if settings.sandbox_mode
-        else _none,
+        checkout_url=_none if links is None else _checkout_url(links, public_url, clock),
         changes=changes,
         rate_limiter=_rate_limiter(settings),
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
+    )
+    web = WebContext(
+        deps=deps,
+        api_keys=container.api_keys,
+        sessions=SqlWebSessionStore(engine),
+        queries=SqlDashboardQueries(engine),
+        webhooks=webhooks,
+        idempotency=container.idempotency,
+        public_url=public_url,
+        links=links,
+        sandbox_path=SANDBOX_MOUNT if settings.sandbox_mode else None,
     )
     publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
     relay = OutboxRelay(
@@ -193,6 +210,7 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         publisher=publisher,
         http_client=http_client,
         workers=workers,
+        web=web,
         sandbox_app=sandbox_app,
         mounts=mounts,
     )
@@ -237,6 +255,7 @@ def build_app(
         lifespan=lifespan,
         mounts=runtime.mounts,
         docs=settings.serves_docs,
+        web=runtime.web,
     )
 
 
@@ -258,17 +277,25 @@ def _none(_: Payment) -> str | None:
     return None
 
 
-def _sandbox_checkout(sandbox_url: str) -> Any:
+def _checkout_links(box: SecretBox, settings: Settings) -> CheckoutLinks | None:
+    """Links are signed with a key derived from SUNAP_SECRETS_KEY (or the embedded default's key
+    file). Without one the hosted checkout is off, loudly: `checkout.url` is null and its pages
+    say so; nothing else of the service depends on it."""
+    try:
+        key = box.derive_key("checkout-links")
+    except SecretsUnavailable as missing:
+        log.warning("hosted checkout is off (checkout.url is null): %s", missing)
+        return None
+    return CheckoutLinks(key, timedelta(seconds=settings.checkout_ttl_seconds))
+
+
+def _checkout_url(links: CheckoutLinks, public_url: str, clock: Clock) -> Any:
+    """A READY payment's hosted checkout link, freshly signed each time it is handed out."""
+
     def checkout_url(payment: Payment) -> str | None:
         if payment.status is not PaymentStatus.READY:
             return None
-        query = {
-            "orderId": payment.order_id,
-            "amount": payment.amount,
-            "orderName": payment.order_name,
-            "successUrl": payment.success_url or "",
-            "failUrl": payment.fail_url or "",
-        }
-        return f"{sandbox_url}/sandbox/checkout?{urlencode(query)}"
+        token = links.token(payment, clock.now())
+        return f"{public_url}/checkout/{quote(payment.id)}?token={quote(token)}"
 
     return checkout_url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
     public_docs: bool = Field(False, validation_alias="SUNAP_PUBLIC_DOCS")
     # When set, /metrics asks for `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = Field(None, validation_alias="SUNAP_METRICS_TOKEN")
+    # Where customers' browsers reach this service (checkout links); unset: its loopback URL.
+    public_url: str | None = Field(None, validation_alias="SUNAP_PUBLIC_URL")
+    # How long a hosted checkout link stays valid after it is handed out.
+    checkout_ttl_seconds: int = Field(
+        3600, ge=60, le=7 * 86400, validation_alias="SUNAP_CHECKOUT_TTL_SECONDS"
+    )
 
     # Fernet key(s), comma-separated (the first seals): credentials Sunap keeps are sealed with it.
     secrets_key: SecretStr | None = Field(None, validation_alias="SUNAP_SECRETS_KEY")
@@ -112,7 +119,22 @@ class Settings(BaseSettings):
             raise ConfigurationError("SUNAP_PRODUCTION=true needs a live_ TOSS_SECRET_KEY.")
         if key is None and self.production:
             raise ConfigurationError("SUNAP_PRODUCTION=true needs TOSS_SECRET_KEY.")
+        if self.public_url is not None and not _is_base_url(self.public_url):
+            raise ConfigurationError(
+                "SUNAP_PUBLIC_URL must be an http(s) URL with a host and no query, "
+                "such as https://pay.example.com"
+            )
         if not self.reconcile_delay_seconds:
             raise ConfigurationError("SUNAP_RECONCILE_DELAYS needs at least one delay.")
         _ = self.rate_limit_bucket  # refuses a malformed SUNAP_RATE_LIMIT at start
         return self
+
+
+def _is_base_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+    )

@@ -41,7 +41,9 @@ def test_a_new_payment_is_ready_with_a_checkout_link(api: httpx.Client) -> None:
     assert payment["currency"] == "KRW"
     assert payment["id"].startswith("pay_")
     assert payment["metadata"] == {"cart": "42"}
-    assert "/toss-sandbox/sandbox/checkout?" in payment["checkout"]["url"]
+    assert payment["checkout"]["url"].startswith(
+        f"{str(api.base_url).rstrip('/')}/checkout/{payment['id']}?token="
+    )
 
 
 def test_an_order_id_is_minted_when_none_is_given(api: httpx.Client) -> None:

@@ -18,6 +18,8 @@ import httpx
 from tests.support.databases import create_database, drop_database
 
 SUNAP = [sys.executable, "-m", "sunap.cli"]
+# A Fernet key for tests only (32 url-safe base64 bytes).
+TEST_SECRETS_KEY = "bW9jay1rZXktZm9yLXRlc3RzLW9ubHktMzJieXRlcyE="
 
 
 def free_port() -> int:
@@ -129,12 +131,14 @@ def running_service(tmp_path: Path, *serve_args: str, **extra_env: str) -> Itera
 
 
 @contextmanager
-def running_service_on(backend: str, workdir: Path) -> Iterator[RunningService]:
+def running_service_on(backend: str, workdir: Path, **extra_env: str) -> Iterator[RunningService]:
     """A service on a fresh database of `backend` ("sqlite", "postgresql", "mariadb"), dropped
-    once the service has stopped."""
+    once the service has stopped. It has a SUNAP_SECRETS_KEY, which the embedded SQLite default
+    makes by itself and PostgreSQL and MariaDB need (checkout links, tenants' own accounts)."""
     url = create_database(backend, workdir)
+    env = {"SUNAP_DATABASE_URL": url, "SUNAP_SECRETS_KEY": TEST_SECRETS_KEY, **extra_env}
     try:
-        with running_service(workdir, SUNAP_DATABASE_URL=url) as service:
+        with running_service(workdir, **env) as service:
             yield service
     finally:
         drop_database(url)

@@ -41,3 +41,11 @@ class CancelPayment:
     amount: int | None = None
     tax_free_amount: int | None = None
     refund_account: RefundAccount | None = None
+
+
+@dataclass(frozen=True)
+class ResolveReview:
+    tenant_id: str
+    payment_id: str
+    note: str  # how the person settled it; kept in the audit trail
+    resolved_by: str  # who: the id of the API key the dashboard session was opened with

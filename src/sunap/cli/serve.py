@@ -72,4 +72,6 @@ def banner(
     lines.append(
         f"Events: {'broker configured' if settings.broker_url else 'written to the log (no SUNAP_BROKER_URL)'}"
     )
+    public_url = (settings.public_url or self_url).rstrip("/")
+    lines.append(f"Dashboard: {public_url}/dashboard · hosted checkout: {public_url}/checkout/…")
     return "\n".join(lines)

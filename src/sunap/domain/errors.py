@@ -66,6 +66,12 @@ class PartialCancelNotAllowed(DomainError):
     code = "PARTIAL_CANCEL_NOT_ALLOWED"
 
 
+class NotUnderReview(DomainError):
+    """Only a payment flagged for review can have its review resolved, and only with a note."""
+
+    code = "NOT_UNDER_REVIEW"
+
+
 class IllegalTransition(DomainError):
     """A status change the transition table forbids: a bug or a stale message, never user input."""
 

@@ -14,8 +14,10 @@ from .errors import (
     ConfirmInProgress,
     ExceedsBalance,
     IllegalTransition,
+    InvalidRequest,
     NotCancelableStatus,
     NotConfirmableStatus,
+    NotUnderReview,
     PartialCancelNotAllowed,
     RefundAccountRequired,
 )
@@ -379,6 +381,19 @@ class Payment:
         self.needs_review = True
         self.review_reason = reason
         self.updated_at = now
+
+    def resolve_review(self, note: str, now: datetime) -> str:
+        """A person looked and settled the matter (recorded in the audit trail with `note`);
+        returns the reason the payment was flagged for."""
+        if not self.needs_review:
+            raise NotUnderReview("The payment is not waiting for a review.")
+        if not note.strip():
+            raise InvalidRequest("Say in a note how the review was resolved.")
+        reason = self.review_reason or ""
+        self.needs_review = False
+        self.review_reason = None
+        self.updated_at = now
+        return reason
 
     def schedule_reconcile(self, at: datetime | None, *, attempts: int | None = None) -> None:
         """When to next ask the PG about an unknown outcome (None: nothing left to ask)."""

@@ -245,6 +245,7 @@ webhook_deliveries = Table(
     Column("duplicates", Integer, nullable=False),  # identical deliveries that came again
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_received_at", "received_at"),
+    Index("ix_webhook_deliveries_payment_id", "payment_id"),
     **MARIADB,
 )
 
@@ -258,5 +259,19 @@ consumed_messages = Table(
     Column("received_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("subscriber", "message_key", name="pk_consumed_messages"),
     Index("ix_consumed_messages_received_at", "received_at"),
+    **MARIADB,
+)
+
+# Dashboard sessions. The browser holds a random token; only its SHA-256 is kept here.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("api_key_id", String(ID), ForeignKey("api_keys.id"), nullable=False),
+    Column("csrf_token", String(ID), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_web_sessions_last_seen_at", "last_seen_at"),
     **MARIADB,
 )

@@ -86,7 +86,7 @@ class SqlWebhookInbox:
             rows = await conn.execute(
                 select(deliveries).where(deliveries.c.id.in_(won)).order_by(due_at, deliveries.c.id)
             )
-            return [_delivery(r) for r in rows.mappings()]
+            return [delivery_from_row(r) for r in rows.mappings()]
 
     async def settle(
         self,
@@ -117,7 +117,7 @@ class SqlWebhookInbox:
                 .mappings()
                 .first()
             )
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     async def recent(self, limit: int) -> list[WebhookDelivery]:
         stmt = (
@@ -126,7 +126,7 @@ class SqlWebhookInbox:
             .limit(limit)
         )
         async with self._reader.connect() as conn:
-            return [_delivery(r) for r in (await conn.execute(stmt)).mappings()]
+            return [delivery_from_row(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def requeue(self, delivery_id: str, now: datetime) -> bool:
         """Not while a processor holds its lease: that one would then run twice at once."""
@@ -166,7 +166,7 @@ class SqlWebhookInbox:
         return None if count is None else int(count)
 
 
-def _delivery(row: RowMapping) -> WebhookDelivery:
+def delivery_from_row(row: RowMapping) -> WebhookDelivery:
     return WebhookDelivery(
         id=row["id"],
         dedup_key=row["dedup_key"],

@@ -10,6 +10,9 @@ from starlette.types import ASGIApp
 
 from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.web import checkout, dashboard, dashboard_session
+from sunap.entrypoints.web.assets import ASSETS_PATH, Assets, favicon
+from sunap.entrypoints.web.context import WebContext
 
 from . import operations, payments, webhooks
 from .body_limit import BodyLimit
@@ -29,6 +32,7 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     mounts: dict[str, ASGIApp] | None = None,
     docs: bool = True,
+    web: WebContext | None = None,
 ) -> FastAPI:
     """`docs=False` serves neither /docs nor /openapi.json (production, unless asked for)."""
     app = FastAPI(
@@ -49,6 +53,13 @@ def create_app(
     app.include_router(payments.router)
     app.include_router(webhooks.router)
     app.include_router(operations.router)
+    if web is not None:  # the hosted checkout and the dashboard
+        app.state.web = web
+        app.include_router(checkout.router)
+        app.include_router(dashboard_session.router)
+        app.include_router(dashboard.router)
+        app.mount(ASSETS_PATH, Assets())
+        app.add_route("/favicon.ico", favicon, include_in_schema=False)
     for path, sub_app in (mounts or {}).items():
         app.mount(path, sub_app)
     return app

@@ -1,0 +1,154 @@
+"""The hosted checkout: a payment page reached through a signed link, and the return from the
+payment window, confirmed on the server through the same use case as the API.
+
+Exactly once: a reload, the back button or a double click brings the same paymentKey back, and
+confirm_payment answers a payment already approved with that key without calling the PG (and a
+second caller while the first is running waits for the first's result here). A window that
+reports a failure never overrides a payment that is in fact paid. An outcome the PG did not give
+us is "pending", never "failed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sunap.domain.errors import ConfirmInProgress, DomainError
+from sunap.domain.payment import Payment, PaymentStatus
+
+from .checkout_links import CheckoutLinks, LinkCheck
+from .commands import ConfirmPayment
+from .confirm_payment import SETTLED, confirm_payment
+from .deps import Deps
+from .errors import (
+    ConcurrentUpdate,
+    InvalidPaymentKey,
+    PaymentRejected,
+    PgTimeout,
+    PgUnavailable,
+)
+
+# How long a second return of one payment waits for the first one's confirm to finish.
+WAIT_FOR_OTHER_CONFIRM = timedelta(seconds=8)
+POLL_EVERY = 0.2
+
+
+class LinkRefused(Exception):
+    """The link is not one we made for this payment, or it has expired."""
+
+    def __init__(self, check: LinkCheck) -> None:
+        super().__init__(check.value)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class Paid:
+    payment: Payment
+
+
+@dataclass(frozen=True)
+class NotPaid:
+    payment: Payment
+    code: (
+        str  # Sunap's code (AMOUNT_MISMATCH, PG_REJECTED…) or the window's (PAY_PROCESS_CANCELED…)
+    )
+    message: str
+    pg_code: str | None = None  # the PG's own code, when it refused
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The PG's answer is not known yet; asking again later settles it."""
+
+    payment: Payment
+
+
+CheckoutOutcome = Paid | NotPaid | Pending
+
+
+async def payment_for_link(
+    payment_id: str, token: str | None, links: CheckoutLinks, deps: Deps
+) -> Payment:
+    """The payment a link opens; LinkRefused if it opens none (an unknown id looks the same as a
+    forged token: a link reveals nothing about payments it was not made for)."""
+    async with deps.uow() as uow:
+        payment = await uow.payments.get_any_tenant(payment_id)
+    if payment is None:
+        raise LinkRefused(LinkCheck.INVALID)
+    check = links.check(token, payment, deps.clock.now())
+    if check is not LinkCheck.VALID:
+        raise LinkRefused(check)
+    return payment
+
+
+def is_paid(payment: Payment) -> bool:
+    return payment.status in SETTLED and payment.payment_key is not None
+
+
+async def complete_checkout(
+    payment: Payment,
+    *,
+    payment_key: str,
+    order_id: str,
+    amount: int,
+    deps: Deps,
+    wait: timedelta = WAIT_FOR_OTHER_CONFIRM,
+) -> CheckoutOutcome:
+    """The window came back approved: confirm it, once."""
+    if order_id != payment.order_id:
+        return NotPaid(payment, "INVALID_REQUEST", "The orderId is not this payment's.")
+    command = ConfirmPayment(
+        tenant_id=payment.tenant_id, payment_key=payment_key, order_id=order_id, amount=amount
+    )
+    try:
+        return Paid(await confirm_payment(command, deps))
+    except ConfirmInProgress:
+        return await _outcome_of_other_confirm(payment, payment_key, deps, wait)
+    except (PgTimeout, PgUnavailable, ConcurrentUpdate):
+        return Pending(await _reread(payment, deps))
+    except PaymentRejected as rejected:
+        return NotPaid(rejected.payment, rejected.code, rejected.pg_message, rejected.pg_code)
+    except InvalidPaymentKey as invalid:
+        return NotPaid(await _reread(payment, deps), invalid.code, invalid.message, invalid.pg_code)
+    except DomainError as refused:
+        return NotPaid(await _reread(payment, deps), refused.code, refused.message)
+
+
+async def window_failed(payment: Payment, code: str, message: str, deps: Deps) -> CheckoutOutcome:
+    """The window came back with a failure (declined, given up). A payment that another tab or an
+    earlier return already paid stays paid: the later failure says nothing about it."""
+    current = await _reread(payment, deps)
+    if is_paid(current):
+        return Paid(current)
+    if current.status is PaymentStatus.IN_PROGRESS:
+        return Pending(current)
+    return NotPaid(current, code, message)
+
+
+async def _outcome_of_other_confirm(
+    payment: Payment, payment_key: str, deps: Deps, wait: timedelta
+) -> CheckoutOutcome:
+    """Another return of this payment is confirming it: wait a little for its result."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait.total_seconds()
+    while True:
+        current = await _reread(payment, deps)
+        if current.status is not PaymentStatus.IN_PROGRESS:
+            break
+        if loop.time() >= deadline:
+            return Pending(current)
+        await asyncio.sleep(POLL_EVERY)
+    if is_paid(current) and current.payment_key == payment_key:
+        return Paid(current)
+    if current.status is PaymentStatus.ABORTED and current.failure is not None:
+        return NotPaid(current, "PG_REJECTED", current.failure.message, current.failure.code)
+    if current.status is PaymentStatus.READY:
+        return NotPaid(current, "INVALID_PAYMENT_KEY", "The paymentKey is not this order's.")
+    return NotPaid(current, "NOT_CONFIRMABLE_STATUS", f"The payment is {current.status}.")
+
+
+async def _reread(payment: Payment, deps: Deps) -> Payment:
+    async with deps.uow() as uow:
+        current = await uow.payments.get(payment.tenant_id, payment.id)
+    return current or payment

@@ -1,0 +1,361 @@
+"""The hosted checkout: `/checkout/{id}?token=…` shows the order and opens the payment window;
+the window comes back to `/checkout/{id}/success` or `/fail`, which settle the payment on the
+server and send the customer on to the merchant's page (or show Sunap's own result page).
+
+In sandbox mode the window is the embedded sandbox's page, on this same origin, and the checkout
+page needs no JavaScript at all. Against Toss it is Toss's JS SDK v2 with the account's client
+key, and the page's Content-Security-Policy allows exactly Toss's origins besides our own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Request, Response
+
+from sunap.application.checkout_links import LinkCheck
+from sunap.application.hosted_checkout import (
+    CheckoutOutcome,
+    LinkRefused,
+    NotPaid,
+    Paid,
+    Pending,
+    complete_checkout,
+    is_paid,
+    payment_for_link,
+    window_failed,
+)
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, UnknownPgAccount
+from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
+
+from .context import WebContext, web_of
+from .pages import SELF_ONLY, csp, format_when, redirect, render, translator
+
+router = APIRouter(include_in_schema=False)
+
+TOSS_SDK_URL = "https://js.tosspayments.com/v2/standard"
+# What Toss's SDK loads and opens: its script, its window (an iframe or a page of its own), and
+# the calls it makes. Nothing else leaves our origin.
+TOSS_ORIGINS = "https://*.tosspayments.com https://*.toss.im"
+TOSS_POLICY = csp(
+    {
+        **SELF_ONLY,
+        "script-src": f"'self' {TOSS_SDK_URL.rsplit('/v2', 1)[0]}",
+        "style-src": f"'self' {TOSS_ORIGINS}",
+        "img-src": f"'self' data: {TOSS_ORIGINS}",
+        "connect-src": f"'self' {TOSS_ORIGINS}",
+        "frame-src": TOSS_ORIGINS,
+        "form-action": f"'self' {TOSS_ORIGINS}",
+    }
+)
+# Toss's requestPayment() method names for ours.
+TOSS_METHODS = {
+    PaymentMethod.CARD: "CARD",
+    PaymentMethod.VIRTUAL_ACCOUNT: "VIRTUAL_ACCOUNT",
+    PaymentMethod.TRANSFER: "TRANSFER",
+    PaymentMethod.MOBILE_PHONE: "MOBILE_PHONE",
+    PaymentMethod.GIFT_CERTIFICATE: "CULTURE_GIFT_CERTIFICATE",
+    PaymentMethod.EASY_PAY: "CARD",  # easy pay is chosen inside Toss's card window
+}
+_CODE = re.compile(r"[A-Z0-9_]{1,64}")
+MAX_MESSAGE = 300
+MAX_QUERY_VALUE = 300
+CLOSED = frozenset({PaymentStatus.CANCELED, PaymentStatus.EXPIRED, PaymentStatus.PARTIAL_CANCELED})
+
+
+@dataclass(frozen=True)
+class TossWindow:
+    """What the page hands Toss's SDK."""
+
+    sdk_url: str
+    client_key: str
+    customer_key: str  # empty: an anonymous customer
+    method: str
+    success_url: str
+    fail_url: str
+
+
+@router.get("/checkout/{payment_id}")
+async def checkout_page(request: Request, payment_id: str) -> Response:
+    web = web_of(request)
+    payment = await _linked_payment(request, web, payment_id)
+    if isinstance(payment, Response):
+        return payment
+    if payment.status is not PaymentStatus.READY:
+        return _state_page(request, web, payment)
+    if web.sandbox_path is not None:
+        return render(
+            request,
+            "checkout/pay.html",
+            {
+                "payment": payment,
+                "sandbox_window_url": await _sandbox_window(web, payment),
+                "toss": None,
+            },
+        )
+    try:
+        account = await web.deps.accounts.account(payment.pg_account_id)
+    except UnknownPgAccount:
+        return _result(request, "unavailable", status=503)
+    if not account.client_key:
+        return _result(request, "unavailable", status=503)
+    success_url, fail_url = _return_urls(web, payment)
+    window = TossWindow(
+        sdk_url=TOSS_SDK_URL,
+        client_key=account.client_key,
+        customer_key=payment.customer_key or "",
+        method=TOSS_METHODS[payment.method or PaymentMethod.CARD],
+        success_url=success_url,
+        fail_url=fail_url,
+    )
+    return render(
+        request,
+        "checkout/pay.html",
+        {"payment": payment, "sandbox_window_url": None, "toss": window},
+        policy=TOSS_POLICY,
+    )
+
+
+@router.get("/checkout/{payment_id}/success")
+async def window_approved(request: Request, payment_id: str) -> Response:
+    """The window's successUrl: `paymentKey`, `orderId` and `amount` added by the window."""
+    web = web_of(request)
+    payment = await _linked_payment(request, web, payment_id)
+    if isinstance(payment, Response):
+        return payment
+    query = request.query_params
+    payment_key = _clean(query.get("paymentKey"))
+    order_id = _clean(query.get("orderId"))
+    amount = _clean(query.get("amount"))
+    if not payment_key or not order_id or not amount.isascii() or not amount.isdigit():
+        outcome: CheckoutOutcome = NotPaid(
+            payment, "INVALID_REQUEST", "paymentKey, orderId and amount are required."
+        )
+    else:
+        outcome = await complete_checkout(
+            payment,
+            payment_key=payment_key,
+            order_id=order_id,
+            amount=int(amount[:15]),
+            deps=web.deps,
+        )
+    return _finish(request, web, outcome)
+
+
+@router.get("/checkout/{payment_id}/fail")
+async def window_failed_back(request: Request, payment_id: str) -> Response:
+    """The window's failUrl: `code`, `message` (and `orderId`, unless the customer gave up)."""
+    web = web_of(request)
+    payment = await _linked_payment(request, web, payment_id)
+    if isinstance(payment, Response):
+        return payment
+    code = _clean(request.query_params.get("code"))
+    message = _clean(request.query_params.get("message"))[:MAX_MESSAGE]
+    outcome = await window_failed(
+        payment,
+        code if _CODE.fullmatch(code) else "PAY_PROCESS_ABORTED",
+        message or "The payment window reported a failure.",
+        web.deps,
+    )
+    return _finish(request, web, outcome)
+
+
+@router.get("/checkout/{payment_id}/result")
+async def result_page(request: Request, payment_id: str) -> Response:
+    """Sunap's own result page, for payments without a merchant successUrl."""
+    web = web_of(request)
+    payment = await _linked_payment(request, web, payment_id)
+    if isinstance(payment, Response):
+        return payment
+    if payment.status is PaymentStatus.READY:
+        return redirect(_page_url(web, payment, _token(request)))
+    return _state_page(request, web, payment)
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+def _finish(request: Request, web: WebContext, outcome: CheckoutOutcome) -> Response:
+    token = _token(request)
+    match outcome:
+        case Paid(payment=payment):
+            if payment.success_url:
+                return redirect(_merchant_success(payment))
+            return redirect(f"{web.public_url}/checkout/{payment.id}/result?token={quote(token)}")
+        case NotPaid(payment=payment, code=code, message=message, pg_code=pg_code):
+            if payment.fail_url:
+                extra = {"pgCode": pg_code} if pg_code else {}
+                return redirect(
+                    _with_query(
+                        payment.fail_url,
+                        {"code": code, "message": message, "orderId": payment.order_id, **extra},
+                    )
+                )
+            return _failed_page(request, web, payment, code, token)
+        case Pending(payment=payment):
+            here = request.url.path + "?" + request.url.query
+            return _result(request, "pending", payment=payment, refresh_url=here)
+
+
+def _state_page(request: Request, web: WebContext, payment: Payment) -> Response:
+    """What a link to a payment that is no longer waiting for the customer shows."""
+    if is_paid(payment):
+        continue_url = _merchant_success(payment) if payment.success_url else None
+        return _paid_page(request, payment, continue_url)
+    if payment.status is PaymentStatus.IN_PROGRESS:
+        here = request.url.path + "?" + request.url.query
+        return _result(request, "pending", payment=payment, refresh_url=here)
+    if payment.status is PaymentStatus.ABORTED and payment.failure is not None:
+        return _failed_page(request, web, payment, payment.failure.code, _token(request))
+    return _result(request, "closed", payment=payment)
+
+
+def _paid_page(request: Request, payment: Payment, continue_url: str | None) -> Response:
+    t = translator(request)
+    va = payment.virtual_account
+    if payment.status is PaymentStatus.WAITING_FOR_DEPOSIT and va is not None:
+        explanation = t(
+            "result_deposit_text",
+            bank=va.bank or "",
+            account=va.account_number or "",
+            due=_local_time(va.due_date),
+        )
+        return _result(
+            request,
+            "deposit",
+            payment=payment,
+            continue_url=continue_url,
+            explanation=explanation,
+            heading=t("result_deposit"),
+        )
+    return _result(request, "paid", payment=payment, continue_url=continue_url)
+
+
+def _failed_page(
+    request: Request, web: WebContext, payment: Payment, code: str, token: str
+) -> Response:
+    explanation_key = {
+        "PAY_PROCESS_CANCELED": "result_given_up_text",
+        "AMOUNT_MISMATCH": "result_amount_text",
+        "PG_MISMATCH": "result_review_text",
+    }.get(code, "result_failed_text")
+    retry = _page_url(web, payment, token) if payment.status is PaymentStatus.READY else None
+    return _result(
+        request,
+        "failed",
+        payment=payment,
+        code=code,
+        retry_url=retry,
+        explanation=translator(request)(explanation_key),
+    )
+
+
+_MARKS = {"paid": "✓", "deposit": "✓", "pending": "…"}
+
+
+def _result(
+    request: Request,
+    state: str,
+    *,
+    status: int = 200,
+    payment: Payment | None = None,
+    heading: str | None = None,
+    explanation: str | None = None,
+    **extra: Any,
+) -> Response:
+    t = translator(request)
+    context = {
+        "state": state,
+        "mark": _MARKS.get(state, "!"),
+        "payment": payment,
+        "heading": heading or t(f"result_{state}"),
+        "explanation": explanation or t(f"result_{state}_text"),
+        "code": None,
+        "retry_url": None,
+        "continue_url": None,
+        "refresh_url": None,
+    }
+    return render(request, "checkout/result.html", context | extra, status=status)
+
+
+# -- links ------------------------------------------------------------------------------------
+
+
+async def _linked_payment(request: Request, web: WebContext, payment_id: str) -> Payment | Response:
+    """The payment the request's link opens, or the page that says why it opens none."""
+    if web.links is None:
+        return _result(request, "unavailable", status=503)
+    try:
+        return await payment_for_link(payment_id[:100], _token(request), web.links, web.deps)
+    except LinkRefused as refused:
+        expired = refused.check is LinkCheck.EXPIRED
+        return _result(request, "expired" if expired else "invalid", status=403)
+
+
+def _local_time(moment: str | None) -> str:
+    """Toss's ISO time as the customer's clock shows it (KST); as given if it is not one."""
+    try:
+        return format_when(datetime.fromisoformat(moment)) if moment else ""
+    except ValueError:
+        return moment or ""
+
+
+def _token(request: Request) -> str:
+    return _clean(request.query_params.get("token"))
+
+
+def _clean(value: str | None) -> str:
+    """A query value as text we can use: bounded, without control characters."""
+    if value is None:
+        return ""
+    return "".join(c for c in value[:MAX_QUERY_VALUE] if c.isprintable()).strip()
+
+
+def _page_url(web: WebContext, payment: Payment, token: str) -> str:
+    return f"{web.public_url}/checkout/{payment.id}?token={quote(token)}"
+
+
+def _return_urls(web: WebContext, payment: Payment) -> tuple[str, str]:
+    """Where the window sends the customer back: fresh links, good from the page's opening."""
+    assert web.links is not None
+    fresh = quote(web.links.token(payment, web.deps.clock.now()))
+    base = f"{web.public_url}/checkout/{payment.id}"
+    return f"{base}/success?token={fresh}", f"{base}/fail?token={fresh}"
+
+
+async def _sandbox_window(web: WebContext, payment: Payment) -> str:
+    """The sandbox's payment window, on the books of the payment's own account: a tenant's own
+    Toss account is known to the sandbox by its client key (once registered there)."""
+    success_url, fail_url = _return_urls(web, payment)
+    query = {
+        "orderId": payment.order_id,
+        "amount": str(payment.amount),
+        "orderName": payment.order_name,
+        "method": (payment.method or PaymentMethod.CARD).value,
+        "successUrl": success_url,
+        "failUrl": fail_url,
+    }
+    if payment.pg_account_id != DEFAULT_PG_ACCOUNT:
+        account = await web.deps.accounts.account(payment.pg_account_id)
+        if account.client_key:
+            query["clientKey"] = account.client_key
+    return f"{web.public_url}{web.sandbox_path}/sandbox/checkout?{urlencode(query)}"
+
+
+def _merchant_success(payment: Payment) -> str:
+    assert payment.success_url is not None
+    return _with_query(
+        payment.success_url,
+        {"paymentId": payment.id, "orderId": payment.order_id, "status": payment.status.value},
+    )
+
+
+def _with_query(url: str, params: dict[str, str]) -> str:
+    """The URL with `params` added to its query (replacing same-named ones), fragment kept."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode([*kept, *params.items()])))

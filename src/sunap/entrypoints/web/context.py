@@ -1,0 +1,38 @@
+"""Everything the web pages are handed by bootstrap. Routes reach it through `request.app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from sunap.application.checkout_links import CheckoutLinks
+from sunap.application.dashboard_queries import DashboardQueries
+from sunap.application.deps import Deps
+from sunap.application.ports import ApiKeyStore, IdempotencyStore, WebhookInbox
+from sunap.application.web_sessions import WebSessionStore
+
+
+@dataclass(frozen=True)
+class WebContext:
+    deps: Deps
+    api_keys: ApiKeyStore
+    sessions: WebSessionStore
+    queries: DashboardQueries
+    webhooks: WebhookInbox
+    idempotency: IdempotencyStore
+    public_url: str  # where customers' browsers reach this service, no trailing slash
+    # None: no key to sign links with (logged at start); the checkout pages answer 503.
+    links: CheckoutLinks | None
+    # The embedded sandbox's payment window, under public_url; None when Toss itself is used.
+    sandbox_path: str | None = None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def web_of(request: Request) -> WebContext:
+    web = request.app.state.web
+    assert isinstance(web, WebContext)
+    return web
