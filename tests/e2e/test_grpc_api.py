@@ -187,13 +187,18 @@ def test_a_new_payment_is_ready_with_a_checkout_link_and_reads_as_over_http(
     assert payment.status == pb.READY and payment.id.startswith("pay_")
     assert payment.amount == payment.balance_amount == 15000 and payment.currency == "KRW"
     assert dict(payment.metadata) == {"cart": "42"}
-    assert "/toss-sandbox/sandbox/checkout?" in payment.checkout.url
+    # The hosted checkout page, by a link signed afresh each time the payment is read.
+    link = f"/checkout/{payment.id}?token="
+    assert link in payment.checkout.url
     assert payment.checkout.client_key and payment.created_at.seconds > 0
 
     over_http = api.get(f"/v1/payments/{payment.id}").json()
     assert over_http["orderId"] == payment.order_id and over_http["status"] == "READY"
-    assert over_http["checkout"]["url"] == payment.checkout.url
-    assert rpc.get(payment.id) == payment
+    assert link in over_http["checkout"]["url"]
+    again = rpc.get(payment.id)
+    assert link in again.checkout.url
+    again.checkout.url = payment.checkout.url
+    assert again == payment
 
 
 def test_an_order_id_is_minted_when_none_is_given_and_a_reused_one_already_exists(
