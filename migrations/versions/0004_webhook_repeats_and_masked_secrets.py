@@ -56,13 +56,23 @@ def upgrade() -> None:
             masked = _masked_body(bytes(body))
             if masked is not None and masked != bytes(body):
                 conn.execute(
-                    deliveries.update().where(deliveries.c.id == delivery_id).values(body=masked)
+                    deliveries.update()
+                    .where(deliveries.c.id == delivery_id)
+                    .values(body=_blob(conn, masked))
                 )
         last = rows[-1][0]
 
 
 def downgrade() -> None:
     op.drop_column("webhook_deliveries", "duplicates")
+
+
+def _blob(conn: sa.Connection, value: bytes) -> Any:
+    """Bytes as a bound value; on MariaDB as hex text the server decodes: aiomysql cannot escape
+    bytes parameters with PyMySQL >= 1.2 (the service's own Blob column type does the same)."""
+    if conn.dialect.name == "mysql":
+        return sa.func.unhex(value.hex())
+    return value
 
 
 def _masked_body(body: bytes) -> bytes | None:
