@@ -18,7 +18,10 @@ from .models import RefundAccount
 # A keyed POST is safe to repeat: Sunap runs it at most once, and releases the key when the
 # outcome was unknown, so the repeat resolves it (docs/api.md, "Idempotency").
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-RETRY_CODES = frozenset({"IDEMPOTENCY_KEY_IN_USE"})  # the first attempt is still running
+# Another attempt is still running: the same request with this key, or a confirm of the payment
+# whose outcome Sunap is still learning from Toss. Confirming again is safe: a payment already
+# DONE with this paymentKey answers 200 with no second charge (docs/api.md, "Confirm rules").
+RETRY_CODES = frozenset({"IDEMPOTENCY_KEY_IN_USE", "CONFIRM_IN_PROGRESS"})
 FINAL_CODES = frozenset({"PG_MISMATCH"})  # a person must look: the same call will not help
 
 
