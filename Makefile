@@ -18,7 +18,7 @@ SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 setup: $(STAMP) $(CHROMIUM)
 
 $(UV):
-	python3 -m pip install -q --target $(UV_HOME) uv==$(UV_VERSION)
+	python3 -m pip install -q --root-user-action=ignore --target $(UV_HOME) uv==$(UV_VERSION)
 
 # Every extra and every workspace package, at the locked versions; `--locked` fails rather than
 # re-resolve when uv.lock no longer matches pyproject.toml. The stamp keeps a second run free.
