@@ -39,12 +39,12 @@ def test_every_installed_package_is_at_its_locked_version() -> None:
         and normalized(package["name"]) in present
         and present[normalized(package["name"])] != package["version"]
     }
-    assert wrong == {}, "locked vs installed; run `make setup`"
+    assert wrong == {}, "(locked, installed): rm .venv/.installed-stamp && make setup"
 
 
 def test_nothing_is_installed_that_the_lock_does_not_name() -> None:
     locked = {normalized(package["name"]) for package in locked_packages()}
-    assert set(installed()) - locked == set()
+    assert set(installed()) - locked == set(), "installed by hand? uv sync removes them"
 
 
 def test_sunap_every_extra_and_the_workspace_packages_are_installed() -> None:
