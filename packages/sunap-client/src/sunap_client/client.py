@@ -19,7 +19,6 @@ from .calls import Call, RetryPolicy
 from .errors import RateLimited, SunapError
 from .models import Payment, PaymentPage, PaymentStatus, RefundAccount, Transaction
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8087"
 USER_AGENT = "sunap-client/0.1.0"
 
 
@@ -40,8 +39,8 @@ class SunapClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str = "",
+        base_url: str,
+        api_key: str,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
@@ -88,8 +87,8 @@ class AsyncSunapClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str = "",
+        base_url: str,
+        api_key: str,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
