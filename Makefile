@@ -2,19 +2,38 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# uv installs exactly what uv.lock says. A fresh machine has none: pip fetches this version from
+# PyPI into .tools/ (the dev extra locks the same one). Python is the machine's; uv never downloads one.
+UV_VERSION := 0.13.9
+UV_HOME    := .tools/uv-$(UV_VERSION)
+UV         := $(UV_HOME)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+LINTED := src tests bench migrations packages
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup serve test check lint format bench proto clean
+.PHONY: setup serve test check lint format bench proto clean lock lock-upgrade
 
 setup: $(STAMP) $(CHROMIUM)
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+$(UV):
+	python3 -m pip install -q --root-user-action=ignore --target $(UV_HOME) uv==$(UV_VERSION)
+
+# Every extra and every workspace package, at the locked versions; `--locked` fails rather than
+# re-resolve when uv.lock no longer matches pyproject.toml. The stamp keeps a second run free.
+$(STAMP): $(UV) uv.lock pyproject.toml $(wildcard packages/*/pyproject.toml)
+	$(UV) sync --locked --all-extras --all-packages --python python3
 	touch $(STAMP)
+
+# Re-resolve after editing dependencies, keeping every other locked version.
+lock: $(UV)
+	$(UV) lock
+
+# The scheduled upgrade (docs/dependencies.md): newest versions within pyproject's ranges.
+lock-upgrade: $(UV)
+	$(UV) lock --upgrade
+	$(MAKE) setup
 
 $(CHROMIUM):
 	$(SUDO) apt-get update
@@ -27,16 +46,16 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff format --check src tests bench migrations
-	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 check: lint test
 
 format: setup
-	$(VENV)/bin/ruff format src tests bench migrations
-	$(VENV)/bin/ruff check --fix src tests bench migrations
+	$(VENV)/bin/ruff format $(LINTED)
+	$(VENV)/bin/ruff check --fix $(LINTED)
 
 bench: setup
 	$(PY) bench/relay_throughput.py
@@ -46,4 +65,4 @@ proto: setup
 	$(PY) proto/generate.py src
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots

@@ -72,7 +72,8 @@ class RunningService:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
-        deadline = time.monotonic() + 90  # a loaded 2-core machine can take long to import
+        # Generous: on a loaded machine importing everything takes a while.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.process = None
@@ -83,7 +84,7 @@ class RunningService:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        self.stop()
+        self.kill()  # not left running behind a failed test
         raise RuntimeError(f"sunap serve did not come up:\n{self.logs()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sunap.adapters.drivers import MissingDriver
 from sunap.config import ConfigurationError
 
 from . import keys, operations, secrets, serve, tenants, webhooks
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.run(args)
-    except ConfigurationError as refused:
+    except (ConfigurationError, MissingDriver) as refused:
         print(f"sunap: refusing to start: {refused}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

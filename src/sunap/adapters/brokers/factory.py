@@ -1,18 +1,20 @@
-"""Choose the publisher and the subscriber from `SUNAP_BROKER_URL` (shared/API.md, Events)."""
+"""Choose the publisher and the subscriber from `SUNAP_BROKER_URL` (docs/api.md, "Events").
+
+Each broker's module is imported only when its URL is configured: its client library is an extra
+(`sunap[kafka]`, …) that a deployment on another broker does not install."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sunap.adapters.brokers.jetstream import DEFAULT_PREFIX, NatsPublisher, NatsSubscriber
-from sunap.adapters.brokers.kafka import KafkaPublisher, KafkaSubscriber
 from sunap.adapters.brokers.log import LogPublisher
-from sunap.adapters.brokers.rabbitmq import RabbitMqPublisher, RabbitMqSubscriber
 from sunap.adapters.brokers.redaction import redact_url
-from sunap.adapters.brokers.redis_streams import RedisStreamsPublisher, RedisStreamsSubscriber
+from sunap.adapters.drivers import AIO_PIKA, AIOKAFKA, NATS_PY, REDIS_PY, require
 from sunap.application.ports import EventPublisher, MessageSubscriber
 
 KAFKA, AMQP, NATS, REDIS = ("kafka",), ("amqp", "amqps"), ("nats", "tls"), ("redis", "rediss")
+DEFAULT_PREFIX = "commerce."  # SUNAP_TOPIC_PREFIX's default
+NEEDED_BY = "SUNAP_BROKER_URL"
 EXPECTED = (
     "kafka://host:port[,host:port], amqp://user:pass@host:port/vhost, nats://host:port "
     "or redis://host:port/db"
@@ -28,11 +30,23 @@ def publisher_from_url(
         return LogPublisher()
     scheme = _scheme(url)
     if scheme in KAFKA:
+        require(AIOKAFKA, needed_by=NEEDED_BY)
+        from sunap.adapters.brokers.kafka import KafkaPublisher
+
         return KafkaPublisher(kafka_servers(url), timeout=timeout)
     if scheme in AMQP:
+        require(AIO_PIKA, needed_by=NEEDED_BY)
+        from sunap.adapters.brokers.rabbitmq import RabbitMqPublisher
+
         return RabbitMqPublisher(url, timeout=timeout)
     if scheme in NATS:
+        require(NATS_PY, needed_by=NEEDED_BY)
+        from sunap.adapters.brokers.jetstream import NatsPublisher
+
         return NatsPublisher(url, topic_prefix=topic_prefix, timeout=timeout)
+    require(REDIS_PY, needed_by=NEEDED_BY)
+    from sunap.adapters.brokers.redis_streams import RedisStreamsPublisher
+
     return RedisStreamsPublisher(url, timeout=timeout)
 
 
@@ -44,11 +58,23 @@ def subscriber_from_url(
         return None
     scheme = _scheme(url)
     if scheme in KAFKA:
+        require(AIOKAFKA, needed_by=NEEDED_BY)
+        from sunap.adapters.brokers.kafka import KafkaSubscriber
+
         return KafkaSubscriber(kafka_servers(url), timeout=timeout)
     if scheme in AMQP:
+        require(AIO_PIKA, needed_by=NEEDED_BY)
+        from sunap.adapters.brokers.rabbitmq import RabbitMqSubscriber
+
         return RabbitMqSubscriber(url, timeout=timeout)
     if scheme in NATS:
+        require(NATS_PY, needed_by=NEEDED_BY)
+        from sunap.adapters.brokers.jetstream import NatsSubscriber
+
         return NatsSubscriber(url, topic_prefix=topic_prefix, timeout=timeout)
+    require(REDIS_PY, needed_by=NEEDED_BY)
+    from sunap.adapters.brokers.redis_streams import RedisStreamsSubscriber
+
     return RedisStreamsSubscriber(url, timeout=timeout)
 
 

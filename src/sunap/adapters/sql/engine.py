@@ -13,6 +13,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from sunap.adapters.drivers import AIOMYSQL, ASYNCPG, require
+
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 # Seconds to wait for a database server to accept a connection: an unreachable server is then an
@@ -49,6 +51,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
+    require(AIOMYSQL if backend == "mysql" else ASYNCPG, needed_by="SUNAP_DATABASE_URL")
     connect_args = kwargs.setdefault("connect_args", {})
     if backend == "mysql":
         # READ COMMITTED: no gap locks, so the relay and idempotency claims don't deadlock.

@@ -1,0 +1,61 @@
+"""A typed client for Sunap's HTTP API (sync and asyncio), on httpx alone."""
+
+from .calls import NO_RETRIES, RetryPolicy
+from .client import AsyncSunapClient, SunapClient
+from .errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    OutcomeUnknown,
+    PaymentNeedsReview,
+    PaymentRejected,
+    RateLimited,
+    ServiceUnavailable,
+    SunapError,
+    Unauthorized,
+    Unprocessable,
+)
+from .models import (
+    Cancel,
+    Card,
+    Checkout,
+    Failure,
+    Payment,
+    PaymentMethod,
+    PaymentPage,
+    PaymentStatus,
+    RefundAccount,
+    Transaction,
+    VirtualAccount,
+)
+
+__all__ = [
+    "NO_RETRIES",
+    "AsyncSunapClient",
+    "Cancel",
+    "Card",
+    "Checkout",
+    "Conflict",
+    "Failure",
+    "Forbidden",
+    "InvalidRequest",
+    "NotFound",
+    "OutcomeUnknown",
+    "Payment",
+    "PaymentMethod",
+    "PaymentNeedsReview",
+    "PaymentPage",
+    "PaymentRejected",
+    "PaymentStatus",
+    "RateLimited",
+    "RefundAccount",
+    "RetryPolicy",
+    "ServiceUnavailable",
+    "SunapClient",
+    "SunapError",
+    "Transaction",
+    "Unauthorized",
+    "Unprocessable",
+    "VirtualAccount",
+]

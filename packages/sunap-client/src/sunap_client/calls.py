@@ -1,0 +1,186 @@
+"""What each operation sends, and when a failed attempt may be sent again. Shared by the sync and
+the async client, which differ only in how they wait and send."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .errors import OutcomeUnknown, ServiceUnavailable, SunapError, error_from_answer
+from .models import RefundAccount
+
+# Statuses worth a second attempt: over the rate limit, or Sunap or Toss unable to answer now.
+# A keyed POST is safe to repeat: Sunap runs it at most once, and releases the key when the
+# outcome was unknown, so the repeat resolves it (docs/api.md, "Idempotency").
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Another attempt is still running: the same request with this key, or a confirm of the payment
+# whose outcome Sunap is still learning from Toss. Confirming again is safe: a payment already
+# DONE with this paymentKey answers 200 with no second charge (docs/api.md, "Confirm rules").
+RETRY_CODES = frozenset({"IDEMPOTENCY_KEY_IN_USE", "CONFIRM_IN_PROGRESS"})
+FINAL_CODES = frozenset({"PG_MISMATCH"})  # a person must look: the same call will not help
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    json: Mapping[str, Any] | None = None
+    params: Mapping[str, str | int] | None = None
+    idempotency_key: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Idempotency-Key": self.idempotency_key} if self.idempotency_key else {}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Up to `max_retries` more attempts, waiting `backoff` seconds, then twice that, …, or what
+    the answer's Retry-After asks; an answer that asks for more than `max_wait` is not waited for."""
+
+    max_retries: int = 2
+    backoff: float = 0.5
+    max_wait: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up."""
+        if attempt >= self.max_retries:
+            return None
+        wait = retry_after if retry_after is not None else self.backoff * 2**attempt
+        return wait if wait <= self.max_wait else None
+
+
+NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+def _path(*parts: str) -> str:
+    return "/v1/" + "/".join(quote(part, safe="") for part in parts)
+
+
+def _key(given: str | None) -> str:
+    """The caller's key, or a fresh one: kept for every attempt of this call."""
+    return given if given is not None else str(uuid.uuid4())
+
+
+def _without_none(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def create_payment(
+    *,
+    order_name: str,
+    amount: int,
+    order_id: str | None,
+    currency: str | None,
+    customer_key: str | None,
+    method: str | None,
+    success_url: str | None,
+    fail_url: str | None,
+    metadata: Mapping[str, Any] | None,
+    idempotency_key: str | None,
+) -> Call:
+    body = _without_none(
+        orderName=order_name,
+        amount=amount,
+        orderId=order_id,
+        currency=currency,
+        customerKey=customer_key,
+        method=method,
+        successUrl=success_url,
+        failUrl=fail_url,
+        metadata=dict(metadata) if metadata is not None else None,
+    )
+    return Call("POST", _path("payments"), json=body, idempotency_key=_key(idempotency_key))
+
+
+def confirm_payment(
+    *, payment_key: str, order_id: str, amount: int, idempotency_key: str | None
+) -> Call:
+    body = {"paymentKey": payment_key, "orderId": order_id, "amount": amount}
+    return Call(
+        "POST", _path("payments", "confirm"), json=body, idempotency_key=_key(idempotency_key)
+    )
+
+
+def get_payment(payment_id: str) -> Call:
+    return Call("GET", _path("payments", payment_id))
+
+
+def list_payments(
+    *,
+    order_id: str | None,
+    customer_key: str | None,
+    status: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Call:
+    params = _without_none(
+        orderId=order_id, customerKey=customer_key, status=status, limit=limit, cursor=cursor
+    )
+    return Call("GET", _path("payments"), params=params)
+
+
+def cancel_payment(
+    payment_id: str,
+    *,
+    cancel_reason: str,
+    cancel_amount: int | None,
+    tax_free_amount: int | None,
+    refund_receive_account: RefundAccount | None,
+    idempotency_key: str | None,
+) -> Call:
+    body = _without_none(
+        cancelReason=cancel_reason,
+        cancelAmount=cancel_amount,
+        taxFreeAmount=tax_free_amount,
+        refundReceiveAccount=(
+            refund_receive_account.to_json() if refund_receive_account is not None else None
+        ),
+    )
+    return Call(
+        "POST",
+        _path("payments", payment_id, "cancel"),
+        json=body,
+        idempotency_key=_key(idempotency_key),
+    )
+
+
+def payment_transactions(payment_id: str) -> Call:
+    return Call("GET", _path("payments", payment_id, "transactions"))
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # absent, or an HTTP date: back off by the policy instead
+
+
+def outcome(response: httpx.Response) -> Any:
+    """The answer's JSON, or the error it stands for."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.is_success:
+        return body
+    raise error_from_answer(response.status_code, body, retry_after(response))
+
+
+def may_retry(error: SunapError) -> bool:
+    if error.code in FINAL_CODES:
+        return False
+    return error.status is None or error.status in RETRY_STATUSES or error.code in RETRY_CODES
+
+
+def no_answer(call: Call, cause: httpx.TransportError) -> SunapError:
+    """No answer reached us: for a POST the outcome is unknown, never a failure."""
+    message = f"no answer from Sunap ({type(cause).__name__}: {cause})"
+    if call.method == "GET":
+        return ServiceUnavailable("NO_ANSWER", message, None)
+    return OutcomeUnknown("NO_ANSWER", message, None)
