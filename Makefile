@@ -2,6 +2,9 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# Distributions of their own in this repository (the sandbox); sunap depends on them.
+PACKAGES := $(wildcard packages/*)
+LINTED := src tests bench migrations $(PACKAGES)
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -10,10 +13,10 @@ SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 setup: $(STAMP) $(CHROMIUM)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard packages/*/pyproject.toml)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q $(addprefix -e ,$(PACKAGES)) -e '.[dev]'
 	touch $(STAMP)
 
 $(CHROMIUM):
@@ -27,16 +30,16 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff format --check src tests bench migrations
-	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 check: lint test
 
 format: setup
-	$(VENV)/bin/ruff format src tests bench migrations
-	$(VENV)/bin/ruff check --fix src tests bench migrations
+	$(VENV)/bin/ruff format $(LINTED)
+	$(VENV)/bin/ruff check --fix $(LINTED)
 
 bench: setup
 	$(PY) bench/relay_throughput.py

@@ -55,7 +55,7 @@ from sunap.entrypoints.workers.order_consumer import order_consumer_workers
 from sunap.entrypoints.workers.reconciler import reconciler_worker
 from sunap.entrypoints.workers.relay import OutboxRelay
 from sunap.entrypoints.workers.webhook_processor import webhook_worker
-from sunap.sandbox.app import create_sandbox_app
+from sunap_toss_sandbox.app import create_sandbox_app
 
 log = logging.getLogger("sunap")
 

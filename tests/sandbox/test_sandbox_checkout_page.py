@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from sunap.sandbox.app import create_sandbox_app
+from sunap_toss_sandbox.app import create_sandbox_app
 from tests.sandbox.flows import new_order_id
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, serving
 

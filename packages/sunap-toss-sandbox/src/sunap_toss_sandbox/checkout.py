@@ -20,16 +20,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sunap.sandbox import choices
-from sunap.sandbox.accounts import Account
-from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
-from sunap.sandbox.runtime import SandboxRuntime
-from sunap.sandbox.vocabulary import METHOD_NAMES, method_of
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.accounts import Account
+from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
+from sunap_toss_sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox.vocabulary import METHOD_NAMES, method_of
 
 PageHandler = Callable[[SandboxRuntime, Request], Awaitable[Response]]
 
 _TEMPLATE = Template(
-    resources.files("sunap.sandbox").joinpath("templates/checkout.html").read_text("utf-8")
+    resources.files("sunap_toss_sandbox").joinpath("templates/checkout.html").read_text("utf-8")
 )
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sunap.sandbox import choices, identifiers
-from sunap.sandbox.catalogue import TossError, message_for
-from sunap.sandbox.clock import SandboxClock, toss_time, webhook_created_at
-from sunap.sandbox.records import BillingKeyRecord, CancelRecord, PaymentRecord
+from sunap_toss_sandbox import choices, identifiers
+from sunap_toss_sandbox.catalogue import TossError, message_for
+from sunap_toss_sandbox.clock import SandboxClock, toss_time, webhook_created_at
+from sunap_toss_sandbox.records import BillingKeyRecord, CancelRecord, PaymentRecord
 
 Notify = Callable[[str, dict[str, Any]], None]
 

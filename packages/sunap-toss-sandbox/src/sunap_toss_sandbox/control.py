@@ -13,15 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sunap.sandbox import fields, identifiers
-from sunap.sandbox.accounts import AccountSpec, AccountSpecError
-from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
-from sunap.sandbox.clock import toss_time
-from sunap.sandbox.faults import Fault, FaultSpecError
-from sunap.sandbox.merchant import Merchant
-from sunap.sandbox.pipeline import TRACE_HEADER, wants_english
-from sunap.sandbox.runtime import SandboxRuntime
-from sunap.sandbox.vocabulary import method_of
+from sunap_toss_sandbox import fields, identifiers
+from sunap_toss_sandbox.accounts import AccountSpec, AccountSpecError
+from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
+from sunap_toss_sandbox.clock import toss_time
+from sunap_toss_sandbox.faults import Fault, FaultSpecError
+from sunap_toss_sandbox.merchant import Merchant
+from sunap_toss_sandbox.pipeline import TRACE_HEADER, wants_english
+from sunap_toss_sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox.vocabulary import method_of
 
 Handler = Callable[[SandboxRuntime, Request], Awaitable[Any]]
 

@@ -15,13 +15,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.api import toss_routes
-from sunap.sandbox.checkout import checkout_routes
-from sunap.sandbox.clock import SandboxClock
-from sunap.sandbox.control import control_routes
-from sunap.sandbox.pipeline import render, wants_english
-from sunap.sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.api import toss_routes
+from sunap_toss_sandbox.checkout import checkout_routes
+from sunap_toss_sandbox.clock import SandboxClock
+from sunap_toss_sandbox.control import control_routes
+from sunap_toss_sandbox.pipeline import render, wants_english
+from sunap_toss_sandbox.runtime import SandboxRuntime
 
 
 def create_sandbox_app(

@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from sunap.sandbox import choices
-from sunap.sandbox.catalogue import TossError
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.catalogue import TossError
 
 _ORDER_ID = re.compile(r"[A-Za-z0-9\-_=]{6,64}")
 _CUSTOMER_KEY = re.compile(r"[A-Za-z0-9\-_=.@]{2,300}")

@@ -13,11 +13,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sunap.sandbox.accounts import Accounts
-from sunap.sandbox.clock import SandboxClock
-from sunap.sandbox.faults import FaultBook
-from sunap.sandbox.idempotency import IdempotencyStore
-from sunap.sandbox.webhooks import WebhookSender
+from sunap_toss_sandbox.accounts import Accounts
+from sunap_toss_sandbox.clock import SandboxClock
+from sunap_toss_sandbox.faults import FaultBook
+from sunap_toss_sandbox.idempotency import IdempotencyStore
+from sunap_toss_sandbox.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sunap.sandbox import fields
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.catalogue import TossError
-from sunap.sandbox.clock import parse_due_date
-from sunap.sandbox.merchant import (
+from sunap_toss_sandbox import fields
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.catalogue import TossError
+from sunap_toss_sandbox.clock import parse_due_date
+from sunap_toss_sandbox.merchant import (
     CancelPayment,
     ChargeBillingKey,
     IssueVirtualAccount,
@@ -20,9 +20,9 @@ from sunap.sandbox.merchant import (
     Merchant,
     RefundAccount,
 )
-from sunap.sandbox.pipeline import Operation, TossCall, serve_toss_call
-from sunap.sandbox.runtime import SandboxRuntime
-from sunap.sandbox.vocabulary import bank_code_of
+from sunap_toss_sandbox.pipeline import Operation, TossCall, serve_toss_call
+from sunap_toss_sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox.vocabulary import bank_code_of
 
 
 def confirm(merchant: Merchant, call: TossCall) -> Answer:

@@ -14,16 +14,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from sunap.sandbox import choices, fields, identifiers
-from sunap.sandbox.accounts import Account
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.auth import secret_key_from
-from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
-from sunap.sandbox.clock import toss_time
-from sunap.sandbox.faults import Fault
-from sunap.sandbox.idempotency import IdempotencyStore, KeyScope
-from sunap.sandbox.merchant import Merchant
-from sunap.sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox import choices, fields, identifiers
+from sunap_toss_sandbox.accounts import Account
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.auth import secret_key_from
+from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
+from sunap_toss_sandbox.clock import toss_time
+from sunap_toss_sandbox.faults import Fault
+from sunap_toss_sandbox.idempotency import IdempotencyStore, KeyScope
+from sunap_toss_sandbox.merchant import Merchant
+from sunap_toss_sandbox.runtime import SandboxRuntime
 
 log = logging.getLogger(__name__)
 
