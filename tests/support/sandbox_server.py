@@ -4,14 +4,34 @@
         httpx.post(f"{base_url}/v1/payments/confirm", auth=(SANDBOX_SECRET_KEY, ""), json=...)
 
 The helpers live in the sandbox package (`sunap_toss_sandbox.testing`), beside its pytest plugin.
+Sunap's tests get the sandbox Sunap's embedded default runs: Toss's one-second cancel rule follows
+`SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS` (off until Sunap paces its cancels).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sunap.bootstrap import SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
+from sunap_toss_sandbox import testing
 from sunap_toss_sandbox.auth import DOC_CLIENT_KEY, DOC_SECRET_KEY
-from sunap_toss_sandbox.testing import running_sandbox, serving
+from sunap_toss_sandbox.testing import serving
 
 SANDBOX_SECRET_KEY = DOC_SECRET_KEY  # Toss's public doc key
 SANDBOX_CLIENT_KEY = DOC_CLIENT_KEY
 
 __all__ = ["SANDBOX_CLIENT_KEY", "SANDBOX_SECRET_KEY", "running_sandbox", "serving"]
+
+
+@contextmanager
+def running_sandbox(
+    webhook_url: str | None = None, webhook_time_scale: float = 1.0, **options: Any
+) -> Iterator[str]:
+    """Yields the base URL of a fresh sandbox running until the block ends."""
+    options.setdefault(
+        "consecutive_cancel_window_seconds", SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
+    )
+    with testing.running_sandbox(webhook_url, webhook_time_scale, **options) as base_url:
+        yield base_url

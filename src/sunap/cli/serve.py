@@ -10,7 +10,12 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from sunap.adapters.sql.migrate import upgrade
-from sunap.bootstrap import SANDBOX_MOUNT, build_app, loopback_url
+from sunap.bootstrap import (
+    SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS,
+    SANDBOX_MOUNT,
+    build_app,
+    loopback_url,
+)
 from sunap.config import Settings
 from sunap_toss_sandbox.server import add_arguments, run_from_arguments
 
@@ -25,7 +30,7 @@ def register(commands: Any) -> None:
     serve.set_defaults(run=run_serve)
 
     sandbox = commands.add_parser("sandbox", help="the Toss sandbox on its own")
-    add_arguments(sandbox)
+    add_arguments(sandbox, consecutive_cancel_window=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS)
     sandbox.set_defaults(run=run_from_arguments)
 
 

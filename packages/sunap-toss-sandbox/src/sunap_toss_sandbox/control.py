@@ -92,6 +92,21 @@ async def deposit(runtime: SandboxRuntime, request: Request) -> Any:
     return books_of(runtime, request).deposit(request.path_params["paymentKey"]).to_json()
 
 
+async def deposit_error(runtime: SandboxRuntime, request: Request) -> Any:
+    return books_of(runtime, request).deposit_error(request.path_params["paymentKey"]).to_json()
+
+
+async def trigger_webhook(runtime: SandboxRuntime, request: Request) -> Any:
+    """`{eventType, paymentKey?, billingKey?, amount?}`: sends that webhook now."""
+    body = fields.body_object(await request.body())
+    event_type = body.get("eventType")
+    payment_key = body.get("paymentKey")
+    if not isinstance(event_type, str) or not isinstance(payment_key, str | None):
+        raise TossError("INVALID_REQUEST")
+    event = books_of(runtime, request).trigger(event_type, payment_key, body)
+    return {"eventType": event_type, "body": event}
+
+
 async def add_fault(runtime: SandboxRuntime, request: Request) -> Any:
     body = fields.body_object(await request.body())
     try:
@@ -163,6 +178,12 @@ def control_routes(runtime: SandboxRuntime) -> list[Route]:
             endpoint(deposit),
             methods=["POST"],
         ),
+        Route(
+            "/sandbox/virtual-accounts/{paymentKey}/deposit-error",
+            endpoint(deposit_error),
+            methods=["POST"],
+        ),
+        Route("/sandbox/webhooks/trigger", endpoint(trigger_webhook), methods=["POST"]),
         Route("/sandbox/faults", endpoint(add_fault), methods=["POST"]),
         Route("/sandbox/faults", endpoint(list_faults), methods=["GET"]),
         Route("/sandbox/faults", endpoint(clear_faults), methods=["DELETE"]),

@@ -81,6 +81,11 @@ def order_id(body: dict[str, Any]) -> str:
     return value
 
 
+def is_order_id(value: str) -> bool:
+    """6-64 ASCII letters, digits, `-`, `_` or `=`: no empty, no Korean, no spaces."""
+    return _ORDER_ID.fullmatch(value) is not None
+
+
 def customer_key(body: dict[str, Any]) -> str:
     value = body.get("customerKey")
     if value is None:

@@ -5,12 +5,15 @@
         answer = httpx.post(f"{toss_sandbox.url}/v1/payments/confirm", ...)
 
 One sandbox serves the whole session (starting it costs a fraction of a second); each test gets
-it freshly reset. Override the `toss_sandbox_webhook_url` fixture to receive its webhooks.
+it freshly reset. Override the `toss_sandbox_webhook_url` fixture to receive its webhooks, and
+`toss_sandbox_options` to change how it behaves (options of `create_sandbox_app`, e.g.
+`{"rate_limit_per_minute": 100}`). Toss's one-second cancel rule is on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -24,8 +27,18 @@ def toss_sandbox_webhook_url() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def toss_sandbox_session(toss_sandbox_webhook_url: str | None) -> Iterator[TossSandbox]:
-    with toss_sandbox_running(webhook_url=toss_sandbox_webhook_url) as sandbox:
+def toss_sandbox_options() -> dict[str, Any]:
+    """Options of `create_sandbox_app` for the session's sandbox; none: Toss's behaviour."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def toss_sandbox_session(
+    toss_sandbox_webhook_url: str | None, toss_sandbox_options: dict[str, Any]
+) -> Iterator[TossSandbox]:
+    with toss_sandbox_running(
+        webhook_url=toss_sandbox_webhook_url, **toss_sandbox_options
+    ) as sandbox:
         yield sandbox
 
 

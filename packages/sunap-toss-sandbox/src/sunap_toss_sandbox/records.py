@@ -107,6 +107,7 @@ class PaymentRecord:
             "cashReceipt": None,
             "cashReceipts": None,
             "discount": None,
+            "foreignEasyPay": None,
             "cancels": [cancel.to_json() for cancel in self.cancels] or None,
             "secret": self.secret,
             "type": self.type,

@@ -28,10 +28,16 @@ _START_TIMEOUT_SECONDS = 10.0
 
 @contextmanager
 def running_sandbox(
-    webhook_url: str | None = None, webhook_time_scale: float = 1.0
+    webhook_url: str | None = None,
+    webhook_time_scale: float = 1.0,
+    **options: Any,
 ) -> Iterator[str]:
-    """Yields the base URL (`http://127.0.0.1:PORT`) of a sandbox running until the block ends."""
-    app = create_sandbox_app(webhook_url=webhook_url, webhook_time_scale=webhook_time_scale)
+    """Yields the base URL (`http://127.0.0.1:PORT`) of a sandbox running until the block ends.
+    `options` go to `create_sandbox_app` (`consecutive_cancel_window_seconds`,
+    `rate_limit_per_minute`)."""
+    app = create_sandbox_app(
+        webhook_url=webhook_url, webhook_time_scale=webhook_time_scale, **options
+    )
     with serving(app) as base_url:
         yield base_url
 
@@ -111,6 +117,20 @@ class TossSandbox:
         payment: dict[str, Any] = self._post(f"/sandbox/virtual-accounts/{payment_key}/deposit")
         return payment
 
+    def deposit_error(self, payment_key: str) -> dict[str, Any]:
+        """The bank takes the deposit back: the Payment, WAITING_FOR_DEPOSIT again."""
+        payment: dict[str, Any] = self._post(
+            f"/sandbox/virtual-accounts/{payment_key}/deposit-error"
+        )
+        return payment
+
+    def trigger_webhook(self, event_type: str, **fields: Any) -> dict[str, Any]:
+        """Sends a webhook now: `trigger_webhook("PAYMENT_STATUS_CHANGED", payment_key=…)`.
+        Answers the body sent."""
+        body = {"eventType": event_type, **_camel(fields)}
+        sent: dict[str, Any] = self._post("/sandbox/webhooks/trigger", body)["body"]
+        return sent
+
     def fault(self, **spec: Any) -> dict[str, Any]:
         """Misbehaves on purpose: `fault(path="/v1/payments/confirm", status=500)`."""
         fault: dict[str, Any] = self._post("/sandbox/faults", _camel(spec))
@@ -137,11 +157,11 @@ def _camel(spec: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def toss_sandbox_running(
-    webhook_url: str | None = None, webhook_time_scale: float = 1.0
+    webhook_url: str | None = None, webhook_time_scale: float = 1.0, **options: Any
 ) -> Iterator[TossSandbox]:
     """A fresh sandbox and a handle on it, both closed when the block ends."""
     with (
-        running_sandbox(webhook_url, webhook_time_scale) as url,
+        running_sandbox(webhook_url, webhook_time_scale, **options) as url,
         httpx.Client(base_url=url, timeout=10) as control,
     ):
         yield TossSandbox(url, control)
