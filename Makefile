@@ -9,7 +9,7 @@ LINTED := src tests bench migrations $(PACKAGES)
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup serve test check lint format bench proto clean
+.PHONY: setup serve test check lint format bench proto wheels clean
 
 setup: $(STAMP) $(CHROMIUM)
 
@@ -48,5 +48,9 @@ bench: setup
 proto: setup
 	$(PY) proto/generate.py src
 
+# A wheel of each distribution in packages/, into dist/ (what `pip install packages/…` builds).
+wheels: setup
+	$(PY) -m pip wheel -q --no-deps -w dist $(PACKAGES)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots
