@@ -2,6 +2,7 @@
 `toss_sandbox` fixture, without Sunap, FastAPI or SQLAlchemy."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,8 @@ def test_nothing_of_sunap_came_along():
 
 
 def test_a_strangers_tests_use_the_fixture_after_one_pip_install(tmp_path: Path) -> None:
+    source = tmp_path / "sunap-toss-sandbox"  # a copy: building leaves nothing in the checkout
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "tests"))
     venv = tmp_path / "venv"
     python = venv / "bin" / "python"
     env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
@@ -55,7 +58,7 @@ def test_a_strangers_tests_use_the_fixture_after_one_pip_install(tmp_path: Path)
             str(python),
             "install",
             "-q",
-            str(PACKAGE),
+            str(source),
             "pytest",
         ],
         capture_output=True,

@@ -1,1 +1,0 @@
-"""A stateful emulator of the Toss Payments Core API v1, with a control plane and a pytest plugin."""
