@@ -8,12 +8,14 @@ UV_VERSION := 0.13.9
 UV_HOME    := .tools/uv-$(UV_VERSION)
 UV         := $(UV_HOME)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
+# Distributions of their own in this repository (sandbox, Toss client, Sunap client).
+PACKAGES := $(wildcard packages/*)
 LINTED := src tests bench migrations packages
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup serve test check lint format bench proto clean lock lock-upgrade
+.PHONY: setup serve test check lint format bench proto wheels clean lock lock-upgrade
 
 setup: $(STAMP) $(CHROMIUM)
 
@@ -64,5 +66,9 @@ bench: setup
 proto: setup
 	$(PY) proto/generate.py src
 
+# A wheel of each distribution in packages/, into dist/ (what `pip install packages/…` builds).
+wheels: setup
+	for package in $(PACKAGES); do $(UV) build -q --wheel --out-dir dist $$package || exit 1; done
+
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots
+	rm -rf $(VENV) .tools dist .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots

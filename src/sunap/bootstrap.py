@@ -55,11 +55,15 @@ from sunap.entrypoints.workers.order_consumer import order_consumer_workers
 from sunap.entrypoints.workers.reconciler import reconciler_worker
 from sunap.entrypoints.workers.relay import OutboxRelay
 from sunap.entrypoints.workers.webhook_processor import webhook_worker
-from sunap.sandbox.app import create_sandbox_app
+from sunap_toss_sandbox.app import create_sandbox_app
 
 log = logging.getLogger("sunap")
 
 SANDBOX_MOUNT = "/toss-sandbox"
+# Toss refuses a second cancel of one payment within a second (docs/toss.md, 2.3 "Pacing"). Sunap
+# does not space its cancels yet, so its embedded sandbox, `sunap sandbox` and the tests' sandbox
+# leave the rule off (0); set this to 1.0 once the Toss client paces cancels.
+SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS = 0.0
 SANDBOX_CLIENT_KEY = "test_ck_sunap_sandbox"
 
 
@@ -99,7 +103,10 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
     if settings.sandbox_mode:
         secret_key = "test_sk_sunap_" + secrets.token_urlsafe(16)
         base_url = self_url + SANDBOX_MOUNT
-        sandbox_app = create_sandbox_app(webhook_url=self_url + "/v1/webhooks/toss")
+        sandbox_app = create_sandbox_app(
+            webhook_url=self_url + "/v1/webhooks/toss",
+            consecutive_cancel_window_seconds=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS,
+        )
         mounts = {SANDBOX_MOUNT: sandbox_app}
         client_key: str | None = SANDBOX_CLIENT_KEY
     else:

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from sunap.sandbox.app import create_sandbox_app
+from sunap_toss_sandbox.app import create_sandbox_app
 from tests.sandbox.flows import new_order_id
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, serving
 
@@ -81,6 +81,20 @@ async def test_giving_up_redirects_to_fail_without_the_order(toss: httpx.AsyncCl
 
     assert fail["code"] == "PAY_PROCESS_CANCELED"
     assert "orderId" not in fail
+
+
+@pytest.mark.parametrize("order_id", ["", "주문-20240101-0001", "order 2024 0001", "ord-1"])
+async def test_the_window_refuses_an_empty_short_or_non_ascii_order_id(
+    toss: httpx.AsyncClient, order_id: str
+) -> None:
+    refused = await toss.get("/sandbox/checkout", params=checkout_params(order_id))
+
+    assert refused.status_code == 400
+    assert "INVALID_ORDER_ID" in refused.text
+    assert 'name="paymentKey"' not in refused.text
+    if order_id:
+        looked_up = await toss.get(f"/v1/payments/orders/{order_id}")
+        assert looked_up.json()["code"] == "NOT_FOUND_PAYMENT"
 
 
 async def test_reloading_the_page_keeps_one_payment(toss: httpx.AsyncClient) -> None:

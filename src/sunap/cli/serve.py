@@ -10,9 +10,14 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from sunap.adapters.sql.migrate import upgrade
-from sunap.bootstrap import SANDBOX_MOUNT, build_app, loopback_url
+from sunap.bootstrap import (
+    SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS,
+    SANDBOX_MOUNT,
+    build_app,
+    loopback_url,
+)
 from sunap.config import Settings
-from sunap.sandbox.server import run as run_sandbox
+from sunap_toss_sandbox.server import add_arguments, run_from_arguments
 
 
 def register(commands: Any) -> None:
@@ -25,10 +30,8 @@ def register(commands: Any) -> None:
     serve.set_defaults(run=run_serve)
 
     sandbox = commands.add_parser("sandbox", help="the Toss sandbox on its own")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8090)
-    sandbox.add_argument("--webhook-url", default=None)
-    sandbox.set_defaults(run=lambda a: run_sandbox(a.host, a.port, a.webhook_url))
+    add_arguments(sandbox, consecutive_cancel_window=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS)
+    sandbox.set_defaults(run=run_from_arguments)
 
 
 def configure_logging(level: str) -> None:

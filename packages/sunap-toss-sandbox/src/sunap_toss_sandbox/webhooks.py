@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from sunap.sandbox import choices, identifiers
-from sunap.sandbox.clock import SandboxClock, toss_time
+from sunap_toss_sandbox import choices, identifiers
+from sunap_toss_sandbox.clock import SandboxClock, toss_time
 
 log = logging.getLogger(__name__)
 

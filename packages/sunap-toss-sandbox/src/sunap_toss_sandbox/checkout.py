@@ -20,16 +20,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sunap.sandbox import choices
-from sunap.sandbox.accounts import Account
-from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
-from sunap.sandbox.runtime import SandboxRuntime
-from sunap.sandbox.vocabulary import METHOD_NAMES, method_of
+from sunap_toss_sandbox import choices, fields
+from sunap_toss_sandbox.accounts import Account
+from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
+from sunap_toss_sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox.vocabulary import METHOD_NAMES, method_of
 
 PageHandler = Callable[[SandboxRuntime, Request], Awaitable[Response]]
 
 _TEMPLATE = Template(
-    resources.files("sunap.sandbox").joinpath("templates/checkout.html").read_text("utf-8")
+    resources.files("sunap_toss_sandbox").joinpath("templates/checkout.html").read_text("utf-8")
 )
 
 
@@ -75,6 +75,8 @@ async def open_checkout(runtime: SandboxRuntime, request: Request) -> Response:
     method = method_of(query.get("method") or "CARD")
     if not (_is_return_url(success_url) and _is_return_url(fail_url)):
         return _problem(RETURN_URLS_REQUIRED)
+    if not fields.is_order_id(order_id):  # Toss's window refuses it before opening (ASCII only)
+        return _refused(TossError("INVALID_ORDER_ID"))
     if not amount_text.isdigit() or int(amount_text) < 1 or method is None:
         return _problem("amount must be a positive whole number and method a Toss method")
     order_name = query.get("orderName") or "테스트 주문"

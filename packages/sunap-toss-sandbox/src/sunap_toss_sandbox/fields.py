@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from sunap.sandbox import choices
-from sunap.sandbox.catalogue import TossError
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.catalogue import TossError
 
 _ORDER_ID = re.compile(r"[A-Za-z0-9\-_=]{6,64}")
 _CUSTOMER_KEY = re.compile(r"[A-Za-z0-9\-_=.@]{2,300}")
@@ -79,6 +79,11 @@ def order_id(body: dict[str, Any]) -> str:
     if not isinstance(value, str) or not _ORDER_ID.fullmatch(value):
         raise TossError(choices.BAD_ORDER_ID_CODE)
     return value
+
+
+def is_order_id(value: str) -> bool:
+    """6-64 ASCII letters, digits, `-`, `_` or `=`: no empty, no Korean, no spaces."""
+    return _ORDER_ID.fullmatch(value) is not None
 
 
 def customer_key(body: dict[str, Any]) -> str:

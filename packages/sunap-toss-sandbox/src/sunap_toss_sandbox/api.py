@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sunap.sandbox import fields
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.catalogue import TossError
-from sunap.sandbox.clock import parse_due_date
-from sunap.sandbox.merchant import (
+from sunap_toss_sandbox import choices, fields
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.cash_receipts import IssueCashReceipt
+from sunap_toss_sandbox.catalogue import TossError
+from sunap_toss_sandbox.clock import KST, parse_due_date
+from sunap_toss_sandbox.merchant import (
     CancelPayment,
     ChargeBillingKey,
     IssueVirtualAccount,
@@ -20,9 +22,10 @@ from sunap.sandbox.merchant import (
     Merchant,
     RefundAccount,
 )
-from sunap.sandbox.pipeline import Operation, TossCall, serve_toss_call
-from sunap.sandbox.runtime import SandboxRuntime
-from sunap.sandbox.vocabulary import bank_code_of
+from sunap_toss_sandbox.pipeline import Api, TossCall, serve_toss_call
+from sunap_toss_sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox.transactions import page_of, transactions_of
+from sunap_toss_sandbox.vocabulary import bank_code_of
 
 
 def confirm(merchant: Merchant, call: TossCall) -> Answer:
@@ -141,8 +144,6 @@ def key_in(merchant: Merchant, call: TossCall) -> Answer:
     amount = fields.amount(body)
     order_name = fields.required_text(body, "orderName", max_length=100)
     card_number = _card(body)
-    if amount < 100:
-        raise TossError("BELOW_MINIMUM_AMOUNT")
     request = KeyInPayment(
         order_id=order_id,
         amount=amount,
@@ -177,22 +178,126 @@ def _installment(body: dict[str, Any]) -> int:
     return months
 
 
+def transactions(merchant: Merchant, call: TossCall) -> Answer:
+    start = _query_time(call, "startDate")
+    end = _query_time(call, "endDate")
+    limit = _limit(call, "limit", maximum=5000)
+    found = page_of(
+        transactions_of(merchant.payments.values()),
+        start,
+        end,
+        call.query.get("startingAfter"),
+        limit,
+    )
+    return Answer.ok([transaction.to_json() for transaction in found])
+
+
+def settlements(merchant: Merchant, call: TossCall) -> Answer:
+    _query_date(call, "startDate")
+    _query_date(call, "endDate")
+    if call.query.get("dateType", "soldDate") not in ("soldDate", "paidOutDate"):
+        raise TossError("INVALID_REQUEST")
+    _limit(call, "page", maximum=10**9)
+    _limit(call, "size", maximum=5000)
+    return Answer.ok([])  # Toss's test mode settles nothing (docs/toss.md 8)
+
+
+def issue_cash_receipt(merchant: Merchant, call: TossCall) -> Answer:
+    body = call.body()
+    request = IssueCashReceipt(
+        amount=fields.amount(body),
+        order_id=fields.order_id(body),
+        order_name=fields.required_text(body, "orderName", max_length=100),
+        customer_identity_number=fields.required_text(
+            body, "customerIdentityNumber", max_length=30
+        ),
+        type=fields.required_text(body, "type", max_length=10),
+        tax_free_amount=fields.whole_number(body, "taxFreeAmount", minimum=0, required=False) or 0,
+    )
+    return Answer.ok(merchant.cash_receipts.issue(request).to_json())
+
+
+def cancel_cash_receipt(merchant: Merchant, call: TossCall) -> Answer:
+    amount = fields.whole_number(call.body(), "amount", required=False)
+    receipt = merchant.cash_receipts.cancel(call.path_params["receiptKey"], amount)
+    return Answer.ok(receipt.to_json())
+
+
+def list_cash_receipts(merchant: Merchant, call: TossCall) -> Answer:
+    requested_on = _query_date(call, "requestDate")
+    cursor_text = call.query.get("cursor")
+    if cursor_text is not None and not cursor_text.isdigit():
+        raise TossError("INVALID_PAGING_KEY")
+    limit = _limit(call, "limit", maximum=10_000)
+    rows, more = merchant.cash_receipts.listed(
+        requested_on, int(cursor_text) if cursor_text else None, limit
+    )
+    return Answer.ok(
+        {
+            "hasNext": more,
+            "lastCursor": rows[-1].sequence if rows else None,
+            "data": [row.to_json() for row in rows],
+        }
+    )
+
+
+def _query_time(call: TossCall, name: str) -> datetime:
+    """`yyyy-MM-ddTHH:mm:ss` in Korean time (an offset is tolerated)."""
+    text = call.query.get(name)
+    if text is None:
+        raise TossError("INVALID_REQUEST")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise TossError("INVALID_DATE") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=KST)
+
+
+def _query_date(call: TossCall, name: str) -> date:
+    text = call.query.get(name)
+    if text is None:
+        raise TossError("INVALID_REQUEST")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise TossError("INVALID_DATE") from None
+
+
+def _limit(call: TossCall, name: str, *, maximum: int) -> int:
+    text = call.query.get(name)
+    if text is None:
+        return choices.DEFAULT_LIST_LIMIT
+    if not text.isdigit() or int(text) < 1:
+        raise TossError("INVALID_REQUEST")
+    if int(text) > maximum:
+        raise TossError("EXCEED_MAX_QUERY_LIMIT")
+    return int(text)
+
+
+APIS = (
+    Api("POST", "/v1/payments/confirm", confirm),
+    Api("POST", "/v1/payments/key-in", key_in),
+    Api("GET", "/v1/payments/orders/{orderId}", get_payment_by_order),
+    Api("GET", "/v1/payments/{paymentKey}", get_payment),
+    Api("POST", "/v1/payments/{paymentKey}/cancel", cancel, paced_by="paymentKey"),
+    Api("POST", "/v1/virtual-accounts", issue_virtual_account),
+    Api("POST", "/v1/billing/authorizations/issue", issue_billing_key),
+    Api("POST", "/v1/billing/authorizations/card", register_card),
+    Api("POST", "/v1/billing/{billingKey}", charge_billing_key),
+    Api("DELETE", "/v1/billing/{billingKey}", delete_billing_key),
+    Api("GET", "/v1/transactions", transactions),
+    Api("GET", "/v1/settlements", settlements),
+    Api("POST", "/v1/cash-receipts", issue_cash_receipt),
+    Api("GET", "/v1/cash-receipts", list_cash_receipts),
+    Api("POST", "/v1/cash-receipts/{receiptKey}/cancel", cancel_cash_receipt),
+)
+
+
 def toss_routes(runtime: SandboxRuntime) -> list[Route]:
-    def endpoint(operation: Operation) -> Any:
+    def endpoint(api: Api) -> Any:
         async def handle(request: Request) -> Response:
-            return await serve_toss_call(runtime, request, operation)
+            return await serve_toss_call(runtime, request, api)
 
         return handle
 
-    return [
-        Route("/v1/payments/confirm", endpoint(confirm), methods=["POST"]),
-        Route("/v1/payments/key-in", endpoint(key_in), methods=["POST"]),
-        Route("/v1/payments/orders/{orderId}", endpoint(get_payment_by_order), methods=["GET"]),
-        Route("/v1/payments/{paymentKey}", endpoint(get_payment), methods=["GET"]),
-        Route("/v1/payments/{paymentKey}/cancel", endpoint(cancel), methods=["POST"]),
-        Route("/v1/virtual-accounts", endpoint(issue_virtual_account), methods=["POST"]),
-        Route("/v1/billing/authorizations/issue", endpoint(issue_billing_key), methods=["POST"]),
-        Route("/v1/billing/authorizations/card", endpoint(register_card), methods=["POST"]),
-        Route("/v1/billing/{billingKey}", endpoint(charge_billing_key), methods=["POST"]),
-        Route("/v1/billing/{billingKey}", endpoint(delete_billing_key), methods=["DELETE"]),
-    ]
+    return [Route(api.path, endpoint(api), methods=[api.method]) for api in APIS]

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sunap.sandbox import choices, identifiers
-from sunap.sandbox.catalogue import TossError, message_for
-from sunap.sandbox.clock import SandboxClock, toss_time, webhook_created_at
-from sunap.sandbox.records import BillingKeyRecord, CancelRecord, PaymentRecord
+from sunap_toss_sandbox import choices, identifiers
+from sunap_toss_sandbox.cash_receipts import CashReceiptBook
+from sunap_toss_sandbox.catalogue import TossError, message_for
+from sunap_toss_sandbox.clock import SandboxClock, toss_time, webhook_created_at
+from sunap_toss_sandbox.records import BillingKeyRecord, CancelRecord, PaymentRecord
 
 Notify = Callable[[str, dict[str, Any]], None]
 
@@ -75,6 +76,14 @@ class KeyInPayment:
     customer_name: str | None = None
 
 
+def check_card_amount(amount: int, installment_months: int) -> None:
+    """Toss's floors for a card approval: the smallest amount, and the smallest for instalments."""
+    if amount < choices.MINIMUM_AMOUNT_BY_METHOD["CARD"]:
+        raise TossError("BELOW_MINIMUM_AMOUNT")
+    if installment_months >= 2 and amount < choices.MINIMUM_INSTALLMENT_AMOUNT:
+        raise TossError("NOT_SUPPORTED_MONTHLY_INSTALLMENT_PLAN_BELOW_AMOUNT")
+
+
 class Merchant:
     def __init__(self, clock: SandboxClock, notify: Notify) -> None:
         self._clock = clock
@@ -83,8 +92,10 @@ class Merchant:
         self._by_order: dict[str, PaymentRecord] = {}
         self.billing_keys: dict[str, BillingKeyRecord] = {}
         self._auth_keys: dict[str, tuple[str, str]] = {}  # authKey -> (customerKey, card number)
+        self.cash_receipts = CashReceiptBook(clock)
 
     def reset(self) -> None:
+        self.cash_receipts.reset()
         self.payments.clear()
         self._by_order.clear()
         self.billing_keys.clear()
@@ -151,6 +162,62 @@ class Merchant:
         self._status_changed(payment)
         return payment
 
+    def deposit_error(self, payment_key: str) -> PaymentRecord:
+        """The bank takes a deposit back (입금 오류): DONE returns to WAITING_FOR_DEPOSIT."""
+        payment = self._existing(payment_key)
+        if payment.status != "DONE" or payment.virtual_account is None:
+            raise TossError("NOT_CANCELABLE_PAYMENT")
+        payment.status = "WAITING_FOR_DEPOSIT"
+        payment.approved_at = None
+        payment.approval_transaction_key = None
+        payment.last_transaction_key = identifiers.transaction_key()
+        self._deposit_callback(payment)
+        if choices.DEPOSIT_ERROR_SENDS_STATUS_CHANGED:
+            self._status_changed(payment)
+        return payment
+
+    def trigger(self, event_type: str, payment_key: str | None, body: dict[str, Any]) -> Any:
+        """Sends a webhook on demand (like `stripe trigger`) and answers its body. A
+        PAYMENT_STATUS_CHANGED with no paymentKey approves a fresh card payment to send."""
+        if event_type == "PAYMENT_STATUS_CHANGED":
+            payment = self._existing(payment_key) if payment_key else self._sample_payment(body)
+            event = self._status_event(payment)
+        elif event_type == "DEPOSIT_CALLBACK":
+            payment = self._existing(payment_key or "")
+            if payment.virtual_account is None:
+                raise TossError("INVALID_REQUEST")
+            event = self._deposit_event(payment)
+        elif event_type == "CANCEL_STATUS_CHANGED":
+            payment = self._existing(payment_key or "")
+            if not payment.cancels:
+                raise TossError("NOT_FOUND")
+            event = {
+                "eventType": event_type,
+                "createdAt": webhook_created_at(self._clock.now()),
+                "data": payment.cancels[-1].to_json(),
+            }
+        elif event_type == "BILLING_DELETED":
+            billing_key = body.get("billingKey")
+            event = self._billing_deleted_event(
+                billing_key if isinstance(billing_key, str) else identifiers.billing_key()
+            )
+        else:
+            raise TossError("INVALID_REQUEST")
+        self._notify(event_type, event)
+        return event
+
+    def _sample_payment(self, body: dict[str, Any]) -> PaymentRecord:
+        amount = body.get("amount", 10_000)
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 100:
+            raise TossError("INVALID_REQUEST")
+        payment = self.open_window(
+            order_id="trigger-" + identifiers.transaction_key()[:16].lower(),
+            amount=amount,
+            order_name="웹훅 테스트 주문",
+        )
+        self._approve(payment)
+        return payment
+
     def issue_auth_key(self, customer_key: str, card_number: str | None = None) -> str:
         key = identifiers.auth_key()
         self._auth_keys[key] = (customer_key, card_number or choices.DEFAULT_CARD_NUMBER)
@@ -176,6 +243,9 @@ class Merchant:
             raise TossError("ALREADY_PROCESSED_PAYMENT")
         if payment.order_id != order_id or payment.total_amount != amount:
             raise TossError(choices.CONFIRM_MISMATCH_CODE)
+        minimum = choices.MINIMUM_AMOUNT_BY_METHOD.get(payment.method, 1)
+        if amount < minimum:  # refused before anything changes: the payment stays IN_PROGRESS
+            raise TossError("BELOW_MINIMUM_AMOUNT")
         payment.expires_at = None
         if payment.fail_with is not None:
             payment.status = "ABORTED"
@@ -294,6 +364,7 @@ class Merchant:
             raise TossError(choices.UNKNOWN_BILLING_KEY_CODE)
         if billing.customer_key != request.customer_key:
             raise TossError("NOT_MATCHES_CUSTOMER_KEY")
+        check_card_amount(request.amount, request.installment_months)
         self._ensure_order_free(request.order_id)
         now = self._clock.now()
         payment = PaymentRecord(
@@ -317,16 +388,10 @@ class Merchant:
     def delete_billing_key(self, billing_key: str) -> None:
         if self.billing_keys.pop(billing_key, None) is None:
             raise TossError(choices.UNKNOWN_BILLING_KEY_CODE)
-        self._notify(
-            "BILLING_DELETED",
-            {
-                "eventType": "BILLING_DELETED",
-                "createdAt": webhook_created_at(self._clock.now()),
-                "data": {"billingKey": billing_key, "reason": choices.BILLING_DELETED_REASON},
-            },
-        )
+        self._notify("BILLING_DELETED", self._billing_deleted_event(billing_key))
 
     def key_in(self, request: KeyInPayment) -> PaymentRecord:
+        check_card_amount(request.amount, request.installment_months)
         self._ensure_order_free(request.order_id)
         payment = PaymentRecord(
             payment_key=identifiers.payment_key(),
@@ -430,24 +495,31 @@ class Merchant:
             return
         if payment.virtual_account is not None and not choices.VIRTUAL_ACCOUNT_SENDS_STATUS_CHANGED:
             return
-        self._notify(
-            "PAYMENT_STATUS_CHANGED",
-            {
-                "eventType": "PAYMENT_STATUS_CHANGED",
-                "createdAt": webhook_created_at(self._clock.now()),
-                "data": payment.to_json(),
-            },
-        )
+        self._notify("PAYMENT_STATUS_CHANGED", self._status_event(payment))
+
+    def _status_event(self, payment: PaymentRecord) -> dict[str, Any]:
+        return {
+            "eventType": "PAYMENT_STATUS_CHANGED",
+            "createdAt": webhook_created_at(self._clock.now()),
+            "data": payment.to_json(),
+        }
 
     def _deposit_callback(self, payment: PaymentRecord) -> None:
-        # Flat body, no eventType/data (TOSS.md 6.2).
-        self._notify(
-            "DEPOSIT_CALLBACK",
-            {
-                "createdAt": webhook_created_at(self._clock.now()),
-                "secret": payment.secret,
-                "status": payment.status,
-                "transactionKey": payment.last_transaction_key,
-                "orderId": payment.order_id,
-            },
-        )
+        self._notify("DEPOSIT_CALLBACK", self._deposit_event(payment))
+
+    def _deposit_event(self, payment: PaymentRecord) -> dict[str, Any]:
+        # Flat body, no eventType/data (docs/toss.md 6.2).
+        return {
+            "createdAt": webhook_created_at(self._clock.now()),
+            "secret": payment.secret,
+            "status": payment.status,
+            "transactionKey": payment.last_transaction_key,
+            "orderId": payment.order_id,
+        }
+
+    def _billing_deleted_event(self, billing_key: str) -> dict[str, Any]:
+        return {
+            "eventType": "BILLING_DELETED",
+            "createdAt": webhook_created_at(self._clock.now()),
+            "data": {"billingKey": billing_key, "reason": choices.BILLING_DELETED_REASON},
+        }

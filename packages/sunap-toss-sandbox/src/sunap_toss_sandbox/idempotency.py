@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.catalogue import TossError
-from sunap.sandbox.clock import SandboxClock
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.catalogue import TossError
+from sunap_toss_sandbox.clock import SandboxClock
 
 RETENTION = timedelta(days=15)
 MAX_KEY_LENGTH = 300

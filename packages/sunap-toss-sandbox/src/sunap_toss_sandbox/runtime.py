@@ -13,11 +13,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sunap.sandbox.accounts import Accounts
-from sunap.sandbox.clock import SandboxClock
-from sunap.sandbox.faults import FaultBook
-from sunap.sandbox.idempotency import IdempotencyStore
-from sunap.sandbox.webhooks import WebhookSender
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.accounts import Accounts
+from sunap_toss_sandbox.clock import SandboxClock
+from sunap_toss_sandbox.faults import FaultBook
+from sunap_toss_sandbox.idempotency import IdempotencyStore
+from sunap_toss_sandbox.pacing import ConsecutiveCancels, RateLimit
+from sunap_toss_sandbox.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,12 @@ class SandboxRuntime:
         webhook_url: str | None = None,
         clock: SandboxClock | None = None,
         webhook_time_scale: float = 1.0,
+        consecutive_cancel_window_seconds: float = choices.CONSECUTIVE_CANCEL_WINDOW_SECONDS,
+        rate_limit_per_minute: int | None = None,
     ) -> None:
         self.clock = clock or SandboxClock()
+        self.consecutive_cancels = ConsecutiveCancels(self.clock, consecutive_cancel_window_seconds)
+        self.rate_limit = RateLimit(self.clock, rate_limit_per_minute)
         self.webhooks = WebhookSender(webhook_url, self.clock, webhook_time_scale)
         self.accounts = Accounts(self.clock, self.webhooks)
         self.idempotency = IdempotencyStore(self.clock)
@@ -83,6 +89,8 @@ class SandboxRuntime:
         self.webhooks.reset()
         self.idempotency.reset()
         self.faults.clear()
+        self.consecutive_cancels.reset()
+        self.rate_limit.reset()
         self.calls = []  # a new list: calls answered after the reset log into the old one
         self.clock.reset()
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sunap.sandbox import choices
-from sunap.sandbox.clock import toss_time
-from sunap.sandbox.vocabulary import CARD_ISSUERS, METHOD_NAMES, issuer_of, masked_card_number
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.clock import toss_time
+from sunap_toss_sandbox.vocabulary import CARD_ISSUERS, METHOD_NAMES, issuer_of, masked_card_number
 
 
 def vat_of(amount: int, tax_free: int) -> int:
@@ -107,6 +107,7 @@ class PaymentRecord:
             "cashReceipt": None,
             "cashReceipts": None,
             "discount": None,
+            "foreignEasyPay": None,
             "cancels": [cancel.to_json() for cancel in self.cancels] or None,
             "secret": self.secret,
             "type": self.type,

@@ -104,3 +104,40 @@ FAULT_CODE_BY_STATUS = {
 
 # Missing Authorization header (UNCONFIRMED): like an unknown key.
 MISSING_AUTH_CODE = "UNAUTHORIZED_KEY"
+
+# Pacing of cancels (docs/toss.md "2.3 POST /v1/payments/{paymentKey}/cancel", Pacing): a second
+# cancel of one payment within this many seconds of the last one processed is refused
+# 403 FORBIDDEN_CONSECUTIVE_REQUEST. Toss's window is one second; 0 turns the rule off. Measured
+# on the sandbox clock, so POST /sandbox/clock moves past it.
+CONSECUTIVE_CANCEL_WINDOW_SECONDS = 1.0
+# The refusal stands for a request Toss did not process, so it is not stored for the
+# Idempotency-Key: a retry with the same key after the window runs for real (what Toss's advice,
+# "back off and retry with the same key", needs).
+CONSECUTIVE_REFUSAL_IS_STORED = False
+
+# Smallest approvals (BELOW_MINIMUM_AMOUNT, "100 won for cards, 200 for accounts"). Which
+# methods "account" covers is unconfirmed: the sandbox applies 200 to account transfers only.
+MINIMUM_AMOUNT_BY_METHOD = {"CARD": 100, "TRANSFER": 200}
+# Instalments (2-12 months) need at least this amount (docs/toss.md 2.4, 2.6); below it,
+# NOT_SUPPORTED_MONTHLY_INSTALLMENT_PLAN_BELOW_AMOUNT.
+MINIMUM_INSTALLMENT_AMOUNT = 50_000
+
+# `--rate-limit N/min`: Toss's test mode allows 100 requests per minute per API. The sandbox
+# counts per secret key and API (method + route, e.g. POST /v1/payments/{paymentKey}/cancel) over
+# the last 60 seconds of its clock. Toss's 429 body is unconfirmed; the sandbox answers this code.
+RATE_LIMIT_WINDOW_SECONDS = 60.0
+RATE_LIMITED_CODE = "TOO_MANY_REQUESTS"
+
+# Cash receipts: the issue answer shows IN_PROGRESS (docs/toss.md 2.7); the sandbox's national tax
+# service answers at once, so look-ups show COMPLETED afterwards.
+CASH_RECEIPT_ISSUE_STATUS = "IN_PROGRESS"
+CASH_RECEIPT_SETTLED_STATUS = "COMPLETED"
+CASH_RECEIPT_BUSINESS_NUMBER = "1234567890"
+# A second cancel of one cash receipt (no source names the code).
+CASH_RECEIPT_ALREADY_CANCELED_CODE = "ALREADY_CANCELED_PAYMENT"
+# Default page size of GET /v1/cash-receipts and GET /v1/transactions.
+DEFAULT_LIST_LIMIT = 100
+
+# A deposit error (DONE back to WAITING_FOR_DEPOSIT) sends DEPOSIT_CALLBACK; PAYMENT_STATUS_CHANGED
+# is documented for EXPIRED, DONE, ABORTED, CANCELED and PARTIAL_CANCELED only, so not for this.
+DEPOSIT_ERROR_SENDS_STATUS_CHANGED = False

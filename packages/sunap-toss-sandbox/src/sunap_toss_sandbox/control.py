@@ -13,15 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sunap.sandbox import fields, identifiers
-from sunap.sandbox.accounts import AccountSpec, AccountSpecError
-from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
-from sunap.sandbox.clock import toss_time
-from sunap.sandbox.faults import Fault, FaultSpecError
-from sunap.sandbox.merchant import Merchant
-from sunap.sandbox.pipeline import TRACE_HEADER, wants_english
-from sunap.sandbox.runtime import SandboxRuntime
-from sunap.sandbox.vocabulary import method_of
+from sunap_toss_sandbox import fields, identifiers
+from sunap_toss_sandbox.accounts import AccountSpec, AccountSpecError
+from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
+from sunap_toss_sandbox.clock import toss_time
+from sunap_toss_sandbox.faults import Fault, FaultSpecError
+from sunap_toss_sandbox.merchant import Merchant
+from sunap_toss_sandbox.pipeline import TRACE_HEADER, wants_english
+from sunap_toss_sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox.vocabulary import method_of
 
 Handler = Callable[[SandboxRuntime, Request], Awaitable[Any]]
 
@@ -90,6 +90,21 @@ async def billing_auth(runtime: SandboxRuntime, request: Request) -> Any:
 
 async def deposit(runtime: SandboxRuntime, request: Request) -> Any:
     return books_of(runtime, request).deposit(request.path_params["paymentKey"]).to_json()
+
+
+async def deposit_error(runtime: SandboxRuntime, request: Request) -> Any:
+    return books_of(runtime, request).deposit_error(request.path_params["paymentKey"]).to_json()
+
+
+async def trigger_webhook(runtime: SandboxRuntime, request: Request) -> Any:
+    """`{eventType, paymentKey?, billingKey?, amount?}`: sends that webhook now."""
+    body = fields.body_object(await request.body())
+    event_type = body.get("eventType")
+    payment_key = body.get("paymentKey")
+    if not isinstance(event_type, str) or not isinstance(payment_key, str | None):
+        raise TossError("INVALID_REQUEST")
+    event = books_of(runtime, request).trigger(event_type, payment_key, body)
+    return {"eventType": event_type, "body": event}
 
 
 async def add_fault(runtime: SandboxRuntime, request: Request) -> Any:
@@ -163,6 +178,12 @@ def control_routes(runtime: SandboxRuntime) -> list[Route]:
             endpoint(deposit),
             methods=["POST"],
         ),
+        Route(
+            "/sandbox/virtual-accounts/{paymentKey}/deposit-error",
+            endpoint(deposit_error),
+            methods=["POST"],
+        ),
+        Route("/sandbox/webhooks/trigger", endpoint(trigger_webhook), methods=["POST"]),
         Route("/sandbox/faults", endpoint(add_fault), methods=["POST"]),
         Route("/sandbox/faults", endpoint(list_faults), methods=["GET"]),
         Route("/sandbox/faults", endpoint(clear_faults), methods=["DELETE"]),

@@ -1,29 +1,29 @@
-"""One Toss API call from request to answer, in Toss's order: auth, Test-Code, Idempotency-Key,
-then the operation on the books of the key's account, with injected faults around it. Every
-answer carries a trace id and is JSON.
+"""One Toss API call from request to answer, in Toss's order: auth, rate limit, Test-Code,
+Idempotency-Key, the one-second cancel rule, then the operation on the books of the key's account,
+with injected faults around it. Every answer carries a trace id and is JSON.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from sunap.sandbox import choices, fields, identifiers
-from sunap.sandbox.accounts import Account
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.auth import secret_key_from
-from sunap.sandbox.catalogue import CATALOGUE, TossError, message_for
-from sunap.sandbox.clock import toss_time
-from sunap.sandbox.faults import Fault
-from sunap.sandbox.idempotency import IdempotencyStore, KeyScope
-from sunap.sandbox.merchant import Merchant
-from sunap.sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox import choices, fields, identifiers
+from sunap_toss_sandbox.accounts import Account
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.auth import secret_key_from
+from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
+from sunap_toss_sandbox.clock import toss_time
+from sunap_toss_sandbox.faults import Fault
+from sunap_toss_sandbox.idempotency import IdempotencyStore, KeyScope
+from sunap_toss_sandbox.merchant import Merchant
+from sunap_toss_sandbox.runtime import SandboxRuntime
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,23 @@ class TossCall:
     path: str
     path_params: Mapping[str, str]
     raw_body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
         return fields.body_object(self.raw_body)
 
 
 Operation = Callable[[Merchant, TossCall], Answer]
+
+
+@dataclass(frozen=True)
+class Api:
+    """One Toss API: its route, what it does, and whether the one-second rule paces it."""
+
+    method: str
+    path: str  # the route template, e.g. /v1/payments/{paymentKey}/cancel
+    operation: Operation
+    paced_by: str | None = None  # the path parameter naming what is paced (paymentKey)
 
 
 def route_path(request: Request) -> str:
@@ -55,9 +66,7 @@ def wants_english(request: Request) -> bool:
     return request.headers.get("accept-language", "").lower().startswith("en")
 
 
-async def serve_toss_call(
-    runtime: SandboxRuntime, request: Request, operation: Operation
-) -> Response:
+async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -> Response:
     runtime.ensure_started()
     runtime.pump()  # expiries due by now happen before this call looks at anything
     path = route_path(request)
@@ -67,7 +76,8 @@ async def serve_toss_call(
     try:
         secret_key = secret_key_from(request.headers.get("authorization"))
         account = runtime.accounts.for_secret_key(secret_key)
-        answer = await _answer(runtime, request, path, secret_key, account.merchant, operation)
+        runtime.rate_limit.admit(secret_key, api.method, api.path)
+        answer = await _answer(runtime, request, path, secret_key, account.merchant, api)
     except TossError as error:
         answer = Answer.error(error.code, error.status)
     except Exception:
@@ -92,24 +102,39 @@ async def _answer(
     path: str,
     secret_key: str,
     merchant: Merchant,
-    operation: Operation,
+    api: Api,
 ) -> Answer:
     test_code = request.headers.get("tosspayments-test-code")
     if test_code is not None:  # only test keys get this far, which is when Toss honours it
         raise TossError(test_code if test_code in CATALOGUE else "INVALID_TEST_CODE")
-    call = TossCall(request.method, path, request.path_params, await request.body())
+    call = TossCall(
+        request.method, path, request.path_params, await request.body(), request.query_params
+    )
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or key is None:  # other methods ignore the header
-        return await _run_with_faults(runtime, merchant, call, operation, None)
+        _pace(runtime, api, call)
+        return await _run_with_faults(runtime, merchant, call, api.operation, None)
     IdempotencyStore.check_key(key)
     scope = (secret_key, request.method, path, key)
     replay = runtime.idempotency.begin(scope)
     if replay is not None:
         return replay
     try:
-        return await _run_with_faults(runtime, merchant, call, operation, scope)
+        try:
+            _pace(runtime, api, call)
+        except TossError as refusal:
+            refused = Answer.error(refusal.code, refusal.status)
+            if choices.CONSECUTIVE_REFUSAL_IS_STORED:
+                runtime.idempotency.finish(scope, refused)
+            return refused
+        return await _run_with_faults(runtime, merchant, call, api.operation, scope)
     finally:
         runtime.idempotency.abandon(scope)  # no-op once an answer was stored
+
+
+def _pace(runtime: SandboxRuntime, api: Api, call: TossCall) -> None:
+    if api.paced_by is not None:
+        runtime.consecutive_cancels.admit(call.path_params[api.paced_by])
 
 
 async def _run_with_faults(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from sunap.sandbox import choices
-from sunap.sandbox.catalogue import TossError
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.catalogue import TossError
 
 TEST_KEY_PREFIXES = ("test_sk_", "test_gsk_")
 # Each secret key family has its client key family; Toss refuses a pair from different sets.

@@ -15,13 +15,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.api import toss_routes
-from sunap.sandbox.checkout import checkout_routes
-from sunap.sandbox.clock import SandboxClock
-from sunap.sandbox.control import control_routes
-from sunap.sandbox.pipeline import render, wants_english
-from sunap.sandbox.runtime import SandboxRuntime
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.api import toss_routes
+from sunap_toss_sandbox.checkout import checkout_routes
+from sunap_toss_sandbox.clock import SandboxClock
+from sunap_toss_sandbox.control import control_routes
+from sunap_toss_sandbox.pipeline import render, wants_english
+from sunap_toss_sandbox.runtime import SandboxRuntime
 
 
 def create_sandbox_app(
@@ -29,11 +30,19 @@ def create_sandbox_app(
     webhook_url: str | None = None,
     clock: SandboxClock | None = None,
     webhook_time_scale: float = 1.0,
+    consecutive_cancel_window_seconds: float = choices.CONSECUTIVE_CANCEL_WINDOW_SECONDS,
+    rate_limit_per_minute: int | None = None,
 ) -> Starlette:
     """A fresh sandbox with its own state. `webhook_time_scale` compresses the retry schedule
-    (1/60 makes Toss's "1 minute" one second)."""
+    (1/60 makes Toss's "1 minute" one second). `consecutive_cancel_window_seconds` is Toss's
+    one-second cancel rule (0: off); `rate_limit_per_minute` limits each API per key (None: off).
+    """
     runtime = SandboxRuntime(
-        webhook_url=webhook_url, clock=clock, webhook_time_scale=webhook_time_scale
+        webhook_url=webhook_url,
+        clock=clock,
+        webhook_time_scale=webhook_time_scale,
+        consecutive_cancel_window_seconds=consecutive_cancel_window_seconds,
+        rate_limit_per_minute=rate_limit_per_minute,
     )
 
     @asynccontextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sunap.sandbox import choices
+from sunap_toss_sandbox import choices
 
 METHOD_NAMES = {
     "CARD": "카드",

@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sunap.sandbox import choices, identifiers
-from sunap.sandbox.auth import (
+from sunap_toss_sandbox import choices, identifiers
+from sunap_toss_sandbox.auth import (
     DOC_CLIENT_KEY,
     TEST_KEY_PREFIXES,
     client_key_prefix,
     is_test_secret_key,
     secret_key_from,
 )
-from sunap.sandbox.catalogue import TossError
-from sunap.sandbox.clock import SandboxClock
-from sunap.sandbox.merchant import Merchant
-from sunap.sandbox.webhooks import WebhookSender
+from sunap_toss_sandbox.catalogue import TossError
+from sunap_toss_sandbox.clock import SandboxClock
+from sunap_toss_sandbox.merchant import Merchant
+from sunap_toss_sandbox.webhooks import WebhookSender
 
 # How the default books are named in the calls and webhooks logs.
 DEFAULT_ACCOUNT = "default"

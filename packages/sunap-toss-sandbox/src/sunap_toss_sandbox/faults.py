@@ -8,9 +8,9 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from sunap.sandbox import choices
-from sunap.sandbox.answers import Answer
-from sunap.sandbox.catalogue import CATALOGUE, kind_of
+from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.answers import Answer
+from sunap_toss_sandbox.catalogue import CATALOGUE, kind_of
 
 _ids = itertools.count(1)
 

@@ -1,0 +1,1 @@
+"""A stateful emulator of the Toss Payments Core API v1, with a control plane and a pytest plugin."""
