@@ -10,10 +10,13 @@ SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 setup: $(STAMP) $(CHROMIUM)
 
-$(STAMP): pyproject.toml
+PACKAGES := $(wildcard packages/*/pyproject.toml)
+
+# The packages in packages/ first, editable, so that `sunap` finds its own sunap-toss.
+$(STAMP): pyproject.toml $(PACKAGES)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q $(foreach p,$(PACKAGES),-e $(dir $(p))) -e '.[dev]'
 	touch $(STAMP)
 
 $(CHROMIUM):
@@ -27,16 +30,16 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff format --check src tests bench migrations
-	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/ruff format --check src tests bench migrations packages
+	$(VENV)/bin/ruff check src tests bench migrations packages
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 check: lint test
 
 format: setup
-	$(VENV)/bin/ruff format src tests bench migrations
-	$(VENV)/bin/ruff check --fix src tests bench migrations
+	$(VENV)/bin/ruff format src tests bench migrations packages
+	$(VENV)/bin/ruff check --fix src tests bench migrations packages
 
 bench: setup
 	$(PY) bench/relay_throughput.py
