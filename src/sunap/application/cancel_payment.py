@@ -1,12 +1,18 @@
-"""Cancel all or part of a payment: reserve against the balance, call the PG, record the answer.
+"""Cancel all or part of a payment: wait for the payment's turn, reserve against the balance,
+call the PG, record the answer.
 
-The reservation (a PENDING cancel counted in pending_cancel_amount) is committed before the PG call,
-so concurrent partial cancels can never sum past what was paid, on any number of processes.
+The PG takes one cancel of a payment per second and refuses the others (docs/toss.md "Pacing"),
+so a cancel first claims the payment's next slot in the database — every process sees the same
+slots — and waits for it before reserving; no transaction is open while it waits or while the PG
+answers. The reservation (a PENDING cancel counted in pending_cancel_amount) is committed before
+the PG call, so concurrent partial cancels can never sum past what was paid.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+from datetime import timedelta
 
 from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
@@ -30,12 +36,19 @@ log = logging.getLogger("sunap.cancel")
 # Concurrent cancels of one payment race on its version; each loser re-reads and tries again.
 RESERVE_ATTEMPTS = 8
 
+# Cancels of one payment go to the PG at least this far apart: its one second, plus a margin for
+# the processes' clocks and the time a request spends in transit. A cancel that would have to wait
+# longer than CANCEL_QUEUE_LIMIT is refused (ConcurrentUpdate: nothing changed, safe to retry).
+CANCEL_SPACING = timedelta(seconds=1.1)
+CANCEL_QUEUE_LIMIT = timedelta(seconds=60)
+
 
 def cancel_idempotency_key(cancel_id: str) -> str:
     return f"sunap-cancel-{cancel_id}"
 
 
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
+    await _wait_for_turn(cmd, deps)
     payment, cancel, full = await _reserve(cmd, deps)
     if cancel is None:
         return payment  # READY: canceled locally, no PG call (cancel rule 1)
@@ -63,6 +76,28 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     return await record_result(
         payment.id, cmd.tenant_id, result, deps, "cancel", answered_cancels=answered
     )
+
+
+async def _wait_for_turn(cmd: CancelPayment, deps: Deps) -> None:
+    """Claim this payment's next cancel slot, sleeping until it opens; refuse a queue too long."""
+    give_up_after = deps.clock.now() + CANCEL_QUEUE_LIMIT
+    waited = 0.0  # also counted, in case the clock stands still
+    while waited <= CANCEL_QUEUE_LIMIT.total_seconds():
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            opens_at = await uow.payments.claim_cancel_slot(
+                cmd.tenant_id, cmd.payment_id, now, CANCEL_SPACING
+            )
+            await uow.commit()
+        if opens_at is None:
+            return
+        if opens_at > give_up_after:
+            break
+        # A little jitter, so that the cancels waiting for one slot do not all ask at once.
+        pause = (opens_at - now).total_seconds() + random.uniform(0.0, 0.05)
+        await deps.sleep(pause)
+        waited += pause
+    raise ConcurrentUpdate("Too many cancels of this payment are waiting; try again shortly.")
 
 
 async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | None, bool]:

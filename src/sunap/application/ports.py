@@ -7,7 +7,7 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sunap.domain.payment import Payment, PaymentStatus
@@ -93,6 +93,16 @@ class PaymentRepository(Protocol):
 
     async def ready_created_before(self, cutoff: datetime, limit: int) -> builtins.list[str]:
         """Ids of READY payments created at or before `cutoff`, oldest first."""
+        ...
+
+    async def claim_cancel_slot(
+        self, tenant_id: str, payment_id: str, now: datetime, spacing: timedelta
+    ) -> datetime | None:
+        """Write down `now` as the moment a cancel of this payment is sent to the PG, unless the
+        last one was written down less than `spacing` ago (a conditional UPDATE, taking effect at
+        once like `lease_for_reconcile`'s): None when claimed, or when the payment needs no slot
+        (there is none, or it is READY: canceled without the PG), else the moment the next slot
+        opens. Shared by every process on the database."""
         ...
 
 

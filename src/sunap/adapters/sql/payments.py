@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
@@ -145,6 +145,27 @@ class SqlPaymentRepository:
             tracked.payment.next_reconcile_at = until
             tracked.row["next_reconcile_at"] = until
         return won
+
+    async def claim_cancel_slot(
+        self, tenant_id: str, payment_id: str, now: datetime, spacing: timedelta
+    ) -> datetime | None:
+        """Conditional UPDATE of a column no aggregate maps, so it never bumps the version."""
+        sent_at = payments.c.last_cancel_sent_at
+        mine = (
+            payments.c.id == payment_id,
+            payments.c.tenant_id == tenant_id,
+            payments.c.status != PaymentStatus.READY.value,
+        )
+        stmt = (
+            update(payments)
+            .where(*mine, or_(sent_at.is_(None), sent_at <= now - spacing))
+            .values(last_cancel_sent_at=now)
+        )
+        result = cast(CursorResult[Any], await self._session.execute(stmt))
+        if result.rowcount == 1:
+            return None
+        last = (await self._session.execute(select(sent_at).where(*mine))).scalar_one_or_none()
+        return None if last is None else last + spacing
 
     # -- used by the unit of work ------------------------------------------------------------
     async def save_all(self) -> builtins.list[Payment]:
