@@ -5,9 +5,10 @@ Revises: 0005
 Create Date: 2026-12-02 10:00:00
 
 Toss processes one cancel of a payment per second and refuses the others with
-FORBIDDEN_CONSECUTIVE_REQUEST (docs/toss.md "Pacing"). `payments.last_cancel_sent_at` is when a
-cancel of the payment last went to Toss; a process claims the next slot with a conditional UPDATE
-of it, so every API process and worker on the database keeps to the same pace.
+FORBIDDEN_CONSECUTIVE_REQUEST (docs/toss.md "Pacing"). `payments.next_cancel_at` is when the next
+cancel of the payment may go to Toss: a process takes the turn with a conditional UPDATE of it
+(holding it while its cancel is in flight) and frees it a second after the answer, so every API
+process and worker on the database keeps to the same pace.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysq
 
 
 def upgrade() -> None:
-    op.add_column("payments", sa.Column("last_cancel_sent_at", TIMESTAMP, nullable=True))
+    op.add_column("payments", sa.Column("next_cancel_at", TIMESTAMP, nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column("payments", "last_cancel_sent_at")
+    op.drop_column("payments", "next_cancel_at")

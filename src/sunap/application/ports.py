@@ -7,7 +7,7 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from sunap.domain.payment import Payment, PaymentStatus
@@ -95,14 +95,19 @@ class PaymentRepository(Protocol):
         """Ids of READY payments created at or before `cutoff`, oldest first."""
         ...
 
-    async def claim_cancel_slot(
-        self, tenant_id: str, payment_id: str, now: datetime, spacing: timedelta
+    async def claim_cancel_turn(
+        self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
     ) -> datetime | None:
-        """Write down `now` as the moment a cancel of this payment is sent to the PG, unless the
-        last one was written down less than `spacing` ago (a conditional UPDATE, taking effect at
-        once like `lease_for_reconcile`'s): None when claimed, or when the payment needs no slot
-        (there is none, or it is READY: canceled without the PG), else the moment the next slot
-        opens. Shared by every process on the database."""
+        """Take the payment's turn to send a cancel to the PG, holding it until `hold_until`,
+        if it is free at `now` (a conditional UPDATE, taking effect at once like
+        `lease_for_reconcile`'s): None when taken (or when there is no such payment), else the
+        moment it frees. One turn per payment, shared by every process on the database."""
+        ...
+
+    async def end_cancel_turn(
+        self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
+    ) -> None:
+        """Free the turn held until `held_until` from `next_at` on (unless it was taken over)."""
         ...
 
 

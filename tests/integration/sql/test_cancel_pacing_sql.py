@@ -74,35 +74,44 @@ async def paid(deps: Deps, toss: FakeGateway, tenant: str, amount: int) -> Payme
     return await confirm_payment(ConfirmPayment(tenant, key, order_id, amount), deps)
 
 
-async def test_a_slot_is_claimed_once_per_spacing_and_never_bumps_the_version(
+async def test_one_turn_at_a_time_freed_a_spacing_later_and_never_bumping_the_version(
     processes: DepsFor, toss: FakeGateway, clock: FakeClock, fresh_database_url: str
 ) -> None:
     deps = processes()
     tenant = unique("tnt")
     payment = await paid(deps, toss, tenant, 5000)
-    now = clock.now()
+    now = datetime.now(UTC)
+    hold = now + timedelta(seconds=90)
 
     async def claim(at: datetime, tenant_id: str = tenant) -> datetime | None:
         async with deps.uow() as uow:
-            opens_at = await uow.payments.claim_cancel_slot(
-                tenant_id, payment.id, at, CANCEL_SPACING
+            free_at = await uow.payments.claim_cancel_turn(
+                tenant_id, payment.id, at, at + timedelta(seconds=90)
             )
             await uow.commit()
-        return opens_at
+        return free_at
+
+    async def end(held_until: datetime, next_at: datetime) -> None:
+        async with deps.uow() as uow:
+            await uow.payments.end_cancel_turn(tenant, payment.id, held_until, next_at)
+            await uow.commit()
 
     assert await claim(now) is None
-    assert await claim(now + timedelta(seconds=0.5)) == now + CANCEL_SPACING
+    assert await claim(now + timedelta(seconds=5)) == hold  # in flight: held
+    # Another tenant's request neither takes the turn nor learns anything about the payment.
+    assert await claim(now + timedelta(seconds=500), tenant_id=unique("tnt")) is None
+    await end(now + timedelta(seconds=1), now + timedelta(seconds=2))  # not our hold: no effect
+    assert await claim(now + timedelta(seconds=5)) == hold
+    await end(hold, now + CANCEL_SPACING)
+    assert await claim(now + timedelta(seconds=1)) == now + CANCEL_SPACING
     assert await claim(now + CANCEL_SPACING) is None
-    # Another tenant's request neither claims nor learns anything about the payment.
-    assert await claim(now + timedelta(seconds=10), tenant_id=unique("tnt")) is None
-    assert await claim(now + CANCEL_SPACING + timedelta(seconds=0.1)) == now + 2 * CANCEL_SPACING
 
     engine = create_engine(fresh_database_url)
     try:
         async with engine.connect() as connection:
             row = (
                 await connection.execute(
-                    select(payments.c.version, payments.c.last_cancel_sent_at).where(
+                    select(payments.c.version, payments.c.next_cancel_at).where(
                         payments.c.id == payment.id
                     )
                 )
@@ -110,22 +119,7 @@ async def test_a_slot_is_claimed_once_per_spacing_and_never_bumps_the_version(
     finally:
         await engine.dispose()
     assert row.version == payment.version
-    assert row.last_cancel_sent_at == now + CANCEL_SPACING
-
-
-async def test_a_ready_payment_takes_no_slot(processes: DepsFor, clock: FakeClock) -> None:
-    deps = processes()
-    tenant = unique("tnt")
-    ready = await create_payment(
-        CreatePayment(tenant, "default", "책", 5000, order_id=unique("order")), deps
-    )
-    for _ in range(2):
-        async with deps.uow() as uow:
-            taken = await uow.payments.claim_cancel_slot(
-                tenant, ready.id, clock.now(), CANCEL_SPACING
-            )
-            await uow.commit()
-        assert taken is None  # a READY payment is canceled without the PG: never a wait
+    assert row.next_cancel_at == now + CANCEL_SPACING + timedelta(seconds=90)
 
 
 async def test_concurrent_partial_cancels_from_three_processes_reach_the_pg_a_second_apart(

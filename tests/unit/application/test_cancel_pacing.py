@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sunap.application.cancel_payment import CANCEL_SPACING, cancel_payment
+from sunap.application.cancel_payment import CANCEL_SPACING, CANCEL_TURN_HOLD, cancel_payment
 from sunap.application.deps import Deps
-from sunap.application.errors import ConcurrentUpdate
 from sunap.domain.errors import ExceedsBalance, NotCancelableStatus
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
@@ -73,23 +72,33 @@ async def test_twenty_concurrent_partial_cancels_are_spaced_and_never_exceed_the
     assert store.payment(payment.id).balance_amount == 0
 
 
-async def test_a_queue_longer_than_a_minute_is_refused_and_changes_nothing(
+async def test_a_turn_held_by_a_process_that_died_delays_but_does_not_lose_the_cancel(
     deps: Deps, toss: FakeGateway, clock: FakeClock, store: InMemoryStore
 ) -> None:
     payment = await paid(deps, toss, amount=10000)
-    # Another process claimed a slot far ahead (its clock ran fast): waiting would be too long.
+    # Another process took the turn for a cancel in flight, then died without freeing it.
     async with deps.uow() as uow:
-        assert (
-            await uow.payments.claim_cancel_slot(
-                payment.tenant_id, payment.id, clock.now() + timedelta(minutes=5), CANCEL_SPACING
-            )
-            is None
+        taken = await uow.payments.claim_cancel_turn(
+            payment.tenant_id, payment.id, clock.now(), clock.now() + CANCEL_TURN_HOLD
         )
         await uow.commit()
+    assert taken is None
 
-    with pytest.raises(ConcurrentUpdate):
-        await cancel_payment(canceling(payment, 1000), deps)
+    after = await cancel_payment(canceling(payment, 1000), deps)
 
-    assert toss.calls_of("cancel") == []
-    committed = store.payment(payment.id)
-    assert (committed.balance_amount, committed.cancels) == (10000, [])
+    assert after.balance_amount == 9000
+    assert len(toss.calls_of("cancel")) == 1
+    assert sum(clock.slept) >= CANCEL_TURN_HOLD.total_seconds()
+    assert store.payment(payment.id).balance_amount == 9000
+
+
+async def test_a_cancel_refused_before_the_pg_takes_no_turn(
+    deps: Deps, toss: FakeGateway, clock: FakeClock
+) -> None:
+    payment = await paid(deps, toss, amount=10000)
+    sent = cancel_times(toss, clock)
+    with pytest.raises(ExceedsBalance):
+        await cancel_payment(canceling(payment, 20000), deps)  # refused before the PG
+    await cancel_payment(canceling(payment, 1000), deps)
+    assert clock.slept == []  # nothing went to the PG before it: no wait
+    assert len(sent) == 1

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
@@ -146,26 +146,37 @@ class SqlPaymentRepository:
             tracked.row["next_reconcile_at"] = until
         return won
 
-    async def claim_cancel_slot(
-        self, tenant_id: str, payment_id: str, now: datetime, spacing: timedelta
+    async def claim_cancel_turn(
+        self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
     ) -> datetime | None:
         """Conditional UPDATE of a column no aggregate maps, so it never bumps the version."""
-        sent_at = payments.c.last_cancel_sent_at
-        mine = (
-            payments.c.id == payment_id,
-            payments.c.tenant_id == tenant_id,
-            payments.c.status != PaymentStatus.READY.value,
-        )
+        turn = payments.c.next_cancel_at
+        mine = (payments.c.id == payment_id, payments.c.tenant_id == tenant_id)
         stmt = (
             update(payments)
-            .where(*mine, or_(sent_at.is_(None), sent_at <= now - spacing))
-            .values(last_cancel_sent_at=now)
+            .where(*mine, or_(turn.is_(None), turn <= now))
+            .values(next_cancel_at=hold_until)
         )
         result = cast(CursorResult[Any], await self._session.execute(stmt))
         if result.rowcount == 1:
             return None
-        last = (await self._session.execute(select(sent_at).where(*mine))).scalar_one_or_none()
-        return None if last is None else last + spacing
+        free_at: datetime | None = (
+            await self._session.execute(select(turn).where(*mine))
+        ).scalar_one_or_none()
+        return free_at
+
+    async def end_cancel_turn(
+        self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
+    ) -> None:
+        await self._session.execute(
+            update(payments)
+            .where(
+                payments.c.id == payment_id,
+                payments.c.tenant_id == tenant_id,
+                payments.c.next_cancel_at == held_until,
+            )
+            .values(next_cancel_at=next_at)
+        )
 
     # -- used by the unit of work ------------------------------------------------------------
     async def save_all(self) -> builtins.list[Payment]:
