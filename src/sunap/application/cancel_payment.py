@@ -1,27 +1,23 @@
-"""Cancel all or part of a payment: reserve against the balance, wait for the payment's turn,
-call the PG, record the answer.
+"""Cancel all or part of a payment: take the payment's cancel turn, reserve against the
+balance, call the PG, record the answer, free the turn.
 
 The reservation (a PENDING cancel counted in pending_cancel_amount) is committed before the PG call,
-so concurrent partial cancels can never sum past what was paid, on any number of processes.
-
-The PG takes one cancel of a payment per second and refuses the others (docs/toss.md "Pacing").
-So one cancel of a payment is in flight at a time, and the next goes a spacing after the previous
-answer came back — later than the PG received it, whatever the delays on the way. The turn is
-held in the database (`next_cancel_at`), which every process shares; no transaction is open
-while a cancel waits or while the PG answers.
+so concurrent partial cancels can never sum past what was paid, on any number of processes. The
+turn (cancel_turns.py) keeps the PG's one cancel of a payment per second; it is taken before the
+reservation, so a cancel waiting for it has reserved nothing the reconciler could mistake for a
+call in doubt.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from datetime import datetime, timedelta
 
 from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
+from .cancel_turns import end_turn, take_turn
 from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
@@ -39,27 +35,23 @@ log = logging.getLogger("sunap.cancel")
 # Concurrent cancels of one payment race on its version; each loser re-reads and tries again.
 RESERVE_ATTEMPTS = 8
 
-# After a cancel's answer, the next cancel of the payment waits this long: the PG's one second,
-# plus a margin for the processes' clocks.
-CANCEL_SPACING = timedelta(seconds=1.1)
-# How long a turn is held for a cancel in flight; if its process dies, the next one waits this long.
-CANCEL_TURN_HOLD = timedelta(seconds=90)
-# A cancel that waited this long for its turn is sent anyway: it is reserved already, and the
-# client retries FORBIDDEN_CONSECUTIVE_REQUEST with its key (an answer still missing is unknown).
-CANCEL_QUEUE_LIMIT = timedelta(seconds=120)
-
 
 def cancel_idempotency_key(cancel_id: str) -> str:
     return f"sunap-cancel-{cancel_id}"
 
 
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
-    payment, cancel, full = await _reserve(cmd, deps)
+    held_until = await take_turn(cmd.tenant_id, cmd.payment_id, deps)
+    try:
+        payment, cancel, full = await _reserve(cmd, deps)
+        gateway = await deps.accounts.gateway(payment.pg_account_id)
+    except BaseException:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
+        raise
     if cancel is None:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
         return payment  # READY: canceled locally, no PG call (cancel rule 1)
     assert payment.payment_key is not None
-    gateway = await deps.accounts.gateway(payment.pg_account_id)
-    held_until = await _take_turn(cmd, deps)
     try:
         result = await gateway.cancel(
             payment_key=payment.payment_key,
@@ -70,56 +62,22 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
             tax_free_amount=cmd.tax_free_amount,
         )
     except GatewayDeclined as declined:
-        await _end_turn(cmd, held_until, deps)
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         return await _release(payment.id, cmd.tenant_id, cancel.id, declined, deps)
     except GatewayAlreadyProcessed as already:
-        await _end_turn(cmd, held_until, deps)
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(payment.id, cmd.tenant_id, already, deps, "cancel")
         return await _adopt_lookup(payment, gateway, deps)
     except GatewayError as unknown:
-        await _end_turn(cmd, held_until, deps)
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(payment.id, cmd.tenant_id, unknown, deps, "cancel")
         raise unknown_outcome(unknown) from unknown
-    await _end_turn(cmd, held_until, deps)
+    await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
     # The answer to this cancel's key names its own transaction: book it against this cancel.
     answered = {cancel.id: result.last_transaction_key} if result.last_transaction_key else {}
     return await record_result(
         payment.id, cmd.tenant_id, result, deps, "cancel", answered_cancels=answered
     )
-
-
-async def _take_turn(cmd: CancelPayment, deps: Deps) -> datetime | None:
-    """Hold the payment's cancel turn, waiting until it is free; the hold's end, or None when
-    the wait ran past CANCEL_QUEUE_LIMIT and the cancel goes without a turn."""
-    waited = 0.0  # counted as well as the clock, in case the clock stands still
-    while waited <= CANCEL_QUEUE_LIMIT.total_seconds():
-        now = deps.clock.now()
-        held_until = now + CANCEL_TURN_HOLD
-        async with deps.uow() as uow:
-            free_at = await uow.payments.claim_cancel_turn(
-                cmd.tenant_id, cmd.payment_id, now, held_until
-            )
-            await uow.commit()
-        if free_at is None:
-            return held_until
-        # A little jitter, so that the cancels waiting for one turn do not all ask at once.
-        pause = max((free_at - now).total_seconds(), 0.05) + random.uniform(0.0, 0.05)
-        await deps.sleep(min(pause, 1.0))  # a turn ended early is seen within a second
-        waited += min(pause, 1.0)
-    log.warning("cancel of payment %s sent without its turn after %.0f s", cmd.payment_id, waited)
-    return None
-
-
-async def _end_turn(cmd: CancelPayment, held_until: datetime | None, deps: Deps) -> None:
-    """The answer is back: the next cancel may go a spacing from now (which is after the PG
-    received this one)."""
-    if held_until is None:
-        return
-    async with deps.uow() as uow:
-        await uow.payments.end_cancel_turn(
-            cmd.tenant_id, cmd.payment_id, held_until, deps.clock.now() + CANCEL_SPACING
-        )
-        await uow.commit()
 
 
 async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | None, bool]:

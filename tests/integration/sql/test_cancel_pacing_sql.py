@@ -18,7 +18,8 @@ from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.tables import payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds, SystemClock
-from sunap.application.cancel_payment import CANCEL_SPACING, cancel_payment
+from sunap.application.cancel_payment import cancel_payment
+from sunap.application.cancel_turns import CANCEL_SPACING
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sunap.application.cancel_payment import CANCEL_SPACING, CANCEL_TURN_HOLD, cancel_payment
+from sunap.application.cancel_payment import cancel_payment
+from sunap.application.cancel_turns import CANCEL_SPACING, CANCEL_TURN_HOLD
 from sunap.application.deps import Deps
 from sunap.domain.errors import ExceedsBalance, NotCancelableStatus
 from sunap.domain.payment import Payment, PaymentStatus
