@@ -24,23 +24,38 @@ from .models import (
     Payment,
     Settlement,
     Transaction,
+    WireError,
 )
 from .requests import RefundReceiveAccount
 from .retry import Jitter, RetryPolicy
 from .transport import TossTimeouts, basic_auth_header
+from .webhooks import (
+    BillingDeleted,
+    CancelStatusChanged,
+    DepositCallback,
+    OtherEvent,
+    PaymentStatusChanged,
+    WebhookEvent,
+    parse_webhook,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "AsyncTossClient",
     "Billing",
+    "BillingDeleted",
     "BreakerState",
     "Cancel",
+    "CancelStatusChanged",
     "CashReceipt",
     "CashReceiptPage",
     "CircuitBreaker",
+    "DepositCallback",
     "Exchange",
     "Jitter",
+    "OtherEvent",
     "Payment",
+    "PaymentStatusChanged",
     "RefundReceiveAccount",
     "RetryPolicy",
     "Settlement",
@@ -53,5 +68,8 @@ __all__ = [
     "TossTimeouts",
     "TossUnknown",
     "Transaction",
+    "WebhookEvent",
+    "WireError",
     "basic_auth_header",
+    "parse_webhook",
 ]
