@@ -3,8 +3,8 @@ per call cost before sunap-toss depended on sniffio.
 
     .venv/bin/python bench/toss_client_overhead.py
 
-1. Look-ups through `AsyncTossClient` against the sandbox on loopback (uvicorn in a thread of
-   this process): calls per second and mean milliseconds per call, warm pool.
+1. Look-ups through `AsyncTossClient` against a `sunap sandbox` process on loopback: calls per
+   second and mean milliseconds per call, warm pool (the sandbox's own work is in the figure).
 2. httpcore's `current_async_library()`, called several times per async request: a few µs with
    sniffio installed; run it after `pip uninstall sniffio` to see what every request paid before
    (a search of sys.path for a module that is not there).
@@ -16,16 +16,19 @@ import asyncio
 import contextlib
 import importlib.util
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx
 from httpcore._synchronization import current_async_library
 
 from sunap_toss import AsyncTossClient, TossNotFound
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY
+from tests.support.service import free_port
 
 CALLS = 500
 LOOKUPS = 20_000
@@ -51,9 +54,33 @@ async def library_lookups() -> float:
     return (time.perf_counter() - started) / LOOKUPS * 1e6
 
 
+def sandbox_process() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    sunap = str(Path(sys.executable).parent / "sunap")
+    process = subprocess.Popen(
+        [sunap, "sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/sandbox/clock", timeout=1).raise_for_status()
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the sandbox did not start")
+
+
 def main() -> None:
-    with running_sandbox() as url:
+    process, url = sandbox_process()
+    try:
         times = asyncio.run(lookups(url))
+    finally:
+        process.terminate()
+        process.wait()
     mean_ms = statistics.fmean(times) * 1000
     print(
         f"AsyncTossClient look-ups on loopback: {len(times) / sum(times):,.0f} calls/s, "
