@@ -60,10 +60,10 @@ from sunap_toss_sandbox.app import create_sandbox_app
 log = logging.getLogger("sunap")
 
 SANDBOX_MOUNT = "/toss-sandbox"
-# Toss refuses a second cancel of one payment within a second (docs/toss.md, 2.3 "Pacing"). Sunap
-# does not space its cancels yet, so its embedded sandbox, `sunap sandbox` and the tests' sandbox
-# leave the rule off (0); set this to 1.0 once the Toss client paces cancels.
-SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS = 0.0
+# Toss refuses a second cancel of one payment within a second (docs/toss.md, 2.3 "Pacing"); the
+# embedded sandbox, `sunap sandbox` and the tests' sandbox keep that rule, which Sunap's cancel
+# turns (application/cancel_turns.py) and the client's same-key retry live with.
+SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS = 1.0
 SANDBOX_CLIENT_KEY = "test_ck_sunap_sandbox"
 
 

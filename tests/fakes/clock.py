@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 class FakeClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._now = _aware(start or datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
+        self.slept: list[float] = []
 
     def now(self) -> datetime:
         return self._now
@@ -18,6 +19,11 @@ class FakeClock:
     def advance(self, by: timedelta | None = None, *, seconds: float = 0) -> datetime:
         self._now += (by or timedelta()) + timedelta(seconds=seconds)
         return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        """Deps.sleep on this clock: the wait passes at once, the time it took is recorded."""
+        self.slept.append(seconds)
+        self.advance(seconds=seconds)
 
 
 def _aware(at: datetime) -> datetime:

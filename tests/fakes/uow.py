@@ -49,6 +49,8 @@ class InMemoryStore:
     audit: list[AuditEntry] = field(default_factory=list)
     outbox: list[OutboxRecord] = field(default_factory=list)
     commits: int = 0
+    # When the next cancel of each payment may go to the PG (the SQL column next_cancel_at).
+    next_cancel_at: dict[str, datetime] = field(default_factory=dict)
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
 
     def payment(self, payment_id: str) -> Payment:
@@ -181,6 +183,25 @@ class InMemoryPaymentRepository:
             return False
         payment.next_reconcile_at = until
         return True
+
+    async def claim_cancel_turn(
+        self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
+    ) -> datetime | None:
+        # A conditional UPDATE in SQL: it takes effect at once, like a statement in autocommit.
+        payment = self._store.payments.get(payment_id)
+        if payment is None or payment.tenant_id != tenant_id:
+            return None
+        free_at = self._store.next_cancel_at.get(payment_id)
+        if free_at is not None and free_at > now:
+            return free_at
+        self._store.next_cancel_at[payment_id] = hold_until
+        return None
+
+    async def end_cancel_turn(
+        self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
+    ) -> None:
+        if self._store.next_cancel_at.get(payment_id) == held_until:
+            self._store.next_cancel_at[payment_id] = next_at
 
     async def _hand_out(self, payment_id: str, for_update: bool) -> Payment:
         if for_update:

@@ -4,8 +4,8 @@
         httpx.post(f"{base_url}/v1/payments/confirm", auth=(SANDBOX_SECRET_KEY, ""), json=...)
 
 The helpers live in the sandbox package (`sunap_toss_sandbox.testing`), beside its pytest plugin.
-Sunap's tests get the sandbox Sunap's embedded default runs: Toss's one-second cancel rule follows
-`SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS` (off until Sunap paces its cancels).
+Sunap's tests get the sandbox Sunap's embedded default runs, Toss's one-second cancel rule included
+(`SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS`).
 """
 
 from __future__ import annotations

@@ -32,4 +32,10 @@ def store(uows: InMemoryUnitOfWorkFactory) -> InMemoryStore:
 
 @pytest.fixture
 def deps(uows: InMemoryUnitOfWorkFactory, toss: FakeGateway, clock: FakeClock) -> Deps:
-    return Deps(uow=uows, accounts=OneGatewayAccounts(toss), clock=clock, ids=SequentialIds())
+    return Deps(
+        uow=uows,
+        accounts=OneGatewayAccounts(toss),
+        clock=clock,
+        ids=SequentialIds(),
+        sleep=clock.sleep,
+    )

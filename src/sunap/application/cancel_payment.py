@@ -1,7 +1,11 @@
-"""Cancel all or part of a payment: reserve against the balance, call the PG, record the answer.
+"""Cancel all or part of a payment: take the payment's cancel turn, reserve against the
+balance, call the PG, record the answer, free the turn.
 
 The reservation (a PENDING cancel counted in pending_cancel_amount) is committed before the PG call,
-so concurrent partial cancels can never sum past what was paid, on any number of processes.
+so concurrent partial cancels can never sum past what was paid, on any number of processes. The
+turn (cancel_turns.py) keeps the PG's one cancel of a payment per second; it is taken before the
+reservation, so a cancel waiting for it has reserved nothing the reconciler could mistake for a
+call in doubt.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
+from .cancel_turns import end_turn, take_turn
 from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
@@ -36,11 +41,17 @@ def cancel_idempotency_key(cancel_id: str) -> str:
 
 
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
-    payment, cancel, full = await _reserve(cmd, deps)
+    held_until = await take_turn(cmd.tenant_id, cmd.payment_id, deps)
+    try:
+        payment, cancel, full = await _reserve(cmd, deps)
+        gateway = await deps.accounts.gateway(payment.pg_account_id)
+    except BaseException:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
+        raise
     if cancel is None:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
         return payment  # READY: canceled locally, no PG call (cancel rule 1)
     assert payment.payment_key is not None
-    gateway = await deps.accounts.gateway(payment.pg_account_id)
     try:
         result = await gateway.cancel(
             payment_key=payment.payment_key,
@@ -51,13 +62,17 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
             tax_free_amount=cmd.tax_free_amount,
         )
     except GatewayDeclined as declined:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         return await _release(payment.id, cmd.tenant_id, cancel.id, declined, deps)
     except GatewayAlreadyProcessed as already:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(payment.id, cmd.tenant_id, already, deps, "cancel")
         return await _adopt_lookup(payment, gateway, deps)
     except GatewayError as unknown:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(payment.id, cmd.tenant_id, unknown, deps, "cancel")
         raise unknown_outcome(unknown) from unknown
+    await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
     # The answer to this cancel's key names its own transaction: book it against this cancel.
     answered = {cancel.id: result.last_transaction_key} if result.last_transaction_key else {}
     return await record_result(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,3 +24,5 @@ class Deps:
     clock: Clock
     ids: IdGenerator
     reconcile_delays: tuple[timedelta, ...] = DEFAULT_RECONCILE_DELAYS
+    # How a use case waits its turn (cancel pacing); tests on a FakeClock pass one that moves it.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

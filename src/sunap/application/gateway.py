@@ -34,6 +34,7 @@ class GatewayExchange:
     status_code: int | None  # None when no answer came back
     processing_time_ms: int
     outcome: str  # "ok", "declined", "unknown", "already_processed", "not_found", "misconfigured"
+    trace_id: str | None = None  # the PG's own id for the answer (Toss: X-TossPayments-Trace-Id)
 
 
 @dataclass(frozen=True)

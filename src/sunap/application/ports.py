@@ -95,6 +95,21 @@ class PaymentRepository(Protocol):
         """Ids of READY payments created at or before `cutoff`, oldest first."""
         ...
 
+    async def claim_cancel_turn(
+        self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
+    ) -> datetime | None:
+        """Take the payment's turn to send a cancel to the PG, holding it until `hold_until`,
+        if it is free at `now` (a conditional UPDATE, taking effect at once like
+        `lease_for_reconcile`'s): None when taken (or when there is no such payment), else the
+        moment it frees. One turn per payment, shared by every process on the database."""
+        ...
+
+    async def end_cancel_turn(
+        self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
+    ) -> None:
+        """Free the turn held until `held_until` from `next_at` on (unless it was taken over)."""
+        ...
+
 
 # -- audit ---------------------------------------------------------------------------------
 

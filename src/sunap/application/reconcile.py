@@ -17,6 +17,7 @@ from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
+from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_attempt, judge_record
 from .deps import Deps
 from .gateway import (
@@ -62,10 +63,20 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
         return await _escalate(payment, deps, str(unreachable))
     if payment.status is PaymentStatus.IN_PROGRESS:
         return await _settle_claim(payment, gateway, deps)
+    # Replaying a cancel is sending one: it waits for the payment's turn like any cancel. A turn
+    # held now is a cancel in flight; its answer may settle this, else we look after the lease.
+    taken, held_until = await try_turn(payment.tenant_id, payment.id, deps)
+    if not taken:
+        return ReconcileOutcome.SKIPPED
     try:
         findings = await _ask_about_cancels(payment, gateway, deps)
     except GatewayError as error:
+        await end_turn(payment.tenant_id, payment.id, held_until, deps, sent=True)
         return await _retry_later(payment, deps, f"{type(error).__name__} {error.code}", error)
+    except BaseException:
+        await end_turn(payment.tenant_id, payment.id, held_until, deps, sent=True)
+        raise
+    await end_turn(payment.tenant_id, payment.id, held_until, deps, sent=True)
     return await _settle(payment, findings, deps)
 
 
@@ -156,8 +167,10 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
     """
     truth = await gateway.lookup_by_order_id(payment.order_id)
     answered: dict[str, str] = {}
-    for cancel in payment.pending_cancels:
+    for n, cancel in enumerate(payment.pending_cancels):
         assert payment.payment_key is not None
+        if n > 0:  # the PG takes one cancel of a payment per second (cancel_turns.py)
+            await deps.sleep(CANCEL_SPACING.total_seconds())
         try:
             truth = await gateway.cancel(
                 payment_key=payment.payment_key,

@@ -36,6 +36,7 @@ def deps(deps: Deps) -> Deps:
         clock=deps.clock,
         ids=deps.ids,
         reconcile_delays=DELAYS,
+        sleep=deps.sleep,
     )
 
 

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from sunap.adapters.toss import RetryPolicy, TossGateway
-from sunap.adapters.toss.codes import TABLE, Operation, Verdict, classify
 from sunap.application.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
@@ -17,6 +16,7 @@ from sunap.application.gateway import (
     GatewayNotFound,
     GatewayUnknown,
 )
+from sunap_toss.codes import TABLE, Operation, Verdict, classify
 from tests.unit.toss.toss_fakes import FakeToss
 
 REFUSALS = [

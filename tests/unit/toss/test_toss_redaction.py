@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from sunap.adapters.toss import TossGateway
-from sunap.adapters.toss.redaction import MASK, redact, redact_text
 from sunap.application.gateway import GatewayDeclined, GatewayUnknown, RefundAccount
+from sunap_toss.redaction import MASK, redact, redact_text
 from tests.unit.toss.toss_fakes import (
     DOC_SECRET_KEY,
     FakeToss,
@@ -129,7 +129,7 @@ async def test_billing_exchanges_and_logs_never_hold_the_billing_key(
     billing_key = "Z_t5vOvQxrj4499PeiJcjen28-V2RyqgYTwN44Rdzk0="
     toss.answer(200, {"customerKey": "cust-1", "billingKey": billing_key, "card": None})
     toss.answer(200, card_payment(type="BILLING"))
-    caplog.set_level(logging.DEBUG, logger="sunap.toss")
+    caplog.set_level(logging.DEBUG, logger="sunap_toss")
     billing = await gateway.issue_billing_key(
         auth_key="auth-secret", customer_key="cust-1", idempotency_key="i"
     )
@@ -151,11 +151,11 @@ async def test_billing_exchanges_and_logs_never_hold_the_billing_key(
 async def test_one_log_line_per_attempt_says_what_happened_without_secrets(
     gateway: TossGateway, toss: FakeToss, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="sunap.toss")
+    caplog.set_level(logging.DEBUG, logger="sunap_toss")
     toss.fail(httpx.ReadTimeout("slow"))
     toss.answer(200, card_payment())
     await gateway.confirm(payment_key="pk", order_id="order-1", amount=15000, idempotency_key="k")
-    lines = [r.getMessage() for r in caplog.records if r.name == "sunap.toss"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "sunap_toss"]
     assert len(lines) == 2
     assert "confirm POST /v1/payments/confirm" in lines[0]
     assert "code=TIMEOUT" in lines[0] and "attempt=1" in lines[0]

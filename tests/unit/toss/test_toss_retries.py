@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from sunap.adapters.toss import Jitter, RetryPolicy, TossGateway, TossTimeouts
-from sunap.adapters.toss.api import TossRequest
-from sunap.adapters.toss.codes import Operation
 from sunap.application.gateway import GatewayDeclined, GatewayError, GatewayUnknown
+from sunap_toss.codes import Operation
+from sunap_toss.transport import TossRequest
 from tests.unit.toss.toss_fakes import FakeClock, FakeToss, Sleeps, card_payment
 
 
@@ -85,10 +85,32 @@ async def test_a_definitive_answer_is_never_retried(
 async def test_an_unlisted_4xx_is_unknown_but_not_retried(
     gateway: TossGateway, toss: FakeToss
 ) -> None:
-    toss.error("PROVIDER_ERROR", 400)
+    toss.error("A_CODE_TOSS_ADDED_LATER", 400)
     with pytest.raises(GatewayUnknown):
         await _confirm(gateway)
     assert len(toss.requests) == 1
+
+
+async def test_a_provider_error_is_retried_with_the_same_key(
+    gateway: TossGateway, toss: FakeToss
+) -> None:
+    # Toss's retry guidance: PROVIDER_ERROR is a passing failure of the card company or bank.
+    toss.error("PROVIDER_ERROR", 400)
+    toss.answer(200, card_payment())
+    await _confirm(gateway)
+    assert [r.headers["Idempotency-Key"] for r in toss.requests] == ["confirm:pay_1"] * 2
+
+
+async def test_a_consecutive_cancel_refusal_waits_a_second_before_the_same_key_again(
+    gateway: TossGateway, toss: FakeToss, sleeps: Sleeps
+) -> None:
+    # Toss processes one cancel of a payment per second and refuses the others with
+    # 403 FORBIDDEN_CONSECUTIVE_REQUEST (docs/toss.md "Pacing").
+    toss.error("FORBIDDEN_CONSECUTIVE_REQUEST", 403)
+    toss.answer(200, card_payment(status="CANCELED", balanceAmount=0))
+    await gateway.cancel(payment_key="pay_1", reason="r", amount=None, idempotency_key="c-1")
+    assert [r.headers["Idempotency-Key"] for r in toss.requests] == ["c-1"] * 2
+    assert sleeps.delays and sleeps.delays[0] >= 1.0
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sunap.adapters.toss import TossGateway
-from sunap.adapters.toss.api import parse_json
 from sunap.adapters.toss.wire import WireError, parse_billing, parse_payment
 from sunap.application.gateway import GatewayCancel
 from sunap.domain.payment import (
@@ -18,6 +17,7 @@ from sunap.domain.payment import (
     PaymentStatus,
     VirtualAccountDetails,
 )
+from sunap_toss.transport import parse_json
 from tests.unit.toss.toss_fakes import FakeToss, card_payment, virtual_account_payment
 
 KST = timezone(timedelta(hours=9))

@@ -90,6 +90,8 @@ async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -
             "status": None if answer.dropped else answer.status,
             "idempotencyKey": request.headers.get("idempotency-key"),
             "at": toss_time(received_at),
+            # To the microsecond, on the sandbox's clock: how far apart two calls came.
+            "receivedAt": received_at.isoformat(),
             "account": account.name if account is not None else None,
         }
     )

@@ -146,6 +146,38 @@ class SqlPaymentRepository:
             tracked.row["next_reconcile_at"] = until
         return won
 
+    async def claim_cancel_turn(
+        self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
+    ) -> datetime | None:
+        """Conditional UPDATE of a column no aggregate maps, so it never bumps the version."""
+        turn = payments.c.next_cancel_at
+        mine = (payments.c.id == payment_id, payments.c.tenant_id == tenant_id)
+        stmt = (
+            update(payments)
+            .where(*mine, or_(turn.is_(None), turn <= now))
+            .values(next_cancel_at=hold_until)
+        )
+        result = cast(CursorResult[Any], await self._session.execute(stmt))
+        if result.rowcount == 1:
+            return None
+        free_at: datetime | None = (
+            await self._session.execute(select(turn).where(*mine))
+        ).scalar_one_or_none()
+        return free_at
+
+    async def end_cancel_turn(
+        self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
+    ) -> None:
+        await self._session.execute(
+            update(payments)
+            .where(
+                payments.c.id == payment_id,
+                payments.c.tenant_id == tenant_id,
+                payments.c.next_cancel_at == held_until,
+            )
+            .values(next_cancel_at=next_at)
+        )
+
     # -- used by the unit of work ------------------------------------------------------------
     async def save_all(self) -> builtins.list[Payment]:
         """Insert new payments, update changed ones under the version check; return them all."""

@@ -123,6 +123,8 @@ payments = Table(
     Column("needs_review", Boolean, nullable=False),
     Column("review_reason", Text),
     Column("next_reconcile_at", UtcDateTime),
+    # When the next cancel of this payment may go to the PG, which takes one a second (0008).
+    Column("next_cancel_at", UtcDateTime),
     Column("reconcile_attempts", Integer, nullable=False),
     Column("version", Integer, nullable=False),
     Column("event_sequence", Integer, nullable=False),

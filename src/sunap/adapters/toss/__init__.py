@@ -1,9 +1,16 @@
-"""The Toss Payments adapter: Toss's vocabulary (Korean method names, codes, wire fields) stays here."""
+"""The Toss Payments adapter: Sunap's PaymentGateway on top of the `sunap_toss` client.
+Toss's vocabulary (Korean method names, codes, wire fields) stays here and in that package."""
 
-from .api import TossTimeouts
-from .breaker import BreakerState, CircuitBreaker
-from .gateway import TossGateway, basic_auth_header, build_toss_gateway, open_toss_gateway
-from .retry import Jitter, RetryPolicy
+from sunap_toss import (
+    BreakerState,
+    CircuitBreaker,
+    Jitter,
+    RetryPolicy,
+    TossTimeouts,
+    basic_auth_header,
+)
+
+from .gateway import TossGateway, build_toss_gateway, open_toss_gateway
 
 __all__ = [
     "BreakerState",

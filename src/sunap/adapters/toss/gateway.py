@@ -1,48 +1,85 @@
-"""TossGateway: the PaymentGateway port spoken to Toss Payments Core API v1 over HTTP."""
+"""TossGateway: the PaymentGateway port, spoken to Toss through `sunap_toss.AsyncTossClient`.
+
+The client does the HTTP (auth, timeouts, same-key retries, the breaker, classification); this
+layer turns its records into our DTOs and its errors into our GatewayError classes.
+"""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import enum
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import TypeVar
 
 import httpx
 
 from sunap.application.gateway import (
     BillingAuthorization,
+    GatewayAlreadyProcessed,
+    GatewayDeclined,
+    GatewayError,
+    GatewayExchange,
+    GatewayMisconfigured,
+    GatewayNotFound,
     GatewayPayment,
     GatewayUnknown,
     RefundAccount,
 )
+from sunap_toss import (
+    AsyncTossClient,
+    CircuitBreaker,
+    Exchange,
+    Payment,
+    RefundReceiveAccount,
+    RetryPolicy,
+    TossAlreadyProcessed,
+    TossDeclined,
+    TossError,
+    TossMisconfigured,
+    TossNotFound,
+    TossTimeouts,
+    TossUnknown,
+)
+from sunap_toss.client import DEFAULT_BREAKER, BreakerChoice
 
-from .api import TossAnswer, TossApi, TossRequest, TossTimeouts
-from .breaker import CircuitBreaker
-from .codes import Operation
-from .retry import RetryPolicy
 from .wire import WireError, parse_billing, parse_payment
 
+T = TypeVar("T")
 
-class _Default(enum.Enum):
-    BREAKER = enum.auto()
+_ERRORS: dict[type[TossError], type[GatewayError]] = {
+    TossDeclined: GatewayDeclined,
+    TossAlreadyProcessed: GatewayAlreadyProcessed,
+    TossNotFound: GatewayNotFound,
+    TossMisconfigured: GatewayMisconfigured,
+}
 
 
-def basic_auth_header(secret_key: str) -> str:
-    """`Basic base64("{secret_key}:")` — the colon says "no password" and Toss requires it."""
-    token = base64.b64encode(f"{secret_key}:".encode()).decode("ascii")
-    return f"Basic {token}"
+def gateway_exchange(exchange: Exchange) -> GatewayExchange:
+    return GatewayExchange(
+        operation=exchange.operation,
+        method=exchange.method,
+        path=exchange.path,
+        request_data=exchange.request_data,
+        response_data=exchange.response_data,
+        status_code=exchange.status_code,
+        processing_time_ms=exchange.processing_time_ms,
+        outcome=exchange.outcome,
+        trace_id=exchange.trace_id,
+    )
 
 
-def _segment(value: str) -> str:
-    return quote(value, safe="")
+def gateway_error(error: TossError) -> GatewayError:
+    exchange = gateway_exchange(error.exchange) if error.exchange is not None else None
+    if isinstance(error, TossUnknown):
+        return GatewayUnknown(
+            error.code, error.message, timed_out=error.timed_out, exchange=exchange
+        )
+    return _ERRORS.get(type(error), GatewayUnknown)(error.code, error.message, exchange=exchange)
 
 
 class TossGateway:
-    """Every answer is a DTO in our words or one of the GatewayError classes; see codes.py."""
+    """Every answer is a DTO in our words or one of the GatewayError classes."""
 
     def __init__(
         self,
@@ -52,56 +89,48 @@ class TossGateway:
         base_url: str,
         clock: Callable[[], float] = time.monotonic,
         retry_policy: RetryPolicy = RetryPolicy(),
-        breaker: CircuitBreaker | Literal[_Default.BREAKER] | None = _Default.BREAKER,
+        breaker: BreakerChoice = DEFAULT_BREAKER,
         timeouts: TossTimeouts = TossTimeouts(),
     ) -> None:
-        # A key read from a file often brings a newline or a BOM; either breaks Basic auth.
-        secret_key = secret_key.strip().lstrip("\ufeff")
-        if not secret_key:
-            raise ValueError("A Toss secret key is required.")
-        self._breaker = CircuitBreaker(clock=clock) if breaker is _Default.BREAKER else breaker
-        self._timeouts = timeouts
-        self._api = TossApi(
-            client,
-            authorization=basic_auth_header(secret_key),
+        self._toss = AsyncTossClient(
+            secret_key=secret_key,
             base_url=base_url,
+            http_client=client,
             clock=clock,
             retry_policy=retry_policy,
-            breaker=self._breaker,
+            breaker=breaker,
             timeouts=timeouts,
         )
 
     def __repr__(self) -> str:
-        return f"TossGateway({self._api!r})"
+        return f"TossGateway({self._toss!r})"
 
     def accepts_new_operations(self) -> bool:
-        return self._breaker is None or not self._breaker.is_open
+        breaker = self._toss.breaker
+        return breaker is None or not breaker.is_open
 
     @property
     def breaker(self) -> CircuitBreaker | None:
         """`breaker.is_open`: refuse a new confirm before claiming the payment."""
-        return self._breaker
+        return self._toss.breaker
 
     async def confirm(
         self, *, payment_key: str, order_id: str, amount: int, idempotency_key: str
     ) -> GatewayPayment:
-        request = TossRequest(
-            Operation.CONFIRM,
-            "POST",
-            "/v1/payments/confirm",
-            "/v1/payments/confirm",
-            body={"paymentKey": payment_key, "orderId": order_id, "amount": amount},
-            idempotency_key=idempotency_key,
+        return await self._payment(
+            self._toss.confirm(
+                payment_key=payment_key,
+                order_id=order_id,
+                amount=amount,
+                idempotency_key=idempotency_key,
+            )
         )
-        return _payment(await self._api.call(request))
 
     async def lookup_by_order_id(self, order_id: str) -> GatewayPayment:
-        path = f"/v1/payments/orders/{_segment(order_id)}"
-        return _payment(await self._api.call(TossRequest(Operation.LOOKUP, "GET", path, path)))
+        return await self._payment(self._toss.get_payment_by_order_id(order_id))
 
     async def lookup_by_payment_key(self, payment_key: str) -> GatewayPayment:
-        path = f"/v1/payments/{_segment(payment_key)}"
-        return _payment(await self._api.call(TossRequest(Operation.LOOKUP, "GET", path, path)))
+        return await self._payment(self._toss.get_payment(payment_key))
 
     async def cancel(
         self,
@@ -113,39 +142,36 @@ class TossGateway:
         refund_account: RefundAccount | None = None,
         tax_free_amount: int | None = None,
     ) -> GatewayPayment:
-        body: dict[str, Any] = {"cancelReason": reason}
-        if amount is not None:
-            body["cancelAmount"] = amount  # omitted: Toss cancels the whole balance
-        if tax_free_amount is not None:
-            body["taxFreeAmount"] = tax_free_amount
-        if refund_account is not None:
-            body["refundReceiveAccount"] = {
-                "bank": refund_account.bank,
-                "accountNumber": refund_account.account_number,
-                "holderName": refund_account.holder_name,
-            }
-        path = f"/v1/payments/{_segment(payment_key)}/cancel"
-        request = TossRequest(
-            Operation.CANCEL, "POST", path, path, body=body, idempotency_key=idempotency_key
+        account = (
+            None
+            if refund_account is None
+            else RefundReceiveAccount(
+                bank=refund_account.bank,
+                account_number=refund_account.account_number,
+                holder_name=refund_account.holder_name,
+            )
         )
-        return _payment(await self._api.call(request))
+        return await self._payment(
+            self._toss.cancel(
+                payment_key=payment_key,
+                cancel_reason=reason,
+                cancel_amount=amount,
+                idempotency_key=idempotency_key,
+                refund_receive_account=account,
+                tax_free_amount=tax_free_amount,
+            )
+        )
 
     async def issue_billing_key(
         self, *, auth_key: str, customer_key: str, idempotency_key: str
     ) -> BillingAuthorization:
-        request = TossRequest(
-            Operation.BILLING_ISSUE,
-            "POST",
-            "/v1/billing/authorizations/issue",
-            "/v1/billing/authorizations/issue",
-            body={"authKey": auth_key, "customerKey": customer_key},
-            idempotency_key=idempotency_key,
+        billing = await _answer(
+            self._toss.issue_billing_key(
+                auth_key=auth_key, customer_key=customer_key, idempotency_key=idempotency_key
+            )
         )
-        answer = await self._api.call(request)
-        try:
-            return parse_billing(answer.data, answer.exchange)
-        except WireError as exc:
-            raise _unreadable(answer, exc) from exc
+        exchange = _exchange_of(billing.exchange)
+        return _ours(lambda: parse_billing(billing.raw, exchange), exchange)
 
     async def charge_billing_key(
         self,
@@ -157,47 +183,47 @@ class TossGateway:
         amount: int,
         idempotency_key: str,
     ) -> GatewayPayment:
-        request = TossRequest(
-            Operation.BILLING_CHARGE,
-            "POST",
-            f"/v1/billing/{_segment(billing_key)}",
-            "/v1/billing/{billingKey}",  # the billing key is a credential: never in a log
-            body={
-                "customerKey": customer_key,
-                "amount": amount,
-                "orderId": order_id,
-                "orderName": order_name,
-            },
-            idempotency_key=idempotency_key,
-            read_timeout=self._timeouts.billing_read,
-        )
-        return _payment(await self._api.call(request))
-
-    async def delete_billing_key(self, billing_key: str) -> None:
-        await self._api.call(
-            TossRequest(
-                Operation.BILLING_DELETE,
-                "DELETE",
-                f"/v1/billing/{_segment(billing_key)}",
-                "/v1/billing/{billingKey}",
+        return await self._payment(
+            self._toss.charge_billing_key(
+                billing_key=billing_key,
+                customer_key=customer_key,
+                amount=amount,
+                order_id=order_id,
+                order_name=order_name,
+                idempotency_key=idempotency_key,
             )
         )
 
+    async def delete_billing_key(self, billing_key: str) -> None:
+        await _answer(self._toss.delete_billing_key(billing_key))
 
-def _payment(answer: TossAnswer) -> GatewayPayment:
+    async def _payment(self, call: Awaitable[Payment]) -> GatewayPayment:
+        payment = await _answer(call)
+        exchange = _exchange_of(payment.exchange)
+        return _ours(lambda: parse_payment(payment.raw, exchange), exchange)
+
+
+async def _answer(call: Awaitable[T]) -> T:
     try:
-        return parse_payment(answer.data, answer.exchange)
+        return await call
+    except TossError as error:
+        raise gateway_error(error) from error
+
+
+def _exchange_of(exchange: Exchange | None) -> GatewayExchange | None:
+    return gateway_exchange(exchange) if exchange is not None else None
+
+
+def _ours(read: Callable[[], T], exchange: GatewayExchange | None) -> T:
+    try:
+        return read()
     except WireError as exc:
-        raise _unreadable(answer, exc) from exc
-
-
-def _unreadable(answer: TossAnswer, exc: WireError) -> GatewayUnknown:
-    # Toss said yes to something we cannot read: the money may have moved, so "unknown".
-    return GatewayUnknown(
-        "MALFORMED_RESPONSE",
-        f"Toss's answer could not be read: {exc}",
-        exchange=dataclasses.replace(answer.exchange, outcome="unknown"),
-    )
+        # Toss said yes to something we cannot read: the money may have moved, so "unknown".
+        raise GatewayUnknown(
+            "MALFORMED_RESPONSE",
+            f"Toss's answer could not be read: {exc}",
+            exchange=None if exchange is None else dataclasses.replace(exchange, outcome="unknown"),
+        ) from exc
 
 
 def build_toss_gateway(
@@ -206,7 +232,7 @@ def build_toss_gateway(
     *,
     clock: Callable[[], float] = time.monotonic,
     retry_policy: RetryPolicy = RetryPolicy(),
-    breaker: CircuitBreaker | Literal[_Default.BREAKER] | None = _Default.BREAKER,
+    breaker: BreakerChoice = DEFAULT_BREAKER,
     timeouts: TossTimeouts = TossTimeouts(),
     max_connections: int = 100,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -241,7 +267,7 @@ async def open_toss_gateway(
     *,
     clock: Callable[[], float] = time.monotonic,
     retry_policy: RetryPolicy = RetryPolicy(),
-    breaker: CircuitBreaker | Literal[_Default.BREAKER] | None = _Default.BREAKER,
+    breaker: BreakerChoice = DEFAULT_BREAKER,
     timeouts: TossTimeouts = TossTimeouts(),
     max_connections: int = 100,
     transport: httpx.AsyncBaseTransport | None = None,

@@ -1,4 +1,4 @@
-"""How often and how patiently we try one Toss call again.
+"""How often and how patiently one Toss call is tried again.
 
 Capped exponential backoff with jitter and a bounded number of attempts (AWS REL05-BP03).
 Whether an answer may be retried at all is decided by the caller (see `api.py`); this only says
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +29,13 @@ class RetryPolicy:
     # A retry is not started once this many seconds have passed since the first attempt, and a
     # retry's timeouts are cut to what is left, so one call never runs far past it.
     max_elapsed: float = 45.0
+    # Toss refuses a second cancel of one payment within a second (FORBIDDEN_CONSECUTIVE_REQUEST):
+    # a retry of that answer waits at least this long, whatever the backoff says.
+    consecutive_request_pause: float = 1.1
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
+    blocking_sleep: Callable[[float], None] = field(
+        default=time.sleep, compare=False
+    )  # sync client
     random: Callable[[], float] = field(default=random.random, compare=False)
 
     def __post_init__(self) -> None:

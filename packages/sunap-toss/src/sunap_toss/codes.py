@@ -1,6 +1,6 @@
 """The one table that turns a Toss error answer into one of our gateway outcomes.
 
-Refusals are an ALLOWLIST (RELIABILITY.md §2.2): only codes listed here may mark money as failed.
+Refusals are an allowlist: only codes listed here may mark money as failed.
 Toss adds codes without versioning, so anything unlisted — and every 5xx, 429 or unparseable
 body — is UNKNOWN: the payment stays in doubt and is resolved by looking it up.
 """
@@ -18,6 +18,11 @@ class Operation(enum.StrEnum):
     BILLING_ISSUE = "billing.issue"
     BILLING_CHARGE = "billing.charge"
     BILLING_DELETE = "billing.delete"
+    KEY_IN = "key_in"
+    VIRTUAL_ACCOUNT = "virtual_account"
+    TRANSACTIONS = "transactions"
+    SETTLEMENTS = "settlements"
+    CASH_RECEIPT = "cash_receipt"
 
 
 class Verdict(enum.StrEnum):
@@ -46,7 +51,8 @@ _MISCONFIGURED = frozenset(
     }
 )
 
-# The issuer, the bank or Toss's risk engine said no to taking this money (TOSS.md §4.2).
+# The issuer, the bank or Toss's risk engine said no to taking this money
+# (https://docs.tosspayments.com/reference/error-codes).
 _APPROVAL_REFUSALS = frozenset(
     {
         "REJECT_CARD_PAYMENT",
@@ -123,6 +129,24 @@ _BILLING_CHARGE_REFUSALS = _APPROVAL_REFUSALS | {
 }
 
 
+_VIRTUAL_ACCOUNT_REFUSALS = frozenset(
+    {
+        "INVALID_BANK",
+        "EXCEED_MAX_VALID_HOURS",
+        "EXCEED_MAX_DUE_DATE",
+        "INVALID_VALID_HOURS_WITH_DUE_DATE_AND_SINGLE",
+        "INVALID_VIRTUAL_ACCOUNT_TYPE",
+        "REQUIRED_ACCOUNT_KEY",
+        "NOT_AVAILABLE_BANK",
+        "BELOW_MINIMUM_AMOUNT",
+    }
+)
+
+_QUERY_REFUSALS = frozenset(
+    {"INVALID_DATE", "INVALID_ISO_DATE_FORMAT", "EXCEED_MAX_QUERY_LIMIT", "INVALID_PAGING_KEY"}
+)
+
+
 def _table(
     *,
     declined: frozenset[str] = frozenset(),
@@ -161,10 +185,34 @@ TABLE: Mapping[Operation, Mapping[str, Verdict]] = {
         not_found=frozenset({"NOT_FOUND_BILLING"}),
     ),
     Operation.BILLING_DELETE: _table(not_found=frozenset({"NOT_FOUND_BILLING", "NOT_FOUND"})),
+    Operation.KEY_IN: _table(
+        declined=_APPROVAL_REFUSALS | {"NOT_SUPPORTED_MONTHLY_INSTALLMENT_PLAN_BELOW_AMOUNT"},
+        already_processed=frozenset({"ALREADY_PROCESSED_PAYMENT", "DUPLICATED_ORDER_ID"}),
+    ),
+    Operation.VIRTUAL_ACCOUNT: _table(
+        declined=_VIRTUAL_ACCOUNT_REFUSALS,
+        already_processed=frozenset({"ALREADY_PROCESSED_PAYMENT", "DUPLICATED_ORDER_ID"}),
+    ),
+    # Reports move no money: a refusal is our request being wrong.
+    Operation.TRANSACTIONS: _table(declined=_QUERY_REFUSALS),
+    Operation.SETTLEMENTS: _table(declined=_QUERY_REFUSALS, not_found=_NOT_FOUND_PAYMENT),
+    Operation.CASH_RECEIPT: _table(
+        declined=frozenset({"NTS_ERROR", "INVALID_CASH_RECEIPT_TYPE", "NOT_CANCELABLE_AMOUNT"}),
+        already_processed=frozenset({"DUPLICATED_CASH_RECEIPT"}),
+        not_found=frozenset({"NOT_FOUND", "NOT_FOUND_CASH_RECEIPT"}),
+    ),
 }
 
-# Answers that say "not now" rather than "no": the same request may be sent again, same key.
-RETRYABLE_CODES = frozenset({"IDEMPOTENT_REQUEST_PROCESSING", "FORBIDDEN_CONSECUTIVE_REQUEST"})
+# Answers that say "not now" rather than "no": the same request may be sent again, same key
+# (Toss's retry guidance: https://docs.tosspayments.com/reference/error-codes, and docs/toss.md
+# "Retry guidance"). PROVIDER_ERROR is a card company's or bank's passing failure.
+RETRYABLE_CODES = frozenset(
+    {"IDEMPOTENT_REQUEST_PROCESSING", "FORBIDDEN_CONSECUTIVE_REQUEST", "PROVIDER_ERROR"}
+)
+
+# Toss processes only the first of two cancels of one payment within a second and refuses the
+# rest with this code (https://docs.tosspayments.com/guides/v2/cancel-payment): wait a second.
+CONSECUTIVE_REQUEST = "FORBIDDEN_CONSECUTIVE_REQUEST"
 
 
 def classify(operation: Operation, status: int, code: str | None) -> Verdict:

@@ -14,6 +14,7 @@ reads, and the first one that succeeds closes the breaker for everyone.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from collections.abc import Callable
 
@@ -40,6 +41,9 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._probe_in_flight = False
+        # The sync client may be shared by threads; the async one needs no lock, and an
+        # uncontended lock costs well under a microsecond.
+        self._lock = threading.Lock()
 
     @property
     def state(self) -> BreakerState:
@@ -59,33 +63,37 @@ class CircuitBreaker:
 
     def allow(self, *, read_only: bool = False) -> bool:
         """May a request go out now? A True for a money-moving call in half-open takes the probe."""
-        state = self.state
-        if state is BreakerState.CLOSED:
+        with self._lock:
+            state = self.state
+            if state is BreakerState.CLOSED:
+                return True
+            if state is BreakerState.OPEN:
+                return False
+            if read_only:
+                return True
+            if self._probe_in_flight:
+                return False
+            self._probe_in_flight = True
             return True
-        if state is BreakerState.OPEN:
-            return False
-        if read_only:
-            return True
-        if self._probe_in_flight:
-            return False
-        self._probe_in_flight = True
-        return True
 
     def abandon(self) -> None:
         """A call that was let through ended with no answer either way (it was cancelled)."""
-        self._probe_in_flight = False
+        with self._lock:
+            self._probe_in_flight = False
 
     def record_success(self) -> None:
-        self._failures = 0
-        self._opened_at = None
-        self._probe_in_flight = False
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._probe_in_flight = False
 
     def record_failure(self) -> None:
-        self._probe_in_flight = False
-        if self._opened_at is not None:
-            # A failed probe (or a failure that was in flight when it opened) restarts the cool-off.
-            self._opened_at = self._clock()
-            return
-        self._failures += 1
-        if self._failures >= self._threshold:
-            self._opened_at = self._clock()
+        with self._lock:
+            self._probe_in_flight = False
+            if self._opened_at is not None:
+                # A failed probe (or a failure that was in flight when it opened) restarts the cool-off.
+                self._opened_at = self._clock()
+                return
+            self._failures += 1
+            if self._failures >= self._threshold:
+                self._opened_at = self._clock()

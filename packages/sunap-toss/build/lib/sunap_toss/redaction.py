@@ -1,0 +1,70 @@
+"""What of a Toss request or answer may be kept in the audit trail and the logs.
+
+Fields that are credentials or personal data are replaced by name; card-number-like digit runs,
+e-mail addresses and phone numbers are masked wherever they appear in a string, because Toss
+echoes user input in places we don't know about. Numbers that JSON gave us as Decimal become
+int (or str when not whole) so the exchange stays JSON-serialisable and float-free.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+MASK = "[REDACTED]"
+
+# Always masked, wherever they appear.
+_SECRET_FIELDS = frozenset(
+    {
+        "secret",
+        "billingKey",
+        "authKey",
+        "customerKey",
+        "cardNumber",
+        "cardPassword",
+        "customerIdentityNumber",
+        "registrationNumber",
+        "customerEmail",
+        "customerMobilePhone",
+        "bankAccountNumber",
+    }
+)
+# Masked inside a refund account: whose money goes where.
+_REFUND_ACCOUNT_FIELDS = frozenset({"accountNumber", "holderName"})
+
+# 13–19 digits, optionally grouped by spaces or dashes, not part of a longer token.
+_CARD_NUMBER = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w-])(?:\+82[ -]?|0)1[016789][ -]?\d{3,4}[ -]?\d{4}(?![\w-])")
+
+
+def redact_text(text: str) -> str:
+    text = _CARD_NUMBER.sub(MASK, text)
+    text = _EMAIL.sub(MASK, text)
+    return _PHONE.sub(MASK, text)
+
+
+def redact(value: Any, *, _field: str | None = None) -> Any:
+    """A deep copy of `value` that is safe to store and log."""
+    if isinstance(value, dict):
+        in_refund_account = _field == "refundReceiveAccount"
+        return {
+            key: (
+                MASK
+                if _is_secret(key, in_refund_account) and value[key] is not None
+                else redact(value[key], _field=key)
+            )
+            for key in value
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item, _field=_field) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    return value
+
+
+def _is_secret(key: str, in_refund_account: bool) -> bool:
+    return key in _SECRET_FIELDS or (in_refund_account and key in _REFUND_ACCOUNT_FIELDS)

@@ -1,0 +1,73 @@
+"""Whose turn it is to send a cancel of a payment to the PG.
+
+The PG takes one cancel of a payment per second and refuses the others (docs/toss.md "Pacing").
+So a payment has one turn, held in the database (`next_cancel_at`, shared by every process): a
+cancel takes it before reserving, holds it while its call is in flight, and frees it a spacing
+after the answer — later than the PG received the call, whatever the delays on the way. No
+transaction is open while a cancel waits for the turn or while the PG answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from .deps import Deps
+
+log = logging.getLogger("sunap.cancel")
+
+# After an answer, the next cancel of the payment waits this long: the PG's one second, plus a
+# margin for the processes' clocks.
+CANCEL_SPACING = timedelta(seconds=1.1)
+# How long a turn is held for a cancel in flight; if its process dies, the next one waits this long.
+CANCEL_TURN_HOLD = timedelta(seconds=90)
+# A cancel that waited this long goes without the turn: the client still retries
+# FORBIDDEN_CONSECUTIVE_REQUEST with its key, and an answer that never comes is unknown.
+CANCEL_QUEUE_LIMIT = timedelta(seconds=120)
+
+Turn = datetime | None  # the end of the hold we took; None: we went without one
+
+
+async def try_turn(tenant_id: str, payment_id: str, deps: Deps) -> tuple[bool, Turn]:
+    """Take the turn if it is free now: (taken, hold)."""
+    now = deps.clock.now()
+    held_until = now + CANCEL_TURN_HOLD
+    async with deps.uow() as uow:
+        free_at = await uow.payments.claim_cancel_turn(tenant_id, payment_id, now, held_until)
+        await uow.commit()
+    return free_at is None, held_until if free_at is None else None
+
+
+async def take_turn(tenant_id: str, payment_id: str, deps: Deps) -> Turn:
+    """Take the turn, waiting until it is free (at most CANCEL_QUEUE_LIMIT)."""
+    waited = 0.0  # counted as well as the clock, in case the clock stands still
+    while waited <= CANCEL_QUEUE_LIMIT.total_seconds():
+        now = deps.clock.now()
+        held_until = now + CANCEL_TURN_HOLD
+        async with deps.uow() as uow:
+            free_at = await uow.payments.claim_cancel_turn(tenant_id, payment_id, now, held_until)
+            await uow.commit()
+        if free_at is None:
+            return held_until
+        # A little jitter, so that the cancels waiting for one turn do not all ask at once; at
+        # most a second, so that a turn freed early is seen soon.
+        pause = min(max((free_at - now).total_seconds(), 0.05) + random.uniform(0.0, 0.05), 1.0)
+        await deps.sleep(pause)
+        waited += pause
+    log.warning("cancel of payment %s goes without its turn after %.0f s", payment_id, waited)
+    return None
+
+
+async def end_turn(
+    tenant_id: str, payment_id: str, held_until: Turn, deps: Deps, *, sent: bool
+) -> None:
+    """Free the turn: a spacing from now if a call went to the PG, at once if none did."""
+    if held_until is None:
+        return
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        await uow.payments.end_cancel_turn(
+            tenant_id, payment_id, held_until, now + CANCEL_SPACING if sent else now
+        )
+        await uow.commit()
