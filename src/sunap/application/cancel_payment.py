@@ -38,7 +38,7 @@ def cancel_idempotency_key(cancel_id: str) -> str:
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     payment, cancel, full = await _reserve(cmd, deps)
     if cancel is None:
-        return payment  # READY: canceled locally, no PG call (cancel rule 1)
+        return payment  # READY: canceled locally, no PG call (docs/api.md, Cancel rules, rule 1)
     assert payment.payment_key is not None
     gateway = await deps.accounts.gateway(payment.pg_account_id)
     try:

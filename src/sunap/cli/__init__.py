@@ -1,35 +1,49 @@
-"""`sunap serve | sandbox | migrate | keys | tenants | secrets | worker | reconcile | webhooks`."""
+"""The `sunap` command: `serve | sandbox | migrate | worker | reconcile | keys | tenants |
+webhooks | secrets`, on typer. Exit codes are documented in docs/cli.md.
+
+Each module of this package adds its commands with `register(app)`; adding a command group is
+one new module and one entry in COMMAND_MODULES.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
+
+import typer
 
 from sunap.config import ConfigurationError
 
 from . import keys, operations, secrets, serve, tenants, webhooks
+from .output import INTERRUPTED, OK, USAGE
+
+COMMAND_MODULES = (serve, keys, operations, webhooks, tenants, secrets)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sunap", description="Payments on Toss Payments.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve.register(commands)
-    keys.register(commands)
-    operations.register(commands)
-    webhooks.register(commands)
-    tenants.register(commands)
-    secrets.register(commands)
-    return parser
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="sunap",
+        help="Payments on Toss Payments.",
+        no_args_is_help=True,
+        # A traceback with local variables could print a secret key: never.
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    for module in COMMAND_MODULES:
+        module.register(app)
+    return app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command and answer its exit code (docs/cli.md)."""
     try:
-        result = args.run(args)
+        build_app()(args=None if argv is None else list(argv), prog_name="sunap")
     except ConfigurationError as refused:
         print(f"sunap: refusing to start: {refused}", file=sys.stderr)
-        return 2
+        return USAGE
     except KeyboardInterrupt:
-        return 130
-    return int(result or 0)
+        return INTERRUPTED
+    except SystemExit as exited:  # typer ends every run this way, usage errors with 2
+        return exited.code if isinstance(exited.code, int) else OK if exited.code is None else 1
+    return OK

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-from typing import Any
+from typing import Annotated
 
+import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
@@ -15,20 +15,19 @@ from sunap.config import Settings
 from sunap.sandbox.server import run as run_sandbox
 
 
-def register(commands: Any) -> None:
-    serve = commands.add_parser(
-        "serve", help="the API, the workers and (without a Toss key) the sandbox"
-    )
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--grpc-port", type=int, default=None, help="0: no gRPC")
-    serve.set_defaults(run=run_serve)
+def register(app: typer.Typer) -> None:
+    app.command(help="The API, the workers and (without a Toss key) the sandbox.")(serve)
+    app.command(help="The Toss sandbox on its own.")(sandbox)
 
-    sandbox = commands.add_parser("sandbox", help="the Toss sandbox on its own")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8090)
-    sandbox.add_argument("--webhook-url", default=None)
-    sandbox.set_defaults(run=lambda a: run_sandbox(a.host, a.port, a.webhook_url))
+
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Where the sandbox delivers its webhooks.")
+    ] = None,
+) -> None:
+    run_sandbox(host, port, webhook_url)
 
 
 def configure_logging(level: str) -> None:
@@ -37,20 +36,25 @@ def configure_logging(level: str) -> None:
     )
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default SUNAP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default SUNAP_PORT).")] = None,
+    grpc_port: Annotated[
+        int | None, typer.Option(help="gRPC port (default SUNAP_GRPC_PORT); 0: no gRPC.")
+    ] = None,
+) -> None:
     settings = Settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
+    host = host or settings.host
+    port = port or settings.port
     configure_logging(settings.log_level)
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)  # the embedded default migrates itself
-    grpc_port = settings.grpc_port if args.grpc_port is None else args.grpc_port
+    grpc_port = settings.grpc_port if grpc_port is None else grpc_port
     grpc_address = (host, grpc_port) if grpc_port else None
     self_url = loopback_url(host, port)
     app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
     print(banner(settings, f"http://{host}:{port}", self_url, grpc_address), flush=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
-    return 0
 
 
 def banner(

@@ -1,4 +1,4 @@
-"""Toss's error codes: HTTP status and message in Korean and English (TOSS.md 4.2).
+"""Toss's error codes: HTTP status and message in Korean and English (docs/toss.md, Errors).
 
 Any code here is also a valid `TossPayments-Test-Code`.
 """

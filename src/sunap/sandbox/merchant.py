@@ -311,7 +311,9 @@ class Merchant:
             installment_months=request.installment_months,
         )
         self._add(payment)
-        self._approve(payment)  # no PAYMENT_STATUS_CHANGED for billing approvals (TOSS.md 6.2)
+        self._approve(
+            payment
+        )  # no PAYMENT_STATUS_CHANGED for billing approvals (docs/toss.md, Webhooks)
         return payment
 
     def delete_billing_key(self, billing_key: str) -> None:
@@ -363,7 +365,9 @@ class Merchant:
                 and payment.due_at is not None
                 and payment.due_at <= now
             ):
-                account["expired"] = True  # status unchanged and no webhook (TOSS.md 3.3)
+                account["expired"] = (
+                    True  # status unchanged and no webhook (docs/toss.md, Payment statuses)
+                )
 
     # Inside.
 
@@ -440,7 +444,7 @@ class Merchant:
         )
 
     def _deposit_callback(self, payment: PaymentRecord) -> None:
-        # Flat body, no eventType/data (TOSS.md 6.2).
+        # Flat body, no eventType/data (docs/toss.md, Webhooks).
         self._notify(
             "DEPOSIT_CALLBACK",
             {

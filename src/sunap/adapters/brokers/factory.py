@@ -1,4 +1,4 @@
-"""Choose the publisher and the subscriber from `SUNAP_BROKER_URL` (shared/API.md, Events)."""
+"""Choose the publisher and the subscriber from `SUNAP_BROKER_URL` (docs/api.md, Events)."""
 
 from __future__ import annotations
 

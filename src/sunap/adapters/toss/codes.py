@@ -1,6 +1,6 @@
 """The one table that turns a Toss error answer into one of our gateway outcomes.
 
-Refusals are an ALLOWLIST (RELIABILITY.md §2.2): only codes listed here may mark money as failed.
+Refusals are an ALLOWLIST (docs/reliability.md, Classifying Toss's answers): only codes listed here may mark money as failed.
 Toss adds codes without versioning, so anything unlisted — and every 5xx, 429 or unparseable
 body — is UNKNOWN: the payment stays in doubt and is resolved by looking it up.
 """
@@ -46,7 +46,7 @@ _MISCONFIGURED = frozenset(
     }
 )
 
-# The issuer, the bank or Toss's risk engine said no to taking this money (TOSS.md §4.2).
+# The issuer, the bank or Toss's risk engine said no to taking this money (docs/toss.md, Errors).
 _APPROVAL_REFUSALS = frozenset(
     {
         "REJECT_CARD_PAYMENT",
