@@ -12,10 +12,8 @@ from collections.abc import Sequence
 
 import typer
 
-from sunap.config import ConfigurationError
-
 from . import keys, operations, secrets, serve, tenants, webhooks
-from .output import INTERRUPTED, OK, USAGE
+from .output import DATABASE, INTERRUPTED, OK, USAGE
 
 COMMAND_MODULES = (serve, keys, operations, webhooks, tenants, secrets)
 
@@ -39,11 +37,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and answer its exit code (docs/cli.md)."""
     try:
         build_app()(args=None if argv is None else list(argv), prog_name="sunap")
-    except ConfigurationError as refused:
-        print(f"sunap: refusing to start: {refused}", file=sys.stderr)
-        return USAGE
     except KeyboardInterrupt:
         return INTERRUPTED
     except SystemExit as exited:  # typer ends every run this way, usage errors with 2
         return exited.code if isinstance(exited.code, int) else OK if exited.code is None else 1
+    except Exception as error:
+        if (refusal := configuration_refused(error)) is not None:
+            print(f"sunap: refusing to start: {refusal}", file=sys.stderr)
+            return USAGE
+        if (unusable := database_unusable(error)) is not None:
+            print(f"sunap: {unusable}", file=sys.stderr)
+            return DATABASE
+        raise
     return OK
+
+
+def configuration_refused(error: Exception) -> str | None:
+    """What is wrong with the settings, if that is what `error` says; never a setting's value."""
+    # Imported here, not at the top: `--help` and shell completion need none of it.
+    from pydantic import ValidationError
+
+    from sunap.config import ConfigurationError
+
+    if isinstance(error, ConfigurationError):
+        return str(error)
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+    return None
+
+
+def database_unusable(error: Exception) -> str | None:
+    """The database cannot be reached or has no schema yet. Only the driver's first line is
+    shown: a connection or schema error names no row, but the statement's parameters might."""
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(error, ConnectionError):  # the driver could not even connect
+        reason = str(error).splitlines()[0]
+    elif isinstance(error, OperationalError):
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else "unreachable"
+    else:
+        return None
+    return (
+        f"the database cannot be used ({reason}). Check SUNAP_DATABASE_URL, "
+        "and run `sunap migrate` on a new database."
+    )

@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sunap.adapters.sql.api_keys import ApiKeyListing, SqlApiKeyStore
-from sunap.adapters.sql.engine import create_engine
-from sunap.adapters.system import RandomIds, SystemClock
-from sunap.application.authentication import SCOPES, hash_api_key, new_api_key
-from sunap.config import Settings
-
 from .output import JsonOption, print_json, print_rows
+
+if TYPE_CHECKING:
+    from sunap.adapters.sql.api_keys import ApiKeyListing
+    from sunap.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -29,13 +27,16 @@ def create(
     scope: Annotated[
         list[str],
         typer.Option(
-            help=f"A scope, one of {', '.join(sorted(SCOPES))}; repeat for several.",
+            help="A scope: payments:read, payments:write, payments:cancel, billing or admin; "
+            "repeat for several.",
             callback=_known_scopes,
-            autocompletion=lambda: sorted(SCOPES),
+            autocompletion=lambda: sorted(_scopes()),
         ),
     ],
     json: JsonOption = False,
 ) -> None:
+    from sunap.config import Settings
+
     scopes = frozenset(scope)
     key = asyncio.run(create_key(Settings(), tenant, scopes))
     if json:
@@ -46,16 +47,27 @@ def create(
     print(key)
 
 
+def _scopes() -> frozenset[str]:
+    from sunap.application.authentication import SCOPES
+
+    return SCOPES
+
+
 def _known_scopes(scopes: list[str]) -> list[str]:
-    unknown = sorted(set(scopes) - SCOPES)
+    unknown = sorted(set(scopes) - _scopes())
     if unknown:
         raise typer.BadParameter(
-            f"unknown scope {', '.join(unknown)}; scopes are {', '.join(sorted(SCOPES))}"
+            f"unknown scope {', '.join(unknown)}; scopes are {', '.join(sorted(_scopes()))}"
         )
     return scopes
 
 
 async def create_key(settings: Settings, tenant: str, scopes: frozenset[str]) -> str:
+    from sunap.adapters.sql.api_keys import SqlApiKeyStore
+    from sunap.adapters.sql.engine import create_engine
+    from sunap.adapters.system import RandomIds, SystemClock
+    from sunap.application.authentication import hash_api_key, new_api_key
+
     engine = create_engine(settings.database_url)
     try:
         store = SqlApiKeyStore(engine)
@@ -78,6 +90,8 @@ def list_keys(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
     json: JsonOption = False,
 ) -> None:
+    from sunap.config import Settings
+
     listed = asyncio.run(_list(Settings(), tenant))
     if json:
         print_json([_as_json(k) for k in listed])
@@ -106,6 +120,9 @@ def _as_json(listing: ApiKeyListing) -> dict[str, object]:
 
 
 async def _list(settings: Settings, tenant: str | None) -> list[ApiKeyListing]:
+    from sunap.adapters.sql.api_keys import SqlApiKeyStore
+    from sunap.adapters.sql.engine import create_engine
+
     engine = create_engine(settings.database_url)
     try:
         return await SqlApiKeyStore(engine).listing(tenant)

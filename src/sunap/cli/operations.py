@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sunap.adapters.sql.migrate import upgrade
-from sunap.application.reconcile import ReconcileOutcome, payments_due, reconcile_payment
-from sunap.bootstrap import build_runtime, loopback_url
-from sunap.config import Settings
-from sunap.entrypoints.workers.loop import WorkerGroup
-
 from .output import JsonOption, print_json, tracked
 from .serve import configure_logging
+
+if TYPE_CHECKING:
+    from sunap.application.reconcile import ReconcileOutcome
+    from sunap.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -25,18 +23,26 @@ def register(app: typer.Typer) -> None:
 
 
 def migrate() -> None:
+    from sunap.adapters.sql.migrate import upgrade
+    from sunap.config import Settings
+
     settings = Settings()
     upgrade(settings.database_url)
     print("database is at the newest schema")
 
 
 def worker() -> None:
+    from sunap.config import Settings
+
     settings = Settings()
     configure_logging(settings.log_level)
     asyncio.run(_work(settings))
 
 
 async def _work(settings: Settings) -> None:
+    from sunap.bootstrap import build_runtime, loopback_url
+    from sunap.entrypoints.workers.loop import WorkerGroup
+
     runtime = build_runtime(settings, self_url=loopback_url(settings.host, settings.port))
     await runtime.publisher.start()
     group = WorkerGroup(runtime.workers, runtime.metrics)
@@ -56,6 +62,8 @@ def reconcile(
     limit: Annotated[int, typer.Option(min=1, help="At most this many payments.")] = 50,
     json: JsonOption = False,
 ) -> None:
+    from sunap.config import Settings
+
     settings = Settings()
     configure_logging(settings.log_level)
     outcomes = asyncio.run(_reconcile_once(settings, limit))
@@ -68,6 +76,9 @@ def reconcile(
 
 
 async def _reconcile_once(settings: Settings, limit: int) -> dict[str, ReconcileOutcome]:
+    from sunap.application.reconcile import payments_due, reconcile_payment
+    from sunap.bootstrap import build_runtime, loopback_url
+
     runtime = build_runtime(settings, self_url=loopback_url(settings.host, settings.port))
     try:
         due = await payments_due(runtime.deps, limit)

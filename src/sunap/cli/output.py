@@ -22,6 +22,7 @@ T = TypeVar("T")
 OK = 0
 FAILED = 1  # the command ran and what it was asked for did not happen
 USAGE = 2  # bad options or a configuration Sunap refuses (click also uses 2 for usage errors)
+DATABASE = 3  # the database cannot be reached, or has no schema yet
 INTERRUPTED = 130
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]

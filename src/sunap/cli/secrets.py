@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from sunap.adapters.crypto.fernet_box import new_key
-
 
 def register(app: typer.Typer) -> None:
     secrets = typer.Typer(help="The key credentials are sealed with.", no_args_is_help=True)
@@ -14,4 +12,6 @@ def register(app: typer.Typer) -> None:
 
 
 def new_secrets_key() -> None:
+    from sunap.adapters.crypto.fernet_box import new_key
+
     print(new_key())

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from sqlalchemy.engine import make_url
 
-from sunap.adapters.sql.migrate import upgrade
-from sunap.bootstrap import SANDBOX_MOUNT, build_app, loopback_url
-from sunap.config import Settings
-from sunap.sandbox.server import run as run_sandbox
+if TYPE_CHECKING:
+    from sunap.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +23,8 @@ def sandbox(
         str | None, typer.Option(help="Where the sandbox delivers its webhooks.")
     ] = None,
 ) -> None:
+    from sunap.sandbox.server import run as run_sandbox
+
     run_sandbox(host, port, webhook_url)
 
 
@@ -43,6 +41,13 @@ def serve(
         int | None, typer.Option(help="gRPC port (default SUNAP_GRPC_PORT); 0: no gRPC.")
     ] = None,
 ) -> None:
+    import uvicorn
+    from sqlalchemy.engine import make_url
+
+    from sunap.adapters.sql.migrate import upgrade
+    from sunap.bootstrap import build_app, loopback_url
+    from sunap.config import Settings
+
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
@@ -60,6 +65,10 @@ def serve(
 def banner(
     settings: Settings, listen_url: str, self_url: str, grpc_address: tuple[str, int] | None
 ) -> str:
+    from sqlalchemy.engine import make_url
+
+    from sunap.bootstrap import SANDBOX_MOUNT
+
     lines = [
         f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})",
         f"gRPC (sunap.v1.PaymentService, health, reflection) on {grpc_address[0]}:{grpc_address[1]}"

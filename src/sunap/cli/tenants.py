@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sunap.adapters.sql.api_keys import SqlApiKeyStore
-from sunap.adapters.sql.engine import create_engine
-from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
-from sunap.adapters.system import RandomIds, SystemClock
-from sunap.application.pg_accounts import AccountRefused, give_tenant_own_account
-from sunap.application.secrets import SecretsUnavailable
-from sunap.bootstrap import secret_box
-from sunap.config import Settings
-
 from .output import USAGE, JsonOption, fail, print_json, print_rows
+
+if TYPE_CHECKING:
+    from sunap.application.pg_accounts import TenantAccount
+    from sunap.config import Settings
 
 STDIN = "-"
 
@@ -35,6 +30,8 @@ def register(app: typer.Typer) -> None:
 
 def read_secret(path: str, what: str) -> str:
     """A secret from a file, or from stdin with `-`; surrounding whitespace dropped."""
+    from sunap.application.pg_accounts import AccountRefused
+
     try:
         raw = sys.stdin.read() if path == "-" else open(path, encoding="utf-8-sig").read()  # noqa: SIM115
     except OSError as error:
@@ -55,6 +52,10 @@ def set_toss(
         str | None, typer.Option(help="A file holding the webhook secret, or -.")
     ] = None,
 ) -> None:
+    from sunap.application.pg_accounts import AccountRefused
+    from sunap.application.secrets import SecretsUnavailable
+    from sunap.config import Settings
+
     if STDIN == secret_key_file == webhook_secret_file:
         fail("only one secret can come from stdin.", USAGE)
     try:
@@ -76,6 +77,13 @@ async def _set_toss(
     client_key: str | None,
     webhook_secret: str | None,
 ) -> None:
+    from sunap.adapters.sql.api_keys import SqlApiKeyStore
+    from sunap.adapters.sql.engine import create_engine
+    from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
+    from sunap.adapters.system import RandomIds, SystemClock
+    from sunap.application.pg_accounts import give_tenant_own_account
+    from sunap.bootstrap import secret_box
+
     box = secret_box(settings)
     engine = create_engine(settings.database_url)
     try:
@@ -95,6 +103,8 @@ async def _set_toss(
 
 
 def list_tenants(json: JsonOption = False) -> None:
+    from sunap.config import Settings
+
     rows = asyncio.run(_list(Settings()))
     if json:
         print_json(
@@ -125,7 +135,10 @@ def list_tenants(json: JsonOption = False) -> None:
     )
 
 
-async def _list(settings: Settings) -> list[Any]:
+async def _list(settings: Settings) -> list[TenantAccount]:
+    from sunap.adapters.sql.engine import create_engine
+    from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
+
     engine = create_engine(settings.database_url)
     try:
         return await SqlPgAccountStore(engine).tenants()

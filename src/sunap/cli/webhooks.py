@@ -5,21 +5,41 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from sunap.adapters.sql.engine import create_engine
-from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
-from sunap.adapters.system import SystemClock
-from sunap.application.ports import DeliveryStatus, WebhookDelivery
-from sunap.config import Settings
-
 from .output import USAGE, JsonOption, fail, print_json, print_rows, tracked
+
+if TYPE_CHECKING:
+    from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
+    from sunap.application.ports import WebhookDelivery
 
 T = TypeVar("T")
 # Fields of a delivery's body an operator never needs to see (docs/toss.md, Webhooks: the VA `secret`).
 HIDDEN = frozenset({"secret", "billingKey"})
+
+
+def _statuses() -> list[str]:
+    from sunap.application.ports import DeliveryStatus
+
+    return [s.value for s in DeliveryStatus]
+
+
+def _known_status(status: str | None) -> str | None:
+    if status is not None and status not in _statuses():
+        raise typer.BadParameter(f"{status!r} is not one of {', '.join(_statuses())}")
+    return status
+
+
+StatusOption = Annotated[
+    str | None,
+    typer.Option(
+        help="RECEIVED, APPLIED, UNMATCHED, IGNORED, REJECTED or FAILED.",
+        callback=_known_status,
+        autocompletion=_statuses,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +51,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _with_inbox(work: Callable[[SqlWebhookInbox], Awaitable[T]]) -> T:
+    from sunap.adapters.sql.engine import create_engine
+    from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
+    from sunap.config import Settings
+
     async def go() -> T:
         engine = create_engine(Settings().database_url)
         try:
@@ -43,9 +67,7 @@ def _with_inbox(work: Callable[[SqlWebhookInbox], Awaitable[T]]) -> T:
 
 def list_deliveries(
     limit: Annotated[int, typer.Option(min=1, help="Look at this many recent deliveries.")] = 50,
-    status: Annotated[
-        DeliveryStatus | None, typer.Option(help="Only deliveries in this status.")
-    ] = None,
+    status: StatusOption = None,
     json: JsonOption = False,
 ) -> None:
     deliveries = [
@@ -126,9 +148,7 @@ def replay(
     delivery_ids: Annotated[
         list[str] | None, typer.Argument(help="Deliveries to replay.", show_default=False)
     ] = None,
-    status: Annotated[
-        DeliveryStatus | None, typer.Option(help="Replay every recent delivery in this status.")
-    ] = None,
+    status: StatusOption = None,
     limit: Annotated[int, typer.Option(min=1, help="With --status: look this far back.")] = 500,
     json: JsonOption = False,
 ) -> None:
@@ -153,5 +173,7 @@ def replay(
 
 
 async def _requeue_all(inbox: SqlWebhookInbox, ids: list[str]) -> dict[str, bool]:
+    from sunap.adapters.system import SystemClock
+
     clock = SystemClock()
     return {d: await inbox.requeue(d, clock.now()) for d in tracked(ids, "replaying")}
