@@ -47,3 +47,13 @@ def test_help_lists_every_command_and_exits_0(capsys: pytest.CaptureFixture[str]
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["no-such-command"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_the_status_options_help_names_every_delivery_status() -> None:
+    from typing import get_args
+
+    from sunap.application.ports import DeliveryStatus
+    from sunap.cli.webhooks import StatusOption
+
+    _, option = get_args(StatusOption)
+    assert all(status.value in option.help for status in DeliveryStatus)

@@ -1,4 +1,4 @@
-"""`sunap webhooks list | show ID | replay ID`: see stored Toss deliveries and apply one again."""
+"""`sunap webhooks list | show ID | replay [ID…] [--status S]`: stored Toss deliveries."""
 
 from __future__ import annotations
 
