@@ -8,9 +8,7 @@ The service reaches the database through a TCP proxy this test starts and stops,
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,49 +17,23 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.e2e.flows import create_payment, new_order_id
-from tests.integration.brokers.tcp_proxy import TcpProxy
 from tests.support.databases import create_database, drop_database, selected_backends
 from tests.support.service import RunningService, running_service
+from tests.support.thread_proxy import ThreadedTcpProxy
 
 # The database servers a proxy can stand in front of; PostgreSQL even when only SQLite is chosen.
 SERVERS = [b for b in selected_backends() if b != "sqlite"] or ["postgresql"]
 
 
-class ProxyThread:
-    """The asyncio TcpProxy on a thread and loop of its own, for synchronous tests."""
-
-    def __init__(self, target_port: int) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._proxy = TcpProxy(target_port)
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        return self._proxy.port
-
-    def start(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._proxy.start(), self._loop).result(10)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._proxy.stop(), self._loop).result(10)
-
-    def close(self) -> None:
-        self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-
 @pytest.fixture(scope="module", params=SERVERS)
 def outage(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[RunningService, ProxyThread]]:
+) -> Iterator[tuple[RunningService, ThreadedTcpProxy]]:
     workdir = Path(tmp_path_factory.mktemp(f"sunap-outage-{request.param}"))
     url = create_database(request.param, workdir)
     parsed = make_url(url)
     assert parsed.port is not None
-    proxy = ProxyThread(parsed.port)
+    proxy = ThreadedTcpProxy(parsed.port)
     proxy.start()
     through_proxy = parsed.set(host="127.0.0.1", port=proxy.port)
     try:
@@ -70,7 +42,7 @@ def outage(
         ) as service:
             yield service, proxy
     finally:
-        proxy.close()
+        proxy.stop()
         drop_database(url)
 
 
@@ -85,7 +57,7 @@ def unavailable(response: httpx.Response) -> bool:
 
 
 def test_every_route_is_503_while_the_database_is_away_and_whole_once_it_is_back(
-    outage: tuple[RunningService, ProxyThread],
+    outage: tuple[RunningService, ThreadedTcpProxy],
 ) -> None:
     service, proxy = outage
     key = service.create_key("shop-outage", "payments:read", "payments:write", "payments:cancel")
@@ -134,7 +106,7 @@ def test_every_route_is_503_while_the_database_is_away_and_whole_once_it_is_back
 
 
 def test_requests_caught_by_the_outage_mid_flight_get_503_never_500(
-    outage: tuple[RunningService, ProxyThread],
+    outage: tuple[RunningService, ThreadedTcpProxy],
 ) -> None:
     service, proxy = outage
     key = service.create_key("shop-outage-mid", "payments:read", "payments:write")

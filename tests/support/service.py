@@ -72,9 +72,10 @@ class RunningService:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine can take long to import
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.process = None
                 raise RuntimeError(f"sunap serve exited early:\n{self.logs()}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
@@ -82,6 +83,7 @@ class RunningService:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"sunap serve did not come up:\n{self.logs()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

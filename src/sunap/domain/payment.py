@@ -227,10 +227,15 @@ class Payment:
                 f"amount {amount} does not match the payment's amount {self.amount}."
             )
         if self.status in APPROVED:
-            if payment_key == self.payment_key:
+            if payment_key != self.payment_key:
+                raise AlreadyProcessedPayment(
+                    "The payment was already approved with another paymentKey."
+                )
+            if self.status in (S.DONE, S.WAITING_FOR_DEPOSIT):
                 return ConfirmStart.ALREADY_APPROVED
-            raise AlreadyProcessedPayment(
-                "The payment was already approved with another paymentKey."
+            # A 200 from confirm only ever means DONE or WAITING_FOR_DEPOSIT (confirm rule 9).
+            raise NotConfirmableStatus(
+                f"The payment was approved and is now {self.status}; it cannot be confirmed again."
             )
         if self.status is S.IN_PROGRESS:
             raise ConfirmInProgress("A confirm of this payment is in progress.")

@@ -61,7 +61,7 @@ def test_a_wrong_amount_is_refused_and_changes_nothing(status: PaymentStatus) ->
     assert payment.events == []
 
 
-@pytest.mark.parametrize("status", [S.WAITING_FOR_DEPOSIT, S.DONE, S.PARTIAL_CANCELED, S.CANCELED])
+@pytest.mark.parametrize("status", [S.WAITING_FOR_DEPOSIT, S.DONE])
 def test_an_approved_payment_confirmed_again_with_its_key_needs_no_pg_call(
     status: PaymentStatus,
 ) -> None:
@@ -72,6 +72,20 @@ def test_an_approved_payment_confirmed_again_with_its_key_needs_no_pg_call(
     assert start is ConfirmStart.ALREADY_APPROVED
     assert payment.status is status
     assert payment.confirm_idempotency_key == CONFIRM_KEY  # the first key stays
+    assert payment.events == []
+
+
+@pytest.mark.parametrize("status", [S.PARTIAL_CANCELED, S.CANCELED])
+def test_a_canceled_payment_confirmed_again_with_its_key_is_refused_not_reported_approved(
+    status: PaymentStatus,
+) -> None:
+    """A 200 from confirm means DONE or WAITING_FOR_DEPOSIT only: a refunded payment is 409."""
+    payment = payment_in(status, payment_key="pk_1")
+    with pytest.raises(NotConfirmableStatus) as raised:
+        payment.begin_confirm(payment_key="pk_1", amount=15000, idempotency_key="k", now=LATER)
+    assert raised.value.code == "NOT_CONFIRMABLE_STATUS"
+    assert str(status) in raised.value.message
+    assert payment.status is status
     assert payment.events == []
 
 

@@ -1,0 +1,93 @@
+"""A TCP forwarder on plain threads, to take a database "away" from a real `sunap serve` and bring
+it back, for synchronous tests.
+
+Blocking sockets rather than asyncio: every socket it accepts or opens is tracked from the moment
+it exists, so stopping closes all of them. (An asyncio server can accept a connection while it is
+being closed and leave that socket to the garbage collector, which fails a later test with a
+ResourceWarning.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+
+class ThreadedTcpProxy:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self._target = (target_host, target_port)
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+        self.port = 0
+
+    def start(self) -> None:
+        """Listen (again, on the same port once one was chosen) and forward every connection."""
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self.port = listener.getsockname()[1]
+        with self._lock:
+            self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop listening and cut every forwarded connection, as a database crash would."""
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._sockets = self._sockets, set()
+        if listener is not None:
+            _close(listener)
+        for sock in sockets:
+            _close(sock)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            if not self._keep(listener, client):
+                return
+            threading.Thread(target=self._connect, args=(listener, client), daemon=True).start()
+
+    def _connect(self, listener: socket.socket, client: socket.socket) -> None:
+        try:
+            server = socket.create_connection(self._target, timeout=10)
+            server.settimeout(None)
+        except OSError:
+            self._drop(client)
+            return
+        if not self._keep(listener, server):
+            return
+        for source, sink in ((client, server), (server, client)):
+            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _keep(self, listener: socket.socket, sock: socket.socket) -> bool:
+        """Track a new socket, or close it at once when the proxy stopped since `listener`."""
+        with self._lock:
+            if self._listener is listener:
+                self._sockets.add(sock)
+                return True
+        _close(sock)
+        return False
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        self._drop(source)
+        self._drop(sink)
+
+    def _drop(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+        _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    """Shut down first: it wakes a thread blocked in accept() or recv() on this socket."""
+    with contextlib.suppress(OSError):  # not connected, or already shut
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
