@@ -1,6 +1,6 @@
 """kill -9 of `sunap serve` at each point of a confirm and of a cancel, then a restart: the
 payment converges to what Toss says, with one outbox event per change and no money moved twice
-(RELIABILITY.md checklist A7, B10)."""
+(docs/reliability.md, Crash points)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Payments section of shared/API.md, against a real `sunap serve` with its embedded sandbox."""
+"""The Payments section of docs/api.md, against a real `sunap serve` with its embedded sandbox."""
 
 from __future__ import annotations
 

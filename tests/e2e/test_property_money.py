@@ -1,7 +1,7 @@
 """Randomized runs of concurrent confirms and partial cancels while Toss misbehaves at random
 (late answers, 5xx, dropped connections, changes applied and their answers lost). After every
 run, once the reconciler has settled what was in doubt, each payment must agree with Toss to
-the won, and no money may have moved twice (RELIABILITY.md checklist B and E34).
+the won, and no money may have moved twice (docs/reliability.md, Money rules).
 
 A fixed number of seeded runs; a failure prints its seed: rerun one with SUNAP_PROPERTY_SEED.
 """

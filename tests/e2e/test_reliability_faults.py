@@ -1,6 +1,6 @@
 """Toss misbehaving over real HTTP (the sandbox's /sandbox/faults) against a real `sunap serve`:
 an unknown outcome is never a failure, retries keep one Idempotency-Key, and the reconciler
-finds the truth by itself (shared/API.md confirm rules 5–7, RELIABILITY.md checklist B)."""
+finds the truth by itself (docs/api.md, Confirm rules 5–7; docs/reliability.md, Unknown outcomes)."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ def test_a_paid_virtual_account_is_refunded_only_to_a_refund_account(
 def test_a_deposit_after_the_due_date_is_refused_and_the_payment_keeps_waiting(
     api: httpx.Client, sandbox: httpx.Client
 ) -> None:
-    """Toss sends no webhook when an account expires (TOSS.md 3.3): nothing moves on our side,
+    """Toss sends no webhook when an account expires (docs/toss.md, Payment statuses): nothing moves on our side,
     and the bank refuses the late deposit."""
     payment = issued_account(api, sandbox)
     assert sandbox.post("/sandbox/clock", json={"advanceSeconds": 8 * 24 * 3600}).status_code == 200

@@ -50,7 +50,7 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         raise
     if cancel is None:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
-        return payment  # READY: canceled locally, no PG call (cancel rule 1)
+        return payment  # READY: canceled locally, no PG call (docs/api.md, Cancel rules, rule 1)
     assert payment.payment_key is not None
     try:
         result = await gateway.cancel(

@@ -55,7 +55,7 @@ async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
     except ConfirmInProgress:
         return await _settle_earlier_attempt(cmd, deps)
     if claimed.status is not PaymentStatus.IN_PROGRESS:
-        return claimed  # approved before with this paymentKey: rule 3, no PG call
+        return claimed  # approved before with this paymentKey: confirm rule 3 (docs/api.md), no PG call
     gateway = await deps.accounts.gateway(claimed.pg_account_id)
     assert claimed.confirm_idempotency_key is not None
     key = claimed.confirm_idempotency_key
@@ -160,7 +160,7 @@ def _refuse_if_gateway_down(gateway: PaymentGateway) -> None:
 
 
 async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
-    """A confirm of this payment was sent before and its answer may be lost (confirm rule 6):
+    """A confirm of this payment was sent before and its answer may be lost (docs/api.md, Confirm rules, rule 6):
     a read at the PG settles it if the PG has decided; otherwise the attempt is still running.
     No second confirm is sent: the first may still be on its way."""
     async with deps.uow() as uow:

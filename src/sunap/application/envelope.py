@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 envelopes for payment events, and the topics they go to (shared/API.md)."""
+"""CloudEvents 1.0 envelopes for payment events, and the topics they go to (docs/api.md, Events)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public shapes of our objects (shared/API.md), as plain dicts: for HTTP answers and events."""
+"""The public shapes of our objects (docs/api.md, Payments), as plain dicts: for HTTP answers and events."""
 
 from __future__ import annotations
 

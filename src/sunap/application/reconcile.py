@@ -47,10 +47,14 @@ class ReconcileOutcome(enum.Enum):
 
 async def reconcile_due(deps: Deps, limit: int = 50) -> dict[str, ReconcileOutcome]:
     """One pass: every payment whose reconcile time has come. Safe to run on many workers."""
-    now = deps.clock.now()
-    async with deps.uow() as uow:
-        due = await uow.payments.due_for_reconcile(now, limit)
+    due = await payments_due(deps, limit)
     return {payment_id: await reconcile_payment(payment_id, deps) for payment_id in due}
+
+
+async def payments_due(deps: Deps, limit: int = 50) -> list[str]:
+    """The ids of the payments whose reconcile time has come, for a caller that walks them itself."""
+    async with deps.uow() as uow:
+        return list(await uow.payments.due_for_reconcile(deps.clock.now(), limit))
 
 
 async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:

@@ -80,7 +80,7 @@ class WebhookReceipt:
 
 def parse_delivery(body: bytes) -> ParsedDelivery:
     """Toss's real shapes: `{eventType, createdAt, data}`, and the flat DEPOSIT_CALLBACK
-    `{createdAt, secret, status, transactionKey, orderId}` with no eventType (TOSS.md 6.2)."""
+    `{createdAt, secret, status, transactionKey, orderId}` with no eventType (docs/toss.md, Webhooks)."""
     try:
         parsed = loads_strict(body)
     except RefusedJson as refused:

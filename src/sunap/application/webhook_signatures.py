@@ -1,6 +1,6 @@
 """Signed webhooks: Toss's `tosspayments-webhook-signature` and Standard Webhooks' `webhook-signature`.
 
-Toss signs only `payout.changed`/`seller.changed` (TOSS.md 6.3); payment webhooks carry no signature
+Toss signs only `payout.changed`/`seller.changed` (docs/toss.md, Webhooks); payment webhooks carry no signature
 and are verified by re-fetching the payment instead. Both schemes are checked over the raw bytes as
 received (a re-serialised body fails), in constant time, against every configured secret (two
 while one is being rotated), and only within a window around the sender's clock.

@@ -1,36 +1,87 @@
-"""`sunap serve | sandbox | migrate | keys | tenants | secrets | worker | reconcile | webhooks`."""
+"""The `sunap` command: `serve | sandbox | migrate | worker | reconcile | keys | tenants |
+webhooks | secrets`, on typer. Exit codes are documented in docs/cli.md.
+
+Each module of this package adds its commands with `register(app)`; adding a command group is
+one new module and one entry in COMMAND_MODULES.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
-from sunap.adapters.drivers import MissingDriver
-from sunap.config import ConfigurationError
+import typer
 
 from . import keys, operations, secrets, serve, tenants, webhooks
+from .output import DATABASE, INTERRUPTED, OK, USAGE
+
+COMMAND_MODULES = (serve, keys, operations, webhooks, tenants, secrets)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sunap", description="Payments on Toss Payments.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve.register(commands)
-    keys.register(commands)
-    operations.register(commands)
-    webhooks.register(commands)
-    tenants.register(commands)
-    secrets.register(commands)
-    return parser
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="sunap",
+        help="Payments on Toss Payments.",
+        no_args_is_help=True,
+        # A traceback with local variables could print a secret key: never.
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    for module in COMMAND_MODULES:
+        module.register(app)
+    return app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command and answer its exit code (docs/cli.md)."""
     try:
-        result = args.run(args)
-    except (ConfigurationError, MissingDriver) as refused:
-        print(f"sunap: refusing to start: {refused}", file=sys.stderr)
-        return 2
+        build_app()(args=None if argv is None else list(argv), prog_name="sunap")
     except KeyboardInterrupt:
-        return 130
-    return int(result or 0)
+        return INTERRUPTED
+    except SystemExit as exited:  # typer ends every run this way, usage errors with 2
+        return exited.code if isinstance(exited.code, int) else OK if exited.code is None else 1
+    except Exception as error:
+        if (refusal := configuration_refused(error)) is not None:
+            print(f"sunap: refusing to start: {refusal}", file=sys.stderr)
+            return USAGE
+        if (unusable := database_unusable(error)) is not None:
+            print(f"sunap: {unusable}", file=sys.stderr)
+            return DATABASE
+        raise
+    return OK
+
+
+def configuration_refused(error: Exception) -> str | None:
+    """What is wrong with the settings, if that is what `error` says; never a setting's value."""
+    # Imported here, not at the top: `--help` and shell completion need none of it.
+    from pydantic import ValidationError
+
+    from sunap.adapters.drivers import MissingDriver
+    from sunap.config import ConfigurationError
+
+    if isinstance(error, ConfigurationError | MissingDriver):
+        return str(error)
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+    return None
+
+
+def database_unusable(error: Exception) -> str | None:
+    """The database cannot be reached or has no schema yet. Only the driver's first line is
+    shown: a connection or schema error names no row, but the statement's parameters might."""
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(error, ConnectionError):  # the driver could not even connect
+        reason = str(error).splitlines()[0]
+    elif isinstance(error, OperationalError):
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else "unreachable"
+    else:
+        return None
+    return (
+        f"the database cannot be used ({reason}). Check SUNAP_DATABASE_URL, "
+        "and run `sunap migrate` on a new database."
+    )

@@ -1,38 +1,73 @@
-"""`sunap keys create --tenant NAME --scope S…`: prints the new key alone on its last line."""
+"""`sunap keys create --tenant NAME --scope S…` (prints the new key alone on its last line) and
+`sunap keys list` (never a key, never a hash)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from sunap.adapters.sql.api_keys import SqlApiKeyStore
-from sunap.adapters.sql.engine import create_engine
-from sunap.adapters.system import RandomIds, SystemClock
-from sunap.application.authentication import SCOPES, hash_api_key, new_api_key
-from sunap.config import Settings
+import typer
 
+from .output import JsonOption, print_json, print_rows
 
-def register(commands: Any) -> None:
-    keys = commands.add_parser("keys", help="API keys")
-    actions = keys.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="create a tenant (if new) and an API key for it")
-    create.add_argument("--tenant", required=True)
-    create.add_argument("--scope", action="append", required=True, choices=sorted(SCOPES))
-    create.set_defaults(run=run_create)
+if TYPE_CHECKING:
+    from sunap.adapters.sql.api_keys import ApiKeyListing
+    from sunap.config import Settings
 
 
-def run_create(args: argparse.Namespace) -> int:
-    key = asyncio.run(create_key(Settings(), args.tenant, frozenset(args.scope)))
-    print(
-        f"Created an API key for tenant '{args.tenant}' with scopes {', '.join(sorted(args.scope))}."
-    )
+def register(app: typer.Typer) -> None:
+    keys = typer.Typer(help="API keys.", no_args_is_help=True)
+    keys.command("create", help="Create a tenant (if new) and an API key for it.")(create)
+    keys.command("list", help="Every API key: id, tenant, scopes, creation time.")(list_keys)
+    app.add_typer(keys, name="keys")
+
+
+def create(
+    tenant: Annotated[str, typer.Option(help="The tenant's name.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(
+            help="A scope: payments:read, payments:write, payments:cancel, billing or admin; "
+            "repeat for several.",
+            callback=_known_scopes,
+            autocompletion=lambda: sorted(_scopes()),
+        ),
+    ],
+    json: JsonOption = False,
+) -> None:
+    from sunap.config import Settings
+
+    scopes = frozenset(scope)
+    key = asyncio.run(create_key(Settings(), tenant, scopes))
+    if json:
+        print_json({"tenant": tenant, "scopes": sorted(scopes), "key": key})
+        return
+    print(f"Created an API key for tenant '{tenant}' with scopes {', '.join(sorted(scopes))}.")
     print("Store it now: only its hash is kept.")
     print(key)
-    return 0
+
+
+def _scopes() -> frozenset[str]:
+    from sunap.application.authentication import SCOPES
+
+    return SCOPES
+
+
+def _known_scopes(scopes: list[str]) -> list[str]:
+    unknown = sorted(set(scopes) - _scopes())
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown scope {', '.join(unknown)}; scopes are {', '.join(sorted(_scopes()))}"
+        )
+    return scopes
 
 
 async def create_key(settings: Settings, tenant: str, scopes: frozenset[str]) -> str:
+    from sunap.adapters.sql.api_keys import SqlApiKeyStore
+    from sunap.adapters.sql.engine import create_engine
+    from sunap.adapters.system import RandomIds, SystemClock
+    from sunap.application.authentication import hash_api_key, new_api_key
+
     engine = create_engine(settings.database_url)
     try:
         store = SqlApiKeyStore(engine)
@@ -47,5 +82,49 @@ async def create_key(settings: Settings, tenant: str, scopes: frozenset[str]) ->
             now=SystemClock().now(),
         )
         return key
+    finally:
+        await engine.dispose()
+
+
+def list_keys(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    json: JsonOption = False,
+) -> None:
+    from sunap.config import Settings
+
+    listed = asyncio.run(_list(Settings(), tenant))
+    if json:
+        print_json([_as_json(k) for k in listed])
+        return
+    print_rows(
+        ("id", "tenant", "scopes", "created"),
+        (
+            (
+                k.key_id,
+                k.tenant_name,
+                ",".join(k.scopes),
+                k.created_at.isoformat(timespec="seconds"),
+            )
+            for k in listed
+        ),
+    )
+
+
+def _as_json(listing: ApiKeyListing) -> dict[str, object]:
+    return {
+        "id": listing.key_id,
+        "tenant": listing.tenant_name,
+        "scopes": list(listing.scopes),
+        "createdAt": listing.created_at.isoformat(),
+    }
+
+
+async def _list(settings: Settings, tenant: str | None) -> list[ApiKeyListing]:
+    from sunap.adapters.sql.api_keys import SqlApiKeyStore
+    from sunap.adapters.sql.engine import create_engine
+
+    engine = create_engine(settings.database_url)
+    try:
+        return await SqlApiKeyStore(engine).listing(tenant)
     finally:
         await engine.dispose()

@@ -2,46 +2,47 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from sunap.adapters.sql.migrate import upgrade
-from sunap.application.reconcile import reconcile_due
-from sunap.bootstrap import build_runtime, loopback_url
-from sunap.config import Settings
-from sunap.entrypoints.workers.loop import WorkerGroup
+import typer
 
+from .output import JsonOption, print_json, tracked
 from .serve import configure_logging
 
-
-def register(commands: Any) -> None:
-    migrate = commands.add_parser("migrate", help="bring the database to the newest schema")
-    migrate.set_defaults(run=run_migrate)
-    worker = commands.add_parser("worker", help="relay, webhook processor and reconciler, no API")
-    worker.set_defaults(run=run_worker)
-    reconcile = commands.add_parser(
-        "reconcile", help="settle unknown PG outcomes that are due, once"
-    )
-    reconcile.set_defaults(run=run_reconcile)
+if TYPE_CHECKING:
+    from sunap.application.reconcile import ReconcileOutcome
+    from sunap.config import Settings
 
 
-def run_migrate(_: argparse.Namespace) -> int:
+def register(app: typer.Typer) -> None:
+    app.command(help="Bring the database to the newest schema.")(migrate)
+    app.command(help="Relay, webhook processor and reconciler, with no API.")(worker)
+    app.command(help="Settle the unknown PG outcomes that are due, once.")(reconcile)
+
+
+def migrate() -> None:
+    from sunap.adapters.sql.migrate import upgrade
+    from sunap.config import Settings
+
     settings = Settings()
     upgrade(settings.database_url)
     print("database is at the newest schema")
-    return 0
 
 
-def run_worker(_: argparse.Namespace) -> int:
+def worker() -> None:
+    from sunap.config import Settings
+
     settings = Settings()
     configure_logging(settings.log_level)
     asyncio.run(_work(settings))
-    return 0
 
 
 async def _work(settings: Settings) -> None:
+    from sunap.bootstrap import build_runtime, loopback_url
+    from sunap.entrypoints.workers.loop import WorkerGroup
+
     runtime = build_runtime(settings, self_url=loopback_url(settings.host, settings.port))
     await runtime.publisher.start()
     group = WorkerGroup(runtime.workers, runtime.metrics)
@@ -57,19 +58,33 @@ async def _work(settings: Settings) -> None:
         await runtime.aclose()
 
 
-def run_reconcile(_: argparse.Namespace) -> int:
+def reconcile(
+    limit: Annotated[int, typer.Option(min=1, help="At most this many payments.")] = 50,
+    json: JsonOption = False,
+) -> None:
+    from sunap.config import Settings
+
     settings = Settings()
     configure_logging(settings.log_level)
-    outcomes = asyncio.run(_reconcile_once(settings))
+    outcomes = asyncio.run(_reconcile_once(settings, limit))
+    if json:
+        print_json([{"paymentId": p, "outcome": o.value} for p, o in outcomes.items()])
+        return
     for payment_id, outcome in outcomes.items():
         print(f"{payment_id}\t{outcome.value}")
     print(f"{len(outcomes)} payment(s) checked")
-    return 0
 
 
-async def _reconcile_once(settings: Settings) -> dict[str, Any]:
+async def _reconcile_once(settings: Settings, limit: int) -> dict[str, ReconcileOutcome]:
+    from sunap.application.reconcile import payments_due, reconcile_payment
+    from sunap.bootstrap import build_runtime, loopback_url
+
     runtime = build_runtime(settings, self_url=loopback_url(settings.host, settings.port))
     try:
-        return dict(await reconcile_due(runtime.deps))
+        due = await payments_due(runtime.deps, limit)
+        return {
+            payment_id: await reconcile_payment(payment_id, runtime.deps)
+            for payment_id in tracked(due, "reconciling")
+        }
     finally:
         await runtime.aclose()

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
-
-from sunap.adapters.crypto.fernet_box import new_key
+import typer
 
 
-def register(commands: Any) -> None:
-    secrets = commands.add_parser("secrets", help="the key credentials are sealed with")
-    actions = secrets.add_subparsers(dest="action", required=True)
-    new = actions.add_parser("new-key", help="print a new key for SUNAP_SECRETS_KEY")
-    new.set_defaults(run=run_new_key)
+def register(app: typer.Typer) -> None:
+    secrets = typer.Typer(help="The key credentials are sealed with.", no_args_is_help=True)
+    secrets.command("new-key", help="Print a new key for SUNAP_SECRETS_KEY.")(new_secrets_key)
+    app.add_typer(secrets, name="secrets")
 
 
-def run_new_key(_: argparse.Namespace) -> int:
+def new_secrets_key() -> None:
+    from sunap.adapters.crypto.fernet_box import new_key
+
     print(new_key())
-    return 0

@@ -2,36 +2,58 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-import uvicorn
-from sqlalchemy.engine import make_url
+import typer
 
-from sunap.adapters.sql.migrate import upgrade
-from sunap.bootstrap import (
-    SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS,
-    SANDBOX_MOUNT,
-    build_app,
-    loopback_url,
-)
-from sunap.config import Settings
-from sunap_toss_sandbox.server import add_arguments, run_from_arguments
+if TYPE_CHECKING:
+    from sunap.config import Settings
 
 
-def register(commands: Any) -> None:
-    serve = commands.add_parser(
-        "serve", help="the API, the workers and (without a Toss key) the sandbox"
+def register(app: typer.Typer) -> None:
+    app.command(help="The API, the workers and (without a Toss key) the sandbox.")(serve)
+    app.command(help="The Toss sandbox on its own.")(sandbox)
+
+
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Where the sandbox delivers its webhooks.")
+    ] = None,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N/min",
+            help="Answer 429 past N calls a minute per API and key, as Toss's test mode does at 100.",
+        ),
+    ] = None,
+    consecutive_cancel_window: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="Refuse a 2nd cancel of one payment this soon, 403 FORBIDDEN_CONSECUTIVE_REQUEST "
+            "(Toss: 1; 0: off).",
+        ),
+    ] = None,
+) -> None:
+    from sunap.bootstrap import SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
+    from sunap_toss_sandbox.server import parse_rate_limit, run
+
+    try:
+        per_minute = None if rate_limit is None else parse_rate_limit(rate_limit)
+    except ValueError as refused:
+        raise typer.BadParameter(str(refused), param_hint="--rate-limit") from None
+    run(
+        host,
+        port,
+        webhook_url,
+        rate_limit_per_minute=per_minute,
+        consecutive_cancel_window_seconds=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
+        if consecutive_cancel_window is None
+        else consecutive_cancel_window,
     )
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--grpc-port", type=int, default=None, help="0: no gRPC")
-    serve.set_defaults(run=run_serve)
-
-    sandbox = commands.add_parser("sandbox", help="the Toss sandbox on its own")
-    add_arguments(sandbox, consecutive_cancel_window=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS)
-    sandbox.set_defaults(run=run_from_arguments)
 
 
 def configure_logging(level: str) -> None:
@@ -40,25 +62,41 @@ def configure_logging(level: str) -> None:
     )
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default SUNAP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default SUNAP_PORT).")] = None,
+    grpc_port: Annotated[
+        int | None, typer.Option(help="gRPC port (default SUNAP_GRPC_PORT); 0: no gRPC.")
+    ] = None,
+) -> None:
+    import uvicorn
+    from sqlalchemy.engine import make_url
+
+    from sunap.adapters.sql.migrate import upgrade
+    from sunap.bootstrap import build_app, loopback_url
+    from sunap.config import Settings
+
     settings = Settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
+    host = host or settings.host
+    port = port or settings.port
     configure_logging(settings.log_level)
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)  # the embedded default migrates itself
-    grpc_port = settings.grpc_port if args.grpc_port is None else args.grpc_port
+    grpc_port = settings.grpc_port if grpc_port is None else grpc_port
     grpc_address = (host, grpc_port) if grpc_port else None
     self_url = loopback_url(host, port)
     app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
     print(banner(settings, f"http://{host}:{port}", self_url, grpc_address), flush=True)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
-    return 0
 
 
 def banner(
     settings: Settings, listen_url: str, self_url: str, grpc_address: tuple[str, int] | None
 ) -> str:
+    from sqlalchemy.engine import make_url
+
+    from sunap.bootstrap import SANDBOX_MOUNT
+
     lines = [
         f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})",
         f"gRPC (sunap.v1.PaymentService, health, reflection) on {grpc_address[0]}:{grpc_address[1]}"

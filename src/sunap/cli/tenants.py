@@ -6,42 +6,32 @@ any user of the machine could read them in the process list or the shell's histo
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from sunap.adapters.sql.api_keys import SqlApiKeyStore
-from sunap.adapters.sql.engine import create_engine
-from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
-from sunap.adapters.system import RandomIds, SystemClock
-from sunap.application.pg_accounts import AccountRefused, give_tenant_own_account
-from sunap.application.secrets import SecretsUnavailable
-from sunap.bootstrap import secret_box
-from sunap.config import Settings
+import typer
+
+from .output import USAGE, JsonOption, fail, print_json, print_rows
+
+if TYPE_CHECKING:
+    from sunap.application.pg_accounts import TenantAccount
+    from sunap.config import Settings
 
 STDIN = "-"
 
 
-def register(commands: Any) -> None:
-    tenants = commands.add_parser("tenants", help="tenants and their Toss accounts")
-    actions = tenants.add_subparsers(dest="action", required=True)
-    set_toss = actions.add_parser("set-toss", help="give a tenant its own Toss account")
-    set_toss.add_argument("--tenant", required=True)
-    set_toss.add_argument(
-        "--secret-key-file", required=True, help="a file holding the secret key, or - for stdin"
-    )
-    set_toss.add_argument("--client-key", default=None)
-    set_toss.add_argument(
-        "--webhook-secret-file", default=None, help="a file holding the webhook secret, or -"
-    )
-    set_toss.set_defaults(run=run_set_toss)
-    listing = actions.add_parser("list", help="every tenant and the Toss account it uses")
-    listing.set_defaults(run=run_list)
+def register(app: typer.Typer) -> None:
+    tenants = typer.Typer(help="Tenants and their Toss accounts.", no_args_is_help=True)
+    tenants.command("set-toss", help="Give a tenant its own Toss account.")(set_toss)
+    tenants.command("list", help="Every tenant and the Toss account it uses.")(list_tenants)
+    app.add_typer(tenants, name="tenants")
 
 
 def read_secret(path: str, what: str) -> str:
     """A secret from a file, or from stdin with `-`; surrounding whitespace dropped."""
+    from sunap.application.pg_accounts import AccountRefused
+
     try:
         raw = sys.stdin.read() if path == "-" else open(path, encoding="utf-8-sig").read()  # noqa: SIM115
     except OSError as error:
@@ -52,24 +42,32 @@ def read_secret(path: str, what: str) -> str:
     return secret
 
 
-def run_set_toss(args: argparse.Namespace) -> int:
-    if STDIN == args.secret_key_file == args.webhook_secret_file:
-        print("sunap: only one secret can come from stdin.", file=sys.stderr)
-        return 2
+def set_toss(
+    tenant: Annotated[str, typer.Option(help="The tenant's name.")],
+    secret_key_file: Annotated[
+        str, typer.Option(help="A file holding the secret key, or - for stdin.")
+    ],
+    client_key: Annotated[str | None, typer.Option(help="The account's client key.")] = None,
+    webhook_secret_file: Annotated[
+        str | None, typer.Option(help="A file holding the webhook secret, or -.")
+    ] = None,
+) -> None:
+    from sunap.application.pg_accounts import AccountRefused
+    from sunap.application.secrets import SecretsUnavailable
+    from sunap.config import Settings
+
+    if STDIN == secret_key_file == webhook_secret_file:
+        fail("only one secret can come from stdin.", USAGE)
     try:
-        secret_key = read_secret(args.secret_key_file, "secret key")
+        secret_key = read_secret(secret_key_file, "secret key")
         webhook = (
-            read_secret(args.webhook_secret_file, "webhook secret")
-            if args.webhook_secret_file
-            else None
+            read_secret(webhook_secret_file, "webhook secret") if webhook_secret_file else None
         )
-        asyncio.run(_set_toss(Settings(), args.tenant, secret_key, args.client_key, webhook))
+        asyncio.run(_set_toss(Settings(), tenant, secret_key, client_key, webhook))
     except (AccountRefused, SecretsUnavailable) as refused:
-        print(f"sunap: {refused}", file=sys.stderr)
-        return 2
-    print(f"Tenant '{args.tenant}' now uses its own Toss account for new payments.")
-    print(f"Its Toss webhooks go to /v1/webhooks/toss/{args.tenant}.")
-    return 0
+        fail(str(refused), USAGE)
+    print(f"Tenant '{tenant}' now uses its own Toss account for new payments.")
+    print(f"Its Toss webhooks go to /v1/webhooks/toss/{tenant}.")
 
 
 async def _set_toss(
@@ -79,6 +77,13 @@ async def _set_toss(
     client_key: str | None,
     webhook_secret: str | None,
 ) -> None:
+    from sunap.adapters.sql.api_keys import SqlApiKeyStore
+    from sunap.adapters.sql.engine import create_engine
+    from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
+    from sunap.adapters.system import RandomIds, SystemClock
+    from sunap.application.pg_accounts import give_tenant_own_account
+    from sunap.bootstrap import secret_box
+
     box = secret_box(settings)
     engine = create_engine(settings.database_url)
     try:
@@ -97,18 +102,43 @@ async def _set_toss(
         await engine.dispose()
 
 
-def run_list(_: argparse.Namespace) -> int:
+def list_tenants(json: JsonOption = False) -> None:
+    from sunap.config import Settings
+
     rows = asyncio.run(_list(Settings()))
-    print("tenant\taccount\tclient key\twebhook secret\tupdated")
-    for row in rows:
-        account = "default" if row.pg_account_id == "default" else "own"
-        updated = row.updated_at.isoformat(timespec="seconds") if row.updated_at else "-"
-        secret = "set" if row.has_webhook_secret else "-"
-        print(f"{row.tenant_name}\t{account}\t{row.client_key or '-'}\t{secret}\t{updated}")
-    return 0
+    if json:
+        print_json(
+            [
+                {
+                    "tenant": row.tenant_name,
+                    "account": "default" if row.pg_account_id == "default" else "own",
+                    "clientKey": row.client_key,
+                    "webhookSecret": row.has_webhook_secret,
+                    "updatedAt": row.updated_at.isoformat() if row.updated_at else None,
+                }
+                for row in rows
+            ]
+        )
+        return
+    print_rows(
+        ("tenant", "account", "client key", "webhook secret", "updated"),
+        (
+            (
+                row.tenant_name,
+                "default" if row.pg_account_id == "default" else "own",
+                row.client_key,
+                "set" if row.has_webhook_secret else None,
+                row.updated_at.isoformat(timespec="seconds") if row.updated_at else None,
+            )
+            for row in rows
+        ),
+    )
 
 
-async def _list(settings: Settings) -> list[Any]:
+async def _list(settings: Settings) -> list[TenantAccount]:
+    from sunap.adapters.sql.engine import create_engine
+    from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
+
     engine = create_engine(settings.database_url)
     try:
         return await SqlPgAccountStore(engine).tenants()

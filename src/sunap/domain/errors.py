@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A business rule said no. `code` is part of the public contract (shared/API.md)."""
+    """A business rule said no. `code` is part of the public contract (docs/api.md, Errors)."""
 
     code = "DOMAIN_ERROR"
 

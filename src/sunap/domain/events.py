@@ -1,4 +1,4 @@
-"""What happened to a payment, past tense. Each maps to one public event type (shared/API.md)."""
+"""What happened to a payment, past tense. Each maps to one public event type (docs/api.md, Events)."""
 
 from __future__ import annotations
 

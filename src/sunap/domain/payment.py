@@ -233,7 +233,7 @@ class Payment:
                 )
             if self.status in (S.DONE, S.WAITING_FOR_DEPOSIT):
                 return ConfirmStart.ALREADY_APPROVED
-            # A 200 from confirm only ever means DONE or WAITING_FOR_DEPOSIT (confirm rule 9).
+            # Confirm rule 9 (docs/api.md): a 200 only ever means DONE or WAITING_FOR_DEPOSIT.
             raise NotConfirmableStatus(
                 f"The payment was approved and is now {self.status}; it cannot be confirmed again."
             )

@@ -1,5 +1,5 @@
 """A TCP forwarder we own, to take a broker "away" and bring it back without touching the broker
-other tests share (toxiproxy-style, RELIABILITY.md 7.5)."""
+other tests share (toxiproxy-style; docs/reliability.md, Testing the rules)."""
 
 from __future__ import annotations
 

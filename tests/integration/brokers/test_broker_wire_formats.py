@@ -1,4 +1,4 @@
-"""What consumers outside Sunap rely on, per broker (shared/API.md, Events)."""
+"""What consumers outside Sunap rely on, per broker (docs/api.md, Events)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The database itself refuses money that cannot be (RELIABILITY.md §5): a bug in the code
+"""The database itself refuses money that cannot be (docs/reliability.md, The database's own checks): a bug in the code
 cannot store a negative balance or cancel more than was paid."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""API.md confirm rule 6: after a timeout, "a repeated confirm call also resolves it"."""
+"""Confirm rule 6 (docs/api.md, Confirm rules): after a timeout, "a repeated confirm call also resolves it"."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(
     toss.apply_then_fail("confirm")
     with pytest.raises(PgTimeout):
         await confirm_payment(cmd, deps)
-    again = await confirm_payment(cmd, deps)  # the client retries, as API.md invites it to
+    again = await confirm_payment(cmd, deps)  # the client retries, as docs/api.md invites it to
     assert again.status is PaymentStatus.DONE
     assert store.payment(payment.id).status is PaymentStatus.DONE
     assert len(toss.applied_of("confirm")) == 1

@@ -1,4 +1,4 @@
-"""The confirm rules of shared/API.md, at the use-case level, against the fake Toss."""
+"""The confirm rules of docs/api.md, at the use-case level, against the fake Toss."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`SUNAP_BROKER_URL` picks the adapter by scheme (shared/API.md, Events)."""
+"""`SUNAP_BROKER_URL` picks the adapter by scheme (docs/api.md, Events)."""
 
 from __future__ import annotations
 

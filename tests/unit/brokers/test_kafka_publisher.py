@@ -1,4 +1,4 @@
-"""Kafka's producer settings (RELIABILITY.md 4.3), and a cluster that is not there. There is no
+"""Kafka's producer settings (docs/reliability.md, The outbox and the relay), and a cluster that is not there. There is no
 Kafka broker on this machine: what needs one is covered by the contract suite's other brokers."""
 
 from __future__ import annotations

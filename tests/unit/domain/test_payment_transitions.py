@@ -1,4 +1,4 @@
-"""The transition table, restated from shared/TOSS.md §3.3 and checked pair by pair."""
+"""The transition table, restated from docs/toss.md, Payment statuses, and checked pair by pair."""
 
 from __future__ import annotations
 

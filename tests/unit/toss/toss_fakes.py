@@ -83,7 +83,7 @@ class FakeToss:
 
 
 def card_payment(**overrides: Any) -> dict[str, Any]:
-    """A DONE card payment as Toss returns it (TOSS.md §3 and the doc examples)."""
+    """A DONE card payment as Toss returns it (docs/toss.md, Payment statuses, and Toss's doc examples)."""
     payment: dict[str, Any] = {
         "mId": "tosspayments",
         "version": "2022-11-16",

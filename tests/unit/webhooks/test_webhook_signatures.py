@@ -1,4 +1,4 @@
-"""Signed deliveries (RELIABILITY.md checklist 25): Toss's scheme and Standard Webhooks', over
+"""Signed deliveries (docs/reliability.md, Webhooks): Toss's scheme and Standard Webhooks', over
 the raw bytes, within five minutes, with either of two rotating secrets."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The payment window as a page a person can click: approve, decline with a code, or give up.
 
 Opening the page opens a READY payment (reused on reload); the buttons redirect to the merchant's
-successUrl / failUrl with Toss's query parameters (TOSS.md 7). Those must be absolute http(s)
+successUrl / failUrl with Toss's query parameters (docs/toss.md, The payment window). Those must be absolute http(s)
 URLs: anything else gets an error page, never a redirect. Links honour the mount prefix.
 The page works on the books of the account whose `clientKey` it is given (what Toss's widget is
 initialised with), else of an Authorization header's secret key, else on the default books; its

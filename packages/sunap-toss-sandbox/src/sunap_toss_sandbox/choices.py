@@ -1,4 +1,5 @@
-"""Every behaviour of the sandbox that TOSS.md marks UNCONFIRMED, decided in one place.
+"""Every behaviour of the sandbox that Toss's documentation leaves open (docs/toss.md,
+Where Toss's docs are silent), decided in one place.
 
 Each constant is one choice; change it here and the whole sandbox follows. Nothing else in the
 package hard-codes a guess about Toss.
@@ -14,7 +15,7 @@ MERCHANT_ID = "tvivarepublica"
 UNREGISTERED_KEYS_SHARE_DEFAULT_BOOKS = True
 API_VERSION = "2022-11-16"
 
-# Confirm with an unknown paymentKey: TOSS.md hesitates between NOT_FOUND_PAYMENT and
+# Confirm with an unknown paymentKey: Toss's docs hesitate between NOT_FOUND_PAYMENT and
 # NOT_FOUND_PAYMENT_SESSION; the brief asks for NOT_FOUND_PAYMENT on any unknown key.
 CONFIRM_UNKNOWN_PAYMENT_CODE = "NOT_FOUND_PAYMENT"
 # Confirm of a payment whose window expired (EXPIRED) or was never authenticated (READY).
@@ -33,7 +34,7 @@ REFUND_STATUS_AFTER_CANCEL = "PENDING"
 # Cancelling a paid virtual account without refundReceiveAccount.
 MISSING_REFUND_ACCOUNT_CODE = "INVALID_REQUEST"
 
-# Whether a READY payment is visible through GET /v1/payments/... (TOSS.md 2.2).
+# Whether a READY payment is visible through GET /v1/payments/... (docs/toss.md, Endpoints Sunap calls).
 READY_IS_VISIBLE = True
 # `method` is null while READY and once EXPIRED; shown from IN_PROGRESS on (the window fixed it).
 METHOD_SHOWN_WHILE_IN_PROGRESS = True
@@ -66,7 +67,7 @@ DEFAULT_CARD_ACQUIRER = "31"
 DEFAULT_EASY_PAY_PROVIDER = "토스페이"
 DEFAULT_TRANSFER_BANK = "88"
 
-# The webhook `createdAt` of payment events carries no offset (TOSS.md 6.2); it is Korean time.
+# The webhook `createdAt` of payment events carries no offset (docs/toss.md, Webhooks); it is Korean time.
 # A delivery is a success only on exactly HTTP 200 (v2 guide), not any 2xx.
 WEBHOOK_SUCCESS_STATUSES = frozenset({200})
 WEBHOOK_TIMEOUT_SECONDS = 10.0

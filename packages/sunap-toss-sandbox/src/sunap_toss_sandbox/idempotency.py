@@ -1,4 +1,4 @@
-"""Toss's Idempotency-Key (TOSS.md 5): scope (secret key, method, path, key), first answer replayed.
+"""Toss's Idempotency-Key (docs/toss.md, Idempotency at Toss): scope (secret key, method, path, key), first answer replayed.
 
 The body is not compared: a reused key returns the first answer even for a different request,
 exactly as Toss does.

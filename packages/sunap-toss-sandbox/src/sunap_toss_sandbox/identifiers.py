@@ -42,7 +42,7 @@ def transmission_id() -> str:
 
 
 def test_account_number() -> str:
-    # Test-mode virtual accounts start with X (TOSS.md 8).
+    # Test-mode virtual accounts start with X (docs/toss.md, Test mode).
     return "X" + _random(string.digits, 13)
 
 

@@ -382,7 +382,9 @@ class Merchant:
             installment_months=request.installment_months,
         )
         self._add(payment)
-        self._approve(payment)  # no PAYMENT_STATUS_CHANGED for billing approvals (TOSS.md 6.2)
+        self._approve(
+            payment
+        )  # no PAYMENT_STATUS_CHANGED for billing approvals (docs/toss.md, Webhooks)
         return payment
 
     def delete_billing_key(self, billing_key: str) -> None:
@@ -428,7 +430,9 @@ class Merchant:
                 and payment.due_at is not None
                 and payment.due_at <= now
             ):
-                account["expired"] = True  # status unchanged and no webhook (TOSS.md 3.3)
+                account["expired"] = (
+                    True  # status unchanged and no webhook (docs/toss.md, Payment statuses)
+                )
 
     # Inside.
 
@@ -508,7 +512,7 @@ class Merchant:
         self._notify("DEPOSIT_CALLBACK", self._deposit_event(payment))
 
     def _deposit_event(self, payment: PaymentRecord) -> dict[str, Any]:
-        # Flat body, no eventType/data (docs/toss.md 6.2).
+        # Flat body, no eventType/data (docs/toss.md, Webhooks).
         return {
             "createdAt": webhook_created_at(self._clock.now()),
             "secret": payment.secret,

@@ -1,4 +1,4 @@
-"""Webhook deliveries to each merchant account's URL, retried on Toss's schedule (TOSS.md 6.1).
+"""Webhook deliveries to each merchant account's URL, retried on Toss's schedule (docs/toss.md, Webhooks).
 
 A delivery is one event with one `whtrans_…` id; each try is an attempt. The schedule runs on the
 sandbox clock, compressed by `time_scale`, so both waiting and moving the clock make retries due.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
@@ -13,6 +14,16 @@ from sunap.application.ports import ApiKeyRecord, TenantRef
 
 from .engine import reader
 from .tables import api_keys, tenants
+
+
+@dataclass(frozen=True)
+class ApiKeyListing:
+    """What an operator may see of a key: never the key, never its hash."""
+
+    key_id: str
+    tenant_name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
 
 
 class SqlApiKeyStore:
@@ -84,3 +95,24 @@ class SqlApiKeyStore:
         async with self._reader.connect() as conn:
             found = await conn.scalar(select(tenants.c.id).where(tenants.c.name == name))
         return None if found is None else str(found)
+
+    async def listing(self, tenant_name: str | None = None) -> list[ApiKeyListing]:
+        """Every key (or one tenant's), by tenant then oldest first."""
+        stmt = (
+            select(api_keys.c.id, api_keys.c.scopes, api_keys.c.created_at, tenants.c.name)
+            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+            .order_by(tenants.c.name, api_keys.c.created_at, api_keys.c.id)
+        )
+        if tenant_name is not None:
+            stmt = stmt.where(tenants.c.name == tenant_name)
+        async with self._reader.connect() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [
+            ApiKeyListing(
+                key_id=r["id"],
+                tenant_name=r["name"],
+                scopes=tuple(sorted(r["scopes"])),
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]

@@ -1,5 +1,5 @@
 """SqlConsumedMessages: which broker messages a subscriber has already acted on (the idempotent
-consumer of RELIABILITY.md §4.1), so that a redelivery is recognised and skipped."""
+consumer of docs/reliability.md, Consumers), so that a redelivery is recognised and skipped."""
 
 from __future__ import annotations
 

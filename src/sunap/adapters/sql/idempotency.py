@@ -1,4 +1,4 @@
-"""SqlIdempotencyStore: inbound Idempotency-Key claims (RELIABILITY.md §1.5, rules I1–I5).
+"""SqlIdempotencyStore: inbound Idempotency-Key claims (docs/reliability.md, Inbound idempotency).
 
 A claim is an INSERT that either wins or hits the primary key; only then is the existing row
 read (under a row lock) to decide between replay, in-flight, mismatch and take-over. Never

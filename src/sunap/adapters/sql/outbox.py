@@ -1,4 +1,4 @@
-"""SqlOutboxStore: the polling side of the transactional outbox (RELIABILITY.md §4.2).
+"""SqlOutboxStore: the polling side of the transactional outbox (docs/reliability.md, The outbox and the relay).
 
 A batch is one transaction: lock the oldest unpublished rows whose aggregate has no older
 unpublished row (so per-payment order holds), let the relay publish them, mark them published,

@@ -1,7 +1,7 @@
 """SqlUnitOfWork: one transaction that saves payments, their cancels, audit entries and outbox rows.
 
 Every event a payment recorded becomes one outbox row in the same transaction as the change that
-caused it (RELIABILITY.md §4): either both are committed or neither is.
+caused it (docs/reliability.md, The outbox and the relay): either both are committed or neither is.
 """
 
 from __future__ import annotations

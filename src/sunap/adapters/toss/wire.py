@@ -1,7 +1,7 @@
 """Toss's Payment and Billing JSON, read into our gateway DTOs.
 
 Only the fields we use are read; everything else is ignored, because Toss adds fields without
-a version bump (TOSS.md §1). Amounts must be whole numbers: the JSON is parsed with
+a version bump (docs/toss.md, Keys and requests). Amounts must be whole numbers: the JSON is parsed with
 `parse_float=Decimal`, so `15000.0` arrives as Decimal and becomes int here, never float.
 """
 

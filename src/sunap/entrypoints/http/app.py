@@ -19,7 +19,7 @@ from .body_limit import BodyLimit
 from .error_boundary import ErrorBoundary
 from .errors import install_error_handlers
 
-DESCRIPTION = """Sunap's public API (shared/API.md): payments on Toss Payments, confirmed, canceled
+DESCRIPTION = """Sunap's public API (docs/api.md in the repository): payments on Toss Payments, confirmed, canceled
 and audited, with idempotent POSTs and per-tenant API keys."""
 # The most an API request body may hold (webhooks have their own limit).
 API_BODY_LIMIT = 64 * 1024

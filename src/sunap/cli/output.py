@@ -1,0 +1,75 @@
+"""How every command prints: tab-separated rows or JSON on stdout, progress and errors on stderr.
+
+Standard output carries only the answer, so `sunap … --json | jq` and `cut -f1` both work while
+a progress bar is drawn on the terminal beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+T = TypeVar("T")
+
+# Exit codes, documented in docs/cli.md.
+OK = 0
+FAILED = 1  # the command ran and what it was asked for did not happen
+USAGE = 2  # bad options or a configuration Sunap refuses (click also uses 2 for usage errors)
+DATABASE = 3  # the database cannot be reached, or has no schema yet
+INTERRUPTED = 130
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def print_rows(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """A header line then one tab-separated line per row; `None` prints as `-`."""
+    print("\t".join(header))
+    for row in rows:
+        print("\t".join("-" if cell is None else str(cell) for cell in row))
+
+
+def fail(message: str, code: int = FAILED) -> NoReturn:
+    print(f"sunap: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)
+
+
+@contextmanager
+def progress(description: str, total: int) -> Iterator[Progress]:
+    """A bar on the terminal's stderr; nothing at all when stderr is a pipe or a file."""
+    console = _stderr()
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    with bar:
+        bar.add_task(description, total=total)
+        yield bar
+
+
+def tracked(items: Sequence[T], description: str) -> Iterator[T]:
+    """Each item in turn, advancing a progress bar as it goes."""
+    with progress(description, len(items)) as bar:
+        task = bar.task_ids[0]
+        for item in items:
+            yield item
+            bar.advance(task)

@@ -1,0 +1,195 @@
+"""The `sunap` command as operators and scripts use it, run as a real process: JSON that a
+script can parse (and that holds no secret), the documented exit codes (docs/cli.md), progress
+kept off stdout, and shell completion that completes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sunap.application.authentication import SCOPES
+from tests.e2e.flows import wait_for
+from tests.support.service import SUNAP, RunningService
+
+
+def sunap(
+    service: RunningService, *args: str, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SUNAP, *args],
+        env=service.env | extra_env,
+        cwd=service.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def unmatched_delivery(service: RunningService) -> str:
+    """A Toss webhook about a payment nobody has: stored, then marked UNMATCHED."""
+    body = {
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "createdAt": "2026-01-15T09:00:00.000000",
+        "data": {
+            "paymentKey": f"tnhig{time.time_ns()}",
+            "orderId": f"order-nobody-{time.time_ns()}",
+            "status": "DONE",
+        },
+    }
+    response = httpx.post(f"{service.base_url}/v1/webhooks/toss", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return str(response.json()["deliveryId"])
+
+
+def deliveries(service: RunningService, *args: str) -> dict[str, dict[str, Any]]:
+    return {d["id"]: d for d in as_json(sunap(service, "webhooks", "list", "--json", *args))}
+
+
+def test_keys_list_shows_each_key_as_json_without_the_key_or_its_hash(
+    service: RunningService,
+) -> None:
+    key = service.create_key("cli-keys", "payments:read", "billing")
+    listed = as_json(sunap(service, "keys", "list", "--tenant", "cli-keys", "--json"))
+    assert [(k["tenant"], k["scopes"]) for k in listed] == [
+        ("cli-keys", ["billing", "payments:read"])
+    ]
+    assert listed[0]["id"].startswith("key_") and listed[0]["createdAt"]
+    everything = sunap(service, "keys", "list", "--json").stdout
+    assert key not in everything and "sk_sunap_" not in everything
+    assert "cli-keys" in sunap(service, "keys", "list").stdout.splitlines()[1]
+
+
+def test_keys_create_json_hands_the_new_key_to_a_script_and_the_key_works(
+    service: RunningService,
+) -> None:
+    created = as_json(
+        sunap(
+            service, "keys", "create", "--tenant", "cli-json", "--scope", "payments:read", "--json"
+        )
+    )
+    assert created["tenant"] == "cli-json" and created["scopes"] == ["payments:read"]
+    with service.client(created["key"]) as api:
+        assert api.get("/v1/payments").status_code == 200
+
+
+def test_tenants_list_json_names_the_account_and_never_a_secret(service: RunningService) -> None:
+    service.create_key("cli-tenant", "admin")
+    tenants = {t["tenant"]: t for t in as_json(sunap(service, "tenants", "list", "--json"))}
+    assert tenants["cli-tenant"] == {
+        "tenant": "cli-tenant",
+        "account": "default",
+        "clientKey": None,
+        "webhookSecret": False,
+        "updatedAt": None,
+    }
+
+
+def test_webhooks_list_json_filters_by_status_and_replay_by_status_queues_each_one(
+    service: RunningService,
+) -> None:
+    ids = [unmatched_delivery(service), unmatched_delivery(service)]
+    assert wait_for(
+        lambda: all(deliveries(service).get(i, {}).get("status") == "UNMATCHED" for i in ids)
+    )
+    unmatched = deliveries(service, "--status", "UNMATCHED", "--limit", "500")
+    assert set(ids) <= set(unmatched)
+    assert {d["status"] for d in unmatched.values()} == {"UNMATCHED"}
+    assert "body" not in unmatched[ids[0]]  # listings summarise; `webhooks show` has the rest
+
+    replayed = sunap(service, "webhooks", "replay", "--status", "UNMATCHED", "--json")
+    queued = {r["id"]: r["queued"] for r in as_json(replayed)}
+    assert all(queued[i] for i in ids)
+    assert replayed.stderr == ""  # no terminal: no progress bar, and nothing on stdout but JSON
+    assert wait_for(lambda: all(deliveries(service)[i]["attempts"] == 2 for i in ids))
+
+
+def test_reconcile_json_is_a_list_of_outcomes(service: RunningService) -> None:
+    assert as_json(sunap(service, "reconcile", "--json")) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("webhooks", "show", "whd_nobody"), 1, "no delivery whd_nobody"),
+        (("webhooks", "replay"), 2, "name a delivery"),
+        (("keys", "create", "--tenant", "t", "--scope", "everything"), 2, "unknown scope"),
+        (("no-such-command",), 2, "No such command"),
+    ],
+)
+def test_exit_codes_tell_a_failure_from_a_usage_error(
+    service: RunningService, args: tuple[str, ...], code: int, says: str
+) -> None:
+    result = sunap(service, *args)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert says in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "code", "says"),
+    [
+        ("TOSS_SECRET_KEY", "live_sk_never_printed_0123", 2, "live key"),
+        ("SUNAP_PORT", "eighty", 2, "SUNAP_PORT"),
+        ("SUNAP_DATABASE_URL", "sqlite+aiosqlite:///never-migrated.db", 3, "sunap migrate"),
+    ],
+)
+def test_a_refused_configuration_or_an_unusable_database_is_a_message_not_a_traceback(
+    service: RunningService, setting: str, value: str, code: int, says: str
+) -> None:
+    result = sunap(service, "tenants", "list", **{setting: value})
+    assert result.returncode == code
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "live_sk_never_printed" not in result.stdout + result.stderr
+
+
+def test_completion_scripts_are_generated_for_each_shell(tmp_path: Path) -> None:
+    # Shells are named explicitly: which shell a test runs under is not the test's business.
+    env = os.environ | {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    for shell, marker in [
+        ("bash", "complete -o default -F"),
+        ("zsh", "#compdef sunap"),
+        ("fish", "complete --command sunap"),
+    ]:
+        shown = subprocess.run(
+            [*SUNAP, "--show-completion", shell],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert marker in shown.stdout and "_SUNAP_COMPLETE" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("sunap ke", {"keys"}),
+        ("sunap keys create --scope pay", {s for s in SCOPES if s.startswith("pay")}),
+    ],
+)
+def test_the_completion_the_scripts_ask_for_completes_commands_scopes_and_statuses(
+    tmp_path: Path, words: str, expected: set[str]
+) -> None:
+    env = os.environ | {
+        "_SUNAP_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }
+    answer = subprocess.run(
+        [*SUNAP], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert set(answer.stdout.split()) == expected
