@@ -39,7 +39,8 @@ def sandbox(
     ] = None,
 ) -> None:
     from sunap.bootstrap import SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
-    from sunap_toss_sandbox.server import parse_rate_limit, run
+    from sunap_toss_sandbox.pacing import parse_rate_limit
+    from sunap_toss_sandbox.server import run
 
     try:
         per_minute = None if rate_limit is None else parse_rate_limit(rate_limit)
