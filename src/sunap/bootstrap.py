@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_url
+from sunap.adapters.brokers.reachability import broker_reachable
 from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
+from sunap.adapters.sql.backlog import SqlBacklog
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
 from sunap.adapters.sql.dashboard import SqlDashboardQueries
 from sunap.adapters.sql.engine import create_engine, is_outage
@@ -36,6 +38,7 @@ from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.gateway import PaymentGateway
+from sunap.application.observed_gateway import ObservedGateway
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
 from sunap.application.ports import Clock, EventPublisher
@@ -109,9 +112,11 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         sandbox_app, mounts, client_key = None, {}, settings.toss_client_key
     timeouts = TossTimeouts(read=settings.toss_read_timeout)
     retries = RetryPolicy(max_elapsed=settings.toss_read_timeout * 1.5)
-    default_gateway, http_client = build_toss_gateway(
+    toss_gateway, http_client = build_toss_gateway(
         secret_key, base_url, timeouts=timeouts, retry_policy=retries
     )
+    default_gateway = ObservedGateway(toss_gateway, metrics.toss_call_ended)
+    metrics.watch_circuit(default_gateway.accepts_new_operations)
     default_account = PgAccount(
         DEFAULT_PG_ACCOUNT, secret_key, client_key, tuple(settings.webhook_secrets)
     )
@@ -119,22 +124,26 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
     def gateway_for(account: PgAccount) -> PaymentGateway:
         if account.id == DEFAULT_PG_ACCOUNT:
             return default_gateway
-        return TossGateway(
+        own = TossGateway(
             http_client,
             secret_key=account.secret_key,
             base_url=base_url,
             timeouts=timeouts,
             retry_policy=retries,
         )
+        return ObservedGateway(own, metrics.toss_call_ended)
 
     pg_accounts = SqlPgAccountStore(engine)
     box = secret_box(settings)
     accounts = PgAccountDirectory(default_account, pg_accounts, box, gateway_for)
     changes = PaymentChanges()
+
+    def committed(saved: Sequence[Payment]) -> None:
+        changes.committed(saved)
+        metrics.payments_committed(saved)
+
     deps = Deps(
-        uow=sql_unit_of_work_factory(
-            engine, EnvelopeFactory(ids, clock), on_commit=changes.committed
-        ),
+        uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock), on_commit=committed),
         accounts=accounts,
         clock=clock,
         ids=ids,
@@ -164,6 +173,8 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         rate_limiter=_rate_limiter(settings),
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
+        broker_reachable=_broker_check(settings.broker_url),
+        measure_backlog=_backlog_gauges(SqlBacklog(engine), clock, metrics),
     )
     web = WebContext(
         deps=deps,
@@ -257,6 +268,31 @@ def build_app(
         docs=settings.serves_docs,
         web=runtime.web,
     )
+
+
+def _broker_check(url: str | None) -> Callable[[], Awaitable[bool]] | None:
+    if url is None or not url.strip():
+        return None  # events go to the log: there is no broker to be ready for
+
+    async def reachable() -> bool:
+        return await broker_reachable(url)
+
+    return reachable
+
+
+def _backlog_gauges(
+    backlog: SqlBacklog, clock: Clock, metrics: Metrics
+) -> Callable[[], Awaitable[None]]:
+    async def measure() -> None:
+        try:
+            found = await backlog.measure(clock.now())
+        except Exception:  # the database is down: the gauges keep their last values
+            log.warning("could not measure the outbox and review backlog", exc_info=True)
+            return
+        metrics.outbox_backlog(found.unpublished, found.oldest_unpublished_age_seconds)
+        metrics.payments_needing_review.set(found.needing_review)
+
+    return measure
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter | None:

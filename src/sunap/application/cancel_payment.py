@@ -11,7 +11,7 @@ import logging
 from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
-from . import audit
+from . import audit, log_context
 from .adopt import next_check_at
 from .commands import CancelPayment
 from .deps import Deps
@@ -36,6 +36,7 @@ def cancel_idempotency_key(cancel_id: str) -> str:
 
 
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
+    log_context.bind(payment_id=cmd.payment_id)
     payment, cancel, full = await _reserve(cmd, deps)
     if cancel is None:
         return payment  # READY: canceled locally, no PG call (cancel rule 1)

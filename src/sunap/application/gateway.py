@@ -34,6 +34,7 @@ class GatewayExchange:
     status_code: int | None  # None when no answer came back
     processing_time_ms: int
     outcome: str  # "ok", "declined", "unknown", "already_processed", "not_found", "misconfigured"
+    trace_id: str | None = None  # the PG's id for the call (Toss: X-TossPayments-Trace-Id)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class GatewayPayment:
     )
     exchange: GatewayExchange | None = field(default=None, compare=False)
 
+    @property
+    def trace_id(self) -> str | None:
+        return self.exchange.trace_id if self.exchange is not None else None
+
 
 @dataclass(frozen=True)
 class BillingAuthorization:
@@ -78,6 +83,10 @@ class BillingAuthorization:
     card: CardDetails | None
     authenticated_at: datetime | None
     exchange: GatewayExchange | None = field(default=None, compare=False)
+
+    @property
+    def trace_id(self) -> str | None:
+        return self.exchange.trace_id if self.exchange is not None else None
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,11 @@ class GatewayError(Exception):
         self.code = code
         self.message = message
         self.exchange = exchange
+
+    @property
+    def trace_id(self) -> str | None:
+        """The PG's id for the call that failed, when it answered at all."""
+        return self.exchange.trace_id if self.exchange is not None else None
 
 
 class GatewayDeclined(GatewayError):

@@ -11,9 +11,8 @@ from sunap.adapters.sql.migrate import upgrade
 from sunap.application.reconcile import reconcile_due
 from sunap.bootstrap import build_runtime, loopback_url
 from sunap.config import Settings
+from sunap.entrypoints.log_format import configure_logging
 from sunap.entrypoints.workers.loop import WorkerGroup
-
-from .serve import configure_logging
 
 
 def register(commands: Any) -> None:
@@ -36,7 +35,7 @@ def run_migrate(_: argparse.Namespace) -> int:
 
 def run_worker(_: argparse.Namespace) -> int:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_work(settings))
     return 0
 
@@ -59,7 +58,7 @@ async def _work(settings: Settings) -> None:
 
 def run_reconcile(_: argparse.Namespace) -> int:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     outcomes = asyncio.run(_reconcile_once(settings))
     for payment_id, outcome in outcomes.items():
         print(f"{payment_id}\t{outcome.value}")

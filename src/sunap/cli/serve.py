@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 import uvicorn
@@ -12,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sunap.adapters.sql.migrate import upgrade
 from sunap.bootstrap import SANDBOX_MOUNT, build_app, loopback_url
 from sunap.config import Settings
+from sunap.entrypoints.log_format import configure_logging
 from sunap.sandbox.server import run as run_sandbox
 
 
@@ -31,17 +31,11 @@ def register(commands: Any) -> None:
     sandbox.set_defaults(run=lambda a: run_sandbox(a.host, a.port, a.webhook_url))
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-
-
 def run_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)  # the embedded default migrates itself
     grpc_port = settings.grpc_port if args.grpc_port is None else args.grpc_port
@@ -49,7 +43,14 @@ def run_serve(args: argparse.Namespace) -> int:
     self_url = loopback_url(host, port)
     app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
     print(banner(settings, f"http://{host}:{port}", self_url, grpc_address), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through our handler, in the same format
+        access_log=False,
+    )
     return 0
 
 

@@ -30,6 +30,7 @@ from .redaction import redact, redact_text
 from .retry import RetryPolicy
 
 logger = logging.getLogger("sunap.toss")
+TRACE_ID_HEADER = "X-TossPayments-Trace-Id"
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 300  # Toss answers INVALID_IDEMPOTENCY_KEY above this
 _RAW_BODY_KEPT = 2000  # characters of a non-JSON body kept for the audit trail
@@ -77,6 +78,11 @@ class TossRequest:
 class TossAnswer:
     data: Any  # the parsed JSON body (Decimal for non-integers), None when empty
     exchange: GatewayExchange
+
+    @property
+    def trace_id(self) -> str | None:
+        """Toss's X-TossPayments-Trace-Id: what Toss support asks for about this call."""
+        return self.exchange.trace_id
 
 
 @dataclass(frozen=True)
@@ -196,11 +202,12 @@ class TossApi:
     ) -> TossAnswer | _Failed:
         status = response.status_code
         text = response.text
+        trace_id = response.headers.get(TRACE_ID_HEADER)
         try:
             data = parse_json(text) if text.strip() else None
         except _NotJson:
             exchange = self._exchange(
-                request, status, _raw(text), self._ms(started), Verdict.UNKNOWN
+                request, status, _raw(text), self._ms(started), Verdict.UNKNOWN, trace_id
             )
             return _Failed(
                 GatewayUnknown(
@@ -212,10 +219,12 @@ class TossApi:
                 retryable=status >= 400 and is_retryable_answer(status, None),
             )
         if 200 <= status < 300:
-            return TossAnswer(data, self._exchange(request, status, data, self._ms(started), None))
+            return TossAnswer(
+                data, self._exchange(request, status, data, self._ms(started), None, trace_id)
+            )
         code, message = _code_and_message(data)
         verdict = classify(request.operation, status, code)
-        exchange = self._exchange(request, status, data, self._ms(started), verdict)
+        exchange = self._exchange(request, status, data, self._ms(started), verdict, trace_id)
         shown_code = code or f"HTTP_{status}"
         shown_message = redact_text(message or f"Toss answered {status}.")
         if verdict is Verdict.UNKNOWN:
@@ -304,6 +313,7 @@ class TossApi:
         data: Any,
         ms: int,
         verdict: Verdict | None,
+        trace_id: str | None = None,
     ) -> GatewayExchange:
         return GatewayExchange(
             operation=request.operation.value,
@@ -314,6 +324,7 @@ class TossApi:
             status_code=status,
             processing_time_ms=ms,
             outcome=verdict.value if verdict is not None else "ok",
+            trace_id=trace_id,
         )
 
     def _ms(self, since: float) -> int:
