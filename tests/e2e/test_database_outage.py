@@ -8,9 +8,7 @@ The service reaches the database through a TCP proxy this test starts and stops,
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,38 +17,12 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.e2e.flows import create_payment, new_order_id
-from tests.integration.brokers.tcp_proxy import TcpProxy
 from tests.support.databases import create_database, drop_database, selected_backends
+from tests.support.proxy_thread import ProxyThread
 from tests.support.service import RunningService, running_service
 
 # The database servers a proxy can stand in front of; PostgreSQL even when only SQLite is chosen.
 SERVERS = [b for b in selected_backends() if b != "sqlite"] or ["postgresql"]
-
-
-class ProxyThread:
-    """The asyncio TcpProxy on a thread and loop of its own, for synchronous tests."""
-
-    def __init__(self, target_port: int) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._proxy = TcpProxy(target_port)
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        return self._proxy.port
-
-    def start(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._proxy.start(), self._loop).result(10)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._proxy.stop(), self._loop).result(10)
-
-    def close(self) -> None:
-        self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
 
 
 @pytest.fixture(scope="module", params=SERVERS)

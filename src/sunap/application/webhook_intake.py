@@ -78,6 +78,7 @@ class WebhookReceipt:
     delivery_id: str | None  # None for a duplicate: the delivery stored first is the one kept
     duplicate: bool
     event_type: str = ""
+    ignored: bool = False  # an event type we record but do not act on: settled as it came in
 
 
 def parse_delivery(body: bytes) -> ParsedDelivery:
@@ -189,7 +190,10 @@ async def receive_toss_webhook(
     stored = _stored(delivery, headers, body, account.id, deps)
     repeats = await inbox.record(stored)
     if repeats == 0:
-        return WebhookReceipt(stored.id, duplicate=False, event_type=delivery.event_type)
+        ignored = stored.status is DeliveryStatus.IGNORED
+        return WebhookReceipt(
+            stored.id, duplicate=False, event_type=delivery.event_type, ignored=ignored
+        )
     if repeats == 1:  # a repeated identical delivery is audited once, however often it comes
         await _audit_duplicate(delivery, stored.dedup_key, account.id, deps)
     return WebhookReceipt(None, duplicate=True, event_type=delivery.event_type)

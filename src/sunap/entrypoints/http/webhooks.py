@@ -55,8 +55,10 @@ async def _receive(request: Request, account_id: str) -> Response:
     except WebhookRejected as rejected:  # malformed or forged: refused at the door
         metrics_of(request.app).webhook_delivery(rejected.event_type or "", "rejected")
         return JSONResponse(error_body(rejected.code, rejected.message), rejected.status)
-    if receipt.duplicate:  # a first delivery is counted once the processor settles it
-        metrics_of(request.app).webhook_delivery(receipt.event_type, "duplicate")
+    # A delivery to act on is counted once the processor settles it.
+    if receipt.duplicate or receipt.ignored:
+        result = "duplicate" if receipt.duplicate else "ignored"
+        metrics_of(request.app).webhook_delivery(receipt.event_type, result)
     return JSONResponse(
         {"received": True, "duplicate": receipt.duplicate, "deliveryId": receipt.delivery_id}
     )
