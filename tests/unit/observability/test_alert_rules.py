@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from sunap.entrypoints.metrics import Metrics
 
 RULES = Path(__file__).parents[3] / "docs" / "alerts.yml"
