@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -50,6 +50,7 @@ from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.rate_limit import RateLimiter
+from sunap.entrypoints.tracing import Tracing, start_tracing, tracing_wanted
 from sunap.entrypoints.web.context import WebContext
 from sunap.entrypoints.workers.expiry import expiry_worker
 from sunap.entrypoints.workers.housekeeping import housekeeping_worker
@@ -59,6 +60,9 @@ from sunap.entrypoints.workers.reconciler import reconciler_worker
 from sunap.entrypoints.workers.relay import OutboxRelay
 from sunap.entrypoints.workers.webhook_processor import webhook_worker
 from sunap.sandbox.app import create_sandbox_app
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger("sunap")
 
@@ -85,6 +89,7 @@ class Runtime:
     web: WebContext
     sandbox_app: Any | None = None
     mounts: dict[str, Any] = field(default_factory=dict)
+    tracing: Tracing | None = None  # None: OTEL_EXPORTER_OTLP_ENDPOINT is not set
 
     async def aclose(self) -> None:
         if self.sandbox_app is not None:
@@ -92,11 +97,20 @@ class Runtime:
         await self.http_client.aclose()
         await self.publisher.close()
         await self.engine.dispose()
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
 
-def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
-    """Everything `sunap serve` and `sunap worker` run on, built from the settings alone."""
+def build_runtime(
+    settings: Settings, *, self_url: str, span_exporter: SpanExporter | None = None
+) -> Runtime:
+    """Everything `sunap serve` and `sunap worker` run on, built from the settings alone.
+    Traced when OTEL_EXPORTER_OTLP_ENDPOINT is set, or to `span_exporter` when one is given."""
     engine = create_engine(settings.database_url)
+    wanted = span_exporter is not None or tracing_wanted()
+    tracing = start_tracing(span_exporter) if wanted else None
+    if tracing is not None:
+        tracing.instrument_engine(engine)
     clock, ids = SystemClock(), RandomIds()
     metrics = Metrics()
     if settings.sandbox_mode:
@@ -117,6 +131,8 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
     )
     default_gateway = ObservedGateway(toss_gateway, metrics.toss_call_ended)
     metrics.watch_circuit(default_gateway.accepts_new_operations)
+    if tracing is not None:
+        tracing.instrument_client(http_client)
     default_account = PgAccount(
         DEFAULT_PG_ACCOUNT, secret_key, client_key, tuple(settings.webhook_secrets)
     )
@@ -143,7 +159,13 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         metrics.payments_committed(saved)
 
     deps = Deps(
-        uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock), on_commit=committed),
+        uow=sql_unit_of_work_factory(
+            engine,
+            EnvelopeFactory(
+                ids, clock, trace_context=tracing.current_traceparent if tracing else None
+            ),
+            on_commit=committed,
+        ),
         accounts=accounts,
         clock=clock,
         ids=ids,
@@ -224,15 +246,21 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         web=web,
         sandbox_app=sandbox_app,
         mounts=mounts,
+        tracing=tracing,
     )
 
 
 def build_app(
-    settings: Settings, *, self_url: str, grpc_address: tuple[str, int] | None = None
+    settings: Settings,
+    *,
+    self_url: str,
+    grpc_address: tuple[str, int] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     """The HTTP app for `sunap serve`; in-process workers and, given an address, the gRPC
     server start and stop with it, on its event loop."""
-    runtime = build_runtime(settings, self_url=self_url)
+    runtime = build_runtime(settings, self_url=self_url, span_exporter=span_exporter)
+    tracing = runtime.tracing
     grpc_server = None
     if grpc_address is not None:
         host, port = grpc_address
@@ -243,6 +271,7 @@ def build_app(
             host=host,
             port=port,
             poll_seconds=settings.worker_poll_seconds,
+            interceptors=tracing.grpc_interceptors() if tracing else (),
         )
 
     @asynccontextmanager
@@ -260,7 +289,7 @@ def build_app(
             await group.stop()
             await runtime.aclose()
 
-    return create_app(
+    app = create_app(
         runtime.container,
         runtime.metrics,
         lifespan=lifespan,
@@ -268,6 +297,9 @@ def build_app(
         docs=settings.serves_docs,
         web=runtime.web,
     )
+    if tracing is not None:
+        tracing.instrument_app(app)
+    return app
 
 
 def _broker_check(url: str | None) -> Callable[[], Awaitable[bool]] | None:
