@@ -12,6 +12,11 @@ A round creates and confirms `--confirms` payments against each server in turn; 
 the server process's CPU (user + system, from /proc) per create+confirm pair, the median of
 `--rounds` rounds, and the overhead is observed/bare - 1. The ceiling is 10%.
 
+On a shared machine rounds differ by more than the overhead itself, so the pieces are also timed
+on their own, in-process (best of 20 rounds): the middleware around two requests, the metric hooks
+of a create and a confirm, and the JSON log lines the observed server wrote per pair (counted
+from its log). Their sum against the bare CPU per pair is the steadier figure.
+
     .venv/bin/python bench/observability_overhead.py [--confirms 100] [--rounds 5]
 
 A measurement, not a test: it prints numbers and asserts nothing about time.
@@ -20,6 +25,9 @@ A measurement, not a test: it prints numbers and asserts nothing about time.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import logging
 import os
 import socket
 import statistics
@@ -28,7 +36,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -142,6 +152,118 @@ def confirm_round(server: Server, sandbox: httpx.Client, count: int) -> float:
         return (cpu_seconds(server.process.pid) - start) / count
 
 
+def best_of(rounds: int, repeat: int, work: Callable[[], object]) -> float:
+    """CPU seconds per call of `work`, the best of `rounds` rounds of `repeat` calls."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(repeat):
+            work()
+        best = min(best, (time.process_time() - start) / repeat)
+    return best
+
+
+def component_costs(log_lines_per_pair: float) -> dict[str, float]:
+    """CPU seconds per create+confirm pair of each observability piece, timed in-process."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from datetime import UTC, datetime
+
+    from sunap.application import log_context
+    from sunap.domain.payment import Approval, Payment, PaymentMethod, PaymentStatus
+    from sunap.entrypoints.http.request_observation import RequestObservation
+    from sunap.entrypoints.log_format import ContextFilter, JsonLineFormatter
+    from sunap.entrypoints.metrics import Metrics
+
+    metrics = Metrics()
+
+    async def bare_app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    observed_app = RequestObservation(bare_app, metrics)
+
+    async def sent(message: Any) -> None:
+        return None
+
+    async def received() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/payments/confirm",
+        "headers": [(b"x-request-id", b"bench-0001")],
+    }
+
+    def two_requests(app: Any) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(2):
+                coroutine = app(dict(scope), received, sent)
+                with contextlib.suppress(StopIteration):  # it never waits: one step ends it
+                    coroutine.send(None)
+
+        return run
+
+    now = datetime.now(UTC)
+    payment = Payment.create(
+        id="pay_bench",
+        tenant_id="ten_bench",
+        pg_account_id="default",
+        order_id="order-bench",
+        order_name="bench",
+        amount=1000,
+        currency="KRW",
+        now=now,
+    )
+    payment.begin_confirm(payment_key="pk", amount=1000, idempotency_key="ik", now=now)
+    payment.approve(
+        Approval(
+            payment_key="pk",
+            status=PaymentStatus.DONE,
+            method=PaymentMethod.CARD,
+            approved_at=now,
+        ),
+        now,
+    )
+
+    def metric_hooks() -> None:
+        metrics.payments_committed([payment])  # created + approved
+        metrics.toss_call_ended("confirm", "ok", 0.05)
+
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(JsonLineFormatter())
+    handler.addFilter(ContextFilter())
+    logger = logging.getLogger("bench.observability")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def log_line() -> None:
+        with log_context.scope(request_id="bench-0001", tenant="ten_bench"):
+            log_context.bind(payment_id="pay_bench", toss_trace_id="trace-bench")
+            logger.info(
+                "toss %s %s %s -> status=%s code=%s outcome=%s ms=%d attempt=%d",
+                "confirm",
+                "POST",
+                "/v1/payments/confirm",
+                200,
+                "-",
+                "ok",
+                41,
+                1,
+            )
+
+    middleware = best_of(20, 2000, two_requests(observed_app)) - best_of(
+        20, 2000, two_requests(bare_app)
+    )
+    return {
+        "request-id and HTTP metrics middleware, 2 requests": max(middleware, 0.0),
+        "payment and Toss metric hooks": best_of(20, 2000, metric_hooks),
+        f"JSON log lines ({log_lines_per_pair:.1f} per pair)": best_of(20, 2000, log_line)
+        * log_lines_per_pair,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--confirms", type=int, default=100)
@@ -165,6 +287,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         servers: list[Server] = []
+        lines_per_pair = 0.0
         try:
             wait_up(f"{sandbox_url}/sandbox/calls", sandbox_process)
             servers = [Server(v, workdir, sandbox_url) for v in ("bare", "observed")]
@@ -177,6 +300,9 @@ def main() -> None:
                         figures[server.variant].append(
                             confirm_round(server, sandbox, args.confirms)
                         )
+            pairs = 10 + args.rounds * args.confirms
+            logged = (workdir / "observed.log").read_text(errors="replace").count("\n{")
+            lines_per_pair = logged / pairs
         finally:
             for server in servers:
                 server.close()
@@ -190,6 +316,14 @@ def main() -> None:
     print(f"  bare (no request ids, no metrics, WARNING text logs): {bare * 1000:7.2f} ms")
     print(f"  observed (metrics, request ids, JSON logs at INFO):  {observed * 1000:7.2f} ms")
     print(f"  overhead: {overhead:+.1%} (ceiling {CEILING:.0%})")
+    pieces = component_costs(lines_per_pair)
+    print("the pieces on their own, CPU per pair (in-process, best of 20 rounds):")
+    for name, seconds in pieces.items():
+        print(f"  {name}: {seconds * 1e6:7.1f} µs")
+    added = sum(pieces.values())
+    print(
+        f"  total {added * 1e6:.1f} µs = {added / bare:.2%} of the bare pair (ceiling {CEILING:.0%})"
+    )
     print(
         "  rounds, ms: bare "
         + " ".join(f"{x * 1000:.2f}" for x in figures["bare"])
