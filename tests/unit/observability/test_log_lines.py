@@ -13,9 +13,11 @@ import pytest
 from sunap.application import log_context
 from sunap.entrypoints.log_format import ContextFilter, JsonLineFormatter, TextFormatter
 
+Captured = tuple[logging.Logger, io.StringIO, "logging.StreamHandler[io.StringIO]"]
+
 
 @pytest.fixture()
-def captured() -> Iterator[tuple[logging.Logger, io.StringIO, logging.StreamHandler[io.StringIO]]]:
+def captured() -> Iterator[Captured]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())
@@ -28,7 +30,9 @@ def captured() -> Iterator[tuple[logging.Logger, io.StringIO, logging.StreamHand
     handler.close()
 
 
-def test_a_json_line_carries_time_level_logger_message_and_the_bound_facts(captured) -> None:  # type: ignore[no-untyped-def]
+def test_a_json_line_carries_time_level_logger_message_and_the_bound_facts(
+    captured: Captured,
+) -> None:
     logger, stream, handler = captured
     handler.setFormatter(JsonLineFormatter())
     with log_context.scope(request_id="req-1", tenant="ten_a"):
@@ -48,7 +52,7 @@ def test_a_json_line_carries_time_level_logger_message_and_the_bound_facts(captu
     assert not {"request_id", "tenant", "payment_id", "toss_trace_id"} & second.keys()
 
 
-def test_a_text_line_ends_with_the_bound_facts(captured) -> None:  # type: ignore[no-untyped-def]
+def test_a_text_line_ends_with_the_bound_facts(captured: Captured) -> None:
     logger, stream, handler = captured
     handler.setFormatter(TextFormatter())
     with log_context.scope(request_id="req-2"):
