@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_url
+from sunap.adapters.brokers.reachability import broker_reachable
 from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
+from sunap.adapters.sql.backlog import SqlBacklog
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
 from sunap.adapters.sql.dashboard import SqlDashboardQueries
 from sunap.adapters.sql.engine import create_engine, is_outage
@@ -36,6 +38,7 @@ from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.gateway import PaymentGateway
+from sunap.application.observed_gateway import ObservedGateway
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
 from sunap.application.ports import Clock, EventPublisher
@@ -47,6 +50,7 @@ from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.rate_limit import RateLimiter
+from sunap.entrypoints.tracing import Tracing, start_tracing, tracing_wanted
 from sunap.entrypoints.web.context import WebContext
 from sunap.entrypoints.workers.expiry import expiry_worker
 from sunap.entrypoints.workers.housekeeping import housekeeping_worker
@@ -56,6 +60,9 @@ from sunap.entrypoints.workers.reconciler import reconciler_worker
 from sunap.entrypoints.workers.relay import OutboxRelay
 from sunap.entrypoints.workers.webhook_processor import webhook_worker
 from sunap_toss_sandbox.app import create_sandbox_app
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger("sunap")
 
@@ -86,6 +93,7 @@ class Runtime:
     web: WebContext
     sandbox_app: Any | None = None
     mounts: dict[str, Any] = field(default_factory=dict)
+    tracing: Tracing | None = None  # None: OTEL_EXPORTER_OTLP_ENDPOINT is not set
 
     async def aclose(self) -> None:
         if self.sandbox_app is not None:
@@ -93,11 +101,20 @@ class Runtime:
         await self.http_client.aclose()
         await self.publisher.close()
         await self.engine.dispose()
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
 
-def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
-    """Everything `sunap serve` and `sunap worker` run on, built from the settings alone."""
+def build_runtime(
+    settings: Settings, *, self_url: str, span_exporter: SpanExporter | None = None
+) -> Runtime:
+    """Everything `sunap serve` and `sunap worker` run on, built from the settings alone.
+    Traced when OTEL_EXPORTER_OTLP_ENDPOINT is set, or to `span_exporter` when one is given."""
     engine = create_engine(settings.database_url)
+    wanted = span_exporter is not None or tracing_wanted()
+    tracing = start_tracing(span_exporter) if wanted else None
+    if tracing is not None:
+        tracing.instrument_engine(engine)
     clock, ids = SystemClock(), RandomIds()
     metrics = Metrics()
     if settings.sandbox_mode:
@@ -116,9 +133,13 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         sandbox_app, mounts, client_key = None, {}, settings.toss_client_key
     timeouts = TossTimeouts(read=settings.toss_read_timeout)
     retries = RetryPolicy(max_elapsed=settings.toss_read_timeout * 1.5)
-    default_gateway, http_client = build_toss_gateway(
+    toss_gateway, http_client = build_toss_gateway(
         secret_key, base_url, timeouts=timeouts, retry_policy=retries
     )
+    default_gateway = ObservedGateway(toss_gateway, metrics.toss_call_ended)
+    metrics.watch_circuit(default_gateway.accepts_new_operations)
+    if tracing is not None:
+        tracing.instrument_client(http_client)
     default_account = PgAccount(
         DEFAULT_PG_ACCOUNT, secret_key, client_key, tuple(settings.webhook_secrets)
     )
@@ -126,21 +147,31 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
     def gateway_for(account: PgAccount) -> PaymentGateway:
         if account.id == DEFAULT_PG_ACCOUNT:
             return default_gateway
-        return TossGateway(
+        own = TossGateway(
             http_client,
             secret_key=account.secret_key,
             base_url=base_url,
             timeouts=timeouts,
             retry_policy=retries,
         )
+        return ObservedGateway(own, metrics.toss_call_ended)
 
     pg_accounts = SqlPgAccountStore(engine)
     box = secret_box(settings)
     accounts = PgAccountDirectory(default_account, pg_accounts, box, gateway_for)
     changes = PaymentChanges()
+
+    def committed(saved: Sequence[Payment]) -> None:
+        changes.committed(saved)
+        metrics.payments_committed(saved)
+
     deps = Deps(
         uow=sql_unit_of_work_factory(
-            engine, EnvelopeFactory(ids, clock), on_commit=changes.committed
+            engine,
+            EnvelopeFactory(
+                ids, clock, trace_context=tracing.current_traceparent if tracing else None
+            ),
+            on_commit=committed,
         ),
         accounts=accounts,
         clock=clock,
@@ -171,6 +202,8 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         rate_limiter=_rate_limiter(settings),
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
+        broker_reachable=_broker_check(settings.broker_url),
+        measure_backlog=_backlog_gauges(SqlBacklog(engine), clock, metrics),
     )
     web = WebContext(
         deps=deps,
@@ -220,15 +253,21 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         web=web,
         sandbox_app=sandbox_app,
         mounts=mounts,
+        tracing=tracing,
     )
 
 
 def build_app(
-    settings: Settings, *, self_url: str, grpc_address: tuple[str, int] | None = None
+    settings: Settings,
+    *,
+    self_url: str,
+    grpc_address: tuple[str, int] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     """The HTTP app for `sunap serve`; in-process workers and, given an address, the gRPC
     server start and stop with it, on its event loop."""
-    runtime = build_runtime(settings, self_url=self_url)
+    runtime = build_runtime(settings, self_url=self_url, span_exporter=span_exporter)
+    tracing = runtime.tracing
     grpc_server = None
     if grpc_address is not None:
         host, port = grpc_address
@@ -239,6 +278,7 @@ def build_app(
             host=host,
             port=port,
             poll_seconds=settings.worker_poll_seconds,
+            interceptors=tracing.grpc_interceptors() if tracing else (),
         )
 
     @asynccontextmanager
@@ -256,7 +296,7 @@ def build_app(
             await group.stop()
             await runtime.aclose()
 
-    return create_app(
+    app = create_app(
         runtime.container,
         runtime.metrics,
         lifespan=lifespan,
@@ -264,6 +304,34 @@ def build_app(
         docs=settings.serves_docs,
         web=runtime.web,
     )
+    if tracing is not None:
+        tracing.instrument_app(app)
+    return app
+
+
+def _broker_check(url: str | None) -> Callable[[], Awaitable[bool]] | None:
+    if url is None or not url.strip():
+        return None  # events go to the log: there is no broker to be ready for
+
+    async def reachable() -> bool:
+        return await broker_reachable(url)
+
+    return reachable
+
+
+def _backlog_gauges(
+    backlog: SqlBacklog, clock: Clock, metrics: Metrics
+) -> Callable[[], Awaitable[None]]:
+    async def measure() -> None:
+        try:
+            found = await backlog.measure(clock.now())
+        except Exception:  # the database is down: the gauges keep their last values
+            log.warning("could not measure the outbox and review backlog", exc_info=True)
+            return
+        metrics.outbox_backlog(found.unpublished, found.oldest_unpublished_age_seconds)
+        metrics.payments_needing_review.set(found.needing_review)
+
+    return measure
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     )
     housekeeping_seconds: float = Field(600, gt=0, validation_alias="SUNAP_HOUSEKEEPING_SECONDS")
     log_level: str = Field("INFO", validation_alias="SUNAP_LOG_LEVEL")
+    # `json`: one JSON object per log line, for log shippers (docs/observability.md).
+    log_format: Literal["text", "json"] = Field("text", validation_alias="SUNAP_LOG_FORMAT")
     # Per API key: a token bucket refilled at this rate, holding twice the count; `off` disables.
     rate_limit: str = Field("100/s", validation_alias="SUNAP_RATE_LIMIT")
     # A READY payment nobody paid within this long becomes EXPIRED.

@@ -17,12 +17,18 @@ from typing import Any
 from sunap.bootstrap import SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
 from sunap_toss_sandbox import testing
 from sunap_toss_sandbox.auth import DOC_CLIENT_KEY, DOC_SECRET_KEY
-from sunap_toss_sandbox.testing import serving
+from sunap_toss_sandbox.testing import loopback_listener, serving
 
 SANDBOX_SECRET_KEY = DOC_SECRET_KEY  # Toss's public doc key
 SANDBOX_CLIENT_KEY = DOC_CLIENT_KEY
 
-__all__ = ["SANDBOX_CLIENT_KEY", "SANDBOX_SECRET_KEY", "running_sandbox", "serving"]
+__all__ = [
+    "SANDBOX_CLIENT_KEY",
+    "SANDBOX_SECRET_KEY",
+    "loopback_listener",
+    "running_sandbox",
+    "serving",
+]
 
 
 @contextmanager

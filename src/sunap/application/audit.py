@@ -51,6 +51,10 @@ def record_exchange(
         f"pg.{exchange.operation}",
         exchange.outcome,
         request={"method": exchange.method, "path": exchange.path, "body": exchange.request_data},
-        response={"status": exchange.status_code, "body": exchange.response_data},
+        response={
+            "status": exchange.status_code,
+            "body": exchange.response_data,
+            "tossTraceId": exchange.trace_id,
+        },
         processing_time_ms=exchange.processing_time_ms,
     )

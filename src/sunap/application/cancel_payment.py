@@ -15,7 +15,7 @@ import logging
 from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
-from . import audit
+from . import audit, log_context
 from .adopt import next_check_at
 from .cancel_turns import end_turn, take_turn
 from .commands import CancelPayment
@@ -41,6 +41,7 @@ def cancel_idempotency_key(cancel_id: str) -> str:
 
 
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
+    log_context.bind(payment_id=cmd.payment_id)
     held_until = await take_turn(cmd.tenant_id, cmd.payment_id, deps)
     try:
         payment, cancel, full = await _reserve(cmd, deps)

@@ -19,7 +19,7 @@ from sunap.domain.errors import (
 )
 from sunap.domain.payment import ConfirmStart, Failure, Payment, PaymentStatus
 
-from . import audit
+from . import audit, log_context
 from .commands import ConfirmPayment
 from .confirm_verdicts import (
     Approved,
@@ -54,6 +54,7 @@ async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
         claimed = await _claim(cmd, deps)
     except ConfirmInProgress:
         return await _settle_earlier_attempt(cmd, deps)
+    log_context.bind(payment_id=claimed.id)
     if claimed.status is not PaymentStatus.IN_PROGRESS:
         return claimed  # approved before with this paymentKey: confirm rule 3 (docs/api.md), no PG call
     gateway = await deps.accounts.gateway(claimed.pg_account_id)

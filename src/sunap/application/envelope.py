@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,12 @@ class EnvelopeFactory:
 
     ids: IdGenerator
     clock: Clock
+    # The W3C traceparent of the work writing the event, when traces are on: carried as the
+    # CloudEvents `traceparent` extension (the distributed-tracing extension).
+    trace_context: Callable[[], str | None] | None = None
 
     def __call__(self, payment: Payment, event: PaymentEvent) -> dict[str, Any]:
-        return {
+        envelope: dict[str, Any] = {
             "specversion": "1.0",
             "id": self.ids.new_id("evt"),
             "source": "sunap",
@@ -37,3 +41,7 @@ class EnvelopeFactory:
             "tenant": payment.tenant_id,
             "data": payment_resource(payment),
         }
+        traceparent = self.trace_context() if self.trace_context is not None else None
+        if traceparent:
+            envelope["traceparent"] = traceparent
+        return envelope

@@ -71,6 +71,10 @@ class GatewayPayment:
     )
     exchange: GatewayExchange | None = field(default=None, compare=False)
 
+    @property
+    def trace_id(self) -> str | None:
+        return self.exchange.trace_id if self.exchange is not None else None
+
 
 @dataclass(frozen=True)
 class BillingAuthorization:
@@ -79,6 +83,10 @@ class BillingAuthorization:
     card: CardDetails | None
     authenticated_at: datetime | None
     exchange: GatewayExchange | None = field(default=None, compare=False)
+
+    @property
+    def trace_id(self) -> str | None:
+        return self.exchange.trace_id if self.exchange is not None else None
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,11 @@ class GatewayError(Exception):
         self.code = code
         self.message = message
         self.exchange = exchange
+
+    @property
+    def trace_id(self) -> str | None:
+        """The PG's id for the call that failed, when it answered at all."""
+        return self.exchange.trace_id if self.exchange is not None else None
 
 
 class GatewayDeclined(GatewayError):

@@ -46,6 +46,7 @@ class WebhookRejected(Exception):
         self.status = status
         self.code = code
         self.message = message
+        self.event_type: str | None = None  # when the body said it before it was refused
 
 
 def _malformed(message: str) -> WebhookRejected:
@@ -76,6 +77,8 @@ class ParsedDelivery:
 class WebhookReceipt:
     delivery_id: str | None  # None for a duplicate: the delivery stored first is the one kept
     duplicate: bool
+    event_type: str = ""
+    ignored: bool = False  # an event type we record but do not act on: settled as it came in
 
 
 def parse_delivery(body: bytes) -> ParsedDelivery:
@@ -174,17 +177,26 @@ async def receive_toss_webhook(
         except SignatureInvalid as invalid:
             raise WebhookRejected(401, "INVALID_SIGNATURE", str(invalid)) from invalid
     delivery = parse_delivery(body)
-    if delivery.event_type in SIGNED_BY_TOSS and signing_secrets and not signed:
-        raise WebhookRejected(401, "INVALID_SIGNATURE", f"{delivery.event_type} must be signed.")
-    if delivery.event_type == DEPOSIT_CALLBACK:
-        await _check_deposit_secret(delivery, account.id, deps)
+    try:
+        if delivery.event_type in SIGNED_BY_TOSS and signing_secrets and not signed:
+            raise WebhookRejected(
+                401, "INVALID_SIGNATURE", f"{delivery.event_type} must be signed."
+            )
+        if delivery.event_type == DEPOSIT_CALLBACK:
+            await _check_deposit_secret(delivery, account.id, deps)
+    except WebhookRejected as rejected:
+        rejected.event_type = delivery.event_type
+        raise
     stored = _stored(delivery, headers, body, account.id, deps)
     repeats = await inbox.record(stored)
     if repeats == 0:
-        return WebhookReceipt(stored.id, duplicate=False)
+        ignored = stored.status is DeliveryStatus.IGNORED
+        return WebhookReceipt(
+            stored.id, duplicate=False, event_type=delivery.event_type, ignored=ignored
+        )
     if repeats == 1:  # a repeated identical delivery is audited once, however often it comes
         await _audit_duplicate(delivery, stored.dedup_key, account.id, deps)
-    return WebhookReceipt(None, duplicate=True)
+    return WebhookReceipt(None, duplicate=True, event_type=delivery.event_type)
 
 
 def _stored(

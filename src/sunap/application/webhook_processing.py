@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +39,8 @@ FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=30)
 MAX_ATTEMPTS = 10
 D = DeliveryStatus
+# Told how each processed delivery was settled (not of those left to be tried again).
+OnSettled = Callable[[WebhookDelivery, DeliveryStatus], None]
 
 
 @dataclass(frozen=True)
@@ -57,29 +60,34 @@ class _Retry(Exception):
 
 
 async def process_due_webhooks(
-    inbox: WebhookInbox, deps: Deps, lookups: PgLookups | None = None, limit: int = 20
+    inbox: WebhookInbox,
+    deps: Deps,
+    lookups: PgLookups | None = None,
+    limit: int = 20,
+    on_settled: OnSettled | None = None,
 ) -> int:
     now = deps.clock.now()
     lookups = lookups or PgLookups(deps.clock.now)
     deliveries = await inbox.claim_due(now, now + LEASE, limit)
     for delivery in deliveries:
-        await process_delivery(delivery, inbox, deps, lookups)
+        status = await process_delivery(delivery, inbox, deps, lookups)
+        if on_settled is not None and status is not D.RECEIVED:
+            on_settled(delivery, status)
     return len(deliveries)
 
 
 async def process_delivery(
     delivery: WebhookDelivery, inbox: WebhookInbox, deps: Deps, lookups: PgLookups
-) -> None:
-    """Process one claimed delivery and settle it; never raises for one bad delivery."""
+) -> DeliveryStatus:
+    """Process one claimed delivery and settle it; never raises for one bad delivery. Returns
+    the status it was left in (RECEIVED: it is to be tried again later)."""
     try:
         outcome = await _apply(delivery, deps, lookups)
     except _Retry as retry:
-        await _retry_later(delivery, inbox, deps, str(retry), retry.after)
-        return
+        return await _retry_later(delivery, inbox, deps, str(retry), retry.after)
     except Exception as error:  # a bug must not stop the other deliveries; keep it visible
         log.exception("webhook delivery %s could not be processed", delivery.id)
-        await _retry_later(delivery, inbox, deps, f"{type(error).__name__}: {error}")
-        return
+        return await _retry_later(delivery, inbox, deps, f"{type(error).__name__}: {error}")
     await inbox.settle(
         delivery.id,
         status=outcome.status,
@@ -87,6 +95,7 @@ async def process_delivery(
         payment_id=outcome.payment_id,
         error=outcome.note,
     )
+    return outcome.status
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -101,12 +110,12 @@ async def _retry_later(
     deps: Deps,
     reason: str,
     after: float | None = None,
-) -> None:
+) -> DeliveryStatus:
     now = deps.clock.now()
     if delivery.attempts >= MAX_ATTEMPTS:
         log.error("webhook delivery %s failed %d times: %s", delivery.id, delivery.attempts, reason)
         await inbox.settle(delivery.id, status=D.FAILED, now=now, error=reason)
-        return
+        return D.FAILED
     await inbox.settle(
         delivery.id,
         status=D.RECEIVED,
@@ -114,6 +123,7 @@ async def _retry_later(
         error=reason,
         retry_at=now + (timedelta(seconds=after) if after else retry_delay(delivery.attempts)),
     )
+    return D.RECEIVED
 
 
 async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> Outcome:

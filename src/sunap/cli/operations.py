@@ -35,7 +35,7 @@ def worker() -> None:
     from sunap.config import Settings
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_work(settings))
 
 
@@ -65,7 +65,7 @@ def reconcile(
     from sunap.config import Settings
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     outcomes = asyncio.run(_reconcile_once(settings, limit))
     if json:
         print_json([{"paymentId": p, "outcome": o.value} for p, o in outcomes.items()])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -57,10 +56,10 @@ def sandbox(
     )
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+def configure_logging(level: str, log_format: str) -> None:
+    from sunap.entrypoints.log_format import configure_logging as configure
+
+    configure(level, log_format)
 
 
 def serve(
@@ -80,7 +79,7 @@ def serve(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)  # the embedded default migrates itself
     grpc_port = settings.grpc_port if grpc_port is None else grpc_port
@@ -88,7 +87,14 @@ def serve(
     self_url = loopback_url(host, port)
     app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
     print(banner(settings, f"http://{host}:{port}", self_url, grpc_address), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through our handler, in the same format
+        access_log=False,
+    )
 
 
 def banner(

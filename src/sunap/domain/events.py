@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 
@@ -11,6 +11,9 @@ class PaymentEvent:
     type: ClassVar[str]
     payment_id: str
     sequence: int  # rises by one with every event of one payment
+    # The money the event is about, in the smallest unit: the payment's amount when it is created,
+    # approved, refused or expires; what a cancel gave back (0 for an order canceled unpaid).
+    amount: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

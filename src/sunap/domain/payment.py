@@ -316,7 +316,7 @@ class Payment:
         if self.status is S.READY:
             self._move_to(S.CANCELED, now)
             self.balance_amount = 0
-            self._record(ev.PaymentCanceled)
+            self._record(ev.PaymentCanceled, amount=0)  # nothing was paid, nothing goes back
             return None
         if self.status not in (S.DONE, S.PARTIAL_CANCELED, S.WAITING_FOR_DEPOSIT):
             raise NotCancelableStatus(f"A payment in status {self.status} cannot be canceled.")
@@ -363,7 +363,10 @@ class Payment:
         cancel.canceled_at = canceled_at
         self.pending_cancel_amount -= cancel.amount
         self.balance_amount -= cancel.amount
-        self._record(ev.PaymentCanceled if target is S.CANCELED else ev.PaymentPartiallyCanceled)
+        self._record(
+            ev.PaymentCanceled if target is S.CANCELED else ev.PaymentPartiallyCanceled,
+            amount=cancel.amount,
+        )
 
     def fail_cancel(self, cancel_id: str, failure: Failure, now: datetime) -> None:
         """The PG refused the cancel: release the reservation, the balance is unchanged."""
@@ -434,6 +437,10 @@ class Payment:
         self.status = target
         self.updated_at = now
 
-    def _record(self, event_type: type[ev.PaymentEvent]) -> None:
+    def _record(self, event_type: type[ev.PaymentEvent], amount: int | None = None) -> None:
+        """`amount`: the money the event is about, the payment's amount unless said otherwise."""
+        amount = self.amount if amount is None else amount
         self.event_sequence += 1
-        self.events.append(event_type(payment_id=self.id, sequence=self.event_sequence))
+        self.events.append(
+            event_type(payment_id=self.id, sequence=self.event_sequence, amount=amount)
+        )

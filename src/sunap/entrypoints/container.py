@@ -22,7 +22,7 @@ class Container:
     idempotency: IdempotencyStore
     webhooks: WebhookInbox
     pg_accounts: PgAccountStore
-    is_ready: Callable[[], Awaitable[bool]]
+    is_ready: Callable[[], Awaitable[bool]]  # the database answers
     checkout_url: Callable[[Payment], str | None] = lambda _payment: None
     rate_limiter: RateLimiter | None = None  # None: no rate limit
     metrics_token: str | None = None  # None: /metrics is open
@@ -30,6 +30,10 @@ class Container:
     is_outage: Callable[[BaseException], bool] = lambda _error: False
     # Committed payment changes, for WatchPayment: the same object the units of work report to.
     changes: PaymentChanges = field(default_factory=PaymentChanges)
+    # Whether the configured broker answers; None when events go to the log (no broker).
+    broker_reachable: Callable[[], Awaitable[bool]] | None = None
+    # Brings the backlog gauges (outbox, review queue) up to date before /metrics is read.
+    measure_backlog: Callable[[], Awaitable[None]] | None = None
 
     async def resource(self, payment: Payment) -> dict[str, Any]:
         """The payment as a merchant sees it through either door, with its checkout link and the

@@ -1,11 +1,46 @@
-"""Prometheus metrics, one registry per process, created by bootstrap (never at import time)."""
+"""Prometheus metrics, one registry per process, created by bootstrap (never at import time).
+
+Every family is recorded where its fact happens: payments when their change is committed, Toss
+calls when the call ends, webhooks when a delivery is refused at the door or settled by the
+processor. Labels take a few known values only (route templates, event names, outcomes): never
+a tenant, a payment id or anything a caller chose. The families are listed in docs/observability.md.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from sunap.domain import events as ev
+from sunap.domain.payment import Payment
+
+# The public names of what a committed payment event means for the money.
+PAYMENT_EVENTS: dict[str, str] = {
+    ev.PaymentCreated.type: "created",
+    ev.PaymentCompleted.type: "approved",
+    ev.PaymentFailed.type: "refused",
+    ev.PaymentCanceled.type: "canceled",
+    ev.PaymentPartiallyCanceled.type: "partially_canceled",
+    ev.PaymentExpired.type: "expired",
+}
+WEBHOOK_RESULTS = ("applied", "duplicate", "unmatched", "ignored", "rejected", "failed")
+# Toss's webhook event types; anything else a sender writes is counted as "other".
+WEBHOOK_TYPES = frozenset(
+    {
+        "PAYMENT_STATUS_CHANGED",
+        "DEPOSIT_CALLBACK",
+        "CANCEL_STATUS_CHANGED",
+        "BILLING_DELETED",
+        "PAYOUT_STATUS_CHANGED",
+        "SELLER_CHANGED",
+    }
+)
+# Toss answers in milliseconds to tens of seconds (a read timeout is 30-60 s).
+TOSS_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 @dataclass
@@ -14,11 +49,70 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        self.http_requests = Counter(
+            "sunap_http_requests",
+            "HTTP requests answered, by route template, method and status",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "sunap_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method",
+            ["route", "method"],
+            buckets=HTTP_BUCKETS,
+            registry=r,
+        )
+        self.payments = Counter(
+            "sunap_payments",
+            "Payment events committed (created, approved, refused, canceled, ...)",
+            ["event"],
+            registry=r,
+        )
+        self.payment_amount = Counter(
+            "sunap_payment_amount",
+            "Money of the committed payment events, in KRW (a cancel counts what it gave back)",
+            ["event"],
+            registry=r,
+        )
+        self.toss_requests = Counter(
+            "sunap_toss_requests",
+            "Calls to Toss, by operation and outcome (ok, declined, unknown, ...)",
+            ["operation", "outcome"],
+            registry=r,
+        )
+        self.toss_duration = Histogram(
+            "sunap_toss_request_duration_seconds",
+            "Time a call to Toss took, retries included",
+            ["operation"],
+            buckets=TOSS_BUCKETS,
+            registry=r,
+        )
+        self.toss_circuit_open = Gauge(
+            "sunap_toss_circuit_open",
+            "1 while the circuit breaker in front of Toss refuses new payments",
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "sunap_webhook_deliveries",
+            "Toss webhook deliveries, by event type and result",
+            ["type", "result"],
+            registry=r,
+        )
         self.outbox_unpublished = Gauge(
             "sunap_outbox_unpublished", "Outbox events not yet published", registry=r
         )
-        self.outbox_lag_seconds = Gauge(
-            "sunap_outbox_lag_seconds", "Age of the oldest unpublished outbox event", registry=r
+        self.outbox_oldest_age = Gauge(
+            "sunap_outbox_oldest_unpublished_age_seconds",
+            "Age of the oldest unpublished outbox event",
+            registry=r,
+        )
+        self.payments_needing_review = Gauge(
+            "sunap_payments_needing_review",
+            "Payments nothing automatic could settle, waiting for a person",
+            registry=r,
+        )
+        self.subscriptions = Gauge(
+            "sunap_subscriptions", "Subscriptions by status", ["status"], registry=r
         )
         self.outbox_published = Counter(
             "sunap_outbox_published", "Outbox events published", registry=r
@@ -29,9 +123,6 @@ class Metrics:
         self.reconcile_runs = Counter(
             "sunap_reconcile_outcomes", "Reconciler outcomes", ["outcome"], registry=r
         )
-        self.webhooks_processed = Counter(
-            "sunap_webhooks_processed", "Webhook deliveries processed", ["status"], registry=r
-        )
         self.orders_consumed = Counter(
             "sunap_orders_consumed",
             "order.placed messages handled, by outcome (created, duplicate, rejected)",
@@ -41,6 +132,34 @@ class Metrics:
         self.worker_errors = Counter(
             "sunap_worker_errors", "Unexpected worker errors", ["worker"], registry=r
         )
+        for name in PAYMENT_EVENTS.values():  # every series exists from the start, at 0
+            self.payments.labels(event=name)
+            self.payment_amount.labels(event=name)
+
+    def payments_committed(self, payments: Sequence[Payment]) -> None:
+        """Called once a unit of work's commit is durable, with the events it wrote."""
+        for payment in payments:
+            for event in payment.events:
+                name = PAYMENT_EVENTS.get(event.type)
+                if name is not None:
+                    self.payments.labels(event=name).inc()
+                    self.payment_amount.labels(event=name).inc(event.amount)
+
+    def toss_call_ended(self, operation: str, outcome: str, seconds: float) -> None:
+        self.toss_requests.labels(operation=operation, outcome=outcome).inc()
+        self.toss_duration.labels(operation=operation).observe(seconds)
+
+    def watch_circuit(self, accepts_new_operations: Callable[[], bool]) -> None:
+        """The breaker's state, read when /metrics is scraped."""
+        self.toss_circuit_open.set_function(lambda: 0.0 if accepts_new_operations() else 1.0)
+
+    def webhook_delivery(self, event_type: str, result: str) -> None:
+        known = event_type if event_type in WEBHOOK_TYPES else "other"
+        self.webhook_deliveries.labels(type=known, result=result).inc()
+
+    def outbox_backlog(self, unpublished: int, oldest_age_seconds: float) -> None:
+        self.outbox_unpublished.set(unpublished)
+        self.outbox_oldest_age.set(oldest_age_seconds)
 
 
 def metrics_of(app: Any) -> Metrics:

@@ -77,7 +77,7 @@ async def test_an_empty_outbox_reports_no_lag(fresh_engine: AsyncEngine) -> None
     ):
         await asyncio.sleep(0.1)
     assert metrics.registry.get_sample_value("sunap_outbox_unpublished") == 0
-    assert metrics.registry.get_sample_value("sunap_outbox_lag_seconds") == 0
+    assert metrics.registry.get_sample_value("sunap_outbox_oldest_unpublished_age_seconds") == 0
 
 
 async def test_a_relay_behind_a_backlog_reports_its_size_while_it_works(
@@ -103,5 +103,7 @@ async def test_a_relay_behind_a_backlog_reports_its_size_while_it_works(
         await reader.close()
 
     assert metrics.registry.get_sample_value("sunap_outbox_unpublished") == 45
-    assert (metrics.registry.get_sample_value("sunap_outbox_lag_seconds") or 0) > 0
+    assert (
+        metrics.registry.get_sample_value("sunap_outbox_oldest_unpublished_age_seconds") or 0
+    ) > 0
     assert metrics.registry.get_sample_value("sunap_outbox_published_total") == 5

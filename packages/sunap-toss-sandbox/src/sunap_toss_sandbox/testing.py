@@ -42,12 +42,19 @@ def running_sandbox(
         yield base_url
 
 
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Serves any ASGI app with uvicorn on a free loopback port in a background thread."""
+def loopback_listener() -> socket.socket:
+    """A socket bound to a free loopback port, for an app that must know its URL before it runs."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
+    return listener
+
+
+@contextmanager
+def serving(app: ASGIApp, listener: socket.socket | None = None) -> Iterator[str]:
+    """Serves any ASGI app with uvicorn on a free loopback port (or `listener`'s) in a
+    background thread."""
+    listener = listener or loopback_listener()
     port = listener.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="critical", lifespan="on", timeout_graceful_shutdown=5)

@@ -25,7 +25,8 @@ from .tables import outbox
 
 OutboxEnvelope = Callable[[Payment, PaymentEvent], dict[str, Any]]
 TopicFor = Callable[[str], str]
-# Told of the payments a commit saved, once it is durable (e.g. to wake WatchPayment streams).
+# Told of the payments a commit saved, with the events it wrote, once it is durable (e.g. to wake
+# WatchPayment streams, to count approvals).
 OnCommit = Callable[[Sequence[Payment]], None]
 
 
@@ -83,10 +84,12 @@ class SqlUnitOfWork:
             await self.rollback()
             raise
         self._payments.saved()
-        for payment in saved:
-            payment.events.clear()
-        if self._on_commit is not None and saved:
-            self._on_commit(saved)
+        try:
+            if self._on_commit is not None and saved:
+                self._on_commit(saved)  # still holding the events it committed
+        finally:
+            for payment in saved:
+                payment.events.clear()
 
     async def rollback(self) -> None:
         await self._require_session().rollback()

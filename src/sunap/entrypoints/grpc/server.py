@@ -5,6 +5,8 @@ that catches changes other processes commit, for WatchPayment streams."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -48,19 +50,21 @@ class GrpcServer:
         host: str,
         port: int,
         poll_seconds: float,
+        interceptors: Sequence[Any] = (),
     ) -> None:
         self._container = container
         self._versions = versions
         self._metrics = metrics
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._poll_seconds = poll_seconds
+        self._interceptors = list(interceptors)  # e.g. OpenTelemetry's, when traces are on
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
         self._catch_up: WorkerGroup | None = None
 
     async def start(self) -> int:
         """Listen and serve; returns the port bound."""
-        server = grpc.aio.server(options=OPTIONS)
+        server = grpc.aio.server(options=OPTIONS, interceptors=self._interceptors or None)
         pb_grpc.add_PaymentServiceServicer_to_server(PaymentService(self._container), server)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)

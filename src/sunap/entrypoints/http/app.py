@@ -18,6 +18,7 @@ from . import operations, payments, webhooks
 from .body_limit import BodyLimit
 from .error_boundary import ErrorBoundary
 from .errors import install_error_handlers
+from .request_observation import RequestObservation
 
 DESCRIPTION = """Sunap's public API (docs/api.md in the repository): payments on Toss Payments, confirmed, canceled
 and audited, with idempotent POSTs and per-tenant API keys."""
@@ -49,7 +50,8 @@ def create_app(
     install_error_handlers(app)
     limits = {webhooks.WEBHOOKS: webhooks.WEBHOOK_BODY_LIMIT}
     app.add_middleware(BodyLimit, limit=API_BODY_LIMIT, by_prefix=limits)
-    app.add_middleware(ErrorBoundary, is_outage=container.is_outage)  # outermost: sees all
+    app.add_middleware(ErrorBoundary, is_outage=container.is_outage)
+    app.add_middleware(RequestObservation, metrics=metrics)  # outermost: ids and counts all
     app.include_router(payments.router)
     app.include_router(webhooks.router)
     app.include_router(operations.router)

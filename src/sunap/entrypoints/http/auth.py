@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
+from sunap.application import log_context
 from sunap.application.authentication import Principal
 from sunap.application.authentication import authenticate as authenticate_key
 
@@ -15,12 +16,14 @@ from .container import container_of
 async def authenticate(request: Request, scope: str) -> Principal:
     container = container_of(request)
     limiter = container.rate_limiter
-    return await authenticate_key(
+    principal = await authenticate_key(
         container.api_keys,
         request.headers.get("authorization"),
         scope,
         limiter.take if limiter is not None else None,
     )
+    log_context.bind(tenant=principal.tenant_id)
+    return principal
 
 
 def requires(scope: str) -> Callable[[Request], Awaitable[Principal]]:

@@ -23,12 +23,18 @@ async def healthz() -> Response:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database is reachable")
+@router.get("/readyz", summary="The database (and the broker, when one is set) is reachable")
 async def readyz(request: Request) -> Response:
-    if await container_of(request).is_ready():
-        return JSONResponse({"status": "ready"})
+    container = container_of(request)
+    checks = {"database": "ok" if await container.is_ready() else "unreachable"}
+    if container.broker_reachable is not None:
+        checks["broker"] = "ok" if await container.broker_reachable() else "unreachable"
+    down = [name for name, state in checks.items() if state != "ok"]
+    if not down:
+        return JSONResponse({"status": "ready", "checks": checks})
+    body = error_body("SERVICE_UNAVAILABLE", f"Unreachable: {', '.join(down)}.", checks=checks)
     return JSONResponse(
-        error_body("SERVICE_UNAVAILABLE", "The database is unreachable."),
+        body,
         status_code=503,
         headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
     )
@@ -44,5 +50,8 @@ async def metrics(request: Request) -> Response:
         matches = hmac.compare_digest(offered.strip().encode(), expected.encode())
         if scheme.lower() != "bearer" or not matches:
             raise ApiError(401, "UNAUTHORIZED", "Send 'Authorization: Bearer <metrics token>'.")
+    measure_backlog = container_of(request).measure_backlog
+    if measure_backlog is not None:
+        await measure_backlog()
     registry = metrics_of(request.app).registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

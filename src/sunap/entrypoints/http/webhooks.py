@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
+from sunap.entrypoints.metrics import metrics_of
 
 from .container import container_of
 from .errors import ApiError, error_body
@@ -51,8 +52,13 @@ async def _receive(request: Request, account_id: str) -> Response:
         receipt = await receive_toss_webhook(
             body, headers, container.webhooks, container.deps, account
         )
-    except WebhookRejected as rejected:
+    except WebhookRejected as rejected:  # malformed or forged: refused at the door
+        metrics_of(request.app).webhook_delivery(rejected.event_type or "", "rejected")
         return JSONResponse(error_body(rejected.code, rejected.message), rejected.status)
+    # A delivery to act on is counted once the processor settles it.
+    if receipt.duplicate or receipt.ignored:
+        result = "duplicate" if receipt.duplicate else "ignored"
+        metrics_of(request.app).webhook_delivery(receipt.event_type, result)
     return JSONResponse(
         {"received": True, "duplicate": receipt.duplicate, "deliveryId": receipt.delivery_id}
     )

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sunap.application import log_context
 from sunap.entrypoints.metrics import Metrics
 
 log = logging.getLogger("sunap.workers")
@@ -26,7 +27,8 @@ class Worker:
         pause_after_error = self.poll_seconds
         while not stop.is_set():
             try:
-                handled = await self.step()
+                with log_context.scope():  # what one batch bound is not told of the next
+                    handled = await self.step()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -107,7 +107,6 @@ class OutboxRelay:
     async def _observe_lag(self) -> None:
         unpublished, age = await self._store.lag(self._clock.now())
         self._lag_measured_at = self._monotonic()
-        self._metrics.outbox_unpublished.set(unpublished)
-        self._metrics.outbox_lag_seconds.set(age)
+        self._metrics.outbox_backlog(unpublished, age)
         if unpublished and age >= self._lag_every:
             log.info("outbox backlog: %d unpublished events, oldest %.1fs old", unpublished, age)

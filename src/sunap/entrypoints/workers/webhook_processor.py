@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sunap.application.deps import Deps
-from sunap.application.ports import WebhookInbox
+from sunap.application.ports import DeliveryStatus, WebhookDelivery, WebhookInbox
 from sunap.application.webhook_lookups import PgLookups
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.entrypoints.metrics import Metrics
@@ -17,10 +17,10 @@ def webhook_worker(
     # One per process: look-ups of one payment are coalesced across its deliveries.
     lookups = PgLookups(deps.clock.now)
 
+    def settled(delivery: WebhookDelivery, status: DeliveryStatus) -> None:
+        metrics.webhook_delivery(delivery.event_type, status.value.lower())
+
     async def step() -> int:
-        handled = await process_due_webhooks(inbox, deps, lookups)
-        if handled:
-            metrics.webhooks_processed.labels(status="processed").inc(handled)
-        return handled
+        return await process_due_webhooks(inbox, deps, lookups, on_settled=settled)
 
     return Worker("webhooks", step, poll_seconds)

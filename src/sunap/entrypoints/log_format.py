@@ -1,0 +1,63 @@
+"""Log lines as text (the default) or, with SUNAP_LOG_FORMAT=json, one JSON object per line.
+
+Either way a line carries what it is about, where known: request_id, tenant, payment_id and
+toss_trace_id (see sunap.application.log_context). The JSON keys are `time`, `level`, `logger`,
+`message` and those four (docs/observability.md, "Logs").
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from pythonjsonlogger.json import JsonFormatter
+
+from sunap.application import log_context
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class ContextFilter(logging.Filter):
+    """Copies the bound facts onto each record, as attributes the formatters read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in log_context.current().items():
+            setattr(record, name, value)
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        facts = [
+            f"{name}={value}"
+            for name in log_context.FIELDS
+            if (value := getattr(record, name, None)) is not None
+        ]
+        return f"{line} [{' '.join(facts)}]" if facts else line
+
+
+class JsonLineFormatter(JsonFormatter):
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+def configure_logging(level: str, format: str = "text") -> None:
+    """One handler on the root logger, for sunap's loggers and uvicorn's alike."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLineFormatter() if format == "json" else TextFormatter())
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
