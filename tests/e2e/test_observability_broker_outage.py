@@ -13,8 +13,8 @@ import pytest
 
 from tests.e2e.flows import create_payment, wait_for
 from tests.support.metrics import scrape
-from tests.support.thread_proxy import ThreadedTcpProxy
 from tests.support.service import RunningService, running_service
+from tests.support.thread_proxy import ThreadedTcpProxy
 
 REDIS_PORT = 6379
 UNPUBLISHED = "sunap_outbox_unpublished"
