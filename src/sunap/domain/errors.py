@@ -76,3 +76,30 @@ class IllegalTransition(DomainError):
     """A status change the transition table forbids: a bug or a stale message, never user input."""
 
     code = "ILLEGAL_TRANSITION"
+
+
+class BillingKeyNotFound(DomainError):
+    code = "BILLING_KEY_NOT_FOUND"
+
+    def __init__(self, message: str = "No such billing key.") -> None:
+        super().__init__(message)
+
+
+class BillingKeyNotActive(DomainError):
+    """A deleted billing key charges nothing and backs no subscription."""
+
+    code = "BILLING_KEY_NOT_ACTIVE"
+
+
+class SubscriptionNotFound(DomainError):
+    code = "SUBSCRIPTION_NOT_FOUND"
+
+    def __init__(self, message: str = "No such subscription.") -> None:
+        super().__init__(message)
+
+
+class SubscriptionNotChangeable(DomainError):
+    """The subscription's status does not allow the change asked for (e.g. pausing a canceled
+    one)."""
+
+    code = "SUBSCRIPTION_NOT_CHANGEABLE"
