@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from .billing_policy import BillingPolicy
 from .pg_accounts import PgAccounts
 from .ports import Clock, IdGenerator, UnitOfWorkFactory
 
@@ -22,3 +23,4 @@ class Deps:
     clock: Clock
     ids: IdGenerator
     reconcile_delays: tuple[timedelta, ...] = DEFAULT_RECONCILE_DELAYS
+    billing: BillingPolicy = field(default_factory=BillingPolicy)

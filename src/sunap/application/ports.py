@@ -39,6 +39,7 @@ class PaymentQuery:
     status: PaymentStatus | None = None
     limit: int = 20
     cursor: str | None = None  # opaque, from a previous page
+    subscription_id: str | None = None  # one subscription's charges
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
-    """A business rule said no. `code` is part of the public contract (shared/API.md)."""
+    """A business rule said no. `code` is part of the public contract (docs/api.md).
+    `extra` holds fields an answer adds beside code and message (e.g. the subscription)."""
 
     code = "DOMAIN_ERROR"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.extra: dict[str, Any] = {}
 
 
 class InvalidRequest(DomainError):
