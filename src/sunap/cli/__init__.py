@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sunap.config import ConfigurationError
 
-from . import keys, operations, secrets, serve, tenants, webhooks
+from . import billing, keys, operations, secrets, serve, tenants, webhooks
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks.register(commands)
     tenants.register(commands)
     secrets.register(commands)
+    billing.register(commands)
     return parser
 
 

@@ -29,6 +29,12 @@ class Metrics:
         self.reconcile_runs = Counter(
             "sunap_reconcile_outcomes", "Reconciler outcomes", ["outcome"], registry=r
         )
+        self.subscription_charges = Counter(
+            "sunap_subscription_charges",
+            "Due subscriptions the scheduler handled, by outcome",
+            ["outcome"],
+            registry=r,
+        )
         self.webhooks_processed = Counter(
             "sunap_webhooks_processed", "Webhook deliveries processed", ["status"], registry=r
         )
