@@ -72,7 +72,7 @@ class RunningService:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine can take a while to import
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sunap serve exited early:\n{self.logs()}")
