@@ -45,6 +45,12 @@ async def run_due(deps: Deps, at: datetime | None = None, limit: int = BATCH) ->
     return [await charge_subscription(sub_id, deps, now) for sub_id in due]
 
 
+async def subscriptions_by_status(deps: Deps) -> dict[str, int]:
+    async with deps.uow() as uow:
+        counts = await uow.subscriptions.count_by_status()
+    return {status.value: n for status, n in counts.items()}
+
+
 async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeLine:
     try:
         async with deps.uow() as uow:

@@ -35,6 +35,9 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.subscriptions = Gauge(
+            "sunap_subscriptions", "Subscriptions by status", ["status"], registry=r
+        )
         self.webhooks_processed = Counter(
             "sunap_webhooks_processed", "Webhook deliveries processed", ["status"], registry=r
         )
