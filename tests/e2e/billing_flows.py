@@ -25,7 +25,11 @@ def billing_key(api: httpx.Client, sandbox: httpx.Client, customer: str) -> dict
 
 
 def subscribe(
-    api: httpx.Client, key: dict[str, Any], amount: int = 9900, **fields: Any
+    api: httpx.Client,
+    key: dict[str, Any],
+    amount: int = 9900,
+    idempotency_key: str | None = None,
+    **fields: Any,
 ) -> httpx.Response:
     body = {
         "customerKey": key["customerKey"],
@@ -36,7 +40,8 @@ def subscribe(
         "interval": "month",
         **fields,
     }
-    return api.post("/v1/subscriptions", json=body)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    return api.post("/v1/subscriptions", json=body, headers=headers)
 
 
 def active_subscription(api: httpx.Client, sandbox: httpx.Client, **fields: Any) -> dict[str, Any]:

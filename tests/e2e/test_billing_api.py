@@ -204,10 +204,14 @@ def test_an_unknown_first_charge_leaves_it_incomplete_until_the_reconciler_settl
     # Every connection to Toss's charge drops, the client's same-key retries' too.
     lost = {"method": "POST", "path": "/v1/billing/*", "dropConnection": True, "times": 50}
     sandbox.post("/sandbox/faults", json=lost)
-    answered = subscribe(api, key)
+    answered = subscribe(api, key, idempotency_key=f"sub-{key['id']}")
     assert answered.status_code in (502, 504), answered.text
     sub = answered.json()["subscription"]
     assert sub["status"] == "INCOMPLETE" and answered.json()["payment"]["status"] == "IN_PROGRESS"
+    # The shop retries with its key: the same answer, not a second subscription and charge.
+    again = subscribe(api, key, idempotency_key=f"sub-{key['id']}")
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["subscription"]["id"] == sub["id"]
     sandbox.delete("/sandbox/faults")  # Toss answers again
     settled = wait_for(
         lambda: (s := get(api, f"/v1/subscriptions/{sub['id']}"))["status"] == "ACTIVE" and s,
@@ -217,6 +221,8 @@ def test_an_unknown_first_charge_leaves_it_incomplete_until_the_reconciler_settl
     order_id = f"{sub['id']}-p0-a1"
     approved = [c for c in toss_calls(sandbox, "/v1/billing/") if c["status"] == 200]
     assert [p["orderId"] for p in charges(api, sub["id"])] == [order_id]
+    listed = api.get("/v1/subscriptions", params={"customerKey": key["customerKey"]}).json()
+    assert [s["id"] for s in listed["items"]] == [sub["id"]]
     assert len({c["idempotencyKey"] for c in approved if order_id in c["idempotencyKey"]}) == 1
 
 

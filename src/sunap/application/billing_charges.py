@@ -23,6 +23,7 @@ from sunap.domain.subscription import Subscription
 from . import audit
 from .adopt import approval_from
 from .deps import Deps
+from .errors import ChargeTimeout, ChargeUnavailable
 from .gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
@@ -50,6 +51,19 @@ class ChargeResult:
     payment: Payment
     subscription: Subscription | None
     error: GatewayError | None = None
+
+
+def unknown_charge(result: ChargeResult) -> ChargeTimeout | ChargeUnavailable:
+    """The caller's answer when the charge's outcome is unknown: never a failure, and kept for
+    the request's Idempotency-Key so that a retry cannot charge again under a new orderId."""
+    error = result.error
+    if isinstance(error, GatewayUnknown) and error.timed_out:
+        return ChargeTimeout(
+            "Toss did not answer the charge in time; its outcome is being checked."
+        )
+    return ChargeUnavailable(
+        "Toss could not be reached for the charge; its outcome is being checked."
+    )
 
 
 def claim_payment(

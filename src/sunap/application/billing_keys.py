@@ -11,7 +11,7 @@ from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import BillingKeyNotActive, BillingKeyNotFound
 from sunap.domain.payment import Payment
 
-from .billing_charges import ChargeVerdict, claim_payment, send_charge
+from .billing_charges import ChargeVerdict, claim_payment, send_charge, unknown_charge
 from .billing_commands import ChargeBillingKey, IssueBillingKey
 from .deps import Deps
 from .errors import BillingRefused, PaymentRejected, PgUnavailable, SecretsKeyMissing
@@ -118,15 +118,15 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
         gateway = await deps.accounts.gateway(key.pg_account_id)
         if not gateway.accepts_new_operations():
             raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
-        payment_id_hint = deps.ids.new_id("ord")
+        charge_id = deps.ids.new_id("ord")
         payment = claim_payment(
             uow,
             deps,
             key,
-            order_id=cmd.order_id or payment_id_hint.replace("_", "-"),
+            order_id=cmd.order_id or charge_id.replace("_", "-"),
             order_name=cmd.order_name,
             amount=cmd.amount,
-            idempotency_key=f"sunap-charge-{payment_id_hint}",
+            idempotency_key=f"sunap-charge-{charge_id}",
             now=now,
             metadata=cmd.metadata,
         )
@@ -137,9 +137,9 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
         code, message = (failure.code, failure.message) if failure else ("REJECTED", "refused")
         raise PaymentRejected(result.payment, code, message)
     if result.verdict is ChargeVerdict.UNKNOWN:
-        error = unknown_outcome(result.error) if result.error else PgUnavailable("Unknown.")
-        error.extra = {"payment": payment_resource(result.payment)}
-        raise error
+        unknown = unknown_charge(result)
+        unknown.extra = {"payment": payment_resource(result.payment)}
+        raise unknown
     return result.payment
 
 

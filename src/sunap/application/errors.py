@@ -103,3 +103,17 @@ class SecretsKeyMissing(DomainError):
     """No SUNAP_SECRETS_KEY to seal a billing key with: nothing is issued or stored."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+class ChargeTimeout(DomainError):
+    """A billing-key charge went unanswered: `payment` is IN_PROGRESS and the reconciler settles
+    it. Unlike PgTimeout this answer is kept for its Idempotency-Key: a retry must not start a
+    second charge (a new payment, a new orderId) of the same thing."""
+
+    code = "PG_TIMEOUT"
+
+
+class ChargeUnavailable(DomainError):
+    """As ChargeTimeout, when Toss could not be reached or failed."""
+
+    code = "PG_UNAVAILABLE"

@@ -14,12 +14,17 @@ from sunap.domain.errors import (
 from sunap.domain.payment import Payment
 from sunap.domain.subscription import Subscription
 
-from .billing_charges import ChargeResult, ChargeVerdict, claim_payment, send_charge
+from .billing_charges import (
+    ChargeResult,
+    ChargeVerdict,
+    claim_payment,
+    send_charge,
+    unknown_charge,
+)
 from .billing_commands import CancelSubscription, ChangeSubscription, CreateSubscription
 from .billing_keys import record
 from .deps import Deps
-from .errors import BillingRefused, PgUnavailable
-from .outcomes import unknown_outcome
+from .errors import BillingRefused
 from .ports import BillingQuery, PaymentQuery, SubscriptionPage, UnitOfWork
 from .presenters import payment_resource, subscription_resource
 
@@ -68,9 +73,9 @@ async def create_subscription(cmd: CreateSubscription, deps: Deps) -> Subscripti
         refused.extra |= _details(result)
         raise refused
     if result.verdict is ChargeVerdict.UNKNOWN:
-        error = unknown_outcome(result.error) if result.error else PgUnavailable("Unknown.")
-        error.extra = _details(result)
-        raise error
+        unknown = unknown_charge(result)
+        unknown.extra = _details(result)
+        raise unknown
     return result.subscription
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from sunap.application.errors import (
     BillingRefused,
+    ChargeTimeout,
+    ChargeUnavailable,
     ConcurrentUpdate,
     Forbidden,
     IdempotencyKeyInUse,
@@ -42,6 +44,8 @@ STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
     d.IllegalTransition: 409,
     PaymentRejected: 402,
     BillingRefused: 402,
+    ChargeTimeout: 504,
+    ChargeUnavailable: 502,
     SecretsKeyMissing: 503,
     d.BillingKeyNotFound: 404,
     d.SubscriptionNotFound: 404,
