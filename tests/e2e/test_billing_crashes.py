@@ -67,7 +67,7 @@ def test_a_scheduler_killed_at_any_point_charges_the_period_once(stack: Stack, p
 
     scheduler = start_run_due(stack.service, at)
     claimed = wait_for(
-        lambda: len(charges(stack.api, sub["id"])) == 2 or None, timeout=60, interval=0.2
+        lambda: len(charges(stack.api, sub["id"])) == 2 or None, timeout=180, interval=0.2
     )
     assert claimed, stack.service.logs()[-3000:]
     time.sleep(0.3)  # the charge is now waiting at the sandbox
@@ -81,7 +81,7 @@ def test_a_scheduler_killed_at_any_point_charges_the_period_once(stack: Stack, p
             == sub["currentPeriodEnd"]
             and s
         ),
-        timeout=60,
+        timeout=180,
     )
     assert renewed, get(stack.api, f"/v1/subscriptions/{sub['id']}")
     assert renewed["status"] == "ACTIVE"
