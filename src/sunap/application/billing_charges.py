@@ -95,7 +95,9 @@ def claim_payment(
     payment.billing_key_id = key.id
     payment.subscription_id = subscription_id
     payment.begin_billing_charge(idempotency_key=idempotency_key, now=now)
-    payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
+    # On the real clock, whatever time the scheduler runs as (`run-due --at`): the reconciler
+    # asks Toss about the call we are about to make, which happens now.
+    payment.schedule_reconcile(deps.clock.now() + deps.reconcile_delays[0], attempts=0)
     uow.payments.add(payment)
     audit.record(
         uow,
