@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
@@ -34,6 +35,7 @@ from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.adapters.toss import RetryPolicy, TossTimeouts
 from sunap.adapters.toss.gateway import TossGateway, build_toss_gateway
+from sunap.application.billing_policy import BillingPolicy
 from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
@@ -45,6 +47,7 @@ from sunap.application.ports import Clock, EventPublisher
 from sunap.application.secrets import SecretBox, SecretsUnavailable
 from sunap.config import ConfigurationError, Settings
 from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.subscription import Dunning, FinalDunning
 from sunap.entrypoints.container import Container
 from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
@@ -58,6 +61,7 @@ from sunap.entrypoints.workers.loop import Worker, WorkerGroup
 from sunap.entrypoints.workers.order_consumer import order_consumer_workers
 from sunap.entrypoints.workers.reconciler import reconciler_worker
 from sunap.entrypoints.workers.relay import OutboxRelay
+from sunap.entrypoints.workers.scheduler import scheduler_worker
 from sunap.entrypoints.workers.webhook_processor import webhook_worker
 from sunap_toss_sandbox.app import create_sandbox_app
 
@@ -159,6 +163,14 @@ def build_runtime(
     pg_accounts = SqlPgAccountStore(engine)
     box = secret_box(settings)
     accounts = PgAccountDirectory(default_account, pg_accounts, box, gateway_for)
+    billing = BillingPolicy(
+        zone=ZoneInfo(settings.billing_timezone),
+        dunning=Dunning(
+            retry_days=tuple(settings.dunning_retry_days),
+            final=FinalDunning(settings.dunning_final),
+        ),
+        box=box,
+    )
     changes = PaymentChanges()
 
     def committed(saved: Sequence[Payment]) -> None:
@@ -177,6 +189,7 @@ def build_runtime(
         clock=clock,
         ids=ids,
         reconcile_delays=tuple(timedelta(seconds=s) for s in settings.reconcile_delay_seconds),
+        billing=billing,
     )
 
     async def is_ready() -> bool:
@@ -223,6 +236,7 @@ def build_runtime(
     poll = settings.worker_poll_seconds
     workers = [
         reconciler_worker(deps, metrics, poll),
+        scheduler_worker(deps, metrics, poll),
         relay.worker(poll),
         webhook_worker(webhooks, deps, metrics, poll),
         housekeeping_worker(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
 
     # Fernet key(s), comma-separated (the first seals): credentials Sunap keeps are sealed with it.
     secrets_key: SecretStr | None = Field(None, validation_alias="SUNAP_SECRETS_KEY")
+    # Recurring billing: the calendar periods are counted on, and the dunning ladder (days after
+    # the first refusal a renewal is retried; after the last, cancel or leave it unpaid).
+    billing_timezone: str = Field("Asia/Seoul", validation_alias="SUNAP_BILLING_TIMEZONE")
+    dunning_days: str = Field("1,3,5", validation_alias="SUNAP_DUNNING_DAYS")
+    dunning_final: str = Field("cancel", validation_alias="SUNAP_DUNNING_FINAL")
 
     toss_secret_key: SecretStr | None = Field(None, validation_alias="TOSS_SECRET_KEY")
     toss_client_key: str | None = Field(None, validation_alias="TOSS_CLIENT_KEY")
@@ -106,6 +112,18 @@ class Settings(BaseSettings):
         return count / SECONDS_PER[found.group(2)], 2 * count
 
     @property
+    def dunning_retry_days(self) -> list[int]:
+        try:
+            days = [int(d) for d in self.dunning_days.split(",") if d.strip()]
+        except ValueError:
+            raise ConfigurationError(
+                "SUNAP_DUNNING_DAYS must be whole days, comma-separated, such as 1,3,5."
+            ) from None
+        if any(d <= 0 for d in days) or days != sorted(set(days)):
+            raise ConfigurationError("SUNAP_DUNNING_DAYS must be rising positive days, e.g. 1,3,5.")
+        return days
+
+    @property
     def serves_docs(self) -> bool:
         """The interactive docs and the OpenAPI schema: always in development, on request in
         production."""
@@ -130,6 +148,14 @@ class Settings(BaseSettings):
         if not self.reconcile_delay_seconds:
             raise ConfigurationError("SUNAP_RECONCILE_DELAYS needs at least one delay.")
         _ = self.rate_limit_bucket  # refuses a malformed SUNAP_RATE_LIMIT at start
+        _ = self.dunning_retry_days
+        if self.dunning_final not in ("cancel", "unpaid"):
+            raise ConfigurationError("SUNAP_DUNNING_FINAL must be cancel or unpaid.")
+        if not _is_time_zone(self.billing_timezone):
+            raise ConfigurationError(
+                f"SUNAP_BILLING_TIMEZONE must be an IANA time zone such as Asia/Seoul; "
+                f"got {self.billing_timezone!r}."
+            )
         return self
 
 
@@ -141,3 +167,11 @@ def _is_base_url(url: str) -> bool:
         and not parts.query
         and not parts.fragment
     )
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -25,14 +25,21 @@ from typing import Any
 from sunap.application.ports import (
     AuditEntry,
     AuditLog,
+    BillingKeyPage,
+    BillingKeyRepository,
+    BillingQuery,
     ConcurrencyConflict,
     PaymentPage,
     PaymentQuery,
     PaymentRepository,
+    SubscriptionPage,
+    SubscriptionRepository,
 )
+from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.events import PaymentEvent
 from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.subscription import Subscription, SubscriptionStatus
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class InMemoryStore:
     payments: dict[str, Payment] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     outbox: list[OutboxRecord] = field(default_factory=list)
+    billing_keys: dict[str, BillingKey] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
     commits: int = 0
     # When the next cancel of each payment may go to the PG (the SQL column next_cancel_at).
     next_cancel_at: dict[str, datetime] = field(default_factory=dict)
@@ -227,6 +236,122 @@ class InMemoryPaymentRepository:
         return next((p for p in self.added if matches(p)), None)
 
 
+class InMemoryBillingRepositories:
+    """Billing keys and subscriptions, kept simply: handed-out copies written back on commit
+    (no version check; the payment fakes above are the ones unit tests lean on)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.keys: dict[str, BillingKey] = {}
+        self.subs: dict[str, Subscription] = {}
+
+    def write(self) -> None:
+        for key in self.keys.values():
+            key.events.clear()
+            self._store.billing_keys[key.id] = copy.deepcopy(key)
+        for sub in self.subs.values():
+            sub.events.clear()
+            self._store.subscriptions[sub.id] = copy.deepcopy(sub)
+
+    def forget(self) -> None:
+        self.keys.clear()
+        self.subs.clear()
+
+
+class InMemoryBillingKeyRepository:
+    def __init__(self, repos: InMemoryBillingRepositories, store: InMemoryStore) -> None:
+        self._repos, self._store = repos, store
+
+    def add(self, key: BillingKey) -> None:
+        self._repos.keys[key.id] = key
+
+    async def get(
+        self, tenant_id: str, key_id: str, *, for_update: bool = False
+    ) -> BillingKey | None:
+        found = await self.get_any_tenant(key_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    async def get_any_tenant(self, key_id: str, *, for_update: bool = False) -> BillingKey | None:
+        if key_id in self._repos.keys:
+            return self._repos.keys[key_id]
+        if key_id not in self._store.billing_keys:
+            return None
+        self._repos.keys[key_id] = copy.deepcopy(self._store.billing_keys[key_id])
+        return self._repos.keys[key_id]
+
+    async def get_by_digest(
+        self, pg_account_id: str, digest: str, *, for_update: bool = False
+    ) -> BillingKey | None:
+        for key in self._store.billing_keys.values():
+            if key.pg_account_id == pg_account_id and key.credential_digest == digest:
+                return await self.get_any_tenant(key.id)
+        return None
+
+    async def list(self, tenant_id: str, query: BillingQuery) -> BillingKeyPage:
+        items = [k for k in self._store.billing_keys.values() if k.tenant_id == tenant_id]
+        return BillingKeyPage(items=[copy.deepcopy(k) for k in items], next_cursor=None)
+
+
+class InMemorySubscriptionRepository:
+    def __init__(self, repos: InMemoryBillingRepositories, store: InMemoryStore) -> None:
+        self._repos, self._store = repos, store
+
+    def add(self, sub: Subscription) -> None:
+        self._repos.subs[sub.id] = sub
+
+    async def get(
+        self, tenant_id: str, subscription_id: str, *, for_update: bool = False
+    ) -> Subscription | None:
+        found = await self.get_any_tenant(subscription_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    async def get_any_tenant(
+        self, subscription_id: str, *, for_update: bool = False
+    ) -> Subscription | None:
+        if subscription_id in self._repos.subs:
+            return self._repos.subs[subscription_id]
+        if subscription_id not in self._store.subscriptions:
+            return None
+        self._repos.subs[subscription_id] = copy.deepcopy(
+            self._store.subscriptions[subscription_id]
+        )
+        return self._repos.subs[subscription_id]
+
+    async def list(self, tenant_id: str, query: BillingQuery) -> SubscriptionPage:
+        items = [s for s in self._store.subscriptions.values() if s.tenant_id == tenant_id]
+        return SubscriptionPage(items=[copy.deepcopy(s) for s in items], next_cursor=None)
+
+    async def live_on_billing_key(self, billing_key_id: str) -> builtins.list[str]:
+        return [
+            s.id
+            for s in self._store.subscriptions.values()
+            if s.billing_key_id == billing_key_id and s.status is not SubscriptionStatus.CANCELED
+        ]
+
+    async def due(self, now: datetime, limit: int) -> builtins.list[str]:
+        due = [
+            s
+            for s in self._store.subscriptions.values()
+            if s.next_charge_at is not None
+            and s.next_charge_at <= now
+            and s.charging_payment_id is None
+        ]
+        return [s.id for s in sorted(due, key=lambda s: (s.next_charge_at or now, s.id))][:limit]
+
+    async def charging(self, limit: int) -> builtins.list[tuple[str, str]]:
+        return [
+            (s.id, s.charging_payment_id)
+            for s in self._store.subscriptions.values()
+            if s.charging_payment_id is not None
+        ][:limit]
+
+    async def count_by_status(self) -> dict[SubscriptionStatus, int]:
+        counts = dict.fromkeys(SubscriptionStatus, 0)
+        for s in self._store.subscriptions.values():
+            counts[s.status] += 1
+        return counts
+
+
 class InMemoryAuditLog:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -254,6 +379,11 @@ class InMemoryUnitOfWork:
         self._audit = InMemoryAuditLog(store)
         self.payments: PaymentRepository = self._repo
         self.audit: AuditLog = self._audit
+        self._billing = InMemoryBillingRepositories(store)
+        self.billing_keys: BillingKeyRepository = InMemoryBillingKeyRepository(self._billing, store)
+        self.subscriptions: SubscriptionRepository = InMemorySubscriptionRepository(
+            self._billing, store
+        )
         self.commits = 0
         self._held: list[str] = []
 
@@ -281,6 +411,7 @@ class InMemoryUnitOfWork:
         repo = self._repo
         repo.added.clear()
         self._audit.pending.clear()
+        self._billing.forget()
         for payment_id in repo.seen:  # forget uncommitted changes, as an expired session does
             repo.reload(payment_id)
         self._end()
@@ -332,6 +463,7 @@ class InMemoryUnitOfWork:
             repo.seen[payment.id] = payment
             repo.read_state[payment.id] = _state(payment)
         repo.added.clear()
+        self._billing.write()
         self.store.audit.extend(self._audit.pending)
         self._audit.pending.clear()
         self.store.commits += 1

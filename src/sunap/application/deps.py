@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from .billing_policy import BillingPolicy
 from .pg_accounts import PgAccounts
 from .ports import Clock, IdGenerator, UnitOfWorkFactory
 
@@ -26,3 +27,4 @@ class Deps:
     reconcile_delays: tuple[timedelta, ...] = DEFAULT_RECONCILE_DELAYS
     # How a use case waits its turn (cancel pacing); tests on a FakeClock pass one that moves it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    billing: BillingPolicy = field(default_factory=BillingPolicy)

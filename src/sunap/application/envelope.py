@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 envelopes for payment events, and the topics they go to (docs/api.md, Events)."""
+"""CloudEvents 1.0 envelopes for the events of any aggregate (docs/api.md, "Events")."""
 
 from __future__ import annotations
 
@@ -6,21 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sunap.domain.events import PaymentEvent
-from sunap.domain.payment import Payment
+from sunap.domain.aggregate import Aggregate, DomainEvent
 
 from .ports import Clock, IdGenerator
-from .presenters import payment_resource, rfc3339
-
-
-def topic_for(event_type: str, prefix: str = "commerce.") -> str:
-    """`payment.completed` → `commerce.payment.completed`."""
-    return f"{prefix}{event_type}"
+from .presenters import aggregate_resource, rfc3339
 
 
 @dataclass(frozen=True)
 class EnvelopeFactory:
-    """Builds the envelope the outbox stores: one id per event, the payment as it is at commit."""
+    """Builds the envelope the outbox stores: one id per event, the aggregate as it is at
+    commit. The relay names the topic from the event type (`commerce.` + type)."""
 
     ids: IdGenerator
     clock: Clock
@@ -28,18 +23,18 @@ class EnvelopeFactory:
     # CloudEvents `traceparent` extension (the distributed-tracing extension).
     trace_context: Callable[[], str | None] | None = None
 
-    def __call__(self, payment: Payment, event: PaymentEvent) -> dict[str, Any]:
+    def __call__(self, aggregate: Aggregate, event: DomainEvent) -> dict[str, Any]:
         envelope: dict[str, Any] = {
             "specversion": "1.0",
             "id": self.ids.new_id("evt"),
             "source": "sunap",
             "type": event.type,
-            "subject": payment.id,
+            "subject": aggregate.id,
             "time": rfc3339(self.clock.now()),
             "datacontenttype": "application/json",
-            "sequence": event.sequence,
-            "tenant": payment.tenant_id,
-            "data": payment_resource(payment),
+            "sequence": event.position,
+            "tenant": aggregate.tenant_id,
+            "data": aggregate_resource(aggregate),
         }
         traceparent = self.trace_context() if self.trace_context is not None else None
         if traceparent:

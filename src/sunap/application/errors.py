@@ -87,3 +87,33 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class BillingRefused(DomainError):
+    """The PG definitively refused a billing-key issue or a subscription's first charge."""
+
+    code = "PG_REJECTED"
+
+    def __init__(self, pg_code: str, pg_message: str) -> None:
+        super().__init__(f"The payment gateway refused: {pg_message}")
+        self.extra = {"pgCode": pg_code, "pgMessage": pg_message}
+
+
+class SecretsKeyMissing(DomainError):
+    """No SUNAP_SECRETS_KEY to seal a billing key with: nothing is issued or stored."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
+class ChargeTimeout(DomainError):
+    """A billing-key charge went unanswered: `payment` is IN_PROGRESS and the reconciler settles
+    it. Unlike PgTimeout this answer is kept for its Idempotency-Key: a retry must not start a
+    second charge (a new payment, a new orderId) of the same thing."""
+
+    code = "PG_TIMEOUT"
+
+
+class ChargeUnavailable(DomainError):
+    """As ChargeTimeout, when Toss could not be reached or failed."""
+
+    code = "PG_UNAVAILABLE"

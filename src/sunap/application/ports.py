@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sunap.domain.billing_key import BillingKey
 from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.subscription import Subscription, SubscriptionStatus
 
 
 class Clock(Protocol):
@@ -37,6 +39,7 @@ class PaymentQuery:
     status: PaymentStatus | None = None
     limit: int = 20
     cursor: str | None = None  # opaque, from a previous page
+    subscription_id: str | None = None  # one subscription's charges
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,78 @@ class PaymentRepository(Protocol):
         ...
 
 
+# -- billing keys and subscriptions --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingQuery:
+    customer_key: str | None = None
+    status: str | None = None  # a BillingKeyStatus or SubscriptionStatus value
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class BillingKeyPage:
+    items: list[BillingKey]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class SubscriptionPage:
+    items: list[Subscription]
+    next_cursor: str | None
+
+
+class BillingKeyRepository(Protocol):
+    def add(self, key: BillingKey) -> None: ...
+
+    async def get(
+        self, tenant_id: str, key_id: str, *, for_update: bool = False
+    ) -> BillingKey | None: ...
+
+    async def get_any_tenant(self, key_id: str, *, for_update: bool = False) -> BillingKey | None:
+        """For workers and the PG's deletion notice, which carry no tenant."""
+        ...
+
+    async def get_by_digest(
+        self, pg_account_id: str, digest: str, *, for_update: bool = False
+    ) -> BillingKey | None:
+        """The key whose PG credential has this sha256, within one PG account."""
+        ...
+
+    async def list(self, tenant_id: str, query: BillingQuery) -> BillingKeyPage: ...
+
+
+class SubscriptionRepository(Protocol):
+    def add(self, subscription: Subscription) -> None: ...
+
+    async def get(
+        self, tenant_id: str, subscription_id: str, *, for_update: bool = False
+    ) -> Subscription | None: ...
+
+    async def get_any_tenant(
+        self, subscription_id: str, *, for_update: bool = False
+    ) -> Subscription | None: ...
+
+    async def list(self, tenant_id: str, query: BillingQuery) -> SubscriptionPage: ...
+
+    async def live_on_billing_key(self, billing_key_id: str) -> builtins.list[str]:
+        """Ids of the subscriptions charged to the key that are not CANCELED."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> builtins.list[str]:
+        """Ids of subscriptions whose next charge (or end) has come and no charge is in flight,
+        soonest first."""
+        ...
+
+    async def charging(self, limit: int) -> builtins.list[tuple[str, str]]:
+        """(subscription id, payment id) of the charges claimed and not yet settled."""
+        ...
+
+    async def count_by_status(self) -> dict[SubscriptionStatus, int]: ...
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -137,11 +212,13 @@ class AuditLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One database transaction. On commit it saves every payment it handed out (refusing stale
-    versions with ConcurrencyConflict) and writes each payment's new events to the outbox in the
-    same transaction. Leaving the block without commit rolls back."""
+    """One database transaction. On commit it saves every aggregate its repositories handed out
+    (refusing stale versions with ConcurrencyConflict) and writes each one's new events to the
+    outbox in the same transaction. Leaving the block without commit rolls back."""
 
     payments: PaymentRepository
+    billing_keys: BillingKeyRepository
+    subscriptions: SubscriptionRepository
     audit: AuditLog
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sunap.domain.aggregate import Aggregate
+from sunap.domain.billing_key import BillingKey
 from sunap.domain.payment import CancelStatus, Payment
+from sunap.domain.subscription import Subscription
 
 from .ports import AuditEntry
 
@@ -85,7 +88,69 @@ def payment_resource(payment: Payment, *, checkout_url: str | None = None) -> di
         "needsReview": payment.needs_review,
         "reviewReason": payment.review_reason,
         "pendingCancelAmount": payment.pending_cancel_amount,
+        "billingKeyId": payment.billing_key_id,
+        "subscriptionId": payment.subscription_id,
     }
+
+
+def billing_key_resource(key: BillingKey) -> dict[str, Any]:
+    """The billing key as merchants see it: never the PG's key, sealed or digested."""
+    card = key.card
+    return {
+        "id": key.id,
+        "customerKey": key.customer_key,
+        "method": key.method,
+        "card": None
+        if card is None
+        else {
+            "company": card.company,
+            "number": card.number,
+            "cardType": card.card_type,
+            "ownerType": card.owner_type,
+        },
+        "status": key.status.value,
+        "createdAt": rfc3339(key.created_at),
+        "deletedAt": rfc3339(key.deleted_at),
+    }
+
+
+def subscription_resource(sub: Subscription) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "customerKey": sub.customer_key,
+        "billingKeyId": sub.billing_key_id,
+        "plan": sub.plan,
+        "orderName": sub.order_name,
+        "amount": sub.amount,
+        "currency": sub.currency,
+        "interval": sub.interval.value,
+        "intervalCount": sub.interval_count,
+        "status": sub.status.value,
+        "currentPeriodStart": rfc3339(sub.current_period_start),
+        "currentPeriodEnd": rfc3339(sub.current_period_end),
+        "nextChargeAt": rfc3339(sub.next_charge_at),
+        "trialEnd": rfc3339(sub.trial_end),
+        "cancelAtPeriodEnd": sub.cancel_at_period_end,
+        "canceledAt": rfc3339(sub.canceled_at),
+        "cancelReason": sub.cancel_reason,
+        "failedAttempts": sub.failed_attempts,
+        "latestPaymentId": sub.latest_payment_id,
+        "metadata": sub.metadata,
+        "createdAt": rfc3339(sub.created_at),
+        "updatedAt": rfc3339(sub.updated_at),
+    }
+
+
+def aggregate_resource(aggregate: Aggregate) -> dict[str, Any]:
+    """Any aggregate's public shape: what an event about it carries as `data`."""
+    match aggregate:
+        case Payment():
+            return payment_resource(aggregate)
+        case BillingKey():
+            return billing_key_resource(aggregate)
+        case Subscription():
+            return subscription_resource(aggregate)
+    raise TypeError(f"No public shape for {type(aggregate).__name__}.")
 
 
 def audit_entry_resource(entry: AuditEntry) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
+from .billing_charges import ChargeVerdict, send_charge
 from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_attempt, judge_record
 from .deps import Deps
@@ -65,6 +66,8 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
         gateway = await deps.accounts.gateway(payment.pg_account_id)
     except (UnknownPgAccount, QuarantinedPayment) as unreachable:
         return await _escalate(payment, deps, str(unreachable))
+    if payment.status is PaymentStatus.IN_PROGRESS and payment.billing_key_id is not None:
+        return await _settle_billing_charge(payment, deps)
     if payment.status is PaymentStatus.IN_PROGRESS:
         return await _settle_claim(payment, gateway, deps)
     # Replaying a cancel is sending one: it waits for the payment's turn like any cancel. A turn
@@ -99,6 +102,22 @@ async def _lease(payment_id: str, deps: Deps) -> Payment | None:
         await uow.commit()
     async with deps.uow() as uow:
         return await uow.payments.get_any_tenant(payment_id)
+
+
+# -- a billing-key charge whose answer we never got ------------------------------------------
+
+
+async def _settle_billing_charge(payment: Payment, deps: Deps) -> ReconcileOutcome:
+    """The very same charge sent again (same orderId and Idempotency-Key): the PG answers a key
+    it has seen with its first answer, and runs one it never saw, so nothing is charged twice."""
+    result = await send_charge(payment.id, deps)
+    if result.verdict is ChargeVerdict.UNKNOWN:
+        return (
+            ReconcileOutcome.ESCALATED
+            if result.payment.needs_review
+            else ReconcileOutcome.RETRY_LATER
+        )
+    return ReconcileOutcome.SETTLED
 
 
 # -- a confirm whose answer we never got ----------------------------------------------------

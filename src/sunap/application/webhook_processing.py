@@ -16,12 +16,14 @@ from datetime import timedelta
 
 from . import audit
 from .adopt import next_check_at, secret_digest
+from .billing_keys import forget_billing_key
 from .deps import Deps
 from .gateway import GatewayError, GatewayPayment
 from .outcomes import adopt_or_flag
 from .pg_accounts import UnknownPgAccount
 from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
 from .webhook_intake import (
+    BILLING_DELETED,
     CANCEL_STATUS_CHANGED,
     DEPOSIT_CALLBACK,
     PAYMENT_STATUS_CHANGED,
@@ -167,7 +169,23 @@ async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> O
         if not _same_secret(str(parsed.fields["secret"]), answer.truth):
             return await _reject_deposit(delivery, parsed, answer.truth, deps)
         return await _adopt(delivery, parsed, answer, deps)
+    if parsed.event_type == BILLING_DELETED:
+        return await _billing_deleted(delivery, parsed, deps)
     return Outcome(D.IGNORED, note=f"{parsed.event_type} is recorded, not acted on")
+
+
+async def _billing_deleted(
+    delivery: WebhookDelivery, parsed: ParsedDelivery, deps: Deps
+) -> Outcome:
+    """The PG deleted a billing key: so do we, and its live subscriptions end. The key is found
+    by its digest (the delivery is stored with the digest only) within the sending account."""
+    digest = stored_secret_digest(str(parsed.fields["billingKey"]))
+    async with deps.uow() as uow:
+        key = await uow.billing_keys.get_by_digest(delivery.pg_account_id, digest)
+    if key is None:
+        return Outcome(D.UNMATCHED, note="no billing key of ours")
+    await forget_billing_key(key.id, deps, "webhook.BILLING_DELETED")
+    return Outcome(D.APPLIED, payment_id=key.id)
 
 
 def _same_secret(offered: str, truth: GatewayPayment) -> bool:

@@ -3,7 +3,8 @@
 A delivery is stored before it is answered, and kept until it is pruned. What it carries that
 could be used against a customer or the merchant never reaches the disk as it arrived:
 - a virtual account's `secret` (anyone holding it could forge a deposit callback) becomes its
-  sha256 digest, which is all the processor needs to compare it with the PG's;
+  sha256 digest, which is all the processor needs to compare it with the PG's; so does a
+  `billingKey` (a credential that charges a card), which the processor finds by its digest;
 - refund accounts and card numbers are masked;
 - an event type Sunap does not act on is kept as its type, id and size only.
 The signature, when there is one, was checked on the raw bytes before anything is stored.
@@ -17,6 +18,7 @@ from typing import Any
 from .adopt import secret_digest
 
 DIGEST_PREFIX = "sha256:"
+DIGESTED_FIELDS = frozenset({"secret", "billingKey"})
 MASKED_OBJECTS = frozenset({"refundReceiveAccount", "refundAccount"})
 MASKED_FIELDS = frozenset({"cardNumber", "accountNumber", "holderName", "customerIdentityNumber"})
 
@@ -49,7 +51,7 @@ def _mask(value: Any, *, inside_account: bool) -> Any:
     if isinstance(value, dict):
         masked: dict[str, Any] = {}
         for key, item in value.items():
-            if key == "secret" and isinstance(item, str):
+            if key in DIGESTED_FIELDS and isinstance(item, str):
                 masked[key] = DIGEST_PREFIX + stored_secret_digest(item)
             elif isinstance(item, str) and (
                 key in MASKED_FIELDS and (inside_account or key == "cardNumber")

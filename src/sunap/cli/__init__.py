@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import typer
 
-from . import keys, operations, secrets, serve, tenants, webhooks
+from . import billing, keys, operations, secrets, serve, tenants, webhooks
 from .output import DATABASE, INTERRUPTED, OK, USAGE
 
-COMMAND_MODULES = (serve, keys, operations, webhooks, tenants, secrets)
+COMMAND_MODULES = (serve, keys, operations, webhooks, tenants, secrets, billing)
 
 
 def build_app() -> typer.Typer:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
-    """A business rule said no. `code` is part of the public contract (docs/api.md, Errors)."""
+    """A business rule said no. `code` is part of the public contract (docs/api.md, Errors).
+    `extra` holds fields an answer adds beside code and message (e.g. the subscription)."""
 
     code = "DOMAIN_ERROR"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.extra: dict[str, Any] = {}
 
 
 class InvalidRequest(DomainError):
@@ -76,3 +80,30 @@ class IllegalTransition(DomainError):
     """A status change the transition table forbids: a bug or a stale message, never user input."""
 
     code = "ILLEGAL_TRANSITION"
+
+
+class BillingKeyNotFound(DomainError):
+    code = "BILLING_KEY_NOT_FOUND"
+
+    def __init__(self, message: str = "No such billing key.") -> None:
+        super().__init__(message)
+
+
+class BillingKeyNotActive(DomainError):
+    """A deleted billing key charges nothing and backs no subscription."""
+
+    code = "BILLING_KEY_NOT_ACTIVE"
+
+
+class SubscriptionNotFound(DomainError):
+    code = "SUBSCRIPTION_NOT_FOUND"
+
+    def __init__(self, message: str = "No such subscription.") -> None:
+        super().__init__(message)
+
+
+class SubscriptionNotChangeable(DomainError):
+    """The subscription's status does not allow the change asked for (e.g. pausing a canceled
+    one)."""
+
+    code = "SUBSCRIPTION_NOT_CHANGEABLE"

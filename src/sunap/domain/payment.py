@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from . import events as ev
+from .aggregate import Aggregate, DomainEvent
 from .errors import (
     AlreadyProcessedPayment,
     AmountMismatch,
@@ -137,7 +138,8 @@ class Cancel:
 
 
 @dataclass(eq=False)
-class Payment:
+class Payment(Aggregate):
+    aggregate_type: ClassVar[str] = "payment"
     id: str
     tenant_id: str
     # The PG merchant account the payment lives on. The PG knows orders and payment keys per
@@ -173,9 +175,12 @@ class Payment:
     # When the reconciler should next ask the PG about an unknown outcome, and how often it has.
     next_reconcile_at: datetime | None = None
     reconcile_attempts: int = 0
+    # A charge of a stored card (a billing key), one-off or a subscription's renewal.
+    billing_key_id: str | None = None
+    subscription_id: str | None = None
     version: int = 0  # bumped on every save; the repository refuses a stale write
     event_sequence: int = 0  # the sequence of the last event recorded
-    events: list[ev.PaymentEvent] = field(default_factory=list, repr=False)
+    events: list[DomainEvent] = field(default_factory=list, repr=False)
 
     # -- creation ---------------------------------------------------------------------------
     @classmethod
@@ -248,6 +253,17 @@ class Payment:
         self.requested_at = now
         self.confirm_idempotency_key = idempotency_key
         return ConfirmStart.CLAIMED
+
+    def begin_billing_charge(self, *, idempotency_key: str, now: datetime) -> None:
+        """Claim a new billing-key charge for one PG call. The PG gives the paymentKey in its
+        answer, so the claim holds only our outbound Idempotency-Key."""
+        if self.billing_key_id is None:
+            raise IllegalTransition(
+                "Only a billing-key charge can be claimed without a paymentKey."
+            )
+        self._move_to(S.IN_PROGRESS, now)
+        self.requested_at = now
+        self.confirm_idempotency_key = idempotency_key
 
     def approve(self, approval: Approval, now: datetime) -> None:
         """The PG approved: DONE, or WAITING_FOR_DEPOSIT for a virtual account."""
@@ -440,7 +456,6 @@ class Payment:
     def _record(self, event_type: type[ev.PaymentEvent], amount: int | None = None) -> None:
         """`amount`: the money the event is about, the payment's amount unless said otherwise."""
         amount = self.amount if amount is None else amount
-        self.event_sequence += 1
         self.events.append(
-            event_type(payment_id=self.id, sequence=self.event_sequence, amount=amount)
+            event_type(payment_id=self.id, sequence=self._next_sequence(), amount=amount)
         )

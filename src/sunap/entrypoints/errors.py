@@ -8,6 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sunap.application.errors import (
+    BillingRefused,
+    ChargeTimeout,
+    ChargeUnavailable,
     ConcurrentUpdate,
     Forbidden,
     IdempotencyKeyInUse,
@@ -18,6 +21,7 @@ from sunap.application.errors import (
     PgTimeout,
     PgUnavailable,
     RateLimited,
+    SecretsKeyMissing,
     Unauthenticated,
 )
 from sunap.domain import errors as d
@@ -39,6 +43,14 @@ STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
     d.PartialCancelNotAllowed: 400,
     d.IllegalTransition: 409,
     PaymentRejected: 402,
+    BillingRefused: 402,
+    ChargeTimeout: 504,
+    ChargeUnavailable: 502,
+    SecretsKeyMissing: 503,
+    d.BillingKeyNotFound: 404,
+    d.SubscriptionNotFound: 404,
+    d.BillingKeyNotActive: 409,
+    d.SubscriptionNotChangeable: 409,
     PgTimeout: 504,
     PgUnavailable: 502,
     ConcurrentUpdate: 409,

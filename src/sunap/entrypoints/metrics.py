@@ -123,6 +123,15 @@ class Metrics:
         self.reconcile_runs = Counter(
             "sunap_reconcile_outcomes", "Reconciler outcomes", ["outcome"], registry=r
         )
+        self.subscription_charges = Counter(
+            "sunap_subscription_charges",
+            "Due subscriptions the scheduler handled, by outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self.subscriptions = Gauge(
+            "sunap_subscriptions", "Subscriptions by status", ["status"], registry=r
+        )
         self.orders_consumed = Counter(
             "sunap_orders_consumed",
             "order.placed messages handled, by outcome (created, duplicate, rejected)",

@@ -179,11 +179,20 @@ async def test_a_delivery_that_keeps_failing_is_failed_and_an_operator_can_repla
 async def test_events_we_do_not_act_on_are_ignored_after_being_recorded(
     inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
 ) -> None:
+    method = b'{"eventType":"METHOD_UPDATED","createdAt":"x","data":{"customerKey":"c"}}'
+    delivery = await deliver(method, inbox, deps)
+    assert delivery.status is D.IGNORED
+    assert toss.calls_of("lookup") == []
+
+
+async def test_a_billing_key_deletion_for_a_key_we_never_issued_is_unmatched(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
+) -> None:
     billing = (
         b'{"eventType":"BILLING_DELETED","createdAt":"x","data":{"billingKey":"bk","reason":null}}'
     )
     delivery = await deliver(billing, inbox, deps)
-    assert delivery.status is D.IGNORED
+    assert delivery.status is D.UNMATCHED
     assert toss.calls_of("lookup") == []
 
 

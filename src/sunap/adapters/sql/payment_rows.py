@@ -72,6 +72,8 @@ def payment_to_row(payment: Payment) -> Row:
         "next_reconcile_at": payment.next_reconcile_at,
         "reconcile_attempts": payment.reconcile_attempts,
         "event_sequence": payment.event_sequence,
+        "billing_key_id": payment.billing_key_id,
+        "subscription_id": payment.subscription_id,
     }
 
 
@@ -111,6 +113,8 @@ def payment_from_row(row: Mapping[str, Any], cancel_rows: Sequence[Mapping[str, 
         reconcile_attempts=row["reconcile_attempts"],
         version=row["version"],
         event_sequence=row["event_sequence"],
+        billing_key_id=row["billing_key_id"],
+        subscription_id=row["subscription_id"],
     )
 
 

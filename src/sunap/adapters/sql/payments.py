@@ -95,6 +95,8 @@ class SqlPaymentRepository:
             stmt = stmt.where(payments.c.customer_key == query.customer_key)
         if query.status is not None:
             stmt = stmt.where(payments.c.status == query.status.value)
+        if query.subscription_id is not None:
+            stmt = stmt.where(payments.c.subscription_id == query.subscription_id)
         if query.cursor is not None:
             created_at, last_id = _decode_cursor(query.cursor)
             stmt = stmt.where(

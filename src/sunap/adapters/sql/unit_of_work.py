@@ -1,7 +1,10 @@
-"""SqlUnitOfWork: one transaction that saves payments, their cancels, audit entries and outbox rows.
+"""SqlUnitOfWork: one transaction that saves aggregates (payments and their cancels, billing keys,
+subscriptions), audit entries and outbox rows.
 
-Every event a payment recorded becomes one outbox row in the same transaction as the change that
-caused it (docs/reliability.md, The outbox and the relay): either both are committed or neither is.
+Every event an aggregate recorded becomes one outbox row in the same transaction as the change that
+caused it (docs/reliability.md, "Outbox"): either both are committed or neither is. The events are
+collected from every repository the unit of work handed out, as cosmicpython's
+`collect_new_events` does, so a new aggregate needs a repository here and nothing else.
 """
 
 from __future__ import annotations
@@ -9,29 +12,52 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sunap.application.ports import AuditLog, PaymentRepository, UnitOfWork
-from sunap.domain.events import PaymentEvent
+from sunap.application.ports import (
+    AuditLog,
+    BillingKeyRepository,
+    PaymentRepository,
+    SubscriptionRepository,
+    UnitOfWork,
+)
+from sunap.domain.aggregate import Aggregate, DomainEvent
 from sunap.domain.payment import Payment
 
 from .audit import SqlAuditLog
+from .billing_keys import SqlBillingKeyRepository
 from .engine import SQLITE_BUSY_TIMEOUT
 from .payments import SqlPaymentRepository
+from .subscriptions import SqlSubscriptionRepository
 from .tables import outbox
 
-OutboxEnvelope = Callable[[Payment, PaymentEvent], dict[str, Any]]
-TopicFor = Callable[[str], str]
+OutboxEnvelope = Callable[[Aggregate, DomainEvent], dict[str, Any]]
 # Told of the payments a commit saved, with the events it wrote, once it is durable (e.g. to wake
 # WatchPayment streams, to count approvals).
 OnCommit = Callable[[Sequence[Payment]], None]
 
 
+class _Tracking(Protocol):
+    """What the unit of work needs of each repository it hands out."""
+
+    async def save_all(self) -> Sequence[Aggregate]:
+        """Write what changed (version-checked) and return the aggregates written."""
+        ...
+
+    def saved(self) -> None:
+        """The transaction committed: what was written is now what was read."""
+        ...
+
+    def forget_all(self) -> None: ...
+
+
 class SqlUnitOfWork:
     payments: PaymentRepository
+    billing_keys: BillingKeyRepository
+    subscriptions: SubscriptionRepository
     audit: AuditLog
 
     def __init__(
@@ -39,7 +65,6 @@ class SqlUnitOfWork:
         session_factory: async_sessionmaker[AsyncSession],
         *,
         outbox_envelope: OutboxEnvelope,
-        topic_for: TopicFor | None = None,
         writer_turn: asyncio.Lock | None = None,
         on_commit: OnCommit | None = None,
     ) -> None:
@@ -47,7 +72,7 @@ class SqlUnitOfWork:
         self._writer_turn = writer_turn
         self._on_commit = on_commit
         self._outbox_envelope = outbox_envelope
-        self._topic_for = topic_for
+        self._repositories: list[_Tracking] = []
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -56,7 +81,11 @@ class SqlUnitOfWork:
         session = self._session_factory()
         row_locks = session.get_bind().dialect.name != "sqlite"
         self._session = session
-        self._payments = self.payments = SqlPaymentRepository(session, row_locks=row_locks)
+        payments = SqlPaymentRepository(session, row_locks=row_locks)
+        billing_keys = SqlBillingKeyRepository(session, row_locks=row_locks)
+        subscriptions = SqlSubscriptionRepository(session, row_locks=row_locks)
+        self.payments, self.billing_keys, self.subscriptions = payments, billing_keys, subscriptions
+        self._repositories = [payments, billing_keys, subscriptions]
         self._audit = self.audit = SqlAuditLog(session)
         return self
 
@@ -76,38 +105,42 @@ class SqlUnitOfWork:
         session = self._require_session()
         try:
             await self._audit.flush()
-            saved = await self._payments.save_all()
-            for payment in saved:
-                await self._write_outbox(session, payment)
+            saved: list[Aggregate] = []
+            for repository in self._repositories:
+                saved.extend(await repository.save_all())
+            for aggregate in saved:
+                await self._write_outbox(session, aggregate)
             await session.commit()
         except BaseException:
             await self.rollback()
             raise
-        self._payments.saved()
+        for repository in self._repositories:
+            repository.saved()
+        payments = [a for a in saved if isinstance(a, Payment)]
         try:
-            if self._on_commit is not None and saved:
-                self._on_commit(saved)  # still holding the events it committed
+            if self._on_commit is not None and payments:
+                self._on_commit(payments)  # still holding the events it committed
         finally:
-            for payment in saved:
-                payment.events.clear()
+            for aggregate in saved:
+                aggregate.events.clear()
 
     async def rollback(self) -> None:
         await self._require_session().rollback()
         self._audit.discard()
-        self._payments.forget_all()
+        for repository in self._repositories:
+            repository.forget_all()
 
-    async def _write_outbox(self, session: AsyncSession, payment: Payment) -> None:
-        for event in payment.events:
-            envelope = self._outbox_envelope(payment, event)
+    async def _write_outbox(self, session: AsyncSession, aggregate: Aggregate) -> None:
+        for event in aggregate.events:
+            envelope = self._outbox_envelope(aggregate, event)
             await session.execute(
                 insert(outbox).values(
                     id=str(envelope["id"]),
-                    aggregatetype="payment",
-                    aggregateid=payment.id,
+                    aggregatetype=aggregate.aggregate_type,
+                    aggregateid=aggregate.id,
                     type=event.type,
-                    topic=self._topic_for(event.type) if self._topic_for else None,
                     payload=json.loads(json.dumps(envelope, default=str)),
-                    created_at=payment.updated_at,
+                    created_at=aggregate.updated_at,
                 )
             )
 
@@ -120,7 +153,6 @@ class SqlUnitOfWork:
 def sql_unit_of_work_factory(
     engine: AsyncEngine,
     outbox_envelope: OutboxEnvelope,
-    topic_for: TopicFor | None = None,
     on_commit: OnCommit | None = None,
 ) -> Callable[[], UnitOfWork]:
     """A fresh SqlUnitOfWork per call, sharing one session factory."""
@@ -133,7 +165,6 @@ def sql_unit_of_work_factory(
         return SqlUnitOfWork(
             sessions,
             outbox_envelope=outbox_envelope,
-            topic_for=topic_for,
             writer_turn=turn,
             on_commit=on_commit,
         )

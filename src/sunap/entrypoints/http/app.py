@@ -14,7 +14,7 @@ from sunap.entrypoints.web import checkout, dashboard, dashboard_session
 from sunap.entrypoints.web.assets import ASSETS_PATH, Assets, favicon
 from sunap.entrypoints.web.context import WebContext
 
-from . import operations, payments, webhooks
+from . import billing, operations, payments, webhooks
 from .body_limit import BodyLimit
 from .error_boundary import ErrorBoundary
 from .errors import install_error_handlers
@@ -53,6 +53,7 @@ def create_app(
     app.add_middleware(ErrorBoundary, is_outage=container.is_outage)
     app.add_middleware(RequestObservation, metrics=metrics)  # outermost: ids and counts all
     app.include_router(payments.router)
+    app.include_router(billing.router)
     app.include_router(webhooks.router)
     app.include_router(operations.router)
     if web is not None:  # the hosted checkout and the dashboard

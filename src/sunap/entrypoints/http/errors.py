@@ -43,6 +43,7 @@ def domain_error_response(error: d.DomainError) -> JSONResponse:
             pgMessage=error.pg_message,
             payment=payment_resource(error.payment),
         )
+    body.update(error.extra)
     retry_after = getattr(error, "retry_after_seconds", None)
     headers = None if retry_after is None else {"Retry-After": str(retry_after)}
     return JSONResponse(body, status_code=status_of(error), headers=headers)

@@ -21,7 +21,6 @@ from sunap.application.idempotency import (
 )
 from sunap.application.ports import StoredResponse
 from sunap.domain.errors import DomainError
-from sunap.domain.payment import Payment
 
 from .container import container_of
 from .errors import domain_error_response
@@ -31,12 +30,12 @@ JSON = "application/json"
 
 @dataclass(frozen=True)
 class JsonDoor:
-    """Renders a payment (with the success status) or a refusal as the JSON answer."""
+    """Renders a resource (with the success status) or a refusal as the JSON answer."""
 
-    present: Callable[[Payment], Awaitable[dict[str, Any]]]
+    present: Callable[[Any], Awaitable[dict[str, Any]]]
     status: int = 200
 
-    async def render(self, outcome: Payment | DomainError) -> StoredResponse:
+    async def render(self, outcome: Any) -> StoredResponse:
         if isinstance(outcome, DomainError):
             response = domain_error_response(outcome)
         else:
@@ -63,15 +62,17 @@ async def canonical_body(request: Request) -> bytes:
 async def respond_idempotently(
     request: Request,
     principal: Principal,
-    execute: Callable[[], Awaitable[Payment]],
+    execute: Callable[[], Awaitable[Any]],
     status: int = 200,
+    present: Callable[[Any], Awaitable[dict[str, Any]]] | None = None,
 ) -> Response:
-    """Run a payment use case under the request's Idempotency-Key (if any) and answer with it."""
+    """Run a use case under the request's Idempotency-Key (if any) and answer with what it
+    returns, shown by `present` (default: as a payment)."""
     container = container_of(request)
     key = require_valid_key(request.headers.get("idempotency-key"))
     operation = f"{request.method} {request.url.path}"
     call = IdempotentCall(
         principal.tenant_id, key, fingerprint(operation, await canonical_body(request))
     )
-    door = JsonDoor(container.resource, status)
+    door = JsonDoor(present or container.resource, status)
     return await run_idempotently(call, container.idempotency, container.deps.clock, execute, door)

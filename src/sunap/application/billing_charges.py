@@ -1,0 +1,265 @@
+"""Charging a billing key: a one-off charge or a subscription's period, two short transactions
+around one PG call.
+
+Tx1 (the caller's) claims: a payment IN_PROGRESS with the orderId and outbound Idempotency-Key
+stored, a reconcile scheduled in case no answer comes back, and for a subscription the charge
+marked in flight. The PG is called with no transaction open. Tx2 records what the PG said on the
+payment and, for a subscription, on the subscription. A crash between them, or an answer we did
+not get, is settled by the reconciler, which sends the very same charge again: the PG answers a
+key it has seen with its first answer and never charges twice.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sunap.domain.billing_key import BillingKey
+from sunap.domain.payment import Failure, Payment, PaymentStatus
+from sunap.domain.subscription import Subscription
+
+from . import audit
+from .adopt import approval_from
+from .deps import Deps
+from .errors import ChargeTimeout, ChargeUnavailable
+from .gateway import (
+    GatewayAlreadyProcessed,
+    GatewayDeclined,
+    GatewayError,
+    GatewayExchange,
+    GatewayNotFound,
+    GatewayPayment,
+    GatewayUnknown,
+)
+from .ports import UnitOfWork
+from .secrets import SecretsUnavailable
+
+log = logging.getLogger("sunap.billing")
+
+
+class ChargeVerdict(enum.Enum):
+    APPROVED = "approved"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    verdict: ChargeVerdict
+    payment: Payment
+    subscription: Subscription | None
+    error: GatewayError | None = None
+
+
+def unknown_charge(result: ChargeResult) -> ChargeTimeout | ChargeUnavailable:
+    """The caller's answer when the charge's outcome is unknown: never a failure, and kept for
+    the request's Idempotency-Key so that a retry cannot charge again under a new orderId."""
+    error = result.error
+    if isinstance(error, GatewayUnknown) and error.timed_out:
+        return ChargeTimeout(
+            "Toss did not answer the charge in time; its outcome is being checked."
+        )
+    return ChargeUnavailable(
+        "Toss could not be reached for the charge; its outcome is being checked."
+    )
+
+
+def claim_payment(
+    uow: UnitOfWork,
+    deps: Deps,
+    key: BillingKey,
+    *,
+    order_id: str,
+    order_name: str,
+    amount: int,
+    idempotency_key: str,
+    now: datetime,
+    subscription_id: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Payment:
+    """The payment of one charge, claimed (IN_PROGRESS) in the caller's transaction."""
+    payment = Payment.create(
+        id=deps.ids.new_id("pay"),
+        tenant_id=key.tenant_id,
+        pg_account_id=key.pg_account_id,
+        order_id=order_id,
+        order_name=order_name,
+        amount=amount,
+        currency="KRW",
+        now=now,
+        customer_key=key.customer_key,
+        metadata=metadata,
+    )
+    payment.billing_key_id = key.id
+    payment.subscription_id = subscription_id
+    payment.begin_billing_charge(idempotency_key=idempotency_key, now=now)
+    # On the real clock, whatever time the scheduler runs as (`run-due --at`): the reconciler
+    # asks Toss about the call we are about to make, which happens now.
+    payment.schedule_reconcile(deps.clock.now() + deps.reconcile_delays[0], attempts=0)
+    uow.payments.add(payment)
+    audit.record(
+        uow,
+        deps,
+        payment,
+        "billing.charge_claimed",
+        "ok",
+        request={"billingKeyId": key.id, "orderId": order_id, "amount": amount},
+    )
+    return payment
+
+
+async def send_charge(payment_id: str, deps: Deps, now: datetime | None = None) -> ChargeResult:
+    """Send (or send again, with the same Idempotency-Key) the claimed charge and record the
+    answer. `now` is when the subscription's dunning counts from (the scheduler's time)."""
+    async with deps.uow() as uow:
+        payment = await uow.payments.get_any_tenant(payment_id)
+        assert payment is not None and payment.billing_key_id is not None
+        key = await uow.billing_keys.get_any_tenant(payment.billing_key_id)
+        assert key is not None
+    if payment.status is not PaymentStatus.IN_PROGRESS:
+        return await _as_settled(payment, deps)
+    answer, error = await _call(payment, key, deps)
+    return await _record(payment.id, answer, error, deps, now)
+
+
+async def _call(
+    payment: Payment, key: BillingKey, deps: Deps
+) -> tuple[GatewayPayment | None, GatewayError | None]:
+    assert payment.confirm_idempotency_key is not None
+    try:
+        gateway = await deps.accounts.gateway(payment.pg_account_id)
+        credential = deps.billing.box.open(key.sealed_credential)
+    except SecretsUnavailable as locked:
+        return None, GatewayUnknown("SECRETS_UNAVAILABLE", str(locked))
+    try:
+        answer = await gateway.charge_billing_key(
+            billing_key=credential,
+            customer_key=key.customer_key,
+            order_id=payment.order_id,
+            order_name=payment.order_name,
+            amount=payment.amount,
+            idempotency_key=payment.confirm_idempotency_key,
+        )
+    except GatewayAlreadyProcessed as processed:
+        # The orderId was charged before (by an attempt whose answer we lost): its record says.
+        try:
+            return await gateway.lookup_by_order_id(payment.order_id), None
+        except GatewayError:
+            return None, processed
+    except GatewayError as error:
+        return None, error
+    return answer, None
+
+
+async def _record(
+    payment_id: str,
+    answer: GatewayPayment | None,
+    error: GatewayError | None,
+    deps: Deps,
+    at: datetime | None,
+) -> ChargeResult:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        payment = await uow.payments.get_any_tenant(payment_id, for_update=True)
+        assert payment is not None
+        if payment.status is not PaymentStatus.IN_PROGRESS:
+            # Settled meanwhile (the reconciler, or the request that claimed it).
+            return await _as_settled(payment, deps)
+        exchange = answer.exchange if answer is not None else error.exchange if error else None
+        _audit_exchange(uow, deps, payment, exchange)
+        verdict = _judge(payment, answer, error)
+        if verdict is ChargeVerdict.APPROVED:
+            assert answer is not None
+            payment.approve(approval_from(answer, PaymentStatus.DONE), now)
+            payment.schedule_reconcile(None, attempts=0)
+        elif verdict is ChargeVerdict.REFUSED:
+            failure = _failure(answer, error)
+            payment.abort(failure, now)
+            payment.schedule_reconcile(None, attempts=0)
+        else:
+            _retry_later(payment, deps, now, answer)
+        subscription = await _settle_subscription(uow, payment, verdict, deps, at or now)
+        await uow.commit()
+    return ChargeResult(verdict, payment, subscription, error)
+
+
+def _judge(
+    payment: Payment, answer: GatewayPayment | None, error: GatewayError | None
+) -> ChargeVerdict:
+    if isinstance(error, GatewayDeclined | GatewayNotFound):
+        return ChargeVerdict.REFUSED  # a refused card, or a key the PG no longer knows
+    if answer is None:
+        return ChargeVerdict.UNKNOWN
+    if (answer.order_id, answer.total_amount) != (payment.order_id, payment.amount):
+        return ChargeVerdict.UNKNOWN  # not this charge's record: a person looks (_retry_later)
+    if answer.status is PaymentStatus.DONE:
+        return ChargeVerdict.APPROVED
+    if answer.status in (PaymentStatus.ABORTED, PaymentStatus.EXPIRED):
+        return ChargeVerdict.REFUSED
+    return ChargeVerdict.UNKNOWN
+
+
+def _failure(answer: GatewayPayment | None, error: GatewayError | None) -> Failure:
+    if error is not None:
+        return Failure(error.code, error.message)
+    if answer is not None and answer.failure is not None:
+        return answer.failure
+    return Failure("REJECTED", "The payment gateway refused the charge.")
+
+
+def _retry_later(
+    payment: Payment, deps: Deps, now: datetime, answer: GatewayPayment | None
+) -> None:
+    """No usable answer: ask again on the reconciler's backoff; after the last, a person looks."""
+    if answer is not None:
+        payment.flag_for_review(
+            f"The PG's record of order {answer.order_id} ({answer.total_amount}) is not this "
+            f"charge's ({payment.order_id}, {payment.amount}).",
+            now,
+        )
+        payment.schedule_reconcile(None)
+        return
+    attempts = payment.reconcile_attempts + 1
+    delays = deps.reconcile_delays
+    if attempts >= len(delays):
+        payment.flag_for_review("The charge's outcome stayed unknown after every retry.", now)
+        payment.schedule_reconcile(None, attempts=attempts)
+        return
+    payment.schedule_reconcile(now + delays[attempts], attempts=attempts)
+
+
+async def _settle_subscription(
+    uow: UnitOfWork, payment: Payment, verdict: ChargeVerdict, deps: Deps, at: datetime
+) -> Subscription | None:
+    if payment.subscription_id is None:
+        return None
+    sub = await uow.subscriptions.get_any_tenant(payment.subscription_id, for_update=True)
+    if sub is None or sub.charging_payment_id != payment.id:
+        return sub
+    if verdict is ChargeVerdict.APPROVED:
+        sub.charge_succeeded(payment.id, at, deps.billing.zone)
+    elif verdict is ChargeVerdict.REFUSED:
+        sub.charge_refused(payment.id, at, deps.billing.dunning)
+    return sub
+
+
+async def _as_settled(payment: Payment, deps: Deps) -> ChargeResult:
+    async with deps.uow() as uow:
+        sub = (
+            await uow.subscriptions.get_any_tenant(payment.subscription_id)
+            if payment.subscription_id
+            else None
+        )
+    if payment.status is PaymentStatus.DONE or payment.status is PaymentStatus.CANCELED:
+        return ChargeResult(ChargeVerdict.APPROVED, payment, sub)
+    if payment.status is PaymentStatus.ABORTED:
+        return ChargeResult(ChargeVerdict.REFUSED, payment, sub)
+    return ChargeResult(ChargeVerdict.UNKNOWN, payment, sub)
+
+
+def _audit_exchange(
+    uow: UnitOfWork, deps: Deps, payment: Payment, exchange: GatewayExchange | None
+) -> None:
+    audit.record_exchange(uow, deps, payment, exchange, "billing.charge")

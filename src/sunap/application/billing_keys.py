@@ -1,0 +1,169 @@
+"""Billing keys: issue one at the PG, look them up, charge one now, delete one (at the PG, then
+here, canceling its subscriptions). The PG's key is sealed before it is stored and opened only in
+memory, right before a call that needs it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sunap.domain.billing_key import BillingKey
+from sunap.domain.errors import BillingKeyNotActive, BillingKeyNotFound
+from sunap.domain.payment import Payment
+
+from .billing_charges import ChargeVerdict, claim_payment, send_charge, unknown_charge
+from .billing_commands import ChargeBillingKey, IssueBillingKey
+from .deps import Deps
+from .errors import BillingRefused, PaymentRejected, PgUnavailable, SecretsKeyMissing
+from .gateway import GatewayDeclined, GatewayError, GatewayNotFound
+from .outcomes import unknown_outcome
+from .ports import AuditEntry, BillingKeyPage, BillingQuery, UnitOfWork
+from .presenters import payment_resource
+from .secrets import SecretsUnavailable
+
+log = logging.getLogger("sunap.billing")
+
+
+def credential_digest(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+async def issue_billing_key(cmd: IssueBillingKey, deps: Deps) -> BillingKey:
+    gateway = await deps.accounts.gateway(cmd.pg_account_id)
+    if not gateway.accepts_new_operations():
+        raise PgUnavailable("The payment gateway is unavailable; nothing was sent. Retry later.")
+    _require_box(deps)  # refuse before the PG issues a key we could not keep
+    try:
+        issued = await gateway.issue_billing_key(
+            auth_key=cmd.auth_key,
+            customer_key=cmd.customer_key,
+            idempotency_key=f"sunap-issue-{deps.ids.new_id('bki')}",
+        )
+    except (GatewayDeclined, GatewayNotFound) as refused:
+        raise BillingRefused(refused.code, refused.message) from None
+    except GatewayError as error:
+        raise unknown_outcome(error) from None
+    now = deps.clock.now()
+    key = BillingKey.issue(
+        id=deps.ids.new_id("bk"),
+        tenant_id=cmd.tenant_id,
+        pg_account_id=cmd.pg_account_id,
+        customer_key=issued.customer_key or cmd.customer_key,
+        card=issued.card,
+        sealed_credential=deps.billing.box.seal(issued.billing_key),
+        credential_digest=credential_digest(issued.billing_key),
+        now=now,
+    )
+    async with deps.uow() as uow:
+        uow.billing_keys.add(key)
+        record(uow, deps, key.tenant_id, key.id, "billing_key.issued", "ok")
+        await uow.commit()
+    return key
+
+
+async def get_billing_key(tenant_id: str, key_id: str, deps: Deps) -> BillingKey:
+    async with deps.uow() as uow:
+        key = await uow.billing_keys.get(tenant_id, key_id)
+    if key is None:
+        raise BillingKeyNotFound()
+    return key
+
+
+async def list_billing_keys(tenant_id: str, query: BillingQuery, deps: Deps) -> BillingKeyPage:
+    async with deps.uow() as uow:
+        return await uow.billing_keys.list(tenant_id, query)
+
+
+async def delete_billing_key(tenant_id: str, key_id: str, deps: Deps) -> BillingKey:
+    """At the PG first: a key we forget but the PG keeps could still be charged."""
+    key = await get_billing_key(tenant_id, key_id, deps)
+    if not key.is_active:
+        return key
+    gateway = await deps.accounts.gateway(key.pg_account_id)
+    try:
+        await gateway.delete_billing_key(deps.billing.box.open(key.sealed_credential))
+    except GatewayNotFound:
+        pass  # the PG no longer has it: deleted there already
+    except GatewayError as error:
+        raise unknown_outcome(error) from None
+    return await forget_billing_key(key.id, deps, "billing_key.deleted")
+
+
+async def forget_billing_key(key_id: str, deps: Deps, audit_type: str) -> BillingKey:
+    """The PG no longer holds the key: DELETED here, and its live subscriptions CANCELED."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        key = await uow.billing_keys.get_any_tenant(key_id, for_update=True)
+        assert key is not None
+        if key.delete(now):
+            record(uow, deps, key.tenant_id, key.id, audit_type, "ok")
+            for sub_id in await uow.subscriptions.live_on_billing_key(key.id):
+                sub = await uow.subscriptions.get_any_tenant(sub_id, for_update=True)
+                if sub is not None:
+                    sub.billing_key_deleted(now)
+            await uow.commit()
+    return key
+
+
+async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
+    """One charge now: DONE, or PaymentRejected (ABORTED), or an unknown outcome the reconciler
+    settles; never charged twice."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
+        if key is None:
+            raise BillingKeyNotFound()
+        if not key.is_active:
+            raise BillingKeyNotActive("A deleted billing key cannot be charged.")
+        gateway = await deps.accounts.gateway(key.pg_account_id)
+        if not gateway.accepts_new_operations():
+            raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
+        charge_id = deps.ids.new_id("ord")
+        payment = claim_payment(
+            uow,
+            deps,
+            key,
+            order_id=cmd.order_id or charge_id.replace("_", "-"),
+            order_name=cmd.order_name,
+            amount=cmd.amount,
+            idempotency_key=f"sunap-charge-{charge_id}",
+            now=now,
+            metadata=cmd.metadata,
+        )
+        await uow.commit()  # a taken orderId: DuplicateOrderId, nothing sent
+    result = await send_charge(payment.id, deps)
+    if result.verdict is ChargeVerdict.REFUSED:
+        failure = result.payment.failure
+        code, message = (failure.code, failure.message) if failure else ("REJECTED", "refused")
+        raise PaymentRejected(result.payment, code, message)
+    if result.verdict is ChargeVerdict.UNKNOWN:
+        unknown = unknown_charge(result)
+        unknown.extra = {"payment": payment_resource(result.payment)}
+        raise unknown
+    return result.payment
+
+
+def _require_box(deps: Deps) -> None:
+    try:
+        deps.billing.box.seal("probe")
+    except SecretsUnavailable as missing:
+        raise SecretsKeyMissing(str(missing)) from None
+
+
+def record(
+    uow: UnitOfWork, deps: Deps, tenant_id: str, subject_id: str, type: str, status: str
+) -> None:
+    """An audit row about a billing key or subscription (kept under its id): never a credential."""
+    uow.audit.add(
+        AuditEntry(
+            id=deps.ids.new_id("aud"),
+            tenant_id=tenant_id,
+            payment_id=subject_id,
+            type=type,
+            status=status,
+            request_data=None,
+            response_data=None,
+            processing_time_ms=None,
+            created_at=deps.clock.now(),
+        )
+    )

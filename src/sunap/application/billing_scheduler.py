@@ -1,0 +1,86 @@
+"""The subscription scheduler: charge every subscription whose next charge has come, once.
+
+Each due subscription is claimed in its own short transaction (locked, checked to be still due,
+its charge's payment inserted with an orderId unique per PG account): two schedulers racing for
+one period find it claimed, or trip on the orderId, and skip it. The PG is called with no
+transaction open; its answer is recorded in a second transaction (billing_charges.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sunap.domain.errors import DuplicateOrderId
+
+from .billing_charges import ChargeVerdict, send_charge
+from .billing_keys import record
+from .deps import Deps
+from .ports import ConcurrencyConflict
+from .subscriptions import claim_charge
+
+log = logging.getLogger("sunap.billing")
+
+BATCH = 50
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    """One line of `sunap billing run-due`: what became of one due subscription."""
+
+    subscription_id: str
+    outcome: str  # approved | refused | unknown | ended | canceled | skipped
+    payment_id: str | None = None
+    order_id: str | None = None
+    amount: int | None = None
+    status: str | None = None  # the subscription's status afterwards
+
+
+async def run_due(deps: Deps, at: datetime | None = None, limit: int = BATCH) -> list[ChargeLine]:
+    """One pass over what is due at `at` (default now). Safe to run on many workers at once."""
+    now = at or deps.clock.now()
+    async with deps.uow() as uow:
+        due = await uow.subscriptions.due(now, limit)
+    return [await charge_subscription(sub_id, deps, now) for sub_id in due]
+
+
+async def subscriptions_by_status(deps: Deps) -> dict[str, int]:
+    async with deps.uow() as uow:
+        counts = await uow.subscriptions.count_by_status()
+    return {status.value: n for status, n in counts.items()}
+
+
+async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeLine:
+    try:
+        async with deps.uow() as uow:
+            sub = await uow.subscriptions.get_any_tenant(sub_id, for_update=True)
+            if sub is None or sub.next_charge_at is None or sub.next_charge_at > now:
+                return ChargeLine(sub_id, "skipped")
+            if sub.ends_now_instead_of_renewing:
+                sub.end_at_period_end(now)
+                record(uow, deps, sub.tenant_id, sub.id, "subscription.ended", "ok")
+                await uow.commit()
+                return ChargeLine(sub_id, "ended", status=sub.status.value)
+            if not sub.is_due(now):
+                return ChargeLine(sub_id, "skipped")
+            key = await uow.billing_keys.get_any_tenant(sub.billing_key_id)
+            if key is None or not key.is_active:
+                sub.billing_key_deleted(now)
+                await uow.commit()
+                return ChargeLine(sub_id, "canceled", status=sub.status.value)
+            payment = await claim_charge(uow, deps, sub, now)
+            await uow.commit()
+    except (DuplicateOrderId, ConcurrencyConflict):
+        return ChargeLine(sub_id, "skipped")  # another scheduler claimed this charge
+    result = await send_charge(payment.id, deps, now)
+    if result.verdict is not ChargeVerdict.APPROVED:
+        log.info("charge %s of %s: %s", payment.order_id, sub_id, result.verdict.value)
+    return ChargeLine(
+        sub_id,
+        result.verdict.value,
+        payment_id=payment.id,
+        order_id=payment.order_id,
+        amount=payment.amount,
+        status=result.subscription.status.value if result.subscription else None,
+    )

@@ -1,0 +1,199 @@
+"""Subscriptions: start one (its first period charged in the request, or after a trial), look
+them up, change, cancel, pause and resume them. Charges go through billing_charges.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sunap.domain.errors import (
+    BillingKeyNotActive,
+    BillingKeyNotFound,
+    InvalidRequest,
+    SubscriptionNotFound,
+)
+from sunap.domain.payment import Payment
+from sunap.domain.subscription import Subscription
+
+from .billing_charges import (
+    ChargeResult,
+    ChargeVerdict,
+    claim_payment,
+    send_charge,
+    unknown_charge,
+)
+from .billing_commands import CancelSubscription, ChangeSubscription, CreateSubscription
+from .billing_keys import record
+from .deps import Deps
+from .errors import BillingRefused
+from .ports import BillingQuery, PaymentQuery, SubscriptionPage, UnitOfWork
+from .presenters import payment_resource, subscription_resource
+
+
+async def create_subscription(cmd: CreateSubscription, deps: Deps) -> Subscription:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
+        if key is None:
+            raise BillingKeyNotFound()
+        if key.customer_key != cmd.customer_key:
+            raise InvalidRequest("The billing key is not this customerKey's.")
+        if not key.is_active:
+            raise BillingKeyNotActive("A deleted billing key cannot back a subscription.")
+        sub = Subscription.start(
+            id=deps.ids.new_id("sub"),
+            tenant_id=cmd.tenant_id,
+            pg_account_id=key.pg_account_id,
+            customer_key=cmd.customer_key,
+            billing_key_id=key.id,
+            plan=cmd.plan,
+            order_name=cmd.order_name,
+            amount=cmd.amount,
+            currency="KRW",
+            interval=cmd.interval,
+            interval_count=cmd.interval_count,
+            trial_days=cmd.trial_days,
+            metadata=cmd.metadata,
+            now=now,
+            zone=deps.billing.zone,
+        )
+        uow.subscriptions.add(sub)
+        record(uow, deps, sub.tenant_id, sub.id, "subscription.created", "ok")
+        payment = None if cmd.trial_days else await claim_charge(uow, deps, sub, now)
+        await uow.commit()
+    if payment is None:
+        return sub
+    result = await send_charge(payment.id, deps, now)
+    assert result.subscription is not None
+    if result.verdict is ChargeVerdict.REFUSED:
+        failure = result.payment.failure
+        refused = BillingRefused(
+            failure.code if failure else "REJECTED",
+            failure.message if failure else "The payment gateway refused the charge.",
+        )
+        refused.extra |= _details(result)
+        raise refused
+    if result.verdict is ChargeVerdict.UNKNOWN:
+        unknown = unknown_charge(result)
+        unknown.extra = _details(result)
+        raise unknown
+    return result.subscription
+
+
+async def claim_charge(uow: UnitOfWork, deps: Deps, sub: Subscription, now: datetime) -> Payment:
+    """Claim the subscription's due charge (its payment and the in-flight mark) in `uow`."""
+    key = await uow.billing_keys.get_any_tenant(sub.billing_key_id)
+    assert key is not None
+    ref = sub.next_charge()
+    payment = claim_payment(
+        uow,
+        deps,
+        key,
+        order_id=ref.order_id,
+        order_name=sub.order_name,
+        amount=sub.amount,
+        idempotency_key=ref.idempotency_key,
+        now=now,
+        subscription_id=sub.id,
+    )
+    sub.begin_charge(payment.id, now)
+    return payment
+
+
+def _details(result: ChargeResult) -> dict[str, object]:
+    assert result.subscription is not None
+    return {
+        "subscription": subscription_resource(result.subscription),
+        "payment": payment_resource(result.payment),
+    }
+
+
+async def get_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscription:
+    async with deps.uow() as uow:
+        sub = await uow.subscriptions.get(tenant_id, sub_id)
+    if sub is None:
+        raise SubscriptionNotFound()
+    return sub
+
+
+async def list_subscriptions(tenant_id: str, query: BillingQuery, deps: Deps) -> SubscriptionPage:
+    async with deps.uow() as uow:
+        return await uow.subscriptions.list(tenant_id, query)
+
+
+async def subscription_payments(
+    tenant_id: str, sub_id: str, limit: int, cursor: str | None, deps: Deps
+) -> tuple[list[Payment], str | None]:
+    await get_subscription(tenant_id, sub_id, deps)
+    query = PaymentQuery(subscription_id=sub_id, limit=limit, cursor=cursor)
+    async with deps.uow() as uow:
+        page = await uow.payments.list(tenant_id, query)
+    return page.items, page.next_cursor
+
+
+async def change_subscription(cmd: ChangeSubscription, deps: Deps) -> Subscription:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        sub = await _locked(uow, cmd.tenant_id, cmd.subscription_id)
+        if cmd.billing_key_id is not None:
+            key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
+            if key is None:
+                raise BillingKeyNotFound()
+            if key.customer_key != sub.customer_key:
+                raise InvalidRequest("The billing key is not this subscription's customerKey's.")
+            if not key.is_active:
+                raise BillingKeyNotActive("A deleted billing key cannot back a subscription.")
+        sub.change(
+            now,
+            plan=cmd.plan,
+            amount=cmd.amount,
+            order_name=cmd.order_name,
+            billing_key_id=cmd.billing_key_id,
+            metadata=cmd.metadata,
+        )
+        record(uow, deps, sub.tenant_id, sub.id, "subscription.updated", "ok")
+        await uow.commit()
+    return sub
+
+
+async def cancel_subscription(cmd: CancelSubscription, deps: Deps) -> Subscription:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        sub = await _locked(uow, cmd.tenant_id, cmd.subscription_id)
+        sub.cancel(now, reason=cmd.reason, at_period_end=cmd.at_period_end)
+        record(uow, deps, sub.tenant_id, sub.id, "subscription.canceled", "ok")
+        await uow.commit()
+    return sub
+
+
+async def pause_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscription:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        sub = await _locked(uow, tenant_id, sub_id)
+        sub.pause(now)
+        record(uow, deps, sub.tenant_id, sub.id, "subscription.paused", "ok")
+        await uow.commit()
+    return sub
+
+
+async def resume_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscription:
+    """A new period starts now and is charged at once; a refusal starts dunning as a renewal's
+    would, an unknown outcome is settled by the reconciler."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        sub = await _locked(uow, tenant_id, sub_id)
+        key = await uow.billing_keys.get_any_tenant(sub.billing_key_id)
+        if key is None or not key.is_active:
+            raise BillingKeyNotActive("The subscription's billing key was deleted.")
+        sub.resume(now, deps.billing.zone)
+        record(uow, deps, sub.tenant_id, sub.id, "subscription.resumed", "ok")
+        payment = await claim_charge(uow, deps, sub, now)
+        await uow.commit()
+    result = await send_charge(payment.id, deps, now)
+    return result.subscription or sub
+
+
+async def _locked(uow: UnitOfWork, tenant_id: str, sub_id: str) -> Subscription:
+    sub = await uow.subscriptions.get(tenant_id, sub_id, for_update=True)
+    if sub is None:
+        raise SubscriptionNotFound()
+    return sub

@@ -1,0 +1,329 @@
+"""The Subscription aggregate: a plan charged to a billing key once per period, with dunning.
+
+Charges are numbered: `charge_serial` counts the periods charged for (it never goes back, so the
+orderId and the PG Idempotency-Key derived from (subscription, serial, attempt) are never reused),
+`failed_attempts` counts the refusals of the current one. Period boundaries are counted from
+`anchor` (periods.py); a resume starts a new anchor at `anchor_serial`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from . import events as ev
+from .aggregate import Aggregate, DomainEvent
+from .errors import IllegalTransition, SubscriptionNotChangeable
+from .periods import Interval, boundary
+
+
+class SubscriptionStatus(enum.StrEnum):
+    INCOMPLETE = "INCOMPLETE"  # the first charge's outcome is not known yet
+    TRIALING = "TRIALING"
+    ACTIVE = "ACTIVE"
+    PAST_DUE = "PAST_DUE"  # a charge was refused; retrying on the dunning schedule
+    PAUSED = "PAUSED"
+    CANCELED = "CANCELED"
+    UNPAID = "UNPAID"  # retries exhausted; kept for the merchant to decide
+
+
+class FinalDunning(enum.StrEnum):
+    CANCEL = "cancel"
+    UNPAID = "unpaid"
+
+
+class CancelReason(enum.StrEnum):
+    FIRST_CHARGE_FAILED = "FIRST_CHARGE_FAILED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    BILLING_KEY_DELETED = "BILLING_KEY_DELETED"
+
+
+S = SubscriptionStatus
+TRANSITIONS: dict[SubscriptionStatus, frozenset[SubscriptionStatus]] = {
+    S.INCOMPLETE: frozenset({S.ACTIVE, S.CANCELED}),
+    S.TRIALING: frozenset({S.ACTIVE, S.PAST_DUE, S.PAUSED, S.CANCELED}),
+    S.ACTIVE: frozenset({S.ACTIVE, S.PAST_DUE, S.PAUSED, S.CANCELED}),
+    S.PAST_DUE: frozenset({S.ACTIVE, S.PAST_DUE, S.PAUSED, S.CANCELED, S.UNPAID}),
+    S.PAUSED: frozenset({S.ACTIVE, S.CANCELED}),
+    S.UNPAID: frozenset({S.ACTIVE, S.CANCELED}),
+    S.CANCELED: frozenset(),
+}
+# Statuses whose next charge the scheduler makes when it falls due.
+CHARGEABLE = frozenset({S.INCOMPLETE, S.TRIALING, S.ACTIVE, S.PAST_DUE})
+LIVE = frozenset(set(S) - {S.CANCELED})
+
+
+@dataclass(frozen=True)
+class ChargeRef:
+    """Which charge this is: the period it pays for and the attempt at it."""
+
+    subscription_id: str
+    serial: int
+    attempt: int
+
+    @property
+    def order_id(self) -> str:
+        return f"{self.subscription_id}-p{self.serial}-a{self.attempt}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"sunap-charge-{self.order_id}"
+
+
+@dataclass(frozen=True)
+class Dunning:
+    retry_days: tuple[int, ...]  # days after the first refusal
+    final: FinalDunning
+
+
+@dataclass(eq=False)
+class Subscription(Aggregate):
+    aggregate_type: ClassVar[str] = "subscription"
+    id: str
+    tenant_id: str
+    pg_account_id: str
+    customer_key: str
+    billing_key_id: str
+    plan: str
+    order_name: str
+    amount: int
+    currency: str
+    interval: Interval
+    interval_count: int
+    status: SubscriptionStatus
+    anchor: datetime
+    current_period_start: datetime
+    current_period_end: datetime
+    next_charge_at: datetime | None
+    created_at: datetime = field(kw_only=True)
+    updated_at: datetime = field(kw_only=True)
+    trial_end: datetime | None = None
+    anchor_serial: int = 0
+    charge_serial: int = 0  # the period the next charge pays for
+    failed_attempts: int = 0
+    first_refused_at: datetime | None = None
+    charging_payment_id: str | None = None  # a charge claimed and not yet settled
+    latest_payment_id: str | None = None
+    cancel_at_period_end: bool = False
+    canceled_at: datetime | None = None
+    cancel_reason: str | None = None
+    metadata: dict[str, Any] | None = None
+    version: int = 0
+    event_sequence: int = 0
+    events: list[DomainEvent] = field(default_factory=list, repr=False)
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def start(
+        cls,
+        *,
+        id: str,
+        tenant_id: str,
+        pg_account_id: str,
+        customer_key: str,
+        billing_key_id: str,
+        plan: str,
+        order_name: str,
+        amount: int,
+        currency: str,
+        interval: Interval,
+        interval_count: int,
+        trial_days: int,
+        metadata: dict[str, Any] | None,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> Subscription:
+        """With a trial: TRIALING until its end, when the first period starts and is charged.
+        Without: INCOMPLETE, the first period starting now and due now."""
+        trial_end = now + timedelta(days=trial_days) if trial_days else None
+        anchor = trial_end or now
+        sub = cls(
+            id=id,
+            tenant_id=tenant_id,
+            pg_account_id=pg_account_id,
+            customer_key=customer_key,
+            billing_key_id=billing_key_id,
+            plan=plan,
+            order_name=order_name,
+            amount=amount,
+            currency=currency,
+            interval=interval,
+            interval_count=interval_count,
+            status=S.TRIALING if trial_end else S.INCOMPLETE,
+            anchor=anchor,
+            current_period_start=now,
+            current_period_end=trial_end or boundary(anchor, interval, interval_count, 1, zone),
+            next_charge_at=anchor,
+            trial_end=trial_end,
+            metadata=metadata,
+            created_at=now,
+            updated_at=now,
+        )
+        sub._record(ev.SubscriptionCreated)
+        return sub
+
+    # -- charges ----------------------------------------------------------------------------
+    def is_due(self, now: datetime) -> bool:
+        return (
+            self.status in CHARGEABLE
+            and self.charging_payment_id is None
+            and self.next_charge_at is not None
+            and self.next_charge_at <= now
+        )
+
+    @property
+    def ends_now_instead_of_renewing(self) -> bool:
+        return self.cancel_at_period_end and self.status in (S.ACTIVE, S.TRIALING)
+
+    def next_charge(self) -> ChargeRef:
+        return ChargeRef(self.id, self.charge_serial, self.failed_attempts + 1)
+
+    def begin_charge(self, payment_id: str, now: datetime) -> ChargeRef:
+        """Claim the due charge for one payment; a second claim is refused until it settles."""
+        if not self.is_due(now):
+            raise IllegalTransition(f"Subscription {self.id} has no charge due.")
+        self.charging_payment_id = payment_id
+        self.latest_payment_id = payment_id
+        self.updated_at = now
+        return self.next_charge()
+
+    def charge_succeeded(self, payment_id: str, now: datetime, zone: ZoneInfo) -> None:
+        """The period was paid: it becomes the current period and the next one falls due at
+        its end."""
+        if not self._settles(payment_id, now):
+            return
+        index = self.charge_serial - self.anchor_serial
+        self.current_period_start = self._boundary(index, zone)
+        self.current_period_end = self._boundary(index + 1, zone)
+        self.next_charge_at = self.current_period_end
+        self.charge_serial += 1
+        self.failed_attempts = 0
+        self.first_refused_at = None
+        self._move_to(S.ACTIVE, now)
+        self._record(ev.SubscriptionRenewed)
+
+    def charge_refused(self, payment_id: str, now: datetime, dunning: Dunning) -> None:
+        """A refusal: the first charge's ends the subscription; a later one starts or continues
+        dunning, and the last retry's ends it as `dunning.final` says."""
+        if not self._settles(payment_id, now):
+            return
+        if self.status is S.INCOMPLETE:
+            self._cancel(CancelReason.FIRST_CHARGE_FAILED, now)
+            return
+        self.failed_attempts += 1
+        self.first_refused_at = self.first_refused_at or now
+        self._record(ev.SubscriptionPaymentFailed)
+        if self.failed_attempts <= len(dunning.retry_days):
+            retry_in = timedelta(days=dunning.retry_days[self.failed_attempts - 1])
+            self.next_charge_at = self.first_refused_at + retry_in
+            if self.status is not S.PAST_DUE:
+                self._move_to(S.PAST_DUE, now)
+                self._record(ev.SubscriptionPastDue)
+            return
+        self.next_charge_at = None
+        if dunning.final is FinalDunning.UNPAID:
+            self._move_to(S.UNPAID, now)
+            self._record(ev.SubscriptionUpdated)
+        else:
+            self._cancel(CancelReason.PAYMENT_FAILED, now)
+
+    def _settles(self, payment_id: str, now: datetime) -> bool:
+        """Release the claim of `payment_id`; False when the subscription ended meanwhile (the
+        payment keeps its own record; the subscription stays as it is)."""
+        if self.charging_payment_id != payment_id:
+            raise IllegalTransition(f"Payment {payment_id} is not subscription {self.id}'s charge.")
+        self.charging_payment_id = None
+        self.updated_at = now
+        return self.status in CHARGEABLE
+
+    # -- the merchant's changes -------------------------------------------------------------
+    def change(
+        self,
+        now: datetime,
+        *,
+        plan: str | None = None,
+        amount: int | None = None,
+        order_name: str | None = None,
+        billing_key_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Takes effect from the next charge; nothing is prorated."""
+        self._require_live("changed")
+        self.plan = plan if plan is not None else self.plan
+        self.amount = amount if amount is not None else self.amount
+        self.order_name = order_name if order_name is not None else self.order_name
+        self.billing_key_id = billing_key_id or self.billing_key_id
+        self.metadata = metadata if metadata is not None else self.metadata
+        self.updated_at = now
+        self._record(ev.SubscriptionUpdated)
+
+    def cancel(self, now: datetime, *, reason: str | None, at_period_end: bool) -> None:
+        self._require_live("canceled")
+        if at_period_end and self.status in (S.ACTIVE, S.TRIALING):
+            self.cancel_at_period_end = True
+            self.cancel_reason = reason
+            self.updated_at = now
+            self._record(ev.SubscriptionUpdated)
+            return
+        self._cancel(reason, now)
+
+    def end_at_period_end(self, now: datetime) -> None:
+        """The period of a subscription canceled at its end is over: CANCELED, no charge."""
+        if not self.ends_now_instead_of_renewing:
+            raise IllegalTransition(f"Subscription {self.id} is not ending at period end.")
+        self._cancel(self.cancel_reason, now)
+
+    def billing_key_deleted(self, now: datetime) -> None:
+        if self.status in LIVE:
+            self._cancel(CancelReason.BILLING_KEY_DELETED, now)
+
+    def pause(self, now: datetime) -> None:
+        if self.status not in (S.TRIALING, S.ACTIVE, S.PAST_DUE):
+            raise SubscriptionNotChangeable(f"A {self.status} subscription cannot be paused.")
+        self._move_to(S.PAUSED, now)
+        self.next_charge_at = None
+        self._record(ev.SubscriptionPaused)
+
+    def resume(self, now: datetime, zone: ZoneInfo) -> None:
+        """A new period starts now and is due at once."""
+        if self.status not in (S.PAUSED, S.UNPAID):
+            raise SubscriptionNotChangeable(f"A {self.status} subscription cannot be resumed.")
+        if self.charging_payment_id is not None:
+            raise SubscriptionNotChangeable("A charge of this subscription is still unsettled.")
+        self._move_to(S.ACTIVE, now)
+        self.anchor = now
+        self.anchor_serial = self.charge_serial
+        self.current_period_start = now
+        self.current_period_end = self._boundary(1, zone)
+        self.next_charge_at = now
+        self.failed_attempts = 0
+        self.first_refused_at = None
+        self.cancel_at_period_end = False
+        self._record(ev.SubscriptionResumed)
+
+    # -- internals --------------------------------------------------------------------------
+    def _boundary(self, periods: int, zone: ZoneInfo) -> datetime:
+        return boundary(self.anchor, self.interval, self.interval_count, periods, zone)
+
+    def _require_live(self, verb: str) -> None:
+        if self.status is S.CANCELED:
+            raise SubscriptionNotChangeable(f"A canceled subscription cannot be {verb}.")
+
+    def _cancel(self, reason: str | None, now: datetime) -> None:
+        self._move_to(S.CANCELED, now)
+        self.canceled_at = now
+        self.cancel_reason = reason
+        self.next_charge_at = None
+        self._record(ev.SubscriptionCanceled)
+
+    def _move_to(self, target: SubscriptionStatus, now: datetime) -> None:
+        if target not in TRANSITIONS[self.status]:
+            raise IllegalTransition(f"{self.status} -> {target} is not a legal transition.")
+        self.status = target
+        self.updated_at = now
+
+    def _record(self, event_type: type[ev.SubscriptionEvent]) -> None:
+        self.events.append(event_type(subscription_id=self.id, sequence=self._next_sequence()))

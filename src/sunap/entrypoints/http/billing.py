@@ -1,0 +1,192 @@
+"""Billing-key and subscription routes (scope `billing`): parse, run the use case, present."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from sunap.application import billing_keys as keys
+from sunap.application import subscriptions as subs
+from sunap.application.authentication import Principal
+from sunap.application.ports import BillingQuery
+from sunap.application.presenters import billing_key_resource, subscription_resource
+from sunap.domain.billing_key import BillingKey, BillingKeyStatus
+from sunap.domain.errors import InvalidRequest
+from sunap.domain.payment import Payment
+from sunap.domain.subscription import Subscription, SubscriptionStatus
+
+from .auth import requires
+from .billing_schemas import (
+    CancelSubscriptionBody,
+    ChangeSubscriptionBody,
+    ChargeBillingKeyBody,
+    CreateSubscriptionBody,
+    IssueBillingKeyBody,
+)
+from .container import container_of
+from .idempotency import respond_idempotently
+from .strict_input import StrictRoute
+
+router = APIRouter(tags=["billing"], route_class=StrictRoute)
+Biller = Annotated[Principal, Depends(requires("billing"))]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+CustomerKey = Annotated[str | None, Query(max_length=300)]
+
+
+async def _key(key: BillingKey) -> dict[str, Any]:
+    return billing_key_resource(key)
+
+
+async def _sub(sub: Subscription) -> dict[str, Any]:
+    return subscription_resource(sub)
+
+
+def _query(
+    customer_key: str | None, status: str | None, allowed: list[str], limit: int, cursor: str | None
+) -> BillingQuery:
+    if status is not None and status not in allowed:
+        raise InvalidRequest(f"status must be one of {', '.join(allowed)}.")
+    return BillingQuery(customer_key=customer_key, status=status, limit=limit, cursor=cursor)
+
+
+# -- billing keys ---------------------------------------------------------------------------
+
+
+@router.post("/v1/billing-keys", status_code=201, summary="Issue a billing key at the PG")
+async def issue(request: Request, body: IssueBillingKeyBody, principal: Biller) -> Response:
+    deps = container_of(request).deps
+
+    async def run() -> BillingKey:
+        command = body.command(principal.tenant_id, principal.pg_account_id)
+        return await keys.issue_billing_key(command, deps)
+
+    return await respond_idempotently(request, principal, run, status=201, present=_key)
+
+
+@router.get("/v1/billing-keys", summary="Billing keys, newest first")
+async def list_keys(
+    request: Request,
+    principal: Biller,
+    customerKey: CustomerKey = None,
+    status: str | None = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Response:
+    query = _query(customerKey, status, list(BillingKeyStatus.__members__), limit, cursor)
+    page = await keys.list_billing_keys(principal.tenant_id, query, container_of(request).deps)
+    items = [billing_key_resource(k) for k in page.items]
+    return JSONResponse({"items": items, "nextCursor": page.next_cursor})
+
+
+@router.get("/v1/billing-keys/{key_id}", summary="One billing key")
+async def get_key(request: Request, key_id: str, principal: Biller) -> Response:
+    key = await keys.get_billing_key(principal.tenant_id, key_id, container_of(request).deps)
+    return JSONResponse(billing_key_resource(key))
+
+
+@router.delete("/v1/billing-keys/{key_id}", summary="Delete a billing key at the PG, then here")
+async def delete_key(request: Request, key_id: str, principal: Biller) -> Response:
+    key = await keys.delete_billing_key(principal.tenant_id, key_id, container_of(request).deps)
+    return JSONResponse(billing_key_resource(key))
+
+
+@router.post("/v1/billing-keys/{key_id}/charges", summary="Charge a billing key now")
+async def charge(
+    request: Request, key_id: str, body: ChargeBillingKeyBody, principal: Biller
+) -> Response:
+    deps = container_of(request).deps
+
+    async def run() -> Payment:
+        return await keys.charge_billing_key(body.command(principal.tenant_id, key_id), deps)
+
+    return await respond_idempotently(request, principal, run)
+
+
+# -- subscriptions --------------------------------------------------------------------------
+
+
+@router.post("/v1/subscriptions", status_code=201, summary="Start a subscription")
+async def create(request: Request, body: CreateSubscriptionBody, principal: Biller) -> Response:
+    deps = container_of(request).deps
+
+    async def run() -> Subscription:
+        return await subs.create_subscription(body.command(principal.tenant_id), deps)
+
+    return await respond_idempotently(request, principal, run, status=201, present=_sub)
+
+
+@router.get("/v1/subscriptions", summary="Subscriptions, newest first")
+async def list_subs(
+    request: Request,
+    principal: Biller,
+    customerKey: CustomerKey = None,
+    status: str | None = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Response:
+    query = _query(customerKey, status, list(SubscriptionStatus.__members__), limit, cursor)
+    page = await subs.list_subscriptions(principal.tenant_id, query, container_of(request).deps)
+    items = [subscription_resource(s) for s in page.items]
+    return JSONResponse({"items": items, "nextCursor": page.next_cursor})
+
+
+@router.get("/v1/subscriptions/{sub_id}", summary="One subscription")
+async def get_sub(request: Request, sub_id: str, principal: Biller) -> Response:
+    sub = await subs.get_subscription(principal.tenant_id, sub_id, container_of(request).deps)
+    return JSONResponse(subscription_resource(sub))
+
+
+@router.get("/v1/subscriptions/{sub_id}/payments", summary="A subscription's charges")
+async def sub_payments(
+    request: Request, sub_id: str, principal: Biller, limit: Limit = 20, cursor: Cursor = None
+) -> Response:
+    container = container_of(request)
+    items, next_cursor = await subs.subscription_payments(
+        principal.tenant_id, sub_id, limit, cursor, container.deps
+    )
+    resources = [await container.resource(p) for p in items]
+    return JSONResponse({"items": resources, "nextCursor": next_cursor})
+
+
+@router.patch("/v1/subscriptions/{sub_id}", summary="Change a subscription from its next charge")
+async def change(
+    request: Request, sub_id: str, body: ChangeSubscriptionBody, principal: Biller
+) -> Response:
+    deps = container_of(request).deps
+    sub = await subs.change_subscription(body.command(principal.tenant_id, sub_id), deps)
+    return JSONResponse(subscription_resource(sub))
+
+
+@router.post("/v1/subscriptions/{sub_id}/cancel", summary="Cancel now or at period end")
+async def cancel(
+    request: Request, sub_id: str, body: CancelSubscriptionBody, principal: Biller
+) -> Response:
+    deps = container_of(request).deps
+
+    async def run() -> Subscription:
+        return await subs.cancel_subscription(body.command(principal.tenant_id, sub_id), deps)
+
+    return await respond_idempotently(request, principal, run, present=_sub)
+
+
+@router.post("/v1/subscriptions/{sub_id}/pause", summary="Pause: no charges")
+async def pause(request: Request, sub_id: str, principal: Biller) -> Response:
+    deps = container_of(request).deps
+
+    async def run() -> Subscription:
+        return await subs.pause_subscription(principal.tenant_id, sub_id, deps)
+
+    return await respond_idempotently(request, principal, run, present=_sub)
+
+
+@router.post("/v1/subscriptions/{sub_id}/resume", summary="Resume: a new period, charged at once")
+async def resume(request: Request, sub_id: str, principal: Biller) -> Response:
+    deps = container_of(request).deps
+
+    async def run() -> Subscription:
+        return await subs.resume_subscription(principal.tenant_id, sub_id, deps)
+
+    return await respond_idempotently(request, principal, run, present=_sub)

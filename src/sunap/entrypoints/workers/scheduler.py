@@ -1,0 +1,31 @@
+"""The subscription scheduler worker: charges every subscription whose next charge has come,
+and keeps the `sunap_subscriptions{status}` gauge up to date."""
+
+from __future__ import annotations
+
+import time
+
+from sunap.application.billing_scheduler import run_due, subscriptions_by_status
+from sunap.application.deps import Deps
+from sunap.entrypoints.metrics import Metrics
+
+from .loop import Worker
+
+COUNT_EVERY_SECONDS = 15.0
+
+
+def scheduler_worker(deps: Deps, metrics: Metrics, poll_seconds: float) -> Worker:
+    counted_at: float | None = None
+
+    async def step() -> int:
+        nonlocal counted_at
+        lines = await run_due(deps)
+        for line in lines:
+            metrics.subscription_charges.labels(outcome=line.outcome).inc()
+        if lines or counted_at is None or time.monotonic() - counted_at > COUNT_EVERY_SECONDS:
+            for status, count in (await subscriptions_by_status(deps)).items():
+                metrics.subscriptions.labels(status=status).set(count)
+            counted_at = time.monotonic()
+        return sum(1 for line in lines if line.outcome != "skipped")
+
+    return Worker("scheduler", step, poll_seconds)

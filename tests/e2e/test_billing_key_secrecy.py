@@ -1,0 +1,92 @@
+"""Toss's billingKey never leaves the vault: not in an answer, a log line, an audit row, an event,
+a stored webhook delivery or anywhere in the database's files in the clear."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.billing_flows import (
+    after,
+    billing_key,
+    customer_key,
+    refuse_next_charges,
+    run_due,
+    subscribe,
+)
+from tests.e2e.flows import toss_calls, wait_for
+from tests.support.service import RunningService, running_service
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    with running_service(Path(tmp_path_factory.mktemp("billing-secrecy"))) as svc:
+        yield svc
+
+
+def test_the_billing_key_appears_nowhere_but_sealed(service: RunningService) -> None:
+    answers: list[str] = []
+    key_api = service.create_key("secrecy", "billing", "payments:read")
+    with (
+        service.client(key_api) as api,
+        httpx.Client(base_url=service.sandbox_url, timeout=30) as sandbox,
+    ):
+
+        def keep(response: httpx.Response) -> httpx.Response:
+            answers.append(response.text)
+            return response
+
+        key = billing_key(api, sandbox, customer_key())
+        sub = keep(subscribe(api, key)).json()
+        one_off = keep(
+            api.post(
+                f"/v1/billing-keys/{key['id']}/charges", json={"orderName": "x", "amount": 700}
+            )
+        ).json()
+        refuse_next_charges(sandbox)
+        run_due(service, after(sub["currentPeriodEnd"], minutes=1))
+        for path in (
+            f"/v1/billing-keys/{key['id']}",
+            "/v1/billing-keys",
+            f"/v1/subscriptions/{sub['id']}",
+            f"/v1/subscriptions/{sub['id']}/payments",
+            f"/v1/payments/{one_off['id']}",
+            f"/v1/payments/{one_off['id']}/transactions",
+            f"/v1/payments/{sub['latestPaymentId']}/transactions",
+        ):
+            assert keep(api.get(path)).status_code == 200, path
+        # Toss's record of the calls is the only place the key can be read.
+        charge = [
+            c["path"] for c in toss_calls(sandbox, "/v1/billing/") if "/auth" not in c["path"]
+        ]
+        toss_key = charge[-1].rsplit("/", 1)[1]
+        assert len(toss_key) >= 16
+        keep(api.delete(f"/v1/billing-keys/{key['id']}"))  # Toss sends BILLING_DELETED back
+        assert wait_for(lambda: _deliveries(service.workdir), timeout=20)
+
+    assert all(toss_key not in text for text in answers)
+    assert toss_key not in service.logs()  # every log line, the events written to the log too
+    with closing(sqlite3.connect(service.workdir / "sunap.db")) as db:
+        audit = db.execute("SELECT request_data, response_data FROM audit_entries").fetchall()
+        events = db.execute("SELECT payload FROM outbox").fetchall()
+        stored = db.execute("SELECT credential_sealed FROM billing_keys").fetchall()
+        deliveries = db.execute("SELECT body FROM webhook_deliveries").fetchall()
+    assert len(audit) > 5 and len(events) > 5 and len(stored) == 1 and deliveries
+    assert all(toss_key not in str(row) for row in [*audit, *events])
+    assert all(toss_key.encode() not in bytes(row[0]) for row in deliveries)
+    for file in service.workdir.iterdir():  # the database, its journal, the key file
+        if file.is_file() and file.name != "serve.log":
+            assert toss_key.encode() not in file.read_bytes(), file.name
+
+
+def _deliveries(workdir: Path) -> int:
+    with closing(sqlite3.connect(workdir / "sunap.db")) as db:
+        found = db.execute(
+            "SELECT count(*) FROM webhook_deliveries WHERE event_type = 'BILLING_DELETED'"
+        ).fetchone()
+    return int(found[0])
