@@ -150,7 +150,7 @@ class Metrics:
         for payment in payments:
             for event in payment.events:
                 name = PAYMENT_EVENTS.get(event.type)
-                if name is not None:
+                if name is not None and isinstance(event, ev.PaymentEvent):
                     self.payments.labels(event=name).inc()
                     self.payment_amount.labels(event=name).inc(event.amount)
 
