@@ -129,9 +129,6 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
-        self.subscriptions = Gauge(
-            "sunap_subscriptions", "Subscriptions by status", ["status"], registry=r
-        )
         self.orders_consumed = Counter(
             "sunap_orders_consumed",
             "order.placed messages handled, by outcome (created, duplicate, rejected)",
