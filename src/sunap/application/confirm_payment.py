@@ -49,9 +49,32 @@ def new_confirm_idempotency_key(payment: Payment, deps: Deps) -> str:
     return f"sunap-confirm-{payment.id}-{deps.ids.new_id('c')[-8:]}"
 
 
+# A paymentKey held by another payment's unanswered claim (another order, maybe another tenant on
+# the same Toss account, trying the key) frees itself when the PG answers that claim: the key is not
+# that order's, so the PG refuses it. The caller waits this long for that instead of being told the
+# key is not its own.
+KEY_HELD_WAIT_SECONDS = 5.0
+KEY_HELD_POLL_SECONDS = 0.2
+
+
+class _KeyTaken(Exception):
+    def __init__(self, pg_account_id: str) -> None:
+        super().__init__(pg_account_id)
+        self.pg_account_id = pg_account_id
+
+
+class _KeyHeldTooLong(Exception):
+    pass
+
+
 async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
     try:
-        claimed = await _claim(cmd, deps)
+        claimed = await _claim_when_key_free(cmd, deps)
+    except _KeyHeldTooLong:
+        raise ConfirmInProgress(
+            "This paymentKey is being confirmed for another order at the payment gateway; "
+            "nothing was sent. Retry in a few seconds."
+        ) from None
     except ConfirmInProgress:
         return await _settle_earlier_attempt(cmd, deps)
     log_context.bind(payment_id=claimed.id)
@@ -149,10 +172,31 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
         except ConcurrencyConflict as conflict:
             raise ConfirmInProgress("A confirm of this payment is in progress.") from conflict
         except PaymentKeyTaken as taken:
-            raise InvalidPaymentKey(
-                None, "This paymentKey belongs to another payment; nothing was sent."
-            ) from taken
+            raise _KeyTaken(payment.pg_account_id) from taken
         return payment
+
+
+async def _claim_when_key_free(cmd: ConfirmPayment, deps: Deps) -> Payment:
+    """Claim; when another payment holds the paymentKey, tell a settled holder (the key is that
+    order's: 400 INVALID_PAYMENT_KEY) from an unanswered claim, which is waited out and then
+    answered 409 CONFIRM_IN_PROGRESS: a claim anyone can make with a key they saw must not make
+    the key's own order look unpaid (docs/api.md, Confirm rules, rule 8)."""
+    waited = 0.0
+    while True:
+        try:
+            return await _claim(cmd, deps)
+        except _KeyTaken as taken:
+            async with deps.uow() as uow:
+                holder = await uow.payments.get_by_payment_key(taken.pg_account_id, cmd.payment_key)
+            if holder is not None and holder.status is not PaymentStatus.IN_PROGRESS:
+                raise InvalidPaymentKey(
+                    None, "This paymentKey belongs to another payment; nothing was sent."
+                ) from None
+            if waited >= KEY_HELD_WAIT_SECONDS:
+                raise _KeyHeldTooLong() from None
+            if holder is not None:  # None: released since; claim again at once
+                await deps.sleep(KEY_HELD_POLL_SECONDS)
+            waited += KEY_HELD_POLL_SECONDS
 
 
 def _refuse_if_gateway_down(gateway: PaymentGateway) -> None:

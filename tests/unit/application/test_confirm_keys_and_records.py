@@ -3,12 +3,13 @@ order and never reaches another payment; a PG record that disagrees with ours is
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
 
 from sunap.application.commands import ConfirmPayment, CreatePayment
-from sunap.application.confirm_payment import confirm_payment
+from sunap.application.confirm_payment import KEY_HELD_WAIT_SECONDS, confirm_payment
 from sunap.application.confirm_verdicts import Disagrees, judge_record
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
@@ -16,6 +17,7 @@ from sunap.application.errors import InvalidPaymentKey, PgMismatch, PgUnavailabl
 from sunap.application.gateway import GatewayUnknown
 from sunap.application.outcomes import apply_confirm_verdict
 from sunap.application.reconcile import reconcile_due
+from sunap.domain.errors import ConfirmInProgress
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
@@ -168,3 +170,58 @@ async def test_the_reconciler_releases_a_made_up_key_whose_confirm_answer_was_lo
     assert released.status is S.READY and released.next_reconcile_at is None
     real = toss.pay_in_window("order-0001", 15000)
     assert (await confirm_payment(confirming(real), deps)).status is S.DONE
+
+
+async def test_a_key_held_by_another_orders_unanswered_claim_is_waited_for_then_confirmed(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Another tenant on the same Toss account claims its own order with this order's key: while
+    Toss has not answered that claim, the key's own order waits instead of being told the key is
+    not its own, and is confirmed once Toss refused the other claim."""
+    mine = await ready(deps, "order-a-0001", tenant="tenant_a")
+    await ready(deps, "order-b-0001", tenant="tenant_b")
+    key = toss.pay_in_window("order-a-0001", 15000)
+    gate = toss.hold("confirm")
+    attacker = asyncio.create_task(
+        confirm_payment(confirming(key, "order-b-0001", tenant="tenant_b"), deps)
+    )
+    await gate.arrived.wait()
+
+    async def toss_answers_the_other_claim(seconds: float) -> None:
+        gate.release()
+        with pytest.raises(InvalidPaymentKey):
+            await attacker
+
+    waiting = dataclasses.replace(deps, sleep=toss_answers_the_other_claim)
+    confirmed = await confirm_payment(confirming(key, "order-a-0001", tenant="tenant_a"), waiting)
+    assert confirmed.id == mine.id
+    assert confirmed.status is S.DONE and confirmed.payment_key == key
+    other = store.by_order_id("tenant_b", "order-b-0001")
+    assert other is not None and other.status is S.READY and other.payment_key is None
+
+
+async def test_a_key_held_by_a_claim_toss_never_answers_is_409_in_progress_and_changes_nothing(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    mine = await ready(deps, "order-a-0001", tenant="tenant_a")
+    await ready(deps, "order-b-0001", tenant="tenant_b")
+    key = toss.pay_in_window("order-a-0001", 15000)
+    gate = toss.hold("confirm")
+    attacker = asyncio.create_task(
+        confirm_payment(confirming(key, "order-b-0001", tenant="tenant_b"), deps)
+    )
+    await gate.arrived.wait()
+    calls = len(toss.calls)
+
+    with pytest.raises(ConfirmInProgress) as refused:
+        await confirm_payment(confirming(key, "order-a-0001", tenant="tenant_a"), deps)
+    assert refused.value.code == "CONFIRM_IN_PROGRESS"
+    assert sum(clock.slept) >= KEY_HELD_WAIT_SECONDS
+    assert len(toss.calls) == calls  # nothing sent for this order
+    assert store.payment(mine.id).status is S.READY
+
+    gate.release()
+    with pytest.raises(InvalidPaymentKey):
+        await attacker
+    retried = await confirm_payment(confirming(key, "order-a-0001", tenant="tenant_a"), deps)
+    assert retried.status is S.DONE
