@@ -298,7 +298,7 @@ def test_a_json_log_line_of_a_confirm_names_the_request_the_tenant_and_the_payme
 
     lines = wait_for(lines_of_the_request)
     assert lines, service.logs()[-2000:]
-    toss_line = next(line for line in lines if line["logger"] == "sunap.toss")
+    toss_line = next(line for line in lines if line["logger"] == "sunap_toss")
     assert toss_line["payment_id"] == payment["id"]
     assert toss_line["tenant"]
     assert {"time", "level", "logger", "message"} <= toss_line.keys()
