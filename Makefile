@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup serve test check lint format bench proto clean
+.PHONY: setup serve test check lint format bench bench-scale proto clean
 
 setup: $(STAMP) $(CHROMIUM)
 
@@ -38,8 +38,17 @@ format: setup
 	$(VENV)/bin/ruff format src tests bench migrations
 	$(VENV)/bin/ruff check --fix src tests bench migrations
 
-bench: setup
-	$(PY) bench/relay_throughput.py
+# The money path under load beside its ceiling (bench/load.py; a few minutes), then data scale.
+# The other bench/*.py scripts run on their own: `.venv/bin/python bench/<name>.py`.
+bench: setup /usr/bin/wrk
+	$(PY) bench/load.py
+
+bench-scale: setup /usr/bin/wrk
+	$(PY) bench/scale.py
+
+/usr/bin/wrk:
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends wrk
 
 # Regenerate src/sunap/v1 (gRPC stubs + mypy stubs) from proto/; a test fails when they differ.
 proto: setup
