@@ -139,6 +139,7 @@ def build_runtime(settings: Settings, *, self_url: str) -> Runtime:
         clock=clock,
         ids=ids,
         reconcile_delays=tuple(timedelta(seconds=s) for s in settings.reconcile_delay_seconds),
+        reads=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock), read_only=True),
     )
 
     async def is_ready() -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .pg_accounts import PgAccounts
-from .ports import Clock, IdGenerator, UnitOfWorkFactory
+from .ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
 
 # When the reconciler first asks the PG about an answer we did not get, then how long it waits
 # after each further attempt; after the last one a person is asked to look.
@@ -22,3 +22,8 @@ class Deps:
     clock: Clock
     ids: IdGenerator
     reconcile_delays: tuple[timedelta, ...] = DEFAULT_RECONCILE_DELAYS
+    # Units of work for use cases that only read (never commit); None: `uow` serves them too.
+    reads: UnitOfWorkFactory | None = None
+
+    def read_uow(self) -> UnitOfWork:
+        return (self.reads or self.uow)()

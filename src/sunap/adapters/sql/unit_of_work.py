@@ -19,10 +19,11 @@ from sunap.domain.events import PaymentEvent
 from sunap.domain.payment import Payment
 
 from .audit import SqlAuditLog
-from .engine import SQLITE_BUSY_TIMEOUT
+from .engine import SQLITE_BUSY_TIMEOUT, reader
 from .payments import SqlPaymentRepository
 from .tables import outbox
 
+_INSERT_OUTBOX = insert(outbox)  # built once: its compiled form is reused
 OutboxEnvelope = Callable[[Payment, PaymentEvent], dict[str, Any]]
 TopicFor = Callable[[str], str]
 # Told of the payments a commit saved, once it is durable (e.g. to wake WatchPayment streams).
@@ -97,7 +98,8 @@ class SqlUnitOfWork:
         for event in payment.events:
             envelope = self._outbox_envelope(payment, event)
             await session.execute(
-                insert(outbox).values(
+                _INSERT_OUTBOX,
+                dict(
                     id=str(envelope["id"]),
                     aggregatetype="payment",
                     aggregateid=payment.id,
@@ -105,7 +107,7 @@ class SqlUnitOfWork:
                     topic=self._topic_for(event.type) if self._topic_for else None,
                     payload=json.loads(json.dumps(envelope, default=str)),
                     created_at=payment.updated_at,
-                )
+                ),
             )
 
     def _require_session(self) -> AsyncSession:
@@ -119,12 +121,18 @@ def sql_unit_of_work_factory(
     outbox_envelope: OutboxEnvelope,
     topic_for: TopicFor | None = None,
     on_commit: OnCommit | None = None,
+    *,
+    read_only: bool = False,
 ) -> Callable[[], UnitOfWork]:
-    """A fresh SqlUnitOfWork per call, sharing one session factory."""
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    """A fresh SqlUnitOfWork per call, sharing one session factory.
+
+    `read_only`: units of work that only read (they never commit). On SQLite they neither queue
+    for the writer's turn nor take the write lock: in WAL mode a read never waits for a writer.
+    """
+    sessions = async_sessionmaker(reader(engine) if read_only else engine, expire_on_commit=False)
     # SQLite has one writer at a time. Units of work of this process queue for it in order here,
     # instead of all spinning in SQLite's busy handler, where a waiter can starve for seconds.
-    turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    turn = asyncio.Lock() if engine.dialect.name == "sqlite" and not read_only else None
 
     def new_unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 
 from sunap.application.authentication import Principal
 from sunap.application.idempotency import (
@@ -25,6 +24,7 @@ from sunap.domain.payment import Payment
 
 from .container import container_of
 from .errors import domain_error_response
+from .json_response import OrjsonResponse
 
 JSON = "application/json"
 
@@ -40,7 +40,7 @@ class JsonDoor:
         if isinstance(outcome, DomainError):
             response = domain_error_response(outcome)
         else:
-            response = JSONResponse(await self.present(outcome), status_code=self.status)
+            response = OrjsonResponse(await self.present(outcome), status_code=self.status)
         return StoredResponse(response.status_code, bytes(response.body), JSON)
 
     async def send(self, response: StoredResponse, *, replayed: bool) -> Response:

@@ -8,13 +8,13 @@ payments made on that account.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 
 from .container import container_of
 from .errors import ApiError, error_body
+from .json_response import OrjsonResponse
 from .strict_input import StrictRoute
 
 WEBHOOKS = "/v1/webhooks/"
@@ -52,7 +52,7 @@ async def _receive(request: Request, account_id: str) -> Response:
             body, headers, container.webhooks, container.deps, account
         )
     except WebhookRejected as rejected:
-        return JSONResponse(error_body(rejected.code, rejected.message), rejected.status)
-    return JSONResponse(
+        return OrjsonResponse(error_body(rejected.code, rejected.message), rejected.status)
+    return OrjsonResponse(
         {"received": True, "duplicate": receipt.duplicate, "deliveryId": receipt.delivery_id}
     )
