@@ -51,7 +51,10 @@ BEGIN, END = "<!-- bench/load.py: begin -->", "<!-- bench/load.py: end -->"
 TICKS = os.sysconf("SC_CLK_TCK")
 TOSS_DOC_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
 SANDBOX_AUTH = "Basic dGVzdF9za196WExrS0V5cE5BcldtbzUwblgzbG1lYXhZRzVSOg=="
-PGBENCH_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Confirms sent one at a time, for the latency the service adds over the sandbox's.
+ONE_AT_A_TIME = 150
+# The longest a write run (a set number of fresh payments) may take, in seconds.
+WRITE_RUN_CAP = 120
 
 
 # -- processes and their CPU -------------------------------------------------------------------
@@ -148,7 +151,9 @@ def wrk(
     env: dict[str, str],
 ) -> Run:
     threads = min(2, connections)
+    idle = idle_cpu_rates(watch)
     before = {p.name: p.cpu() for p in watch}
+    started_at = time.monotonic()
     out = subprocess.run(
         [
             "wrk",
@@ -169,6 +174,7 @@ def wrk(
         raise RuntimeError(f"wrk failed:\n{out.stdout}\n{out.stderr}")
     time.sleep(0.3)  # let the servers finish what the last answers started (audit, outbox)
     after = {p.name: p.cpu() for p in watch}
+    elapsed = time.monotonic() - started_at
     found = re.search(r"^\{.*\}$", out.stdout, re.MULTILINE)
     if found is None:
         raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
@@ -181,8 +187,19 @@ def wrk(
         seconds=summary["seconds"],
         p50_ms=summary["p50_ms"],
         p99_ms=summary["p99_ms"],
-        cpu_ms={name: (after[name] - before[name]) * 1000 / ok for name in before},
+        cpu_ms={
+            name: max(0.0, after[name] - before[name] - idle[name] * elapsed) * 1000 / ok
+            for name in before
+        },
     )
+
+
+def idle_cpu_rates(watch: Sequence[Process], seconds: float = 1.0) -> dict[str, float]:
+    """CPU seconds per second each process spends with no request in flight (its workers
+    polling the database): subtracted from a run, so that CPU per request is the request's."""
+    before = {p.name: p.cpu() for p in watch}
+    time.sleep(seconds)
+    return {p.name: (p.cpu() - before[p.name]) / seconds for p in watch}
 
 
 def items_file(lines: Sequence[str], workdir: Path) -> str:
@@ -310,17 +327,18 @@ def _runs(
     conns = args.connections
 
     def run(script: str, items: Sequence[str], connections: int = conns, **env: str) -> Run:
+        # A write run ends when its fresh payments are used up (wrk's duration is only a cap).
         return wrk(
             serve.url,
             script,
-            seconds=args.seconds,
+            seconds=args.seconds if script == "get_items.lua" else WRITE_RUN_CAP,
             connections=connections,
             watch=watch,
             env={**auth, "BENCH_ITEMS": items_file(items, workdir), **env},
         )
 
     # Enough fresh payments for a run at several thousand a second; wrk stops when they run out.
-    pool = args.pool
+    pool = args.requests + ONE_AT_A_TIME
     if "create" in calls:
         orders = [f"bench-{uuid.uuid4().hex[:20]}" for _ in range(pool)]
         yield Row(f"create, {label}", run("post_items.lua", orders, BENCH_KIND="create"))
@@ -333,7 +351,7 @@ def _runs(
     if "list" in calls:
         yield Row(f"list (20), {label}", run("get_items.lua", ["/v1/payments?limit=20"]))
     paid = pay_in_window(window, [(p["orderId"], p["amount"]) for p in ready])
-    half = len(paid) // 2
+    half = len(paid) - ONE_AT_A_TIME
     if "confirm" in calls:
         yield Row(
             f"confirm, {label}", run("post_items.lua", paid[:half], BENCH_KIND="confirm"), "confirm"
@@ -367,7 +385,7 @@ def bench_ceiling(args: argparse.Namespace, workdir: Path) -> dict[str, Row]:
     ]
     rows: dict[str, Row] = {}
     with started("ceiling", cmd, env, base, workdir / "ceiling.log") as app:
-        lines = [f"order-{i:08d} pk-{i:08d} 15000" for i in range(args.pool * 20)]
+        lines = [f"order-{i:08d} pk-{i:08d} 15000" for i in range(200_000)]
         confirm = wrk(
             base,
             "post_items.lua",
@@ -392,12 +410,12 @@ def bench_ceiling(args: argparse.Namespace, workdir: Path) -> dict[str, Row]:
 def bench_sandbox_alone(sandbox: Process, args: argparse.Namespace, workdir: Path) -> Row:
     """The sandbox answering confirms one at a time: what Toss's own latency is in this run."""
     with httpx.Client(base_url=sandbox.url, timeout=60) as window:
-        orders = [(f"alone-{uuid.uuid4().hex[:20]}", 15000) for _ in range(args.pool // 2)]
+        orders = [(f"alone-{uuid.uuid4().hex[:20]}", 15000) for _ in range(ONE_AT_A_TIME)]
         paid = pay_in_window(window, orders)
     run = wrk(
         sandbox.url,
         "post_items.lua",
-        seconds=args.seconds,
+        seconds=WRITE_RUN_CAP,
         connections=1,
         watch=[sandbox],
         env={
@@ -497,7 +515,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="0: no --workers run")
-    parser.add_argument("--pool", type=int, default=3000, help="fresh payments per write run")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=500,
+        help="fresh payments per write run (create, confirm, cancel)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -534,9 +557,11 @@ def main() -> int:
         tps = pgbench(args.seconds, workdir)
     extra = [
         f"Measured {started_at} on {os.cpu_count()} cores with `make bench` "
-        f"(`bench/load.py --seconds {args.seconds:g} --connections {args.connections}`): wrk, "
+        f"(`bench/load.py --seconds {args.seconds:g} --requests {args.requests} --connections {args.connections}`): wrk, "
         f"{args.connections} connections unless one at a time. CPU ms/req is utime+stime per "
-        "successful request from /proc/<pid>/stat, of the serving process and its children.",
+        "successful request from /proc/<pid>/stat, of the serving process and its children, "
+        "less what the process spends idle (its workers polling) over as long. Reads run for "
+        f"{args.seconds:g} s; each write run uses {args.requests} fresh payments.",
         f"PostgreSQL's own pgbench, simple-update (-N), 8 clients, same run: {tps}.",
     ]
     text = table(rows, ceilings, extra)
