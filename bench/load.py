@@ -102,7 +102,7 @@ def started(
             list(args), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent
         )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts a process slowly
         while True:
             if popen.poll() is not None:
                 raise RuntimeError(f"{name} exited early:\n{log.read_text()[-3000:]}")
