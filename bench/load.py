@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -154,7 +155,8 @@ def wrk(
     idle = idle_cpu_rates(watch)
     before = {p.name: p.cpu() for p in watch}
     started_at = time.monotonic()
-    out = subprocess.run(
+    done = Path(tempfile.mkdtemp(prefix="wrk-done-")) / "thread-"
+    with subprocess.Popen(
         [
             "wrk",
             f"-t{threads}",
@@ -166,10 +168,21 @@ def wrk(
             str(WRK_DIR / script),
             url,
         ],
-        env={**os.environ, **env, "BENCH_THREADS": str(threads)},
-        capture_output=True,
+        env={**os.environ, **env, "BENCH_THREADS": str(threads), "BENCH_DONE": str(done)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as popen:
+        # wrk sleeps out its whole -d even when every thread has run out of work: once all
+        # have (each leaves a file), SIGINT makes it stop and print its summary at once.
+        while popen.poll() is None:
+            if all(Path(f"{done}{n}").exists() for n in range(threads)):
+                popen.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.02)
+        stdout, stderr = popen.communicate()
+    shutil.rmtree(done.parent, ignore_errors=True)
+    out = subprocess.CompletedProcess(popen.args, popen.returncode, stdout, stderr)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed:\n{out.stdout}\n{out.stderr}")
     time.sleep(0.3)  # let the servers finish what the last answers started (audit, outbox)

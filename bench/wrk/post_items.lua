@@ -21,6 +21,10 @@ end
 
 function request()
    if next_item > last_item then
+      if not stopped then  -- tell bench/load.py, which then ends wrk (it would sleep out -d)
+         local done_file = io.open(os.getenv("BENCH_DONE") .. tid, "w")
+         done_file:close()
+      end
       stopped = true
       wrk.thread:stop()
       return wrk.format("GET", "/healthz")
