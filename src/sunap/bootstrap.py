@@ -190,6 +190,7 @@ def build_runtime(
         ids=ids,
         reconcile_delays=tuple(timedelta(seconds=s) for s in settings.reconcile_delay_seconds),
         billing=billing,
+        reads=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock), read_only=True),
     )
 
     async def is_ready() -> bool:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from .billing_policy import BillingPolicy
 from .pg_accounts import PgAccounts
-from .ports import Clock, IdGenerator, UnitOfWorkFactory
+from .ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
 
 # When the reconciler first asks the PG about an answer we did not get, then how long it waits
 # after each further attempt; after the last one a person is asked to look.
@@ -28,3 +28,8 @@ class Deps:
     # How a use case waits its turn (cancel pacing); tests on a FakeClock pass one that moves it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     billing: BillingPolicy = field(default_factory=BillingPolicy)
+    # Units of work for use cases that only read (never commit); None: `uow` serves them too.
+    reads: UnitOfWorkFactory | None = None
+
+    def read_uow(self) -> UnitOfWork:
+        return (self.reads or self.uow)()

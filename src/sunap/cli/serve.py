@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import os
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -68,6 +69,13 @@ def serve(
     grpc_port: Annotated[
         int | None, typer.Option(help="gRPC port (default SUNAP_GRPC_PORT); 0: no gRPC.")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes serving on the one port (PostgreSQL or MariaDB with a Toss key: "
+            "they coordinate through the database)."
+        ),
+    ] = 1,
 ) -> None:
     import uvicorn
     from sqlalchemy.engine import make_url
@@ -80,21 +88,79 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     configure_logging(settings.log_level, settings.log_format)
+    refuse_workers(workers, settings)
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)  # the embedded default migrates itself
     grpc_port = settings.grpc_port if grpc_port is None else grpc_port
     grpc_address = (host, grpc_port) if grpc_port else None
     self_url = loopback_url(host, port)
-    app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
     print(banner(settings, f"http://{host}:{port}", self_url, grpc_address), flush=True)
+    log_level = settings.log_level.lower()
+    if workers == 1:
+        app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=None,  # uvicorn's lines go through our handler, in the same format
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
+        return
+    # Each worker process builds its own app from the environment it inherits.
+    os.environ.update(SUNAP_HOST=host, SUNAP_PORT=str(port), SUNAP_GRPC_PORT=str(grpc_port))
     uvicorn.run(
-        app,
+        "sunap.cli.serve:worker_app",
+        factory=True,
+        workers=workers,
         host=host,
         port=port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's lines go through our handler, in the same format
+        log_level=log_level,
+        log_config=None,
         access_log=False,
+        loop="uvloop",
+        http="httptools",
     )
+
+
+def worker_app() -> Any:
+    """The app of one `--workers` process; gRPC shares its port between them (SO_REUSEPORT)."""
+    from sunap.bootstrap import build_app, loopback_url
+    from sunap.config import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    grpc_address = (settings.host, settings.grpc_port) if settings.grpc_port else None
+    self_url = loopback_url(settings.host, settings.port)
+    return build_app(settings, self_url=self_url, grpc_address=grpc_address)
+
+
+def refuse_workers(workers: int, settings: Settings) -> None:
+    """Several processes are safe only where they share everything through the database: not
+    on SQLite (one writer; its writers queue in process memory, so several processes would spin
+    in SQLite's busy handler instead), nor with the embedded sandbox (its books live in the
+    memory of each process, so a payment paid in one would be unknown to the next)."""
+    from sqlalchemy.engine import make_url
+
+    from sunap.config import ConfigurationError
+
+    if workers < 1:
+        raise ConfigurationError("--workers must be at least 1.")
+    if workers == 1:
+        return
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        raise ConfigurationError(
+            "--workers above 1 needs PostgreSQL or MariaDB (SUNAP_DATABASE_URL): SQLite has "
+            "one writer at a time, so more processes would only wait on each other."
+        )
+    if settings.sandbox_mode:
+        raise ConfigurationError(
+            "--workers above 1 needs a Toss key (TOSS_SECRET_KEY): the embedded sandbox keeps "
+            "its payments in the memory of one process. Run `sunap sandbox` on its own and "
+            "point TOSS_API_BASE_URL at it."
+        )
 
 
 def banner(

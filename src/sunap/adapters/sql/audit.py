@@ -9,6 +9,8 @@ from sunap.application.ports import AuditEntry
 
 from .tables import audit_entries
 
+_INSERT = insert(audit_entries)  # built once: its compiled form is reused
+
 
 class SqlAuditLog:
     def __init__(self, session: AsyncSession) -> None:
@@ -45,7 +47,8 @@ class SqlAuditLog:
         pending, self._pending = self._pending, []
         for entry in pending:  # one by one, so that seq follows the order of add()
             await self._session.execute(
-                insert(audit_entries).values(
+                _INSERT,
+                dict(
                     id=entry.id,
                     tenant_id=entry.tenant_id,
                     payment_id=entry.payment_id,
@@ -55,7 +58,7 @@ class SqlAuditLog:
                     response_data=entry.response_data,
                     processing_time_ms=entry.processing_time_ms,
                     created_at=entry.created_at,
-                )
+                ),
             )
 
     def discard(self) -> None:

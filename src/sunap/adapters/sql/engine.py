@@ -17,6 +17,14 @@ from sunap.adapters.drivers import AIOMYSQL, ASYNCPG, require
 
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+# Connections kept open per process: enough for a busy process's concurrent transactions, so
+# that connections are reused instead of opened and closed per request (on PostgreSQL each new
+# connection costs a TLS attempt and a login; on SQLite a new aiosqlite thread). The overflow
+# stays: on SQLite, transactions waiting for the write lock hold their connections, and the
+# lock's holder may need one more (a read of another table mid-transaction); with no overflow
+# it would wait for a connection they hold until the pool gave up.
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
 # Seconds to wait for a database server to accept a connection: an unreachable server is then an
 # error a request can answer (503), not a request that hangs for the driver's default minute.
 CONNECT_TIMEOUT = 10
@@ -60,6 +68,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     else:
         connect_args.setdefault("timeout", CONNECT_TIMEOUT)
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     return create_async_engine(parsed, **kwargs)
 
 
@@ -101,6 +111,9 @@ def _not_now(driver_error: BaseException) -> bool:
 def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    if url.database not in (None, "", ":memory:"):
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -14,9 +14,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +60,12 @@ class SqlPaymentRepository:
         self._session = session
         self._tracked: dict[str, _Tracked] = {}
         self._locks = row_locks
+        dialect = session.get_bind().dialect.name
+        # PostgreSQL locks only the payment's row (it refuses to lock the nullable side of the
+        # outer join); MariaDB has no FOR UPDATE OF and locks the payment's cancels with it.
+        self._lock_mode: _Lock | None = (
+            None if not row_locks else "payment" if dialect == "postgresql" else "all"
+        )
 
     # -- the PaymentRepository port ----------------------------------------------------------
     def add(self, payment: Payment) -> None:
@@ -59,31 +75,25 @@ class SqlPaymentRepository:
     async def get(
         self, tenant_id: str, payment_id: str, *, for_update: bool = False
     ) -> Payment | None:
-        where = and_(payments.c.tenant_id == tenant_id, payments.c.id == payment_id)
-        return await self._one(where, for_update)
+        return await self._one(_BY_ID, for_update, tenant_id, payment_id)
 
     async def get_by_order_id(
         self, tenant_id: str, order_id: str, *, for_update: bool = False
     ) -> Payment | None:
-        where = and_(payments.c.tenant_id == tenant_id, payments.c.order_id == order_id)
-        return await self._one(where, for_update)
+        return await self._one(_BY_ORDER, for_update, tenant_id, order_id)
 
     async def get_by_payment_key(
         self, pg_account_id: str, payment_key: str, *, for_update: bool = False
     ) -> Payment | None:
-        where = and_(
-            payments.c.pg_account_id == pg_account_id, payments.c.payment_key == payment_key
-        )
-        return await self._one(where, for_update)
+        return await self._one(_BY_PAYMENT_KEY, for_update, pg_account_id, payment_key)
 
     async def get_by_account_order(
         self, pg_account_id: str, order_id: str, *, for_update: bool = False
     ) -> Payment | None:
-        where = and_(payments.c.pg_account_id == pg_account_id, payments.c.order_id == order_id)
-        return await self._one(where, for_update)
+        return await self._one(_BY_ACCOUNT_ORDER, for_update, pg_account_id, order_id)
 
     async def get_any_tenant(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
-        return await self._one(payments.c.id == payment_id, for_update)
+        return await self._one(_BY_ANY_TENANT, for_update, payment_id)
 
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
         if not 1 <= query.limit <= MAX_PAGE:
@@ -205,12 +215,21 @@ class SqlPaymentRepository:
         self._tracked.clear()
 
     # -- internals ---------------------------------------------------------------------------
-    async def _one(self, where: Any, for_update: bool) -> Payment | None:
-        stmt = select(payments).where(where).limit(1)
-        if for_update and self._locks:
-            stmt = stmt.with_for_update()
-        found = await self._load(stmt)
-        return found[0] if found else None
+    async def _one(self, lookup: _Lookup, for_update: bool, *key: str) -> Payment | None:
+        """One payment and its cancels in one round trip (the lookups are all unique)."""
+        lock = self._lock_mode if for_update else None
+        stmt = lookup.statement(lock)
+        result = await self._session.execute(stmt, dict(zip(lookup.names, key, strict=True)))
+        rows = list(result.mappings())
+        if not rows:
+            return None
+        payment_row = {name: rows[0][name] for name in _PAYMENT_COLUMNS}
+        cancel_rows = [
+            {name: row[_CANCEL_PREFIX + name] for name in _CANCEL_COLUMNS}
+            for row in rows
+            if row[_CANCEL_PREFIX + "id"] is not None
+        ]
+        return self._track(payment_row, cancel_rows)
 
     async def _load(self, stmt: Select[Any]) -> builtins.list[Payment]:
         rows = [dict(r) for r in (await self._session.execute(stmt)).mappings()]
@@ -255,7 +274,7 @@ class SqlPaymentRepository:
         payment = tracked.payment
         row = payment_to_row(payment) | {"version": payment.version}
         try:
-            await self._session.execute(insert(payments).values(row))
+            await self._session.execute(_INSERT_PAYMENT, row)
         except IntegrityError as exc:
             _raise_if_taken(exc, payment)
             raise
@@ -270,13 +289,10 @@ class SqlPaymentRepository:
         assert tracked.version is not None
         new_version = tracked.version + 1
         row = payment_to_row(payment)
-        stmt = (
-            update(payments)
-            .where(payments.c.id == payment.id, payments.c.version == tracked.version)
-            .values({k: v for k, v in row.items() if k != "id"} | {"version": new_version})
-        )
+        values = {k: v for k, v in row.items() if k != "id"} | {"version": new_version}
+        values |= {"where_id": payment.id, "where_version": tracked.version}
         try:
-            result = cast(CursorResult[Any], await self._session.execute(stmt))
+            result = cast(CursorResult[Any], await self._session.execute(_UPDATE_PAYMENT, values))
         except IntegrityError as exc:
             _raise_if_taken(exc, payment)
             raise
@@ -291,7 +307,7 @@ class SqlPaymentRepository:
         for row in self._cancel_rows(tracked.payment):
             before = tracked.cancels.get(row["id"])
             if before is None:
-                await self._session.execute(insert(payment_cancels).values(row))
+                await self._session.execute(_INSERT_CANCEL, row)
             elif before != row:
                 values = {k: v for k, v in row.items() if k != "id"}
                 await self._session.execute(
@@ -299,6 +315,46 @@ class SqlPaymentRepository:
                 )
             written[row["id"]] = row
         return written
+
+
+# -- statements built once: SQLAlchemy then reuses their cache key and compiled form ----------
+_Lock = Literal["payment", "all"]
+_CANCEL_PREFIX = "cancel_"
+_PAYMENT_COLUMNS = tuple(c.key for c in payments.c)
+_CANCEL_COLUMNS = tuple(c.key for c in payment_cancels.c)
+_INSERT_PAYMENT = insert(payments)
+_INSERT_CANCEL = insert(payment_cancels)
+_UPDATE_PAYMENT = update(payments).where(
+    payments.c.id == bindparam("where_id"), payments.c.version == bindparam("where_version")
+)
+
+
+class _Lookup:
+    """A payment found by a unique key, with its cancels (outer join, in their order)."""
+
+    def __init__(self, *columns: ColumnElement[Any]) -> None:
+        self.names = tuple(f"key_{c.key}" for c in columns)
+        cancels = [c.label(_CANCEL_PREFIX + c.key) for c in payment_cancels.c]
+        self._plain = (
+            select(payments, *cancels)
+            .outerjoin(payment_cancels, payment_cancels.c.payment_id == payments.c.id)
+            .where(*(c == bindparam(n) for c, n in zip(columns, self.names, strict=True)))
+            .order_by(payment_cancels.c.position)
+        )
+        self._locked = {
+            "payment": self._plain.with_for_update(of=payments),
+            "all": self._plain.with_for_update(),
+        }
+
+    def statement(self, lock: _Lock | None) -> Select[Any]:
+        return self._plain if lock is None else self._locked[lock]
+
+
+_BY_ID = _Lookup(payments.c.tenant_id, payments.c.id)
+_BY_ORDER = _Lookup(payments.c.tenant_id, payments.c.order_id)
+_BY_PAYMENT_KEY = _Lookup(payments.c.pg_account_id, payments.c.payment_key)
+_BY_ACCOUNT_ORDER = _Lookup(payments.c.pg_account_id, payments.c.order_id)
+_BY_ANY_TENANT = _Lookup(payments.c.id)
 
 
 # How each database names the unique index a write ran into (PostgreSQL and MariaDB name the

@@ -138,6 +138,9 @@ payments = Table(
         name="pending_cancel_in_range",
     ),
     Index("ix_payments_tenant_newest", "tenant_id", "created_at", "id"),
+    # Pages filtered by status or customer, newest first (migration 0006).
+    Index("ix_payments_tenant_status_newest", "tenant_id", "status", "created_at", "id"),
+    Index("ix_payments_tenant_customer_newest", "tenant_id", "customer_key", "created_at", "id"),
     # The PG knows orders and payment keys per account: so do we, or one tenant's call could reach
     # another tenant's payment through a shared account.
     Index("ux_payments_account_order", "pg_account_id", "order_id", unique=True),

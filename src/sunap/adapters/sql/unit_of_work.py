@@ -29,11 +29,12 @@ from sunap.domain.payment import Payment
 
 from .audit import SqlAuditLog
 from .billing_keys import SqlBillingKeyRepository
-from .engine import SQLITE_BUSY_TIMEOUT
+from .engine import SQLITE_BUSY_TIMEOUT, reader
 from .payments import SqlPaymentRepository
 from .subscriptions import SqlSubscriptionRepository
 from .tables import outbox
 
+_INSERT_OUTBOX = insert(outbox)  # built once: its compiled form is reused
 OutboxEnvelope = Callable[[Aggregate, DomainEvent], dict[str, Any]]
 # Told of the payments a commit saved, with the events it wrote, once it is durable (e.g. to wake
 # WatchPayment streams, to count approvals).
@@ -134,14 +135,15 @@ class SqlUnitOfWork:
         for event in aggregate.events:
             envelope = self._outbox_envelope(aggregate, event)
             await session.execute(
-                insert(outbox).values(
+                _INSERT_OUTBOX,
+                dict(
                     id=str(envelope["id"]),
                     aggregatetype=aggregate.aggregate_type,
                     aggregateid=aggregate.id,
                     type=event.type,
                     payload=json.loads(json.dumps(envelope, default=str)),
                     created_at=aggregate.updated_at,
-                )
+                ),
             )
 
     def _require_session(self) -> AsyncSession:
@@ -154,12 +156,18 @@ def sql_unit_of_work_factory(
     engine: AsyncEngine,
     outbox_envelope: OutboxEnvelope,
     on_commit: OnCommit | None = None,
+    *,
+    read_only: bool = False,
 ) -> Callable[[], UnitOfWork]:
-    """A fresh SqlUnitOfWork per call, sharing one session factory."""
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    """A fresh SqlUnitOfWork per call, sharing one session factory.
+
+    `read_only`: units of work that only read (they never commit). On SQLite they neither queue
+    for the writer's turn nor take the write lock: in WAL mode a read never waits for a writer.
+    """
+    sessions = async_sessionmaker(reader(engine) if read_only else engine, expire_on_commit=False)
     # SQLite has one writer at a time. Units of work of this process queue for it in order here,
     # instead of all spinning in SQLite's busy handler, where a waiter can starve for seconds.
-    turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    turn = asyncio.Lock() if engine.dialect.name == "sqlite" and not read_only else None
 
     def new_unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_body
+from .json_response import OrjsonResponse
 
 
 class PayloadTooLarge(HTTPException):
@@ -40,7 +40,7 @@ class BodyLimit:
             await self.app(scope, _counted(receive, limit), send)
         elif declared > limit:
             refused = PayloadTooLarge(limit)
-            answer = JSONResponse(error_body("PAYLOAD_TOO_LARGE", refused.detail), 413)
+            answer = OrjsonResponse(error_body("PAYLOAD_TOO_LARGE", refused.detail), 413)
             await answer(scope, receive, send)
         else:
             await self.app(scope, receive, send)

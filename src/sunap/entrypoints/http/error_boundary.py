@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_body
+from .json_response import OrjsonResponse
 
 log = logging.getLogger("sunap.http")
 
@@ -53,18 +53,18 @@ class ErrorBoundary:
                 raise
             await self.answer(error)(scope, receive, send)
 
-    def answer(self, error: Exception) -> JSONResponse:
+    def answer(self, error: Exception) -> OrjsonResponse:
         if self.is_outage(error):
             # Engines hide bound parameters, so the first line names the failure and no value.
             first_line = str(error).partition("\n")[0][:200]
             log.warning("the database is unreachable: %s: %s", type(error).__name__, first_line)
-            return JSONResponse(
+            return OrjsonResponse(
                 error_body("SERVICE_UNAVAILABLE", "The database is unreachable; retry later."),
                 status_code=503,
                 headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
             )
         log.error("unexpected error", exc_info=error)
-        return JSONResponse(
+        return OrjsonResponse(
             error_body("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed."),
             status_code=500,
         )

@@ -7,13 +7,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sunap.application.errors import InvalidPaymentKey, PaymentRejected
 from sunap.application.presenters import payment_resource
 from sunap.domain import errors as d
 from sunap.entrypoints.errors import status_of, validation_message
+
+from .json_response import OrjsonResponse
 
 
 class ApiError(Exception):
@@ -33,7 +34,7 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
 
-def domain_error_response(error: d.DomainError) -> JSONResponse:
+def domain_error_response(error: d.DomainError) -> OrjsonResponse:
     body = error_body(error.code, error.message)
     if isinstance(error, InvalidPaymentKey) and error.pg_code is not None:
         body.update(pgCode=error.pg_code)
@@ -46,25 +47,25 @@ def domain_error_response(error: d.DomainError) -> JSONResponse:
     body.update(error.extra)
     retry_after = getattr(error, "retry_after_seconds", None)
     headers = None if retry_after is None else {"Retry-After": str(retry_after)}
-    return JSONResponse(body, status_code=status_of(error), headers=headers)
+    return OrjsonResponse(body, status_code=status_of(error), headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_domain_error(_: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, d.DomainError)
         return domain_error_response(exc)
 
-    async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_api_error(_: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, ApiError)
-        return JSONResponse(
+        return OrjsonResponse(
             error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
         )
 
-    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(_: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, RequestValidationError)
-        return JSONResponse(error_body("INVALID_REQUEST", validation_message(exc.errors())), 400)
+        return OrjsonResponse(error_body("INVALID_REQUEST", validation_message(exc.errors())), 400)
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(_: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, StarletteHTTPException)
         codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
         code = codes.get(
@@ -73,7 +74,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404:
             message = "No such route."
-        return JSONResponse(error_body(code, message), status_code=exc.status_code)
+        return OrjsonResponse(error_body(code, message), status_code=exc.status_code)
 
     app.add_exception_handler(d.DomainError, on_domain_error)
     app.add_exception_handler(ApiError, on_api_error)

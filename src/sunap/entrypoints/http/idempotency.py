@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 
 from sunap.application.authentication import Principal
 from sunap.application.idempotency import (
@@ -24,6 +23,7 @@ from sunap.domain.errors import DomainError
 
 from .container import container_of
 from .errors import domain_error_response
+from .json_response import OrjsonResponse
 
 JSON = "application/json"
 
@@ -39,7 +39,7 @@ class JsonDoor:
         if isinstance(outcome, DomainError):
             response = domain_error_response(outcome)
         else:
-            response = JSONResponse(await self.present(outcome), status_code=self.status)
+            response = OrjsonResponse(await self.present(outcome), status_code=self.status)
         return StoredResponse(response.status_code, bytes(response.body), JSON)
 
     async def send(self, response: StoredResponse, *, replayed: bool) -> Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sunap.entrypoints.metrics import metrics_of
@@ -13,6 +12,7 @@ from sunap.entrypoints.metrics import metrics_of
 from .container import container_of
 from .error_boundary import OUTAGE_RETRY_AFTER_SECONDS
 from .errors import ApiError, error_body
+from .json_response import OrjsonResponse
 from .strict_input import StrictRoute
 
 router = APIRouter(tags=["operations"], route_class=StrictRoute)
@@ -20,7 +20,7 @@ router = APIRouter(tags=["operations"], route_class=StrictRoute)
 
 @router.get("/healthz", summary="The process is up")
 async def healthz() -> Response:
-    return JSONResponse({"status": "ok"})
+    return OrjsonResponse({"status": "ok"})
 
 
 @router.get("/readyz", summary="The database (and the broker, when one is set) is reachable")
@@ -31,9 +31,9 @@ async def readyz(request: Request) -> Response:
         checks["broker"] = "ok" if await container.broker_reachable() else "unreachable"
     down = [name for name, state in checks.items() if state != "ok"]
     if not down:
-        return JSONResponse({"status": "ready", "checks": checks})
+        return OrjsonResponse({"status": "ready", "checks": checks})
     body = error_body("SERVICE_UNAVAILABLE", f"Unreachable: {', '.join(down)}.", checks=checks)
-    return JSONResponse(
+    return OrjsonResponse(
         body,
         status_code=503,
         headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},

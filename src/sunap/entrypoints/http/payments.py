@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from sunap.application.authentication import Principal
 from sunap.application.cancel_payment import cancel_payment
@@ -20,6 +19,7 @@ from sunap.domain.payment import Payment, PaymentStatus
 from .auth import requires
 from .container import container_of
 from .idempotency import respond_idempotently
+from .json_response import OrjsonResponse
 from .schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
 from .strict_input import StrictRoute
 
@@ -55,7 +55,7 @@ async def confirm(request: Request, body: ConfirmPaymentBody, principal: Writer)
 async def get_one(request: Request, payment_id: str, principal: Reader) -> Response:
     container = container_of(request)
     payment = await get_payment(principal.tenant_id, payment_id, container.deps)
-    return JSONResponse(await container.resource(payment))
+    return OrjsonResponse(await container.resource(payment))
 
 
 @router.get("", summary="Payments, newest first")
@@ -80,7 +80,7 @@ async def list_all(
     container = container_of(request)
     page = await list_payments(principal.tenant_id, query, container.deps)
     items = [await container.resource(p) for p in page.items]
-    return JSONResponse({"items": items, "nextCursor": page.next_cursor})
+    return OrjsonResponse({"items": items, "nextCursor": page.next_cursor})
 
 
 @router.post("/{payment_id}/cancel", summary="Cancel all or part of a payment")
@@ -100,4 +100,4 @@ async def transactions(request: Request, payment_id: str, principal: Reader) -> 
     entries = await payment_transactions(
         principal.tenant_id, payment_id, container_of(request).deps
     )
-    return JSONResponse({"items": [audit_entry_resource(e) for e in entries]})
+    return OrjsonResponse({"items": [audit_entry_resource(e) for e in entries]})

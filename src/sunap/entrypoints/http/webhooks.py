@@ -8,7 +8,6 @@ payments made on that account.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
@@ -16,6 +15,7 @@ from sunap.entrypoints.metrics import metrics_of
 
 from .container import container_of
 from .errors import ApiError, error_body
+from .json_response import OrjsonResponse
 from .strict_input import StrictRoute
 
 WEBHOOKS = "/v1/webhooks/"
@@ -54,11 +54,11 @@ async def _receive(request: Request, account_id: str) -> Response:
         )
     except WebhookRejected as rejected:  # malformed or forged: refused at the door
         metrics_of(request.app).webhook_delivery(rejected.event_type or "", "rejected")
-        return JSONResponse(error_body(rejected.code, rejected.message), rejected.status)
+        return OrjsonResponse(error_body(rejected.code, rejected.message), rejected.status)
     # A delivery to act on is counted once the processor settles it.
     if receipt.duplicate or receipt.ignored:
         result = "duplicate" if receipt.duplicate else "ignored"
         metrics_of(request.app).webhook_delivery(receipt.event_type, result)
-    return JSONResponse(
+    return OrjsonResponse(
         {"received": True, "duplicate": receipt.duplicate, "deliveryId": receipt.delivery_id}
     )
