@@ -13,17 +13,19 @@ from sunap.entrypoints.metrics import metrics_of
 from .container import container_of
 from .error_boundary import OUTAGE_RETRY_AFTER_SECONDS
 from .errors import ApiError, error_body
+from .openapi import documented
+from .resources import Status
 from .strict_input import StrictRoute
 
 router = APIRouter(tags=["operations"], route_class=StrictRoute)
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", summary="The process is up", **documented(scope=None, model=Status))
 async def healthz() -> Response:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database is reachable")
+@router.get("/readyz", summary="The database is reachable", **documented(scope=None, model=Status))
 async def readyz(request: Request) -> Response:
     if await container_of(request).is_ready():
         return JSONResponse({"status": "ready"})
@@ -34,7 +36,13 @@ async def readyz(request: Request) -> Response:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    **documented(
+        scope=None, errors={401: ["UNAUTHORIZED"]}, media_type="text/plain; version=0.0.4"
+    ),
+)
 async def metrics(request: Request) -> Response:
     """Behind `Authorization: Bearer <SUNAP_METRICS_TOKEN>` when a token is set."""
     expected = container_of(request).metrics_token

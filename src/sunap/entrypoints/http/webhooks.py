@@ -15,6 +15,8 @@ from sunap.application.webhook_intake import WebhookRejected, receive_toss_webho
 
 from .container import container_of
 from .errors import ApiError, error_body
+from .openapi import documented
+from .resources import WebhookReceipt
 from .strict_input import StrictRoute
 
 WEBHOOKS = "/v1/webhooks/"
@@ -22,10 +24,40 @@ WEBHOOKS = "/v1/webhooks/"
 # is read (see BodyLimit), before a byte of it is trusted.
 WEBHOOK_BODY_LIMIT = 256 * 1024
 
+# Read raw (signatures are over the bytes), so FastAPI cannot describe it: Toss's envelope.
+WEBHOOK_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "eventType": {"type": "string", "examples": ["PAYMENT_STATUS_CHANGED"]},
+                    "createdAt": {"type": "string"},
+                    "data": {"type": "object"},
+                },
+            },
+            "example": {
+                "eventType": "PAYMENT_STATUS_CHANGED",
+                "createdAt": "2026-01-01T10:00:05.000000",
+                "data": {"paymentKey": "tgen_20260101ab12cd34ef56", "status": "DONE"},
+            },
+        }
+    },
+}
 router = APIRouter(tags=["webhooks"], route_class=StrictRoute)
 
 
-@router.post("/v1/webhooks/toss", summary="Toss webhooks of the default account (no API key)")
+@router.post(
+    "/v1/webhooks/toss",
+    summary="Toss webhooks of the default account (no API key)",
+    **documented(
+        scope=None,
+        model=WebhookReceipt,
+        errors={401: ["INVALID_SIGNATURE"]},
+        request_body=WEBHOOK_BODY,
+    ),
+)
 async def toss_webhook(request: Request) -> Response:
     """200 once the delivery is stored (or was stored before); 400 malformed, 401 forged. A
     failure to store it is a 5xx, so that Toss sends it again."""
@@ -33,7 +65,14 @@ async def toss_webhook(request: Request) -> Response:
 
 
 @router.post(
-    "/v1/webhooks/toss/{tenant}", summary="Toss webhooks of a tenant's own account (no API key)"
+    "/v1/webhooks/toss/{tenant}",
+    summary="Toss webhooks of a tenant's own account (no API key)",
+    **documented(
+        scope=None,
+        model=WebhookReceipt,
+        errors={401: ["INVALID_SIGNATURE"], 404: ["NOT_FOUND"]},
+        request_body=WEBHOOK_BODY,
+    ),
 )
 async def tenant_toss_webhook(request: Request, tenant: str) -> Response:
     account_id = await container_of(request).pg_accounts.own_account_of(tenant)
