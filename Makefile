@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup serve test check lint format bench proto clean
+.PHONY: setup serve test check lint format bench soak proto clean
 
 setup: $(STAMP) $(CHROMIUM)
 
@@ -47,3 +47,7 @@ proto: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots
+
+# The money soak: >= 1,000 seeded scenarios on SQLite and PostgreSQL (docs/money-soak-and-fuzzing.md).
+soak: setup
+	$(PY) bench/money_soak.py

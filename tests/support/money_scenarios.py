@@ -154,8 +154,9 @@ def play_round(target: Target, seed: int, scenarios: int) -> RoundResult:
     clear_faults(target)  # Toss recovers; the reconciler must now settle everything in doubt
     calls = target.toss.get("/sandbox/calls").json()["items"]
     events = outbox_events(target.database_url, [s.id for s in played])
-    for scenario in played:
-        result.violations += check_scenario(target, scenario, calls, events, seed)
+    with ThreadPoolExecutor(max_workers=len(played)) as pool:
+        checks = pool.map(lambda s: check_scenario(target, s, calls, events, seed), played)
+        result.violations += [v for found in checks for v in found]
     result.scenarios = len(played)
     result.requests = len(confirms) + len(cancels)
     return result

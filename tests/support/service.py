@@ -72,7 +72,8 @@ class RunningService:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
-        deadline = time.monotonic() + 30
+        # Generous: on a loaded machine (several services starting at once) it can take a while.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sunap serve exited early:\n{self.logs()}")

@@ -102,7 +102,9 @@ async def list_all(
     principal: Reader,
     orderId: Annotated[str | None, Query(max_length=64)] = None,
     customerKey: Annotated[str | None, Query(max_length=300)] = None,
-    status: Annotated[str | None, Query()] = None,
+    status: Annotated[
+        str | None, Query(json_schema_extra={"enum": list(PaymentStatus.__members__)})
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:

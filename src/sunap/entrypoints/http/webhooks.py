@@ -24,18 +24,33 @@ WEBHOOKS = "/v1/webhooks/"
 # is read (see BodyLimit), before a byte of it is trusted.
 WEBHOOK_BODY_LIMIT = 256 * 1024
 
-# Read raw (signatures are over the bytes), so FastAPI cannot describe it: Toss's envelope.
+# Read raw (signatures are over the bytes), so FastAPI cannot describe it: Toss's two shapes
+# (application/webhook_intake.py, parse_delivery). A type we do not handle is acknowledged.
 WEBHOOK_BODY = {
     "required": True,
     "content": {
         "application/json": {
             "schema": {
-                "type": "object",
-                "properties": {
-                    "eventType": {"type": "string", "examples": ["PAYMENT_STATUS_CHANGED"]},
-                    "createdAt": {"type": "string"},
-                    "data": {"type": "object"},
-                },
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "required": ["eventType"],
+                        "properties": {
+                            "eventType": {"type": "string", "minLength": 1},
+                            "createdAt": {"type": "string"},
+                            "data": {},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "description": "DEPOSIT_CALLBACK, flat, checked by its secret.",
+                        "required": ["secret", "status", "orderId"],
+                        "properties": {
+                            name: {"type": "string", "minLength": 1}
+                            for name in ("secret", "status", "orderId", "transactionKey")
+                        },
+                    },
+                ]
             },
             "example": {
                 "eventType": "PAYMENT_STATUS_CHANGED",
