@@ -33,6 +33,7 @@ class Tally:
     rounds: int = 0
     scenarios: int = 0
     requests: int = 0
+    overloaded: int = 0
     seconds: float = 0.0
     violations: list[str] = field(default_factory=list)
 
@@ -40,20 +41,25 @@ class Tally:
         self.rounds += 1
         self.scenarios += result.scenarios
         self.requests += result.requests
+        self.overloaded += result.overloaded
         self.violations += result.violations
 
 
-def soak(backend: str, seeds: list[int], per_round: int, workdir: Path) -> Tally:
+def soak(backend: str, seeds: list[int], per_round: int, workdir: Path, deadline: float) -> Tally:
     tally = Tally(backend)
     started = time.monotonic()
     workdir.mkdir()
     with running_sandbox() as sandbox_url, running_target(workdir, sandbox_url, backend) as target:
         for seed in seeds:
+            if time.monotonic() > deadline:
+                print(f"{backend:>10}: out of time after {tally.rounds} rounds", flush=True)
+                break
             result = play_round(target, seed, per_round)
             tally.add(result)
             print(
                 f"{backend:>10} seed {seed}: {result.scenarios} scenarios, "
-                f"{result.requests} requests, {len(result.violations)} violations "
+                f"{result.requests} requests, {result.overloaded} overloaded, "
+                f"{len(result.violations)} violations "
                 f"({tally.scenarios} so far, {time.monotonic() - started:.0f} s)",
                 flush=True,
             )
@@ -71,11 +77,15 @@ def main() -> int:
         "--backends", default="sqlite,postgresql", help="one service each; a name may repeat"
     )
     parser.add_argument("--first-seed", type=int, default=7_000_000)
+    parser.add_argument(
+        "--minutes", type=float, default=0, help="start no round after this long (0: no limit)"
+    )
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     rounds = -(-args.scenarios // args.per_round)  # rounded up
     seeds = [args.first_seed + n for n in range(rounds)]
     started = time.monotonic()
+    deadline = started + args.minutes * 60 if args.minutes else float("inf")
     with (
         tempfile.TemporaryDirectory(prefix="sunap-soak-") as tmp,
         ThreadPoolExecutor(max_workers=len(backends)) as pool,
@@ -87,6 +97,7 @@ def main() -> int:
                 seeds[i :: len(backends)],
                 args.per_round,
                 Path(tmp, f"{i}-{backend}"),
+                deadline,
             )
             for i, backend in enumerate(backends)
         ]
@@ -105,7 +116,8 @@ def main() -> int:
     violations = [v for t in tallies for v in t.violations]
     print(
         f"{'all':<12}{sum(t.rounds for t in tallies):>8}{scenarios:>11}"
-        f"{sum(t.requests for t in tallies):>10}{len(violations):>12}{elapsed:>8.0f}"
+        f"{sum(t.requests for t in tallies):>10}{sum(t.overloaded for t in tallies):>6}"
+        f"{len(violations):>12}{elapsed:>8.0f}"
     )
     for violation in violations:
         print(f"VIOLATION {violation}")

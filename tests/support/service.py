@@ -83,6 +83,7 @@ class RunningService:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+        self.kill()  # never leave a half-started service behind
         raise RuntimeError(f"sunap serve did not come up:\n{self.logs()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

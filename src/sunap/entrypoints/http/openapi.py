@@ -91,13 +91,17 @@ def documented(
     has_body: bool = False,
     request_body: dict[str, Any] | None = None,
     media_type: str = "application/json",
+    database: bool = True,
 ) -> dict[str, Any]:
     """Keyword arguments for a route decorator: `@router.post(path, **documented(...))`.
 
     `scope=None` is a route without an API key. `errors` maps each status the route itself can
     answer to its codes; the ones every such route shares are added here. `request_body` is an
-    OpenAPI requestBody for a route that reads its body raw."""
-    codes: dict[int, list[str]] = {400: ["INVALID_REQUEST"], 503: ["SERVICE_UNAVAILABLE"]}
+    OpenAPI requestBody for a route that reads its body raw. `database=False`: a route that
+    answers without the database (so never 503)."""
+    codes: dict[int, list[str]] = {400: ["INVALID_REQUEST"]}
+    if database:
+        codes[503] = ["SERVICE_UNAVAILABLE"]
     if scope is not None:
         codes.update({401: ["UNAUTHORIZED"], 403: ["FORBIDDEN"], 429: ["RATE_LIMITED"]})
     if has_body or request_body is not None:

@@ -20,12 +20,18 @@ from .strict_input import StrictRoute
 router = APIRouter(tags=["operations"], route_class=StrictRoute)
 
 
-@router.get("/healthz", summary="The process is up", **documented(scope=None, model=Status))
+@router.get(
+    "/healthz", summary="The process is up", **documented(scope=None, model=Status, database=False)
+)
 async def healthz() -> Response:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database is reachable", **documented(scope=None, model=Status))
+@router.get(
+    "/readyz",
+    summary="The database is reachable",
+    **documented(scope=None, model=Status, database=False),
+)
 async def readyz(request: Request) -> Response:
     if await container_of(request).is_ready():
         return JSONResponse({"status": "ready"})
