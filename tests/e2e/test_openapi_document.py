@@ -76,7 +76,7 @@ class Ctx:
         return dict(answer.json())
 
     def fault(self, **spec: Any) -> None:
-        self.toss.post("/sandbox/faults", json={"times": 1, **spec}).raise_for_status()
+        self.toss.post("/sandbox/faults", json={"times": 3, **spec}).raise_for_status()
 
 
 def confirm_body(payment: dict[str, Any], key: str) -> dict[str, Any]:
@@ -201,7 +201,7 @@ RECIPES: dict[Produced, Recipe] = {
     ("POST", PAY, 409): duplicate_order,
     ("POST", PAY, 422): lambda c: reused_key(c, PAY, PAY, new_body(), new_body()),
     ("GET", PAY, 200): lambda c: c.call("GET", PAY, params={"limit": 2}),
-    ("POST", CONFIRM, 200): lambda c: confirm_faulted(c, path="/nothing"),
+    ("POST", CONFIRM, 200): lambda c: c.call("POST", CONFIRM, json=confirm_body(*c.paid())),
     ("POST", CONFIRM, 402): confirm_refused,
     ("POST", CONFIRM, 404): lambda c: c.call(
         "POST", CONFIRM, json={"paymentKey": "tgen_x", "orderId": new_order_id(), "amount": 100}
