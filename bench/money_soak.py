@@ -105,11 +105,12 @@ def main() -> int:
     elapsed = time.monotonic() - started
     print()
     print(
-        f"{'backend':<12}{'rounds':>8}{'scenarios':>11}{'requests':>10}{'violations':>12}{'s':>8}"
+        f"{'backend':<12}{'rounds':>8}{'scenarios':>11}{'requests':>10}{'503s':>6}"
+        f"{'violations':>12}{'s':>8}"
     )
     for t in tallies:
         print(
-            f"{t.backend:<12}{t.rounds:>8}{t.scenarios:>11}{t.requests:>10}"
+            f"{t.backend:<12}{t.rounds:>8}{t.scenarios:>11}{t.requests:>10}{t.overloaded:>6}"
             f"{len(t.violations):>12}{t.seconds:>8.0f}"
         )
     scenarios = sum(t.scenarios for t in tallies)

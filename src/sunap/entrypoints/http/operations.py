@@ -46,7 +46,10 @@ async def readyz(request: Request) -> Response:
     "/metrics",
     summary="Prometheus metrics",
     **documented(
-        scope=None, errors={401: ["UNAUTHORIZED"]}, media_type="text/plain; version=0.0.4"
+        scope=None,
+        errors={401: ["UNAUTHORIZED"]},
+        media_type="text/plain; version=0.0.4",
+        database=False,
     ),
 )
 async def metrics(request: Request) -> Response:
