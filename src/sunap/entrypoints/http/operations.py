@@ -30,7 +30,7 @@ async def healthz() -> Response:
 @router.get(
     "/readyz",
     summary="The database is reachable",
-    **documented(scope=None, model=Status, database=False),
+    **documented(scope=None, model=Status),
 )
 async def readyz(request: Request) -> Response:
     if await container_of(request).is_ready():
