@@ -15,7 +15,7 @@ LINTED := src tests bench migrations packages
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup serve test check lint format bench bench-scale proto wheels clean lock lock-upgrade
+.PHONY: setup serve test check lint format bench bench-scale soak proto wheels clean lock lock-upgrade
 
 setup: $(STAMP) $(CHROMIUM)
 
@@ -81,3 +81,7 @@ wheels: setup
 
 clean:
 	rm -rf $(VENV) .tools dist .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots
+
+# The money soak: >= 1,000 seeded scenarios on SQLite and PostgreSQL (docs/money-soak-and-fuzzing.md).
+soak: setup
+	$(PY) bench/money_soak.py

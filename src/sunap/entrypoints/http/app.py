@@ -18,10 +18,12 @@ from . import billing, operations, payments, webhooks
 from .body_limit import BodyLimit
 from .error_boundary import ErrorBoundary
 from .errors import install_error_handlers
+from .openapi import install_openapi
 from .request_observation import RequestObservation
 
-DESCRIPTION = """Sunap's public API (docs/api.md in the repository): payments on Toss Payments, confirmed, canceled
-and audited, with idempotent POSTs and per-tenant API keys."""
+DESCRIPTION = """Sunap's public API (docs/api.md): payments on Toss Payments, confirmed, canceled
+and audited, with idempotent POSTs and per-tenant API keys. Every non-2xx answer is
+`{"code", "message"}`; money is an integer in the currency's smallest unit (KRW: won)."""
 # The most an API request body may hold (webhooks have their own limit).
 API_BODY_LIMIT = 64 * 1024
 
@@ -48,6 +50,7 @@ def create_app(
     app.state.container = container
     app.state.metrics = metrics
     install_error_handlers(app)
+    install_openapi(app)
     limits = {webhooks.WEBHOOKS: webhooks.WEBHOOK_BODY_LIMIT}
     app.add_middleware(BodyLimit, limit=API_BODY_LIMIT, by_prefix=limits)
     app.add_middleware(ErrorBoundary, is_outage=container.is_outage)

@@ -13,17 +13,25 @@ from .container import container_of
 from .error_boundary import OUTAGE_RETRY_AFTER_SECONDS
 from .errors import ApiError, error_body
 from .json_response import OrjsonResponse
+from .openapi import documented
+from .resources import Status
 from .strict_input import StrictRoute
 
 router = APIRouter(tags=["operations"], route_class=StrictRoute)
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get(
+    "/healthz", summary="The process is up", **documented(scope=None, model=Status, database=False)
+)
 async def healthz() -> Response:
     return OrjsonResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database (and the broker, when one is set) is reachable")
+@router.get(
+    "/readyz",
+    summary="The database (and the broker, when one is set) is reachable",
+    **documented(scope=None, model=Status),
+)
 async def readyz(request: Request) -> Response:
     container = container_of(request)
     checks = {"database": "ok" if await container.is_ready() else "unreachable"}
@@ -40,7 +48,16 @@ async def readyz(request: Request) -> Response:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    **documented(
+        scope=None,
+        errors={401: ["UNAUTHORIZED"]},
+        media_type="text/plain; version=0.0.4",
+        database=False,
+    ),
+)
 async def metrics(request: Request) -> Response:
     """Behind `Authorization: Bearer <SUNAP_METRICS_TOKEN>` when a token is set."""
     expected = container_of(request).metrics_token

@@ -20,6 +20,8 @@ from .auth import requires
 from .container import container_of
 from .idempotency import respond_idempotently
 from .json_response import OrjsonResponse
+from .openapi import documented
+from .resources import AuditTrail, PaymentPage, PaymentResource
 from .schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
 from .strict_input import StrictRoute
 
@@ -29,7 +31,18 @@ Writer = Annotated[Principal, Depends(requires("payments:write"))]
 Canceler = Annotated[Principal, Depends(requires("payments:cancel"))]
 
 
-@router.post("", status_code=201, summary="Create a payment for an order (READY)")
+@router.post(
+    "",
+    summary="Create a payment for an order (READY)",
+    **documented(
+        scope="payments:write",
+        success=201,
+        model=PaymentResource,
+        errors={409: ["DUPLICATE_ORDER_ID"]},
+        idempotent=True,
+        has_body=True,
+    ),
+)
 async def create(request: Request, body: CreatePaymentBody, principal: Writer) -> Response:
     deps = container_of(request).deps
 
@@ -41,7 +54,24 @@ async def create(request: Request, body: CreatePaymentBody, principal: Writer) -
     return await respond_idempotently(request, principal, run, status=201)
 
 
-@router.post("/confirm", summary="Confirm a payment the widget came back with")
+@router.post(
+    "/confirm",
+    summary="Confirm a payment the widget came back with",
+    **documented(
+        scope="payments:write",
+        model=PaymentResource,
+        errors={
+            400: ["INVALID_REQUEST", "AMOUNT_MISMATCH", "INVALID_PAYMENT_KEY"],
+            402: ["PG_REJECTED"],
+            404: ["PAYMENT_NOT_FOUND"],
+            409: ["CONFIRM_IN_PROGRESS", "ALREADY_PROCESSED_PAYMENT", "NOT_CONFIRMABLE_STATUS"],
+            502: ["PG_UNAVAILABLE", "PG_MISMATCH"],
+            504: ["PG_TIMEOUT"],
+        },
+        idempotent=True,
+        has_body=True,
+    ),
+)
 async def confirm(request: Request, body: ConfirmPaymentBody, principal: Writer) -> Response:
     deps = container_of(request).deps
 
@@ -51,20 +81,30 @@ async def confirm(request: Request, body: ConfirmPaymentBody, principal: Writer)
     return await respond_idempotently(request, principal, run)
 
 
-@router.get("/{payment_id}", summary="One payment")
+@router.get(
+    "/{payment_id}",
+    summary="One payment",
+    **documented(scope="payments:read", model=PaymentResource, errors={404: ["PAYMENT_NOT_FOUND"]}),
+)
 async def get_one(request: Request, payment_id: str, principal: Reader) -> Response:
     container = container_of(request)
     payment = await get_payment(principal.tenant_id, payment_id, container.deps)
     return OrjsonResponse(await container.resource(payment))
 
 
-@router.get("", summary="Payments, newest first")
+@router.get(
+    "",
+    summary="Payments, newest first",
+    **documented(scope="payments:read", model=PaymentPage),
+)
 async def list_all(
     request: Request,
     principal: Reader,
     orderId: Annotated[str | None, Query(max_length=64)] = None,
     customerKey: Annotated[str | None, Query(max_length=300)] = None,
-    status: Annotated[str | None, Query()] = None,
+    status: Annotated[
+        str | None, Query(json_schema_extra={"enum": list(PaymentStatus.__members__)})
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
@@ -83,7 +123,25 @@ async def list_all(
     return OrjsonResponse({"items": items, "nextCursor": page.next_cursor})
 
 
-@router.post("/{payment_id}/cancel", summary="Cancel all or part of a payment")
+@router.post(
+    "/{payment_id}/cancel",
+    summary="Cancel all or part of a payment",
+    **documented(
+        scope="payments:cancel",
+        model=PaymentResource,
+        errors={
+            400: ["INVALID_REQUEST", "REFUND_ACCOUNT_REQUIRED", "PARTIAL_CANCEL_NOT_ALLOWED"],
+            402: ["PG_REJECTED"],
+            404: ["PAYMENT_NOT_FOUND"],
+            409: ["NOT_CANCELABLE_STATUS", "CONCURRENT_UPDATE"],
+            422: ["EXCEEDS_BALANCE"],
+            502: ["PG_UNAVAILABLE"],
+            504: ["PG_TIMEOUT"],
+        },
+        idempotent=True,
+        has_body=True,
+    ),
+)
 async def cancel(
     request: Request, payment_id: str, body: CancelPaymentBody, principal: Canceler
 ) -> Response:
@@ -95,7 +153,11 @@ async def cancel(
     return await respond_idempotently(request, principal, run)
 
 
-@router.get("/{payment_id}/transactions", summary="The payment's audit trail, oldest first")
+@router.get(
+    "/{payment_id}/transactions",
+    summary="The payment's audit trail, oldest first",
+    **documented(scope="payments:read", model=AuditTrail, errors={404: ["PAYMENT_NOT_FOUND"]}),
+)
 async def transactions(request: Request, payment_id: str, principal: Reader) -> Response:
     entries = await payment_transactions(
         principal.tenant_id, payment_id, container_of(request).deps

@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.gateway import RefundAccount
-from sunap.domain.money import require_amount, require_currency, require_tax_free_amount
+from sunap.domain.money import (
+    MAX_AMOUNT,
+    SUPPORTED_CURRENCIES,
+    require_amount,
+    require_currency,
+    require_tax_free_amount,
+)
 from sunap.domain.payment import PaymentMethod
 from sunap.domain.return_urls import require_return_url
 
@@ -27,8 +33,24 @@ MethodName = Literal[
     "CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE_PHONE", "EASY_PAY", "GIFT_CERTIFICATE"
 ]
 MetadataValue = Annotated[StrictStr, Field(max_length=2000)]
-# One line: no tab, no newline.
-Token = Annotated[StrictStr, Field(pattern=r"^[^\t\n]*$")]
+# One line: no tab, no newline (the strict parser has refused every other control character).
+Token = Annotated[StrictStr, Field(pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
+# The ranges that require_amount and friends check, written into the OpenAPI document (the
+# checks themselves stay in the domain, with their own messages).
+Amount = Annotated[StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": MAX_AMOUNT})]
+TaxFreeAmount = Annotated[StrictInt, Field(json_schema_extra={"minimum": 0, "maximum": MAX_AMOUNT})]
+# What is_return_url takes: an absolute http(s) URL with a host, no space and no backslash.
+ReturnUrl = Annotated[
+    StrictStr,
+    Field(
+        max_length=2048,
+        json_schema_extra={
+            "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,4})?"
+            r"([/?#][!-\[\]-~]*)?$",
+            "examples": ["https://shop.example/orders/success"],
+        },
+    ),
+]
 
 
 class Body(BaseModel):
@@ -37,13 +59,16 @@ class Body(BaseModel):
 
 class CreatePaymentBody(Body):
     orderName: Annotated[StrictStr, Field(min_length=1, max_length=100)]
-    amount: StrictInt
-    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)] = "KRW"
+    amount: Amount
+    currency: Annotated[
+        StrictStr,
+        Field(min_length=3, max_length=3, json_schema_extra={"enum": sorted(SUPPORTED_CURRENCIES)}),
+    ] = "KRW"
     orderId: Annotated[StrictStr, Field(pattern=ORDER_ID)] | None = None
     customerKey: Annotated[StrictStr, Field(pattern=CUSTOMER_KEY)] | None = None
     method: MethodName | None = None
-    successUrl: Annotated[StrictStr, Field(max_length=2048)] | None = None
-    failUrl: Annotated[StrictStr, Field(max_length=2048)] | None = None
+    successUrl: ReturnUrl | None = None
+    failUrl: ReturnUrl | None = None
     metadata: (
         Annotated[dict[Annotated[str, Field(max_length=40)], MetadataValue], Field(max_length=5)]
         | None
@@ -68,7 +93,7 @@ class CreatePaymentBody(Body):
 class ConfirmPaymentBody(Body):
     paymentKey: Annotated[Token, Field(min_length=1, max_length=200)]
     orderId: Annotated[StrictStr, Field(pattern=ORDER_ID)]
-    amount: StrictInt
+    amount: Amount
 
     def command(self, tenant_id: str) -> ConfirmPayment:
         return ConfirmPayment(
@@ -87,8 +112,8 @@ class RefundAccountBody(Body):
 
 class CancelPaymentBody(Body):
     cancelReason: Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    cancelAmount: StrictInt | None = None
-    taxFreeAmount: StrictInt | None = None
+    cancelAmount: Amount | None = None
+    taxFreeAmount: TaxFreeAmount | None = None
     refundReceiveAccount: RefundAccountBody | None = None
 
     def command(self, tenant_id: str, payment_id: str) -> CancelPayment:

@@ -16,6 +16,8 @@ from sunap.entrypoints.metrics import metrics_of
 from .container import container_of
 from .errors import ApiError, error_body
 from .json_response import OrjsonResponse
+from .openapi import documented
+from .resources import WebhookReceipt
 from .strict_input import StrictRoute
 
 WEBHOOKS = "/v1/webhooks/"
@@ -23,10 +25,55 @@ WEBHOOKS = "/v1/webhooks/"
 # is read (see BodyLimit), before a byte of it is trusted.
 WEBHOOK_BODY_LIMIT = 256 * 1024
 
+# Read raw (signatures are over the bytes), so FastAPI cannot describe it: Toss's two shapes
+# (application/webhook_intake.py, parse_delivery). A type we do not handle is acknowledged.
+WEBHOOK_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "required": ["eventType"],
+                        "properties": {
+                            "eventType": {"type": "string", "minLength": 1},
+                            "createdAt": {"type": "string"},
+                            "data": {},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "description": "DEPOSIT_CALLBACK, flat, checked by its secret.",
+                        "required": ["secret", "status", "orderId"],
+                        "properties": {
+                            name: {"type": "string", "minLength": 1}
+                            for name in ("secret", "status", "orderId", "transactionKey")
+                        },
+                    },
+                ]
+            },
+            "example": {
+                "eventType": "PAYMENT_STATUS_CHANGED",
+                "createdAt": "2026-01-01T10:00:05.000000",
+                "data": {"paymentKey": "tgen_20260101ab12cd34ef56", "status": "DONE"},
+            },
+        }
+    },
+}
 router = APIRouter(tags=["webhooks"], route_class=StrictRoute)
 
 
-@router.post("/v1/webhooks/toss", summary="Toss webhooks of the default account (no API key)")
+@router.post(
+    "/v1/webhooks/toss",
+    summary="Toss webhooks of the default account (no API key)",
+    **documented(
+        scope=None,
+        model=WebhookReceipt,
+        errors={401: ["INVALID_SIGNATURE"]},
+        request_body=WEBHOOK_BODY,
+    ),
+)
 async def toss_webhook(request: Request) -> Response:
     """200 once the delivery is stored (or was stored before); 400 malformed, 401 forged. A
     failure to store it is a 5xx, so that Toss sends it again."""
@@ -34,7 +81,14 @@ async def toss_webhook(request: Request) -> Response:
 
 
 @router.post(
-    "/v1/webhooks/toss/{tenant}", summary="Toss webhooks of a tenant's own account (no API key)"
+    "/v1/webhooks/toss/{tenant}",
+    summary="Toss webhooks of a tenant's own account (no API key)",
+    **documented(
+        scope=None,
+        model=WebhookReceipt,
+        errors={401: ["INVALID_SIGNATURE"], 404: ["NOT_FOUND"]},
+        request_body=WEBHOOK_BODY,
+    ),
 )
 async def tenant_toss_webhook(request: Request, tenant: str) -> Response:
     account_id = await container_of(request).pg_accounts.own_account_of(tenant)
