@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +26,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.e2e.billing_flows import customer_key
 from tests.e2e.flows import create_payment, new_order_id, pay_in_window
 from tests.support.databases import create_database, drop_database
 from tests.support.service import SUNAP, TEST_SECRETS_KEY, RunningService, running_service
@@ -240,6 +243,198 @@ RECIPES: dict[Produced, Recipe] = {
     ),
     ("GET", "/metrics", 401): lambda c: c.call("GET", "/metrics", key=None),
 }  # fmt: skip
+
+
+# -- billing: a key from the sandbox's card registration, subscriptions on it -----------------
+KEYS = "/v1/billing-keys"
+KEY = "/v1/billing-keys/{key_id}"
+CHARGES = "/v1/billing-keys/{key_id}/charges"
+SUBS = "/v1/subscriptions"
+SUB = "/v1/subscriptions/{sub_id}"
+SUB_PAYMENTS = "/v1/subscriptions/{sub_id}/payments"
+SUB_CANCEL = "/v1/subscriptions/{sub_id}/cancel"
+SUB_PAUSE = "/v1/subscriptions/{sub_id}/pause"
+SUB_RESUME = "/v1/subscriptions/{sub_id}/resume"
+NO_KEY = "/v1/billing-keys/bk_doesnotexist0000000000000"
+NO_SUB = "/v1/subscriptions/sub_doesnotexist0000000000000"
+ISSUE_AT_TOSS = "/v1/billing/authorizations/issue"
+KEY_AT_TOSS = "/v1/billing/*"  # a charge (POST) or a deletion (DELETE) of a billing key
+
+
+def auth_body(ctx: Ctx) -> dict[str, Any]:
+    answer = ctx.toss.post("/sandbox/billing/auth", json={"customerKey": customer_key()})
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def issued(ctx: Ctx) -> dict[str, Any]:
+    answer = ctx.call("POST", KEYS, json=auth_body(ctx))
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def deleted(ctx: Ctx) -> dict[str, Any]:
+    key = issued(ctx)
+    answer = ctx.call("DELETE", KEY, f"{KEYS}/{key['id']}")
+    assert answer.status_code == 200, answer.text
+    return key
+
+
+def with_fault(ctx: Ctx, call: Callable[[], httpx.Response], **fault: Any) -> httpx.Response:
+    ctx.fault(**fault)
+    try:
+        return call()
+    finally:
+        ctx.toss.delete("/sandbox/faults")
+
+
+def issue_faulted(ctx: Ctx, **fault: Any) -> httpx.Response:
+    body = auth_body(ctx)
+    call = lambda: ctx.call("POST", KEYS, json=body)  # noqa: E731
+    return with_fault(ctx, call, method="POST", path=ISSUE_AT_TOSS, **fault)
+
+
+def issue_in_use(ctx: Ctx) -> httpx.Response:
+    """The same Idempotency-Key again while the first issue still waits on Toss."""
+    body, headers = auth_body(ctx), {"Idempotency-Key": uuid.uuid4().hex}
+    ctx.fault(method="POST", path=ISSUE_AT_TOSS, delayMs=2500)
+    first = threading.Thread(target=lambda: ctx.call("POST", KEYS, json=body, headers=headers))
+    first.start()
+    try:
+        time.sleep(0.3)  # let the first claim the key; the second then finds it running
+        return ctx.call("POST", KEYS, json=body, headers=headers)
+    finally:
+        first.join()
+        ctx.toss.delete("/sandbox/faults")
+
+
+def delete_faulted(ctx: Ctx, **fault: Any) -> httpx.Response:
+    path = f"{KEYS}/{issued(ctx)['id']}"
+    call = lambda: ctx.call("DELETE", KEY, path)  # noqa: E731
+    return with_fault(ctx, call, method="DELETE", path=KEY_AT_TOSS, **fault)
+
+
+def charge_body(amount: int = 4900) -> dict[str, Any]:
+    return {"orderName": "추가 요금", "amount": amount, "orderId": new_order_id()}
+
+
+def charge_of(ctx: Ctx, key: dict[str, Any], **fault: Any) -> httpx.Response:
+    path = f"{KEYS}/{key['id']}/charges"
+    call = lambda: ctx.call("POST", CHARGES, path, json=charge_body())  # noqa: E731
+    return with_fault(ctx, call, method="POST", path=KEY_AT_TOSS, **fault) if fault else call()
+
+
+def sub_body(key: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "customerKey": key["customerKey"],
+        "billingKeyId": key["id"],
+        "plan": "pro",
+        "orderName": "Pro plan",
+        "amount": 9900,
+        "interval": "month",
+    }
+
+
+def subscribe_on(ctx: Ctx, key: dict[str, Any], **fault: Any) -> httpx.Response:
+    call = lambda: ctx.call("POST", SUBS, json=sub_body(key))  # noqa: E731
+    return with_fault(ctx, call, method="POST", path=KEY_AT_TOSS, **fault) if fault else call()
+
+
+def subscribed(ctx: Ctx) -> dict[str, Any]:
+    answer = subscribe_on(ctx, issued(ctx))
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def sub_call(ctx: Ctx, template: str, sub: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    method = {SUB: "PATCH", SUB_PAYMENTS: "GET"}.get(template, "POST")
+    method = kwargs.pop("method", method)
+    return ctx.call(method, template, template.replace("{sub_id}", sub["id"]), **kwargs)
+
+
+def canceled(ctx: Ctx) -> dict[str, Any]:
+    sub = subscribed(ctx)
+    answer = sub_call(ctx, SUB_CANCEL, sub, json={"atPeriodEnd": False})
+    assert answer.status_code == 200, answer.text
+    return sub
+
+
+def paused(ctx: Ctx) -> dict[str, Any]:
+    sub = subscribed(ctx)
+    answer = sub_call(ctx, SUB_PAUSE, sub)
+    assert answer.status_code == 200, answer.text
+    return sub
+
+
+def resume_faulted(ctx: Ctx, **fault: Any) -> httpx.Response:
+    sub = paused(ctx)
+    call = lambda: sub_call(ctx, SUB_RESUME, sub)  # noqa: E731
+    return with_fault(ctx, call, method="POST", path=KEY_AT_TOSS, **fault)
+
+
+def reused_on_two(
+    ctx: Ctx, template: str, first: dict[str, Any], second: dict[str, Any]
+) -> httpx.Response:
+    """One Idempotency-Key on two subscriptions: a different request, refused."""
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    sub_call(ctx, template, first, headers=headers)
+    return sub_call(ctx, template, second, headers=headers)
+
+
+REFUSED = {"status": 403, "code": "REJECT_CARD_COMPANY"}
+BILLING_RECIPES: dict[Produced, Recipe] = {
+    ("POST", KEYS, 201): lambda c: c.call("POST", KEYS, json=auth_body(c)),
+    ("POST", KEYS, 402): lambda c: c.call("POST", KEYS, json={**auth_body(c), "authKey": "bln_unknown"}),
+    ("POST", KEYS, 409): issue_in_use,
+    ("POST", KEYS, 422): lambda c: reused_key(c, KEYS, KEYS, auth_body(c), auth_body(c)),
+    ("POST", KEYS, 502): lambda c: issue_faulted(c, status=500),
+    ("POST", KEYS, 504): lambda c: issue_faulted(c, delayMs=2500),
+    ("GET", KEYS, 200): lambda c: c.call("GET", KEYS, params={"limit": 2}),
+    ("GET", KEY, 200): lambda c: c.call("GET", KEY, f"{KEYS}/{issued(c)['id']}"),
+    ("GET", KEY, 404): lambda c: c.call("GET", KEY, NO_KEY),
+    ("DELETE", KEY, 200): lambda c: c.call("DELETE", KEY, f"{KEYS}/{issued(c)['id']}"),
+    ("DELETE", KEY, 404): lambda c: c.call("DELETE", KEY, NO_KEY),
+    ("DELETE", KEY, 502): lambda c: delete_faulted(c, status=500),
+    ("DELETE", KEY, 504): lambda c: delete_faulted(c, delayMs=2500),
+    ("POST", CHARGES, 200): lambda c: charge_of(c, issued(c)),
+    ("POST", CHARGES, 402): lambda c: charge_of(c, issued(c), **REFUSED),
+    ("POST", CHARGES, 404): lambda c: c.call("POST", CHARGES, f"{NO_KEY}/charges", json=charge_body()),
+    ("POST", CHARGES, 409): lambda c: charge_of(c, deleted(c)),
+    ("POST", CHARGES, 422): lambda c: (lambda path: reused_key(c, CHARGES, path, charge_body(), charge_body()))(f"{KEYS}/{issued(c)['id']}/charges"),
+    ("POST", CHARGES, 502): lambda c: charge_of(c, issued(c), status=500),
+    ("POST", CHARGES, 504): lambda c: charge_of(c, issued(c), delayMs=2500),
+    ("POST", SUBS, 201): lambda c: subscribe_on(c, issued(c)),
+    ("POST", SUBS, 402): lambda c: subscribe_on(c, issued(c), **REFUSED),
+    ("POST", SUBS, 404): lambda c: subscribe_on(c, {**issued(c), "id": NO_KEY.rsplit("/", 1)[-1]}),
+    ("POST", SUBS, 409): lambda c: subscribe_on(c, deleted(c)),
+    ("POST", SUBS, 422): lambda c: (lambda key: reused_key(c, SUBS, SUBS, sub_body(key), {**sub_body(key), "amount": 19900}))(issued(c)),
+    ("POST", SUBS, 502): lambda c: subscribe_on(c, issued(c), status=500),
+    ("POST", SUBS, 504): lambda c: subscribe_on(c, issued(c), delayMs=2500),
+    ("GET", SUBS, 200): lambda c: c.call("GET", SUBS, params={"limit": 2}),
+    ("GET", SUB, 200): lambda c: sub_call(c, SUB, subscribed(c), method="GET"),
+    ("GET", SUB, 404): lambda c: c.call("GET", SUB, NO_SUB),
+    ("GET", SUB_PAYMENTS, 200): lambda c: sub_call(c, SUB_PAYMENTS, subscribed(c)),
+    ("GET", SUB_PAYMENTS, 404): lambda c: c.call("GET", SUB_PAYMENTS, f"{NO_SUB}/payments"),
+    ("PATCH", SUB, 200): lambda c: sub_call(c, SUB, subscribed(c), json={"amount": 12900}),
+    ("PATCH", SUB, 404): lambda c: c.call("PATCH", SUB, NO_SUB, json={"amount": 12900}),
+    ("PATCH", SUB, 409): lambda c: sub_call(c, SUB, canceled(c), json={"amount": 12900}),
+    ("POST", SUB_CANCEL, 200): lambda c: sub_call(c, SUB_CANCEL, subscribed(c), json={}),
+    ("POST", SUB_CANCEL, 404): lambda c: c.call("POST", SUB_CANCEL, f"{NO_SUB}/cancel", json={}),
+    ("POST", SUB_CANCEL, 409): lambda c: sub_call(c, SUB_CANCEL, canceled(c), json={"atPeriodEnd": False}),
+    ("POST", SUB_CANCEL, 422): lambda c: (lambda path: reused_key(c, SUB_CANCEL, path, {}, {"atPeriodEnd": False}))(f"{SUBS}/{subscribed(c)['id']}/cancel"),
+    ("POST", SUB_PAUSE, 200): lambda c: sub_call(c, SUB_PAUSE, subscribed(c)),
+    ("POST", SUB_PAUSE, 404): lambda c: c.call("POST", SUB_PAUSE, f"{NO_SUB}/pause"),
+    ("POST", SUB_PAUSE, 409): lambda c: sub_call(c, SUB_PAUSE, canceled(c)),
+    ("POST", SUB_PAUSE, 422): lambda c: reused_on_two(c, SUB_PAUSE, subscribed(c), subscribed(c)),
+    ("POST", SUB_RESUME, 200): lambda c: sub_call(c, SUB_RESUME, paused(c)),
+    ("POST", SUB_RESUME, 402): lambda c: resume_faulted(c, **REFUSED),
+    ("POST", SUB_RESUME, 404): lambda c: c.call("POST", SUB_RESUME, f"{NO_SUB}/resume"),
+    ("POST", SUB_RESUME, 409): lambda c: sub_call(c, SUB_RESUME, canceled(c)),
+    ("POST", SUB_RESUME, 422): lambda c: reused_on_two(c, SUB_RESUME, paused(c), paused(c)),
+    ("POST", SUB_RESUME, 502): lambda c: resume_faulted(c, status=500),
+    ("POST", SUB_RESUME, 504): lambda c: resume_faulted(c, delayMs=2500),
+}  # fmt: skip
+RECIPES.update(BILLING_RECIPES)
 
 
 # -- what every route of a kind can answer ---------------------------------------------------

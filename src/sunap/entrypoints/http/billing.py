@@ -27,6 +27,15 @@ from .billing_schemas import (
 )
 from .container import container_of
 from .idempotency import respond_idempotently
+from .openapi import documented
+from .resources import (
+    BillingKeyPage,
+    BillingKeyResource,
+    PaymentPage,
+    PaymentResource,
+    SubscriptionPage,
+    SubscriptionResource,
+)
 from .strict_input import StrictRoute
 
 router = APIRouter(tags=["billing"], route_class=StrictRoute)
@@ -55,7 +64,22 @@ def _query(
 # -- billing keys ---------------------------------------------------------------------------
 
 
-@router.post("/v1/billing-keys", status_code=201, summary="Issue a billing key at the PG")
+@router.post(
+    "/v1/billing-keys",
+    summary="Issue a billing key at the PG",
+    **documented(
+        scope="billing",
+        success=201,
+        model=BillingKeyResource,
+        errors={
+            402: ["PG_REJECTED"],
+            502: ["PG_UNAVAILABLE"],
+            504: ["PG_TIMEOUT"],
+        },
+        idempotent=True,
+        has_body=True,
+    ),
+)
 async def issue(request: Request, body: IssueBillingKeyBody, principal: Biller) -> Response:
     deps = container_of(request).deps
 
@@ -66,7 +90,11 @@ async def issue(request: Request, body: IssueBillingKeyBody, principal: Biller) 
     return await respond_idempotently(request, principal, run, status=201, present=_key)
 
 
-@router.get("/v1/billing-keys", summary="Billing keys, newest first")
+@router.get(
+    "/v1/billing-keys",
+    summary="Billing keys, newest first",
+    **documented(scope="billing", model=BillingKeyPage),
+)
 async def list_keys(
     request: Request,
     principal: Biller,
@@ -81,19 +109,53 @@ async def list_keys(
     return JSONResponse({"items": items, "nextCursor": page.next_cursor})
 
 
-@router.get("/v1/billing-keys/{key_id}", summary="One billing key")
+@router.get(
+    "/v1/billing-keys/{key_id}",
+    summary="One billing key",
+    **documented(
+        scope="billing", model=BillingKeyResource, errors={404: ["BILLING_KEY_NOT_FOUND"]}
+    ),
+)
 async def get_key(request: Request, key_id: str, principal: Biller) -> Response:
     key = await keys.get_billing_key(principal.tenant_id, key_id, container_of(request).deps)
     return JSONResponse(billing_key_resource(key))
 
 
-@router.delete("/v1/billing-keys/{key_id}", summary="Delete a billing key at the PG, then here")
+@router.delete(
+    "/v1/billing-keys/{key_id}",
+    summary="Delete a billing key at the PG, then here",
+    **documented(
+        scope="billing",
+        model=BillingKeyResource,
+        errors={
+            404: ["BILLING_KEY_NOT_FOUND"],
+            502: ["PG_UNAVAILABLE"],
+            504: ["PG_TIMEOUT"],
+        },
+    ),
+)
 async def delete_key(request: Request, key_id: str, principal: Biller) -> Response:
     key = await keys.delete_billing_key(principal.tenant_id, key_id, container_of(request).deps)
     return JSONResponse(billing_key_resource(key))
 
 
-@router.post("/v1/billing-keys/{key_id}/charges", summary="Charge a billing key now")
+@router.post(
+    "/v1/billing-keys/{key_id}/charges",
+    summary="Charge a billing key now",
+    **documented(
+        scope="billing",
+        model=PaymentResource,
+        errors={
+            402: ["PG_REJECTED"],
+            502: ["PG_UNAVAILABLE"],
+            504: ["PG_TIMEOUT"],
+            404: ["BILLING_KEY_NOT_FOUND"],
+            409: ["BILLING_KEY_NOT_ACTIVE"],
+        },
+        idempotent=True,
+        has_body=True,
+    ),
+)
 async def charge(
     request: Request, key_id: str, body: ChargeBillingKeyBody, principal: Biller
 ) -> Response:
@@ -108,7 +170,24 @@ async def charge(
 # -- subscriptions --------------------------------------------------------------------------
 
 
-@router.post("/v1/subscriptions", status_code=201, summary="Start a subscription")
+@router.post(
+    "/v1/subscriptions",
+    summary="Start a subscription",
+    **documented(
+        scope="billing",
+        success=201,
+        model=SubscriptionResource,
+        errors={
+            402: ["PG_REJECTED"],
+            502: ["PG_UNAVAILABLE"],
+            504: ["PG_TIMEOUT"],
+            404: ["BILLING_KEY_NOT_FOUND"],
+            409: ["BILLING_KEY_NOT_ACTIVE"],
+        },
+        idempotent=True,
+        has_body=True,
+    ),
+)
 async def create(request: Request, body: CreateSubscriptionBody, principal: Biller) -> Response:
     deps = container_of(request).deps
 
@@ -118,7 +197,11 @@ async def create(request: Request, body: CreateSubscriptionBody, principal: Bill
     return await respond_idempotently(request, principal, run, status=201, present=_sub)
 
 
-@router.get("/v1/subscriptions", summary="Subscriptions, newest first")
+@router.get(
+    "/v1/subscriptions",
+    summary="Subscriptions, newest first",
+    **documented(scope="billing", model=SubscriptionPage),
+)
 async def list_subs(
     request: Request,
     principal: Biller,
@@ -133,13 +216,23 @@ async def list_subs(
     return JSONResponse({"items": items, "nextCursor": page.next_cursor})
 
 
-@router.get("/v1/subscriptions/{sub_id}", summary="One subscription")
+@router.get(
+    "/v1/subscriptions/{sub_id}",
+    summary="One subscription",
+    **documented(
+        scope="billing", model=SubscriptionResource, errors={404: ["SUBSCRIPTION_NOT_FOUND"]}
+    ),
+)
 async def get_sub(request: Request, sub_id: str, principal: Biller) -> Response:
     sub = await subs.get_subscription(principal.tenant_id, sub_id, container_of(request).deps)
     return JSONResponse(subscription_resource(sub))
 
 
-@router.get("/v1/subscriptions/{sub_id}/payments", summary="A subscription's charges")
+@router.get(
+    "/v1/subscriptions/{sub_id}/payments",
+    summary="A subscription's charges",
+    **documented(scope="billing", model=PaymentPage, errors={404: ["SUBSCRIPTION_NOT_FOUND"]}),
+)
 async def sub_payments(
     request: Request, sub_id: str, principal: Biller, limit: Limit = 20, cursor: Cursor = None
 ) -> Response:
@@ -151,7 +244,19 @@ async def sub_payments(
     return JSONResponse({"items": resources, "nextCursor": next_cursor})
 
 
-@router.patch("/v1/subscriptions/{sub_id}", summary="Change a subscription from its next charge")
+@router.patch(
+    "/v1/subscriptions/{sub_id}",
+    summary="Change a subscription from its next charge",
+    **documented(
+        scope="billing",
+        model=SubscriptionResource,
+        errors={
+            404: ["SUBSCRIPTION_NOT_FOUND", "BILLING_KEY_NOT_FOUND"],
+            409: ["SUBSCRIPTION_NOT_CHANGEABLE", "BILLING_KEY_NOT_ACTIVE"],
+        },
+        has_body=True,
+    ),
+)
 async def change(
     request: Request, sub_id: str, body: ChangeSubscriptionBody, principal: Biller
 ) -> Response:
@@ -160,7 +265,17 @@ async def change(
     return JSONResponse(subscription_resource(sub))
 
 
-@router.post("/v1/subscriptions/{sub_id}/cancel", summary="Cancel now or at period end")
+@router.post(
+    "/v1/subscriptions/{sub_id}/cancel",
+    summary="Cancel now or at period end",
+    **documented(
+        scope="billing",
+        model=SubscriptionResource,
+        errors={404: ["SUBSCRIPTION_NOT_FOUND"], 409: ["SUBSCRIPTION_NOT_CHANGEABLE"]},
+        idempotent=True,
+        has_body=True,
+    ),
+)
 async def cancel(
     request: Request, sub_id: str, body: CancelSubscriptionBody, principal: Biller
 ) -> Response:
@@ -172,7 +287,16 @@ async def cancel(
     return await respond_idempotently(request, principal, run, present=_sub)
 
 
-@router.post("/v1/subscriptions/{sub_id}/pause", summary="Pause: no charges")
+@router.post(
+    "/v1/subscriptions/{sub_id}/pause",
+    summary="Pause: no charges",
+    **documented(
+        scope="billing",
+        model=SubscriptionResource,
+        errors={404: ["SUBSCRIPTION_NOT_FOUND"], 409: ["SUBSCRIPTION_NOT_CHANGEABLE"]},
+        idempotent=True,
+    ),
+)
 async def pause(request: Request, sub_id: str, principal: Biller) -> Response:
     deps = container_of(request).deps
 
@@ -182,7 +306,22 @@ async def pause(request: Request, sub_id: str, principal: Biller) -> Response:
     return await respond_idempotently(request, principal, run, present=_sub)
 
 
-@router.post("/v1/subscriptions/{sub_id}/resume", summary="Resume: a new period, charged at once")
+@router.post(
+    "/v1/subscriptions/{sub_id}/resume",
+    summary="Resume: a new period, charged at once",
+    **documented(
+        scope="billing",
+        model=SubscriptionResource,
+        errors={
+            402: ["PG_REJECTED"],
+            502: ["PG_UNAVAILABLE"],
+            504: ["PG_TIMEOUT"],
+            404: ["SUBSCRIPTION_NOT_FOUND"],
+            409: ["SUBSCRIPTION_NOT_CHANGEABLE", "BILLING_KEY_NOT_ACTIVE"],
+        },
+        idempotent=True,
+    ),
+)
 async def resume(request: Request, sub_id: str, principal: Biller) -> Response:
     deps = container_of(request).deps
 

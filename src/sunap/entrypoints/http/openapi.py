@@ -29,6 +29,7 @@ SCOPES = {
 }
 TAGS = [
     {"name": "payments", "description": "Payments for orders: create, confirm, cancel, audit."},
+    {"name": "billing", "description": "Billing keys, charges on them, and subscriptions."},
     {"name": "webhooks", "description": "Where Toss delivers its webhooks (no API key)."},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
 ]

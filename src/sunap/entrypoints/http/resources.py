@@ -154,6 +154,60 @@ class PaymentPage(BaseModel):
     nextCursor: str | None
 
 
+class BillingCard(BaseModel):
+    company: str | None
+    number: str | None = Field(description="Masked by Toss.", examples=["43301234****123*"])
+    cardType: str | None
+    ownerType: str | None
+
+
+class BillingKeyResource(BaseModel):
+    """A billing key as merchants see it: never the PG's key (docs/billing.md, "Billing keys")."""
+
+    id: str
+    customerKey: str
+    method: str | None
+    card: BillingCard | None
+    status: Literal["ACTIVE", "DELETED"]
+    createdAt: str | None
+    deletedAt: str | None
+
+
+class BillingKeyPage(BaseModel):
+    items: list[BillingKeyResource]
+    nextCursor: str | None
+
+
+class SubscriptionResource(BaseModel):
+    id: str
+    customerKey: str
+    billingKeyId: str
+    plan: str
+    orderName: str
+    amount: int
+    currency: str
+    interval: str = Field(examples=["month"])
+    intervalCount: int
+    status: str = Field(examples=["ACTIVE"])
+    currentPeriodStart: str | None
+    currentPeriodEnd: str | None
+    nextChargeAt: str | None
+    trialEnd: str | None
+    cancelAtPeriodEnd: bool
+    canceledAt: str | None
+    cancelReason: str | None
+    failedAttempts: int
+    latestPaymentId: str | None
+    metadata: dict[str, Any] | None
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class SubscriptionPage(BaseModel):
+    items: list[SubscriptionResource]
+    nextCursor: str | None
+
+
 class AuditEntryResource(BaseModel):
     id: str
     type: str = Field(examples=["confirm"])
