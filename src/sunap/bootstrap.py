@@ -135,7 +135,9 @@ def build_runtime(
         secret_key = settings.toss_secret_key.get_secret_value()
         base_url = settings.toss_api_base_url
         sandbox_app, mounts, client_key = None, {}, settings.toss_client_key
-    timeouts = TossTimeouts(read=settings.toss_read_timeout)
+    timeouts = TossTimeouts(
+        read=settings.toss_read_timeout, billing_read=settings.toss_billing_read_timeout
+    )
     retries = RetryPolicy(max_elapsed=settings.toss_read_timeout * 1.5)
     toss_gateway, http_client = build_toss_gateway(
         secret_key, base_url, timeouts=timeouts, retry_policy=retries

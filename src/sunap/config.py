@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     toss_api_base_url: str = Field(TOSS_API_HOST, validation_alias="TOSS_API_BASE_URL")
     # How long one answer from Toss is awaited; a call with its retries gets half as long again.
     toss_read_timeout: float = Field(30.0, gt=0, le=300, validation_alias="SUNAP_TOSS_READ_TIMEOUT")
+    # A billing charge may take Toss up to 60 s (docs/toss.md); tests shorten it to meet a 504.
+    toss_billing_read_timeout: float = Field(
+        60.0, gt=0, le=300, validation_alias="SUNAP_TOSS_BILLING_READ_TIMEOUT"
+    )
     # One secret, or two separated by a comma while rotating.
     toss_webhook_secret: SecretStr | None = Field(None, validation_alias="TOSS_WEBHOOK_SECRET")
 

@@ -313,9 +313,6 @@ async def pause(request: Request, sub_id: str, principal: Biller) -> Response:
         scope="billing",
         model=SubscriptionResource,
         errors={
-            402: ["PG_REJECTED"],
-            502: ["PG_UNAVAILABLE"],
-            504: ["PG_TIMEOUT"],
             404: ["SUBSCRIPTION_NOT_FOUND"],
             409: ["SUBSCRIPTION_NOT_CHANGEABLE", "BILLING_KEY_NOT_ACTIVE"],
         },
