@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -296,17 +294,17 @@ def issue_faulted(ctx: Ctx, **fault: Any) -> httpx.Response:
 
 
 def issue_in_use(ctx: Ctx) -> httpx.Response:
-    """The same Idempotency-Key again while the first issue still waits on Toss."""
+    """The same Idempotency-Key twice while Toss holds the first issue: whichever comes second
+    finds the key running."""
     body, headers = auth_body(ctx), {"Idempotency-Key": uuid.uuid4().hex}
     ctx.fault(method="POST", path=ISSUE_AT_TOSS, delayMs=2500)
-    first = threading.Thread(target=lambda: ctx.call("POST", KEYS, json=body, headers=headers))
-    first.start()
+    send = lambda _: ctx.call("POST", KEYS, json=body, headers=headers)  # noqa: E731
     try:
-        time.sleep(0.3)  # let the first claim the key; the second then finds it running
-        return ctx.call("POST", KEYS, json=body, headers=headers)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(send, range(2)))
     finally:
-        first.join()
         ctx.toss.delete("/sandbox/faults")
+    return next((a for a in answers if a.status_code == 409), answers[-1])
 
 
 def delete_faulted(ctx: Ctx, **fault: Any) -> httpx.Response:
