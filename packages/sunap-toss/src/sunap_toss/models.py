@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Exchange
+from .fields import WireError as WireError  # raised by the parse_* functions
 from .fields import json_list as _list
 from .fields import json_object as _object
 from .fields import optional_str as _optional_str

@@ -24,7 +24,7 @@ from sunap.domain.payment import (
     PaymentStatus,
     VirtualAccountDetails,
 )
-from sunap_toss.fields import WireError
+from sunap_toss.fields import WireError as WireError  # raised by parse_payment/parse_billing
 from sunap_toss.fields import json_list as _list
 from sunap_toss.fields import json_object as _object
 from sunap_toss.fields import optional_str as _optional_str
