@@ -21,7 +21,10 @@ log = logging.getLogger("sunap.cancel")
 # margin for the processes' clocks.
 CANCEL_SPACING = timedelta(seconds=1.1)
 # How long a turn is held for a cancel in flight; if its process dies, the next one waits this long.
-CANCEL_TURN_HOLD = timedelta(seconds=90)
+# Short on purpose: the turn only spares the PG a second cancel within its second. A call still in
+# flight after this reached the PG long ago, and a cancel the PG still finds too soon is answered
+# FORBIDDEN_CONSECUTIVE_REQUEST, which the client retries with its key: money never depends on it.
+CANCEL_TURN_HOLD = timedelta(seconds=10)
 # A cancel that waited this long goes without the turn: the client still retries
 # FORBIDDEN_CONSECUTIVE_REQUEST with its key, and an answer that never comes is unknown.
 CANCEL_QUEUE_LIMIT = timedelta(seconds=120)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from .errors import Exchange
-
-
-class WireError(ValueError):
-    """A 2xx answer we cannot read: the outcome is unknown, never a failure."""
+from .fields import WireError as WireError  # raised by the parse_* functions
+from .fields import json_list as _list
+from .fields import json_object as _object
+from .fields import optional_str as _optional_str
+from .fields import required_str as _required_str
+from .fields import whole as _whole
 
 
 @dataclass(frozen=True)
@@ -246,50 +247,3 @@ def parse_cash_receipt_page(data: Any) -> CashReceiptPage:
         has_next=body.get("hasNext") is True,
         last_cursor=None if cursor is None else str(cursor),
     )
-
-
-def _whole(value: Any, name: str) -> int:
-    """A whole, non-negative number. Rejects bool, fractions and anything that is not a number."""
-    if isinstance(value, bool):
-        raise WireError(f"{name} is a boolean")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        number = int(value)
-    elif isinstance(value, str) and value.isascii() and value.isdigit():
-        number = int(value)  # Toss accepts numeric strings; tolerate them back
-    else:
-        raise WireError(f"{name} is not a whole number: {value!r}")
-    if number < 0:
-        raise WireError(f"{name} is negative")
-    return number
-
-
-def _object(value: Any, name: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise WireError(f"{name} is not an object")
-    return value
-
-
-def _list(value: Any, name: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise WireError(f"{name} is not a list")
-    return value
-
-
-def _required_str(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise WireError(f"{name} is missing")
-    return value
-
-
-def _optional_str(body: Mapping[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool | dict | list):
-        raise WireError(f"{name} is not a string")
-    return str(value)

@@ -8,8 +8,6 @@ a version bump (docs/toss.md, Keys and requests). Amounts must be whole numbers:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sunap.application.gateway import (
@@ -26,11 +24,13 @@ from sunap.domain.payment import (
     PaymentStatus,
     VirtualAccountDetails,
 )
-
-
-class WireError(ValueError):
-    """A 2xx answer we cannot read: treat the outcome as unknown, never as failure."""
-
+from sunap_toss.fields import WireError as WireError  # raised by parse_payment/parse_billing
+from sunap_toss.fields import json_list as _list
+from sunap_toss.fields import json_object as _object
+from sunap_toss.fields import optional_str as _optional_str
+from sunap_toss.fields import required_str as _required_str
+from sunap_toss.fields import timestamp as _datetime
+from sunap_toss.fields import whole as _whole
 
 METHODS: Mapping[str, PaymentMethod] = {
     "카드": PaymentMethod.CARD,
@@ -166,61 +166,3 @@ def _cancel(value: Any) -> GatewayCancel:
         canceled_at=_datetime(cancel.get("canceledAt"), "canceledAt"),
         transaction_key=_optional_str(cancel, "transactionKey"),
     )
-
-
-def _whole(value: Any, name: str) -> int:
-    """A whole, non-negative number. Rejects bool, fractions and anything that is not a number."""
-    if isinstance(value, bool):
-        raise WireError(f"{name} is a boolean")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        number = int(value)
-    elif isinstance(value, str) and value.isascii() and value.isdigit():
-        number = int(value)  # Toss accepts numeric strings; tolerate them back
-    else:
-        raise WireError(f"{name} is not a whole number: {value!r}")
-    if number < 0:
-        raise WireError(f"{name} is negative")
-    return number
-
-
-def _datetime(value: Any, name: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise WireError(f"{name} is not a string")
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise WireError(f"{name} is not a timestamp: {value!r}") from exc
-
-
-def _object(value: Any, name: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise WireError(f"{name} is not an object")
-    return value
-
-
-def _list(value: Any, name: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise WireError(f"{name} is not a list")
-    return value
-
-
-def _required_str(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise WireError(f"{name} is missing")
-    return value
-
-
-def _optional_str(body: Mapping[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool | dict | list):
-        raise WireError(f"{name} is not a string")
-    return str(value)
