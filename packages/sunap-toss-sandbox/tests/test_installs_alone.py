@@ -41,26 +41,20 @@ def test_nothing_of_sunap_came_along():
 """
 
 
+UV = str(Path(sys.executable).parent / "uv")
+
+
 def test_a_strangers_tests_use_the_fixture_after_one_pip_install(tmp_path: Path) -> None:
     source = tmp_path / "sunap-toss-sandbox"  # a copy: building leaves nothing in the checkout
     shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "tests"))
     venv = tmp_path / "venv"
     python = venv / "bin" / "python"
     env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
-    # No ensurepip in the new environment (slow): this interpreter's pip installs into it.
+    # No ensurepip in the new environment (slow): the uv beside this interpreter (the locked
+    # development install has uv, not pip) installs into it, as `pip install` would.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     install = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "-q",
-            str(source),
-            "pytest",
-        ],
+        [UV, "pip", "install", "--python", str(python), "-q", str(source), "pytest"],
         capture_output=True,
         env=env,
         timeout=300,

@@ -36,7 +36,14 @@ def sandbox_command() -> list[str]:
     configured = os.environ.get("TOSS_SANDBOX_COMMAND")
     if configured:
         return shlex.split(configured)
-    return [str(Path(sys.executable).parent / "sunap"), "sandbox"]
+    # Toss's one-second cancel rule off: these tests exercise the client's answer to a
+    # FORBIDDEN_CONSECUTIVE_REQUEST through a fault, and cancel back to back elsewhere.
+    return [
+        str(Path(sys.executable).parent / "sunap"),
+        "sandbox",
+        "--consecutive-cancel-window",
+        "0",
+    ]
 
 
 class StandaloneSandbox:

@@ -33,16 +33,20 @@ STRANGER = textwrap.dedent(
 )
 
 
+UV = str(Path(sys.executable).parent / "uv")
+
+
 def test_the_client_installs_alone_and_confirms_and_cancels(
     sandbox: StandaloneSandbox, tmp_path: Path, order_id: str
 ) -> None:
     venv = tmp_path / "venv"
-    # A venv without its own pip (ensurepip takes half a minute here); this interpreter's pip
-    # installs into it, resolving httpx and its dependencies from the configured index.
+    # A venv without its own pip (ensurepip takes half a minute here); the uv beside this
+    # interpreter (the locked development install has uv, not pip) installs into it, as `pip
+    # install` would, resolving httpx and its dependencies from the index.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(PACKAGE)],
+        [UV, "pip", "install", "--python", str(python), "-q", str(PACKAGE)],
         check=True,
         capture_output=True,
     )

@@ -57,7 +57,8 @@ def test_every_alert_has_an_expression_a_severity_and_a_summary() -> None:
 def test_every_metric_an_alert_or_the_docs_name_is_exposed() -> None:
     exposed = exposed_names()
     named = set(re.findall(r"\bsunap_[a-z_]+", RULES.read_text() + DOCS.read_text()))
-    assert named - exposed == set()
+    not_metrics = {"sunap_toss"}  # the Toss client's logger, in the docs' log-line example
+    assert named - not_metrics - exposed == set()
 
 
 def test_promtool_accepts_the_rules_when_it_is_installed() -> None:
