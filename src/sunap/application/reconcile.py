@@ -74,6 +74,7 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
     # held now is a cancel in flight; its answer may settle this, else we look after the lease.
     taken, held_until = await try_turn(payment.tenant_id, payment.id, deps)
     if not taken:
+        await _look_again_soon(payment, deps)
         return ReconcileOutcome.SKIPPED
     try:
         findings = await _ask_about_cancels(payment, gateway, deps)
@@ -85,6 +86,19 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
         raise
     await end_turn(payment.tenant_id, payment.id, held_until, deps, sent=True)
     return await _settle(payment, findings, deps)
+
+
+async def _look_again_soon(payment: Payment, deps: Deps) -> None:
+    """The payment's cancel turn is taken (a cancel in flight, or the hold of a process that
+    died): give the lease back and look again in a moment, not after the whole lease."""
+    leased_until = payment.next_reconcile_at
+    if leased_until is None:
+        return
+    async with deps.uow() as uow:
+        await uow.payments.lease_for_reconcile(
+            payment.id, leased_until, deps.clock.now() + CANCEL_SPACING
+        )
+        await uow.commit()
 
 
 async def _lease(payment_id: str, deps: Deps) -> Payment | None:
