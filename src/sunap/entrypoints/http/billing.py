@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from sunap.application import billing_keys as keys
 from sunap.application import subscriptions as subs
@@ -27,6 +26,7 @@ from .billing_schemas import (
 )
 from .container import container_of
 from .idempotency import respond_idempotently
+from .json_response import OrjsonResponse
 from .openapi import documented
 from .resources import (
     BillingKeyPage,
@@ -106,7 +106,7 @@ async def list_keys(
     query = _query(customerKey, status, list(BillingKeyStatus.__members__), limit, cursor)
     page = await keys.list_billing_keys(principal.tenant_id, query, container_of(request).deps)
     items = [billing_key_resource(k) for k in page.items]
-    return JSONResponse({"items": items, "nextCursor": page.next_cursor})
+    return OrjsonResponse({"items": items, "nextCursor": page.next_cursor})
 
 
 @router.get(
@@ -118,7 +118,7 @@ async def list_keys(
 )
 async def get_key(request: Request, key_id: str, principal: Biller) -> Response:
     key = await keys.get_billing_key(principal.tenant_id, key_id, container_of(request).deps)
-    return JSONResponse(billing_key_resource(key))
+    return OrjsonResponse(billing_key_resource(key))
 
 
 @router.delete(
@@ -136,7 +136,7 @@ async def get_key(request: Request, key_id: str, principal: Biller) -> Response:
 )
 async def delete_key(request: Request, key_id: str, principal: Biller) -> Response:
     key = await keys.delete_billing_key(principal.tenant_id, key_id, container_of(request).deps)
-    return JSONResponse(billing_key_resource(key))
+    return OrjsonResponse(billing_key_resource(key))
 
 
 @router.post(
@@ -213,7 +213,7 @@ async def list_subs(
     query = _query(customerKey, status, list(SubscriptionStatus.__members__), limit, cursor)
     page = await subs.list_subscriptions(principal.tenant_id, query, container_of(request).deps)
     items = [subscription_resource(s) for s in page.items]
-    return JSONResponse({"items": items, "nextCursor": page.next_cursor})
+    return OrjsonResponse({"items": items, "nextCursor": page.next_cursor})
 
 
 @router.get(
@@ -225,7 +225,7 @@ async def list_subs(
 )
 async def get_sub(request: Request, sub_id: str, principal: Biller) -> Response:
     sub = await subs.get_subscription(principal.tenant_id, sub_id, container_of(request).deps)
-    return JSONResponse(subscription_resource(sub))
+    return OrjsonResponse(subscription_resource(sub))
 
 
 @router.get(
@@ -241,7 +241,7 @@ async def sub_payments(
         principal.tenant_id, sub_id, limit, cursor, container.deps
     )
     resources = [await container.resource(p) for p in items]
-    return JSONResponse({"items": resources, "nextCursor": next_cursor})
+    return OrjsonResponse({"items": resources, "nextCursor": next_cursor})
 
 
 @router.patch(
@@ -262,7 +262,7 @@ async def change(
 ) -> Response:
     deps = container_of(request).deps
     sub = await subs.change_subscription(body.command(principal.tenant_id, sub_id), deps)
-    return JSONResponse(subscription_resource(sub))
+    return OrjsonResponse(subscription_resource(sub))
 
 
 @router.post(
