@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,14 +81,26 @@ def main() -> int:
     parser.add_argument(
         "--minutes", type=float, default=0, help="start no round after this long (0: no limit)"
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each service's log (serve.log) in this folder instead of a temporary one",
+    )
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     rounds = -(-args.scenarios // args.per_round)  # rounded up
     seeds = [args.first_seed + n for n in range(rounds)]
     started = time.monotonic()
     deadline = started + args.minutes * 60 if args.minutes else float("inf")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    workdirs = (
+        nullcontext(tempfile.mkdtemp(prefix="sunap-soak-", dir=args.keep))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="sunap-soak-")
+    )
     with (
-        tempfile.TemporaryDirectory(prefix="sunap-soak-") as tmp,
+        workdirs as tmp,
         ThreadPoolExecutor(max_workers=len(backends)) as pool,
     ):
         jobs = [

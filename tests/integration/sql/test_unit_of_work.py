@@ -377,3 +377,70 @@ async def test_only_one_worker_wins_the_reconcile_lease(uow: UnitOfWorkFactory) 
     async with uow() as tx:
         again = await tx.payments.get(tenant, due.id)
     assert again is not None and again.next_reconcile_at == later(60)
+
+
+async def test_a_locked_read_that_waited_sees_the_cancels_the_lock_holder_committed(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """A reader that waits for the payment's lock must see the payment's cancels as the holder
+    left them, not as they were when the reader began: on PostgreSQL a row re-checked after the
+    wait comes back new while the rows joined to it stayed old, and completing a cancel already
+    completed drove pending_cancel_amount below zero (a 500 found by the money soak)."""
+    tenant = unique("tnt")
+    payment = new_payment(tenant, amount=10000)
+    payment.begin_confirm(payment_key="tpk", amount=10000, idempotency_key="k", now=T0)
+    payment.approve(Approval("tpk", PaymentStatus.DONE, PaymentMethod.CARD, T0), T0)
+    payment.begin_cancel(
+        cancel_id=f"{payment.id}-1",
+        reason="partial",
+        amount=4000,
+        idempotency_key="c1",
+        has_refund_account=False,
+        now=later(1),
+    )
+    await save_new(uow, payment)
+
+    holder_has_lock = asyncio.Event()
+    release_holder = asyncio.Event()
+
+    async def holder() -> None:
+        async with uow() as tx:
+            loaded = await tx.payments.get(tenant, payment.id, for_update=True)
+            assert loaded is not None
+            holder_has_lock.set()
+            loaded.complete_cancel(
+                f"{payment.id}-1", transaction_key="tx-1", canceled_at=later(2), now=later(2)
+            )
+            loaded.begin_cancel(
+                cancel_id=f"{payment.id}-2",
+                reason="partial",
+                amount=1000,
+                idempotency_key="c2",
+                has_refund_account=False,
+                now=later(2),
+            )
+            await release_holder.wait()
+            await tx.commit()
+
+    async def waiter() -> Payment:
+        await holder_has_lock.wait()
+        async with uow() as tx:
+            loaded = await tx.payments.get(tenant, payment.id, for_update=True)
+            assert loaded is not None
+            return loaded
+
+    holding = asyncio.create_task(holder())
+    waiting = asyncio.create_task(waiter())
+    await holder_has_lock.wait()
+    await asyncio.sleep(0.5)  # the waiter is now blocked on the lock (or, on SQLite, the file)
+    release_holder.set()
+    await holding
+    seen = await waiting
+
+    assert [(c.id, c.status.value) for c in seen.cancels] == [
+        (f"{payment.id}-1", "DONE"),
+        (f"{payment.id}-2", "PENDING"),
+    ]
+    assert seen.pending_cancel_amount == 1000
+    assert seen.balance_amount == 6000
+    assert seen.pending_cancels[0].amount == seen.pending_cancel_amount

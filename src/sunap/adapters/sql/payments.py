@@ -61,8 +61,9 @@ class SqlPaymentRepository:
         self._tracked: dict[str, _Tracked] = {}
         self._locks = row_locks
         dialect = session.get_bind().dialect.name
-        # PostgreSQL locks only the payment's row (it refuses to lock the nullable side of the
-        # outer join); MariaDB has no FOR UPDATE OF and locks the payment's cancels with it.
+        # PostgreSQL locks the payment's row alone first, then reads it with its cancels (see
+        # _Lookup); MariaDB has no FOR UPDATE OF and locks the payment's cancels with it, its
+        # locking reads seeing every row as last committed.
         self._lock_mode: _Lock | None = (
             None if not row_locks else "payment" if dialect == "postgresql" else "all"
         )
@@ -218,8 +219,12 @@ class SqlPaymentRepository:
     async def _one(self, lookup: _Lookup, for_update: bool, *key: str) -> Payment | None:
         """One payment and its cancels in one round trip (the lookups are all unique)."""
         lock = self._lock_mode if for_update else None
-        stmt = lookup.statement(lock)
-        result = await self._session.execute(stmt, dict(zip(lookup.names, key, strict=True)))
+        params = dict(zip(lookup.names, key, strict=True))
+        if lock == "payment":
+            locked = await self._session.execute(lookup.lock_payment, params)
+            if locked.first() is None:
+                return None
+        result = await self._session.execute(lookup.statement(lock), params)
         rows = list(result.mappings())
         if not rows:
             return None
@@ -330,21 +335,30 @@ _UPDATE_PAYMENT = update(payments).where(
 
 
 class _Lookup:
-    """A payment found by a unique key, with its cancels (outer join, in their order)."""
+    """A payment found by a unique key, with its cancels (outer join, in their order).
+
+    On PostgreSQL a locked read is two statements: the payment's row is locked alone, then read
+    with its cancels. One `FOR UPDATE OF payments` over the join would be wrong there: a row it
+    had to wait for is re-checked and returned as the holder committed it, while the cancel rows
+    joined to it stay as they were when the statement began, so a cancel the holder completed
+    would look pending still, and completing it again counted its refund twice.
+    """
 
     def __init__(self, *columns: ColumnElement[Any]) -> None:
         self.names = tuple(f"key_{c.key}" for c in columns)
+        where = [c == bindparam(n) for c, n in zip(columns, self.names, strict=True)]
         cancels = [c.label(_CANCEL_PREFIX + c.key) for c in payment_cancels.c]
         self._plain = (
             select(payments, *cancels)
             .outerjoin(payment_cancels, payment_cancels.c.payment_id == payments.c.id)
-            .where(*(c == bindparam(n) for c, n in zip(columns, self.names, strict=True)))
+            .where(*where)
             .order_by(payment_cancels.c.position)
         )
-        self._locked = {
-            "payment": self._plain.with_for_update(of=payments),
-            "all": self._plain.with_for_update(),
-        }
+        self.lock_payment = select(payments.c.id).where(*where).with_for_update()
+        # "payment": the row is already locked by lock_payment; the read after it sees the
+        # cancels as last committed, each statement of a READ COMMITTED transaction taking
+        # a fresh snapshot.
+        self._locked = {"payment": self._plain, "all": self._plain.with_for_update()}
 
     def statement(self, lock: _Lock | None) -> Select[Any]:
         return self._plain if lock is None else self._locked[lock]
