@@ -13,10 +13,12 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from sunap.adapters.sql import engine as engine_module
 from sunap.adapters.sql.engine import create_engine, is_outage
 from sunap.adapters.sql.tables import api_keys, tenants
 from tests.integration.sql.payments_factory import T0
-from tests.support.databases import unique
+from tests.support.databases import create_database, drop_database, selected_backends, unique
+from tests.support.thread_proxy import ThreadedTcpProxy
 
 SECRET = "sk_sunap_" + "s3cr3t-bound-parameter-value"
 
@@ -136,3 +138,47 @@ async def test_a_lock_wait_given_up_on_is_an_outage(database_url: str) -> None:
     finally:
         await waiter.dispose()
         await holder.dispose()
+
+
+@pytest.mark.parametrize("server", [b for b in selected_backends() if b != "sqlite"])
+async def test_a_pooled_connection_lost_while_idle_is_replaced_unseen_and_one_lost_while_warm_is_an_outage_once(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections are pinged before use only after sitting idle (engine.PING_AFTER_IDLE_SECONDS):
+    a lost idle one is replaced before any statement sees it; a lost warm one fails one
+    statement as an outage (503), after which the pool is whole again."""
+    database_url = create_database(server, tmp_path)
+    url = make_url(database_url)
+    proxy = ThreadedTcpProxy(url.port or 0)
+    proxy.start()
+    engine = create_engine(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        pool_size=1,
+        max_overflow=0,
+    )
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+        # Idle: the ping finds the connection dead, the pool opens another, the statement runs.
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.05)
+        proxy.stop()
+        proxy.start()
+        await asyncio.sleep(0.1)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+
+        # Warm: no ping, so the statement meets the lost connection, once.
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
+        proxy.stop()
+        proxy.start()
+        with pytest.raises(Exception) as lost:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        assert is_outage(lost.value), repr(lost.value)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()
+        proxy.stop()
+        drop_database(database_url)

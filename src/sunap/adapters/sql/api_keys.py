@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,19 +60,8 @@ class SqlApiKeyStore:
             )
 
     async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
-        stmt = (
-            select(
-                api_keys.c.id,
-                api_keys.c.tenant_id,
-                api_keys.c.scopes,
-                tenants.c.name,
-                tenants.c.pg_account_id,
-            )
-            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
-            .where(api_keys.c.key_hash == key_hash)
-        )
         async with self._reader.connect() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
+            row = (await conn.execute(_BY_HASH, {"key_hash": key_hash})).mappings().first()
         if row is None:
             return None
         return ApiKeyRecord(
@@ -116,3 +105,17 @@ class SqlApiKeyStore:
             )
             for r in rows
         ]
+
+
+# Built once, as every request runs it: SQLAlchemy then reuses its cache key and compiled form.
+_BY_HASH = (
+    select(
+        api_keys.c.id,
+        api_keys.c.tenant_id,
+        api_keys.c.scopes,
+        tenants.c.name,
+        tenants.c.pg_account_id,
+    )
+    .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+    .where(api_keys.c.key_hash == bindparam("key_hash"))
+)

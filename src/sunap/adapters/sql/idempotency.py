@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sunap.application.ports import ClaimOutcome, IdempotencyClaim, StoredResponse
 
 from .columns import fitted_key
+from .engine import one_statement
 from .tables import idempotency_keys as keys
 
 STARTED = "started"
@@ -26,6 +27,7 @@ FINISHED = "finished"
 class SqlIdempotencyStore:
     def __init__(self, engine: AsyncEngine, retention: timedelta = timedelta(hours=24)) -> None:
         self._engine = engine
+        self._one_statement = one_statement(engine)  # the INSERT, finish and release
         self._retention = retention
         self._row_locks = engine.dialect.name != "sqlite"
 
@@ -51,7 +53,7 @@ class SqlIdempotencyStore:
         raise RuntimeError(f"Could not claim idempotency key {key!r}: it keeps changing.")
 
     async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None:
-        async with self._engine.begin() as conn:
+        async with self._one_statement.begin() as conn:
             await conn.execute(
                 update(keys)
                 .where(keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
@@ -65,7 +67,7 @@ class SqlIdempotencyStore:
             )
 
     async def release(self, tenant_id: str, key: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._one_statement.begin() as conn:
             await conn.execute(
                 delete(keys).where(
                     keys.c.tenant_id == tenant_id,
@@ -76,7 +78,7 @@ class SqlIdempotencyStore:
 
     async def _insert(self, tenant_id: str, key: str, fresh: dict[str, Any]) -> bool:
         try:
-            async with self._engine.begin() as conn:
+            async with self._one_statement.begin() as conn:
                 await conn.execute(
                     insert(keys).values(tenant_id=tenant_id, idempotency_key=key, **fresh)
                 )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sunap.application.ports import DeliveryStatus, WebhookDelivery
 
 from .columns import fitted_key, fitted_label
-from .engine import reader
+from .engine import one_statement, reader
 from .tables import webhook_deliveries as deliveries
 
 
@@ -20,13 +20,14 @@ class SqlWebhookInbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._reader = reader(engine)
+        self._one_statement = one_statement(engine)  # a delivery's INSERT
         self._row_locks = engine.dialect.name != "sqlite"
 
     async def record(self, delivery: WebhookDelivery) -> int:
         # Both come from the delivery's body: sized to their columns, never refused by them.
         dedup_key = fitted_key(delivery.dedup_key, deliveries.c.dedup_key)
         try:
-            async with self._engine.begin() as conn:
+            async with self._one_statement.begin() as conn:
                 await conn.execute(
                     insert(deliveries).values(
                         id=delivery.id,
