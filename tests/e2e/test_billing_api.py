@@ -253,6 +253,32 @@ def test_a_one_off_charge_and_a_deleted_key_that_charges_nothing(
     assert refused.status_code == 409 and refused.json()["code"] == "BILLING_KEY_NOT_ACTIVE"
 
 
+def test_a_charge_sends_its_tax_free_part_to_toss_and_one_above_the_amount_is_refused(
+    service: RunningService, api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    key = billing_key(api, sandbox, customer_key())
+    charged = api.post(
+        f"/v1/billing-keys/{key['id']}/charges",
+        json={"orderName": "Books", "amount": 12000, "taxFreeAmount": 10000},
+    )
+    assert charged.status_code == 200, charged.text
+    at_toss = sandbox.get(
+        f"/v1/payments/{charged.json()['paymentKey']}", auth=(_toss_secret(service), "")
+    ).json()
+    assert (at_toss["totalAmount"], at_toss["taxFreeAmount"]) == (12000, 10000)
+
+    with service.client(service.create_key("saas-a", "payments:read")) as reader:
+        before = reader.get("/v1/payments", params={"limit": 100}).json()["items"]
+        for tax_free in (12001, -1, 1.5, "100"):
+            refused = api.post(
+                f"/v1/billing-keys/{key['id']}/charges",
+                json={"orderName": "Books", "amount": 12000, "taxFreeAmount": tax_free},
+            )
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["code"] == "INVALID_REQUEST"
+        assert reader.get("/v1/payments", params={"limit": 100}).json()["items"] == before
+
+
 def test_a_key_deleted_at_toss_cancels_its_subscriptions_through_the_webhook(
     service: RunningService, api: httpx.Client, sandbox: httpx.Client
 ) -> None:

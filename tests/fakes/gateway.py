@@ -308,12 +308,20 @@ class FakeGateway:
         order_name: str,
         amount: int,
         idempotency_key: str,
+        tax_free_amount: int = 0,
     ) -> GatewayPayment:
         call = GatewayCall(BILLING_CHARGE, idempotency_key, order_id=order_id, amount=amount)
+        body: dict[str, object] = {
+            "customerKey": customer_key,
+            "orderId": order_id,
+            "amount": amount,
+        }
+        if tax_free_amount:
+            body["taxFreeAmount"] = tax_free_amount
         answer = await self._serve(
             call,
             f"/v1/billing/{billing_key}",
-            {"customerKey": customer_key, "orderId": order_id, "amount": amount},
+            body,
             lambda: self._charge(call, billing_key, customer_key, order_name),
             path_for_record="/v1/billing/{billingKey}",
         )

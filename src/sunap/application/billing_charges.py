@@ -78,6 +78,7 @@ def claim_payment(
     now: datetime,
     subscription_id: str | None = None,
     metadata: dict[str, str] | None = None,
+    tax_free_amount: int = 0,
 ) -> Payment:
     """The payment of one charge, claimed (IN_PROGRESS) in the caller's transaction."""
     payment = Payment.create(
@@ -91,6 +92,7 @@ def claim_payment(
         now=now,
         customer_key=key.customer_key,
         metadata=metadata,
+        tax_free_amount=tax_free_amount,
     )
     payment.billing_key_id = key.id
     payment.subscription_id = subscription_id
@@ -141,6 +143,7 @@ async def _call(
             order_name=payment.order_name,
             amount=payment.amount,
             idempotency_key=payment.confirm_idempotency_key,
+            tax_free_amount=payment.tax_free_amount,
         )
     except GatewayAlreadyProcessed as processed:
         # The orderId was charged before (by an attempt whose answer we lost): its record says.

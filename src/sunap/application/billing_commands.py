@@ -24,6 +24,7 @@ class ChargeBillingKey:
     amount: int
     order_id: str | None = None
     metadata: dict[str, str] | None = None
+    tax_free_amount: int = 0  # of `amount`, the part free of VAT
 
 
 @dataclass(frozen=True)

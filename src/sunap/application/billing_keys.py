@@ -129,6 +129,7 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
             idempotency_key=f"sunap-charge-{charge_id}",
             now=now,
             metadata=cmd.metadata,
+            tax_free_amount=cmd.tax_free_amount,
         )
         await uow.commit()  # a taken orderId: DuplicateOrderId, nothing sent
     result = await send_charge(payment.id, deps)

@@ -178,6 +178,7 @@ class PaymentGateway(Protocol):
         order_name: str,
         amount: int,
         idempotency_key: str,
+        tax_free_amount: int = 0,
     ) -> GatewayPayment: ...
 
     async def delete_billing_key(self, billing_key: str) -> None: ...

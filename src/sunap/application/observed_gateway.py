@@ -111,6 +111,7 @@ class ObservedGateway:
         order_name: str,
         amount: int,
         idempotency_key: str,
+        tax_free_amount: int = 0,
     ) -> GatewayPayment:
         return await self._observe(
             "billing.charge",
@@ -121,6 +122,7 @@ class ObservedGateway:
                 order_name=order_name,
                 amount=amount,
                 idempotency_key=idempotency_key,
+                tax_free_amount=tax_free_amount,
             ),
         )
 

@@ -178,6 +178,8 @@ class Payment(Aggregate):
     # A charge of a stored card (a billing key), one-off or a subscription's renewal.
     billing_key_id: str | None = None
     subscription_id: str | None = None
+    # Of `amount`, the part free of VAT, sent to the PG with the charge (billing-key charges).
+    tax_free_amount: int = 0
     version: int = 0  # bumped on every save; the repository refuses a stale write
     event_sequence: int = 0  # the sequence of the last event recorded
     events: list[DomainEvent] = field(default_factory=list, repr=False)
@@ -200,7 +202,10 @@ class Payment(Aggregate):
         metadata: dict[str, Any] | None = None,
         success_url: str | None = None,
         fail_url: str | None = None,
+        tax_free_amount: int = 0,
     ) -> Payment:
+        if not 0 <= tax_free_amount <= amount:
+            raise InvalidRequest("taxFreeAmount must be between 0 and the amount.")
         payment = cls(
             id=id,
             tenant_id=tenant_id,
@@ -218,6 +223,7 @@ class Payment(Aggregate):
             metadata=metadata,
             success_url=success_url,
             fail_url=fail_url,
+            tax_free_amount=tax_free_amount,
         )
         payment._record(ev.PaymentCreated)
         return payment

@@ -130,6 +130,7 @@ payments = Table(
     Column("event_sequence", Integer, nullable=False),
     Column("billing_key_id", String(ID)),  # a charge of a stored card
     Column("subscription_id", String(ID)),  # one of a subscription's charges
+    Column("tax_free_amount", Money, nullable=False, server_default="0"),  # 0009
     UniqueConstraint("tenant_id", "order_id", name="uq_payments_tenant_order"),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("balance_amount >= 0 AND balance_amount <= amount", name="balance_in_range"),

@@ -182,6 +182,7 @@ class TossGateway:
         order_name: str,
         amount: int,
         idempotency_key: str,
+        tax_free_amount: int = 0,
     ) -> GatewayPayment:
         return await self._payment(
             self._toss.charge_billing_key(
@@ -191,6 +192,8 @@ class TossGateway:
                 order_id=order_id,
                 order_name=order_name,
                 idempotency_key=idempotency_key,
+                # Sent only when there is some: Toss reads a missing field as 0.
+                tax_free_amount=tax_free_amount or None,
             )
         )
 

@@ -13,10 +13,10 @@ from sunap.application.billing_commands import (
     CreateSubscription,
     IssueBillingKey,
 )
-from sunap.domain.money import require_amount
+from sunap.domain.money import require_amount, require_tax_free_amount
 from sunap.domain.periods import Interval
 
-from .schemas import CUSTOMER_KEY, ORDER_ID, Body, MetadataValue, Token
+from .schemas import CUSTOMER_KEY, ORDER_ID, Body, MetadataValue, TaxFreeAmount, Token
 
 Metadata = Annotated[dict[Annotated[str, Field(max_length=40)], MetadataValue], Field(max_length=5)]
 Id = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
@@ -35,7 +35,7 @@ class ChargeBillingKeyBody(Body):
     orderName: Name
     amount: StrictInt
     orderId: Annotated[StrictStr, Field(pattern=ORDER_ID)] | None = None
-    taxFreeAmount: StrictInt | None = None
+    taxFreeAmount: TaxFreeAmount | None = None
     metadata: Metadata | None = None
 
     def command(self, tenant_id: str, billing_key_id: str) -> ChargeBillingKey:
@@ -46,6 +46,9 @@ class ChargeBillingKeyBody(Body):
             amount=require_amount(self.amount),
             order_id=self.orderId,
             metadata=self.metadata,
+            tax_free_amount=(
+                0 if self.taxFreeAmount is None else require_tax_free_amount(self.taxFreeAmount)
+            ),
         )
 
 
