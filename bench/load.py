@@ -539,6 +539,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk).")
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="sunap-bench-") as tmp:
         workdir = Path(tmp)
         ceilings = bench_ceiling(args, workdir)
@@ -576,12 +577,23 @@ def main() -> int:
         "less what the process spends idle (its workers polling) over as long. Reads run for "
         f"{args.seconds:g} s; each write run uses {args.requests} fresh payments.",
         f"PostgreSQL's own pgbench, simple-update (-N), 8 clients, same run: {tps}.",
+        f"The machine's load average (1 min) before the run: {load_before}; after it: "
+        f"{load_average()} (the run itself keeps about 2 busy): a higher figure before means "
+        "other work shared the cores, and latencies and requests/s say more about it than "
+        "about Sunap.",
     ]
     text = table(rows, ceilings, extra)
     print(text)
     if not args.no_write:
         write_results(text)
     return 0
+
+
+def load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

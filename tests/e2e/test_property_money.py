@@ -46,9 +46,6 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 def test_shops_sharing_a_toss_account_agree_with_toss_under_random_faults_and_attacks(
     target: Target, seed: int
 ) -> None:
-    # The attacker's confirms with the victims' keys come after the shops' own: racing them,
-    # they can make a victim's confirm fail today (docs/money-soak-and-fuzzing.md, "What it
-    # found"); `make soak` races them and reports it.
-    result = play_round(target, seed, SCENARIOS_PER_RUN, race_keys=False)
+    result = play_round(target, seed, SCENARIOS_PER_RUN)
     assert result.violations == [], "\n".join(result.violations)
     assert result.scenarios == SCENARIOS_PER_RUN

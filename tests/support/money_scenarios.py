@@ -139,12 +139,9 @@ def running_target(
         drop_database(url)
 
 
-def play_round(target: Target, seed: int, scenarios: int, *, race_keys: bool = True) -> RoundResult:
+def play_round(target: Target, seed: int, scenarios: int) -> RoundResult:
     """Plays `scenarios` orders at once under the faults drawn from `seed`; checks them all.
-
-    `race_keys=False` sends the attacker's confirms with the victims' keys only once the shops'
-    own confirms have answered, instead of racing them: a race it can win today makes the
-    victim's confirm fail (docs/money-soak-and-fuzzing.md, "What it found"); the soak races."""
+    The attacker's confirms with the victims' keys race the shops' own."""
     rng = random.Random(seed)
     result = RoundResult(seed)
     clear_faults(target)
@@ -154,13 +151,7 @@ def play_round(target: Target, seed: int, scenarios: int, *, race_keys: bool = T
     for fault in random_faults(rng, [CONFIRM_PATH, LOOKUP_GLOB]):
         add_fault(target, fault)
     confirms = _confirms(target, played, rng) + _attacks_during_confirm(target, played, rng)
-    with_victims_keys = [c for c in confirms if c[-1].startswith(VICTIMS_KEY)]
-    if not race_keys:
-        confirms = [c for c in confirms if c not in with_victims_keys]
     _tally(result, send_all(confirms, seed))
-    if not race_keys:
-        _tally(result, send_all(with_victims_keys, seed))
-        confirms += with_victims_keys
 
     clear_faults(target)
     for fault in random_faults(rng, [CANCEL_GLOB, CANCEL_GLOB, LOOKUP_GLOB]):

@@ -217,7 +217,8 @@ class SqlPaymentRepository:
 
     # -- internals ---------------------------------------------------------------------------
     async def _one(self, lookup: _Lookup, for_update: bool, *key: str) -> Payment | None:
-        """One payment and its cancels in one round trip (the lookups are all unique)."""
+        """One payment and its cancels (the lookups are all unique): one round trip, two for a
+        locked read on PostgreSQL (see _Lookup)."""
         lock = self._lock_mode if for_update else None
         params = dict(zip(lookup.names, key, strict=True))
         if lock == "payment":
@@ -341,7 +342,8 @@ class _Lookup:
     with its cancels. One `FOR UPDATE OF payments` over the join would be wrong there: a row it
     had to wait for is re-checked and returned as the holder committed it, while the cancel rows
     joined to it stay as they were when the statement began, so a cancel the holder completed
-    would look pending still, and completing it again counted its refund twice.
+    would look pending still, and completing it again would count its refund twice (the check
+    on pending_cancel_amount refused that write: a 500 to the caller).
     """
 
     def __init__(self, *columns: ColumnElement[Any]) -> None:
