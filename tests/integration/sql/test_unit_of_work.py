@@ -379,6 +379,18 @@ async def test_only_one_worker_wins_the_reconcile_lease(uow: UnitOfWorkFactory) 
     assert again is not None and again.next_reconcile_at == later(60)
 
 
+def reserve_partial_cancel(payment: Payment, n: int, amount: int) -> None:
+    """Cancel `{payment.id}-{n}` of `amount`, reserved (PENDING) at later(n)."""
+    payment.begin_cancel(
+        cancel_id=f"{payment.id}-{n}",
+        reason="partial",
+        amount=amount,
+        idempotency_key=f"c{n}",
+        has_refund_account=False,
+        now=later(n),
+    )
+
+
 async def test_a_locked_read_that_waited_sees_the_cancels_the_lock_holder_committed(
     uow: UnitOfWorkFactory,
 ) -> None:
@@ -390,14 +402,7 @@ async def test_a_locked_read_that_waited_sees_the_cancels_the_lock_holder_commit
     payment = new_payment(tenant, amount=10000)
     payment.begin_confirm(payment_key="tpk", amount=10000, idempotency_key="k", now=T0)
     payment.approve(Approval("tpk", PaymentStatus.DONE, PaymentMethod.CARD, T0), T0)
-    payment.begin_cancel(
-        cancel_id=f"{payment.id}-1",
-        reason="partial",
-        amount=4000,
-        idempotency_key="c1",
-        has_refund_account=False,
-        now=later(1),
-    )
+    reserve_partial_cancel(payment, 1, 4000)
     await save_new(uow, payment)
 
     holder_has_lock = asyncio.Event()
@@ -411,14 +416,7 @@ async def test_a_locked_read_that_waited_sees_the_cancels_the_lock_holder_commit
             loaded.complete_cancel(
                 f"{payment.id}-1", transaction_key="tx-1", canceled_at=later(2), now=later(2)
             )
-            loaded.begin_cancel(
-                cancel_id=f"{payment.id}-2",
-                reason="partial",
-                amount=1000,
-                idempotency_key="c2",
-                has_refund_account=False,
-                now=later(2),
-            )
+            reserve_partial_cancel(loaded, 2, 1000)
             await release_holder.wait()
             await tx.commit()
 
