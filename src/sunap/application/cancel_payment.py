@@ -64,20 +64,20 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         )
     except GatewayDeclined as declined:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
-        return await _release(payment.id, cmd.tenant_id, cancel.id, declined, deps)
+        return await _release(cmd.tenant_id, payment.id, cancel.id, declined, deps)
     except GatewayAlreadyProcessed as already:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
-        await record_call(payment.id, cmd.tenant_id, already, deps, "cancel")
+        await record_call(cmd.tenant_id, payment.id, already, deps, "cancel")
         return await _adopt_lookup(payment, gateway, deps)
     except GatewayError as unknown:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
-        await record_call(payment.id, cmd.tenant_id, unknown, deps, "cancel")
+        await record_call(cmd.tenant_id, payment.id, unknown, deps, "cancel")
         raise unknown_outcome(unknown) from unknown
     await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
     # The answer to this cancel's key names its own transaction: book it against this cancel.
     answered = {cancel.id: result.last_transaction_key} if result.last_transaction_key else {}
     return await record_result(
-        payment.id, cmd.tenant_id, result, deps, "cancel", answered_cancels=answered
+        cmd.tenant_id, payment.id, result, deps, "cancel", answered_cancels=answered
     )
 
 
@@ -123,7 +123,7 @@ async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | No
 
 
 async def _release(
-    payment_id: str, tenant_id: str, cancel_id: str, declined: GatewayDeclined, deps: Deps
+    tenant_id: str, payment_id: str, cancel_id: str, declined: GatewayDeclined, deps: Deps
 ) -> Payment:
     async with deps.uow() as uow:
         payment = await reload(uow, tenant_id, payment_id)
@@ -144,4 +144,4 @@ async def _adopt_lookup(payment: Payment, gateway: PaymentGateway, deps: Deps) -
         found = await gateway.lookup_by_payment_key(payment.payment_key)
     except GatewayError as error:
         raise unknown_outcome(error) from error
-    return await record_result(payment.id, payment.tenant_id, found, deps, "lookup")
+    return await record_result(payment.tenant_id, payment.id, found, deps, "lookup")

@@ -34,8 +34,8 @@ async def reload(uow: UnitOfWork, tenant_id: str, payment_id: str) -> Payment:
 
 
 async def record_result(
-    payment_id: str,
     tenant_id: str,
+    payment_id: str,
     result: GatewayPayment,
     deps: Deps,
     operation: str,
@@ -54,7 +54,7 @@ async def record_result(
 
 
 async def record_call(
-    payment_id: str, tenant_id: str, error: GatewayError, deps: Deps, operation: str
+    tenant_id: str, payment_id: str, error: GatewayError, deps: Deps, operation: str
 ) -> None:
     """Record a PG call that ended without a result, leaving the payment as it is."""
     log.warning("%s of payment %s: %s %s", operation, payment_id, type(error).__name__, error.code)
