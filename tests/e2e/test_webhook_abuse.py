@@ -24,9 +24,10 @@ from tests.support.service import SUNAP, RunningService, running_service
 
 @pytest.fixture()
 def forgetful(tmp_path: Path) -> Iterator[RunningService]:
-    """Deliveries are kept 3 seconds here, and pruned every half second."""
+    """Deliveries are kept 15 seconds here (long enough for the CLI to start and list them on a
+    slow machine), and pruned every half second."""
     retention = {
-        "SUNAP_WEBHOOK_RETENTION_DAYS": str(3 / 86400),
+        "SUNAP_WEBHOOK_RETENTION_DAYS": str(15 / 86400),
         "SUNAP_HOUSEKEEPING_SECONDS": "0.5",
     }
     with running_service(tmp_path, **retention) as svc:
@@ -150,4 +151,4 @@ def test_deliveries_are_pruned_after_the_retention_period(forgetful: RunningServ
     def pruned() -> bool:
         return all(body["eventId"].encode() not in d["body"] for d in stored_deliveries(service))
 
-    assert wait_for(pruned, timeout=30)
+    assert wait_for(pruned, timeout=45)
