@@ -186,10 +186,7 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     statement either way). MariaDB keeps its transactions: its driver would spend a round trip
     to switch autocommit on and two to switch it back.
     """
-    options: dict[str, Any] = {_READ_ONLY: True}
-    if engine.dialect.name == "postgresql":
-        options["isolation_level"] = "AUTOCOMMIT"
-    return engine.execution_options(**options)
+    return one_statement(engine).execution_options(**{_READ_ONLY: True})
 
 
 def one_statement(engine: AsyncEngine) -> AsyncEngine:
