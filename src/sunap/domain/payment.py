@@ -59,6 +59,9 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 PAID = frozenset({S.DONE, S.PARTIAL_CANCELED})
 APPROVED = frozenset({S.WAITING_FOR_DEPOSIT, S.DONE, S.PARTIAL_CANCELED, S.CANCELED})
+# Statuses no payment reaches once approved (TRANSITIONS leads into them only from each other):
+# a payment in one has never been cancelable, so it has no cancels.
+NEVER_APPROVED = frozenset({S.READY, S.IN_PROGRESS})
 
 
 def can_transition(current: PaymentStatus, target: PaymentStatus) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -391,6 +392,39 @@ def reserve_partial_cancel(payment: Payment, n: int, amount: int) -> None:
     )
 
 
+async def read_locked_while_held(
+    uow: UnitOfWorkFactory, tenant: str, payment_id: str, change: Callable[[Payment], None]
+) -> Payment:
+    """What a locked read returns when it had to wait for a holder that made `change` and
+    committed it."""
+    holder_has_lock = asyncio.Event()
+    release_holder = asyncio.Event()
+
+    async def holder() -> None:
+        async with uow() as tx:
+            loaded = await tx.payments.get(tenant, payment_id, for_update=True)
+            assert loaded is not None
+            holder_has_lock.set()
+            change(loaded)
+            await release_holder.wait()
+            await tx.commit()
+
+    async def waiter() -> Payment:
+        await holder_has_lock.wait()
+        async with uow() as tx:
+            loaded = await tx.payments.get(tenant, payment_id, for_update=True)
+            assert loaded is not None
+            return loaded
+
+    holding = asyncio.create_task(holder())
+    waiting = asyncio.create_task(waiter())
+    await holder_has_lock.wait()
+    await asyncio.sleep(0.5)  # the waiter is now blocked on the lock (or, on SQLite, the file)
+    release_holder.set()
+    await holding
+    return await waiting
+
+
 async def test_a_locked_read_that_waited_sees_the_cancels_the_lock_holder_committed(
     uow: UnitOfWorkFactory,
 ) -> None:
@@ -405,35 +439,13 @@ async def test_a_locked_read_that_waited_sees_the_cancels_the_lock_holder_commit
     reserve_partial_cancel(payment, 1, 4000)
     await save_new(uow, payment)
 
-    holder_has_lock = asyncio.Event()
-    release_holder = asyncio.Event()
+    def complete_one_and_reserve_another(loaded: Payment) -> None:
+        loaded.complete_cancel(
+            f"{payment.id}-1", transaction_key="tx-1", canceled_at=later(2), now=later(2)
+        )
+        reserve_partial_cancel(loaded, 2, 1000)
 
-    async def holder() -> None:
-        async with uow() as tx:
-            loaded = await tx.payments.get(tenant, payment.id, for_update=True)
-            assert loaded is not None
-            holder_has_lock.set()
-            loaded.complete_cancel(
-                f"{payment.id}-1", transaction_key="tx-1", canceled_at=later(2), now=later(2)
-            )
-            reserve_partial_cancel(loaded, 2, 1000)
-            await release_holder.wait()
-            await tx.commit()
-
-    async def waiter() -> Payment:
-        await holder_has_lock.wait()
-        async with uow() as tx:
-            loaded = await tx.payments.get(tenant, payment.id, for_update=True)
-            assert loaded is not None
-            return loaded
-
-    holding = asyncio.create_task(holder())
-    waiting = asyncio.create_task(waiter())
-    await holder_has_lock.wait()
-    await asyncio.sleep(0.5)  # the waiter is now blocked on the lock (or, on SQLite, the file)
-    release_holder.set()
-    await holding
-    seen = await waiting
+    seen = await read_locked_while_held(uow, tenant, payment.id, complete_one_and_reserve_another)
 
     assert [(c.id, c.status.value) for c in seen.cancels] == [
         (f"{payment.id}-1", "DONE"),
@@ -442,3 +454,30 @@ async def test_a_locked_read_that_waited_sees_the_cancels_the_lock_holder_commit
     assert seen.pending_cancel_amount == 1000
     assert seen.balance_amount == 6000
     assert seen.pending_cancels[0].amount == seen.pending_cancel_amount
+
+
+async def test_a_locked_read_that_waited_on_an_approval_sees_the_approval_and_its_cancel(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """The reader began while the payment was IN_PROGRESS, a status that has no cancels (on
+    PostgreSQL such a payment is read by its locked row alone); the holder approved it and
+    reserved a cancel: the reader must see both, and the version they were written at."""
+    tenant = unique("tnt")
+    payment = new_payment(tenant, amount=10000)
+    payment.begin_confirm(payment_key="tpk", amount=10000, idempotency_key="k", now=T0)
+    await save_new(uow, payment)
+
+    def approve_and_reserve_a_cancel(loaded: Payment) -> None:
+        loaded.approve(Approval("tpk", PaymentStatus.DONE, PaymentMethod.CARD, later(1)), later(1))
+        reserve_partial_cancel(loaded, 2, 3000)
+
+    seen = await read_locked_while_held(uow, tenant, payment.id, approve_and_reserve_a_cancel)
+
+    assert seen.status is PaymentStatus.DONE
+    assert [(c.id, c.status.value, c.amount) for c in seen.cancels] == [
+        (f"{payment.id}-2", "PENDING", 3000)
+    ]
+    assert seen.pending_cancel_amount == 3000
+    async with uow() as tx:
+        fresh = await tx.payments.get(tenant, payment.id)
+    assert fresh is not None and seen.version == fresh.version

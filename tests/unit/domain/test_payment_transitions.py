@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from itertools import product
 
 import pytest
 
-from sunap.domain.errors import IllegalTransition
+from sunap.domain.errors import IllegalTransition, NotCancelableStatus
 from sunap.domain.payment import (
+    NEVER_APPROVED,
     TRANSITIONS,
     Failure,
     Payment,
@@ -49,6 +51,28 @@ def test_a_transition_is_legal_exactly_when_the_table_lists_it(
     current: PaymentStatus, target: PaymentStatus
 ) -> None:
     assert can_transition(current, target) is ((current, target) in ALLOWED)
+
+
+def test_no_payment_comes_back_to_a_never_approved_status() -> None:
+    """The PostgreSQL repository reads a locked payment in such a status without its cancels
+    (adapters/sql/payments.py): only true while nothing cancelable leads back into them."""
+    leading_in = {current for current, targets in TRANSITIONS.items() if targets & NEVER_APPROVED}
+    assert leading_in <= NEVER_APPROVED
+
+
+@pytest.mark.parametrize("status", sorted(NEVER_APPROVED))
+def test_a_never_approved_payment_takes_no_cancel(status: PaymentStatus) -> None:
+    payment = payment_in(status)
+    with contextlib.suppress(NotCancelableStatus):
+        payment.begin_cancel(
+            cancel_id="c1",
+            reason="changed my mind",
+            amount=None,
+            idempotency_key="k1",
+            has_refund_account=False,
+            now=NOW,
+        )
+    assert payment.cancels == []
 
 
 @pytest.mark.parametrize("final", [S.CANCELED, S.ABORTED, S.EXPIRED])

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import ConcurrencyConflict, PaymentPage, PaymentQuery
 from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
-from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.payment import NEVER_APPROVED, Payment, PaymentStatus
 
 from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
 from .tables import payment_cancels, payments
@@ -218,13 +218,15 @@ class SqlPaymentRepository:
     # -- internals ---------------------------------------------------------------------------
     async def _one(self, lookup: _Lookup, for_update: bool, *key: str) -> Payment | None:
         """One payment and its cancels (the lookups are all unique): one round trip, two for a
-        locked read on PostgreSQL (see _Lookup)."""
+        locked read on PostgreSQL of a payment that may have cancels (see _Lookup)."""
         lock = self._lock_mode if for_update else None
         params = dict(zip(lookup.names, key, strict=True))
         if lock == "payment":
-            locked = await self._session.execute(lookup.lock_payment, params)
-            if locked.first() is None:
+            locked = (await self._session.execute(lookup.lock_payment, params)).mappings().first()
+            if locked is None:
                 return None
+            if locked["status"] in _NO_CANCELS:  # the locked row, as last committed
+                return self._track(dict(locked), [])
         result = await self._session.execute(lookup.statement(lock), params)
         rows = list(result.mappings())
         if not rows:
@@ -328,6 +330,7 @@ _Lock = Literal["payment", "all"]
 _CANCEL_PREFIX = "cancel_"
 _PAYMENT_COLUMNS = tuple(c.key for c in payments.c)
 _CANCEL_COLUMNS = tuple(c.key for c in payment_cancels.c)
+_NO_CANCELS = frozenset(status.value for status in NEVER_APPROVED)
 _INSERT_PAYMENT = insert(payments)
 _INSERT_CANCEL = insert(payment_cancels)
 _UPDATE_PAYMENT = update(payments).where(
@@ -343,7 +346,9 @@ class _Lookup:
     had to wait for is re-checked and returned as the holder committed it, while the cancel rows
     joined to it stay as they were when the statement began, so a cancel the holder completed
     would look pending still, and completing it again would count its refund twice (the check
-    on pending_cancel_amount refused that write: a 500 to the caller).
+    on pending_cancel_amount refused that write: a 500 to the caller). The locked row itself
+    comes back as committed, so a payment never approved (no cancels: a confirm's two reads)
+    needs no second statement.
     """
 
     def __init__(self, *columns: ColumnElement[Any]) -> None:
@@ -356,7 +361,7 @@ class _Lookup:
             .where(*where)
             .order_by(payment_cancels.c.position)
         )
-        self.lock_payment = select(payments.c.id).where(*where).with_for_update()
+        self.lock_payment = select(payments).where(*where).with_for_update()
         # "payment": the row is already locked by lock_payment; the read after it sees the
         # cancels as last committed, each statement of a READ COMMITTED transaction taking
         # a fresh snapshot.
