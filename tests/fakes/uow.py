@@ -98,6 +98,8 @@ class InMemoryPaymentRepository:
         self.read_state: dict[str, dict[str, Any]] = {}
         self.fresh: set[str] = set()  # read in the current transaction
         self.added: list[Payment] = []
+        # Turns freed in this transaction: (payment id, the hold it names, its next free time).
+        self.turns_ended: list[tuple[str, datetime, datetime]] = []
 
     def add(self, payment: Payment) -> None:
         self.added.append(payment)
@@ -209,8 +211,8 @@ class InMemoryPaymentRepository:
     async def end_cancel_turn(
         self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
     ) -> None:
-        if self._store.next_cancel_at.get(payment_id) == held_until:
-            self._store.next_cancel_at[payment_id] = next_at
+        # Part of the transaction, as in SQL: it takes effect on commit, and not on rollback.
+        self.turns_ended.append((payment_id, held_until, next_at))
 
     async def _hand_out(self, payment_id: str, for_update: bool) -> Payment:
         if for_update:
@@ -410,6 +412,7 @@ class InMemoryUnitOfWork:
     async def rollback(self) -> None:
         repo = self._repo
         repo.added.clear()
+        repo.turns_ended.clear()
         self._audit.pending.clear()
         self._billing.forget()
         for payment_id in repo.seen:  # forget uncommitted changes, as an expired session does
@@ -463,6 +466,10 @@ class InMemoryUnitOfWork:
             repo.seen[payment.id] = payment
             repo.read_state[payment.id] = _state(payment)
         repo.added.clear()
+        for payment_id, held_until, next_at in repo.turns_ended:
+            if self.store.next_cancel_at.get(payment_id) == held_until:
+                self.store.next_cancel_at[payment_id] = next_at
+        repo.turns_ended.clear()
         self._billing.write()
         self.store.audit.extend(self._audit.pending)
         self._audit.pending.clear()

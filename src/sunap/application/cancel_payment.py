@@ -17,7 +17,7 @@ from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
 from .adopt import next_check_at
-from .cancel_turns import end_turn, take_turn
+from .cancel_turns import end_turn, end_turn_in, take_turn
 from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
@@ -28,7 +28,7 @@ from .gateway import (
     PaymentGateway,
 )
 from .outcomes import record_call, record_result, reload, unknown_outcome
-from .ports import ConcurrencyConflict
+from .ports import ConcurrencyConflict, UnitOfWork
 
 log = logging.getLogger("sunap.cancel")
 
@@ -73,12 +73,25 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(cmd.tenant_id, payment.id, unknown, deps, "cancel")
         raise unknown_outcome(unknown) from unknown
-    await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
     # The answer to this cancel's key names its own transaction: book it against this cancel.
     answered = {cancel.id: result.last_transaction_key} if result.last_transaction_key else {}
-    return await record_result(
-        cmd.tenant_id, payment.id, result, deps, "cancel", answered_cancels=answered
-    )
+
+    async def free_the_turn(uow: UnitOfWork) -> None:
+        await end_turn_in(uow, cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
+
+    try:  # the turn is freed in the transaction that records the answer: one less round trip
+        return await record_result(
+            cmd.tenant_id,
+            payment.id,
+            result,
+            deps,
+            "cancel",
+            answered_cancels=answered,
+            also=free_the_turn,
+        )
+    except BaseException:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
+        raise
 
 
 async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | None, bool]:

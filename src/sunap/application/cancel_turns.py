@@ -14,6 +14,7 @@ import random
 from datetime import datetime, timedelta
 
 from .deps import Deps
+from .ports import UnitOfWork
 
 log = logging.getLogger("sunap.cancel")
 
@@ -68,9 +69,19 @@ async def end_turn(
     """Free the turn: a spacing from now if a call went to the PG, at once if none did."""
     if held_until is None:
         return
-    now = deps.clock.now()
     async with deps.uow() as uow:
-        await uow.payments.end_cancel_turn(
-            tenant_id, payment_id, held_until, now + CANCEL_SPACING if sent else now
-        )
+        await end_turn_in(uow, tenant_id, payment_id, held_until, deps, sent=sent)
         await uow.commit()
+
+
+async def end_turn_in(
+    uow: UnitOfWork, tenant_id: str, payment_id: str, held_until: Turn, deps: Deps, *, sent: bool
+) -> None:
+    """The same in the caller's transaction. Ending a turn twice is harmless: the second finds
+    the hold it names already gone and changes nothing."""
+    if held_until is None:
+        return
+    now = deps.clock.now()
+    await uow.payments.end_cancel_turn(
+        tenant_id, payment_id, held_until, now + CANCEL_SPACING if sent else now
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Payment, PaymentStatus
@@ -41,10 +41,14 @@ async def record_result(
     operation: str,
     *,
     answered_cancels: Mapping[str, str] | None = None,
+    also: Callable[[UnitOfWork], Awaitable[None]] | None = None,
 ) -> Payment:
-    """Record one PG answer about a payment and adopt what it says, in one transaction."""
+    """Record one PG answer about a payment and adopt what it says, in one transaction (with
+    `also`'s writes, made after the payment is locked)."""
     async with deps.uow() as uow:
         payment = await reload(uow, tenant_id, payment_id)
+        if also is not None:
+            await also(uow)
         audit.record_exchange(uow, deps, payment, result.exchange, operation)
         adopt_or_flag(payment, result, deps, answered_cancels=answered_cancels)
         if not payment.has_unknown_outcome:

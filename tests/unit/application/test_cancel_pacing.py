@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ import pytest
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.cancel_turns import CANCEL_SPACING, CANCEL_TURN_HOLD
 from sunap.application.deps import Deps
+from sunap.application.ports import UnitOfWork
 from sunap.domain.errors import ExceedsBalance, NotCancelableStatus
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
@@ -103,3 +105,41 @@ async def test_a_cancel_refused_before_the_pg_takes_no_turn(
     await cancel_payment(canceling(payment, 1000), deps)
     assert clock.slept == []  # nothing went to the PG before it: no wait
     assert len(sent) == 1
+
+
+async def test_a_turn_is_freed_a_spacing_later_even_when_the_answer_cannot_be_recorded(
+    deps: Deps, toss: FakeGateway, clock: FakeClock, store: InMemoryStore
+) -> None:
+    """The turn is freed in the transaction that records the PG's answer; when that transaction
+    fails (the database went away just then), it is freed on its own, so the next cancel of the
+    payment waits the spacing and not the whole hold."""
+    payment = await paid(deps, toss, amount=10000)
+    answered = False
+
+    def note_the_answer(call: object) -> None:
+        nonlocal answered
+        answered = answered or getattr(call, "operation", None) == "cancel"
+
+    toss.on_call(note_the_answer)
+    real_uow = deps.uow
+
+    def failing_once_after_the_answer() -> UnitOfWork:
+        uow = real_uow()
+        nonlocal answered
+        if answered:
+            answered = False
+
+            async def refuse() -> None:
+                raise ConnectionError("the database went away")
+
+            uow.commit = refuse  # type: ignore[method-assign]
+        return uow
+
+    with pytest.raises(ConnectionError):
+        await cancel_payment(
+            canceling(payment, 1000), dataclasses.replace(deps, uow=failing_once_after_the_answer)
+        )
+
+    free_at = store.next_cancel_at[payment.id]
+    assert free_at <= clock.now() + CANCEL_SPACING
+    assert free_at < clock.now() + CANCEL_TURN_HOLD - timedelta(seconds=1)
