@@ -84,6 +84,15 @@ class InMemoryStore:
         return [e for e in self.audit if e.payment_id == payment_id]
 
 
+def _turn_after(
+    turn: datetime | None, payment_id: str, writes: list[tuple[str, datetime | None, datetime]]
+) -> datetime | None:
+    for written_id, expected, value in writes:
+        if written_id == payment_id and (expected is None or expected == turn):
+            turn = value
+    return turn
+
+
 def _state(payment: Payment) -> dict[str, Any]:
     """What a save would write: everything but the version and the not-yet-written events."""
     fields = {f.name for f in dataclasses.fields(payment)} - {"version", "events"}
@@ -98,8 +107,9 @@ class InMemoryPaymentRepository:
         self.read_state: dict[str, dict[str, Any]] = {}
         self.fresh: set[str] = set()  # read in the current transaction
         self.added: list[Payment] = []
-        # Turns freed in this transaction: (payment id, the hold it names, its next free time).
-        self.turns_ended: list[tuple[str, datetime, datetime]] = []
+        # This transaction's writes of cancel turns, applied in order on commit: (payment id,
+        # the value the write must find, None for any, the value it writes).
+        self.turn_writes: list[tuple[str, datetime | None, datetime]] = []
 
     def add(self, payment: Payment) -> None:
         self.added.append(payment)
@@ -198,21 +208,26 @@ class InMemoryPaymentRepository:
     async def claim_cancel_turn(
         self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
     ) -> datetime | None:
-        # A conditional UPDATE in SQL: it takes effect at once, like a statement in autocommit.
+        # A conditional UPDATE in SQL: it locks the row, and takes effect on commit.
         payment = self._store.payments.get(payment_id)
         if payment is None or payment.tenant_id != tenant_id:
             return None
-        free_at = self._store.next_cancel_at.get(payment_id)
+        await self._uow.lock(payment_id)
+        free_at = self.turn_of(payment_id)
         if free_at is not None and free_at > now:
             return free_at
-        self._store.next_cancel_at[payment_id] = hold_until
+        self.turn_writes.append((payment_id, None, hold_until))
         return None
 
     async def end_cancel_turn(
         self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
     ) -> None:
-        # Part of the transaction, as in SQL: it takes effect on commit, and not on rollback.
-        self.turns_ended.append((payment_id, held_until, next_at))
+        await self._uow.lock(payment_id)
+        self.turn_writes.append((payment_id, held_until, next_at))
+
+    def turn_of(self, payment_id: str) -> datetime | None:
+        """The payment's turn as this transaction sees it: committed, then its own writes."""
+        return _turn_after(self._store.next_cancel_at.get(payment_id), payment_id, self.turn_writes)
 
     async def _hand_out(self, payment_id: str, for_update: bool) -> Payment:
         if for_update:
@@ -412,7 +427,7 @@ class InMemoryUnitOfWork:
     async def rollback(self) -> None:
         repo = self._repo
         repo.added.clear()
-        repo.turns_ended.clear()
+        repo.turn_writes.clear()
         self._audit.pending.clear()
         self._billing.forget()
         for payment_id in repo.seen:  # forget uncommitted changes, as an expired session does
@@ -466,10 +481,11 @@ class InMemoryUnitOfWork:
             repo.seen[payment.id] = payment
             repo.read_state[payment.id] = _state(payment)
         repo.added.clear()
-        for payment_id, held_until, next_at in repo.turns_ended:
-            if self.store.next_cancel_at.get(payment_id) == held_until:
-                self.store.next_cancel_at[payment_id] = next_at
-        repo.turns_ended.clear()
+        for payment_id in {write[0] for write in repo.turn_writes}:
+            turn = repo.turn_of(payment_id)
+            if turn is not None:
+                self.store.next_cancel_at[payment_id] = turn
+        repo.turn_writes.clear()
         self._billing.write()
         self.store.audit.extend(self._audit.pending)
         self._audit.pending.clear()

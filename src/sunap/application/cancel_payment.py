@@ -1,23 +1,25 @@
-"""Cancel all or part of a payment: take the payment's cancel turn, reserve against the
-balance, call the PG, record the answer, free the turn.
+"""Cancel all or part of a payment: take the payment's cancel turn and reserve against the
+balance, call the PG, record the answer and free the turn.
 
 The reservation (a PENDING cancel counted in pending_cancel_amount) is committed before the PG call,
 so concurrent partial cancels can never sum past what was paid, on any number of processes. The
-turn (cancel_turns.py) keeps the PG's one cancel of a payment per second; it is taken before the
-reservation, so a cancel waiting for it has reserved nothing the reconciler could mistake for a
-call in doubt.
+turn (cancel_turns.py) keeps the PG's one cancel of a payment per second; it is taken in the
+reserving transaction, so a cancel waiting for it has reserved nothing the reconciler could
+mistake for a call in doubt, and a cancel refused before the PG holds no turn.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
 from .adopt import next_check_at
-from .cancel_turns import end_turn, end_turn_in, take_turn
+from .cancel_turns import CANCEL_TURN_HOLD, Turn, TurnWait, end_turn, end_turn_in
 from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
@@ -42,22 +44,21 @@ def cancel_idempotency_key(cancel_id: str) -> str:
 
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     log_context.bind(payment_id=cmd.payment_id)
-    held_until = await take_turn(cmd.tenant_id, cmd.payment_id, deps)
+    reserved = await _reserve(cmd, deps)
+    payment, cancel, held_until = reserved.payment, reserved.cancel, reserved.turn
+    if cancel is None:
+        return payment  # READY: canceled locally, no PG call (docs/api.md, Cancel rules, rule 1)
     try:
-        payment, cancel, full = await _reserve(cmd, deps)
         gateway = await deps.accounts.gateway(payment.pg_account_id)
     except BaseException:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
         raise
-    if cancel is None:
-        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
-        return payment  # READY: canceled locally, no PG call (docs/api.md, Cancel rules, rule 1)
     assert payment.payment_key is not None
     try:
         result = await gateway.cancel(
             payment_key=payment.payment_key,
             reason=cmd.reason,
-            amount=None if full else cancel.amount,
+            amount=None if reserved.in_full else cancel.amount,
             idempotency_key=cancel.gateway_idempotency_key,
             refund_account=cmd.refund_account,
             tax_free_amount=cmd.tax_free_amount,
@@ -94,45 +95,80 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         raise
 
 
-async def _reserve(cmd: CancelPayment, deps: Deps) -> tuple[Payment, Cancel | None, bool]:
+@dataclass(frozen=True)
+class _Reserved:
+    payment: Payment
+    cancel: Cancel | None  # None: canceled locally (it was READY), nothing to send
+    in_full: bool  # the cancel takes the whole balance (sent to the PG without an amount)
+    turn: Turn  # the hold on the payment's turn taken with it; None: none taken
+
+
+@dataclass(frozen=True)
+class _TurnHeld:
+    free_at: datetime
+    seen_at: datetime
+
+
+async def _reserve(cmd: CancelPayment, deps: Deps) -> _Reserved:
+    """Wait for the payment's cancel turn, then take it and reserve the cancel in one
+    transaction; a cancel that could not be reserved takes no turn."""
+    wait = TurnWait(cmd.payment_id)
     for _ in range(RESERVE_ATTEMPTS):
-        now = deps.clock.now()
-        async with deps.uow() as uow:
-            payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
-            if payment is None:
-                raise PaymentNotFound()
-            if payment.status is not PaymentStatus.READY:
-                gateway = await deps.accounts.gateway(payment.pg_account_id)
-                if not gateway.accepts_new_operations():
-                    raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
-            cancel_id = deps.ids.new_id("cxl")
-            cancel = payment.begin_cancel(
-                cancel_id=cancel_id,
-                reason=cmd.reason,
-                amount=cmd.amount,
-                idempotency_key=cancel_idempotency_key(cancel_id),
-                has_refund_account=cmd.refund_account is not None,
-                now=now,
-                tax_free_amount=cmd.tax_free_amount or 0,
-            )
-            full = cancel is not None and cancel.amount == payment.balance_amount
-            if cancel is not None:
-                payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
-            audit.record(
-                uow,
-                deps,
-                payment,
-                "cancel.requested" if cancel else "cancel.local",
-                "ok",
-                request={"cancelReason": cmd.reason, "cancelAmount": cmd.amount},
-                response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
-            )
-            try:
-                await uow.commit()
-            except ConcurrencyConflict:
-                continue
-            return payment, cancel, full
+        while isinstance(tried := await _try_reserve(cmd, deps, wait.given_up), _TurnHeld):
+            await deps.sleep(wait.pause(tried.free_at, tried.seen_at))  # no transaction open
+        if tried is not None:
+            return tried
     raise ConcurrentUpdate("The payment is being changed by other requests; try again.")
+
+
+async def _try_reserve(
+    cmd: CancelPayment, deps: Deps, without_turn: bool
+) -> _Reserved | _TurnHeld | None:
+    """One transaction. None: another request changed the payment first (try again)."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
+        if payment is None:
+            raise PaymentNotFound()
+        turn: Turn = None
+        if payment.status is not PaymentStatus.READY:  # a cancel the PG will be asked for
+            gateway = await deps.accounts.gateway(payment.pg_account_id)
+            if not gateway.accepts_new_operations():
+                raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
+            if not without_turn:
+                turn = now + CANCEL_TURN_HOLD
+                free_at = await uow.payments.claim_cancel_turn(
+                    cmd.tenant_id, cmd.payment_id, now, turn
+                )
+                if free_at is not None:
+                    return _TurnHeld(free_at, now)  # leaving rolls back: nothing reserved
+        cancel_id = deps.ids.new_id("cxl")
+        cancel = payment.begin_cancel(
+            cancel_id=cancel_id,
+            reason=cmd.reason,
+            amount=cmd.amount,
+            idempotency_key=cancel_idempotency_key(cancel_id),
+            has_refund_account=cmd.refund_account is not None,
+            now=now,
+            tax_free_amount=cmd.tax_free_amount or 0,
+        )
+        in_full = cancel is not None and cancel.amount == payment.balance_amount
+        if cancel is not None:
+            payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
+        audit.record(
+            uow,
+            deps,
+            payment,
+            "cancel.requested" if cancel else "cancel.local",
+            "ok",
+            request={"cancelReason": cmd.reason, "cancelAmount": cmd.amount},
+            response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
+        )
+        try:
+            await uow.commit()
+        except ConcurrencyConflict:
+            return None
+        return _Reserved(payment, cancel, in_full, turn)
 
 
 async def _release(

@@ -2,9 +2,10 @@
 
 The PG takes one cancel of a payment per second and refuses the others (docs/toss.md "Pacing").
 So a payment has one turn, held in the database (`next_cancel_at`, shared by every process): a
-cancel takes it before reserving, holds it while its call is in flight, and frees it a spacing
-after the answer — later than the PG received the call, whatever the delays on the way. No
-transaction is open while a cancel waits for the turn or while the PG answers.
+cancel takes it in the transaction that reserves it, holds it while its call is in flight, and
+frees it a spacing after the answer, in the transaction that records it — later than the PG
+received the call, whatever the delays on the way. No transaction is open while a cancel waits
+for the turn or while the PG answers.
 """
 
 from __future__ import annotations
@@ -43,24 +44,31 @@ async def try_turn(tenant_id: str, payment_id: str, deps: Deps) -> tuple[bool, T
     return free_at is None, held_until if free_at is None else None
 
 
-async def take_turn(tenant_id: str, payment_id: str, deps: Deps) -> Turn:
-    """Take the turn, waiting until it is free (at most CANCEL_QUEUE_LIMIT)."""
-    waited = 0.0  # counted as well as the clock, in case the clock stands still
-    while waited <= CANCEL_QUEUE_LIMIT.total_seconds():
-        now = deps.clock.now()
-        held_until = now + CANCEL_TURN_HOLD
-        async with deps.uow() as uow:
-            free_at = await uow.payments.claim_cancel_turn(tenant_id, payment_id, now, held_until)
-            await uow.commit()
-        if free_at is None:
-            return held_until
-        # A little jitter, so that the cancels waiting for one turn do not all ask at once; at
-        # most a second, so that a turn freed early is seen soon.
+class TurnWait:
+    """A cancel's wait for its payment's turn: how long to pause each time the turn is held,
+    and when to stop waiting (after CANCEL_QUEUE_LIMIT)."""
+
+    def __init__(self, payment_id: str) -> None:
+        self._payment_id = payment_id
+        self._waited = 0.0  # counted as well as the clock, in case the clock stands still
+
+    @property
+    def given_up(self) -> bool:
+        return self._waited > CANCEL_QUEUE_LIMIT.total_seconds()
+
+    def pause(self, free_at: datetime, now: datetime) -> float:
+        """Seconds to wait before asking again. A little jitter, so that the cancels waiting for
+        one turn do not all ask at once; at most a second, so that a turn freed early is seen
+        soon."""
         pause = min(max((free_at - now).total_seconds(), 0.05) + random.uniform(0.0, 0.05), 1.0)
-        await deps.sleep(pause)
-        waited += pause
-    log.warning("cancel of payment %s goes without its turn after %.0f s", payment_id, waited)
-    return None
+        self._waited += pause
+        if self.given_up:
+            log.warning(
+                "cancel of payment %s goes without its turn after %.0f s",
+                self._payment_id,
+                self._waited,
+            )
+        return pause
 
 
 async def end_turn(
