@@ -19,7 +19,7 @@ from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
 from .adopt import next_check_at
-from .cancel_turns import CANCEL_TURN_HOLD, Turn, TurnWait, end_turn, end_turn_in
+from .cancel_turns import Turn, TurnWait, end_turn, end_turn_in, take_turn_in
 from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
@@ -136,10 +136,7 @@ async def _try_reserve(
             if not gateway.accepts_new_operations():
                 raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
             if not without_turn:
-                turn = now + CANCEL_TURN_HOLD
-                free_at = await uow.payments.claim_cancel_turn(
-                    cmd.tenant_id, cmd.payment_id, now, turn
-                )
+                turn, free_at = await take_turn_in(uow, cmd.tenant_id, cmd.payment_id, now)
                 if free_at is not None:
                     return _TurnHeld(free_at, now)  # leaving rolls back: nothing reserved
         cancel_id = deps.ids.new_id("cxl")

@@ -36,12 +36,20 @@ Turn = datetime | None  # the end of the hold we took; None: we went without one
 
 async def try_turn(tenant_id: str, payment_id: str, deps: Deps) -> tuple[bool, Turn]:
     """Take the turn if it is free now: (taken, hold)."""
-    now = deps.clock.now()
-    held_until = now + CANCEL_TURN_HOLD
     async with deps.uow() as uow:
-        free_at = await uow.payments.claim_cancel_turn(tenant_id, payment_id, now, held_until)
+        held_until, _ = await take_turn_in(uow, tenant_id, payment_id, deps.clock.now())
         await uow.commit()
-    return free_at is None, held_until if free_at is None else None
+    return held_until is not None, held_until
+
+
+async def take_turn_in(
+    uow: UnitOfWork, tenant_id: str, payment_id: str, now: datetime
+) -> tuple[Turn, datetime | None]:
+    """Take the turn in the caller's transaction if it is free: (the hold taken, None), or
+    (None, when the holder's hold ends)."""
+    held_until = now + CANCEL_TURN_HOLD
+    free_at = await uow.payments.claim_cancel_turn(tenant_id, payment_id, now, held_until)
+    return (held_until, None) if free_at is None else (None, free_at)
 
 
 class TurnWait:
