@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import CursorResult, Select, Table, and_, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import BillingQuery, ConcurrencyConflict
 from sunap.domain.aggregate import Aggregate
 from sunap.domain.errors import InvalidRequest
+
+from .direct import SqlConnection
 
 Row = dict[str, Any]
 A = TypeVar("A", bound=Aggregate)
@@ -39,7 +40,7 @@ class _Tracked(Generic[A]):
 class SqlAggregateRepository(Generic[A]):
     def __init__(
         self,
-        session: AsyncSession,
+        session: SqlConnection,
         table: Table,
         to_row: Callable[[A], Row],
         from_row: Callable[[Row], A],

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.ports import ApiKeyRecord, TenantRef
 
+from . import direct
 from .engine import reader
 from .tables import api_keys, tenants
 
@@ -60,7 +61,7 @@ class SqlApiKeyStore:
             )
 
     async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
-        async with self._reader.connect() as conn:
+        async with direct.connect(self._reader) as conn:
             row = (await conn.execute(_BY_HASH, {"key_hash": key_hash})).mappings().first()
         if row is None:
             return None

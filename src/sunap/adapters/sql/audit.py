@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import AuditEntry
 
+from .direct import SqlConnection
 from .tables import audit_entries
 
 _INSERT = insert(audit_entries)  # built once: its compiled form is reused
 
 
 class SqlAuditLog:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: SqlConnection) -> None:
         self._session = session
         self._pending: list[AuditEntry] = []
 

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import and_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import BillingKeyPage, BillingQuery
 from sunap.domain.billing_key import BillingKey, BillingKeyStatus
 from sunap.domain.payment import CardDetails
 
 from .aggregate_rows import Row, SqlAggregateRepository
+from .direct import SqlConnection
 from .tables import billing_keys
 
 
@@ -71,7 +71,7 @@ def billing_key_from_row(row: Mapping[str, Any]) -> BillingKey:
 
 
 class SqlBillingKeyRepository(SqlAggregateRepository[BillingKey]):
-    def __init__(self, session: AsyncSession, *, row_locks: bool) -> None:
+    def __init__(self, session: SqlConnection, *, row_locks: bool) -> None:
         super().__init__(
             session, billing_keys, billing_key_to_row, billing_key_from_row, row_locks=row_locks
         )

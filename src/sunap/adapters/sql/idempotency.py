@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.ports import ClaimOutcome, IdempotencyClaim, StoredResponse
 
+from . import direct
 from .columns import fitted_key
+from .direct import SqlConnection
 from .engine import one_statement
 from .tables import idempotency_keys as keys
 
@@ -53,7 +55,7 @@ class SqlIdempotencyStore:
         raise RuntimeError(f"Could not claim idempotency key {key!r}: it keeps changing.")
 
     async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None:
-        async with self._one_statement.begin() as conn:
+        async with direct.begin(self._one_statement) as conn:
             await conn.execute(
                 update(keys)
                 .where(keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
@@ -67,7 +69,7 @@ class SqlIdempotencyStore:
             )
 
     async def release(self, tenant_id: str, key: str) -> None:
-        async with self._one_statement.begin() as conn:
+        async with direct.begin(self._one_statement) as conn:
             await conn.execute(
                 delete(keys).where(
                     keys.c.tenant_id == tenant_id,
@@ -78,7 +80,7 @@ class SqlIdempotencyStore:
 
     async def _insert(self, tenant_id: str, key: str, fresh: dict[str, Any]) -> bool:
         try:
-            async with self._one_statement.begin() as conn:
+            async with direct.begin(self._one_statement) as conn:
                 await conn.execute(
                     insert(keys).values(tenant_id=tenant_id, idempotency_key=key, **fresh)
                 )
@@ -90,7 +92,7 @@ class SqlIdempotencyStore:
         self, tenant_id: str, key: str, fresh: dict[str, Any], now: datetime
     ) -> IdempotencyClaim | None:
         where = (keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
-        async with self._engine.begin() as conn:
+        async with direct.begin(self._engine) as conn:
             stmt = select(keys).where(*where)
             if self._row_locks:
                 stmt = stmt.with_for_update()
@@ -116,5 +118,5 @@ class SqlIdempotencyStore:
             return IdempotencyClaim(ClaimOutcome.NEW)
 
     @staticmethod
-    async def _take_over(conn: AsyncConnection, where: Any, fresh: dict[str, Any]) -> None:
+    async def _take_over(conn: SqlConnection, where: Any, fresh: dict[str, Any]) -> None:
         await conn.execute(update(keys).where(*where).values(**fresh))

@@ -28,12 +28,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import ConcurrencyConflict, PaymentPage, PaymentQuery
 from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
 from sunap.domain.payment import NEVER_APPROVED, Payment, PaymentStatus
 
+from .direct import SqlConnection
 from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
 from .tables import payment_cancels, payments
 
@@ -55,12 +55,11 @@ class _Tracked:
 
 
 class SqlPaymentRepository:
-    def __init__(self, session: AsyncSession, *, row_locks: bool) -> None:
+    def __init__(self, session: SqlConnection, *, dialect: str, row_locks: bool) -> None:
         """row_locks: use SELECT … FOR UPDATE (SQLite's BEGIN IMMEDIATE already locks it all)."""
         self._session = session
         self._tracked: dict[str, _Tracked] = {}
         self._locks = row_locks
-        dialect = session.get_bind().dialect.name
         # PostgreSQL locks the payment's row alone first, then reads it with its cancels (see
         # _Lookup); MariaDB has no FOR UPDATE OF and locks the payment's cancels with it, its
         # locking reads seeing every row as last committed.

@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sunap.application.ports import BillingQuery, SubscriptionPage
 from sunap.domain.periods import Interval
 from sunap.domain.subscription import Subscription, SubscriptionStatus
 
 from .aggregate_rows import Row, SqlAggregateRepository
+from .direct import SqlConnection
 from .tables import subscriptions
 
 FIELDS = (
@@ -65,7 +65,7 @@ def subscription_from_row(row: Mapping[str, Any]) -> Subscription:
 
 
 class SqlSubscriptionRepository(SqlAggregateRepository[Subscription]):
-    def __init__(self, session: AsyncSession, *, row_locks: bool) -> None:
+    def __init__(self, session: SqlConnection, *, row_locks: bool) -> None:
         super().__init__(
             session,
             subscriptions,

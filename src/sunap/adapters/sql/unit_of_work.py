@@ -29,6 +29,7 @@ from sunap.domain.payment import Payment
 
 from .audit import SqlAuditLog
 from .billing_keys import SqlBillingKeyRepository
+from .direct import DirectConnection, SqlConnection, takes_direct_path
 from .engine import SQLITE_BUSY_TIMEOUT, reader
 from .payments import SqlPaymentRepository
 from .subscriptions import SqlSubscriptionRepository
@@ -63,26 +64,38 @@ class SqlUnitOfWork:
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
         *,
         outbox_envelope: OutboxEnvelope,
         writer_turn: asyncio.Lock | None = None,
         on_commit: OnCommit | None = None,
     ) -> None:
-        self._session_factory = session_factory
+        self._engine = engine
+        self._sessions = sessions
         self._writer_turn = writer_turn
         self._on_commit = on_commit
         self._outbox_envelope = outbox_envelope
         self._repositories: list[_Tracking] = []
-        self._session: AsyncSession | None = None
+        self._session: SqlConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._writer_turn is not None:
             await asyncio.wait_for(self._writer_turn.acquire(), timeout=SQLITE_BUSY_TIMEOUT)
-        session = self._session_factory()
-        row_locks = session.get_bind().dialect.name != "sqlite"
+        try:
+            # PostgreSQL on asyncpg sends its statements directly (direct.py); the other
+            # databases go through a SQLAlchemy session.
+            if takes_direct_path(self._engine):
+                session: SqlConnection = await DirectConnection.open(self._engine)
+            else:
+                session = self._sessions()
+        except BaseException:
+            self._release_writer_turn()
+            raise
+        dialect = self._engine.dialect.name
+        row_locks = dialect != "sqlite"
         self._session = session
-        payments = SqlPaymentRepository(session, row_locks=row_locks)
+        payments = SqlPaymentRepository(session, dialect=dialect, row_locks=row_locks)
         billing_keys = SqlBillingKeyRepository(session, row_locks=row_locks)
         subscriptions = SqlSubscriptionRepository(session, row_locks=row_locks)
         self.payments, self.billing_keys, self.subscriptions = payments, billing_keys, subscriptions
@@ -93,14 +106,19 @@ class SqlUnitOfWork:
     async def __aexit__(self, *exc: object) -> None:
         session, self._session = self._session, None
         try:
-            if session is not None:
+            if isinstance(session, DirectConnection):
+                await session.close()  # rolls back what was not committed
+            elif isinstance(session, AsyncSession):
                 try:
                     await session.rollback()  # a no-op after commit
                 finally:
                     await session.close()
         finally:
-            if self._writer_turn is not None and self._writer_turn.locked():
-                self._writer_turn.release()
+            self._release_writer_turn()
+
+    def _release_writer_turn(self) -> None:
+        if self._writer_turn is not None and self._writer_turn.locked():
+            self._writer_turn.release()
 
     async def commit(self) -> None:
         session = self._require_session()
@@ -131,7 +149,7 @@ class SqlUnitOfWork:
         for repository in self._repositories:
             repository.forget_all()
 
-    async def _write_outbox(self, session: AsyncSession, aggregate: Aggregate) -> None:
+    async def _write_outbox(self, session: SqlConnection, aggregate: Aggregate) -> None:
         for event in aggregate.events:
             envelope = self._outbox_envelope(aggregate, event)
             await session.execute(
@@ -146,7 +164,7 @@ class SqlUnitOfWork:
                 ),
             )
 
-    def _require_session(self) -> AsyncSession:
+    def _require_session(self) -> SqlConnection:
         if self._session is None:
             raise RuntimeError("Use the unit of work as `async with uow:`.")
         return self._session
@@ -159,18 +177,20 @@ def sql_unit_of_work_factory(
     *,
     read_only: bool = False,
 ) -> Callable[[], UnitOfWork]:
-    """A fresh SqlUnitOfWork per call, sharing one session factory.
+    """A fresh SqlUnitOfWork per call, sharing one engine and session factory.
 
     `read_only`: units of work that only read (they never commit). On SQLite they neither queue
     for the writer's turn nor take the write lock: in WAL mode a read never waits for a writer.
     """
-    sessions = async_sessionmaker(reader(engine) if read_only else engine, expire_on_commit=False)
+    bound = reader(engine) if read_only else engine
+    sessions = async_sessionmaker(bound, expire_on_commit=False)
     # SQLite has one writer at a time. Units of work of this process queue for it in order here,
     # instead of all spinning in SQLite's busy handler, where a waiter can starve for seconds.
     turn = asyncio.Lock() if engine.dialect.name == "sqlite" and not read_only else None
 
     def new_unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(
+            bound,
             sessions,
             outbox_envelope=outbox_envelope,
             writer_turn=turn,

@@ -1,0 +1,278 @@
+"""PostgreSQL statements sent through asyncpg directly (adapters/sql/direct.py): they must behave
+as SQLAlchemy's own path does where money depends on it — what reaches the database, what comes
+back, the errors and what they hide, and that no transaction outlives its unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sunap.adapters.sql import direct
+from sunap.adapters.sql import engine as engine_module
+from sunap.adapters.sql.direct import DirectConnection, takes_direct_path
+from sunap.adapters.sql.engine import create_engine, is_outage, one_statement, reader
+from sunap.adapters.sql.tables import api_keys, idempotency_keys, tenants
+from tests.support.databases import (
+    create_database,
+    drop_database,
+    migrate,
+    selected_backends,
+    unique,
+)
+from tests.support.thread_proxy import ThreadedTcpProxy
+
+SECRET = "sk_sunap_" + "direct-path-bound-parameter"
+ON_POSTGRESQL = [b for b in selected_backends() if b == "postgresql"]
+
+
+@pytest.fixture(scope="module", params=ON_POSTGRESQL)
+def pg_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    url = create_database(request.param, tmp_path_factory.mktemp("direct"))
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture
+async def pg(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def a_tenant(engine: AsyncEngine) -> str:
+    tenant = unique("tnt")
+    async with direct.begin(engine) as conn:
+        await conn.execute(insert(tenants).values(id=tenant, name=tenant))
+    return tenant
+
+
+async def test_postgresql_goes_direct_unless_someone_listens_for_its_statements(
+    pg: AsyncEngine, tmp_path: Path
+) -> None:
+    assert takes_direct_path(pg) and takes_direct_path(reader(pg))
+    async with direct.connect(pg) as conn:
+        assert isinstance(conn, DirectConnection)
+
+    event.listen(pg.sync_engine, "before_cursor_execute", _ignore)  # tracing, a capturing test
+    try:
+        assert not takes_direct_path(pg)
+        async with direct.connect(pg) as conn:
+            assert not isinstance(conn, DirectConnection)
+    finally:
+        event.remove(pg.sync_engine, "before_cursor_execute", _ignore)
+
+    sqlite = create_engine(f"sqlite:///{tmp_path / 'direct.db'}")
+    try:
+        assert not takes_direct_path(sqlite)
+    finally:
+        await sqlite.dispose()
+
+
+async def test_values_go_and_come_back_as_through_sqlalchemy(pg: AsyncEngine) -> None:
+    tenant = await a_tenant(pg)
+    seoul = timezone(timedelta(hours=9))
+    at = datetime(2026, 11, 29, 9, 30, 15, 123456, tzinfo=seoul)
+    body = bytes(range(256))
+    async with direct.begin(pg) as conn:
+        await conn.execute(
+            insert(idempotency_keys),
+            {
+                "tenant_id": tenant,
+                "idempotency_key": "k-1",
+                "fingerprint": "f",
+                "recovery_point": "started",
+                "locked_until": None,
+                "response_code": 201,
+                "response_body": body,
+                "response_content_type": "application/json",
+                "created_at": at,
+            },
+        )
+        await conn.execute(
+            insert(api_keys).values(
+                id=unique("key"), tenant_id=tenant, key_hash=unique("h"),
+                scopes=["payments:read", "한글"], created_at=at,
+            )
+        )  # fmt: skip
+    # Read back both ways: directly, and through SQLAlchemy (a listener turns the direct path off).
+    for through_sqlalchemy in (False, True):
+        if through_sqlalchemy:
+            event.listen(pg.sync_engine, "before_cursor_execute", _ignore)
+        try:
+            async with direct.connect(pg) as conn:
+                assert isinstance(conn, DirectConnection) is not through_sqlalchemy
+                row = (
+                    (
+                        await conn.execute(
+                            select(idempotency_keys).where(idempotency_keys.c.tenant_id == tenant)
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+                scopes = await conn.scalar(
+                    select(api_keys.c.scopes).where(api_keys.c.tenant_id == tenant)
+                )
+        finally:
+            if through_sqlalchemy:
+                event.remove(pg.sync_engine, "before_cursor_execute", _ignore)
+        assert row is not None
+        assert row["created_at"] == at and row["created_at"].utcoffset() == timedelta(0)
+        assert bytes(row["response_body"]) == body
+        assert row["locked_until"] is None and row["response_code"] == 201
+        assert scopes == ["payments:read", "한글"]
+
+
+def _ignore(*_args: Any) -> None: ...
+
+
+async def test_a_naive_time_is_refused_before_anything_is_sent(pg: AsyncEngine) -> None:
+    tenant = await a_tenant(pg)
+    with pytest.raises((ValueError, StatementError)):
+        async with direct.begin(pg) as conn:
+            await conn.execute(
+                insert(api_keys).values(
+                    id=unique("key"), tenant_id=tenant, key_hash=unique("h"), scopes=[],
+                    created_at=datetime(2026, 11, 29, 9, 30),
+                )
+            )  # fmt: skip
+    async with direct.connect(pg) as conn:
+        found = await conn.scalar(select(api_keys.c.id).where(api_keys.c.tenant_id == tenant))
+    assert found is None
+
+
+async def test_a_write_the_database_refuses_is_an_integrity_error_that_hides_its_parameters(
+    pg: AsyncEngine,
+) -> None:
+    with pytest.raises(IntegrityError) as refused:
+        async with direct.begin(pg) as conn:
+            await conn.execute(
+                insert(api_keys).values(
+                    id=unique("key"), tenant_id=unique("no-such-tenant"), key_hash=SECRET,
+                    scopes=[], created_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+    assert SECRET not in "".join(traceback.format_exception(refused.value))
+    assert "INSERT INTO api_keys" in str(refused.value)
+    assert not is_outage(refused.value)
+    async with direct.connect(pg) as conn:  # the pool's one connection is fine afterwards
+        assert await conn.scalar(text("SELECT 1")) == 1
+
+
+async def test_rows_counted_and_read_as_sqlalchemy_gives_them(pg: AsyncEngine) -> None:
+    tenant = await a_tenant(pg)
+    rename = update(tenants).where(tenants.c.id == bindparam("which")).values(name=bindparam("to"))
+    async with direct.begin(pg) as conn:
+        assert (await conn.execute(rename, {"which": tenant, "to": tenant + "-x"})).rowcount == 1
+        assert (await conn.execute(rename, {"which": "nobody", "to": "y"})).rowcount == 0
+        ids = [tenant, "nobody", tenant]
+        found = await conn.execute(
+            select(tenants.c.id, tenants.c.name).where(tenants.c.id.in_(ids))
+        )
+        assert [tuple(r) for r in found.all()] == [(tenant, tenant + "-x")]
+
+
+async def test_what_is_not_committed_is_rolled_back_and_the_connection_goes_back_clean(
+    pg: AsyncEngine,
+) -> None:
+    tenant = unique("tnt")
+    async with direct.connect(pg) as conn:
+        await conn.execute(insert(tenants).values(id=tenant, name=tenant))
+    async with direct.connect(pg) as conn:  # the same pooled connection: pool_size=1
+        assert isinstance(conn, DirectConnection)
+        assert not conn._driver.is_in_transaction()
+        assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) is None
+
+    with pytest.raises(RuntimeError):
+        async with direct.begin(pg) as conn:
+            await conn.execute(insert(tenants).values(id=tenant, name=tenant))
+            raise RuntimeError("the use case failed after its write")
+    async with direct.connect(pg) as conn:
+        assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) is None
+
+
+async def test_an_autocommit_engine_sends_no_transaction(pg: AsyncEngine) -> None:
+    tenant = unique("tnt")
+    async with direct.begin(one_statement(pg)) as conn:
+        assert isinstance(conn, DirectConnection)
+        await conn.execute(insert(tenants).values(id=tenant, name=tenant))
+        assert not conn._driver.is_in_transaction()
+    async with direct.connect(reader(pg)) as conn:
+        assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
+
+
+async def test_a_call_cancelled_midway_leaves_no_transaction_or_lock_behind(
+    pg: AsyncEngine,
+) -> None:
+    tenant = await a_tenant(pg)
+    locked = asyncio.Event()
+
+    async def hold_the_row_and_hang() -> None:
+        async with direct.begin(pg) as conn:
+            await conn.execute(select(tenants).where(tenants.c.id == tenant).with_for_update())
+            locked.set()
+            await conn.execute(text("SELECT pg_sleep(30)"))
+
+    task = asyncio.create_task(hold_the_row_and_hang())
+    await asyncio.wait_for(locked.wait(), 10)
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    # The pool's one slot serves again, with no transaction, and nobody holds the row's lock.
+    async with direct.begin(pg) as conn:
+        assert isinstance(conn, DirectConnection)
+        await conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+        rows = await conn.execute(
+            select(tenants.c.id).where(tenants.c.id == tenant).with_for_update()
+        )
+        assert list(rows.scalars()) == [tenant]
+
+
+async def test_a_connection_lost_while_warm_is_an_outage_once_then_the_pool_is_whole(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = make_url(pg_url)
+    proxy = ThreadedTcpProxy(url.port or 0)
+    proxy.start()
+    engine = create_engine(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        pool_size=2,
+        max_overflow=0,
+    )
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 3600.0)  # warm: no ping
+    try:
+        async with direct.connect(engine) as first, direct.connect(engine) as second:
+            assert await first.scalar(text("SELECT 1")) == 1
+            assert await second.scalar(text("SELECT 1")) == 1
+        proxy.stop()
+        proxy.start()
+        with pytest.raises(Exception) as lost:
+            async with direct.begin(engine) as conn:
+                await conn.execute(text("SELECT 1"))
+        assert is_outage(lost.value), repr(lost.value)
+        # The other pooled connection was lost too: it is replaced, not handed out to fail.
+        async with direct.connect(engine) as first, direct.connect(engine) as second:
+            assert await first.scalar(text("SELECT 1")) == 1
+            assert await second.scalar(text("SELECT 1")) == 1
+    finally:
+        await engine.dispose()
+        proxy.stop()
