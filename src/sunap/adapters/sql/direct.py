@@ -218,6 +218,11 @@ class DirectResult:
     def first(self) -> Any:
         return self._records[0] if self._records else None
 
+    def one(self) -> Any:
+        if len(self._records) != 1:
+            raise sa_exc.NoResultFound("One row was required, found " + str(len(self._records)))
+        return self._records[0]
+
     def all(self) -> list[Any]:
         return list(self._records)
 

@@ -15,16 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.ports import OutboxRow
 
+from . import direct
+from .direct import SqlConnection
 from .engine import reader
 from .tables import outbox
 
 
 class SqlOutboxBatch:
-    def __init__(self, conn: AsyncConnection, rows: list[OutboxRow]) -> None:
+    def __init__(self, conn: SqlConnection, rows: list[OutboxRow]) -> None:
         self._conn = conn
         self.rows = rows
 
@@ -45,7 +47,7 @@ class SqlOutboxStore:
 
     @asynccontextmanager
     async def batch(self, limit: int) -> AsyncIterator[SqlOutboxBatch]:
-        async with self._engine.connect() as conn, conn.begin():
+        async with direct.begin(self._engine) as conn:
             found = await conn.execute(self._next_rows(limit))
             rows = [
                 OutboxRow(
@@ -64,7 +66,7 @@ class SqlOutboxStore:
         stmt = select(func.count(), func.min(outbox.c.created_at)).where(
             outbox.c.published_at.is_(None)
         )
-        async with self._reader.connect() as conn:
+        async with direct.connect(self._reader) as conn:
             count, oldest = (await conn.execute(stmt)).one()
         if not count or oldest is None:
             return 0, 0.0
