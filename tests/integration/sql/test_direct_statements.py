@@ -1,6 +1,6 @@
-"""PostgreSQL statements sent through asyncpg directly (adapters/sql/direct.py): they must behave
-as SQLAlchemy's own path does where money depends on it — what reaches the database, what comes
-back, the errors and what they hide, and that no transaction outlives its unit of work."""
+"""Statements sent through the driver directly (adapters/sql/direct.py: asyncpg, aiosqlite) must
+behave as SQLAlchemy's own path does where money depends on it: what reaches the database, what
+comes back, the errors and what they hide, and that no transaction outlives its unit of work."""
 
 from __future__ import annotations
 
@@ -32,19 +32,41 @@ from tests.support.databases import (
 from tests.support.thread_proxy import ThreadedTcpProxy
 
 SECRET = "sk_sunap_" + "direct-path-bound-parameter"
-ON_POSTGRESQL = [b for b in selected_backends() if b == "postgresql"]
+DIRECT = [b for b in selected_backends() if b in ("postgresql", "sqlite")]
+ON_POSTGRESQL = [b for b in DIRECT if b == "postgresql"]
+
+
+def _migrated(backend: str, tmp: Path) -> Iterator[str]:
+    url = create_database(backend, tmp)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module", params=DIRECT)
+def direct_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _migrated(request.param, tmp_path_factory.mktemp("direct"))
 
 
 @pytest.fixture(scope="module", params=ON_POSTGRESQL)
 def pg_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    url = create_database(request.param, tmp_path_factory.mktemp("direct"))
+    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-pg"))
+
+
+@pytest.fixture
+async def db(direct_url: str) -> AsyncIterator[AsyncEngine]:
+    """PostgreSQL or SQLite, with a pool of one connection: each test sees it reused."""
+    engine = create_engine(direct_url, pool_size=1, max_overflow=0)
     try:
-        migrate(url)
-        yield url
+        yield engine
     finally:
-        drop_database(url)
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -63,34 +85,34 @@ async def a_tenant(engine: AsyncEngine) -> str:
     return tenant
 
 
-async def test_postgresql_goes_direct_unless_someone_listens_for_its_statements(
-    pg: AsyncEngine, tmp_path: Path
-) -> None:
-    assert takes_direct_path(pg) and takes_direct_path(reader(pg))
-    async with direct.connect(pg) as conn:
+async def test_the_statements_go_direct_unless_someone_listens_for_them(db: AsyncEngine) -> None:
+    assert takes_direct_path(db) and takes_direct_path(reader(db))
+    async with direct.connect(db) as conn:
         assert isinstance(conn, DirectConnection)
 
-    event.listen(pg.sync_engine, "before_cursor_execute", _ignore)  # tracing, a capturing test
+    event.listen(db.sync_engine, "before_cursor_execute", _ignore)  # tracing, a capturing test
     try:
-        assert not takes_direct_path(pg)
-        async with direct.connect(pg) as conn:
+        assert not takes_direct_path(db)
+        async with direct.connect(db) as conn:
             assert not isinstance(conn, DirectConnection)
     finally:
-        event.remove(pg.sync_engine, "before_cursor_execute", _ignore)
+        event.remove(db.sync_engine, "before_cursor_execute", _ignore)
 
-    sqlite = create_engine(f"sqlite:///{tmp_path / 'direct.db'}")
+
+async def test_mariadb_keeps_sqlalchemys_path() -> None:
+    mariadb = create_engine("mysql://root@127.0.0.1:3306/test")  # connects to nothing yet
     try:
-        assert not takes_direct_path(sqlite)
+        assert not takes_direct_path(mariadb)
     finally:
-        await sqlite.dispose()
+        await mariadb.dispose()
 
 
-async def test_values_go_and_come_back_as_through_sqlalchemy(pg: AsyncEngine) -> None:
-    tenant = await a_tenant(pg)
+async def test_values_go_and_come_back_as_through_sqlalchemy(db: AsyncEngine) -> None:
+    tenant = await a_tenant(db)
     seoul = timezone(timedelta(hours=9))
     at = datetime(2026, 11, 29, 9, 30, 15, 123456, tzinfo=seoul)
     body = bytes(range(256))
-    async with direct.begin(pg) as conn:
+    async with direct.begin(db) as conn:
         await conn.execute(
             insert(idempotency_keys),
             {
@@ -114,9 +136,9 @@ async def test_values_go_and_come_back_as_through_sqlalchemy(pg: AsyncEngine) ->
     # Read back both ways: directly, and through SQLAlchemy (a listener turns the direct path off).
     for through_sqlalchemy in (False, True):
         if through_sqlalchemy:
-            event.listen(pg.sync_engine, "before_cursor_execute", _ignore)
+            event.listen(db.sync_engine, "before_cursor_execute", _ignore)
         try:
-            async with direct.connect(pg) as conn:
+            async with direct.connect(db) as conn:
                 assert isinstance(conn, DirectConnection) is not through_sqlalchemy
                 row = (
                     (
@@ -132,7 +154,7 @@ async def test_values_go_and_come_back_as_through_sqlalchemy(pg: AsyncEngine) ->
                 )
         finally:
             if through_sqlalchemy:
-                event.remove(pg.sync_engine, "before_cursor_execute", _ignore)
+                event.remove(db.sync_engine, "before_cursor_execute", _ignore)
         assert row is not None
         assert row["created_at"] == at and row["created_at"].utcoffset() == timedelta(0)
         assert bytes(row["response_body"]) == body
@@ -143,26 +165,26 @@ async def test_values_go_and_come_back_as_through_sqlalchemy(pg: AsyncEngine) ->
 def _ignore(*_args: Any) -> None: ...
 
 
-async def test_a_naive_time_is_refused_before_anything_is_sent(pg: AsyncEngine) -> None:
-    tenant = await a_tenant(pg)
+async def test_a_naive_time_is_refused_before_anything_is_sent(db: AsyncEngine) -> None:
+    tenant = await a_tenant(db)
     with pytest.raises((ValueError, StatementError)):
-        async with direct.begin(pg) as conn:
+        async with direct.begin(db) as conn:
             await conn.execute(
                 insert(api_keys).values(
                     id=unique("key"), tenant_id=tenant, key_hash=unique("h"), scopes=[],
                     created_at=datetime(2026, 11, 29, 9, 30),
                 )
             )  # fmt: skip
-    async with direct.connect(pg) as conn:
+    async with direct.connect(db) as conn:
         found = await conn.scalar(select(api_keys.c.id).where(api_keys.c.tenant_id == tenant))
     assert found is None
 
 
 async def test_a_write_the_database_refuses_is_an_integrity_error_that_hides_its_parameters(
-    pg: AsyncEngine,
+    db: AsyncEngine,
 ) -> None:
     with pytest.raises(IntegrityError) as refused:
-        async with direct.begin(pg) as conn:
+        async with direct.begin(db) as conn:
             await conn.execute(
                 insert(api_keys).values(
                     id=unique("key"), tenant_id=unique("no-such-tenant"), key_hash=SECRET,
@@ -172,14 +194,14 @@ async def test_a_write_the_database_refuses_is_an_integrity_error_that_hides_its
     assert SECRET not in "".join(traceback.format_exception(refused.value))
     assert "INSERT INTO api_keys" in str(refused.value)
     assert not is_outage(refused.value)
-    async with direct.connect(pg) as conn:  # the pool's one connection is fine afterwards
+    async with direct.connect(db) as conn:  # the pool's one connection is fine afterwards
         assert await conn.scalar(text("SELECT 1")) == 1
 
 
-async def test_rows_counted_and_read_as_sqlalchemy_gives_them(pg: AsyncEngine) -> None:
-    tenant = await a_tenant(pg)
+async def test_rows_counted_and_read_as_sqlalchemy_gives_them(db: AsyncEngine) -> None:
+    tenant = await a_tenant(db)
     rename = update(tenants).where(tenants.c.id == bindparam("which")).values(name=bindparam("to"))
-    async with direct.begin(pg) as conn:
+    async with direct.begin(db) as conn:
         assert (await conn.execute(rename, {"which": tenant, "to": tenant + "-x"})).rowcount == 1
         assert (await conn.execute(rename, {"which": "nobody", "to": "y"})).rowcount == 0
         ids = [tenant, "nobody", tenant]
@@ -190,21 +212,21 @@ async def test_rows_counted_and_read_as_sqlalchemy_gives_them(pg: AsyncEngine) -
 
 
 async def test_what_is_not_committed_is_rolled_back_and_the_connection_goes_back_clean(
-    pg: AsyncEngine,
+    db: AsyncEngine,
 ) -> None:
     tenant = unique("tnt")
-    async with direct.connect(pg) as conn:
+    async with direct.connect(db) as conn:
         await conn.execute(insert(tenants).values(id=tenant, name=tenant))
-    async with direct.connect(pg) as conn:  # the same pooled connection: pool_size=1
+    async with direct.connect(db) as conn:  # the same pooled connection: pool_size=1
         assert isinstance(conn, DirectConnection)
-        assert not conn._driver.is_in_transaction()
+        assert not conn.in_transaction
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) is None
 
     with pytest.raises(RuntimeError):
-        async with direct.begin(pg) as conn:
+        async with direct.begin(db) as conn:
             await conn.execute(insert(tenants).values(id=tenant, name=tenant))
             raise RuntimeError("the use case failed after its write")
-    async with direct.connect(pg) as conn:
+    async with direct.connect(db) as conn:
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) is None
 
 
@@ -213,7 +235,7 @@ async def test_an_autocommit_engine_sends_no_transaction(pg: AsyncEngine) -> Non
     async with direct.begin(one_statement(pg)) as conn:
         assert isinstance(conn, DirectConnection)
         await conn.execute(insert(tenants).values(id=tenant, name=tenant))
-        assert not conn._driver.is_in_transaction()
+        assert not conn.in_transaction
     async with direct.connect(reader(pg)) as conn:
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
 

@@ -1,32 +1,38 @@
-"""PostgreSQL statements sent through asyncpg itself, on SQLAlchemy's pooled connections.
+"""Statements sent through the driver itself (asyncpg, aiosqlite), on SQLAlchemy's pooled
+connections.
 
 Why: SQLAlchemy's execution path (a greenlet switch per call, an execution context, a result
-object, its transaction bookkeeping) costs about 0.15 ms of CPU per statement and 0.3 ms per
-transaction on top of what asyncpg needs, which was a third of a confirm's CPU
-(docs/performance.md). Here the repositories' statements stay SQLAlchemy Core constructs,
-compiled by SQLAlchemy's own PostgreSQL dialect (once per shape: its cache key), with its own
-bind processors; only the sending skips the machinery. What does not change:
+object, its transaction bookkeeping; on aiosqlite three or four thread hops per statement)
+cost about 0.15 ms of CPU per statement and 0.3 ms per transaction over what the driver needs:
+a third of a confirm's CPU, two thirds of a GET's (docs/performance.md). The repositories'
+statements stay SQLAlchemy Core constructs, compiled by SQLAlchemy's own dialect (once per
+shape: their cache key), with its bind processors, and SQLite's rows go through its result
+processors; only the sending skips the machinery. What does not change:
 
-- the connection comes from, and goes back to, the engine's pool, with its ping after idle and
-  its size; a connection is never handed back inside a transaction (it is thrown away instead);
+- the connection comes from, and goes back to, the engine's pool, with its events (the ping
+  after idle, SQLite's pragmas); one is never handed back inside a transaction (it is thrown
+  away instead);
+- transactions begin as engine.py has them begin: on the first statement, `BEGIN IMMEDIATE`
+  for SQLite's writers, none at all for an engine in autocommit (`reader`, `one_statement` on
+  PostgreSQL);
 - errors are SQLAlchemy's: the driver's error translated by the dialect, wrapped in a
   `DBAPIError` subclass (`IntegrityError`, `OperationalError`, …) with its parameters hidden,
   and a lost connection invalidates the pool as SQLAlchemy would (`engine.is_outage` reads
-  them the same way);
-- an engine in autocommit (`engine.reader`, `engine.one_statement`) sends no BEGIN and COMMIT.
+  them the same way).
 
-Only PostgreSQL on asyncpg takes this path, and only when nothing listens for the engine's
-statements (`before_cursor_execute`: OpenTelemetry's SQLAlchemy instrumentation, a test that
-captures what was sent); otherwise `connect` hands out SQLAlchemy's own connection.
+PostgreSQL (asyncpg) and SQLite (aiosqlite) take this path; MariaDB keeps SQLAlchemy's. Neither
+does while something listens for the engine's statements (`before_cursor_execute`:
+OpenTelemetry's SQLAlchemy instrumentation, a test that captures what was sent): `connect` then
+hands out SQLAlchemy's own connection, which sends the same SQL.
 """
 
 from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
@@ -35,8 +41,13 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
+from .engine import READ_ONLY
+
+T = TypeVar("T")
+
 # Compiled statements kept per dialect: far more than the shapes the adapters build.
 _CACHE_LIMIT = 2000
+_DIRECT_DRIVERS = frozenset({"asyncpg", "aiosqlite"})
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
 
 
@@ -56,7 +67,8 @@ class SqlConnection(Protocol):
 def takes_direct_path(engine: AsyncEngine) -> bool:
     sync_engine = engine.sync_engine
     return (
-        sync_engine.dialect.driver == "asyncpg" and not sync_engine.dispatch.before_cursor_execute
+        sync_engine.dialect.driver in _DIRECT_DRIVERS
+        and not sync_engine.dispatch.before_cursor_execute
     )
 
 
@@ -84,16 +96,23 @@ async def begin(engine: AsyncEngine) -> AsyncIterator[SqlConnection]:
 
 
 class DirectConnection:
-    """One pooled asyncpg connection, answering as SQLAlchemy's AsyncConnection does for the
+    """One pooled driver connection, answering as SQLAlchemy's AsyncConnection does for the
     calls the adapters make (execute, scalar, commit, rollback)."""
 
     def __init__(self, engine: AsyncEngine, fairy: Any) -> None:
         self._engine = engine
         self._dialect: Dialect = engine.sync_engine.dialect
         self._fairy = fairy
-        self._driver = fairy.driver_connection
-        self._autocommit = engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-        self._transaction: Any = None  # asyncpg's, once a statement began one
+        options = engine.get_execution_options()
+        self._autocommit = options.get("isolation_level") == "AUTOCOMMIT"
+        self._driver: _Driver
+        if self._dialect.driver == "asyncpg":
+            self._driver = _Asyncpg(fairy.driver_connection)
+        else:
+            self._driver = _Aiosqlite(
+                fairy.driver_connection, read_only=bool(options.get(READ_ONLY))
+            )
+        self._in_transaction = False
         self._unsure = False  # interrupted mid-call: the connection's state is unknown
 
     @classmethod
@@ -104,60 +123,63 @@ class DirectConnection:
         return cls(engine, fairy)
 
     async def execute(self, statement: Any, parameters: Any = None) -> DirectResult:
-        sql, args, many, returns_rows = _prepared(self._dialect, statement, parameters)
-        if self._transaction is None and not self._autocommit:
-            await self._guarded(self._begin(), "BEGIN", ())
-        if many:
-            await self._guarded(self._driver.executemany(sql, args), sql, args)
+        prepared = _prepared(self._dialect, statement, parameters)
+        sql, args = prepared.sql, prepared.args
+        if not self._in_transaction and not self._autocommit:
+            await self._guarded(self._driver.begin(), "BEGIN", ())
+            self._in_transaction = True
+        driver = self._driver
+        if prepared.many:
+            await self._guarded(driver.executemany(sql, args), sql, args)
             return DirectResult([], -1)
-        if returns_rows:
-            records = await self._guarded(self._driver.fetch(sql, *args), sql, args)
-            return DirectResult(records, len(records))
-        status = await self._guarded(self._driver.execute(sql, *args), sql, args)
-        found = _ROWCOUNT.match(status or "")
-        return DirectResult([], int(found.group(1)) if found else -1)
+        if prepared.returns_rows:
+            rows = await self._guarded(driver.fetch(sql, args), sql, args)
+            if prepared.reader is not None:
+                return prepared.reader.result(rows)
+            return DirectResult(rows, len(rows))
+        return DirectResult([], await self._guarded(driver.execute(sql, args), sql, args))
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the driver's connection is inside a transaction."""
+        return self._driver.in_transaction()
+
     async def commit(self) -> None:
-        transaction, self._transaction = self._transaction, None
-        if transaction is not None:
-            await self._guarded(transaction.commit(), "COMMIT", ())
+        if self._in_transaction:
+            self._in_transaction = False
+            await self._guarded(self._driver.commit(), "COMMIT", ())
 
     async def rollback(self) -> None:
-        transaction, self._transaction = self._transaction, None
-        if transaction is not None:
-            await self._guarded(transaction.rollback(), "ROLLBACK", ())
+        if self._in_transaction:
+            self._in_transaction = False
+            await self._guarded(self._driver.rollback(), "ROLLBACK", ())
 
     async def close(self) -> None:
         """Back to the pool, never inside a transaction: one that cannot be rolled back, or a
         connection interrupted mid-call, is thrown away instead (the pool opens another)."""
         fairy = self._fairy
         try:
-            if self._transaction is not None and not self._unsure:
+            if self._in_transaction and not self._unsure:
                 await self.rollback()
         except BaseException:
             self._unsure = True
             raise
         finally:
             driver = self._driver
-            if self._unsure or driver.is_closed() or driver.is_in_transaction():
+            if self._unsure or driver.is_closed() or driver.in_transaction():
                 await greenlet_spawn(fairy.invalidate)  # closes it and returns its slot
             else:
                 await greenlet_spawn(fairy.close)
 
-    async def _begin(self) -> None:
-        transaction = self._driver.transaction()
-        await transaction.start()
-        self._transaction = transaction
-
-    async def _guarded(self, call: Any, sql: str, args: Any) -> Any:
+    async def _guarded(self, call: Awaitable[T], sql: str, args: Any) -> T:
         try:
             return await call
         except Exception as error:
             raise self._translated(error, sql, args) from error
-        except BaseException:  # cancelled mid-call: asyncpg's state is not ours to trust
+        except BaseException:  # cancelled mid-call: the driver's state is not ours to trust
             self._unsure = True
             raise
 
@@ -177,7 +199,7 @@ class DirectConnection:
         lost = dialect.is_disconnect(driver_error, self._fairy.dbapi_connection, None)
         if lost:
             self._unsure = True
-            self._transaction = None
+            self._in_transaction = False
             # As SQLAlchemy does: every connection as old as this one is suspect (each is
             # replaced at its next check-out); this one is thrown away on close.
             self._engine.sync_engine.pool._invalidate(self._fairy, driver_error, _checkin=False)
@@ -192,15 +214,107 @@ class DirectConnection:
         )
 
 
-class DirectResult:
-    """The rows of one statement, read as the adapters read SQLAlchemy's results."""
+class _Driver(Protocol):
+    async def begin(self) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]: ...
+    async def execute(self, sql: str, args: Sequence[Any]) -> int: ...
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None: ...
+    def in_transaction(self) -> bool: ...
+    def is_closed(self) -> bool: ...
 
-    def __init__(self, records: Sequence[Any], rowcount: int) -> None:
+
+class _Asyncpg:
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        self._transaction: Any = None
+
+    async def begin(self) -> None:
+        transaction = self._connection.transaction()
+        await transaction.start()
+        self._transaction = transaction
+
+    async def commit(self) -> None:
+        transaction, self._transaction = self._transaction, None
+        await transaction.commit()
+
+    async def rollback(self) -> None:
+        transaction, self._transaction = self._transaction, None
+        await transaction.rollback()
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        return list(await self._connection.fetch(sql, *args))
+
+    async def execute(self, sql: str, args: Sequence[Any]) -> int:
+        status = await self._connection.execute(sql, *args)
+        found = _ROWCOUNT.match(status or "")
+        return int(found.group(1)) if found else -1
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self._connection.executemany(sql, args)
+
+    def in_transaction(self) -> bool:
+        return bool(self._connection.is_in_transaction())
+
+    def is_closed(self) -> bool:
+        return bool(self._connection.is_closed())
+
+
+class _Aiosqlite:
+    """aiosqlite runs each call on the connection's own thread: one hop per call here, where
+    SQLAlchemy's adapter makes three or four (cursor, execute, fetch, close)."""
+
+    def __init__(self, connection: Any, *, read_only: bool) -> None:
+        self._connection = connection
+        # As engine.py's begin event: writers take the write lock up front, readers none.
+        self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
+    async def begin(self) -> None:
+        await self._connection.execute_fetchall(self._begin)
+
+    async def commit(self) -> None:
+        await self._connection.commit()
+
+    async def rollback(self) -> None:
+        await self._connection.rollback()
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        return list(await self._connection.execute_fetchall(sql, args))
+
+    async def execute(self, sql: str, args: Sequence[Any]) -> int:
+        cursor = await self._connection.execute(sql, args)
+        count = int(cursor.rowcount)
+        await cursor.close()
+        return count
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        cursor = await self._connection.executemany(sql, args)
+        await cursor.close()
+
+    def in_transaction(self) -> bool:
+        return not self.is_closed() and bool(self._connection.in_transaction)
+
+    def is_closed(self) -> bool:
+        return getattr(self._connection, "_connection", None) is None
+
+
+class DirectResult:
+    """The rows of one statement, read as the adapters read SQLAlchemy's results: asyncpg's
+    records (read by position and by name), or plain tuples with their column names."""
+
+    def __init__(
+        self, records: Sequence[Any], rowcount: int, keys: Sequence[str] | None = None
+    ) -> None:
         self._records = records
+        self._keys = keys
         self.rowcount = rowcount
 
     def mappings(self) -> _Mappings:
-        return _Mappings(self._records)
+        if self._keys is None:
+            return _Mappings(self._records)
+        keys = self._keys
+        return _Mappings([dict(zip(keys, row, strict=True)) for row in self._records])
 
     def scalars(self) -> Iterator[Any]:
         return (record[0] for record in self._records)
@@ -228,7 +342,7 @@ class DirectResult:
 
 
 class _Mappings:
-    """asyncpg's records already read by column name, as SQLAlchemy's RowMapping does."""
+    """Rows read by column name, as SQLAlchemy's RowMapping does."""
 
     def __init__(self, records: Sequence[Mapping[str, Any]]) -> None:
         self._records = records
@@ -244,16 +358,51 @@ class _Mappings:
 
 
 # -- compiling, as SQLAlchemy's execution context does --------------------------------------------
+class _Prepared(NamedTuple):
+    sql: str
+    args: Any  # one sequence of arguments, or one per row for an executemany
+    many: bool
+    returns_rows: bool
+    reader: _RowReader | None
+
+
+class _RowReader:
+    """Turns a driver's plain tuples (SQLite's) into what SQLAlchemy's result would give: each
+    column through its type's result processor (text to datetime, JSON, booleans), by name."""
+
+    def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
+        columns = compiled._result_columns
+        self.keys = [column.keyname for column in columns]
+        self.processors = [
+            column.type._cached_result_processor(dialect, None) for column in columns
+        ]
+        self.processes = any(self.processors)
+
+    def result(self, rows: list[Any]) -> DirectResult:
+        if not self.keys or (rows and len(rows[0]) != len(self.keys)):
+            return DirectResult(rows, len(rows))  # textual SQL: by position only
+        if self.processes:
+            processors = self.processors
+            rows = [
+                tuple(p(value) if p else value for p, value in zip(processors, row, strict=True))
+                for row in rows
+            ]
+        return DirectResult(rows, len(rows), self.keys)
+
+
+class _Compiled(NamedTuple):
+    compiled: SQLCompiler
+    reader: _RowReader | None  # None: the driver's rows need no reading (asyncpg's records)
+
+
 # Per dialect (an engine's): a compiled statement holds its dialect's type processors.
-_compiled: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, ...], SQLCompiler]] = (
+_compiled: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Compiled]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _prepared(
-    dialect: Dialect, statement: ClauseElement, parameters: Any
-) -> tuple[str, Any, bool, bool]:
-    """(SQL, positional arguments, executemany?, returns rows?) for asyncpg."""
+def _prepared(dialect: Dialect, statement: ClauseElement, parameters: Any) -> _Prepared:
+    """The SQL and positional arguments the driver takes, as SQLAlchemy would send them."""
     groups: list[Mapping[str, Any]]
     if parameters is None:
         groups = []
@@ -263,7 +412,7 @@ def _prepared(
         groups = list(parameters)
     many = len(groups) > 1
     column_keys = sorted(groups[0]) if groups else []
-    compiled, extracted = _compile(dialect, statement, column_keys, many)
+    (compiled, reader), extracted = _compile(dialect, statement, column_keys, many)
     if compiled.insert_prefetch or compiled.update_prefetch:
         raise NotImplementedError("Python-side column defaults are not sent directly.")
     values = [
@@ -279,7 +428,7 @@ def _prepared(
         expanded = compiled._process_parameters_for_postcompile(values[0])
         sql, positions = expanded.statement, expanded.positiontup
         processors = {**processors, **expanded.processors}
-    assert positions is not None, "asyncpg's dialect is positional"
+    assert positions is not None, "the direct path's dialects are positional"
     args = [
         [processors[key](group[key]) if key in processors else group[key] for key in positions]
         for group in values
@@ -287,26 +436,31 @@ def _prepared(
     # A write's answer is its row count, unless it returns rows.
     is_write = compiled.isinsert or compiled.isupdate or compiled.isdelete
     returns_rows = not is_write or bool(compiled.effective_returning)
-    return sql, args if many else args[0], many, returns_rows
+    return _Prepared(sql, args if many else args[0], many, returns_rows, reader)
 
 
 def _compile(
     dialect: Dialect, statement: ClauseElement, column_keys: list[str], many: bool
-) -> tuple[SQLCompiler, Any]:
+) -> tuple[_Compiled, Any]:
     cache_key = statement._generate_cache_key()
     if cache_key is None:  # not cacheable: compiled each time, as SQLAlchemy would
-        compiled = statement.compile(dialect=dialect, column_keys=column_keys, for_executemany=many)
-        assert isinstance(compiled, SQLCompiler)
-        return compiled, None
+        return _compiled_for(dialect, statement, None, column_keys, many), None
     cache = _compiled.setdefault(dialect, {})
     key = (cache_key.key, tuple(column_keys), many)
     found = cache.get(key)
     if found is None:
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
-        compiled = statement.compile(
-            dialect=dialect, cache_key=cache_key, column_keys=column_keys, for_executemany=many
-        )
-        assert isinstance(compiled, SQLCompiler)
-        cache[key] = found = compiled
+        cache[key] = found = _compiled_for(dialect, statement, cache_key, column_keys, many)
     return found, cache_key.bindparams
+
+
+def _compiled_for(
+    dialect: Dialect, statement: ClauseElement, cache_key: Any, column_keys: list[str], many: bool
+) -> _Compiled:
+    compiled = statement.compile(
+        dialect=dialect, cache_key=cache_key, column_keys=column_keys, for_executemany=many
+    )
+    assert isinstance(compiled, SQLCompiler)
+    reader = None if dialect.driver == "asyncpg" else _RowReader(compiled, dialect)
+    return _Compiled(compiled, reader)

@@ -36,7 +36,7 @@ CONNECT_TIMEOUT = 10
 # request answers 503 with Retry-After (is_outage) like any other database outage.
 PING_AFTER_IDLE_SECONDS = 2.0
 
-_READ_ONLY = "sunap_read_only"
+READ_ONLY = "sunap_read_only"  # an execution option: this engine only reads
 _IDLE_SINCE = "sunap_idle_since"
 
 _ASYNC_DRIVERS = {
@@ -168,7 +168,7 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
         # Take the write lock up front: a read-then-write transaction can then never be refused
         # with "database is locked" halfway; it waits its turn at BEGIN instead. Pure reads
         # (see `reader`) take no lock: in WAL mode they never wait for a writer.
-        if connection.get_execution_options().get(_READ_ONLY):
+        if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -186,7 +186,7 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     statement either way). MariaDB keeps its transactions: its driver would spend a round trip
     to switch autocommit on and two to switch it back.
     """
-    return one_statement(engine).execution_options(**{_READ_ONLY: True})
+    return one_statement(engine).execution_options(**{READ_ONLY: True})
 
 
 def one_statement(engine: AsyncEngine) -> AsyncEngine:
