@@ -83,8 +83,8 @@ class SqlUnitOfWork:
         if self._writer_turn is not None:
             await asyncio.wait_for(self._writer_turn.acquire(), timeout=SQLITE_BUSY_TIMEOUT)
         try:
-            # PostgreSQL on asyncpg sends its statements directly (direct.py); the other
-            # databases go through a SQLAlchemy session.
+            # PostgreSQL and SQLite send their statements through the driver (direct.py);
+            # MariaDB, and an engine someone listens to, through a SQLAlchemy session.
             if takes_direct_path(self._engine):
                 session: SqlConnection = await DirectConnection.open(self._engine)
             else:
