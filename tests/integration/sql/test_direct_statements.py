@@ -230,6 +230,17 @@ async def test_what_is_not_committed_is_rolled_back_and_the_connection_goes_back
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) is None
 
 
+async def test_a_single_statement_is_sent_with_no_transaction_around_it(db: AsyncEngine) -> None:
+    tenant = unique("tnt")
+    async with direct.begin(db, single=True) as conn:
+        assert isinstance(conn, DirectConnection)
+        await conn.execute(insert(tenants).values(id=tenant, name=tenant))
+        assert not conn.in_transaction  # already committed: it stays if the block fails now
+    async with direct.connect(reader(db), single=True) as conn:
+        assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
+        assert not conn.in_transaction
+
+
 async def test_an_autocommit_engine_sends_no_transaction(pg: AsyncEngine) -> None:
     tenant = unique("tnt")
     async with direct.begin(one_statement(pg)) as conn:

@@ -61,7 +61,7 @@ class SqlApiKeyStore:
             )
 
     async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
-        async with direct.connect(self._reader) as conn:
+        async with direct.connect(self._reader, single=True) as conn:
             row = (await conn.execute(_BY_HASH, {"key_hash": key_hash})).mappings().first()
         if row is None:
             return None

@@ -73,14 +73,17 @@ def takes_direct_path(engine: AsyncEngine) -> bool:
 
 
 @asynccontextmanager
-async def connect(engine: AsyncEngine) -> AsyncIterator[SqlConnection]:
+async def connect(engine: AsyncEngine, *, single: bool = False) -> AsyncIterator[SqlConnection]:
     """A connection for a few statements; a transaction begins with the first, unless the
-    engine is in autocommit. Whatever was not committed is rolled back on the way out."""
+    engine is in autocommit. Whatever was not committed is rolled back on the way out.
+
+    `single`: the caller sends one statement, atomic on its own, so the direct path sends no
+    BEGIN and no ROLLBACK around it (on SQLite, two thread hops fewer)."""
     if not takes_direct_path(engine):
         async with engine.connect() as connection:
             yield connection
         return
-    direct = await DirectConnection.open(engine)
+    direct = await DirectConnection.open(engine, single=single)
     try:
         yield direct
     finally:
@@ -88,9 +91,9 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[SqlConnection]:
 
 
 @asynccontextmanager
-async def begin(engine: AsyncEngine) -> AsyncIterator[SqlConnection]:
+async def begin(engine: AsyncEngine, *, single: bool = False) -> AsyncIterator[SqlConnection]:
     """As `connect`, committed on the way out unless an error leaves the block."""
-    async with connect(engine) as connection:
+    async with connect(engine, single=single) as connection:
         yield connection
         await connection.commit()
 
@@ -99,12 +102,12 @@ class DirectConnection:
     """One pooled driver connection, answering as SQLAlchemy's AsyncConnection does for the
     calls the adapters make (execute, scalar, commit, rollback)."""
 
-    def __init__(self, engine: AsyncEngine, fairy: Any) -> None:
+    def __init__(self, engine: AsyncEngine, fairy: Any, *, single: bool = False) -> None:
         self._engine = engine
         self._dialect: Dialect = engine.sync_engine.dialect
         self._fairy = fairy
         options = engine.get_execution_options()
-        self._autocommit = options.get("isolation_level") == "AUTOCOMMIT"
+        self._autocommit = single or options.get("isolation_level") == "AUTOCOMMIT"
         self._driver: _Driver
         if self._dialect.driver == "asyncpg":
             self._driver = _Asyncpg(fairy.driver_connection)
@@ -116,11 +119,11 @@ class DirectConnection:
         self._unsure = False  # interrupted mid-call: the connection's state is unknown
 
     @classmethod
-    async def open(cls, engine: AsyncEngine) -> DirectConnection:
+    async def open(cls, engine: AsyncEngine, *, single: bool = False) -> DirectConnection:
         # The pool's checkout runs its events (the ping after idle) and may connect: both await
         # the driver through SQLAlchemy's greenlet bridge.
         fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
-        return cls(engine, fairy)
+        return cls(engine, fairy, single=single)
 
     async def execute(self, statement: Any, parameters: Any = None) -> DirectResult:
         prepared = _prepared(self._dialect, statement, parameters)
@@ -172,7 +175,9 @@ class DirectConnection:
             if self._unsure or driver.is_closed() or driver.in_transaction():
                 await greenlet_spawn(fairy.invalidate)  # closes it and returns its slot
             else:
-                await greenlet_spawn(fairy.close)
+                # Known to be in no transaction: the pool's reset (a ROLLBACK; on SQLite a
+                # thread hop) has nothing to do, as when SQLAlchemy's Connection closes.
+                await greenlet_spawn(fairy._close_special, True)
 
     async def _guarded(self, call: Awaitable[T], sql: str, args: Any) -> T:
         try:

@@ -55,7 +55,7 @@ class SqlIdempotencyStore:
         raise RuntimeError(f"Could not claim idempotency key {key!r}: it keeps changing.")
 
     async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None:
-        async with direct.begin(self._one_statement) as conn:
+        async with direct.begin(self._one_statement, single=True) as conn:
             await conn.execute(
                 update(keys)
                 .where(keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
@@ -69,7 +69,7 @@ class SqlIdempotencyStore:
             )
 
     async def release(self, tenant_id: str, key: str) -> None:
-        async with direct.begin(self._one_statement) as conn:
+        async with direct.begin(self._one_statement, single=True) as conn:
             await conn.execute(
                 delete(keys).where(
                     keys.c.tenant_id == tenant_id,
@@ -80,7 +80,7 @@ class SqlIdempotencyStore:
 
     async def _insert(self, tenant_id: str, key: str, fresh: dict[str, Any]) -> bool:
         try:
-            async with direct.begin(self._one_statement) as conn:
+            async with direct.begin(self._one_statement, single=True) as conn:
                 await conn.execute(
                     insert(keys).values(tenant_id=tenant_id, idempotency_key=key, **fresh)
                 )
