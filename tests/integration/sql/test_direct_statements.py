@@ -59,23 +59,26 @@ def pg_url(
     yield from _migrated(request.param, tmp_path_factory.mktemp("direct-pg"))
 
 
-@pytest.fixture
-async def db(direct_url: str) -> AsyncIterator[AsyncEngine]:
-    """PostgreSQL or SQLite, with a pool of one connection: each test sees it reused."""
-    engine = create_engine(direct_url, pool_size=1, max_overflow=0)
+async def _one_connection(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool holds one connection: each test sees it reused."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def db(direct_url: str) -> AsyncIterator[AsyncEngine]:
+    """PostgreSQL or SQLite."""
+    async for engine in _one_connection(direct_url):
+        yield engine
 
 
 @pytest.fixture
 async def pg(pg_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
-    try:
+    async for engine in _one_connection(pg_url):
         yield engine
-    finally:
-        await engine.dispose()
 
 
 async def a_tenant(engine: AsyncEngine) -> str:
@@ -237,6 +240,7 @@ async def test_a_single_statement_is_sent_with_no_transaction_around_it(db: Asyn
         await conn.execute(insert(tenants).values(id=tenant, name=tenant))
         assert not conn.in_transaction  # already committed: it stays if the block fails now
     async with direct.connect(reader(db), single=True) as conn:
+        assert isinstance(conn, DirectConnection)
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
         assert not conn.in_transaction
 
