@@ -192,7 +192,8 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
 def one_statement(engine: AsyncEngine) -> AsyncEngine:
     """The same engine for a transaction of a single statement, which is atomic on its own. On
     PostgreSQL it runs in autocommit: no BEGIN and no COMMIT, two round trips fewer; elsewhere
-    it is an ordinary transaction (see `reader` for MariaDB)."""
+    it is an ordinary transaction (see `reader` for MariaDB), except on SQLite's direct path,
+    which sends a lone statement bare when told so (`direct.connect(…, single=True)`)."""
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
