@@ -201,6 +201,16 @@ async def test_a_write_the_database_refuses_is_an_integrity_error_that_hides_its
         assert await conn.scalar(text("SELECT 1")) == 1
 
 
+async def test_several_rows_at_once_are_refused_not_half_sent(db: AsyncEngine) -> None:
+    ids = [unique("tnt"), unique("tnt")]
+    with pytest.raises(NotImplementedError):
+        async with direct.begin(db) as conn:
+            await conn.execute(insert(tenants), [{"id": i, "name": i} for i in ids])
+    async with direct.connect(db) as conn:
+        found = await conn.execute(select(tenants.c.id).where(tenants.c.id.in_(ids)))
+        assert list(found.scalars()) == []
+
+
 async def test_rows_counted_and_read_as_sqlalchemy_gives_them(db: AsyncEngine) -> None:
     tenant = await a_tenant(db)
     rename = update(tenants).where(tenants.c.id == bindparam("which")).values(name=bindparam("to"))

@@ -132,9 +132,6 @@ class DirectConnection:
             await self._guarded(self._driver.begin(), "BEGIN", ())
             self._in_transaction = True
         driver = self._driver
-        if prepared.many:
-            await self._guarded(driver.executemany(sql, args), sql, args)
-            return DirectResult([], -1)
         if prepared.returns_rows:
             rows = await self._guarded(driver.fetch(sql, args), sql, args)
             if prepared.reader is not None:
@@ -225,7 +222,6 @@ class _Driver(Protocol):
     async def rollback(self) -> None: ...
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]: ...
     async def execute(self, sql: str, args: Sequence[Any]) -> int: ...
-    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None: ...
     def in_transaction(self) -> bool: ...
     def is_closed(self) -> bool: ...
 
@@ -255,9 +251,6 @@ class _Asyncpg:
         status = await self._connection.execute(sql, *args)
         found = _ROWCOUNT.match(status or "")
         return int(found.group(1)) if found else -1
-
-    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
-        await self._connection.executemany(sql, args)
 
     def in_transaction(self) -> bool:
         return bool(self._connection.is_in_transaction())
@@ -292,10 +285,6 @@ class _Aiosqlite:
         count = int(cursor.rowcount)
         await cursor.close()
         return count
-
-    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
-        cursor = await self._connection.executemany(sql, args)
-        await cursor.close()
 
     def in_transaction(self) -> bool:
         return not self.is_closed() and bool(self._connection.in_transaction)
@@ -365,8 +354,7 @@ class _Mappings:
 # -- compiling, as SQLAlchemy's execution context does --------------------------------------------
 class _Prepared(NamedTuple):
     sql: str
-    args: Any  # one sequence of arguments, or one per row for an executemany
-    many: bool
+    args: list[Any]
     returns_rows: bool
     reader: _RowReader | None
 
@@ -384,7 +372,7 @@ class _RowReader:
         self.processes = any(self.processors)
 
     def result(self, rows: list[Any]) -> DirectResult:
-        if not self.keys or (rows and len(rows[0]) != len(self.keys)):
+        if not self.keys:
             return DirectResult(rows, len(rows))  # textual SQL: by position only
         if self.processes:
             processors = self.processors
@@ -408,64 +396,51 @@ _compiled: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Compiled]] 
 
 def _prepared(dialect: Dialect, statement: ClauseElement, parameters: Any) -> _Prepared:
     """The SQL and positional arguments the driver takes, as SQLAlchemy would send them."""
-    groups: list[Mapping[str, Any]]
-    if parameters is None:
-        groups = []
-    elif isinstance(parameters, Mapping):
-        groups = [parameters]
-    else:
-        groups = list(parameters)
-    many = len(groups) > 1
-    column_keys = sorted(groups[0]) if groups else []
-    (compiled, reader), extracted = _compile(dialect, statement, column_keys, many)
+    if parameters is not None and not isinstance(parameters, Mapping):
+        # No adapter sends several rows at once; SQLAlchemy's path would, this one does not.
+        raise NotImplementedError("A list of parameter sets is not sent directly.")
+    column_keys = sorted(parameters) if parameters else []
+    (compiled, reader), extracted = _compile(dialect, statement, column_keys)
     if compiled.insert_prefetch or compiled.update_prefetch:
         raise NotImplementedError("Python-side column defaults are not sent directly.")
-    values = [
-        compiled.construct_params(group, escape_names=False, extracted_parameters=extracted)
-        for group in (groups or [{}])
-    ]
+    values = compiled.construct_params(
+        parameters or {}, escape_names=False, extracted_parameters=extracted
+    )
     processors: Mapping[str, Any] = compiled._bind_processors
     sql = compiled.string
     positions: Sequence[str] | None = compiled.positiontup
     if compiled.literal_execute_params or compiled.post_compile_params:
-        if many:
-            raise NotImplementedError("An expanding IN cannot be sent as an executemany.")
-        expanded = compiled._process_parameters_for_postcompile(values[0])
+        expanded = compiled._process_parameters_for_postcompile(values)
         sql, positions = expanded.statement, expanded.positiontup
         processors = {**processors, **expanded.processors}
     assert positions is not None, "the direct path's dialects are positional"
-    args = [
-        [processors[key](group[key]) if key in processors else group[key] for key in positions]
-        for group in values
-    ]
+    args = [processors[key](values[key]) if key in processors else values[key] for key in positions]
     # A write's answer is its row count, unless it returns rows.
     is_write = compiled.isinsert or compiled.isupdate or compiled.isdelete
     returns_rows = not is_write or bool(compiled.effective_returning)
-    return _Prepared(sql, args if many else args[0], many, returns_rows, reader)
+    return _Prepared(sql, args, returns_rows, reader)
 
 
 def _compile(
-    dialect: Dialect, statement: ClauseElement, column_keys: list[str], many: bool
+    dialect: Dialect, statement: ClauseElement, column_keys: list[str]
 ) -> tuple[_Compiled, Any]:
     cache_key = statement._generate_cache_key()
     if cache_key is None:  # not cacheable: compiled each time, as SQLAlchemy would
-        return _compiled_for(dialect, statement, None, column_keys, many), None
+        return _compiled_for(dialect, statement, None, column_keys), None
     cache = _compiled.setdefault(dialect, {})
-    key = (cache_key.key, tuple(column_keys), many)
+    key = (cache_key.key, tuple(column_keys))
     found = cache.get(key)
     if found is None:
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
-        cache[key] = found = _compiled_for(dialect, statement, cache_key, column_keys, many)
+        cache[key] = found = _compiled_for(dialect, statement, cache_key, column_keys)
     return found, cache_key.bindparams
 
 
 def _compiled_for(
-    dialect: Dialect, statement: ClauseElement, cache_key: Any, column_keys: list[str], many: bool
+    dialect: Dialect, statement: ClauseElement, cache_key: Any, column_keys: list[str]
 ) -> _Compiled:
-    compiled = statement.compile(
-        dialect=dialect, cache_key=cache_key, column_keys=column_keys, for_executemany=many
-    )
+    compiled = statement.compile(dialect=dialect, cache_key=cache_key, column_keys=column_keys)
     assert isinstance(compiled, SQLCompiler)
     reader = None if dialect.driver == "asyncpg" else _RowReader(compiled, dialect)
     return _Compiled(compiled, reader)
