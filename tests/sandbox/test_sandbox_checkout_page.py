@@ -58,6 +58,28 @@ async def test_approving_redirects_to_success_with_toss_parameters(
     assert confirmed.json()["status"] == "DONE"
 
 
+async def test_approving_twice_answers_the_same_success_and_confirms_once(
+    toss: httpx.AsyncClient,
+) -> None:
+    """A double click posts the window's form twice: both answers send the customer to success."""
+    order_id = new_order_id()
+    page = (await toss.get("/sandbox/checkout", params=checkout_params(order_id))).text
+
+    first = query_of(await toss.post("/sandbox/checkout/approve", data=form(page)))
+    second = query_of(await toss.post("/sandbox/checkout/approve", data=form(page)))
+
+    assert first == second
+    confirm = {"paymentKey": first["paymentKey"], "orderId": order_id, "amount": 12000}
+    assert (await toss.post("/v1/payments/confirm", json=confirm)).json()["status"] == "DONE"
+    again = await toss.post("/v1/payments/confirm", json=confirm)
+    assert again.json()["code"] == "ALREADY_PROCESSED_PAYMENT"
+    # Once confirmed, the window's form is spent: a late post goes to fail, and changes nothing.
+    late = query_of(await toss.post("/sandbox/checkout/approve", data=form(page)))
+    assert late["code"] == "PAY_PROCESS_ABORTED"
+    looked_up = await toss.get(f"/v1/payments/{first['paymentKey']}")
+    assert looked_up.json()["status"] == "DONE"
+
+
 async def test_declining_redirects_to_fail_with_the_chosen_code(toss: httpx.AsyncClient) -> None:
     order_id = new_order_id()
     page = (await toss.get("/sandbox/checkout", params=checkout_params(order_id))).text

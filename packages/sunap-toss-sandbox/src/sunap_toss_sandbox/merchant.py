@@ -140,7 +140,12 @@ class Merchant:
         return payment if payment is not None and payment.status == "READY" else None
 
     def authenticate(self, payment_key: str) -> PaymentRecord:
+        """The customer approved in the window. The window's form sent twice (a double click, a
+        resubmitted page) authenticates once and answers the same: the second post must not turn
+        the first one's success into a failure."""
         payment = self._existing(payment_key)
+        if payment.status == "IN_PROGRESS" and payment.expires_at is not None:
+            return payment  # authenticated, not yet confirmed (a confirm clears the deadline)
         if payment.status != "READY":
             raise TossError(choices.CONFIRM_EXPIRED_SESSION_CODE)
         payment.status = "IN_PROGRESS"
