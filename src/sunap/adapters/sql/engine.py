@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sunap.adapters.drivers import AIOMYSQL, ASYNCPG, require
 
+from . import json_text
+
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 # Connections kept open per process: enough for a busy process's concurrent transactions, so
@@ -65,6 +67,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = async_url(url)
     backend = parsed.get_backend_name()
     kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("json_serializer", json_text.dumps)
+    kwargs.setdefault("json_deserializer", json_text.loads)
     if backend == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     require(AIOMYSQL if backend == "mysql" else ASYNCPG, needed_by="SUNAP_DATABASE_URL")

@@ -8,7 +8,6 @@ write lock taken at BEGIN makes them take turns.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.ports import OutboxRow
 
-from . import direct
+from . import direct, json_text
 from .direct import SqlConnection
 from .engine import reader
 from .tables import outbox
@@ -34,21 +33,31 @@ class SqlOutboxBatch:
         if not self.rows:
             return
         await self._conn.execute(
-            update(outbox)
-            .where(outbox.c.seq.in_([r.seq for r in self.rows]))
-            .values(published_at=now)
+            update(outbox).where(outbox.c.seq.in_(_padded(self.rows))).values(published_at=now)
         )
+
+
+def _padded(rows: list[OutboxRow]) -> list[int]:
+    """The batch's seqs, the last repeated up to the next power of two: the IN list then takes a
+    handful of lengths, and the driver prepares and caches a handful of statements, not one per
+    batch size (a repeated value matches the same row)."""
+    seqs = [r.seq for r in rows]
+    return seqs + seqs[-1:] * ((1 << (len(seqs) - 1).bit_length()) - len(seqs))
 
 
 class SqlOutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._reader = reader(engine)
+        self._next_rows_by_limit: dict[int, Select[Any]] = {}  # built once: the relay polls
 
     @asynccontextmanager
     async def batch(self, limit: int) -> AsyncIterator[SqlOutboxBatch]:
         async with direct.begin(self._engine) as conn:
-            found = await conn.execute(self._next_rows(limit))
+            stmt = self._next_rows_by_limit.get(limit)
+            if stmt is None:
+                stmt = self._next_rows_by_limit[limit] = self._next_rows(limit)
+            found = await conn.execute(stmt)
             rows = [
                 OutboxRow(
                     seq=r["seq"],
@@ -56,7 +65,7 @@ class SqlOutboxStore:
                     aggregatetype=r["aggregatetype"],
                     aggregateid=r["aggregateid"],
                     type=r["type"],
-                    payload=json.dumps(r["payload"], separators=(",", ":")).encode(),
+                    payload=json_text.dumps(r["payload"]).encode(),
                 )
                 for r in found.mappings()
             ]

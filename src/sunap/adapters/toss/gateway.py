@@ -43,6 +43,7 @@ from sunap_toss import (
 )
 from sunap_toss.client import DEFAULT_BREAKER, BreakerChoice
 
+from .connection_pool import TossTransport
 from .wire import WireError, parse_billing, parse_payment
 
 T = TypeVar("T")
@@ -241,14 +242,15 @@ def build_toss_gateway(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[TossGateway, httpx.AsyncClient]:
     """A gateway and the one pooled client it uses; the caller closes the client (`aclose`)."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(
             connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
         ),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        transport=transport,
+        limits=limits,
+        transport=transport or TossTransport(limits),
         follow_redirects=False,
     )
     gateway = TossGateway(
