@@ -5,6 +5,7 @@ on an idle connection costs nothing but a new one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 
 import httpx
@@ -90,6 +91,48 @@ async def test_a_connection_the_server_closed_is_replaced(server: str) -> None:
         assert after[0].headers["X-Client-Port"] != closed.headers["X-Client-Port"]
         assert after[1].headers["X-Client-Port"] == after[0].headers["X-Client-Port"]
         assert len(pool_of(http).connections) == 1
+
+
+class HangsUpWhenIdle:
+    """A server that answers keep-alive requests and closes a connection idle for 50 ms, as a
+    server whose keep-alive timeout runs out does: silently, between requests."""
+
+    def __init__(self) -> None:
+        self.handlers: list[asyncio.Task[None]] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        body = str(writer.get_extra_info("peername")[1]).encode()  # the client's port
+        try:
+            while True:
+                await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=0.05)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+async def test_a_connection_the_server_closed_while_idle_is_never_reused() -> None:
+    """A call sent on a connection the server had closed would fail, and a confirm could not tell
+    whether Toss got it: the pool looks before reusing, whether or not it swept lately."""
+    hangs_up = HangsUpWhenIdle()
+    server = await asyncio.start_server(hangs_up, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    async with server:
+        async with client(max_connections=4, keepalive=4) as http:
+            first = await http.get(url)
+            second = await http.get(url)  # right away: the same connection
+            await asyncio.sleep(0.3)  # the server hangs up on it; no sweep is due (one a second)
+            third = await http.get(url)
+        await asyncio.gather(*hangs_up.handlers)
+
+    assert first.text == second.text
+    assert third.status_code == 200
+    assert third.text != first.text  # a new connection, not the closed one
 
 
 async def test_the_gateway_calls_toss_through_this_pool() -> None:

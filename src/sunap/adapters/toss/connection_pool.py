@@ -14,50 +14,77 @@ call whose answer never came is still the error the gateway reads as "unknown".
 
 from __future__ import annotations
 
+import time
+
 import httpcore
 import httpx
 from httpcore import AsyncConnectionInterface
 
+# Seconds between looks at every idle connection for one the server closed or that outlived its
+# keep-alive (the connection about to be reused is looked at every time).
+SWEEP_SECONDS = 1.0
+
 
 class LinearConnectionPool(httpcore.AsyncConnectionPool):
+    _next_sweep = 0.0  # monotonic time of the next look at every idle connection
+
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         # Called by httpcore under its pool lock, whenever a request joins or leaves the pool.
+        # Whether an idle connection has expired costs a system call (did the server hang up?):
+        # asked of the connection about to be reused, every time, and of all idle ones once a
+        # second, so that connections the server closed do not linger.
+        now = time.monotonic()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + SWEEP_SECONDS
         closing: list[AsyncConnectionInterface] = []
         kept: list[AsyncConnectionInterface] = []
         idle_kept = 0
         for connection in self._connections:
             if connection.is_closed():
                 continue
-            if connection.has_expired():  # keep-alive over, or the server hung up while idle
+            if not connection.is_idle():
+                kept.append(connection)
+            elif (sweep and connection.has_expired()) or (
+                idle_kept >= self._max_keepalive_connections
+            ):
                 closing.append(connection)
-            elif connection.is_idle():
-                if idle_kept < self._max_keepalive_connections:
-                    idle_kept += 1
-                    kept.append(connection)
-                else:
-                    closing.append(connection)
             else:
+                idle_kept += 1
                 kept.append(connection)
         self._connections = kept
 
         for pool_request in [r for r in self._requests if r.is_queued()]:
             origin = pool_request.request.url.origin
-            reusable = next(
-                (c for c in kept if c.can_handle_request(origin) and c.is_available()), None
-            )
+            reusable = self._reusable(origin, closing)
             if reusable is not None:
                 pool_request.assign_to_connection(reusable)
                 continue
-            if len(kept) >= self._max_connections:
-                idle = next((c for c in kept if c.is_idle()), None)
+            if len(self._connections) >= self._max_connections:
+                idle = next((c for c in self._connections if c.is_idle()), None)
                 if idle is None:
                     continue  # the request waits for a connection (or its pool timeout)
-                kept.remove(idle)  # an idle connection to another origin makes room
+                self._connections.remove(idle)  # an idle connection to another origin makes room
                 closing.append(idle)
             connection = self.create_connection(origin)
-            kept.append(connection)
+            self._connections.append(connection)
             pool_request.assign_to_connection(connection)
         return closing
+
+    def _reusable(
+        self, origin: httpcore.Origin, closing: list[AsyncConnectionInterface]
+    ) -> AsyncConnectionInterface | None:
+        """The first connection that can take a request to `origin` now, never one the server
+        has closed: a call sent on it would fail with no way to tell whether Toss got it."""
+        for connection in list(self._connections):
+            if not (connection.can_handle_request(origin) and connection.is_available()):
+                continue
+            if connection.is_idle() and connection.has_expired():
+                self._connections.remove(connection)
+                closing.append(connection)
+                continue
+            return connection
+        return None
 
 
 class TossTransport(httpx.AsyncHTTPTransport):
