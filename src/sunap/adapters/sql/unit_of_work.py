@@ -10,7 +10,6 @@ collected from every repository the unit of work handed out, as cosmicpython's
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -159,7 +158,7 @@ class SqlUnitOfWork:
                     aggregatetype=aggregate.aggregate_type,
                     aggregateid=aggregate.id,
                     type=event.type,
-                    payload=json.loads(json.dumps(envelope, default=str)),
+                    payload=envelope,  # JSON already: the API answers with these same shapes
                     created_at=aggregate.updated_at,
                 ),
             )

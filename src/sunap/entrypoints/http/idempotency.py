@@ -71,8 +71,8 @@ async def respond_idempotently(
     container = container_of(request)
     key = require_valid_key(request.headers.get("idempotency-key"))
     operation = f"{request.method} {request.url.path}"
-    call = IdempotentCall(
-        principal.tenant_id, key, fingerprint(operation, await canonical_body(request))
-    )
+    # Without a key nothing is claimed or compared: the request's digest would go unused.
+    digest = "" if key is None else fingerprint(operation, await canonical_body(request))
+    call = IdempotentCall(principal.tenant_id, key, digest)
     door = JsonDoor(present or container.resource, status)
     return await run_idempotently(call, container.idempotency, container.deps.clock, execute, door)
