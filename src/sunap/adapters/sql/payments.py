@@ -293,11 +293,12 @@ class SqlPaymentRepository:
 
     async def _update(self, tracked: _Tracked) -> None:
         payment = tracked.payment
-        assert tracked.version is not None
+        assert tracked.version is not None and tracked.row is not None
         new_version = tracked.version + 1
         row = payment_to_row(payment)
-        values = {k: v for k, v in row.items() if k != "id"} | {"version": new_version}
-        values |= {"where_id": payment.id, "where_version": tracked.version}
+        # Only the columns that changed: under the version check the stored row is the one read.
+        values = {k: v for k, v in row.items() if tracked.row.get(k, _UNREAD) != v}
+        values |= {"version": new_version, "where_id": payment.id, "where_version": tracked.version}
         try:
             result = cast(CursorResult[Any], await self._session.execute(_UPDATE_PAYMENT, values))
         except IntegrityError as exc:
@@ -330,6 +331,7 @@ _CANCEL_PREFIX = "cancel_"
 _PAYMENT_COLUMNS = tuple(c.key for c in payments.c)
 _CANCEL_COLUMNS = tuple(c.key for c in payment_cancels.c)
 _NO_CANCELS = frozenset(status.value for status in NEVER_APPROVED)
+_UNREAD = object()  # a column the tracked row lacks always counts as changed
 _INSERT_PAYMENT = insert(payments)
 _INSERT_CANCEL = insert(payment_cancels)
 _UPDATE_PAYMENT = update(payments).where(
