@@ -21,6 +21,7 @@ import httpx
 
 from . import requests
 from .breaker import CircuitBreaker
+from .connection_pool import LinearPoolTransport
 from .errors import TossUnknown
 from .models import (
     Billing,
@@ -129,10 +130,11 @@ class AsyncTossClient:
     ) -> None:
         steps = _steps(secret_key, base_url, clock, retry_policy, breaker, timeouts)
         self._owns_client = http_client is None
+        limits = _limits(max_connections)
         self._http = http_client or httpx.AsyncClient(
             timeout=_timeout(timeouts),
-            limits=_limits(max_connections),
-            transport=transport,
+            limits=limits,
+            transport=transport or LinearPoolTransport(limits),
             follow_redirects=False,
         )
         self._transport = AsyncTransport(self._http, steps)

@@ -42,8 +42,8 @@ from sunap_toss import (
     TossUnknown,
 )
 from sunap_toss.client import DEFAULT_BREAKER, BreakerChoice
+from sunap_toss.connection_pool import LinearPoolTransport
 
-from .connection_pool import TossTransport
 from .wire import WireError, parse_billing, parse_payment
 
 T = TypeVar("T")
@@ -250,7 +250,7 @@ def build_toss_gateway(
             connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
         ),
         limits=limits,
-        transport=transport or TossTransport(limits),
+        transport=transport or LinearPoolTransport(limits),
         follow_redirects=False,
     )
     gateway = TossGateway(

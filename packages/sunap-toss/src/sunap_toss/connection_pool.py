@@ -1,5 +1,5 @@
-"""The connections Toss calls go out on: httpx's own transport, with a pool whose bookkeeping
-grows with the number of connections, not with its square.
+"""The connections the async client's calls go out on: httpx's own transport, with a pool whose
+bookkeeping grows with the number of connections, not with its square.
 
 httpcore's pool (1.0) re-examines its connections twice per request, and for each idle one
 counts every connection again: with 32 connections open, a confirm spent a sixteenth of its CPU
@@ -87,7 +87,7 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
         return None
 
 
-class TossTransport(httpx.AsyncHTTPTransport):
+class LinearPoolTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (its error mapping, and its tracing when traces are on) over the pool
     above, with httpx's defaults for TLS (certificate checks on, the system's settings)."""
 

@@ -1,0 +1,146 @@
+"""The pool the async client's calls go out on, over a real loopback server: every call placed,
+connections reused and bounded, a full pool waits and then fails as httpx says, and a connection
+the server closed is never used again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from sunap_toss import AsyncTossClient
+from sunap_toss.connection_pool import LinearConnectionPool, LinearPoolTransport
+
+
+class LoopbackServer:
+    """A bare HTTP/1.1 server: answers `?n=` with n, after `?wait=` seconds, on a connection it
+    closes after the answer when asked (`?close=1`) or after `idle_timeout` seconds without a
+    request, silently, as a server whose keep-alive timeout runs out does. Every answer names the
+    client's port, that is which connection the call came on."""
+
+    def __init__(self, idle_timeout: float = 30.0) -> None:
+        self.idle_timeout = idle_timeout
+        self.handlers: list[asyncio.Task[None]] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        port = writer.get_extra_info("peername")[1]
+        try:
+            while True:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_timeout)
+                target = head.split(b" ", 2)[1].decode()
+                query = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}
+                await asyncio.sleep(float(query.get("wait", "0")))
+                body = query.get("n", "").encode()
+                close = "close" in query
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Client-Port: %d\r\n%s\r\n%s"
+                    % (len(body), port, b"Connection: close\r\n" if close else b"", body)
+                )
+                await writer.drain()
+                if close:
+                    break
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def serving(server: LoopbackServer) -> AsyncIterator[str]:
+    listening = await asyncio.start_server(server, "127.0.0.1", 0)
+    async with listening:
+        yield f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/"
+        # the clients are closed: let every connection's handler see it and finish
+        await asyncio.gather(*server.handlers)
+
+
+@contextlib.asynccontextmanager
+async def client(
+    max_connections: int, keepalive: int, pool_timeout: float = 5.0
+) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive)
+    async with httpx.AsyncClient(
+        transport=LinearPoolTransport(limits), timeout=httpx.Timeout(5.0, pool=pool_timeout)
+    ) as http:
+        yield http
+
+
+def pool_of(http: httpx.AsyncClient) -> LinearConnectionPool:
+    pool = http._transport._pool  # type: ignore[attr-defined]
+    assert isinstance(pool, LinearConnectionPool)
+    return pool
+
+
+async def test_concurrent_calls_are_all_answered_on_at_most_max_connections() -> None:
+    async with serving(LoopbackServer()) as url, client(max_connections=4, keepalive=2) as http:
+        pool = pool_of(http)
+        most = 0
+
+        async def call(n: int) -> str:
+            nonlocal most
+            answered = await http.get(url, params={"n": n, "wait": 0.02})
+            most = max(most, len(pool.connections))
+            return answered.text
+
+        answers = await asyncio.gather(*(call(n) for n in range(24)))
+
+        assert answers == [str(n) for n in range(24)]
+        assert most == 4
+        assert len(pool.connections) == 2  # idle beyond max_keepalive_connections: closed
+        # Calls one after another then reuse a kept connection: no new connection per call.
+        ports = {(await http.get(url)).headers["X-Client-Port"] for _ in range(5)}
+        assert len(ports) == 1
+        assert len(pool.connections) == 2
+
+
+async def test_a_full_pool_waits_for_a_connection_then_gives_up_with_a_pool_timeout() -> None:
+    async with (
+        serving(LoopbackServer()) as url,
+        client(max_connections=1, keepalive=1, pool_timeout=0.2) as http,
+    ):
+        slow = asyncio.create_task(http.get(url, params={"wait": 1.0}))
+        await asyncio.sleep(0.1)
+        with pytest.raises(httpx.PoolTimeout):
+            await http.get(url)
+        assert (await slow).status_code == 200
+        assert (await http.get(url, params={"n": 7})).text == "7"  # the connection came back
+
+
+async def test_a_connection_the_server_closed_after_answering_is_replaced() -> None:
+    async with serving(LoopbackServer()) as url, client(max_connections=2, keepalive=2) as http:
+        closed = await http.get(url, params={"n": 1, "close": 1})
+        after = [await http.get(url, params={"n": n}) for n in (2, 3)]
+
+        assert [closed.text, *(a.text for a in after)] == ["1", "2", "3"]
+        assert after[0].headers["X-Client-Port"] != closed.headers["X-Client-Port"]
+        assert after[1].headers["X-Client-Port"] == after[0].headers["X-Client-Port"]
+        assert len(pool_of(http).connections) == 1
+
+
+async def test_a_connection_the_server_closed_while_idle_is_never_reused() -> None:
+    """A call sent on a connection the server had closed would fail, and a confirm could not tell
+    whether Toss got it: the pool looks before reusing, whether or not it swept lately."""
+    async with (
+        serving(LoopbackServer(idle_timeout=0.05)) as url,
+        client(max_connections=4, keepalive=4) as http,
+    ):
+        first = await http.get(url)
+        second = await http.get(url)  # right away: the same connection
+        await asyncio.sleep(0.3)  # the server hangs up on it; no sweep is due (one a second)
+        third = await http.get(url)
+
+    assert first.headers["X-Client-Port"] == second.headers["X-Client-Port"]
+    assert third.status_code == 200
+    assert third.headers["X-Client-Port"] != first.headers["X-Client-Port"]
+
+
+async def test_the_async_client_uses_this_pool_unless_given_a_transport_or_client() -> None:
+    async with AsyncTossClient(secret_key="test_sk_x", base_url="http://127.0.0.1:9") as toss:
+        assert isinstance(pool_of(toss._http), LinearConnectionPool)
