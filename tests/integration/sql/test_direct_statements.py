@@ -1,4 +1,5 @@
-"""Statements sent through the driver directly (adapters/sql/direct.py: asyncpg, aiosqlite) must
+"""Statements sent through the driver directly (adapters/sql/direct.py: asyncpg, aiosqlite,
+aiomysql) must
 behave as SQLAlchemy's own path does where money depends on it: what reaches the database, what
 comes back, the errors and what they hide, and that no transaction outlives its unit of work."""
 
@@ -32,8 +33,9 @@ from tests.support.databases import (
 from tests.support.thread_proxy import ThreadedTcpProxy
 
 SECRET = "sk_sunap_" + "direct-path-bound-parameter"
-DIRECT = [b for b in selected_backends() if b in ("postgresql", "sqlite")]
+DIRECT = selected_backends()
 ON_POSTGRESQL = [b for b in DIRECT if b == "postgresql"]
+ON_MARIADB = [b for b in DIRECT if b == "mariadb"]
 
 
 def _migrated(backend: str, tmp: Path) -> Iterator[str]:
@@ -70,7 +72,7 @@ async def _one_connection(url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def db(direct_url: str) -> AsyncIterator[AsyncEngine]:
-    """PostgreSQL or SQLite."""
+    """PostgreSQL, SQLite or MariaDB."""
     async for engine in _one_connection(direct_url):
         yield engine
 
@@ -100,14 +102,6 @@ async def test_the_statements_go_direct_unless_someone_listens_for_them(db: Asyn
             assert not isinstance(conn, DirectConnection)
     finally:
         event.remove(db.sync_engine, "before_cursor_execute", _ignore)
-
-
-async def test_mariadb_keeps_sqlalchemys_path() -> None:
-    mariadb = create_engine("mysql://root@127.0.0.1:3306/test")  # connects to nothing yet
-    try:
-        assert not takes_direct_path(mariadb)
-    finally:
-        await mariadb.dispose()
 
 
 async def test_values_go_and_come_back_as_through_sqlalchemy(db: AsyncEngine) -> None:
@@ -243,7 +237,22 @@ async def test_what_is_not_committed_is_rolled_back_and_the_connection_goes_back
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) is None
 
 
-async def test_a_single_statement_is_sent_with_no_transaction_around_it(db: AsyncEngine) -> None:
+@pytest.fixture(scope="module", params=[b for b in DIRECT if b != "mariadb"])
+def bare_statement_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """PostgreSQL or SQLite: connections that autocommit a statement sent outside BEGIN."""
+    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-bare"))
+
+
+async def test_a_single_statement_is_sent_with_no_transaction_around_it(
+    bare_statement_url: str,
+) -> None:
+    async for db in _one_connection(bare_statement_url):
+        await _a_single_statement_is_sent_with_no_transaction_around_it(db)
+
+
+async def _a_single_statement_is_sent_with_no_transaction_around_it(db: AsyncEngine) -> None:
     tenant = unique("tnt")
     async with direct.begin(db, single=True) as conn:
         assert isinstance(conn, DirectConnection)
@@ -253,6 +262,30 @@ async def test_a_single_statement_is_sent_with_no_transaction_around_it(db: Asyn
         assert isinstance(conn, DirectConnection)
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
         assert not conn.in_transaction
+
+
+@pytest.fixture(scope="module", params=ON_MARIADB)
+def mariadb_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-mariadb"))
+
+
+async def test_on_mariadb_a_single_statement_is_still_committed_with_its_block(
+    mariadb_url: str,
+) -> None:
+    """MariaDB's connections are never in autocommit: a statement sent bare would stay
+    uncommitted, and be thrown away with its connection. `single` changes nothing there."""
+    tenant = unique("tnt")
+    async for engine in _one_connection(mariadb_url):
+        async with direct.begin(engine, single=True) as conn:
+            assert isinstance(conn, DirectConnection)
+            await conn.execute(insert(tenants).values(id=tenant, name=tenant))
+            assert conn.in_transaction
+        async with direct.connect(reader(engine), single=True) as conn:
+            assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
+        async with direct.connect(engine) as conn:  # the same connection, back clean
+            assert not conn.in_transaction
 
 
 async def test_an_autocommit_engine_sends_no_transaction(pg: AsyncEngine) -> None:
@@ -294,10 +327,18 @@ async def test_a_call_cancelled_midway_leaves_no_transaction_or_lock_behind(
         assert list(rows.scalars()) == [tenant]
 
 
+@pytest.fixture(scope="module", params=[b for b in DIRECT if b != "sqlite"])
+def server_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """PostgreSQL or MariaDB: a database behind a connection that can be lost."""
+    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-server"))
+
+
 async def test_a_connection_lost_while_warm_is_an_outage_once_then_the_pool_is_whole(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
+    server_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = make_url(pg_url)
+    url = make_url(server_url)
     proxy = ThreadedTcpProxy(url.port or 0)
     proxy.start()
     engine = create_engine(
@@ -323,3 +364,20 @@ async def test_a_connection_lost_while_warm_is_an_outage_once_then_the_pool_is_w
     finally:
         await engine.dispose()
         proxy.stop()
+
+
+async def test_a_database_that_cannot_be_reached_is_an_outage(server_url: str) -> None:
+    """Refused at connect time, before any statement: a 503 to the caller, never a 500."""
+    url = make_url(server_url)
+    proxy = ThreadedTcpProxy(url.port or 0)
+    proxy.start()
+    address = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy.stop()  # nothing listens there now
+    engine = create_engine(address, pool_size=1, max_overflow=0)
+    try:
+        with pytest.raises(Exception) as refused:
+            async with direct.begin(engine) as conn:
+                await conn.execute(text("SELECT 1"))
+        assert is_outage(refused.value), repr(refused.value)
+    finally:
+        await engine.dispose()

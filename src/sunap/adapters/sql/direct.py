@@ -1,5 +1,5 @@
-"""Statements sent through the driver itself (asyncpg, aiosqlite), on SQLAlchemy's pooled
-connections.
+"""Statements sent through the driver itself (asyncpg, aiosqlite, aiomysql), on SQLAlchemy's
+pooled connections.
 
 Why: SQLAlchemy's execution path (a greenlet switch per call, an execution context, a result
 object, its transaction bookkeeping; on aiosqlite three or four thread hops per statement)
@@ -14,14 +14,15 @@ processors; only the sending skips the machinery. What does not change:
   away instead);
 - transactions begin as engine.py has them begin: on the first statement, `BEGIN IMMEDIATE`
   for SQLite's writers, none at all for an engine in autocommit (`reader`, `one_statement` on
-  PostgreSQL);
+  PostgreSQL); on MariaDB the server begins one by itself at the first statement (its
+  connections never autocommit), and it is always ended by a COMMIT or ROLLBACK;
 - errors are SQLAlchemy's: the driver's error translated by the dialect, wrapped in a
   `DBAPIError` subclass (`IntegrityError`, `OperationalError`, …) with its parameters hidden,
   and a lost connection invalidates the pool as SQLAlchemy would (`engine.is_outage` reads
   them the same way).
 
-PostgreSQL (asyncpg) and SQLite (aiosqlite) take this path; MariaDB keeps SQLAlchemy's. Neither
-does while something listens for the engine's statements (`before_cursor_execute`:
+PostgreSQL (asyncpg), SQLite (aiosqlite) and MariaDB (aiomysql) take this path. None does
+while something listens for the engine's statements (`before_cursor_execute`:
 OpenTelemetry's SQLAlchemy instrumentation, a test that captures what was sent): `connect` then
 hands out SQLAlchemy's own connection, which sends the same SQL.
 """
@@ -47,7 +48,7 @@ T = TypeVar("T")
 
 # Compiled statements kept per dialect: far more than the shapes the adapters build.
 _CACHE_LIMIT = 2000
-_DIRECT_DRIVERS = frozenset({"asyncpg", "aiosqlite"})
+_DIRECT_DRIVERS = frozenset({"asyncpg", "aiosqlite", "aiomysql"})
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
 
 
@@ -111,6 +112,9 @@ class DirectConnection:
         self._driver: _Driver
         if self._dialect.driver == "asyncpg":
             self._driver = _Asyncpg(fairy.driver_connection)
+        elif self._dialect.driver == "aiomysql":
+            self._driver = _Aiomysql(fairy.driver_connection)
+            self._autocommit = False  # never, on MariaDB: a lone statement is committed too
         else:
             self._driver = _Aiosqlite(
                 fairy.driver_connection, read_only=bool(options.get(READ_ONLY))
@@ -122,7 +126,21 @@ class DirectConnection:
     async def open(cls, engine: AsyncEngine, *, single: bool = False) -> DirectConnection:
         # The pool's checkout runs its events (the ping after idle) and may connect: both await
         # the driver through SQLAlchemy's greenlet bridge.
-        fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
+        dialect = engine.sync_engine.dialect
+        try:
+            fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
+        except dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy's engine.connect() wraps it: an error raised while connecting, with
+            # no statement (engine.is_outage: the database cannot be reached just now).
+            raise sa_exc.DBAPIError.instance(
+                None,
+                None,
+                error,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=dialect.is_disconnect(error, None, None),
+                dialect=dialect,
+            ) from error
         return cls(engine, fairy, single=single)
 
     async def execute(self, statement: Any, parameters: Any = None) -> DirectResult:
@@ -291,6 +309,48 @@ class _Aiosqlite:
 
     def is_closed(self) -> bool:
         return getattr(self._connection, "_connection", None) is None
+
+
+class _Aiomysql:
+    """SQLAlchemy keeps aiomysql's connections out of autocommit, so the server begins a
+    transaction at the first statement by itself (SQLAlchemy sends no BEGIN either) and only a
+    COMMIT or ROLLBACK ends it. Arguments are always passed, even none: the driver then turns
+    the compiled `%%` back into `%`, as under SQLAlchemy."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    async def begin(self) -> None:
+        pass  # implicit: see the class's note
+
+    async def commit(self) -> None:
+        await self._connection.commit()
+
+    async def rollback(self) -> None:
+        await self._connection.rollback()
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        cursor = await self._connection.cursor()
+        try:
+            await cursor.execute(sql, tuple(args))
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+
+    async def execute(self, sql: str, args: Sequence[Any]) -> int:
+        cursor = await self._connection.cursor()
+        try:
+            # Rows matched, not changed: SQLAlchemy's dialect connects with CLIENT.FOUND_ROWS,
+            # so a versioned update that rewrites equal values still counts its row.
+            return int(await cursor.execute(sql, tuple(args)))
+        finally:
+            await cursor.close()
+
+    def in_transaction(self) -> bool:
+        return not self.is_closed() and bool(self._connection.get_transaction_status())
+
+    def is_closed(self) -> bool:
+        return bool(self._connection.closed)
 
 
 class DirectResult:

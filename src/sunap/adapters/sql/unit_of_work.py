@@ -82,8 +82,8 @@ class SqlUnitOfWork:
         if self._writer_turn is not None:
             await asyncio.wait_for(self._writer_turn.acquire(), timeout=SQLITE_BUSY_TIMEOUT)
         try:
-            # PostgreSQL and SQLite send their statements through the driver (direct.py);
-            # MariaDB, and an engine someone listens to, through a SQLAlchemy session.
+            # Statements go through the driver (direct.py), or through a SQLAlchemy session
+            # for an engine someone listens to (tracing).
             if takes_direct_path(self._engine):
                 session: SqlConnection = await DirectConnection.open(self._engine)
             else:
