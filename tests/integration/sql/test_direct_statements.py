@@ -47,18 +47,25 @@ def _migrated(backend: str, tmp: Path) -> Iterator[str]:
         drop_database(url)
 
 
-@pytest.fixture(scope="module", params=DIRECT)
-def direct_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    yield from _migrated(request.param, tmp_path_factory.mktemp("direct"))
+def _migrated_database(name: str, backends: list[str]) -> Any:
+    """A module's fixture `name`: the URL of a migrated database, once per backend given."""
+
+    @pytest.fixture(scope="module", params=backends, name=name)
+    def fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[str]:
+        yield from _migrated(request.param, tmp_path_factory.mktemp(name))
+
+    return fixture
 
 
-@pytest.fixture(scope="module", params=ON_POSTGRESQL)
-def pg_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-pg"))
+direct_url = _migrated_database("direct_url", DIRECT)
+pg_url = _migrated_database("pg_url", ON_POSTGRESQL)
+mariadb_url = _migrated_database("mariadb_url", ON_MARIADB)
+# PostgreSQL or SQLite: connections that autocommit a statement sent outside BEGIN.
+bare_statement_url = _migrated_database("bare_statement_url", [b for b in DIRECT if b != "mariadb"])
+# PostgreSQL or MariaDB: a database server behind a connection that can be lost.
+server_url = _migrated_database("server_url", [b for b in DIRECT if b != "sqlite"])
 
 
 async def _one_connection(url: str) -> AsyncIterator[AsyncEngine]:
@@ -237,22 +244,16 @@ async def test_what_is_not_committed_is_rolled_back_and_the_connection_goes_back
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) is None
 
 
-@pytest.fixture(scope="module", params=[b for b in DIRECT if b != "mariadb"])
-def bare_statement_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """PostgreSQL or SQLite: connections that autocommit a statement sent outside BEGIN."""
-    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-bare"))
+@pytest.fixture
+async def bare_statement_db(bare_statement_url: str) -> AsyncIterator[AsyncEngine]:
+    async for engine in _one_connection(bare_statement_url):
+        yield engine
 
 
 async def test_a_single_statement_is_sent_with_no_transaction_around_it(
-    bare_statement_url: str,
+    bare_statement_db: AsyncEngine,
 ) -> None:
-    async for db in _one_connection(bare_statement_url):
-        await _a_single_statement_is_sent_with_no_transaction_around_it(db)
-
-
-async def _a_single_statement_is_sent_with_no_transaction_around_it(db: AsyncEngine) -> None:
+    db = bare_statement_db
     tenant = unique("tnt")
     async with direct.begin(db, single=True) as conn:
         assert isinstance(conn, DirectConnection)
@@ -262,13 +263,6 @@ async def _a_single_statement_is_sent_with_no_transaction_around_it(db: AsyncEng
         assert isinstance(conn, DirectConnection)
         assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
         assert not conn.in_transaction
-
-
-@pytest.fixture(scope="module", params=ON_MARIADB)
-def mariadb_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-mariadb"))
 
 
 async def test_on_mariadb_a_single_statement_is_still_committed_with_its_block(
@@ -285,6 +279,7 @@ async def test_on_mariadb_a_single_statement_is_still_committed_with_its_block(
         async with direct.connect(reader(engine), single=True) as conn:
             assert await conn.scalar(select(tenants.c.id).where(tenants.c.id == tenant)) == tenant
         async with direct.connect(engine) as conn:  # the same connection, back clean
+            assert isinstance(conn, DirectConnection)
             assert not conn.in_transaction
 
 
@@ -325,14 +320,6 @@ async def test_a_call_cancelled_midway_leaves_no_transaction_or_lock_behind(
             select(tenants.c.id).where(tenants.c.id == tenant).with_for_update()
         )
         assert list(rows.scalars()) == [tenant]
-
-
-@pytest.fixture(scope="module", params=[b for b in DIRECT if b != "sqlite"])
-def server_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """PostgreSQL or MariaDB: a database behind a connection that can be lost."""
-    yield from _migrated(request.param, tmp_path_factory.mktemp("direct-server"))
 
 
 async def test_a_connection_lost_while_warm_is_an_outage_once_then_the_pool_is_whole(
