@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
+import httpcore
 import httpx
 import pytest
 
@@ -141,6 +142,26 @@ async def test_a_connection_the_server_closed_while_idle_is_never_reused() -> No
     assert third.headers["X-Client-Port"] != first.headers["X-Client-Port"]
 
 
-async def test_the_async_client_uses_this_pool_unless_given_a_transport_or_client() -> None:
+def no_proxy_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+async def test_the_async_client_uses_this_pool_unless_given_a_transport_or_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_proxy_in_the_environment(monkeypatch)
     async with AsyncTossClient(secret_key="test_sk_x", base_url="http://127.0.0.1:9") as toss:
         assert isinstance(pool_of(toss._http), LinearConnectionPool)
+
+
+async def test_behind_a_proxy_the_client_keeps_httpxs_own_transport_and_the_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx reads HTTPS_PROXY only for a client built without a transport: a shop whose egress
+    goes through a proxy must still reach Toss through it."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.shop.internal:3128")
+    async with AsyncTossClient(secret_key="test_sk_x", base_url="https://api.example") as toss:
+        transport = toss._http._transport_for_url(httpx.URL("https://api.example/v1/payments"))
+        assert isinstance(transport._pool, httpcore.AsyncHTTPProxy)  # type: ignore[attr-defined]

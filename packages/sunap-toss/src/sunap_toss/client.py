@@ -21,7 +21,7 @@ import httpx
 
 from . import requests
 from .breaker import CircuitBreaker
-from .connection_pool import LinearPoolTransport
+from .connection_pool import linear_pool_unless_proxied
 from .errors import TossUnknown
 from .models import (
     Billing,
@@ -134,7 +134,7 @@ class AsyncTossClient:
         self._http = http_client or httpx.AsyncClient(
             timeout=_timeout(timeouts),
             limits=limits,
-            transport=transport or LinearPoolTransport(limits),
+            transport=transport or linear_pool_unless_proxied(limits),
             follow_redirects=False,
         )
         self._transport = AsyncTransport(self._http, steps)

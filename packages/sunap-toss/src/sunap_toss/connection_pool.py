@@ -15,6 +15,7 @@ call whose answer never came is still the error the gateway reads as "unknown".
 from __future__ import annotations
 
 import time
+import urllib.request
 
 import httpcore
 import httpx
@@ -99,3 +100,10 @@ class LinearPoolTransport(httpx.AsyncHTTPTransport):
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
         )
+
+
+def linear_pool_unless_proxied(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    """The transport a client should be given: this pool, or None (httpx's own) when the
+    environment names a proxy (HTTPS_PROXY and the like). httpx honours those variables only for
+    a client built without a transport, and a shop behind an egress proxy must still reach Toss."""
+    return None if urllib.request.getproxies() else LinearPoolTransport(limits)

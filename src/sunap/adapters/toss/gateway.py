@@ -42,7 +42,7 @@ from sunap_toss import (
     TossUnknown,
 )
 from sunap_toss.client import DEFAULT_BREAKER, BreakerChoice
-from sunap_toss.connection_pool import LinearPoolTransport
+from sunap_toss.connection_pool import linear_pool_unless_proxied
 
 from .wire import WireError, parse_billing, parse_payment
 
@@ -250,7 +250,7 @@ def build_toss_gateway(
             connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
         ),
         limits=limits,
-        transport=transport or LinearPoolTransport(limits),
+        transport=transport or linear_pool_unless_proxied(limits),
         follow_redirects=False,
     )
     gateway = TossGateway(
