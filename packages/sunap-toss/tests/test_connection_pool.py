@@ -154,6 +154,16 @@ async def test_the_async_client_uses_this_pool_unless_given_a_transport_or_clien
     no_proxy_in_the_environment(monkeypatch)
     async with AsyncTossClient(secret_key="test_sk_x", base_url="http://127.0.0.1:9") as toss:
         assert isinstance(pool_of(toss._http), LinearConnectionPool)
+    mine = httpx.AsyncHTTPTransport()
+    async with AsyncTossClient(
+        secret_key="test_sk_x", base_url="http://127.0.0.1:9", transport=mine
+    ) as toss:
+        assert toss._http._transport is mine
+    async with (
+        httpx.AsyncClient() as shared,
+        AsyncTossClient(secret_key="test_sk_x", http_client=shared) as toss,
+    ):
+        assert toss._http is shared
 
 
 async def test_behind_a_proxy_the_client_keeps_httpxs_own_transport_and_the_proxy(

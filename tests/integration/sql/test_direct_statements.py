@@ -1,7 +1,7 @@
 """Statements sent through the driver directly (adapters/sql/direct.py: asyncpg, aiosqlite,
-aiomysql) must
-behave as SQLAlchemy's own path does where money depends on it: what reaches the database, what
-comes back, the errors and what they hide, and that no transaction outlives its unit of work."""
+aiomysql) must behave as SQLAlchemy's own path does where money depends on it: what reaches the
+database, what comes back, the errors and what they hide, and that no transaction outlives its
+unit of work."""
 
 from __future__ import annotations
 
@@ -253,8 +253,8 @@ async def bare_statement_db(bare_statement_url: str) -> AsyncIterator[AsyncEngin
 async def test_a_single_statement_is_sent_with_no_transaction_around_it(
     bare_statement_db: AsyncEngine,
 ) -> None:
-    db = bare_statement_db
     tenant = unique("tnt")
+    db = bare_statement_db
     async with direct.begin(db, single=True) as conn:
         assert isinstance(conn, DirectConnection)
         await conn.execute(insert(tenants).values(id=tenant, name=tenant))

@@ -125,3 +125,22 @@ async def test_the_relay_can_ask_for_the_lag_while_it_holds_a_batch(
         assert await store.lag(later(11)) == (1, 10.0)
         await batch.mark_published(later(12))
     assert await store.lag(later(13)) == (0, 0.0)
+
+
+async def test_a_payload_keeps_what_the_standard_json_encoder_takes(
+    fresh_engine: AsyncEngine,
+) -> None:
+    """JSON columns go through orjson (adapters/sql/json_text.py), which refuses integers past
+    64 bits: such a value is still stored and read back, and non-text keys become text."""
+    payload = {"subject": "pay_big", "sequence": 1, "big": 2**70, "name": "생수", 7: "seven"}
+    async with fresh_engine.begin() as conn:
+        await conn.execute(
+            insert(outbox).values(
+                id=unique("evt"), aggregatetype="payment", aggregateid="pay_big",
+                type="payment.completed", payload=payload, created_at=later(1),
+            )
+        )  # fmt: skip
+    async with SqlOutboxStore(fresh_engine).batch(10) as batch:
+        [row] = batch.rows
+    expected = {"subject": "pay_big", "sequence": 1, "big": 2**70, "name": "생수", "7": "seven"}
+    assert json.loads(row.payload) == expected

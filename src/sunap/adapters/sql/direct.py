@@ -108,17 +108,18 @@ class DirectConnection:
         self._dialect: Dialect = engine.sync_engine.dialect
         self._fairy = fairy
         options = engine.get_execution_options()
-        self._autocommit = single or options.get("isolation_level") == "AUTOCOMMIT"
         self._driver: _Driver
         if self._dialect.driver == "asyncpg":
             self._driver = _Asyncpg(fairy.driver_connection)
         elif self._dialect.driver == "aiomysql":
             self._driver = _Aiomysql(fairy.driver_connection)
-            self._autocommit = False  # never, on MariaDB: a lone statement is committed too
         else:
             self._driver = _Aiosqlite(
                 fairy.driver_connection, read_only=bool(options.get(READ_ONLY))
             )
+        self._autocommit = self._driver.bare_statements_commit and (
+            single or options.get("isolation_level") == "AUTOCOMMIT"
+        )
         self._in_transaction = False
         self._unsure = False  # interrupted mid-call: the connection's state is unknown
 
@@ -132,15 +133,8 @@ class DirectConnection:
         except dialect.loaded_dbapi.Error as error:
             # As SQLAlchemy's engine.connect() wraps it: an error raised while connecting, with
             # no statement (engine.is_outage: the database cannot be reached just now).
-            raise sa_exc.DBAPIError.instance(
-                None,
-                None,
-                error,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=dialect.is_disconnect(error, None, None),
-                dialect=dialect,
-            ) from error
+            lost = dialect.is_disconnect(error, None, None)
+            raise _sqlalchemy_error(dialect, None, None, error, lost) from error
         return cls(engine, fairy, single=single)
 
     async def execute(self, statement: Any, parameters: Any = None) -> DirectResult:
@@ -223,18 +217,30 @@ class DirectConnection:
             # As SQLAlchemy does: every connection as old as this one is suspect (each is
             # replaced at its next check-out); this one is thrown away on close.
             self._engine.sync_engine.pool._invalidate(self._fairy, driver_error, _checkin=False)
-        return sa_exc.DBAPIError.instance(
-            sql,
-            args,
-            driver_error,
-            dbapi.Error,
-            hide_parameters=True,
-            connection_invalidated=lost,
-            dialect=dialect,
-        )
+        return _sqlalchemy_error(dialect, sql, args, driver_error, lost)
+
+
+def _sqlalchemy_error(
+    dialect: Dialect, sql: str | None, args: Any, driver_error: Exception, lost: bool
+) -> sa_exc.StatementError:
+    """A driver's error as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …),
+    parameters hidden; `sql` None: raised while connecting."""
+    return sa_exc.DBAPIError.instance(
+        sql,
+        args,
+        driver_error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
 
 
 class _Driver(Protocol):
+    # Whether a statement sent outside BEGIN commits by itself (so `single` and an autocommit
+    # engine may send one bare).
+    bare_statements_commit: bool
+
     async def begin(self) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
@@ -245,6 +251,8 @@ class _Driver(Protocol):
 
 
 class _Asyncpg:
+    bare_statements_commit = True
+
     def __init__(self, connection: Any) -> None:
         self._connection = connection
         self._transaction: Any = None
@@ -280,6 +288,8 @@ class _Asyncpg:
 class _Aiosqlite:
     """aiosqlite runs each call on the connection's own thread: one hop per call here, where
     SQLAlchemy's adapter makes three or four (cursor, execute, fetch, close)."""
+
+    bare_statements_commit = True
 
     def __init__(self, connection: Any, *, read_only: bool) -> None:
         self._connection = connection
@@ -317,6 +327,8 @@ class _Aiomysql:
     COMMIT or ROLLBACK ends it. Arguments are always passed, even none: the driver then turns
     the compiled `%%` back into `%`, as under SQLAlchemy."""
 
+    bare_statements_commit = False  # a statement sent "bare" would stay uncommitted
+
     def __init__(self, connection: Any) -> None:
         self._connection = connection
 
@@ -330,19 +342,18 @@ class _Aiomysql:
         await self._connection.rollback()
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
-        cursor = await self._connection.cursor()
-        try:
-            await cursor.execute(sql, tuple(args))
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        return (await self._run(sql, args))[1]
 
     async def execute(self, sql: str, args: Sequence[Any]) -> int:
+        # Rows matched, not changed: SQLAlchemy's dialect connects with CLIENT.FOUND_ROWS, so a
+        # versioned update that rewrites equal values still counts its row.
+        return (await self._run(sql, args))[0]
+
+    async def _run(self, sql: str, args: Sequence[Any]) -> tuple[int, list[Any]]:
         cursor = await self._connection.cursor()
         try:
-            # Rows matched, not changed: SQLAlchemy's dialect connects with CLIENT.FOUND_ROWS,
-            # so a versioned update that rewrites equal values still counts its row.
-            return int(await cursor.execute(sql, tuple(args)))
+            count = int(await cursor.execute(sql, tuple(args)))
+            return count, list(await cursor.fetchall())
         finally:
             await cursor.close()
 

@@ -54,10 +54,7 @@ class SqlOutboxStore:
     @asynccontextmanager
     async def batch(self, limit: int) -> AsyncIterator[SqlOutboxBatch]:
         async with direct.begin(self._engine) as conn:
-            stmt = self._next_rows_by_limit.get(limit)
-            if stmt is None:
-                stmt = self._next_rows_by_limit[limit] = self._next_rows(limit)
-            found = await conn.execute(stmt)
+            found = await conn.execute(self._next_rows(limit))
             rows = [
                 OutboxRow(
                     seq=r["seq"],
@@ -82,6 +79,12 @@ class SqlOutboxStore:
         return int(count), max(0.0, (now - oldest).total_seconds())
 
     def _next_rows(self, limit: int) -> Select[Any]:
+        stmt = self._next_rows_by_limit.get(limit)
+        if stmt is None:
+            stmt = self._next_rows_by_limit[limit] = self._build_next_rows(limit)
+        return stmt
+
+    def _build_next_rows(self, limit: int) -> Select[Any]:
         older = outbox.alias("older")
         head_of_line = ~(
             select(older.c.seq)

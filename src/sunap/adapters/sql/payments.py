@@ -297,7 +297,8 @@ class SqlPaymentRepository:
         new_version = tracked.version + 1
         row = payment_to_row(payment)
         # Only the columns that changed: under the version check the stored row is the one read.
-        values = {k: v for k, v in row.items() if tracked.row.get(k, _UNREAD) != v}
+        read = tracked.row  # the same columns: both come from payment_to_row
+        values = {k: v for k, v in row.items() if read[k] != v}
         values |= {"version": new_version, "where_id": payment.id, "where_version": tracked.version}
         try:
             result = cast(CursorResult[Any], await self._session.execute(_UPDATE_PAYMENT, values))
@@ -331,7 +332,6 @@ _CANCEL_PREFIX = "cancel_"
 _PAYMENT_COLUMNS = tuple(c.key for c in payments.c)
 _CANCEL_COLUMNS = tuple(c.key for c in payment_cancels.c)
 _NO_CANCELS = frozenset(status.value for status in NEVER_APPROVED)
-_UNREAD = object()  # a column the tracked row lacks always counts as changed
 _INSERT_PAYMENT = insert(payments)
 _INSERT_CANCEL = insert(payment_cancels)
 _UPDATE_PAYMENT = update(payments).where(
