@@ -9,7 +9,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-app = FastAPI()
+# With FastAPI's own OpenTelemetry layer off, as `sunap serve` has it.
+app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 
 
 class ConfirmBody(BaseModel):

@@ -179,3 +179,36 @@ print(sorted(m for m in sys.modules if m.startswith(ours)))
         [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
     )
     assert ran.stdout.strip() == "[]", ran.stdout + ran.stderr
+
+
+def test_a_global_tracer_provider_gets_no_request_spans_from_fastapis_own_layer(
+    database_url: str,
+) -> None:
+    # A shop running Sunap under its own OpenTelemetry set-up (a global provider) must not get a
+    # second span per request beside Sunap's: FastAPI's native telemetry stays off. In a process
+    # of its own, since a global provider can be set once per process.
+    program = """
+import asyncio, httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sunap.bootstrap import build_app
+from sunap.config import Settings
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+app = build_app(Settings(run_workers=False), self_url="http://127.0.0.1:1")
+async def main():
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sunap") as client:
+        answer = await client.get("/v1/payments/pay_missing")
+    print(answer.status_code, len(exporter.get_finished_spans()))
+asyncio.run(main())
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    ran = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.split() == ["401", "0"], ran.stdout + ran.stderr

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
 from sunap.entrypoints.container import Container
@@ -26,6 +27,10 @@ and audited, with idempotent POSTs and per-tenant API keys. Every non-2xx answer
 `{"code", "message"}`; money is an integer in the currency's smallest unit (KRW: won)."""
 # The most an API request body may hold (webhooks have their own limit).
 API_BODY_LIMIT = 64 * 1024
+# FastAPI's own OpenTelemetry layer stays off: Sunap's tracing (entrypoints/tracing.py) is the one
+# source of request spans, and the layer, even idle, asks OpenTelemetry for its global providers
+# (environment look-ups) on every request: a fifteenth of a GET's CPU.
+NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_app(
@@ -46,6 +51,7 @@ def create_app(
         docs_url="/docs" if docs else None,
         openapi_url="/openapi.json" if docs else None,
         redoc_url=None,
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.state.container = container
     app.state.metrics = metrics
