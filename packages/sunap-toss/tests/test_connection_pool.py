@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpcore
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from sunap_toss import AsyncTossClient
 from sunap_toss.connection_pool import LinearConnectionPool, LinearPoolTransport
@@ -54,10 +61,11 @@ class LoopbackServer:
 
 
 @contextlib.asynccontextmanager
-async def serving(server: LoopbackServer) -> AsyncIterator[str]:
-    listening = await asyncio.start_server(server, "127.0.0.1", 0)
+async def serving(server: LoopbackServer, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    listening = await asyncio.start_server(server, "127.0.0.1", 0, ssl=tls)
     async with listening:
-        yield f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/"
+        scheme = "https" if tls else "http"
+        yield f"{scheme}://localhost:{listening.sockets[0].getsockname()[1]}/"
         # the clients are closed: let every connection's handler see it and finish
         await asyncio.gather(*server.handlers)
 
@@ -139,6 +147,58 @@ async def test_a_connection_the_server_closed_while_idle_is_never_reused() -> No
 
     assert first.headers["X-Client-Port"] == second.headers["X-Client-Port"]
     assert third.status_code == 200
+    assert third.headers["X-Client-Port"] != first.headers["X-Client-Port"]
+
+
+def self_signed_localhost(directory: Path) -> tuple[Path, Path]:
+    """A certificate for `localhost` and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "localhost.pem", directory / "localhost.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_over_tls_a_connection_is_reused_and_one_the_server_closed_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Toss is reached over TLS: the pool's look at an idle connection (did the server hang up?)
+    reads the TCP socket under the TLS layer, kept from before the handshake."""
+    cert_file, key_file = self_signed_localhost(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the client trusts this certificate only
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+    async with (
+        serving(LoopbackServer(idle_timeout=0.2), tls) as url,
+        client(max_connections=4, keepalive=4) as http,
+    ):
+        first = await http.get(url, params={"n": 1})
+        second = await http.get(url, params={"n": 2})
+        await asyncio.sleep(0.5)  # the server hangs up on the idle connection
+        third = await http.get(url, params={"n": 3})
+
+    assert [first.text, second.text, third.text] == ["1", "2", "3"]
+    assert first.headers["X-Client-Port"] == second.headers["X-Client-Port"]
     assert third.headers["X-Client-Port"] != first.headers["X-Client-Port"]
 
 

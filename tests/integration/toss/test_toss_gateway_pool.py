@@ -1,4 +1,5 @@
-"""The gateway's Toss calls go out on sunap_toss's linear pool (its own tests say what it does)."""
+"""The gateway's Toss calls go out on sunap_toss's linear pool and keep no cookie (its own tests say
+what each does)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,12 @@ async def test_the_gateway_calls_toss_through_the_linear_pool(
     _gateway, http = build_toss_gateway("test_sk_x", "http://127.0.0.1:9")
     async with http:
         assert isinstance(http._transport._pool, LinearConnectionPool)  # type: ignore[attr-defined]
+
+
+async def test_the_gateway_client_shared_by_every_merchant_account_keeps_no_cookie() -> None:
+    # One client carries every tenant's Toss calls: a cookie kept from one would go out with
+    # another's (sunap_toss's tests show an answer's Set-Cookie is not sent back).
+    _gateway, http = build_toss_gateway("test_sk_x", "http://127.0.0.1:9")
+    async with http:
+        http.cookies.set("affinity", "merchant-a")
+        assert len(http.cookies) == 0

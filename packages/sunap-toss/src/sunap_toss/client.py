@@ -21,8 +21,8 @@ import httpx
 
 from . import requests
 from .breaker import CircuitBreaker
-from .connection_pool import linear_pool_unless_proxied
 from .errors import TossUnknown
+from .http_clients import new_async_http_client, new_http_client
 from .models import (
     Billing,
     CashReceipt,
@@ -101,16 +101,6 @@ def _steps(
     )
 
 
-def _timeout(timeouts: TossTimeouts) -> httpx.Timeout:
-    return httpx.Timeout(
-        connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
-    )
-
-
-def _limits(max_connections: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-
-
 class AsyncTossClient:
     """The async client. Pass `http_client` to share a pool you own; otherwise this client makes
     one and closes it in `aclose()` / `async with`."""
@@ -130,13 +120,7 @@ class AsyncTossClient:
     ) -> None:
         steps = _steps(secret_key, base_url, clock, retry_policy, breaker, timeouts)
         self._owns_client = http_client is None
-        limits = _limits(max_connections)
-        self._http = http_client or httpx.AsyncClient(
-            timeout=_timeout(timeouts),
-            limits=limits,
-            transport=transport or linear_pool_unless_proxied(limits),
-            follow_redirects=False,
-        )
+        self._http = http_client or new_async_http_client(timeouts, max_connections, transport)
         self._transport = AsyncTransport(self._http, steps)
         self._timeouts = timeouts
 
@@ -395,12 +379,7 @@ class TossClient:
     ) -> None:
         steps = _steps(secret_key, base_url, clock, retry_policy, breaker, timeouts)
         self._owns_client = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=_timeout(timeouts),
-            limits=_limits(max_connections),
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._http = http_client or new_http_client(timeouts, max_connections, transport)
         self._transport = SyncTransport(self._http, steps)
         self._timeouts = timeouts
 

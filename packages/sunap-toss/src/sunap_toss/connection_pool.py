@@ -14,8 +14,13 @@ call whose answer never came is still the error the gateway reads as "unknown".
 
 from __future__ import annotations
 
+import select
+import socket
+import ssl
 import time
 import urllib.request
+from collections.abc import Iterable
+from typing import Any
 
 import httpcore
 import httpx
@@ -88,6 +93,81 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
         return None
 
 
+class _SocketKeepingStream(httpcore.AsyncNetworkStream):
+    """anyio's stream, with its socket looked up once. httpcore asks whether an idle connection
+    is readable (did the server hang up?) before each reuse, and anyio answers every such question
+    by building a table of the socket's attributes, its peer's address (a system call) included."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+        self._socket: socket.socket | None = stream.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _SocketKeepingStream(
+            await self._stream.start_tls(ssl_context, server_hostname, timeout)
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _is_readable(self._socket)
+        return self._stream.get_extra_info(info)
+
+
+def _is_readable(sock: socket.socket | None) -> bool:
+    """Whether a read would return at once: data or, on an idle connection, the server's
+    hang-up. A socket gone (closed, no descriptor) counts as readable: it cannot be reused."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
+class _SocketKeepingBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's anyio backend, its streams wrapped as above."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _SocketKeepingStream(stream)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_unix_socket(path, timeout, socket_options)
+        return _SocketKeepingStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
 class LinearPoolTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (its error mapping, and its tracing when traces are on) over the pool
     above, with httpx's defaults for TLS (certificate checks on, the system's settings)."""
@@ -99,6 +179,7 @@ class LinearPoolTransport(httpx.AsyncHTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_SocketKeepingBackend(),
         )
 
 

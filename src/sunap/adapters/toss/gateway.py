@@ -42,7 +42,7 @@ from sunap_toss import (
     TossUnknown,
 )
 from sunap_toss.client import DEFAULT_BREAKER, BreakerChoice
-from sunap_toss.connection_pool import linear_pool_unless_proxied
+from sunap_toss.http_clients import new_async_http_client
 
 from .wire import WireError, parse_billing, parse_payment
 
@@ -242,17 +242,7 @@ def build_toss_gateway(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[TossGateway, httpx.AsyncClient]:
     """A gateway and the one pooled client it uses; the caller closes the client (`aclose`)."""
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    client = httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
-        ),
-        limits=limits,
-        transport=transport or linear_pool_unless_proxied(limits),
-        follow_redirects=False,
-    )
+    client = new_async_http_client(timeouts, max_connections, transport)
     gateway = TossGateway(
         client,
         secret_key=secret_key,
