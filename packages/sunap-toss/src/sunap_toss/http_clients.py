@@ -30,28 +30,22 @@ class _NoCookies(httpx.Cookies):
         pass  # would build two urllib shims per answer, for a jar that keeps nothing
 
 
-class CookielessAsyncClient(httpx.AsyncClient):
+class _KeepsNoCookies:
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        pass
+
+
+class CookielessAsyncClient(_KeepsNoCookies, httpx.AsyncClient):
     """An `httpx.AsyncClient` whose cookie jar keeps nothing, whatever sets a cookie."""
 
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
 
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        pass
-
-
-class CookielessClient(httpx.Client):
+class CookielessClient(_KeepsNoCookies, httpx.Client):
     """An `httpx.Client` whose cookie jar keeps nothing, whatever sets a cookie."""
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        pass
 
 
 _NO_COOKIES = _NoCookies()
