@@ -235,3 +235,11 @@ async def test_behind_a_proxy_the_client_keeps_httpxs_own_transport_and_the_prox
     async with AsyncTossClient(secret_key="test_sk_x", base_url="https://api.example") as toss:
         transport = toss._http._transport_for_url(httpx.URL("https://api.example/v1/payments"))
         assert isinstance(transport._pool, httpcore.AsyncHTTPProxy)  # type: ignore[attr-defined]
+
+
+async def test_without_poll_the_look_at_an_idle_connection_uses_select(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Windows has no select.poll: the pool must still see a server's hang-up there.
+    monkeypatch.delattr("select.poll")
+    await test_a_connection_the_server_closed_while_idle_is_never_reused()

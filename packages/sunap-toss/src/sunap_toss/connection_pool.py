@@ -133,6 +133,9 @@ def _is_readable(sock: socket.socket | None) -> bool:
     fd = -1 if sock is None else sock.fileno()
     if fd < 0:
         return True
+    if not hasattr(select, "poll"):  # Windows: select() takes sockets there
+        readable, _, _ = select.select([fd], [], [], 0)
+        return bool(readable)
     poll = select.poll()
     poll.register(fd, select.POLLIN)
     return bool(poll.poll(0))
