@@ -6,7 +6,8 @@
 What runs, all on this machine: a standalone `sunap sandbox` standing in for Toss; `sunap serve`
 (one process, then `--workers N` on PostgreSQL) on a fresh database of each backend; the ceiling,
 a bare FastAPI app with a pydantic body on the same uvicorn settings (bench/ceiling_app.py); and
-PostgreSQL's own pgbench (simple-update, 8 clients). The load generator is wrk with the Lua scripts
+PostgreSQL's own pgbench (simple-update, 8 clients). The ceiling keeps running: each confirm and
+GET is followed at once by the ceiling's own call, which its ratio is taken against. The load generator is wrk with the Lua scripts
 in bench/wrk (a C program: it is never the bottleneck here). `make bench` installs wrk if missing.
 
 For each call: requests/s, p50/p99 latency, and CPU milliseconds per request of the serving
@@ -57,6 +58,8 @@ SANDBOX_AUTH = "Basic dGVzdF9za196WExrS0V5cE5BcldtbzUwblgzbG1lYXhZRzVSOg=="
 ONE_AT_A_TIME = 400
 # The longest a write run (a set number of fresh payments) may take, in seconds.
 WRITE_RUN_CAP = 120
+# How long the ceiling's call runs right after each compared call.
+BESIDE_SECONDS = 3
 
 
 # -- processes and their CPU -------------------------------------------------------------------
@@ -268,6 +271,43 @@ class Row:
     what: str
     run: Run
     ceiling: str = ""
+    beside: Run | None = None  # the ceiling's call, measured right after this one
+
+
+class Ceiling:
+    """The bare FastAPI app, running for the whole bench: each compared call (a confirm, a GET)
+    is followed at once by the ceiling's own call, so that the two see the same machine (its speed
+    drifts by half within minutes on a shared host, the ceiling's CPU per request with it)."""
+
+    def __init__(self, app: Process, args: argparse.Namespace, workdir: Path) -> None:
+        self._app = app
+        self._args = args
+        lines = [f"order-{i:08d} pk-{i:08d} 15000" for i in range(200_000)]
+        self._items = {
+            "confirm": items_file(lines, workdir),
+            "get": items_file(["/v1/payments/p1"], workdir),
+        }
+
+    def measure(self, kind: str, seconds: float | None = None) -> Run:
+        script, extra = (
+            ("post_items.lua", {"BENCH_KIND": "confirm"})
+            if kind == "confirm"
+            else ("get_items.lua", {})
+        )
+        return wrk(
+            self._app.url,
+            script,
+            seconds=self._args.seconds if seconds is None else seconds,
+            connections=self._args.connections,
+            watch=[self._app],
+            env={"BENCH_ITEMS": self._items[kind], **extra},
+        )
+
+    def beside(self, row: Row) -> Row:
+        """`row` with the ceiling's matching call measured now."""
+        if row.ceiling in ("confirm", "get"):
+            row.beside = self.measure(row.ceiling, BESIDE_SECONDS)
+        return row
 
 
 def service_env(database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
@@ -292,6 +332,7 @@ def bench_backend(
     workdir: Path,
     serve_args: Sequence[str] = (),
     calls: Sequence[str] = ("create", "get", "list", "confirm", "cancel", "confirm-1"),
+    ceiling: Ceiling | None = None,
 ) -> list[Row]:
     url = create_database(backend, workdir)
     port = free_port()
@@ -321,7 +362,8 @@ def bench_backend(
             ) as api,
             httpx.Client(base_url=sandbox.url, timeout=60) as window,
         ):
-            return list(_runs(label, serve, sandbox, api, window, auth, args, workdir, calls))
+            rows = _runs(label, serve, sandbox, api, window, auth, args, workdir, calls)
+            return [ceiling.beside(row) if ceiling else row for row in rows]
     finally:
         drop_database(url)
 
@@ -381,7 +423,8 @@ def _runs(
         )
 
 
-def bench_ceiling(args: argparse.Namespace, workdir: Path) -> dict[str, Row]:
+@contextmanager
+def ceiling_app(args: argparse.Namespace, workdir: Path) -> Iterator[Ceiling]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     base = f"http://127.0.0.1:{port}"
@@ -397,28 +440,17 @@ def bench_ceiling(args: argparse.Namespace, workdir: Path) -> dict[str, Row]:
         "--no-access-log",
         *uvicorn_speedups(),
     ]
-    rows: dict[str, Row] = {}
     with started("ceiling", cmd, env, base, workdir / "ceiling.log") as app:
-        lines = [f"order-{i:08d} pk-{i:08d} 15000" for i in range(200_000)]
-        confirm = wrk(
-            base,
-            "post_items.lua",
-            seconds=args.seconds,
-            connections=args.connections,
-            watch=[app],
-            env={"BENCH_ITEMS": items_file(lines, workdir), "BENCH_KIND": "confirm"},
-        )
-        rows["confirm"] = Row("ceiling: bare FastAPI, POST with a pydantic body", confirm)
-        get = wrk(
-            base,
-            "get_items.lua",
-            seconds=args.seconds,
-            connections=args.connections,
-            watch=[app],
-            env={"BENCH_ITEMS": items_file(["/v1/payments/p1"], workdir)},
-        )
-        rows["get"] = Row("ceiling: bare FastAPI, GET", get)
-    return rows
+        yield Ceiling(app, args, workdir)
+
+
+def ceiling_rows(ceiling: Ceiling) -> dict[str, Row]:
+    return {
+        "confirm": Row(
+            "ceiling: bare FastAPI, POST with a pydantic body", ceiling.measure("confirm")
+        ),
+        "get": Row("ceiling: bare FastAPI, GET", ceiling.measure("get")),
+    }
 
 
 def bench_sandbox_alone(sandbox: Process, args: argparse.Namespace, workdir: Path) -> Row:
@@ -490,6 +522,8 @@ def table(rows: Sequence[Row], ceilings: dict[str, Row], extra: Sequence[str]) -
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cpu = {("serve" if k.startswith("serve") else k): v for k, v in row.run.cpu_ms.items()}
+        if row.beside is not None:
+            cpu["ceiling"] = row.beside.cpu_ms["ceiling"]
         cells = [
             row.what,
             f"{row.run.rate:,.0f}",
@@ -504,8 +538,9 @@ def table(rows: Sequence[Row], ceilings: dict[str, Row], extra: Sequence[str]) -
 
 
 def _versus(row: Row, cpu: dict[str, float], ceilings: dict[str, Row]) -> str:
-    if row.ceiling in ("confirm", "get") and row.ceiling in ceilings and "serve" in cpu:
-        floor = ceilings[row.ceiling].run.cpu_ms["ceiling"]
+    if row.ceiling in ("confirm", "get") and "serve" in cpu:
+        beside = row.beside or ceilings[row.ceiling].run  # measured right after, when it was
+        floor = beside.cpu_ms["ceiling"]
         return f"{cpu['serve'] / floor:.1f}× the ceiling's CPU"
     if row.ceiling == "sandbox-1" and "sandbox-1" in ceilings:
         added = row.run.p50_ms - ceilings["sandbox-1"].run.p50_ms
@@ -543,22 +578,25 @@ def main() -> int:
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="sunap-bench-") as tmp:
         workdir = Path(tmp)
-        ceilings = bench_ceiling(args, workdir)
-        rows = list(ceilings.values())
         sandbox_port = free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        with started(
-            "sandbox",
-            [*SUNAP, "sandbox", "--port", str(sandbox_port)],
-            dict(os.environ),
-            sandbox_url,
-            workdir / "sandbox.log",
-        ) as sandbox:
+        with (
+            ceiling_app(args, workdir) as ceiling,
+            started(
+                "sandbox",
+                [*SUNAP, "sandbox", "--port", str(sandbox_port)],
+                dict(os.environ),
+                sandbox_url,
+                workdir / "sandbox.log",
+            ) as sandbox,
+        ):
+            ceilings = ceiling_rows(ceiling)
+            rows = list(ceilings.values())
             alone = bench_sandbox_alone(sandbox, args, workdir)
             ceilings["sandbox-1"] = alone
             rows.append(alone)
             for backend in args.backends.split(","):
-                rows += bench_backend(backend, sandbox, args, workdir)
+                rows += bench_backend(backend, sandbox, args, workdir, ceiling=ceiling)
                 print(table(rows, ceilings, []), flush=True)
             if args.workers > 1 and "postgresql" in args.backends:
                 rows += bench_backend(
@@ -568,6 +606,7 @@ def main() -> int:
                     workdir,
                     ["--workers", str(args.workers)],
                     ["confirm", "get"],
+                    ceiling,
                 )
         tps = pgbench(args.seconds, workdir)
     extra = [
@@ -577,6 +616,9 @@ def main() -> int:
         "successful request from /proc/<pid>/stat, of the serving process and its children, "
         "less what the process spends idle (its workers polling) over as long. Reads run for "
         f"{args.seconds:g} s; each write run uses {args.requests} fresh payments.",
+        "On a confirm or GET row, the ceiling's column is its POST or GET measured right after "
+        f'that call ({BESIDE_SECONDS} s), and "vs ceiling" divides by it: the machine\'s speed '
+        "drifts within a run, and two calls a minute apart compare badly.",
         f"PostgreSQL's own pgbench, simple-update (-N), 8 clients, same run: {tps}.",
         f"The machine's load average (1 min) before the run: {load_before}; after it: "
         f"{load_average()} (the run itself keeps about 2 busy): a higher figure before means "
