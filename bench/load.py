@@ -7,8 +7,9 @@ What runs, all on this machine: a standalone `sunap sandbox` standing in for Tos
 (one process, then `--workers N` on PostgreSQL) on a fresh database of each backend; the ceiling,
 a bare FastAPI app with a pydantic body on the same uvicorn settings (bench/ceiling_app.py); and
 PostgreSQL's own pgbench (simple-update, 8 clients). The ceiling keeps running: each confirm and
-GET is followed at once by the ceiling's own call, which its ratio is taken against. The load generator is wrk with the Lua scripts
-in bench/wrk (a C program: it is never the bottleneck here). `make bench` installs wrk if missing.
+GET is followed at once by the ceiling's own call, which its ratio is taken against. The load
+generator is wrk with the Lua scripts in bench/wrk (a C program: it is never the bottleneck here).
+`make bench` installs wrk if missing.
 
 For each call: requests/s, p50/p99 latency, and CPU milliseconds per request of the serving
 process(es) and of the sandbox (utime + stime from /proc/<pid>/stat, children included, before
@@ -276,8 +277,8 @@ class Row:
 
 class Ceiling:
     """The bare FastAPI app, running for the whole bench: each compared call (a confirm, a GET)
-    is followed at once by the ceiling's own call, so that the two see the same machine (its speed
-    drifts by half within minutes on a shared host, the ceiling's CPU per request with it)."""
+    is followed at once by the ceiling's own call, so that the two see the same machine as nearly
+    as can be (a shared host's speed drifts within a run)."""
 
     def __init__(self, app: Process, args: argparse.Namespace, workdir: Path) -> None:
         self._app = app
