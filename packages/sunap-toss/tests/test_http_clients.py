@@ -74,3 +74,10 @@ async def test_the_toss_clients_build_cookieless_clients_unless_given_one() -> N
     with TossClient(secret_key="test_sk_x", base_url="http://127.0.0.1:9") as blocking:
         blocking._http.cookies.set("planted", "x")
         assert len(blocking._http.cookies) == 0
+    # A client the caller brings is theirs, cookies and all.
+    async with (
+        httpx.AsyncClient() as theirs,
+        AsyncTossClient(secret_key="test_sk_x", http_client=theirs) as toss,
+    ):
+        toss._http.cookies.set("session", "kept")
+        assert theirs.cookies.get("session") == "kept"

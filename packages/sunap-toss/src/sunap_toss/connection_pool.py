@@ -14,7 +14,6 @@ call whose answer never came is still the error the gateway reads as "unknown".
 
 from __future__ import annotations
 
-import select
 import socket
 import ssl
 import time
@@ -25,6 +24,7 @@ from typing import Any
 import httpcore
 import httpx
 from httpcore import AsyncConnectionInterface
+from httpcore._utils import is_socket_readable  # private: httpcore is pinned below 1.1
 
 # Seconds between looks at every idle connection for one the server closed or that outlived its
 # keep-alive (the connection about to be reused is looked at every time).
@@ -123,22 +123,8 @@ class _SocketKeepingStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            return _is_readable(self._socket)
+            return is_socket_readable(self._socket)  # httpcore's own look, on the kept socket
         return self._stream.get_extra_info(info)
-
-
-def _is_readable(sock: socket.socket | None) -> bool:
-    """Whether a read would return at once: data or, on an idle connection, the server's
-    hang-up. A socket gone (closed, no descriptor) counts as readable: it cannot be reused."""
-    fd = -1 if sock is None else sock.fileno()
-    if fd < 0:
-        return True
-    if not hasattr(select, "poll"):  # Windows: select() takes sockets there
-        readable, _, _ = select.select([fd], [], [], 0)
-        return bool(readable)
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    return bool(poll.poll(0))
 
 
 class _SocketKeepingBackend(httpcore.AsyncNetworkBackend):
