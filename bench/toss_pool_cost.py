@@ -1,14 +1,13 @@
-"""What the connection pool costs per Toss call as calls run side by side: httpx's own transport
-(httpcore's pool) beside the one Toss calls go out on (`sunap_toss.connection_pool`).
+"""What the transport costs per Toss call as calls run side by side: httpx's own (httpcore's pool
+on anyio) beside the one Toss calls go out on (`sunap_toss.http11`: HTTP/1.1 on asyncio).
 
     .venv/bin/python bench/toss_pool_cost.py [--calls 4000] [--rounds 3]
 
 Look-ups of an order nobody used (a 404) against a `sunap sandbox` process on loopback, N at a
 time, on uvloop as `sunap serve` runs. The figure is the CPU of this process per call
 (`time.process_time`: the sandbox's own work is in another process and not counted), the median
-of `--rounds` rounds taken in turn, so both pools see the same machine. At one call at a time both
-pools hold one connection and should cost the same: that row is the ceiling the others are read
-against.
+of `--rounds` rounds taken in turn, so both transports see the same machine. The httpx client
+above the transport is the same in both columns: the difference is the transport's alone.
 """
 
 from __future__ import annotations
@@ -27,14 +26,14 @@ import httpx
 import uvloop
 from bench.toss_client_overhead import sandbox_process
 
-from sunap_toss.connection_pool import LinearPoolTransport
+from sunap_toss.http11 import Http11Transport
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY
 
 CONCURRENCY = (1, 8, 32, 64)
 Factory = Callable[[httpx.Limits], httpx.AsyncBaseTransport]
 POOLS: dict[str, Factory] = {
     "httpcore's pool": lambda limits: httpx.AsyncHTTPTransport(limits=limits),
-    "Sunap's pool": LinearPoolTransport,
+    "Sunap's transport": Http11Transport,
 }
 
 
@@ -78,8 +77,7 @@ def main() -> None:
         print(f"| {concurrency} | " + " | ".join(cells) + " |")
     print(
         f"\nMedian of {args.rounds} rounds of {args.calls} look-ups each, measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; the 1-at-a-time row is the "
-        "ceiling (one connection: nothing for a pool to manage)."
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; the same httpx client above both."
     )
 
 

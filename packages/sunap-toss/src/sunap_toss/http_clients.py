@@ -13,7 +13,7 @@ import http.cookiejar
 
 import httpx
 
-from .connection_pool import linear_pool_unless_proxied
+from .http11 import pooled_transport_unless_proxied
 from .transport import TossTimeouts
 
 
@@ -66,13 +66,13 @@ def new_async_http_client(
     max_connections: int,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """A pooled client for Toss calls: `transport`, or the linear pool (httpx's own transport
-    behind a proxy); redirects not followed, no cookies kept."""
+    """A pooled client for Toss calls: `transport`, or HTTP/1.1 on asyncio (`http11.py`; httpx's
+    own transport behind a proxy); redirects not followed, no cookies kept."""
     limits = limits_of(max_connections)
     return CookielessAsyncClient(
         timeout=timeout_of(timeouts),
         limits=limits,
-        transport=transport or linear_pool_unless_proxied(limits),
+        transport=transport or pooled_transport_unless_proxied(limits),
         follow_redirects=False,
     )
 
