@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sunap_toss import AsyncTossClient, TossUnknown
+from sunap_toss import AsyncTossClient, RetryPolicy, TossTimeouts, TossUnknown
 from sunap_toss.http11 import Http11Transport
 
 
@@ -37,8 +37,9 @@ class LoopbackServer:
     gzip-compressed and chunked. Every answer names the client's port, that is which connection
     the call came on; `requests` counts the requests that arrived."""
 
-    def __init__(self, idle_timeout: float = 30.0) -> None:
+    def __init__(self, idle_timeout: float = 30.0, always: str | None = None) -> None:
         self.idle_timeout = idle_timeout
+        self.always = always  # a misbehaviour for every request, whatever its query
         self.handlers: list[asyncio.Task[None]] = []
         self.requests = 0
 
@@ -51,6 +52,8 @@ class LoopbackServer:
                 self.requests += 1
                 method, target = head.decode().split(" ", 2)[:2]
                 query = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}
+                if self.always:
+                    query[self.always] = "1"
                 length = next(
                     (
                         int(line.split(":", 1)[1])
@@ -320,6 +323,43 @@ async def test_a_call_on_a_closed_transport_is_refused() -> None:
         await transport.aclose()
         with pytest.raises(RuntimeError):
             await transport.handle_async_request(httpx.Request("GET", url))
+
+
+@pytest.mark.parametrize(
+    ("server", "code", "sent"),
+    [
+        (LoopbackServer(always="hangup"), "CONNECTION_DROPPED", True),
+        (LoopbackServer(always="stall"), "TIMEOUT", True),
+        (None, "CONNECTION_FAILED", False),
+    ],
+    ids=["hung-up", "no-answer", "refused"],
+)
+async def test_through_the_toss_client_a_confirm_left_unanswered_is_unknown_and_says_if_it_left(
+    server: LoopbackServer | None, code: str, sent: bool
+) -> None:
+    """The client reads the transport's errors: "may have been applied" once the confirm went
+    out (the payment is then looked up, never called failed), "could not reach" when it did not."""
+    async with contextlib.AsyncExitStack() as stack:
+        if server is None:
+            with socket.socket() as closed_port:
+                closed_port.bind(("127.0.0.1", 0))
+                url = f"http://127.0.0.1:{closed_port.getsockname()[1]}"
+        else:
+            url = await stack.enter_async_context(serving(server))
+        toss = await stack.enter_async_context(
+            AsyncTossClient(
+                secret_key="test_sk_x",
+                base_url=url,
+                retry_policy=RetryPolicy.never(),
+                timeouts=TossTimeouts(read=0.2),
+            )
+        )
+        assert isinstance(toss._http._transport, Http11Transport)
+        with pytest.raises(TossUnknown) as caught:
+            await toss.confirm(payment_key="pk", order_id="order-1", amount=15000)
+
+    assert caught.value.code == code
+    assert (server is not None and server.requests == 1) is sent
 
 
 def self_signed_localhost(directory: Path) -> tuple[Path, Path]:
