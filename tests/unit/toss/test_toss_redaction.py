@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sunap.adapters.toss import TossGateway
 from sunap.application.gateway import GatewayDeclined, GatewayUnknown, RefundAccount
-from sunap_toss.redaction import MASK, redact, redact_text
+from sunap_toss.redaction import _CARD_NUMBER, _EMAIL, _PHONE, MASK, redact, redact_text
 from tests.unit.toss.toss_fakes import (
     DOC_SECRET_KEY,
     FakeToss,
@@ -182,3 +184,32 @@ async def test_a_card_number_echoed_in_an_error_message_is_masked(
         await gateway.confirm(payment_key="pk", order_id="order-1", amount=1, idempotency_key="k")
     assert "4330123412341234" not in str(caught.value)
     assert "4330123412341234" not in json.dumps(caught.value.exchange.__dict__, default=str)
+
+
+# Strings made of the pieces the patterns look at: digit runs, separators, "@", a dotted domain.
+_PIECES = [
+    "0",
+    "1",
+    "7",
+    "010",
+    "4330",
+    "1234",
+    "5678",
+    " ",
+    "-",
+    "--",
+    "+82",
+    "@",
+    "a",
+    "x.kr",
+    "_",
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=16).map("".join))
+def test_the_quick_look_before_masking_never_lets_through_what_the_patterns_would_mask(
+    text: str,
+) -> None:
+    # redact_text first looks for what any pattern needs at least; the full patterns decide.
+    every_pattern = _PHONE.sub(MASK, _EMAIL.sub(MASK, _CARD_NUMBER.sub(MASK, text)))
+    assert redact_text(text) == every_pattern
