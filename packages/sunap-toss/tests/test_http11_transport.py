@@ -11,6 +11,7 @@ import datetime
 import gzip
 import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +32,8 @@ class LoopbackServer:
     """A bare HTTP/1.1 server. Answers `?n=` with n (a POST: the length of its body), after
     `?wait=` seconds, on a connection it closes after the answer when asked (`?close=1`) or after
     `idle_timeout` seconds without a request, silently, as a server whose keep-alive timeout runs
-    out does. Misbehaves on request: `?hangup=1` closes without answering, `?stall=1` never
+    out does. Misbehaves on request: `?hangup=1` closes without answering, `?reset=1` resets the
+    connection halfway through an answer framed by its end, `?stall=1` never
     reads a body nor answers, `?stray=1` sends bytes nobody asked for a moment after its answer (`?junk=1`: in the
     same write), `?gzip=1` answers
     gzip-compressed and chunked. Every answer names the client's port, that is which connection
@@ -67,6 +69,16 @@ class LoopbackServer:
                 posted = await reader.readexactly(length)
                 if "hangup" in query:
                     break
+                if "reset" in query:  # half an answer framed by the hang-up, then a reset
+                    writer.write(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"status": "DO')
+                    await writer.drain()
+                    await asyncio.sleep(0.1)
+                    linger = struct.pack("ii", 1, 0)
+                    writer.get_extra_info("socket").setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, linger
+                    )
+                    writer.transport.abort()
+                    return
                 await asyncio.sleep(float(query.get("wait", "0")))
                 body = (str(len(posted)) if method == "POST" else query.get("n", "")).encode()
                 close = "close" in query
@@ -258,6 +270,48 @@ async def test_a_server_that_hangs_up_without_answering_is_a_protocol_error_not_
         assert server.requests == 1  # it arrived: the caller must not read this as "not sent"
         assert transport_of(http).open_connections == 0
         assert (await http.get(url, params={"n": 2})).text == "2"
+
+
+async def test_a_connection_reset_halfway_through_an_answer_is_a_read_error_not_a_short_answer() -> (
+    None
+):
+    """An answer framed by the connection's end is complete only if the end was clean."""
+    async with serving(LoopbackServer()) as url, client(max_connections=1, keepalive=1) as http:
+        with pytest.raises(httpx.ReadError):
+            await http.get(url, params={"reset": 1})
+        assert transport_of(http).open_connections == 0
+
+
+async def test_a_waiter_woken_and_then_cancelled_passes_its_turn_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection that came free must not wait unused for the pool timeout because the call it
+    was handed to was cancelled before it could take it."""
+    async with (
+        serving(LoopbackServer()) as url,
+        client(max_connections=1, keepalive=1, pool_timeout=2.0) as http,
+    ):
+        transport = transport_of(http)
+        busy = asyncio.create_task(http.get(url, params={"wait": 0.3}))
+        await asyncio.sleep(0.1)
+        first = asyncio.create_task(http.get(url, params={"n": 1}))
+        second = asyncio.create_task(http.get(url, params={"n": 2}))
+        await asyncio.sleep(0.05)  # both wait for the one connection
+        wake_one = transport._wake_one
+
+        def wake_then_cancel_the_first() -> None:
+            wake_one()
+            if not first.done():
+                first.cancel()  # after it was woken, before it runs
+
+        monkeypatch.setattr(transport, "_wake_one", wake_then_cancel_the_first)
+        await busy
+        monkeypatch.setattr(transport, "_wake_one", wake_one)
+        started = asyncio.get_running_loop().time()
+        assert (await second).text == "2"
+        assert asyncio.get_running_loop().time() - started < 1.0  # not after the pool timeout
+        with pytest.raises(asyncio.CancelledError):
+            await first
 
 
 async def test_a_server_that_never_answers_is_a_read_timeout_and_its_connection_is_dropped() -> (

@@ -88,7 +88,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._broken = True
         self._lost = exc
-        self._h11.receive_data(b"")
+        if exc is None:  # a clean end: it may end an answer framed by the hang-up
+            self._h11.receive_data(b"")
         self._paused = False
         self._wake()
 
@@ -289,6 +290,10 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 raise httpx.PoolTimeout(
                     "No connection to Toss came free in time.", request=request
                 ) from None
+            except BaseException:
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    self._wake_one()  # woken, then cancelled: the turn goes to the next waiter
+                raise
             finally:
                 if timer is not None:
                     timer.cancel()
