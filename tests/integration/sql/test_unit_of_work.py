@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sunap.adapters.sql.direct import _Asyncpg
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.ports import AuditEntry, ConcurrencyConflict, UnitOfWorkFactory
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
@@ -481,3 +482,112 @@ async def test_a_locked_read_that_waited_on_an_approval_sees_the_approval_and_it
     async with uow() as tx:
         fresh = await tx.payments.get(tenant, payment.id)
     assert fresh is not None and seen.version == fresh.version
+
+
+# Not SQLite: its writers take turns before they read, so none holds a stale copy.
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
+async def test_a_stale_write_with_an_audit_row_and_an_event_leaves_neither_behind(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    """On PostgreSQL the audit row and the outbox row ride on the versioned update (one
+    statement): the update finding another version must still leave no row of the loser."""
+    tenant = unique("tnt")
+    payment = new_payment(tenant)
+    await save_new(uow, payment)
+    async with uow() as tx:
+        stale = await tx.payments.get(tenant, payment.id)
+        assert stale is not None
+        async with uow() as other:
+            fresh = await other.payments.get(tenant, payment.id, for_update=True)
+            assert fresh is not None
+            fresh.flag_for_review("looked odd", later(1))
+            await other.commit()
+        tx.audit.add(audit_entry(tenant, payment.id, "expire", 2))
+        stale.expire(later(2))
+        with pytest.raises(ConcurrencyConflict):
+            await tx.commit()
+
+    async with uow() as tx:
+        assert await tx.audit.list_for_payment(tenant, payment.id) == []
+    assert [r["type"] for r in await outbox_rows(engine, payment.id)] == ["payment.created"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # the others send each row
+async def test_on_postgresql_an_update_carries_its_audit_row_and_outbox_row_in_one_statement(
+    uow: UnitOfWorkFactory, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = unique("tnt")
+    payment = new_payment(tenant)
+    await save_new(uow, payment)
+    sent: list[str] = []
+    for name in ("fetch", "execute"):
+        original = getattr(_Asyncpg, name)
+
+        async def spy(self: Any, sql: str, args: Any, _original: Any = original) -> Any:
+            sent.append(sql)
+            return await _original(self, sql, args)
+
+        monkeypatch.setattr(_Asyncpg, name, spy)
+
+    one, two = audit_entry(tenant, payment.id, "one", 1), audit_entry(tenant, payment.id, "two", 2)
+    async with uow() as tx:
+        loaded = await tx.payments.get(tenant, payment.id, for_update=True)
+        assert loaded is not None
+        tx.audit.add(one)
+        loaded.expire(later(1))
+        await tx.commit()
+    async with uow() as tx:
+        loaded = await tx.payments.get(tenant, payment.id, for_update=True)
+        assert loaded is not None
+        tx.audit.add(two)  # no event: the audit row alone rides
+        loaded.flag_for_review("looked odd", later(2))
+        await tx.commit()
+
+    writes = [sql for sql in sent if not sql.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 2, writes  # one statement per commit, each an update
+    assert all(" UPDATE payments SET " in sql for sql in writes)
+    assert "INSERT INTO audit_entries" in writes[0] and "INSERT INTO outbox" in writes[0]
+    assert "INSERT INTO audit_entries" in writes[1] and "INSERT INTO outbox" not in writes[1]
+    async with uow() as tx:
+        again = await tx.payments.get(tenant, payment.id)
+        assert await tx.audit.list_for_payment(tenant, payment.id) == [one, two]
+    assert again is not None and again.status is PaymentStatus.EXPIRED and again.needs_review
+    assert [r["type"] for r in await outbox_rows(engine, payment.id)] == [
+        "payment.created",
+        "payment.expired",
+    ]
+
+
+async def test_several_rows_for_one_table_are_sent_one_by_one_in_order(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    """Rows of one table inserted by one statement get their `seq` in no promised order: two
+    audit rows or two events never ride together, and keep the order they were added in."""
+    tenant = unique("tnt")
+    payment = new_payment(tenant)
+    await save_new(uow, payment)
+    entries = [audit_entry(tenant, payment.id, t, n) for n, t in enumerate(["a", "b", "c"])]
+    async with uow() as tx:
+        loaded = await tx.payments.get(tenant, payment.id, for_update=True)
+        assert loaded is not None
+        for entry in entries:
+            tx.audit.add(entry)
+        key = unique("tpk")
+        loaded.begin_confirm(payment_key=key, amount=15000, idempotency_key="k", now=later(1))
+        loaded.approve(
+            Approval(
+                key, PaymentStatus.WAITING_FOR_DEPOSIT, PaymentMethod.VIRTUAL_ACCOUNT, later(2)
+            ),
+            now=later(2),
+        )
+        loaded.record_deposit(later(3))
+        events = [event.type for event in loaded.events]
+        await tx.commit()
+
+    async with uow() as tx:
+        assert await tx.audit.list_for_payment(tenant, payment.id) == entries
+    assert len(events) == 2
+    assert [r["type"] for r in await outbox_rows(engine, payment.id)] == [
+        "payment.created",
+        *events,
+    ]

@@ -95,6 +95,9 @@ class SqlAggregateRepository(Generic[A]):
         return items, _encode_cursor(last["created_at"], last["id"])
 
     # -- used by the unit of work ------------------------------------------------------------
+    def with_events(self) -> builtins.list[A]:
+        return [t.aggregate for t in self._tracked.values() if t.aggregate.events]
+
     async def save_all(self) -> builtins.list[A]:
         saved: builtins.list[A] = []
         for tracked in self._tracked.values():

@@ -6,7 +6,7 @@ from sqlalchemy import insert, select
 
 from sunap.application.ports import AuditEntry
 
-from .direct import SqlConnection
+from .direct import SqlConnection, insert_soon
 from .tables import audit_entries
 
 _INSERT = insert(audit_entries)  # built once: its compiled form is reused
@@ -46,7 +46,8 @@ class SqlAuditLog:
     async def flush(self) -> None:
         pending, self._pending = self._pending, []
         for entry in pending:  # one by one, so that seq follows the order of add()
-            await self._session.execute(
+            await insert_soon(
+                self._session,
                 _INSERT,
                 dict(
                     id=entry.id,

@@ -33,7 +33,7 @@ from sunap.application.ports import ConcurrencyConflict, PaymentPage, PaymentQue
 from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
 from sunap.domain.payment import NEVER_APPROVED, Payment, PaymentStatus
 
-from .direct import SqlConnection
+from .direct import SqlConnection, carries_inserts
 from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
 from .tables import payment_cancels, payments
 
@@ -191,6 +191,9 @@ class SqlPaymentRepository:
         )
 
     # -- used by the unit of work ------------------------------------------------------------
+    def with_events(self) -> builtins.list[Payment]:
+        return [t.payment for t in self._tracked.values() if t.payment.events]
+
     async def save_all(self) -> builtins.list[Payment]:
         """Insert new payments, update changed ones under the version check; return them all."""
         saved: builtins.list[Payment] = []
@@ -334,8 +337,11 @@ _CANCEL_COLUMNS = tuple(c.key for c in payment_cancels.c)
 _NO_CANCELS = frozenset(status.value for status in NEVER_APPROVED)
 _INSERT_PAYMENT = insert(payments)
 _INSERT_CANCEL = insert(payment_cancels)
-_UPDATE_PAYMENT = update(payments).where(
-    payments.c.id == bindparam("where_id"), payments.c.version == bindparam("where_version")
+# The audit row and the outbox row of a transaction ride on it (direct.insert_soon).
+_UPDATE_PAYMENT = carries_inserts(
+    update(payments).where(
+        payments.c.id == bindparam("where_id"), payments.c.version == bindparam("where_version")
+    )
 )
 
 

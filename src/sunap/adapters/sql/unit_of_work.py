@@ -28,7 +28,7 @@ from sunap.domain.payment import Payment
 
 from .audit import SqlAuditLog
 from .billing_keys import SqlBillingKeyRepository
-from .direct import DirectConnection, SqlConnection, takes_direct_path
+from .direct import DirectConnection, SqlConnection, insert_soon, takes_direct_path
 from .engine import SQLITE_BUSY_TIMEOUT, reader
 from .payments import SqlPaymentRepository
 from .subscriptions import SqlSubscriptionRepository
@@ -43,6 +43,11 @@ OnCommit = Callable[[Sequence[Payment]], None]
 
 class _Tracking(Protocol):
     """What the unit of work needs of each repository it hands out."""
+
+    def with_events(self) -> Sequence[Aggregate]:
+        """The aggregates with events to publish, in the order they were first read or added:
+        each is among those save_all writes."""
+        ...
 
     async def save_all(self) -> Sequence[Aggregate]:
         """Write what changed (version-checked) and return the aggregates written."""
@@ -122,12 +127,15 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         session = self._require_session()
         try:
+            # The audit and outbox rows go first: on PostgreSQL, one of each rides on the
+            # payment's versioned update (direct.insert_soon), one round trip for three.
             await self._audit.flush()
+            for repository in self._repositories:
+                for aggregate in repository.with_events():
+                    await self._write_outbox(session, aggregate)
             saved: list[Aggregate] = []
             for repository in self._repositories:
                 saved.extend(await repository.save_all())
-            for aggregate in saved:
-                await self._write_outbox(session, aggregate)
             await session.commit()
         except BaseException:
             await self.rollback()
@@ -151,7 +159,8 @@ class SqlUnitOfWork:
     async def _write_outbox(self, session: SqlConnection, aggregate: Aggregate) -> None:
         for event in aggregate.events:
             envelope = self._outbox_envelope(aggregate, event)
-            await session.execute(
+            await insert_soon(
+                session,
                 _INSERT_OUTBOX,
                 dict(
                     id=str(envelope["id"]),
