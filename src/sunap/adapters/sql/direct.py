@@ -144,11 +144,12 @@ class DirectConnection:
         return cls(engine, fairy, single=single)
 
     async def insert_soon(self, statement: Insert, parameters: dict[str, Any]) -> None:
-        """Insert a row, in this transaction, before anything else reads or commits it. On
-        PostgreSQL it is sent with the next update built to carry it (`carries_inserts`) as a
-        data-modifying WITH clause: one round trip instead of two, still in the order the
-        transaction asked for. At most one row per table rides: the order of several inserted by
-        one statement (their `seq`) is not promised, so those are sent one by one."""
+        """Insert a row (`statement` a bare `insert(table)`, the row in `parameters`) in this
+        transaction, before anything else reads or commits it. On PostgreSQL it is sent with the
+        next update built to carry it (`carries_inserts`) as a data-modifying WITH clause: one
+        round trip instead of two. At most one row per table rides: the order of several rows
+        inserted by one statement (their `seq`) is not promised, so those are sent one by one,
+        in the order they came."""
         if not self._defers:
             await self.execute(statement, parameters)
             return
@@ -476,7 +477,14 @@ def carries_inserts(statement: Update) -> Update:
 
 def _can_ride(deferred: list[tuple[Insert, dict[str, Any]]]) -> bool:
     tables = [statement.table for statement, _ in deferred]
-    return len(set(tables)) == len(tables)
+    cacheable = all(statement._generate_cache_key() is not None for statement, _ in deferred)
+    return cacheable and len(set(tables)) == len(tables)
+
+
+def _key_of(statement: Insert) -> Any:
+    cache_key = statement._generate_cache_key()  # memoized on the statement
+    assert cache_key is not None  # _can_ride let only cacheable inserts through
+    return cache_key.key
 
 
 def _with_inserts(
@@ -484,9 +492,11 @@ def _with_inserts(
 ) -> tuple[Update, dict[str, Any]]:
     """`update` with each deferred insert as a WITH clause `insert_<n>`, its values bound to
     parameters of its own (`insert_<n>_<column>`); built once per shape."""
-    shape = (id(update), *((id(s), tuple(sorted(p))) for s, p in deferred))
+    shape = (id(update), *((_key_of(s), tuple(sorted(p))) for s, p in deferred))
     carrying = _CARRYING.get(shape)
     if carrying is None:
+        if len(_CARRYING) >= _CACHE_LIMIT:
+            _CARRYING.clear()
         carrying = update
         for n, (statement, row) in enumerate(deferred):
             columns = statement.table.c
