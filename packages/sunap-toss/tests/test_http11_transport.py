@@ -231,7 +231,7 @@ async def test_a_connection_that_said_something_unasked_is_never_reused(unasked:
     """Bytes beyond an answer would be read as the next call's answer."""
     async with serving(LoopbackServer()) as url, client(max_connections=4, keepalive=4) as http:
         first = await http.get(url, params={"n": 1, unasked: 1})
-        await asyncio.sleep(0.2)  # the stray bytes arrive
+        await asyncio.sleep(0.5)  # the stray bytes arrive (sent 0.05 s after the answer)
         second = await http.get(url, params={"n": 2})
 
     assert second.text == "2"
@@ -307,9 +307,7 @@ async def test_a_waiter_woken_and_then_cancelled_passes_its_turn_on(
         monkeypatch.setattr(transport, "_wake_one", wake_then_cancel_the_first)
         await busy
         monkeypatch.setattr(transport, "_wake_one", wake_one)
-        started = asyncio.get_running_loop().time()
-        assert (await second).text == "2"
-        assert asyncio.get_running_loop().time() - started < 1.0  # not after the pool timeout
+        assert (await second).text == "2"  # not a PoolTimeout: it was handed the turn
         with pytest.raises(asyncio.CancelledError):
             await first
 
