@@ -552,6 +552,22 @@ async def test_on_postgresql_an_update_carries_its_audit_row_and_outbox_row_in_o
         again = await tx.payments.get(tenant, payment.id)
         assert await tx.audit.list_for_payment(tenant, payment.id) == [one, two]
     assert again is not None and again.status is PaymentStatus.EXPIRED and again.needs_review
+
+    # Two rows for one table never ride together: each is sent on its own, in order, first.
+    sent.clear()
+    three, four = (audit_entry(tenant, payment.id, t, n) for n, t in ((3, "three"), (4, "four")))
+    async with uow() as tx:
+        loaded = await tx.payments.get(tenant, payment.id, for_update=True)
+        assert loaded is not None
+        tx.audit.add(three)
+        tx.audit.add(four)
+        loaded.resolve_review("checked", later(3))
+        await tx.commit()
+    writes = [sql for sql in sent if not sql.lstrip().upper().startswith("SELECT")]
+    assert [sql.split(" (")[0].strip() for sql in writes[:2]] == ["INSERT INTO audit_entries"] * 2
+    assert len(writes) == 3 and writes[2].lstrip().startswith("UPDATE payments SET ")
+    async with uow() as tx:
+        assert await tx.audit.list_for_payment(tenant, payment.id) == [one, two, three, four]
     assert [r["type"] for r in await outbox_rows(engine, payment.id)] == [
         "payment.created",
         "payment.expired",

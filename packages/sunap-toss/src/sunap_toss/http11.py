@@ -217,8 +217,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self._max_idle = limits.max_keepalive_connections
         self._keepalive_expiry = limits.keepalive_expiry
         self._ssl_context = ssl_context
-        self._idle: dict[Origin, list[_Connection]] = {}
-        self._idle_count = 0
+        self._idle: dict[Origin, list[_Connection]] = {}  # by origin, the latest used last
         self._open = 0  # connections open or opening, idle or not
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._closed = False
@@ -226,10 +225,6 @@ class Http11Transport(httpx.AsyncBaseTransport):
     @property
     def open_connections(self) -> int:
         return self._open
-
-    @property
-    def idle_connections(self) -> int:
-        return self._idle_count
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -257,12 +252,10 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
-        for connections in self._idle.values():
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
             for connection in connections:
-                connection.close()
-                self._open -= 1
-        self._idle.clear()
-        self._idle_count = 0
+                self._discard(connection)
         while self._waiting:
             _time_out(self._waiting.popleft())
 
@@ -311,7 +304,6 @@ class Http11Transport(httpx.AsyncBaseTransport):
         kept = self._idle.get(origin)
         while kept:
             connection = kept.pop()
-            self._idle_count -= 1
             if connection.reusable(now, self._keepalive_expiry):
                 return connection
             self._discard(connection)
@@ -325,10 +317,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 oldest = connections
         if oldest is None:
             return False
-        connection = oldest.pop(0)
-        self._idle_count -= 1
-        connection.close()
-        self._open -= 1
+        self._discard(oldest.pop(0))
         return True
 
     async def _connect(
@@ -368,15 +357,15 @@ class Http11Transport(httpx.AsyncBaseTransport):
         return self._ssl_context
 
     def _give_back(self, connection: _Connection) -> None:
-        loop = asyncio.get_running_loop()
+        now = asyncio.get_running_loop().time()
+        idle = sum(len(connections) for connections in self._idle.values())
         if (
             not self._closed
-            and connection.reusable(loop.time(), None)
-            and (self._max_idle is None or self._idle_count < self._max_idle)
+            and connection.reusable(now, None)
+            and (self._max_idle is None or idle < self._max_idle)
         ):
-            connection.idle_since = loop.time()
+            connection.idle_since = now
             self._idle.setdefault(connection.origin, []).append(connection)
-            self._idle_count += 1
             self._wake_one()
         else:
             self._discard(connection)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from sunap.application.ports import AuditEntry
 
 from .direct import SqlConnection, insert_soon
 from .tables import audit_entries
-
-_INSERT = insert(audit_entries)  # built once: its compiled form is reused
 
 
 class SqlAuditLog:
@@ -48,7 +46,7 @@ class SqlAuditLog:
         for entry in pending:  # one by one, so that seq follows the order of add()
             await insert_soon(
                 self._session,
-                _INSERT,
+                audit_entries,
                 dict(
                     id=entry.id,
                     tenant_id=entry.tenant_id,

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import bindparam
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -126,7 +126,7 @@ class DirectConnection:
         self._unsure = False  # interrupted mid-call: the connection's state is unknown
         # Inserts waiting to ride on the next update that carries them (PostgreSQL only, see
         # `insert_soon`), or to be sent before any other statement or the commit.
-        self._deferred: list[tuple[Insert, dict[str, Any]]] = []
+        self._deferred: list[tuple[Table, dict[str, Any]]] = []
         self._defers = self._dialect.driver == "asyncpg" and not self._autocommit
 
     @classmethod
@@ -143,17 +143,16 @@ class DirectConnection:
             raise _sqlalchemy_error(dialect, None, None, error, lost) from error
         return cls(engine, fairy, single=single)
 
-    async def insert_soon(self, statement: Insert, parameters: dict[str, Any]) -> None:
-        """Insert a row (`statement` a bare `insert(table)`, the row in `parameters`) in this
-        transaction, before anything else reads or commits it. On PostgreSQL it is sent with the
-        next update built to carry it (`carries_inserts`) as a data-modifying WITH clause: one
-        round trip instead of two. At most one row per table rides: the order of several rows
-        inserted by one statement (their `seq`) is not promised, so those are sent one by one,
-        in the order they came."""
+    async def insert_soon(self, table: Table, row: dict[str, Any]) -> None:
+        """Insert `row` into `table` in this transaction, before anything else reads or commits
+        it. On PostgreSQL it is sent with the next update built to carry it (`carries_inserts`)
+        as a data-modifying WITH clause: one round trip instead of two. At most one row per
+        table rides: the order of several rows inserted by one statement (their `seq`) is not
+        promised, so those are sent one by one, in the order they came."""
         if not self._defers:
-            await self.execute(statement, parameters)
+            await self.execute(insert_into(table), row)
             return
-        self._deferred.append((statement, parameters))
+        self._deferred.append((table, row))
 
     async def execute(self, statement: Any, parameters: Any = None) -> DirectResult:
         if self._deferred:
@@ -185,8 +184,8 @@ class DirectConnection:
 
     async def _send_deferred(self) -> None:
         deferred, self._deferred = self._deferred, []
-        for statement, parameters in deferred:
-            await self.execute(statement, parameters)
+        for table, row in deferred:
+            await self.execute(insert_into(table), row)
 
     async def commit(self) -> None:
         if self._deferred:
@@ -454,14 +453,23 @@ class _Mappings:
         return list(self._records)
 
 
-async def insert_soon(
-    session: SqlConnection, statement: Insert, parameters: dict[str, Any]
-) -> None:
+async def insert_soon(session: SqlConnection, table: Table, row: dict[str, Any]) -> None:
     """`DirectConnection.insert_soon` where the connection is one; otherwise sent at once."""
     if isinstance(session, DirectConnection):
-        await session.insert_soon(statement, parameters)
+        await session.insert_soon(table, row)
     else:
-        await session.execute(statement, parameters)
+        await session.execute(insert_into(table), row)
+
+
+_INSERTS: dict[Table, Insert] = {}
+
+
+def insert_into(table: Table) -> Insert:
+    """`insert(table)`, built once per table: its cache key and compiled form are reused."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
 
 
 # -- inserts carried by an update (PostgreSQL) ---------------------------------------------------
@@ -475,33 +483,25 @@ def carries_inserts(statement: Update) -> Update:
     return statement
 
 
-def _can_ride(deferred: list[tuple[Insert, dict[str, Any]]]) -> bool:
-    tables = [statement.table for statement, _ in deferred]
-    cacheable = all(statement._generate_cache_key() is not None for statement, _ in deferred)
-    return cacheable and len(set(tables)) == len(tables)
-
-
-def _key_of(statement: Insert) -> Any:
-    cache_key = statement._generate_cache_key()  # memoized on the statement
-    assert cache_key is not None  # _can_ride let only cacheable inserts through
-    return cache_key.key
+def _can_ride(deferred: list[tuple[Table, dict[str, Any]]]) -> bool:
+    tables = [table for table, _ in deferred]
+    return len(set(tables)) == len(tables)
 
 
 def _with_inserts(
-    update: Update, parameters: Any, deferred: list[tuple[Insert, dict[str, Any]]]
+    update: Update, parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]
 ) -> tuple[Update, dict[str, Any]]:
     """`update` with each deferred insert as a WITH clause `insert_<n>`, its values bound to
     parameters of its own (`insert_<n>_<column>`); built once per shape."""
-    shape = (id(update), *((_key_of(s), tuple(sorted(p))) for s, p in deferred))
+    shape = (id(update), *((table, tuple(sorted(row))) for table, row in deferred))
     carrying = _CARRYING.get(shape)
     if carrying is None:
         if len(_CARRYING) >= _CACHE_LIMIT:
             _CARRYING.clear()
         carrying = update
-        for n, (statement, row) in enumerate(deferred):
-            columns = statement.table.c
-            values = {key: bindparam(f"insert_{n}_{key}", type_=columns[key].type) for key in row}
-            carrying = carrying.add_cte(statement.values(values).cte(f"insert_{n}"))
+        for n, (table, row) in enumerate(deferred):
+            values = {key: bindparam(f"insert_{n}_{key}", type_=table.c[key].type) for key in row}
+            carrying = carrying.add_cte(insert(table).values(values).cte(f"insert_{n}"))
         _CARRYING[shape] = carrying
     merged = dict(parameters or {})
     for n, (_, row) in enumerate(deferred):

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sunap.application.ports import (
@@ -34,7 +33,6 @@ from .payments import SqlPaymentRepository
 from .subscriptions import SqlSubscriptionRepository
 from .tables import outbox
 
-_INSERT_OUTBOX = insert(outbox)  # built once: its compiled form is reused
 OutboxEnvelope = Callable[[Aggregate, DomainEvent], dict[str, Any]]
 # Told of the payments a commit saved, with the events it wrote, once it is durable (e.g. to wake
 # WatchPayment streams, to count approvals).
@@ -161,7 +159,7 @@ class SqlUnitOfWork:
             envelope = self._outbox_envelope(aggregate, event)
             await insert_soon(
                 session,
-                _INSERT_OUTBOX,
+                outbox,
                 dict(
                     id=str(envelope["id"]),
                     aggregatetype=aggregate.aggregate_type,
