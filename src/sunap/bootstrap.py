@@ -35,6 +35,7 @@ from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.adapters.toss import RetryPolicy, TossTimeouts
 from sunap.adapters.toss.gateway import TossGateway, build_toss_gateway
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.billing_policy import BillingPolicy
 from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
@@ -190,6 +191,7 @@ def build_runtime(
         accounts=accounts,
         clock=clock,
         ids=ids,
+        webhook_format=TossWebhooks(),
         reconcile_delays=tuple(timedelta(seconds=s) for s in settings.reconcile_delay_seconds),
         billing=billing,
         reads=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock), read_only=True),

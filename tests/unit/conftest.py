@@ -2,6 +2,7 @@
 
 import pytest
 
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.deps import Deps
 from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.clock import FakeClock
@@ -37,5 +38,6 @@ def deps(uows: InMemoryUnitOfWorkFactory, toss: FakeGateway, clock: FakeClock) -
         accounts=OneGatewayAccounts(toss),
         clock=clock,
         ids=SequentialIds(),
+        webhook_format=TossWebhooks(),
         sleep=clock.sleep,
     )

@@ -10,6 +10,7 @@ from datetime import timedelta
 from .billing_policy import BillingPolicy
 from .pg_accounts import PgAccounts
 from .ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from .webhook_format import WebhookFormat
 
 # When the reconciler first asks the PG about an answer we did not get, then how long it waits
 # after each further attempt; after the last one a person is asked to look.
@@ -24,6 +25,7 @@ class Deps:
     accounts: PgAccounts  # the PG accounts, and a gateway for each
     clock: Clock
     ids: IdGenerator
+    webhook_format: WebhookFormat  # how the PG's webhooks are shaped, signed and kept
     reconcile_delays: tuple[timedelta, ...] = DEFAULT_RECONCILE_DELAYS
     # How a use case waits its turn (cancel pacing); tests on a FakeClock pass one that moves it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

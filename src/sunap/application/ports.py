@@ -370,7 +370,7 @@ class WebhookDelivery:
     pg_account_id: str  # the account whose webhook URL it arrived at
     event_type: str  # "PAYMENT_STATUS_CHANGED", "DEPOSIT_CALLBACK", …
     headers: dict[str, str]
-    body: bytes  # as received, its secrets digested and accounts masked (webhook_storage.py)
+    body: bytes  # as kept: secrets digested, accounts masked (WebhookFormat.kept_body)
     received_at: datetime
     status: DeliveryStatus = DeliveryStatus.RECEIVED
     attempts: int = 0

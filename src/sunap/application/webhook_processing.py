@@ -22,17 +22,8 @@ from .gateway import GatewayError, GatewayPayment
 from .outcomes import adopt_or_flag
 from .pg_accounts import UnknownPgAccount
 from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
-from .webhook_intake import (
-    BILLING_DELETED,
-    CANCEL_STATUS_CHANGED,
-    DEPOSIT_CALLBACK,
-    PAYMENT_STATUS_CHANGED,
-    ParsedDelivery,
-    WebhookRejected,
-    parse_delivery,
-)
+from .webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
 from .webhook_lookups import Answer, AskLater, PgLookups
-from .webhook_storage import stored_secret_digest
 
 log = logging.getLogger("sunap.webhooks")
 
@@ -130,23 +121,22 @@ async def _retry_later(
 
 async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> Outcome:
     try:
-        parsed = parse_delivery(delivery.body)
-    except WebhookRejected as rejected:  # stored by an older intake, or edited by hand
-        return Outcome(D.REJECTED, note=rejected.message)
+        notice = deps.webhook_format.read_kept(delivery.body)
+    except WebhookMalformed as malformed:  # stored by an older intake, or edited by hand
+        return Outcome(D.REJECTED, note=str(malformed))
     try:
         gateway = await deps.accounts.gateway(delivery.pg_account_id)
     except UnknownPgAccount as unknown:
         return Outcome(D.UNMATCHED, note=str(unknown))
 
     async def fetch(key: str, *, by_order: bool) -> Answer:
-        claimed = parsed.fields.get("status")
         try:
             return await lookups.truth(
                 gateway,
                 delivery.pg_account_id,
                 key,
                 by_order=by_order,
-                claimed_status=claimed if isinstance(claimed, str) else None,
+                claimed_status=notice.reported_status,
                 received_at=delivery.received_at,
             )
         except AskLater as later:
@@ -154,49 +144,48 @@ async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> O
         except GatewayError as error:
             raise _Retry(f"PG lookup failed: {type(error).__name__} {error.code}") from error
 
-    if parsed.event_type in (PAYMENT_STATUS_CHANGED, CANCEL_STATUS_CHANGED):
-        if parsed.payment_key is None:
+    if notice.kind in (NoticeKind.PAYMENT_CHANGED, NoticeKind.CANCEL_CHANGED):
+        if notice.payment_key is None:
             return Outcome(D.IGNORED, note="names no paymentKey")
-        answer = await fetch(parsed.payment_key, by_order=False)
+        answer = await fetch(notice.payment_key, by_order=False)
         if answer.truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this payment")
-        return await _adopt(delivery, parsed, answer, deps)
-    if parsed.event_type == DEPOSIT_CALLBACK:
-        assert parsed.order_id is not None
-        answer = await fetch(parsed.order_id, by_order=True)
+        return await _adopt(delivery, notice, answer, deps)
+    if notice.kind is NoticeKind.DEPOSIT:
+        assert notice.order_id is not None
+        answer = await fetch(notice.order_id, by_order=True)
         if answer.truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this order")
-        if not _same_secret(str(parsed.fields["secret"]), answer.truth):
-            return await _reject_deposit(delivery, parsed, answer.truth, deps)
-        return await _adopt(delivery, parsed, answer, deps)
-    if parsed.event_type == BILLING_DELETED:
-        return await _billing_deleted(delivery, parsed, deps)
-    return Outcome(D.IGNORED, note=f"{parsed.event_type} is recorded, not acted on")
+        if not _same_secret(notice, answer.truth):
+            return await _reject_deposit(delivery, notice, answer.truth, deps)
+        return await _adopt(delivery, notice, answer, deps)
+    if notice.kind is NoticeKind.BILLING_KEY_DELETED:
+        return await _billing_deleted(delivery, notice, deps)
+    return Outcome(D.IGNORED, note=f"{notice.event_type} is recorded, not acted on")
 
 
-async def _billing_deleted(
-    delivery: WebhookDelivery, parsed: ParsedDelivery, deps: Deps
-) -> Outcome:
+async def _billing_deleted(delivery: WebhookDelivery, notice: WebhookNotice, deps: Deps) -> Outcome:
     """The PG deleted a billing key: so do we, and its live subscriptions end. The key is found
     by its digest (the delivery is stored with the digest only) within the sending account."""
-    digest = stored_secret_digest(str(parsed.fields["billingKey"]))
+    assert notice.billing_key_digest is not None
     async with deps.uow() as uow:
-        key = await uow.billing_keys.get_by_digest(delivery.pg_account_id, digest)
+        key = await uow.billing_keys.get_by_digest(
+            delivery.pg_account_id, notice.billing_key_digest
+        )
     if key is None:
         return Outcome(D.UNMATCHED, note="no billing key of ours")
-    await forget_billing_key(key.id, deps, "webhook.BILLING_DELETED")
+    await forget_billing_key(key.id, deps, f"webhook.{notice.event_type}")
     return Outcome(D.APPLIED, payment_id=key.id)
 
 
-def _same_secret(offered: str, truth: GatewayPayment) -> bool:
-    """`offered` as stored: the digest of the delivery's secret (webhook_storage.py)."""
-    if truth.deposit_secret is None:
+def _same_secret(notice: WebhookNotice, truth: GatewayPayment) -> bool:
+    if truth.deposit_secret is None or notice.secret_digest is None:
         return False
-    return hmac.compare_digest(stored_secret_digest(offered), secret_digest(truth.deposit_secret))
+    return hmac.compare_digest(notice.secret_digest, secret_digest(truth.deposit_secret))
 
 
 async def _adopt(
-    delivery: WebhookDelivery, parsed: ParsedDelivery, answer: Answer, deps: Deps
+    delivery: WebhookDelivery, notice: WebhookNotice, answer: Answer, deps: Deps
 ) -> Outcome:
     """Apply the PG's truth to the payment of this account it names. A delivery that made no
     call and changed nothing leaves no audit row: repeats cannot flood the trail."""
@@ -208,10 +197,9 @@ async def _adopt(
         )
         if payment is None:
             return Outcome(D.UNMATCHED, note="no payment of ours has this paymentKey")
-        if payment.deposit_secret_digest is not None and parsed.event_type == DEPOSIT_CALLBACK:
-            offered = stored_secret_digest(str(parsed.fields["secret"]))
-            if not hmac.compare_digest(offered, payment.deposit_secret_digest):
-                return Outcome(D.REJECTED, payment.id, "the secret does not match")
+        held, offered = payment.deposit_secret_digest, notice.secret_digest
+        if held is not None and offered is not None and not hmac.compare_digest(offered, held):
+            return Outcome(D.REJECTED, payment.id, "the secret does not match")
         before = payment.status
         if answer.asked:
             audit.record_exchange(uow, deps, payment, truth.exchange, "lookup")
@@ -225,9 +213,9 @@ async def _adopt(
             uow,
             deps,
             payment,
-            f"webhook.{parsed.event_type}",
+            f"webhook.{notice.event_type}",
             "applied" if payment.status is not before else "unchanged",
-            request=_reported(delivery, parsed),
+            request=_reported(delivery, notice),
             response={"pgStatus": truth.status.value, "status": payment.status.value},
         )
         try:
@@ -238,7 +226,7 @@ async def _adopt(
 
 
 async def _reject_deposit(
-    delivery: WebhookDelivery, parsed: ParsedDelivery, truth: GatewayPayment, deps: Deps
+    delivery: WebhookDelivery, notice: WebhookNotice, truth: GatewayPayment, deps: Deps
 ) -> Outcome:
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_payment_key(delivery.pg_account_id, truth.payment_key)
@@ -248,21 +236,20 @@ async def _reject_deposit(
             uow,
             deps,
             payment,
-            f"webhook.{DEPOSIT_CALLBACK}",
+            f"webhook.{notice.event_type}",
             "rejected",
-            request=_reported(delivery, parsed),
+            request=_reported(delivery, notice),
             response={"reason": "the secret does not match the PG's"},
         )
         await uow.commit()
         return Outcome(D.REJECTED, payment.id, "the secret does not match the PG's")
 
 
-def _reported(delivery: WebhookDelivery, parsed: ParsedDelivery) -> dict[str, object]:
+def _reported(delivery: WebhookDelivery, notice: WebhookNotice) -> dict[str, object]:
     """What the delivery claimed, for the audit trail: never its secret."""
     return {
         "deliveryId": delivery.id,
-        "eventType": parsed.event_type,
-        "reportedStatus": parsed.fields.get("status"),
-        "transactionKey": parsed.fields.get("transactionKey")
-        or parsed.fields.get("lastTransactionKey"),
+        "eventType": notice.event_type,
+        "reportedStatus": notice.reported_status,
+        "transactionKey": notice.transaction_key,
     }

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.authentication import hash_api_key
 from sunap.application.deps import Deps
 from sunap.application.ports import ApiKeyRecord
@@ -58,6 +59,7 @@ async def stub() -> AsyncIterator[pb_grpc.PaymentServiceStub]:
         accounts=OneGatewayAccounts(FakeGateway(clock)),
         clock=clock,
         ids=SequentialIds(),
+        webhook_format=TossWebhooks(),
     )
 
     async def ready() -> bool:

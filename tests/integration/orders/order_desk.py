@@ -18,6 +18,7 @@ from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.tables import consumed_messages, outbox, payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds, SystemClock
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.order_placed import SUBSCRIBER
@@ -93,6 +94,7 @@ def deps_on(engine: AsyncEngine) -> Deps:
         accounts=OneGatewayAccounts(FakeGateway(clock)),
         clock=clock,
         ids=ids,
+        webhook_format=TossWebhooks(),
     )
 
 

@@ -17,6 +17,7 @@ from sunap.adapters.sql.tables import outbox
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.adapters.toss import RetryPolicy, TossTimeouts, open_toss_gateway
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
@@ -65,6 +66,7 @@ async def worker_deps(database_url: str, sandbox_url: str) -> AsyncIterator[Deps
                 accounts=OneGatewayAccounts(gateway),
                 clock=clock,
                 ids=ids,
+                webhook_format=TossWebhooks(),
                 reconcile_delays=DELAYS,
             )
     finally:

@@ -18,6 +18,7 @@ from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.tables import payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds, SystemClock
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.cancel_turns import CANCEL_SPACING
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
@@ -63,6 +64,7 @@ async def processes(
                 accounts=OneGatewayAccounts(toss),
                 clock=system_clock,
                 ids=ids,
+                webhook_format=TossWebhooks(),
             )
 
         yield new_process

@@ -17,6 +17,7 @@ from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.tables import audit_entries, payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
@@ -52,7 +53,13 @@ async def processes(fresh_database_url: str) -> AsyncIterator[DepsFor]:
             engines.push_async_callback(engine.dispose)
             ids = RandomIds()
             uow = sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock))
-            return Deps(uow=uow, accounts=OneGatewayAccounts(toss), clock=clock, ids=ids)
+            return Deps(
+                uow=uow,
+                accounts=OneGatewayAccounts(toss),
+                clock=clock,
+                ids=ids,
+                webhook_format=TossWebhooks(),
+            )
 
         yield new_process
 

@@ -20,6 +20,7 @@ from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.adapters.toss.gateway import build_toss_gateway
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
@@ -61,6 +62,7 @@ async def deps(fresh_engine: AsyncEngine, sandbox_url: str) -> AsyncIterator[Dep
             accounts=OneGatewayAccounts(gateway),
             clock=clock,
             ids=ids,
+            webhook_format=TossWebhooks(),
         )
     finally:
         await client.aclose()

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
@@ -35,6 +36,7 @@ def deps(deps: Deps) -> Deps:
         accounts=deps.accounts,
         clock=deps.clock,
         ids=deps.ids,
+        webhook_format=TossWebhooks(),
         reconcile_delays=DELAYS,
         sleep=deps.sleep,
     )

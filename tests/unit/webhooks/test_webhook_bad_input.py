@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from sunap.adapters.toss.webhook_signatures import verify_signature
 from sunap.application.deps import Deps
 from sunap.application.pg_accounts import PgAccount
+from sunap.application.webhook_format import SignatureInvalid
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
-from sunap.application.webhook_signatures import SignatureInvalid, verify_signature
 from tests.fakes.clock import FakeClock
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox
 

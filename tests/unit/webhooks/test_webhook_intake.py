@@ -7,11 +7,11 @@ import json
 
 import pytest
 
+from sunap.adapters.toss.webhook_signatures import sign_toss
 from sunap.application.deps import Deps
 from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports import DeliveryStatus
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
-from sunap.application.webhook_signatures import sign_toss
 from sunap.domain.payment import PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway

@@ -26,7 +26,7 @@ WEBHOOKS = "/v1/webhooks/"
 WEBHOOK_BODY_LIMIT = 256 * 1024
 
 # Read raw (signatures are over the bytes), so FastAPI cannot describe it: Toss's two shapes
-# (application/webhook_intake.py, parse_delivery). A type we do not handle is acknowledged.
+# (adapters/toss/webhooks.py). A type we do not handle is acknowledged.
 WEBHOOK_BODY = {
     "required": True,
     "content": {

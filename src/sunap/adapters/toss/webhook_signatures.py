@@ -15,6 +15,8 @@ import hmac
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from sunap.application.webhook_format import SignatureInvalid
+
 TOSS_SIGNATURE = "tosspayments-webhook-signature"
 TOSS_TRANSMISSION_TIME = "tosspayments-webhook-transmission-time"
 STANDARD_SIGNATURE = "webhook-signature"
@@ -22,10 +24,6 @@ STANDARD_ID = "webhook-id"
 STANDARD_TIMESTAMP = "webhook-timestamp"
 
 TOLERANCE = timedelta(minutes=5)
-
-
-class SignatureInvalid(Exception):
-    """The delivery claims a signature we cannot verify: reject it, apply nothing."""
 
 
 def is_signed(headers: Mapping[str, str]) -> bool:

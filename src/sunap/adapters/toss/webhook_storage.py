@@ -1,4 +1,4 @@
-"""What of a webhook delivery is kept at rest.
+"""What of a Toss webhook delivery is kept at rest.
 
 A delivery is stored before it is answered, and kept until it is pruned. What it carries that
 could be used against a customer or the merchant never reaches the disk as it arrived:
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .adopt import secret_digest
+from sunap.application.adopt import secret_digest
 
 DIGEST_PREFIX = "sha256:"
 DIGESTED_FIELDS = frozenset({"secret", "billingKey"})
@@ -52,7 +52,8 @@ def _mask(value: Any, *, inside_account: bool) -> Any:
         masked: dict[str, Any] = {}
         for key, item in value.items():
             if key in DIGESTED_FIELDS and isinstance(item, str):
-                masked[key] = DIGEST_PREFIX + stored_secret_digest(item)
+                # Always the digest of what arrived: a sender cannot pass a digest off as one.
+                masked[key] = DIGEST_PREFIX + secret_digest(item)
             elif isinstance(item, str) and (
                 key in MASKED_FIELDS and (inside_account or key == "cardNumber")
             ):
