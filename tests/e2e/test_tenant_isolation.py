@@ -259,6 +259,28 @@ def test_a_tenant_on_its_own_account_holds_its_own_orders_and_keys(
     assert mine["id"] not in str(theirs_trail)
 
 
+def test_a_tenant_moving_to_its_own_account_makes_its_next_payment_there_at_once(
+    service: RunningService,
+) -> None:
+    """The server remembers API keys it found for a few seconds; where a tenant's new payments
+    are made is read afresh for each, so a move with `set-toss` is followed at once."""
+    key = service.create_key("shop-d", *SCOPES)
+    with service.client(key) as d:
+        before = create_payment(d)  # the key is now remembered by the server
+        assert before["checkout"]["clientKey"] != "test_ck_shop_d_own_account_0001"
+        (service.workdir / "shop-d.key").write_text("test_sk_shop_d_own_account_0001")
+        set_toss = ("tenants", "set-toss", "--tenant", "shop-d", "--secret-key-file", "shop-d.key")
+        subprocess.run(
+            [*SUNAP, *set_toss, "--client-key", "test_ck_shop_d_own_account_0001"],
+            env=service.env,
+            cwd=service.workdir,
+            check=True,
+            capture_output=True,
+        )
+        after = create_payment(d)
+    assert after["checkout"]["clientKey"] == "test_ck_shop_d_own_account_0001"
+
+
 def test_a_webhook_naming_another_accounts_payment_changes_nothing(
     service: RunningService, c: httpx.Client, c_window: httpx.Client
 ) -> None:

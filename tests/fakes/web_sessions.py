@@ -32,7 +32,7 @@ class InMemoryWebSessions:
             api_key_id=key.key_id,
             tenant_id=key.tenant_id,
             tenant_name=key.tenant_name,
-            pg_account_id=key.pg_account_id,
+            pg_account_id="default",  # tenants here are on the default account
             scopes=key.scopes,
             csrf_token=str(row["csrf_token"]),
             created_at=_at(row["created_at"]),

@@ -281,7 +281,6 @@ class ApiKeyRecord:
     tenant_id: str
     tenant_name: str
     scopes: frozenset[str]
-    pg_account_id: str  # the account the tenant's new payments are made on
 
 
 @dataclass(frozen=True)
@@ -300,6 +299,10 @@ class ApiKeyStore(Protocol):
     ) -> None: ...
 
     async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+    async def account_of(self, tenant_id: str) -> str:
+        """The PG account the tenant's new payments are made on (it moves with `set-toss`)."""
+        ...
 
     async def tenant_id_by_name(self, name: str) -> str | None: ...
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sunap.application.authentication import KeyFinder
 from sunap.application.deps import Deps
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import PgAccountStore
@@ -34,6 +35,15 @@ class Container:
     broker_reachable: Callable[[], Awaitable[bool]] | None = None
     # Brings the backlog gauges (outbox, review queue) up to date before /metrics is read.
     measure_backlog: Callable[[], Awaitable[None]] | None = None
+    # The doors authenticate through this: found keys remembered a few seconds.
+    keys: KeyFinder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyFinder(self.api_keys.find_by_hash)
+
+    async def account_of(self, tenant_id: str) -> str:
+        """Where the tenant's new payments and billing keys are made: read afresh each time."""
+        return await self.api_keys.account_of(tenant_id)
 
     async def resource(self, payment: Payment) -> dict[str, Any]:
         """The payment as a merchant sees it through either door, with its checkout link and the

@@ -34,7 +34,7 @@ class KeysThatBreak:
     async def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
         if key_hash == hash_api_key("sk_sunap_break"):
             raise RuntimeError("connection to 10.0.0.7 lost; password=hunter2")
-        return ApiKeyRecord("key_1", "tenant_a", "shop", frozenset({"admin"}), "default")
+        return ApiKeyRecord("key_1", "tenant_a", "shop", frozenset({"admin"}))
 
     async def ensure_tenant(self, name: str, new_id: str) -> str:
         return new_id
@@ -44,6 +44,9 @@ class KeysThatBreak:
 
     async def tenant_id_by_name(self, name: str) -> str | None:
         return None
+
+    async def account_of(self, tenant_id: str) -> str:
+        return "default"
 
 
 class NoVersions:

@@ -33,9 +33,8 @@ async def test_an_api_key_is_found_by_its_hash_with_tenant_and_scopes(engine: As
         key_id=key_id, tenant_id=tenant_id, key_hash=key_hash, scopes=scopes, now=T0
     )
 
-    assert await store.find_by_hash(key_hash) == ApiKeyRecord(
-        key_id, tenant_id, name, scopes, pg_account_id="default"
-    )
+    assert await store.find_by_hash(key_hash) == ApiKeyRecord(key_id, tenant_id, name, scopes)
+    assert await store.account_of(tenant_id) == "default"
     assert await store.find_by_hash(key_hash.upper()) is None
     assert await store.find_by_hash(unique("sha256")) is None
 

@@ -18,7 +18,7 @@ from sunap.application.web_sessions import (
 from tests.fakes.clock import FakeClock
 from tests.fakes.web_sessions import InMemoryWebSessions
 
-READER = ApiKeyRecord("key_r", "tnt_a", "shop-a", frozenset({"payments:read"}), "default")
+READER = ApiKeyRecord("key_r", "tnt_a", "shop-a", frozenset({"payments:read"}))
 
 
 def sessions_with(*keys: ApiKeyRecord) -> InMemoryWebSessions:
@@ -30,7 +30,7 @@ def sessions_with(*keys: ApiKeyRecord) -> InMemoryWebSessions:
 
 def test_only_keys_with_admin_or_payments_read_may_open_the_dashboard() -> None:
     def key(*scopes: str) -> ApiKeyRecord:
-        return ApiKeyRecord("k", "t", "n", frozenset(scopes), "default")
+        return ApiKeyRecord("k", "t", "n", frozenset(scopes))
 
     assert may_open_dashboard(key("payments:read"))
     assert may_open_dashboard(key("admin"))

@@ -70,8 +70,12 @@ class SqlApiKeyStore:
             tenant_id=row["tenant_id"],
             tenant_name=row["name"],
             scopes=frozenset(row["scopes"]),
-            pg_account_id=row["pg_account_id"] or DEFAULT_PG_ACCOUNT,
         )
+
+    async def account_of(self, tenant_id: str) -> str:
+        async with direct.connect(self._reader, single=True) as conn:
+            found = await conn.scalar(_ACCOUNT_OF, {"tenant_id": tenant_id})
+        return str(found) if found is not None else DEFAULT_PG_ACCOUNT
 
     async def find_tenant(self, name: str) -> TenantRef | None:
         stmt = select(tenants.c.id, tenants.c.pg_account_id).where(tenants.c.name == name)
@@ -115,8 +119,8 @@ _BY_HASH = (
         api_keys.c.tenant_id,
         api_keys.c.scopes,
         tenants.c.name,
-        tenants.c.pg_account_id,
     )
     .join(tenants, tenants.c.id == api_keys.c.tenant_id)
     .where(api_keys.c.key_hash == bindparam("key_hash"))
 )
+_ACCOUNT_OF = select(tenants.c.pg_account_id).where(tenants.c.id == bindparam("tenant_id"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 import grpc
@@ -18,6 +19,7 @@ from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.idempotency import run_idempotently
 from sunap.application.payment_changes import watch_payment
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.queries import get_payment, list_payments
 from sunap.domain.errors import DomainError
 from sunap.domain.payment import Payment
@@ -49,14 +51,14 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     async def CreatePayment(self, request: pb.CreatePaymentRequest, context: Context) -> pb.Payment:
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:write")
-            command = create_body(request).command(principal.tenant_id, principal.pg_account_id)
-            return await self._idempotently(
-                context,
-                principal,
-                "CreatePayment",
-                request,
-                lambda: create_payment(command, self._deps),
-            )
+            # Checked before the idempotency key is claimed; the account is read when it runs.
+            command = create_body(request).command(principal.tenant_id, DEFAULT_PG_ACCOUNT)
+
+            async def create() -> Payment:
+                account = await self._container.account_of(principal.tenant_id)
+                return await create_payment(replace(command, pg_account_id=account), self._deps)
+
+            return await self._idempotently(context, principal, "CreatePayment", request, create)
 
         return await self._answer(context, work)
 
@@ -159,7 +161,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         authorization = metadata_value(context, "authorization")
         limiter = self._container.rate_limiter
         return await authenticate(
-            self._container.api_keys,
+            self._container.keys,
             authorization,
             scope,
             limiter.take if limiter is not None else None,

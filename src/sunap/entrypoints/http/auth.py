@@ -17,7 +17,7 @@ async def authenticate(request: Request, scope: str) -> Principal:
     container = container_of(request)
     limiter = container.rate_limiter
     principal = await authenticate_key(
-        container.api_keys,
+        container.keys,
         request.headers.get("authorization"),
         scope,
         limiter.take if limiter is not None else None,

@@ -81,11 +81,12 @@ def _query(
     ),
 )
 async def issue(request: Request, body: IssueBillingKeyBody, principal: Biller) -> Response:
-    deps = container_of(request).deps
+    container = container_of(request)
 
     async def run() -> BillingKey:
-        command = body.command(principal.tenant_id, principal.pg_account_id)
-        return await keys.issue_billing_key(command, deps)
+        account = await container.account_of(principal.tenant_id)
+        command = body.command(principal.tenant_id, account)
+        return await keys.issue_billing_key(command, container.deps)
 
     return await respond_idempotently(request, principal, run, status=201, present=_key)
 

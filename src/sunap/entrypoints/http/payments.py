@@ -44,12 +44,11 @@ Canceler = Annotated[Principal, Depends(requires("payments:cancel"))]
     ),
 )
 async def create(request: Request, body: CreatePaymentBody, principal: Writer) -> Response:
-    deps = container_of(request).deps
+    container = container_of(request)
 
     async def run() -> Payment:
-        return await create_payment(
-            body.command(principal.tenant_id, principal.pg_account_id), deps
-        )
+        account = await container.account_of(principal.tenant_id)
+        return await create_payment(body.command(principal.tenant_id, account), container.deps)
 
     return await respond_idempotently(request, principal, run, status=201)
 
