@@ -7,7 +7,7 @@ from typing import Any
 from sunap.domain.payment import Payment
 
 from .deps import Deps
-from .gateway import GatewayExchange
+from .gateway import GatewayExchange, PgOperation
 from .ports import AuditEntry, UnitOfWork
 
 
@@ -38,7 +38,11 @@ def record(
 
 
 def record_exchange(
-    uow: UnitOfWork, deps: Deps, payment: Payment, exchange: GatewayExchange | None, fallback: str
+    uow: UnitOfWork,
+    deps: Deps,
+    payment: Payment,
+    exchange: GatewayExchange | None,
+    fallback: PgOperation,
 ) -> None:
     """One PG call as it happened; `fallback` names it when the adapter gave no exchange."""
     if exchange is None:

@@ -32,6 +32,7 @@ from .gateway import (
     GatewayNotFound,
     GatewayPayment,
     GatewayUnknown,
+    PgOperation,
 )
 from .ports import UnitOfWork
 from .secrets import SecretsUnavailable
@@ -265,4 +266,4 @@ async def _as_settled(payment: Payment, deps: Deps) -> ChargeResult:
 def _audit_exchange(
     uow: UnitOfWork, deps: Deps, payment: Payment, exchange: GatewayExchange | None
 ) -> None:
-    audit.record_exchange(uow, deps, payment, exchange, "billing.charge")
+    audit.record_exchange(uow, deps, payment, exchange, PgOperation.BILLING_CHARGE)

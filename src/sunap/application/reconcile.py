@@ -29,6 +29,7 @@ from .gateway import (
     GatewayNotFound,
     GatewayPayment,
     PaymentGateway,
+    PgOperation,
 )
 from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
 from .pg_accounts import QuarantinedPayment, UnknownPgAccount
@@ -142,7 +143,9 @@ async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -
     verdict, seen = await _judge_claim(payment, gateway)
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        apply_confirm_verdict_in(uow, fresh, payment, verdict, deps, "reconcile", also_seen=seen)
+        apply_confirm_verdict_in(
+            uow, fresh, payment, verdict, deps, PgOperation.RECONCILE, also_seen=seen
+        )
         if isinstance(verdict, Disagrees) and fresh.needs_review:
             outcome = ReconcileOutcome.ESCALATED  # never adopted: a person decides
         else:
@@ -231,7 +234,7 @@ async def _release_cancel(
 ) -> None:
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, declined.exchange, "cancel")
+        audit.record_exchange(uow, deps, fresh, declined.exchange, PgOperation.CANCEL)
         if fresh.find_cancel(cancel_id) in fresh.pending_cancels:
             fresh.fail_cancel(cancel_id, Failure(declined.code, declined.message), deps.clock.now())
         await uow.commit()
@@ -241,7 +244,7 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
     truth = findings.truth
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, truth.exchange, "reconcile")
+        audit.record_exchange(uow, deps, fresh, truth.exchange, PgOperation.RECONCILE)
         if fresh.status is not PaymentStatus.IN_PROGRESS:
             adopt_or_flag(fresh, truth, deps, answered_cancels=findings.answered_cancels)
         outcome = _after_check(uow, fresh, deps, "the PG has not settled it yet")
@@ -279,7 +282,7 @@ async def _retry_later(
 ) -> ReconcileOutcome:
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, error.exchange, "reconcile")
+        audit.record_exchange(uow, deps, fresh, error.exchange, PgOperation.RECONCILE)
         outcome = _schedule_next(fresh, deps, reason)
         await uow.commit()
         return outcome

@@ -18,7 +18,7 @@ from . import audit
 from .adopt import next_check_at, secret_digest
 from .billing_keys import forget_billing_key
 from .deps import Deps
-from .gateway import GatewayError, GatewayPayment
+from .gateway import GatewayError, GatewayPayment, PgOperation
 from .outcomes import adopt_or_flag
 from .pg_accounts import UnknownPgAccount
 from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
@@ -214,7 +214,7 @@ async def _adopt(
                 return Outcome(D.REJECTED, payment.id, "the secret does not match")
         before = payment.status
         if answer.asked:
-            audit.record_exchange(uow, deps, payment, truth.exchange, "lookup")
+            audit.record_exchange(uow, deps, payment, truth.exchange, PgOperation.LOOKUP)
         changed = adopt_or_flag(payment, truth, deps)
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
