@@ -22,6 +22,7 @@ from sunap.domain.subscription import Subscription
 
 from . import audit
 from .adopt import approval_from
+from .audit_kinds import AuditStatus, AuditType
 from .deps import Deps
 from .errors import ChargeTimeout, ChargeUnavailable
 from .gateway import (
@@ -106,8 +107,8 @@ def claim_payment(
         uow,
         deps,
         payment,
-        "billing.charge_claimed",
-        "ok",
+        AuditType.BILLING_CHARGE_CLAIMED,
+        AuditStatus.OK,
         request={"billingKeyId": key.id, "orderId": order_id, "amount": amount},
     )
     return payment

@@ -19,6 +19,7 @@ from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
 from .adopt import next_check_at
+from .audit_kinds import AuditStatus, AuditType
 from .cancel_turns import Turn, TurnWait, end_turn, end_turn_in, take_turn_in
 from .commands import CancelPayment
 from .deps import Deps
@@ -157,8 +158,8 @@ async def _try_reserve(
             uow,
             deps,
             payment,
-            "cancel.requested" if cancel else "cancel.local",
-            "ok",
+            AuditType.CANCEL_REQUESTED if cancel else AuditType.CANCEL_LOCAL,
+            AuditStatus.OK,
             request={"cancelReason": cmd.reason, "cancelAmount": cmd.amount},
             response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
         )

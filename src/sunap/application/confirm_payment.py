@@ -20,6 +20,7 @@ from sunap.domain.errors import (
 from sunap.domain.payment import ConfirmStart, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
+from .audit_kinds import AuditStatus, AuditType
 from .commands import ConfirmPayment
 from .confirm_verdicts import (
     Approved,
@@ -145,8 +146,8 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
                 uow,
                 deps,
                 payment,
-                "confirm.amount_mismatch",
-                "rejected",
+                AuditType.CONFIRM_AMOUNT_MISMATCH,
+                AuditStatus.REJECTED,
                 request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
                 response={"expectedAmount": payment.amount},
             )
@@ -163,8 +164,8 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
             uow,
             deps,
             payment,
-            "confirm.claimed",
-            "ok",
+            AuditType.CONFIRM_CLAIMED,
+            AuditStatus.OK,
             request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
         )
         try:

@@ -10,6 +10,7 @@ from sunap.domain.payment import Payment, PaymentStatus
 
 from . import audit
 from .adopt import GatewayMismatch, adopt_gateway_state, next_check_at
+from .audit_kinds import AuditStatus, AuditType
 from .confirm_verdicts import (
     Approved,
     ConfirmVerdict,
@@ -113,8 +114,8 @@ def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Dep
                 uow,
                 deps,
                 payment,
-                "confirm.released",
-                "ok",
+                AuditType.CONFIRM_RELEASED,
+                AuditStatus.OK,
                 request={"paymentKey": payment.payment_key},
                 response={"pgCode": pg_code, "status": PaymentStatus.READY.value},
             )

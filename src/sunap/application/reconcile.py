@@ -17,6 +17,7 @@ from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
+from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_attempt, judge_record
@@ -261,7 +262,12 @@ def _after_check(uow: UnitOfWork, fresh: Payment, deps: Deps, reason: str) -> Re
         return _schedule_next(fresh, deps, reason)
     fresh.schedule_reconcile(follow_up, attempts=0)
     audit.record(
-        uow, deps, fresh, "reconcile.settled", "ok", response={"status": fresh.status.value}
+        uow,
+        deps,
+        fresh,
+        AuditType.RECONCILE_SETTLED,
+        AuditStatus.OK,
+        response={"status": fresh.status.value},
     )
     log.info("payment %s settled by the reconciler: %s", fresh.id, fresh.status)
     return ReconcileOutcome.SETTLED

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import audit
 from .adopt import secret_digest
+from .audit_kinds import AuditStatus, webhook_type
 from .deps import Deps
 from .pg_accounts import PgAccount
 from .ports import DeliveryStatus, WebhookDelivery, WebhookInbox
@@ -248,8 +249,8 @@ async def _check_deposit_secret(delivery: ParsedDelivery, pg_account_id: str, de
             uow,
             deps,
             payment,
-            f"webhook.{DEPOSIT_CALLBACK}",
-            "rejected",
+            webhook_type(DEPOSIT_CALLBACK),
+            AuditStatus.REJECTED,
             request={"orderId": delivery.order_id, "reportedStatus": delivery.fields["status"]},
             response={"reason": "the secret does not match"},
         )
@@ -281,8 +282,8 @@ async def _audit_duplicate(
                 uow,
                 deps,
                 payment,
-                f"webhook.{delivery.event_type}",
-                "duplicate",
+                webhook_type(delivery.event_type),
+                AuditStatus.DUPLICATE,
                 request={"dedupKey": key, "reportedStatus": delivery.fields.get("status")},
             )
         if payments:

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from . import audit
 from .adopt import next_check_at, secret_digest
+from .audit_kinds import AuditStatus, webhook_type
 from .billing_keys import forget_billing_key
 from .deps import Deps
 from .gateway import GatewayError, GatewayPayment, PgOperation
@@ -184,7 +185,7 @@ async def _billing_deleted(
         key = await uow.billing_keys.get_by_digest(delivery.pg_account_id, digest)
     if key is None:
         return Outcome(D.UNMATCHED, note="no billing key of ours")
-    await forget_billing_key(key.id, deps, "webhook.BILLING_DELETED")
+    await forget_billing_key(key.id, deps, webhook_type(BILLING_DELETED))
     return Outcome(D.APPLIED, payment_id=key.id)
 
 
@@ -225,8 +226,8 @@ async def _adopt(
             uow,
             deps,
             payment,
-            f"webhook.{parsed.event_type}",
-            "applied" if payment.status is not before else "unchanged",
+            webhook_type(parsed.event_type),
+            AuditStatus.APPLIED if payment.status is not before else AuditStatus.UNCHANGED,
             request=_reported(delivery, parsed),
             response={"pgStatus": truth.status.value, "status": payment.status.value},
         )
@@ -248,8 +249,8 @@ async def _reject_deposit(
             uow,
             deps,
             payment,
-            f"webhook.{DEPOSIT_CALLBACK}",
-            "rejected",
+            webhook_type(DEPOSIT_CALLBACK),
+            AuditStatus.REJECTED,
             request=_reported(delivery, parsed),
             response={"reason": "the secret does not match the PG's"},
         )
