@@ -169,6 +169,7 @@ def component_costs(log_lines_per_pair: float) -> dict[str, float]:
     from datetime import UTC, datetime
 
     from sunap.application import log_context
+    from sunap.application.gateway import PgOperation, PgOutcome
     from sunap.domain.payment import Approval, Payment, PaymentMethod, PaymentStatus
     from sunap.entrypoints.http.request_observation import RequestObservation
     from sunap.entrypoints.log_format import ContextFilter, JsonLineFormatter
@@ -228,7 +229,7 @@ def component_costs(log_lines_per_pair: float) -> dict[str, float]:
 
     def metric_hooks() -> None:
         metrics.payments_committed([payment])  # created + approved
-        metrics.toss_call_ended("confirm", "ok", 0.05)
+        metrics.toss_call_ended(PgOperation.CONFIRM, PgOutcome.OK, 0.05)
 
     handler = logging.StreamHandler(io.StringIO())
     handler.setFormatter(JsonLineFormatter())

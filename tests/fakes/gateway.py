@@ -34,6 +34,8 @@ from sunap.application.gateway import (
     GatewayNotFound,
     GatewayPayment,
     GatewayUnknown,
+    PgOperation,
+    PgOutcome,
     RefundAccount,
 )
 from sunap.application.ports import Clock
@@ -564,24 +566,24 @@ class _Exchange:
             }
         else:
             body = {"customerKey": answer.customer_key}
-        return self._build(body, 200, "ok")
+        return self._build(body, 200, PgOutcome.OK)
 
     def failed(self, error: GatewayError) -> GatewayExchange:
         status, outcome = {
-            GatewayDeclined: (403, "declined"),
-            GatewayAlreadyProcessed: (400, "already_processed"),
-            GatewayNotFound: (404, "not_found"),
-        }.get(type(error), (500, "unknown"))
+            GatewayDeclined: (403, PgOutcome.DECLINED),
+            GatewayAlreadyProcessed: (400, PgOutcome.ALREADY_PROCESSED),
+            GatewayNotFound: (404, PgOutcome.NOT_FOUND),
+        }.get(type(error), (500, PgOutcome.UNKNOWN))
         return self._build({"code": error.code, "message": error.message}, status, outcome)
 
     def lost(self) -> GatewayExchange:
-        return self._build(None, None, "unknown")
+        return self._build(None, None, PgOutcome.UNKNOWN)
 
     def _build(
-        self, body: dict[str, Any] | None, status: int | None, outcome: str
+        self, body: dict[str, Any] | None, status: int | None, outcome: PgOutcome
     ) -> GatewayExchange:
         return GatewayExchange(
-            operation=self.operation,
+            operation=PgOperation(self.operation),
             method=self.method,
             path=self.path,
             request_data=self.request,

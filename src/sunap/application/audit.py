@@ -6,8 +6,9 @@ from typing import Any
 
 from sunap.domain.payment import Payment
 
+from .audit_kinds import AuditStatus, AuditType, FamilyType, pg_call_type
 from .deps import Deps
-from .gateway import GatewayExchange
+from .gateway import GatewayExchange, PgOperation
 from .ports import AuditEntry, UnitOfWork
 
 
@@ -15,8 +16,8 @@ def record(
     uow: UnitOfWork,
     deps: Deps,
     payment: Payment,
-    type: str,
-    status: str,
+    type: AuditType | FamilyType,
+    status: AuditStatus,
     *,
     request: dict[str, Any] | None = None,
     response: dict[str, Any] | None = None,
@@ -38,18 +39,22 @@ def record(
 
 
 def record_exchange(
-    uow: UnitOfWork, deps: Deps, payment: Payment, exchange: GatewayExchange | None, fallback: str
+    uow: UnitOfWork,
+    deps: Deps,
+    payment: Payment,
+    exchange: GatewayExchange | None,
+    fallback: PgOperation,
 ) -> None:
     """One PG call as it happened; `fallback` names it when the adapter gave no exchange."""
     if exchange is None:
-        record(uow, deps, payment, f"pg.{fallback}", "unknown")
+        record(uow, deps, payment, pg_call_type(fallback), AuditStatus.UNKNOWN)
         return
     record(
         uow,
         deps,
         payment,
-        f"pg.{exchange.operation}",
-        exchange.outcome,
+        pg_call_type(exchange.operation),
+        AuditStatus.of(exchange.outcome),
         request={"method": exchange.method, "path": exchange.path, "body": exchange.request_data},
         response={
             "status": exchange.status_code,

@@ -22,6 +22,7 @@ from sunap.domain.subscription import Subscription
 
 from . import audit
 from .adopt import approval_from
+from .audit_kinds import AuditStatus, AuditType
 from .deps import Deps
 from .errors import ChargeTimeout, ChargeUnavailable
 from .gateway import (
@@ -32,6 +33,7 @@ from .gateway import (
     GatewayNotFound,
     GatewayPayment,
     GatewayUnknown,
+    PgOperation,
 )
 from .ports import UnitOfWork
 from .secrets import SecretsUnavailable
@@ -105,8 +107,8 @@ def claim_payment(
         uow,
         deps,
         payment,
-        "billing.charge_claimed",
-        "ok",
+        AuditType.BILLING_CHARGE_CLAIMED,
+        AuditStatus.OK,
         request={"billingKeyId": key.id, "orderId": order_id, "amount": amount},
     )
     return payment
@@ -265,4 +267,4 @@ async def _as_settled(payment: Payment, deps: Deps) -> ChargeResult:
 def _audit_exchange(
     uow: UnitOfWork, deps: Deps, payment: Payment, exchange: GatewayExchange | None
 ) -> None:
-    audit.record_exchange(uow, deps, payment, exchange, "billing.charge")
+    audit.record_exchange(uow, deps, payment, exchange, PgOperation.BILLING_CHARGE)

@@ -11,6 +11,7 @@ from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import BillingKeyNotActive, BillingKeyNotFound
 from sunap.domain.payment import Payment
 
+from .audit_kinds import AuditStatus, AuditType, FamilyType
 from .billing_charges import ChargeVerdict, claim_payment, send_charge, unknown_charge
 from .billing_commands import ChargeBillingKey, IssueBillingKey
 from .deps import Deps
@@ -56,7 +57,7 @@ async def issue_billing_key(cmd: IssueBillingKey, deps: Deps) -> BillingKey:
     )
     async with deps.uow() as uow:
         uow.billing_keys.add(key)
-        record(uow, deps, key.tenant_id, key.id, "billing_key.issued", "ok")
+        record(uow, deps, key.tenant_id, key.id, AuditType.BILLING_KEY_ISSUED, AuditStatus.OK)
         await uow.commit()
     return key
 
@@ -86,17 +87,19 @@ async def delete_billing_key(tenant_id: str, key_id: str, deps: Deps) -> Billing
         pass  # the PG no longer has it: deleted there already
     except GatewayError as error:
         raise unknown_outcome(error) from None
-    return await forget_billing_key(key.id, deps, "billing_key.deleted")
+    return await forget_billing_key(key.id, deps, AuditType.BILLING_KEY_DELETED)
 
 
-async def forget_billing_key(key_id: str, deps: Deps, audit_type: str) -> BillingKey:
+async def forget_billing_key(
+    key_id: str, deps: Deps, audit_type: AuditType | FamilyType
+) -> BillingKey:
     """The PG no longer holds the key: DELETED here, and its live subscriptions CANCELED."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         key = await uow.billing_keys.get_any_tenant(key_id, for_update=True)
         assert key is not None
         if key.delete(now):
-            record(uow, deps, key.tenant_id, key.id, audit_type, "ok")
+            record(uow, deps, key.tenant_id, key.id, audit_type, AuditStatus.OK)
             for sub_id in await uow.subscriptions.live_on_billing_key(key.id):
                 sub = await uow.subscriptions.get_any_tenant(sub_id, for_update=True)
                 if sub is not None:
@@ -152,7 +155,12 @@ def _require_box(deps: Deps) -> None:
 
 
 def record(
-    uow: UnitOfWork, deps: Deps, tenant_id: str, subject_id: str, type: str, status: str
+    uow: UnitOfWork,
+    deps: Deps,
+    tenant_id: str,
+    subject_id: str,
+    type: AuditType | FamilyType,
+    status: AuditStatus,
 ) -> None:
     """An audit row about a billing key or subscription (kept under its id): never a credential."""
     uow.audit.add(

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sunap.domain.errors import DuplicateOrderId
 
+from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .billing_keys import record
 from .deps import Deps
@@ -59,7 +60,9 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
                 return ChargeLine(sub_id, "skipped")
             if sub.ends_now_instead_of_renewing:
                 sub.end_at_period_end(now)
-                record(uow, deps, sub.tenant_id, sub.id, "subscription.ended", "ok")
+                record(
+                    uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_ENDED, AuditStatus.OK
+                )
                 await uow.commit()
                 return ChargeLine(sub_id, "ended", status=sub.status.value)
             if not sub.is_due(now):

@@ -19,6 +19,7 @@ from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
 from .adopt import next_check_at
+from .audit_kinds import AuditStatus, AuditType
 from .cancel_turns import Turn, TurnWait, end_turn, end_turn_in, take_turn_in
 from .commands import CancelPayment
 from .deps import Deps
@@ -28,6 +29,7 @@ from .gateway import (
     GatewayDeclined,
     GatewayError,
     PaymentGateway,
+    PgOperation,
 )
 from .outcomes import record_call, record_result, reload, unknown_outcome
 from .ports import ConcurrencyConflict, UnitOfWork
@@ -68,11 +70,11 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         return await _release(cmd.tenant_id, payment.id, cancel.id, declined, deps)
     except GatewayAlreadyProcessed as already:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
-        await record_call(cmd.tenant_id, payment.id, already, deps, "cancel")
+        await record_call(cmd.tenant_id, payment.id, already, deps, PgOperation.CANCEL)
         return await _adopt_lookup(payment, gateway, deps)
     except GatewayError as unknown:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
-        await record_call(cmd.tenant_id, payment.id, unknown, deps, "cancel")
+        await record_call(cmd.tenant_id, payment.id, unknown, deps, PgOperation.CANCEL)
         raise unknown_outcome(unknown) from unknown
     # The answer to this cancel's key names its own transaction: book it against this cancel.
     answered = {cancel.id: result.last_transaction_key} if result.last_transaction_key else {}
@@ -86,7 +88,7 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
             payment.id,
             result,
             deps,
-            "cancel",
+            PgOperation.CANCEL,
             answered_cancels=answered,
             also=free_the_turn,
         )
@@ -156,8 +158,8 @@ async def _try_reserve(
             uow,
             deps,
             payment,
-            "cancel.requested" if cancel else "cancel.local",
-            "ok",
+            AuditType.CANCEL_REQUESTED if cancel else AuditType.CANCEL_LOCAL,
+            AuditStatus.OK,
             request={"cancelReason": cmd.reason, "cancelAmount": cmd.amount},
             response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
         )
@@ -173,7 +175,7 @@ async def _release(
 ) -> Payment:
     async with deps.uow() as uow:
         payment = await reload(uow, tenant_id, payment_id)
-        audit.record_exchange(uow, deps, payment, declined.exchange, "cancel")
+        audit.record_exchange(uow, deps, payment, declined.exchange, PgOperation.CANCEL)
         if payment.find_cancel(cancel_id) in payment.pending_cancels:
             payment.fail_cancel(
                 cancel_id, Failure(declined.code, declined.message), deps.clock.now()
@@ -190,4 +192,4 @@ async def _adopt_lookup(payment: Payment, gateway: PaymentGateway, deps: Deps) -
         found = await gateway.lookup_by_payment_key(payment.payment_key)
     except GatewayError as error:
         raise unknown_outcome(error) from error
-    return await record_result(payment.tenant_id, payment.id, found, deps, "lookup")
+    return await record_result(payment.tenant_id, payment.id, found, deps, PgOperation.LOOKUP)

@@ -20,6 +20,7 @@ from sunap.domain.errors import (
 from sunap.domain.payment import ConfirmStart, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
+from .audit_kinds import AuditStatus, AuditType
 from .commands import ConfirmPayment
 from .confirm_verdicts import (
     Approved,
@@ -33,7 +34,7 @@ from .confirm_verdicts import (
 )
 from .deps import Deps
 from .errors import InvalidPaymentKey, PaymentRejected, PgMismatch, PgUnavailable
-from .gateway import GatewayError, GatewayPayment, PaymentGateway
+from .gateway import GatewayError, GatewayPayment, PaymentGateway, PgOperation
 from .outcomes import apply_confirm_verdict, unknown_outcome
 from .ports import ConcurrencyConflict
 
@@ -93,7 +94,7 @@ async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
         )
 
     verdict = await judge_attempt(claimed, gateway, attempt)
-    payment = await apply_confirm_verdict(claimed, verdict, deps, "confirm")
+    payment = await apply_confirm_verdict(claimed, verdict, deps, PgOperation.CONFIRM)
     return answer(payment, cmd.payment_key, verdict)
 
 
@@ -145,8 +146,8 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
                 uow,
                 deps,
                 payment,
-                "confirm.amount_mismatch",
-                "rejected",
+                AuditType.CONFIRM_AMOUNT_MISMATCH,
+                AuditStatus.REJECTED,
                 request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
                 response={"expectedAmount": payment.amount},
             )
@@ -163,8 +164,8 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
             uow,
             deps,
             payment,
-            "confirm.claimed",
-            "ok",
+            AuditType.CONFIRM_CLAIMED,
+            AuditStatus.OK,
             request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
         )
         try:
@@ -221,5 +222,5 @@ async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
     verdict = judge_record(payment, record)
     if not isinstance(verdict, Approved | Refused):
         raise in_progress  # only a decided record of this very claim settles it here
-    settled = await apply_confirm_verdict(payment, verdict, deps, "lookup")
+    settled = await apply_confirm_verdict(payment, verdict, deps, PgOperation.LOOKUP)
     return answer(settled, cmd.payment_key, verdict)

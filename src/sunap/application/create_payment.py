@@ -7,6 +7,7 @@ import secrets
 from sunap.domain.payment import Payment
 
 from . import audit
+from .audit_kinds import AuditStatus, AuditType
 from .commands import CreatePayment
 from .deps import Deps
 
@@ -39,8 +40,8 @@ async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
             uow,
             deps,
             payment,
-            "payment.created",
-            "ok",
+            AuditType.PAYMENT_CREATED,
+            AuditStatus.OK,
             request={"orderId": payment.order_id, "amount": payment.amount},
         )
         await uow.commit()  # DuplicateOrderId if the tenant or the account holds the orderId

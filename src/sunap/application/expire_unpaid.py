@@ -15,6 +15,7 @@ from datetime import timedelta
 from sunap.domain.payment import PaymentStatus
 
 from . import audit
+from .audit_kinds import AuditStatus, AuditType
 from .deps import Deps
 from .ports import ConcurrencyConflict
 
@@ -48,8 +49,8 @@ async def _expire(payment_id: str, ttl: timedelta, deps: Deps) -> bool:
             uow,
             deps,
             payment,
-            "payment.expired",
-            "ok",
+            AuditType.PAYMENT_EXPIRED,
+            AuditStatus.OK,
             response={"reason": "not paid in time", "ttlSeconds": int(ttl.total_seconds())},
         )
         try:

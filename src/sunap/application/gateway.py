@@ -8,6 +8,7 @@ GatewayMisconfigured (our key or request is wrong: alert, touch no money).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,18 +23,52 @@ from sunap.domain.payment import (
 )
 
 
+class PgOperation(enum.StrEnum):
+    """A call to the PG, as metrics and the audit trail (`pg.<value>`) name it.
+
+    Every operation the Toss client can make has its member, whether or not the port uses it
+    yet, so the adapter can name whatever it reports (a test holds the two lists together).
+    """
+
+    CONFIRM = "confirm"
+    LOOKUP = "lookup"
+    CANCEL = "cancel"
+    BILLING_ISSUE = "billing.issue"
+    BILLING_CHARGE = "billing.charge"
+    BILLING_DELETE = "billing.delete"
+    KEY_IN = "key_in"
+    VIRTUAL_ACCOUNT = "virtual_account"
+    TRANSACTIONS = "transactions"
+    SETTLEMENTS = "settlements"
+    CASH_RECEIPT = "cash_receipt"
+    # Not a call of its own: names the reconciler's calls in the audit trail when the adapter
+    # gave no exchange to name them by.
+    RECONCILE = "reconcile"
+
+
+class PgOutcome(enum.StrEnum):
+    """How one PG call ended; one per GatewayError class (the module docstring), and OK."""
+
+    OK = "ok"
+    DECLINED = "declined"
+    UNKNOWN = "unknown"
+    ALREADY_PROCESSED = "already_processed"
+    NOT_FOUND = "not_found"
+    MISCONFIGURED = "misconfigured"
+
+
 @dataclass(frozen=True)
 class GatewayExchange:
     """One call to the PG as the audit trail keeps it: secrets already redacted."""
 
-    operation: str  # "confirm", "cancel", "lookup", "billing.charge", ...
+    operation: PgOperation
     method: str
     path: str
     request_data: dict[str, Any] | None
     response_data: dict[str, Any] | None
     status_code: int | None  # None when no answer came back
     processing_time_ms: int
-    outcome: str  # "ok", "declined", "unknown", "already_processed", "not_found", "misconfigured"
+    outcome: PgOutcome
     trace_id: str | None = None  # the PG's own id for the answer (Toss: X-TossPayments-Trace-Id)
 
 

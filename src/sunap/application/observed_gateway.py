@@ -1,8 +1,8 @@
 """A PaymentGateway that reports how every call ended, for metrics and logs.
 
 It wraps any gateway, so the PG client itself knows nothing of Prometheus: each call is timed,
-its outcome read from the exchange the adapter classified ("ok", "declined", "unknown", ...), and
-the PG's trace id bound to the log context of the request or job that made the call.
+its outcome read from the exchange the adapter classified (a PgOutcome), and the PG's trace id
+bound to the log context of the request or job that made the call.
 """
 
 from __future__ import annotations
@@ -22,18 +22,20 @@ from .gateway import (
     GatewayNotFound,
     GatewayPayment,
     PaymentGateway,
+    PgOperation,
+    PgOutcome,
     RefundAccount,
 )
 
 # (operation, outcome, seconds) once a call has ended, however it ended.
-CallEnded = Callable[[str, str, float], None]
+CallEnded = Callable[[PgOperation, PgOutcome, float], None]
 T = TypeVar("T")
 # How an error the adapter gave no exchange for ended (the exchange says it when there is one).
-_OUTCOMES: tuple[tuple[type[GatewayError], str], ...] = (
-    (GatewayDeclined, "declined"),
-    (GatewayAlreadyProcessed, "already_processed"),
-    (GatewayNotFound, "not_found"),
-    (GatewayMisconfigured, "misconfigured"),
+_OUTCOMES: tuple[tuple[type[GatewayError], PgOutcome], ...] = (
+    (GatewayDeclined, PgOutcome.DECLINED),
+    (GatewayAlreadyProcessed, PgOutcome.ALREADY_PROCESSED),
+    (GatewayNotFound, PgOutcome.NOT_FOUND),
+    (GatewayMisconfigured, PgOutcome.MISCONFIGURED),
 )
 
 
@@ -55,7 +57,7 @@ class ObservedGateway:
         self, *, payment_key: str, order_id: str, amount: int, idempotency_key: str
     ) -> GatewayPayment:
         return await self._observe(
-            "confirm",
+            PgOperation.CONFIRM,
             self._inner.confirm(
                 payment_key=payment_key,
                 order_id=order_id,
@@ -65,10 +67,12 @@ class ObservedGateway:
         )
 
     async def lookup_by_order_id(self, order_id: str) -> GatewayPayment:
-        return await self._observe("lookup", self._inner.lookup_by_order_id(order_id))
+        return await self._observe(PgOperation.LOOKUP, self._inner.lookup_by_order_id(order_id))
 
     async def lookup_by_payment_key(self, payment_key: str) -> GatewayPayment:
-        return await self._observe("lookup", self._inner.lookup_by_payment_key(payment_key))
+        return await self._observe(
+            PgOperation.LOOKUP, self._inner.lookup_by_payment_key(payment_key)
+        )
 
     async def cancel(
         self,
@@ -81,7 +85,7 @@ class ObservedGateway:
         tax_free_amount: int | None = None,
     ) -> GatewayPayment:
         return await self._observe(
-            "cancel",
+            PgOperation.CANCEL,
             self._inner.cancel(
                 payment_key=payment_key,
                 reason=reason,
@@ -96,7 +100,7 @@ class ObservedGateway:
         self, *, auth_key: str, customer_key: str, idempotency_key: str
     ) -> BillingAuthorization:
         return await self._observe(
-            "billing.issue",
+            PgOperation.BILLING_ISSUE,
             self._inner.issue_billing_key(
                 auth_key=auth_key, customer_key=customer_key, idempotency_key=idempotency_key
             ),
@@ -114,7 +118,7 @@ class ObservedGateway:
         tax_free_amount: int = 0,
     ) -> GatewayPayment:
         return await self._observe(
-            "billing.charge",
+            PgOperation.BILLING_CHARGE,
             self._inner.charge_billing_key(
                 billing_key=billing_key,
                 customer_key=customer_key,
@@ -127,24 +131,33 @@ class ObservedGateway:
         )
 
     async def delete_billing_key(self, billing_key: str) -> None:
-        await self._observe("billing.delete", self._inner.delete_billing_key(billing_key))
+        await self._observe(PgOperation.BILLING_DELETE, self._inner.delete_billing_key(billing_key))
 
-    async def _observe(self, operation: str, call: Awaitable[T]) -> T:
+    async def _observe(self, operation: PgOperation, call: Awaitable[T]) -> T:
         started = self._monotonic()
         try:
             result = await call
         except GatewayError as error:
-            outcome = next((o for kind, o in _OUTCOMES if isinstance(error, kind)), "unknown")
+            outcome = next(
+                (o for kind, o in _OUTCOMES if isinstance(error, kind)), PgOutcome.UNKNOWN
+            )
             self._ended(operation, error.exchange, outcome, started)
             raise
         exchange = getattr(result, "exchange", None)
         self._ended(
-            operation, exchange if isinstance(exchange, GatewayExchange) else None, "ok", started
+            operation,
+            exchange if isinstance(exchange, GatewayExchange) else None,
+            PgOutcome.OK,
+            started,
         )
         return result
 
     def _ended(
-        self, operation: str, exchange: GatewayExchange | None, outcome: str, started: float
+        self,
+        operation: PgOperation,
+        exchange: GatewayExchange | None,
+        outcome: PgOutcome,
+        started: float,
     ) -> None:
         if exchange is not None:
             outcome = exchange.outcome

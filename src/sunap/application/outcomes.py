@@ -10,6 +10,7 @@ from sunap.domain.payment import Payment, PaymentStatus
 
 from . import audit
 from .adopt import GatewayMismatch, adopt_gateway_state, next_check_at
+from .audit_kinds import AuditStatus, AuditType
 from .confirm_verdicts import (
     Approved,
     ConfirmVerdict,
@@ -20,7 +21,7 @@ from .confirm_verdicts import (
 )
 from .deps import Deps
 from .errors import PgTimeout, PgUnavailable
-from .gateway import GatewayError, GatewayExchange, GatewayPayment, GatewayUnknown
+from .gateway import GatewayError, GatewayExchange, GatewayPayment, GatewayUnknown, PgOperation
 from .ports import UnitOfWork
 
 log = logging.getLogger("sunap.pg")
@@ -38,7 +39,7 @@ async def record_result(
     payment_id: str,
     result: GatewayPayment,
     deps: Deps,
-    operation: str,
+    operation: PgOperation,
     *,
     answered_cancels: Mapping[str, str] | None = None,
     also: Callable[[UnitOfWork], Awaitable[None]] | None = None,
@@ -58,7 +59,7 @@ async def record_result(
 
 
 async def record_call(
-    tenant_id: str, payment_id: str, error: GatewayError, deps: Deps, operation: str
+    tenant_id: str, payment_id: str, error: GatewayError, deps: Deps, operation: PgOperation
 ) -> None:
     """Record a PG call that ended without a result, leaving the payment as it is."""
     log.warning("%s of payment %s: %s %s", operation, payment_id, type(error).__name__, error.code)
@@ -69,7 +70,7 @@ async def record_call(
 
 
 async def apply_confirm_verdict(
-    claimed: Payment, verdict: ConfirmVerdict, deps: Deps, operation: str
+    claimed: Payment, verdict: ConfirmVerdict, deps: Deps, operation: PgOperation
 ) -> Payment:
     """Record the PG's answers about a claimed confirm and apply their verdict, in one
     transaction."""
@@ -88,7 +89,7 @@ def apply_confirm_verdict_in(
     claimed: Payment,
     verdict: ConfirmVerdict,
     deps: Deps,
-    operation: str,
+    operation: PgOperation,
     *,
     also_seen: tuple[GatewayExchange | None, ...] = (),
 ) -> None:
@@ -113,8 +114,8 @@ def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Dep
                 uow,
                 deps,
                 payment,
-                "confirm.released",
-                "ok",
+                AuditType.CONFIRM_RELEASED,
+                AuditStatus.OK,
                 request={"paymentKey": payment.payment_key},
                 response={"pgCode": pg_code, "status": PaymentStatus.READY.value},
             )

@@ -14,6 +14,8 @@ from sunap.domain.billing_key import BillingKey
 from sunap.domain.payment import Payment, PaymentStatus
 from sunap.domain.subscription import Subscription, SubscriptionStatus
 
+from .audit_kinds import AuditStatus, AuditType
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -194,8 +196,10 @@ class AuditEntry:
     id: str
     tenant_id: str
     payment_id: str
-    type: str  # "payment.created", "pg.confirm", "confirm.amount_mismatch", "webhook.received"…
-    status: str  # "ok", "declined", "unknown", "rejected", "duplicate"…
+    # Written as audit_kinds.py names them. Read back, a value with no member stays the stored
+    # string: a pg./webhook. type, or whatever an older version wrote.
+    type: AuditType | str
+    status: AuditStatus | str
     request_data: dict[str, Any] | None
     response_data: dict[str, Any] | None
     processing_time_ms: int | None

@@ -17,6 +17,7 @@ from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
+from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_attempt, judge_record
@@ -29,6 +30,7 @@ from .gateway import (
     GatewayNotFound,
     GatewayPayment,
     PaymentGateway,
+    PgOperation,
 )
 from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
 from .pg_accounts import QuarantinedPayment, UnknownPgAccount
@@ -142,7 +144,9 @@ async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -
     verdict, seen = await _judge_claim(payment, gateway)
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        apply_confirm_verdict_in(uow, fresh, payment, verdict, deps, "reconcile", also_seen=seen)
+        apply_confirm_verdict_in(
+            uow, fresh, payment, verdict, deps, PgOperation.RECONCILE, also_seen=seen
+        )
         if isinstance(verdict, Disagrees) and fresh.needs_review:
             outcome = ReconcileOutcome.ESCALATED  # never adopted: a person decides
         else:
@@ -231,7 +235,7 @@ async def _release_cancel(
 ) -> None:
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, declined.exchange, "cancel")
+        audit.record_exchange(uow, deps, fresh, declined.exchange, PgOperation.CANCEL)
         if fresh.find_cancel(cancel_id) in fresh.pending_cancels:
             fresh.fail_cancel(cancel_id, Failure(declined.code, declined.message), deps.clock.now())
         await uow.commit()
@@ -241,7 +245,7 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
     truth = findings.truth
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, truth.exchange, "reconcile")
+        audit.record_exchange(uow, deps, fresh, truth.exchange, PgOperation.RECONCILE)
         if fresh.status is not PaymentStatus.IN_PROGRESS:
             adopt_or_flag(fresh, truth, deps, answered_cancels=findings.answered_cancels)
         outcome = _after_check(uow, fresh, deps, "the PG has not settled it yet")
@@ -258,7 +262,12 @@ def _after_check(uow: UnitOfWork, fresh: Payment, deps: Deps, reason: str) -> Re
         return _schedule_next(fresh, deps, reason)
     fresh.schedule_reconcile(follow_up, attempts=0)
     audit.record(
-        uow, deps, fresh, "reconcile.settled", "ok", response={"status": fresh.status.value}
+        uow,
+        deps,
+        fresh,
+        AuditType.RECONCILE_SETTLED,
+        AuditStatus.OK,
+        response={"status": fresh.status.value},
     )
     log.info("payment %s settled by the reconciler: %s", fresh.id, fresh.status)
     return ReconcileOutcome.SETTLED
@@ -279,7 +288,7 @@ async def _retry_later(
 ) -> ReconcileOutcome:
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, error.exchange, "reconcile")
+        audit.record_exchange(uow, deps, fresh, error.exchange, PgOperation.RECONCILE)
         outcome = _schedule_next(fresh, deps, reason)
         await uow.commit()
         return outcome

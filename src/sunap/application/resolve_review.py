@@ -6,6 +6,7 @@ from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Payment
 
 from . import audit
+from .audit_kinds import AuditStatus, AuditType
 from .commands import ResolveReview
 from .deps import Deps
 from .errors import ConcurrentUpdate
@@ -23,8 +24,8 @@ async def resolve_review(cmd: ResolveReview, deps: Deps) -> Payment:
             uow,
             deps,
             payment,
-            "review.resolved",
-            "ok",
+            AuditType.REVIEW_RESOLVED,
+            AuditStatus.OK,
             request={"note": note, "resolvedBy": cmd.resolved_by},
             response={"reviewReason": reason},
         )

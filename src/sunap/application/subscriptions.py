@@ -14,6 +14,7 @@ from sunap.domain.errors import (
 from sunap.domain.payment import Payment
 from sunap.domain.subscription import Subscription
 
+from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import (
     ChargeResult,
     ChargeVerdict,
@@ -57,7 +58,7 @@ async def create_subscription(cmd: CreateSubscription, deps: Deps) -> Subscripti
             zone=deps.billing.zone,
         )
         uow.subscriptions.add(sub)
-        record(uow, deps, sub.tenant_id, sub.id, "subscription.created", "ok")
+        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CREATED, AuditStatus.OK)
         payment = None if cmd.trial_days else await claim_charge(uow, deps, sub, now)
         await uow.commit()
     if payment is None:
@@ -150,7 +151,7 @@ async def change_subscription(cmd: ChangeSubscription, deps: Deps) -> Subscripti
             billing_key_id=cmd.billing_key_id,
             metadata=cmd.metadata,
         )
-        record(uow, deps, sub.tenant_id, sub.id, "subscription.updated", "ok")
+        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_UPDATED, AuditStatus.OK)
         await uow.commit()
     return sub
 
@@ -160,7 +161,7 @@ async def cancel_subscription(cmd: CancelSubscription, deps: Deps) -> Subscripti
     async with deps.uow() as uow:
         sub = await _locked(uow, cmd.tenant_id, cmd.subscription_id)
         sub.cancel(now, reason=cmd.reason, at_period_end=cmd.at_period_end)
-        record(uow, deps, sub.tenant_id, sub.id, "subscription.canceled", "ok")
+        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CANCELED, AuditStatus.OK)
         await uow.commit()
     return sub
 
@@ -170,7 +171,7 @@ async def pause_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscri
     async with deps.uow() as uow:
         sub = await _locked(uow, tenant_id, sub_id)
         sub.pause(now)
-        record(uow, deps, sub.tenant_id, sub.id, "subscription.paused", "ok")
+        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_PAUSED, AuditStatus.OK)
         await uow.commit()
     return sub
 
@@ -185,7 +186,7 @@ async def resume_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscr
         if key is None or not key.is_active:
             raise BillingKeyNotActive("The subscription's billing key was deleted.")
         sub.resume(now, deps.billing.zone)
-        record(uow, deps, sub.tenant_id, sub.id, "subscription.resumed", "ok")
+        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_RESUMED, AuditStatus.OK)
         payment = await claim_charge(uow, deps, sub, now)
         await uow.commit()
     result = await send_charge(payment.id, deps, now)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import audit
+from .audit_kinds import AuditStatus, webhook_type
 from .deps import Deps
 from .pg_accounts import PgAccount
 from .ports import DeliveryStatus, WebhookDelivery, WebhookInbox
@@ -138,8 +139,8 @@ async def _check_deposit_secret(notice: WebhookNotice, pg_account_id: str, deps:
             uow,
             deps,
             payment,
-            f"webhook.{notice.event_type}",
-            "rejected",
+            webhook_type(notice.event_type),
+            AuditStatus.REJECTED,
             request={"orderId": notice.order_id, "reportedStatus": notice.reported_status},
             response={"reason": "the secret does not match"},
         )
@@ -169,8 +170,8 @@ async def _audit_duplicate(notice: WebhookNotice, key: str, pg_account_id: str, 
                 uow,
                 deps,
                 payment,
-                f"webhook.{notice.event_type}",
-                "duplicate",
+                webhook_type(notice.event_type),
+                AuditStatus.DUPLICATE,
                 request={"dedupKey": key, "reportedStatus": notice.reported_status},
             )
         if payments:

@@ -16,9 +16,10 @@ from datetime import timedelta
 
 from . import audit
 from .adopt import next_check_at, secret_digest
+from .audit_kinds import AuditStatus, webhook_type
 from .billing_keys import forget_billing_key
 from .deps import Deps
-from .gateway import GatewayError, GatewayPayment
+from .gateway import GatewayError, GatewayPayment, PgOperation
 from .outcomes import adopt_or_flag
 from .pg_accounts import UnknownPgAccount
 from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
@@ -174,7 +175,7 @@ async def _billing_deleted(delivery: WebhookDelivery, notice: WebhookNotice, dep
         )
     if key is None:
         return Outcome(D.UNMATCHED, note="no billing key of ours")
-    await forget_billing_key(key.id, deps, f"webhook.{notice.event_type}")
+    await forget_billing_key(key.id, deps, webhook_type(notice.event_type))
     return Outcome(D.APPLIED, payment_id=key.id)
 
 
@@ -202,7 +203,7 @@ async def _adopt(
             return Outcome(D.REJECTED, payment.id, "the secret does not match")
         before = payment.status
         if answer.asked:
-            audit.record_exchange(uow, deps, payment, truth.exchange, "lookup")
+            audit.record_exchange(uow, deps, payment, truth.exchange, PgOperation.LOOKUP)
         changed = adopt_or_flag(payment, truth, deps)
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
@@ -213,8 +214,8 @@ async def _adopt(
             uow,
             deps,
             payment,
-            f"webhook.{notice.event_type}",
-            "applied" if payment.status is not before else "unchanged",
+            webhook_type(notice.event_type),
+            AuditStatus.APPLIED if payment.status is not before else AuditStatus.UNCHANGED,
             request=_reported(delivery, notice),
             response={"pgStatus": truth.status.value, "status": payment.status.value},
         )
@@ -236,8 +237,8 @@ async def _reject_deposit(
             uow,
             deps,
             payment,
-            f"webhook.{notice.event_type}",
-            "rejected",
+            webhook_type(notice.event_type),
+            AuditStatus.REJECTED,
             request=_reported(delivery, notice),
             response={"reason": "the secret does not match the PG's"},
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from sunap.application.gateway import PgOperation, PgOutcome
 from sunap.domain import events as ev
 from sunap.domain.payment import Payment
 
@@ -151,7 +152,7 @@ class Metrics:
                     self.payments.labels(event=name).inc()
                     self.payment_amount.labels(event=name).inc(event.amount)
 
-    def toss_call_ended(self, operation: str, outcome: str, seconds: float) -> None:
+    def toss_call_ended(self, operation: PgOperation, outcome: PgOutcome, seconds: float) -> None:
         self.toss_requests.labels(operation=operation, outcome=outcome).inc()
         self.toss_duration.labels(operation=operation).observe(seconds)
 

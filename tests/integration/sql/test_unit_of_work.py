@@ -10,10 +10,14 @@ from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.direct import _Asyncpg
+from sunap.adapters.sql.tables import audit_entries
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
+from sunap.application.audit_kinds import AuditStatus, AuditType, pg_call_type
+from sunap.application.gateway import PgOperation, PgOutcome
 from sunap.application.ports import AuditEntry, ConcurrencyConflict, UnitOfWorkFactory
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.payment import (
@@ -355,6 +359,49 @@ async def test_audit_entries_are_listed_oldest_first_for_their_tenant_only(
     async with uow() as tx:
         assert await tx.audit.list_for_payment(tenant, payment.id) == entries
         assert await tx.audit.list_for_payment(unique("tnt"), payment.id) == []
+
+
+async def test_audit_kinds_are_stored_as_their_strings_and_any_stored_one_reads_back(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    """Members are written as their values. A row an older version wrote, with a type or status
+    this version has no member for, is read back as stored: the trail never fails to list."""
+    tenant = unique("tnt")
+    payment = new_payment(tenant)
+    claimed = audit_entry(tenant, payment.id, AuditType.CONFIRM_CLAIMED, 1)
+    declined = dataclasses.replace(
+        audit_entry(tenant, payment.id, pg_call_type(PgOperation.CONFIRM), 2),
+        status=AuditStatus.of(PgOutcome.DECLINED),
+    )
+    async with uow() as tx:
+        tx.payments.add(payment)
+        tx.audit.add(claimed)
+        await tx.commit()
+    async with uow() as tx:  # on PostgreSQL this row rides on the payment's update
+        loaded = await tx.payments.get(tenant, payment.id, for_update=True)
+        assert loaded is not None
+        tx.audit.add(declined)
+        loaded.flag_for_review("looked odd", later(2))
+        await tx.commit()
+    async with engine.begin() as conn:
+        old = dict(tenant_id=tenant, payment_id=payment.id, created_at=later(3))
+        await conn.execute(
+            insert(audit_entries).values(id=unique("aud"), type="confirm", status="SUCCESS", **old)
+        )
+        stored = await conn.execute(
+            select(audit_entries.c.type, audit_entries.c.status)
+            .where(audit_entries.c.payment_id == payment.id)
+            .order_by(audit_entries.c.seq)
+        )
+        rows = [tuple(row) for row in stored]
+    expected = [("confirm.claimed", "ok"), ("pg.confirm", "declined"), ("confirm", "SUCCESS")]
+    assert rows == expected
+
+    async with uow() as tx:
+        read = await tx.audit.list_for_payment(tenant, payment.id)
+    assert [(entry.type, entry.status) for entry in read] == expected
+    assert read[0].type is AuditType.CONFIRM_CLAIMED and read[1].status is AuditStatus.DECLINED
+    assert type(read[2].type) is str and type(read[2].status) is str
 
 
 async def test_only_one_worker_wins_the_reconcile_lease(uow: UnitOfWorkFactory) -> None:

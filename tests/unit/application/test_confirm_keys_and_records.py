@@ -14,7 +14,7 @@ from sunap.application.confirm_verdicts import Disagrees, judge_record
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import InvalidPaymentKey, PgMismatch, PgUnavailable
-from sunap.application.gateway import GatewayUnknown
+from sunap.application.gateway import GatewayUnknown, PgOperation
 from sunap.application.outcomes import apply_confirm_verdict
 from sunap.application.reconcile import reconcile_due
 from sunap.domain.errors import ConfirmInProgress
@@ -149,7 +149,7 @@ async def test_an_approved_record_that_disagrees_stays_in_progress_for_a_person(
 
     verdict = judge_record(claimed, record)
     assert isinstance(verdict, Disagrees) and verdict.approved
-    after = await apply_confirm_verdict(claimed, verdict, deps, "lookup")
+    after = await apply_confirm_verdict(claimed, verdict, deps, PgOperation.LOOKUP)
     assert after.status is S.IN_PROGRESS  # money may have moved: never back to READY
     assert after.needs_review and after.next_reconcile_at is None
     assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]

@@ -167,6 +167,17 @@ async def test_an_unanswered_look_up_is_retried_on_the_backoff_schedule(
     assert store.payment(payment.id).status is S.DONE
 
 
+async def test_a_check_the_pg_gave_no_exchange_for_is_audited_under_the_reconcilers_name(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await in_doubt(deps, toss)
+    toss.fail_next("lookup", unknown())  # raised bare: no exchange to name the call by
+    clock.advance(seconds=5)
+    await reconcile_due(deps)
+    last = store.audit_of(payment.id)[-1]
+    assert (last.type, last.status) == ("pg.reconcile", "unknown")
+
+
 async def test_an_outcome_unknown_after_the_last_check_is_flagged_for_a_person_not_failed(
     deps: Deps,
     toss: FakeGateway,

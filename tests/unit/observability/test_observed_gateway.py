@@ -8,7 +8,13 @@ from dataclasses import replace
 import pytest
 
 from sunap.application import log_context
-from sunap.application.gateway import GatewayDeclined, GatewayExchange, GatewayUnknown
+from sunap.application.gateway import (
+    GatewayDeclined,
+    GatewayExchange,
+    GatewayUnknown,
+    PgOperation,
+    PgOutcome,
+)
 from sunap.application.observed_gateway import ObservedGateway
 from tests.fakes.gateway import FakeGateway
 
@@ -46,7 +52,9 @@ def test_a_refused_confirm_is_reported_declined_and_still_raised() -> None:
 
 def test_an_unanswered_lookup_is_unknown_and_the_pgs_trace_id_is_bound_to_the_log() -> None:
     fake, gateway, ended = observed()
-    exchange = GatewayExchange("lookup", "GET", "/v1/payments/x", None, None, 503, 30, "unknown")
+    exchange = GatewayExchange(
+        PgOperation.LOOKUP, "GET", "/v1/payments/x", None, None, 503, 30, PgOutcome.UNKNOWN
+    )
     fake.fail_next(
         "lookup",
         GatewayUnknown("HTTP_503", "down", exchange=replace(exchange, trace_id="trace-77")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sunap.application.audit_kinds import AuditStatus, AuditType, read_back
 from sunap.application.ports import AuditEntry
 
 from .direct import SqlConnection, insert_soon
@@ -31,8 +32,8 @@ class SqlAuditLog:
                 id=r["id"],
                 tenant_id=r["tenant_id"],
                 payment_id=r["payment_id"],
-                type=r["type"],
-                status=r["status"],
+                type=read_back(AuditType, r["type"]),
+                status=read_back(AuditStatus, r["status"]),
                 request_data=r["request_data"],
                 response_data=r["response_data"],
                 processing_time_ms=r["processing_time_ms"],

@@ -24,6 +24,8 @@ from sunap.application.gateway import (
     GatewayNotFound,
     GatewayPayment,
     GatewayUnknown,
+    PgOperation,
+    PgOutcome,
     RefundAccount,
 )
 from sunap_toss import (
@@ -57,15 +59,17 @@ _ERRORS: dict[type[TossError], type[GatewayError]] = {
 
 
 def gateway_exchange(exchange: Exchange) -> GatewayExchange:
+    # sunap_toss knows nothing of ours: its Operation and Verdict (or "ok") are read by value,
+    # and every value has its member here (tests/unit/toss/test_toss_exchange.py).
     return GatewayExchange(
-        operation=exchange.operation,
+        operation=PgOperation(exchange.operation),
         method=exchange.method,
         path=exchange.path,
         request_data=exchange.request_data,
         response_data=exchange.response_data,
         status_code=exchange.status_code,
         processing_time_ms=exchange.processing_time_ms,
-        outcome=exchange.outcome,
+        outcome=PgOutcome(exchange.outcome),
         trace_id=exchange.trace_id,
     )
 
@@ -223,10 +227,10 @@ def _ours(read: Callable[[], T], exchange: GatewayExchange | None) -> T:
         return read()
     except WireError as exc:
         # Toss said yes to something we cannot read: the money may have moved, so "unknown".
+        if exchange is not None:
+            exchange = dataclasses.replace(exchange, outcome=PgOutcome.UNKNOWN)
         raise GatewayUnknown(
-            "MALFORMED_RESPONSE",
-            f"Toss's answer could not be read: {exc}",
-            exchange=None if exchange is None else dataclasses.replace(exchange, outcome="unknown"),
+            "MALFORMED_RESPONSE", f"Toss's answer could not be read: {exc}", exchange=exchange
         ) from exc
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
+from sunap.application.audit_kinds import WEBHOOK_PREFIX, AuditType
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.commands import CancelPayment, ResolveReview
 from sunap.application.dashboard_queries import (
@@ -442,12 +443,12 @@ def _timeline(payment: Payment, audit: list[AuditEntry], t: Translator) -> list[
         (0, Moment(payment.created_at, t("tl_created", amount=amount)))
     ]
     for entry in audit:
-        if entry.type == "confirm.claimed":
+        if entry.type == AuditType.CONFIRM_CLAIMED:
             found.append((1, Moment(entry.created_at, t("tl_requested"))))
-        elif entry.type == "review.resolved":
+        elif entry.type == AuditType.REVIEW_RESOLVED:
             note = (entry.request_data or {}).get("note", "")
             found.append((5, Moment(entry.created_at, t("tl_resolved", note=note))))
-        elif entry.type.startswith("webhook."):
+        elif entry.type.startswith(WEBHOOK_PREFIX):
             found.append((3, Moment(entry.created_at, t("tl_webhook"))))
     if payment.approved_at is not None:
         found.append((2, Moment(payment.approved_at, t("tl_approved"))))

@@ -1,0 +1,82 @@
+"""What an audit row is about (its type) and how it ended (its status): every value Sunap writes.
+
+Statuses are a closed set. Types are too, but for two families built from a name: `pg.<operation>`
+for a call to the PG (a PgOperation) and `webhook.<eventType>` for a delivery, whose event type is
+whatever Toss sent (Toss adds types unannounced, and a duplicate of any type is audited). Only
+pg_call_type() and webhook_type() build those, so a type written is an AuditType or one of them.
+
+Rows read back keep whatever was stored: a value this version has no name for (an older version
+wrote it) is read as the plain string, never refused.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NewType, TypeVar
+
+from .gateway import PgOperation, PgOutcome
+
+
+class AuditStatus(enum.StrEnum):
+    # How a PG call ended: each PgOutcome, by the same value (a test holds them together).
+    OK = "ok"
+    DECLINED = "declined"
+    UNKNOWN = "unknown"
+    ALREADY_PROCESSED = "already_processed"
+    NOT_FOUND = "not_found"
+    MISCONFIGURED = "misconfigured"
+    # Sunap's own decisions.
+    REJECTED = "rejected"  # refused: an amount that does not match, a deposit secret that does not
+    DUPLICATE = "duplicate"  # a webhook delivery seen before
+    APPLIED = "applied"  # a webhook that changed the payment
+    UNCHANGED = "unchanged"  # a webhook that told us nothing new
+
+    @classmethod
+    def of(cls, outcome: PgOutcome) -> AuditStatus:
+        return cls(outcome.value)
+
+
+class AuditType(enum.StrEnum):
+    PAYMENT_CREATED = "payment.created"
+    PAYMENT_EXPIRED = "payment.expired"
+    CONFIRM_CLAIMED = "confirm.claimed"
+    CONFIRM_AMOUNT_MISMATCH = "confirm.amount_mismatch"
+    CONFIRM_RELEASED = "confirm.released"
+    CANCEL_REQUESTED = "cancel.requested"
+    CANCEL_LOCAL = "cancel.local"
+    REVIEW_RESOLVED = "review.resolved"
+    RECONCILE_SETTLED = "reconcile.settled"
+    BILLING_CHARGE_CLAIMED = "billing.charge_claimed"
+    BILLING_KEY_ISSUED = "billing_key.issued"
+    BILLING_KEY_DELETED = "billing_key.deleted"
+    SUBSCRIPTION_CREATED = "subscription.created"
+    SUBSCRIPTION_UPDATED = "subscription.updated"
+    SUBSCRIPTION_CANCELED = "subscription.canceled"
+    SUBSCRIPTION_PAUSED = "subscription.paused"
+    SUBSCRIPTION_RESUMED = "subscription.resumed"
+    SUBSCRIPTION_ENDED = "subscription.ended"
+
+
+# A type of the pg. or webhook. family, made by the two functions below only.
+FamilyType = NewType("FamilyType", str)
+
+WEBHOOK_PREFIX = "webhook."
+
+
+def pg_call_type(operation: PgOperation) -> FamilyType:
+    return FamilyType(f"pg.{operation}")
+
+
+def webhook_type(event_type: str) -> FamilyType:
+    return FamilyType(f"{WEBHOOK_PREFIX}{event_type}")
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+def read_back(kind: type[E], stored: str) -> E | str:
+    """A stored type or status as its member, or as stored when `kind` has none for it."""
+    try:
+        return kind(stored)
+    except ValueError:
+        return stored
