@@ -210,8 +210,8 @@ class SubscriptionPage(BaseModel):
 
 class AuditEntryResource(BaseModel):
     id: str
-    type: str = Field(examples=["confirm"])
-    status: str = Field(examples=["SUCCESS"])
+    type: str = Field(examples=["pg.confirm"])
+    status: str = Field(examples=["ok"])
     requestData: Any = Field(description="What was sent, secrets redacted.")
     responseData: Any = Field(description="What came back, secrets redacted.")
     processingTimeMs: int | None
