@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +24,17 @@ from .tables import idempotency_keys as keys
 
 STARTED = "started"
 FINISHED = "finished"
+
+# Built once: a statement built per call costs more to key for the compiled cache than to send.
+_THIS_KEY = (
+    keys.c.tenant_id == bindparam("where_tenant"),
+    keys.c.idempotency_key == bindparam("where_key"),
+)
+_INSERT = insert(keys)
+_UPDATE = update(keys).where(*_THIS_KEY)
+_RELEASE = delete(keys).where(*_THIS_KEY, keys.c.response_code.is_(None))
+_READ = select(keys).where(*_THIS_KEY)
+_READ_LOCKED = _READ.with_for_update()
 
 
 class SqlIdempotencyStore:
@@ -55,34 +66,26 @@ class SqlIdempotencyStore:
         raise RuntimeError(f"Could not claim idempotency key {key!r}: it keeps changing.")
 
     async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None:
+        finished = {
+            "recovery_point": FINISHED,
+            "locked_until": None,
+            "response_code": response.status_code,
+            "response_body": response.body,
+            "response_content_type": response.content_type,
+        }
         async with direct.begin(self._one_statement, single=True) as conn:
-            await conn.execute(
-                update(keys)
-                .where(keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
-                .values(
-                    recovery_point=FINISHED,
-                    locked_until=None,
-                    response_code=response.status_code,
-                    response_body=response.body,
-                    response_content_type=response.content_type,
-                )
-            )
+            await conn.execute(_UPDATE, finished | _where(tenant_id, key))
 
     async def release(self, tenant_id: str, key: str) -> None:
+        # A finished answer stays replayable: only an unanswered claim is deleted.
         async with direct.begin(self._one_statement, single=True) as conn:
-            await conn.execute(
-                delete(keys).where(
-                    keys.c.tenant_id == tenant_id,
-                    keys.c.idempotency_key == key,
-                    keys.c.response_code.is_(None),  # a finished answer stays replayable
-                )
-            )
+            await conn.execute(_RELEASE, _where(tenant_id, key))
 
     async def _insert(self, tenant_id: str, key: str, fresh: dict[str, Any]) -> bool:
         try:
             async with direct.begin(self._one_statement, single=True) as conn:
                 await conn.execute(
-                    insert(keys).values(tenant_id=tenant_id, idempotency_key=key, **fresh)
+                    _INSERT, {"tenant_id": tenant_id, "idempotency_key": key, **fresh}
                 )
         except IntegrityError:
             return False
@@ -91,12 +94,10 @@ class SqlIdempotencyStore:
     async def _inspect(
         self, tenant_id: str, key: str, fresh: dict[str, Any], now: datetime
     ) -> IdempotencyClaim | None:
-        where = (keys.c.tenant_id == tenant_id, keys.c.idempotency_key == key)
+        where = _where(tenant_id, key)
         async with direct.begin(self._engine) as conn:
-            stmt = select(keys).where(*where)
-            if self._row_locks:
-                stmt = stmt.with_for_update()
-            row = (await conn.execute(stmt)).mappings().first()
+            stmt = _READ_LOCKED if self._row_locks else _READ
+            row = (await conn.execute(stmt, where)).mappings().first()
             if row is None:
                 return None
             if row["created_at"] <= now - self._retention:
@@ -118,5 +119,9 @@ class SqlIdempotencyStore:
             return IdempotencyClaim(ClaimOutcome.NEW)
 
     @staticmethod
-    async def _take_over(conn: SqlConnection, where: Any, fresh: dict[str, Any]) -> None:
-        await conn.execute(update(keys).where(*where).values(**fresh))
+    async def _take_over(conn: SqlConnection, where: dict[str, str], fresh: dict[str, Any]) -> None:
+        await conn.execute(_UPDATE, fresh | where)
+
+
+def _where(tenant_id: str, key: str) -> dict[str, str]:
+    return {"where_tenant": tenant_id, "where_key": key}

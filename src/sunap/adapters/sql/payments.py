@@ -162,18 +162,13 @@ class SqlPaymentRepository:
         self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
     ) -> datetime | None:
         """Conditional UPDATE of a column no aggregate maps, so it never bumps the version."""
-        turn = payments.c.next_cancel_at
-        mine = (payments.c.id == payment_id, payments.c.tenant_id == tenant_id)
-        stmt = (
-            update(payments)
-            .where(*mine, or_(turn.is_(None), turn <= now))
-            .values(next_cancel_at=hold_until)
-        )
-        result = cast(CursorResult[Any], await self._session.execute(stmt))
+        mine = {"where_id": payment_id, "where_tenant": tenant_id}
+        taken = {"next_cancel_at": hold_until, "where_now": now, **mine}
+        result = cast(CursorResult[Any], await self._session.execute(_TAKE_CANCEL_TURN, taken))
         if result.rowcount == 1:
             return None
         free_at: datetime | None = (
-            await self._session.execute(select(turn).where(*mine))
+            await self._session.execute(_CANCEL_TURN, mine)
         ).scalar_one_or_none()
         return free_at
 
@@ -181,13 +176,13 @@ class SqlPaymentRepository:
         self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
     ) -> None:
         await self._session.execute(
-            update(payments)
-            .where(
-                payments.c.id == payment_id,
-                payments.c.tenant_id == tenant_id,
-                payments.c.next_cancel_at == held_until,
-            )
-            .values(next_cancel_at=next_at)
+            _END_CANCEL_TURN,
+            {
+                "next_cancel_at": next_at,
+                "where_id": payment_id,
+                "where_tenant": tenant_id,
+                "where_held_until": held_until,
+            },
         )
 
     # -- used by the unit of work ------------------------------------------------------------
@@ -321,10 +316,8 @@ class SqlPaymentRepository:
             if before is None:
                 await self._session.execute(_INSERT_CANCEL, row)
             elif before != row:
-                values = {k: v for k, v in row.items() if k != "id"}
-                await self._session.execute(
-                    update(payment_cancels).where(payment_cancels.c.id == row["id"]).values(values)
-                )
+                values = {k: v for k, v in row.items() if k != "id"} | {"where_id": row["id"]}
+                await self._session.execute(_UPDATE_CANCEL, values)
             written[row["id"]] = row
         return written
 
@@ -342,6 +335,27 @@ _UPDATE_PAYMENT = carries_inserts(
     update(payments).where(
         payments.c.id == bindparam("where_id"), payments.c.version == bindparam("where_version")
     )
+)
+
+
+_UPDATE_CANCEL = update(payment_cancels).where(payment_cancels.c.id == bindparam("where_id"))
+# A cancel's turn (cancel pacing): a column no aggregate maps.
+_THIS_PAYMENT = (
+    payments.c.id == bindparam("where_id"),
+    payments.c.tenant_id == bindparam("where_tenant"),
+)
+_TAKE_CANCEL_TURN = update(payments).where(
+    *_THIS_PAYMENT,
+    or_(
+        payments.c.next_cancel_at.is_(None),
+        payments.c.next_cancel_at <= bindparam("where_now", type_=payments.c.next_cancel_at.type),
+    ),
+)
+_CANCEL_TURN = select(payments.c.next_cancel_at).where(*_THIS_PAYMENT)
+_END_CANCEL_TURN = update(payments).where(
+    *_THIS_PAYMENT,
+    payments.c.next_cancel_at
+    == bindparam("where_held_until", type_=payments.c.next_cancel_at.type),
 )
 
 
