@@ -332,7 +332,15 @@ def bench_backend(
     args: argparse.Namespace,
     workdir: Path,
     serve_args: Sequence[str] = (),
-    calls: Sequence[str] = ("create", "get", "list", "confirm", "cancel", "confirm-1"),
+    calls: Sequence[str] = (
+        "create",
+        "get",
+        "list",
+        "confirm",
+        "confirm-keyed",
+        "cancel",
+        "confirm-1",
+    ),
     ceiling: Ceiling | None = None,
 ) -> list[Row]:
     url = create_database(backend, workdir)
@@ -395,7 +403,8 @@ def _runs(
         )
 
     # Enough fresh payments for a run at several thousand a second; wrk stops when they run out.
-    pool = args.requests + ONE_AT_A_TIME
+    confirm_runs = [c for c in ("confirm", "confirm-keyed") if c in calls]
+    pool = args.requests * max(1, len(confirm_runs)) + ONE_AT_A_TIME
     if "create" in calls:
         orders = [f"bench-{uuid.uuid4().hex[:20]}" for _ in range(pool)]
         yield Row(f"create, {label}", run("post_items.lua", orders, BENCH_KIND="create"))
@@ -409,9 +418,17 @@ def _runs(
         yield Row(f"list (20), {label}", run("get_items.lua", ["/v1/payments?limit=20"]))
     paid = pay_in_window(window, [(p["orderId"], p["amount"]) for p in ready])
     half = len(paid) - ONE_AT_A_TIME
+    share = half // max(1, len(confirm_runs))
     if "confirm" in calls:
         yield Row(
-            f"confirm, {label}", run("post_items.lua", paid[:half], BENCH_KIND="confirm"), "confirm"
+            f"confirm, {label}", run("post_items.lua", paid[:share], BENCH_KIND="confirm"), "confirm"
+        )
+    if "confirm-keyed" in calls:
+        # As a merchant's retrying client sends it: each confirm with its own Idempotency-Key.
+        yield Row(
+            f"confirm with an Idempotency-Key, {label}",
+            run("post_items.lua", paid[half - share : half], BENCH_KIND="confirm", BENCH_KEYED="1"),
+            "confirm",
         )
     if "cancel" in calls:
         done = [p["id"] for p in ready[:half]]

@@ -7,6 +7,8 @@ local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
 dofile(here .. "common.lua")
 
 local kind = os.getenv("BENCH_KIND")
+-- BENCH_KEYED=1: each request carries an Idempotency-Key of its own (its line's first field).
+local keyed = os.getenv("BENCH_KEYED") == "1"
 local confirm_path = os.getenv("BENCH_PATH") or "/v1/payments/confirm"
 local items, next_item, last_item
 
@@ -31,14 +33,19 @@ function request()
    end
    local f = split(items[next_item])
    next_item = next_item + 1
+   local sent = headers
+   if keyed then
+      sent = {["Idempotency-Key"] = kind .. "-" .. f[1]}
+      for name, value in pairs(headers) do sent[name] = value end
+   end
    if kind == "confirm" then
-      return wrk.format("POST", confirm_path, headers, string.format(
+      return wrk.format("POST", confirm_path, sent, string.format(
          '{"paymentKey":"%s","orderId":"%s","amount":%s}', f[2], f[1], f[3]))
    elseif kind == "cancel" then
-      return wrk.format("POST", "/v1/payments/" .. f[1] .. "/cancel", headers,
+      return wrk.format("POST", "/v1/payments/" .. f[1] .. "/cancel", sent,
          '{"cancelReason":"bench"}')
    else
-      return wrk.format("POST", "/v1/payments", headers, string.format(
+      return wrk.format("POST", "/v1/payments", sent, string.format(
          '{"orderId":"%s","orderName":"bench","amount":15000}', f[1]))
    end
 end

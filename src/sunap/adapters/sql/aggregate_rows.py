@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -15,7 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import CursorResult, Select, Table, and_, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from sunap.application.ports import BillingQuery, ConcurrencyConflict
 from sunap.domain.aggregate import Aggregate
@@ -103,21 +116,18 @@ class SqlAggregateRepository(Generic[A]):
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
             row = self._to_row(aggregate)
+            inserting, updating = _writes(self._table)
             if tracked.version is None:
-                await self._session.execute(
-                    insert(self._table).values(row | {"version": aggregate.version})
-                )
+                await self._session.execute(inserting, row | {"version": aggregate.version})
                 tracked.written = (aggregate.version, row)
             elif aggregate.events or row != tracked.row:
                 new_version = tracked.version + 1
-                stmt = (
-                    update(self._table)
-                    .where(
-                        self._table.c.id == aggregate.id, self._table.c.version == tracked.version
-                    )
-                    .values({k: v for k, v in row.items() if k != "id"} | {"version": new_version})
-                )
-                result = cast(CursorResult[Any], await self._session.execute(stmt))
+                values = {k: v for k, v in row.items() if k != "id"} | {
+                    "version": new_version,
+                    "where_id": aggregate.id,
+                    "where_version": tracked.version,
+                }
+                result = cast(CursorResult[Any], await self._session.execute(updating, values))
                 if result.rowcount != 1:
                     raise ConcurrencyConflict(
                         f"{aggregate.aggregate_type} {aggregate.id} changed since version "
@@ -166,3 +176,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     if in_utc is None or not isinstance(last_id, str) or not ID.fullmatch(last_id):
         raise InvalidRequest("cursor is not a cursor this API returned.")
     return in_utc, last_id
+
+
+@functools.cache
+def _writes(table: Table) -> tuple[Insert, Update]:
+    """A table's insert and versioned update, built once: building one per call cost more than
+    sending it (keying it for the compiled cache)."""
+    versioned = update(table).where(
+        table.c.id == bindparam("where_id"), table.c.version == bindparam("where_version")
+    )
+    return insert(table), versioned
