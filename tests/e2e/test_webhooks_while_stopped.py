@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from sunap.adapters.toss.webhook_signatures import sign_standard, sign_toss
 from sunap_toss_sandbox.app import create_sandbox_app
 from tests.e2e.flows import confirm, create_payment, pay_in_window, wait_for
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, serving
 from tests.support.service import SUNAP, RunningService, running_service
+from tests.support.webhook_signing import sign_standard, sign_toss
 
 NEW_SECRET = "toss-security-key-new"
 OLD_SECRET = "toss-security-key-old"

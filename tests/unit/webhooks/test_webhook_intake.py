@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from sunap.adapters.toss.webhook_signatures import sign_toss
 from sunap.application.deps import Deps
 from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports import DeliveryStatus
@@ -16,6 +15,7 @@ from sunap.domain.payment import PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
+from tests.support.webhook_signing import sign_toss
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox
 from tests.unit.webhooks.scenes import (
     deposit_callback,

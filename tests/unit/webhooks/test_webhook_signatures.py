@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sunap.adapters.toss.webhook_signatures import sign_standard, sign_toss, verify_signature
+from sunap.adapters.toss.webhook_signatures import verify_signature
 from sunap.application.webhook_format import SignatureInvalid
+from tests.support.webhook_signing import sign_standard, sign_toss
 
 Signer = Callable[..., dict[str, str]]
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -101,16 +101,6 @@ def standard_key(secret: str) -> bytes:
     return secret.encode()
 
 
-def sign_toss(body: bytes, sent_at: str, secret: str) -> str:
-    """The header value Toss would send: what a test or a sender we own signs with."""
-    return "v1:" + _digest(secret.encode(), body + b":" + sent_at.encode())
-
-
-def sign_standard(body: bytes, message_id: str, timestamp: int, secret: str) -> str:
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + _digest(standard_key(secret), signed)
-
-
 def _unix_time(timestamp: str) -> datetime:
     """The header's seconds since the epoch as a time; anything else (signs, spaces, digits of
     other scripts, a number past year 9999) is refused, never an error of ours."""
@@ -152,7 +142,3 @@ def _match_any(signed: bytes, keys: Sequence[bytes], offered: Sequence[bytes]) -
             matched |= hmac.compare_digest(mine, theirs)
     if not matched:
         raise SignatureInvalid("No signature matches.")
-
-
-def _digest(key: bytes, signed: bytes) -> str:
-    return base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
