@@ -406,7 +406,7 @@ def _runs(
     confirm_runs = [c for c in ("confirm", "confirm-keyed") if c in calls]
     pool = args.requests * max(1, len(confirm_runs)) + ONE_AT_A_TIME
     if "create" in calls:
-        orders = [f"bench-{uuid.uuid4().hex[:20]}" for _ in range(pool)]
+        orders = [f"bench-{uuid.uuid4().hex[:20]}" for _ in range(args.requests + ONE_AT_A_TIME)]
         yield Row(f"create, {label}", run("post_items.lua", orders, BENCH_KIND="create"))
     ready = ready_payments(api)
     if len(ready) < pool:
@@ -418,20 +418,26 @@ def _runs(
         yield Row(f"list (20), {label}", run("get_items.lua", ["/v1/payments?limit=20"]))
     paid = pay_in_window(window, [(p["orderId"], p["amount"]) for p in ready])
     half = len(paid) - ONE_AT_A_TIME
+    # Each confirm run its own slice; `paid` is in the order of `ready`.
     share = half // max(1, len(confirm_runs))
+    slices = {name: paid[i * share : (i + 1) * share] for i, name in enumerate(confirm_runs)}
     if "confirm" in calls:
         yield Row(
-            f"confirm, {label}", run("post_items.lua", paid[:share], BENCH_KIND="confirm"), "confirm"
+            f"confirm, {label}",
+            run("post_items.lua", slices["confirm"], BENCH_KIND="confirm"),
+            "confirm",
         )
     if "confirm-keyed" in calls:
         # As a merchant's retrying client sends it: each confirm with its own Idempotency-Key.
         yield Row(
             f"confirm with an Idempotency-Key, {label}",
-            run("post_items.lua", paid[half - share : half], BENCH_KIND="confirm", BENCH_KEYED="1"),
+            run("post_items.lua", slices["confirm-keyed"], BENCH_KIND="confirm", BENCH_KEYED="1"),
             "confirm",
         )
     if "cancel" in calls:
-        done = [p["id"] for p in ready[:half]]
+        # Payments a confirm run approved, as many as a write run takes.
+        confirmed = ready[: share * len(confirm_runs)] if confirm_runs else ready[:half]
+        done = [p["id"] for p in confirmed[: args.requests]]
         yield Row(f"cancel, {label}", run("post_items.lua", done, BENCH_KIND="cancel"))
     if "confirm-1" in calls:
         yield Row(

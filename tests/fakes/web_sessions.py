@@ -13,6 +13,8 @@ from sunap.application.web_sessions import NewWebSession, WebSession
 class InMemoryWebSessions:
     def __init__(self) -> None:
         self.keys: dict[str, ApiKeyRecord] = {}
+        # A tenant's PG account, as the tenants table holds it; absent: the default account.
+        self.accounts: dict[str, str] = {}
         self.rows: dict[str, dict[str, object]] = {}
         self.touches = 0
 
@@ -32,7 +34,7 @@ class InMemoryWebSessions:
             api_key_id=key.key_id,
             tenant_id=key.tenant_id,
             tenant_name=key.tenant_name,
-            pg_account_id="default",  # tenants here are on the default account
+            pg_account_id=self.accounts.get(key.tenant_id, "default"),
             scopes=key.scopes,
             csrf_token=str(row["csrf_token"]),
             created_at=_at(row["created_at"]),

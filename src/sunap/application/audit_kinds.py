@@ -1,8 +1,8 @@
 """What an audit row is about (its type) and how it ended (its status): every value Sunap writes.
 
 Statuses are a closed set. Types are too, but for two families built from a name: `pg.<operation>`
-for a call to the PG (a PgOperation) and `webhook.<eventType>` for a delivery, whose event type is
-whatever Toss sent (Toss adds types unannounced, and a duplicate of any type is audited). Only
+for a call to the PG (a PgOperation) and `webhook.<eventType>` for a delivery, named by the PG's
+own event type (its adapter decides which types are acted on and so reach a payment's trail). Only
 pg_call_type() and webhook_type() build those, so a type written is an AuditType or one of them.
 
 Rows read back keep whatever was stored: a value this version has no name for (an older version

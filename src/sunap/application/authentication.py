@@ -51,6 +51,8 @@ class KeyFinder:
         capacity: int = REMEMBERED_KEYS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        if capacity < 1:
+            raise ValueError("A KeyFinder remembers at least one key.")
         self._find = find
         self._seconds = seconds
         self._capacity = capacity

@@ -91,6 +91,7 @@ def test_an_event_not_acted_on_keeps_only_its_type_id_and_size() -> None:
         b"[]",
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"status": "DONE"}}',
         b'{"eventType": "BILLING_DELETED", "data": {}}',
+        b'{"eventType": "DEPOSIT_CALLBACK"}',
         b'{"secret": "s", "status": "DONE"}',
     ],
 )

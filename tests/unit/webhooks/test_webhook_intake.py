@@ -152,6 +152,20 @@ async def test_the_same_status_change_delivered_twice_is_stored_once_and_audited
     assert [a.type for a in duplicates] == ["webhook.PAYMENT_STATUS_CHANGED"]
 
 
+async def test_a_repeated_event_we_do_not_act_on_writes_nothing_on_the_payment_it_names(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Unsigned and never looked up, it could otherwise put rows on any payment's trail."""
+    payment = await waiting_for_deposit(deps, toss)
+    body = json.dumps(
+        {"eventType": "METHOD_UPDATED", "data": {"paymentKey": payment.payment_key}}
+    ).encode()
+    trail = len(store.audit_of(payment.id))
+    assert await receive(body, inbox, deps) is False
+    assert await receive(body, inbox, deps) is True
+    assert len(store.audit_of(payment.id)) == trail
+
+
 async def test_status_changes_with_different_transactions_are_different_deliveries(
     inbox: InMemoryWebhookInbox, deps: Deps
 ) -> None:

@@ -136,7 +136,7 @@ def _deposit_callback(
         payment_key=_text(fields, "paymentKey"),
         order_id=order_id,
         reported_status=status,
-        transaction_key=transaction_key or None,
+        transaction_key=transaction_key or _text(fields, "lastTransactionKey"),
         secret_digest=digest(fields["secret"]),
         parsed=body,
     )
