@@ -41,10 +41,6 @@ class Container:
     def __post_init__(self) -> None:
         self.keys = KeyFinder(self.api_keys.find_by_hash)
 
-    async def account_of(self, tenant_id: str) -> str:
-        """Where the tenant's new payments and billing keys are made: read afresh each time."""
-        return await self.api_keys.account_of(tenant_id)
-
     async def resource(self, payment: Payment) -> dict[str, Any]:
         """The payment as a merchant sees it through either door, with its checkout link and the
         client key of the PG account it is made on."""

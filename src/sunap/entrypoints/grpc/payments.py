@@ -55,7 +55,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
             command = create_body(request).command(principal.tenant_id, DEFAULT_PG_ACCOUNT)
 
             async def create() -> Payment:
-                account = await self._container.account_of(principal.tenant_id)
+                account = await self._container.api_keys.account_of(principal.tenant_id)
                 return await create_payment(replace(command, pg_account_id=account), self._deps)
 
             return await self._idempotently(context, principal, "CreatePayment", request, create)

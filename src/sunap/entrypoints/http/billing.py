@@ -84,7 +84,7 @@ async def issue(request: Request, body: IssueBillingKeyBody, principal: Biller) 
     container = container_of(request)
 
     async def run() -> BillingKey:
-        account = await container.account_of(principal.tenant_id)
+        account = await container.api_keys.account_of(principal.tenant_id)
         command = body.command(principal.tenant_id, account)
         return await keys.issue_billing_key(command, container.deps)
 

@@ -47,7 +47,7 @@ async def create(request: Request, body: CreatePaymentBody, principal: Writer) -
     container = container_of(request)
 
     async def run() -> Payment:
-        account = await container.account_of(principal.tenant_id)
+        account = await container.api_keys.account_of(principal.tenant_id)
         return await create_payment(body.command(principal.tenant_id, account), container.deps)
 
     return await respond_idempotently(request, principal, run, status=201)
