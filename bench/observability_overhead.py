@@ -169,7 +169,7 @@ def component_costs(log_lines_per_pair: float) -> dict[str, float]:
     from datetime import UTC, datetime
 
     from sunap.application import log_context
-    from sunap.application.gateway import PgOperation, PgOutcome
+    from sunap.application.ports.gateway import PgOperation, PgOutcome
     from sunap.domain.payment import Approval, Payment, PaymentMethod, PaymentStatus
     from sunap.entrypoints.http.request_observation import RequestObservation
     from sunap.entrypoints.log_format import ContextFilter, JsonLineFormatter

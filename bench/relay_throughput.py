@@ -46,7 +46,7 @@ from sunap.adapters.sql.migrate import upgrade_async
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.tables import outbox
 from sunap.adapters.system import SystemClock
-from sunap.application.ports import EventPublisher, OutboundMessage
+from sunap.application.ports.messaging import EventPublisher, OutboundMessage
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.workers.loop import WorkerGroup
 from sunap.entrypoints.workers.relay import OutboxRelay

@@ -40,11 +40,12 @@ from sunap.application.billing_policy import BillingPolicy
 from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
-from sunap.application.gateway import PaymentGateway
 from sunap.application.observed_gateway import ObservedGateway
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
-from sunap.application.ports import Clock, EventPublisher
+from sunap.application.ports.gateway import PaymentGateway
+from sunap.application.ports.messaging import EventPublisher
+from sunap.application.ports.system import Clock
 from sunap.application.secrets import SecretBox, SecretsUnavailable
 from sunap.config import ConfigurationError, Settings
 from sunap.domain.payment import Payment, PaymentStatus

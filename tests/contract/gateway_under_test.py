@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sunap.application.gateway import PaymentGateway
+from sunap.application.ports.gateway import PaymentGateway
 from sunap.domain.payment import PaymentMethod
 
 # `await pay_in_window(order_id, amount, method, fail_with)` → the paymentKey to confirm.

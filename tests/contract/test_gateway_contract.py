@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from sunap.application.gateway import (
+from sunap.application.ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayNotFound,

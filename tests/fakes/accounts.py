@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sunap.application.gateway import PaymentGateway
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount
+from sunap.application.ports.gateway import PaymentGateway
 
 
 class OneGatewayAccounts:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sunap.application.gateway import (
+from sunap.application.ports.gateway import (
     BillingAuthorization,
     GatewayAlreadyProcessed,
     GatewayCancel,
@@ -38,7 +38,7 @@ from sunap.application.gateway import (
     PgOutcome,
     RefundAccount,
 )
-from sunap.application.ports import Clock
+from sunap.application.ports.system import Clock
 from sunap.domain.payment import (
     CardDetails,
     Failure,

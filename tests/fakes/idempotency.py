@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sunap.application.ports import ClaimOutcome, IdempotencyClaim, StoredResponse
+from sunap.application.ports.idempotency import ClaimOutcome, IdempotencyClaim, StoredResponse
 
 
 @dataclass

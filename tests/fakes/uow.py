@@ -2,7 +2,7 @@
 
 Committed state lives in one `InMemoryStore` shared by every unit of work a factory makes.
 A unit of work hands out copies, so a change that is not committed never leaks; on commit it
-checks each changed payment's version (ConcurrencyConflict if someone committed first), refuses
+checks each changed payment's version (StaleAggregate if someone committed first), refuses
 a second payment for one (tenant, orderId) or (PG account, orderId) with DuplicateOrderId, a
 paymentKey another payment of the account holds with PaymentKeyTaken, and only then writes the
 payments, their new events (to `store.outbox`, with a snapshot) and the audit entries, all at
@@ -22,19 +22,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sunap.application.ports import (
-    AuditEntry,
-    AuditLog,
+from sunap.application.errors import StaleAggregate
+from sunap.application.ports.audit import AuditEntry, AuditLog
+from sunap.application.ports.billing import (
     BillingKeyPage,
     BillingKeyRepository,
     BillingQuery,
-    ConcurrencyConflict,
-    PaymentPage,
-    PaymentQuery,
-    PaymentRepository,
     SubscriptionPage,
     SubscriptionRepository,
 )
+from sunap.application.ports.payments import PaymentPage, PaymentQuery, PaymentRepository
 from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.events import PaymentEvent
@@ -438,7 +435,7 @@ class InMemoryUnitOfWork:
         for payment in self._changed():
             committed = self.store.payments[payment.id]
             if committed.version != payment.version:
-                raise ConcurrencyConflict(f"payment {payment.id} changed since it was read")
+                raise StaleAggregate(f"payment {payment.id} changed since it was read")
         claimed: set[tuple[str, str, str]] = set()
         for payment in self._repo.added:
             orders = {("tenant", payment.tenant_id), ("account", payment.pg_account_id)}
@@ -452,7 +449,7 @@ class InMemoryUnitOfWork:
             if mine & claimed or orders & held:
                 raise DuplicateOrderId(f"orderId {payment.order_id} is already used.")
             if payment.id in self.store.payments:
-                raise ConcurrencyConflict(f"payment {payment.id} already exists")
+                raise StaleAggregate(f"payment {payment.id} already exists")
             claimed |= mine
         for payment in self._changed():
             if payment.payment_key is None:

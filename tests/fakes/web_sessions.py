@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sunap.application.ports import ApiKeyRecord
+from sunap.application.ports.api_keys import ApiKeyRecord
 from sunap.application.web_sessions import NewWebSession, WebSession
 
 

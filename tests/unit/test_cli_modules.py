@@ -52,7 +52,7 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 def test_the_status_options_help_names_every_delivery_status() -> None:
     from typing import get_args
 
-    from sunap.application.ports import DeliveryStatus
+    from sunap.application.ports.webhook_inbox import DeliveryStatus
     from sunap.cli.webhooks import StatusOption
 
     _, option = get_args(StatusOption)

@@ -22,7 +22,7 @@ from sunap.domain.payment import (
 )
 
 from .deps import Deps
-from .gateway import GatewayCancel, GatewayPayment
+from .ports.gateway import GatewayCancel, GatewayPayment
 
 S = PaymentStatus
 

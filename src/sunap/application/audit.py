@@ -8,8 +8,9 @@ from sunap.domain.payment import Payment
 
 from .audit_kinds import AuditStatus, AuditType, FamilyType, pg_call_type
 from .deps import Deps
-from .gateway import GatewayExchange, PgOperation
-from .ports import AuditEntry, UnitOfWork
+from .ports.audit import AuditEntry
+from .ports.gateway import GatewayExchange, PgOperation
+from .ports.unit_of_work import UnitOfWork
 
 
 def record(

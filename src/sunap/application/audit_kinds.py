@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from typing import NewType, TypeVar
 
-from .gateway import PgOperation, PgOutcome
+from .ports.gateway import PgOperation, PgOutcome
 
 
 class AuditStatus(enum.StrEnum):

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .errors import Forbidden, RateLimited, Unauthenticated
-from .ports import ApiKeyRecord
+from .ports.api_keys import ApiKeyRecord
 
 SCOPES = frozenset({"payments:read", "payments:write", "payments:cancel", "billing", "admin"})
 KEY_PREFIX = "sk_sunap_"

@@ -25,7 +25,7 @@ from .adopt import approval_from
 from .audit_kinds import AuditStatus, AuditType
 from .deps import Deps
 from .errors import ChargeTimeout, ChargeUnavailable
-from .gateway import (
+from .ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
@@ -35,7 +35,7 @@ from .gateway import (
     GatewayUnknown,
     PgOperation,
 )
-from .ports import UnitOfWork
+from .ports.unit_of_work import UnitOfWork
 from .secrets import SecretsUnavailable
 
 log = logging.getLogger("sunap.billing")

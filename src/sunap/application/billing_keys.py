@@ -16,9 +16,11 @@ from .billing_charges import ChargeVerdict, claim_payment, send_charge, unknown_
 from .billing_commands import ChargeBillingKey, IssueBillingKey
 from .deps import Deps
 from .errors import BillingRefused, PaymentRejected, PgUnavailable, SecretsKeyMissing
-from .gateway import GatewayDeclined, GatewayError, GatewayNotFound
 from .outcomes import unknown_outcome
-from .ports import AuditEntry, BillingKeyPage, BillingQuery, UnitOfWork
+from .ports.audit import AuditEntry
+from .ports.billing import BillingKeyPage, BillingQuery
+from .ports.gateway import GatewayDeclined, GatewayError, GatewayNotFound
+from .ports.unit_of_work import UnitOfWork
 from .presenters import payment_resource
 from .secrets import SecretsUnavailable
 

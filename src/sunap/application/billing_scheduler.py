@@ -18,7 +18,7 @@ from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .billing_keys import record
 from .deps import Deps
-from .ports import ConcurrencyConflict
+from .errors import StaleAggregate
 from .subscriptions import claim_charge
 
 log = logging.getLogger("sunap.billing")
@@ -74,7 +74,7 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
                 return ChargeLine(sub_id, "canceled", status=sub.status.value)
             payment = await claim_charge(uow, deps, sub, now)
             await uow.commit()
-    except (DuplicateOrderId, ConcurrencyConflict):
+    except (DuplicateOrderId, StaleAggregate):
         return ChargeLine(sub_id, "skipped")  # another scheduler claimed this charge
     result = await send_charge(payment.id, deps, now)
     if result.verdict is not ChargeVerdict.APPROVED:

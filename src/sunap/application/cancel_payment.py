@@ -23,16 +23,16 @@ from .audit_kinds import AuditStatus, AuditType
 from .cancel_turns import Turn, TurnWait, end_turn, end_turn_in, take_turn_in
 from .commands import CancelPayment
 from .deps import Deps
-from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable
-from .gateway import (
+from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable, StaleAggregate
+from .outcomes import record_call, record_result, reload, unknown_outcome
+from .ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
     PaymentGateway,
     PgOperation,
 )
-from .outcomes import record_call, record_result, reload, unknown_outcome
-from .ports import ConcurrencyConflict, UnitOfWork
+from .ports.unit_of_work import UnitOfWork
 
 log = logging.getLogger("sunap.cancel")
 
@@ -165,7 +165,7 @@ async def _try_reserve(
         )
         try:
             await uow.commit()
-        except ConcurrencyConflict:
+        except StaleAggregate:
             return None
         return _Reserved(payment, cancel, in_full, turn)
 

@@ -15,7 +15,7 @@ import random
 from datetime import datetime, timedelta
 
 from .deps import Deps
-from .ports import UnitOfWork
+from .ports.unit_of_work import UnitOfWork
 
 log = logging.getLogger("sunap.cancel")
 

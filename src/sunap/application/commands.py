@@ -7,7 +7,7 @@ from typing import Any
 
 from sunap.domain.payment import PaymentMethod
 
-from .gateway import RefundAccount
+from .ports.gateway import RefundAccount
 
 
 @dataclass(frozen=True)

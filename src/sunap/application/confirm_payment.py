@@ -33,10 +33,9 @@ from .confirm_verdicts import (
     judge_record,
 )
 from .deps import Deps
-from .errors import InvalidPaymentKey, PaymentRejected, PgMismatch, PgUnavailable
-from .gateway import GatewayError, GatewayPayment, PaymentGateway, PgOperation
+from .errors import InvalidPaymentKey, PaymentRejected, PgMismatch, PgUnavailable, StaleAggregate
 from .outcomes import apply_confirm_verdict, unknown_outcome
-from .ports import ConcurrencyConflict
+from .ports.gateway import GatewayError, GatewayPayment, PaymentGateway, PgOperation
 
 log = logging.getLogger("sunap.confirm")
 
@@ -170,7 +169,7 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
         )
         try:
             await uow.commit()
-        except ConcurrencyConflict as conflict:
+        except StaleAggregate as conflict:
             raise ConfirmInProgress("A confirm of this payment is in progress.") from conflict
         except PaymentKeyTaken as taken:
             raise _KeyTaken(payment.pg_account_id) from taken

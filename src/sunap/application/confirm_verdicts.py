@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sunap.domain.payment import Failure, Payment, PaymentStatus
 
-from .gateway import (
+from .ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sunap.domain.payment import PaymentMethod, PaymentStatus
 
-from .ports import WebhookDelivery
+from .ports.webhook_inbox import WebhookDelivery
 
 KST = timezone(timedelta(hours=9), "KST")
 MAX_PER_PAGE = 100

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from .billing_policy import BillingPolicy
 from .pg_accounts import PgAccounts
-from .ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
-from .webhook_format import WebhookFormat
+from .ports.system import Clock, IdGenerator
+from .ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from .ports.webhook_format import WebhookFormat
 
 # When the reconciler first asks the PG about an answer we did not get, then how long it waits
 # after each further attempt; after the last one a person is asked to look.

@@ -8,7 +8,7 @@ from typing import Any
 
 from sunap.domain.aggregate import Aggregate, DomainEvent
 
-from .ports import Clock, IdGenerator
+from .ports.system import Clock, IdGenerator
 from .presenters import aggregate_resource, rfc3339
 
 

@@ -17,7 +17,7 @@ from sunap.domain.payment import PaymentStatus
 from . import audit
 from .audit_kinds import AuditStatus, AuditType
 from .deps import Deps
-from .ports import ConcurrencyConflict
+from .errors import StaleAggregate
 
 log = logging.getLogger("sunap.expiry")
 
@@ -55,7 +55,7 @@ async def _expire(payment_id: str, ttl: timedelta, deps: Deps) -> bool:
         )
         try:
             await uow.commit()
-        except ConcurrencyConflict:
+        except StaleAggregate:
             return False  # someone else changed it first: theirs stands
     log.info("payment %s expired: not paid within %s", payment_id, ttl)
     return True

@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sunap.domain.errors import ConfirmInProgress, DomainError
+from sunap.domain.errors import ConfirmInProgress, SunapError
 from sunap.domain.payment import Payment, PaymentStatus
 
 from .checkout_links import CheckoutLinks, LinkCheck
@@ -111,7 +111,7 @@ async def complete_checkout(
         return NotPaid(rejected.payment, rejected.code, rejected.pg_message, rejected.pg_code)
     except InvalidPaymentKey as invalid:
         return NotPaid(await _reread(payment, deps), invalid.code, invalid.message, invalid.pg_code)
-    except DomainError as refused:
+    except SunapError as refused:
         return NotPaid(await _reread(payment, deps), refused.code, refused.message)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, TypeVar
 
-from sunap.domain.errors import ConfirmInProgress, DomainError, InvalidRequest
+from sunap.domain.errors import ConfirmInProgress, InvalidRequest, SunapError
 
 from .errors import (
     ConcurrentUpdate,
@@ -28,14 +28,15 @@ from .errors import (
     PgTimeout,
     PgUnavailable,
 )
-from .ports import ClaimOutcome, Clock, IdempotencyStore, StoredResponse
+from .ports.idempotency import ClaimOutcome, IdempotencyStore, StoredResponse
+from .ports.system import Clock
 
 MAX_KEY_LENGTH = 300
 # A holder that has not finished within this long is presumed dead; its key may be taken over.
 LOCK_TIMEOUT = timedelta(seconds=90)
 # Answers that say "try again" or "nothing ran", not "this is what happened": a retry with the same
 # key runs again. An unknown PG outcome is among them, so that a repeated confirm resolves it.
-NOT_REPLAYED: tuple[type[DomainError], ...] = (
+NOT_REPLAYED: tuple[type[SunapError], ...] = (
     InvalidRequest,
     ConfirmInProgress,
     ConcurrentUpdate,
@@ -52,7 +53,7 @@ Answer_co = TypeVar("Answer_co", covariant=True)
 class IdempotencyDoor(Protocol[Result_contra, Answer_co]):
     """How one door renders an outcome to the bytes it stores, and sends stored bytes."""
 
-    async def render(self, outcome: Result_contra | DomainError) -> StoredResponse: ...
+    async def render(self, outcome: Result_contra | SunapError) -> StoredResponse: ...
 
     def send(self, response: StoredResponse, *, replayed: bool) -> Awaitable[Answer_co]: ...
 
@@ -113,8 +114,8 @@ async def run_idempotently(
     return await door.send(response, replayed=False)
 
 
-async def _outcome(execute: Callable[[], Awaitable[Result]]) -> Result | DomainError:
+async def _outcome(execute: Callable[[], Awaitable[Result]]) -> Result | SunapError:
     try:
         return await execute()
-    except DomainError as refused:
+    except SunapError as refused:
         return refused

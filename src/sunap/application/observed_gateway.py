@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from . import log_context
-from .gateway import (
+from .ports.gateway import (
     BillingAuthorization,
     GatewayAlreadyProcessed,
     GatewayDeclined,

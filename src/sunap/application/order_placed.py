@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sunap.domain.errors import DomainError, DuplicateOrderId
+from sunap.domain.errors import DuplicateOrderId, SunapError
 from sunap.domain.money import require_amount, require_currency
 
 from .commands import CreatePayment
 from .create_payment import create_payment
 from .deps import Deps
-from .ports import ApiKeyStore, ConsumedMessages, InboundMessage
+from .ports.api_keys import ApiKeyStore
+from .ports.consumed_messages import ConsumedMessages
+from .ports.messaging import InboundMessage
 from .strict_json import RefusedJson, loads_strict
 
 log = logging.getLogger("sunap.orders")
@@ -69,7 +71,7 @@ def parse_order_placed(body: bytes) -> PlacedOrder:
     try:
         amount = require_amount(data.get("amount"))
         currency = require_currency(data.get("currency", "KRW"))
-    except DomainError as error:
+    except SunapError as error:
         raise MalformedOrder(error.message) from error
     return PlacedOrder(tenant, order_id, name, amount, currency, customer_key, event_id)
 

@@ -21,8 +21,14 @@ from .confirm_verdicts import (
 )
 from .deps import Deps
 from .errors import PgTimeout, PgUnavailable
-from .gateway import GatewayError, GatewayExchange, GatewayPayment, GatewayUnknown, PgOperation
-from .ports import UnitOfWork
+from .ports.gateway import (
+    GatewayError,
+    GatewayExchange,
+    GatewayPayment,
+    GatewayUnknown,
+    PgOperation,
+)
+from .ports.unit_of_work import UnitOfWork
 
 log = logging.getLogger("sunap.pg")
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sunap.domain.errors import DomainError
-
-from .gateway import PaymentGateway
+from .errors import QuarantinedPayment, UnknownPgAccount
+from .ports.gateway import PaymentGateway
 from .secrets import SecretBox
 
 DEFAULT_PG_ACCOUNT = "default"
@@ -27,17 +26,6 @@ SECRET_KEY_PREFIXES = ("test_sk_", "live_sk_", "test_gsk_", "live_gsk_")
 
 
 QUARANTINED = "quarantined:"  # an account no payment can reach: see migration 0002
-
-
-class UnknownPgAccount(Exception):
-    """A payment or webhook names an account the service has no credentials for."""
-
-
-class QuarantinedPayment(DomainError):
-    """The payment shared its orderId or paymentKey with another tenant's on one account before
-    orderIds were unique per account. Nothing automatic reaches the PG for it: a person decides."""
-
-    code = "DUPLICATE_ORDER_ID"
 
 
 @dataclass(frozen=True)

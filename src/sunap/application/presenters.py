@@ -10,7 +10,7 @@ from sunap.domain.billing_key import BillingKey
 from sunap.domain.payment import CancelStatus, Payment
 from sunap.domain.subscription import Subscription
 
-from .ports import AuditEntry
+from .ports.audit import AuditEntry
 
 
 def rfc3339(moment: datetime | None) -> str | None:

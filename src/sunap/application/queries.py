@@ -6,7 +6,8 @@ from sunap.domain.errors import PaymentNotFound
 from sunap.domain.payment import Payment
 
 from .deps import Deps
-from .ports import AuditEntry, PaymentPage, PaymentQuery
+from .ports.audit import AuditEntry
+from .ports.payments import PaymentPage, PaymentQuery
 
 
 async def get_payment(tenant_id: str, payment_id: str, deps: Deps) -> Payment:

@@ -22,7 +22,9 @@ from .billing_charges import ChargeVerdict, send_charge
 from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_attempt, judge_record
 from .deps import Deps
-from .gateway import (
+from .errors import QuarantinedPayment, UnknownPgAccount
+from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
+from .ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
@@ -32,9 +34,7 @@ from .gateway import (
     PaymentGateway,
     PgOperation,
 )
-from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
-from .pg_accounts import QuarantinedPayment, UnknownPgAccount
-from .ports import UnitOfWork
+from .ports.unit_of_work import UnitOfWork
 
 log = logging.getLogger("sunap.reconciler")
 

@@ -9,8 +9,7 @@ from . import audit
 from .audit_kinds import AuditStatus, AuditType
 from .commands import ResolveReview
 from .deps import Deps
-from .errors import ConcurrentUpdate
-from .ports import ConcurrencyConflict
+from .errors import ConcurrentUpdate, StaleAggregate
 
 
 async def resolve_review(cmd: ResolveReview, deps: Deps) -> Payment:
@@ -31,6 +30,6 @@ async def resolve_review(cmd: ResolveReview, deps: Deps) -> Payment:
         )
         try:
             await uow.commit()
-        except ConcurrencyConflict as conflict:
+        except StaleAggregate as conflict:
             raise ConcurrentUpdate("The payment changed meanwhile; look again.") from conflict
         return payment

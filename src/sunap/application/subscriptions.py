@@ -26,7 +26,9 @@ from .billing_commands import CancelSubscription, ChangeSubscription, CreateSubs
 from .billing_keys import record
 from .deps import Deps
 from .errors import BillingRefused
-from .ports import BillingQuery, PaymentQuery, SubscriptionPage, UnitOfWork
+from .ports.billing import BillingQuery, SubscriptionPage
+from .ports.payments import PaymentQuery
+from .ports.unit_of_work import UnitOfWork
 from .presenters import payment_resource, subscription_resource
 
 

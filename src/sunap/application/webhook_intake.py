@@ -18,8 +18,8 @@ from . import audit
 from .audit_kinds import AuditStatus, webhook_type
 from .deps import Deps
 from .pg_accounts import PgAccount
-from .ports import DeliveryStatus, WebhookDelivery, WebhookInbox
-from .webhook_format import NoticeKind, SignatureInvalid, WebhookMalformed, WebhookNotice
+from .ports.webhook_format import NoticeKind, SignatureInvalid, WebhookMalformed, WebhookNotice
+from .ports.webhook_inbox import DeliveryStatus, WebhookDelivery, WebhookInbox
 
 # Room for the account id in front of the key; a longer key is stored as its digest.
 MAX_DEDUP_KEY = 400

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .gateway import GatewayNotFound, GatewayPayment, PaymentGateway
+from .ports.gateway import GatewayNotFound, GatewayPayment, PaymentGateway
 
 MIN_INTERVAL = 10.0  # seconds between two look-ups of one payment
 FRESH_FOR = 60.0  # seconds an answer settles a delivery that claims what it shows

@@ -19,11 +19,11 @@ from .adopt import next_check_at, secret_digest
 from .audit_kinds import AuditStatus, webhook_type
 from .billing_keys import forget_billing_key
 from .deps import Deps
-from .gateway import GatewayError, GatewayPayment, PgOperation
+from .errors import StaleAggregate, UnknownPgAccount
 from .outcomes import adopt_or_flag
-from .pg_accounts import UnknownPgAccount
-from .ports import ConcurrencyConflict, DeliveryStatus, WebhookDelivery, WebhookInbox
-from .webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
+from .ports.gateway import GatewayError, GatewayPayment, PgOperation
+from .ports.webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
+from .ports.webhook_inbox import DeliveryStatus, WebhookDelivery, WebhookInbox
 from .webhook_lookups import Answer, AskLater, PgLookups
 
 log = logging.getLogger("sunap.webhooks")
@@ -221,7 +221,7 @@ async def _adopt(
         )
         try:
             await uow.commit()
-        except ConcurrencyConflict as conflict:
+        except StaleAggregate as conflict:
             raise _Retry("the payment changed while the webhook was applied") from conflict
         return Outcome(D.APPLIED, payment.id)
 

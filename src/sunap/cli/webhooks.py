@@ -13,7 +13,7 @@ from .output import USAGE, JsonOption, fail, print_json, print_rows, tracked
 
 if TYPE_CHECKING:
     from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
-    from sunap.application.ports import WebhookDelivery
+    from sunap.application.ports.webhook_inbox import WebhookDelivery
 
 T = TypeVar("T")
 # Fields of a delivery's body an operator never needs to see (docs/toss.md, Webhooks: the VA `secret`).
@@ -21,7 +21,7 @@ HIDDEN = frozenset({"secret", "billingKey"})
 
 
 def _statuses() -> list[str]:
-    from sunap.application.ports import DeliveryStatus
+    from sunap.application.ports.webhook_inbox import DeliveryStatus
 
     return [s.value for s in DeliveryStatus]
 

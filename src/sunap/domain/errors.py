@@ -1,20 +1,28 @@
-"""The domain's error tree. Each error carries a stable `code`; HTTP statuses live at the edge."""
+"""The domain's refusals, each with a stable `code`; the edge gives each its status."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-class DomainError(Exception):
-    """A business rule said no. `code` is part of the public contract (docs/api.md, Errors).
-    `extra` holds fields an answer adds beside code and message (e.g. the subscription)."""
+class SunapError(Exception):
+    """A refusal the caller is answered with, whichever door it came through: a stable `code`,
+    part of the public contract (docs/api.md, Errors), and a message for a person. `extra` holds
+    fields an answer adds beside them (e.g. the subscription). The whole tree is drawn in
+    sunap.application.errors."""
 
-    code = "DOMAIN_ERROR"
+    code = "ERROR"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
         self.extra: dict[str, Any] = {}
+
+
+class DomainError(SunapError):
+    """A business rule of the domain said no."""
+
+    code = "DOMAIN_ERROR"
 
 
 class InvalidRequest(DomainError):

@@ -10,7 +10,9 @@ from sunap.application.authentication import KeyFinder
 from sunap.application.deps import Deps
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import PgAccountStore
-from sunap.application.ports import ApiKeyStore, IdempotencyStore, WebhookInbox
+from sunap.application.ports.api_keys import ApiKeyStore
+from sunap.application.ports.idempotency import IdempotencyStore
+from sunap.application.ports.webhook_inbox import WebhookInbox
 from sunap.application.presenters import payment_resource
 from sunap.domain.payment import Payment
 from sunap.entrypoints.rate_limit import RateLimiter

@@ -26,7 +26,7 @@ from sunap.application.errors import (
 )
 from sunap.domain import errors as d
 
-STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
+STATUS_BY_ERROR: dict[type[d.SunapError], int] = {
     d.InvalidRequest: 400,
     d.PaymentNotFound: 404,
     d.DuplicateOrderId: 409,
@@ -63,7 +63,7 @@ STATUS_BY_ERROR: dict[type[d.DomainError], int] = {
 INTERNAL_ERROR = ("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed.")
 
 
-def status_of(error: d.DomainError) -> int:
+def status_of(error: d.SunapError) -> int:
     """The API's status for an error: its class's entry, or 400 for a refusal not listed."""
     return next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
 

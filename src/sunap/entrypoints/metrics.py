@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from sunap.application.gateway import PgOperation, PgOutcome
+from sunap.application.ports.gateway import PgOperation, PgOutcome
 from sunap.domain import events as ev
 from sunap.domain.payment import Payment
 

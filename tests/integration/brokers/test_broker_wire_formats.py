@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sunap.application.ports import OutboundMessage
+from sunap.application.ports.messaging import OutboundMessage
 
 
 def event(topic: str, key: str, event_id: str) -> OutboundMessage:

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from sunap.application.ports import InboundMessage, OutboundMessage, PublishFailed
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import InboundMessage, OutboundMessage
 
 PATIENCE = 20.0  # a test that waits for deliveries fails after this instead of hanging
 HANG_GUARD = 15.0  # a publish to a dead broker must end (with PublishFailed) well before this

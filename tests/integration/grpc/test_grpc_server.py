@@ -11,7 +11,7 @@ import pytest
 from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.authentication import hash_api_key
 from sunap.application.deps import Deps
-from sunap.application.ports import ApiKeyRecord
+from sunap.application.ports.api_keys import ApiKeyRecord
 from sunap.entrypoints.container import Container
 from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.metrics import Metrics

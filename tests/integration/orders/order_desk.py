@@ -23,7 +23,7 @@ from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.order_placed import SUBSCRIBER
 from sunap.application.pg_accounts import give_tenant_own_account
-from sunap.application.ports import InboundMessage
+from sunap.application.ports.messaging import InboundMessage
 from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.gateway import FakeGateway
 from tests.support.databases import unique

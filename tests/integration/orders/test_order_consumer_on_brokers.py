@@ -22,7 +22,7 @@ from sunap.adapters.brokers import jetstream, rabbitmq
 from sunap.adapters.brokers.jetstream import NatsPublisher, NatsSubscriber
 from sunap.adapters.brokers.rabbitmq import RabbitMqPublisher, RabbitMqSubscriber
 from sunap.adapters.brokers.redis_streams import RedisStreamsPublisher, RedisStreamsSubscriber
-from sunap.application.ports import EventPublisher, MessageSubscriber, OutboundMessage
+from sunap.application.ports.messaging import EventPublisher, MessageSubscriber, OutboundMessage
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.workers.order_consumer import (
     GROUP,

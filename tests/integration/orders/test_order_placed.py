@@ -10,7 +10,7 @@ import json
 import pytest
 
 from sunap.application.order_placed import handle_order_placed
-from sunap.application.ports import InboundMessage
+from sunap.application.ports.messaging import InboundMessage
 from tests.integration.orders.order_desk import OrderDesk, give_own_account, open_order_desk
 from tests.support.databases import unique
 

@@ -20,7 +20,7 @@ from sunap.adapters.brokers import jetstream
 from sunap.adapters.brokers.jetstream import NatsPublisher
 from sunap.adapters.brokers.rabbitmq import RabbitMqPublisher
 from sunap.adapters.brokers.redis_streams import RedisStreamsPublisher
-from sunap.application.ports import EventPublisher
+from sunap.application.ports.messaging import EventPublisher
 from tests.integration.outbox.event_log import ReceivedEvent, received_from
 
 HOST = "127.0.0.1"

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.system import SystemClock
-from sunap.application.ports import EventPublisher
+from sunap.application.ports.messaging import EventPublisher
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.workers.loop import WorkerGroup
 from sunap.entrypoints.workers.relay import OutboxRelay

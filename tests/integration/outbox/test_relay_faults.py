@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.system import SystemClock
-from sunap.application.ports import EventPublisher, OutboundMessage
+from sunap.application.ports.messaging import EventPublisher, OutboundMessage
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.workers.relay import OutboxRelay
 from tests.integration.outbox.broker_readers import (

@@ -17,7 +17,7 @@ from sunap.adapters.sql.tables import outbox
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds, SystemClock
 from sunap.application.envelope import EnvelopeFactory
-from sunap.application.ports import UnitOfWorkFactory
+from sunap.application.ports.unit_of_work import UnitOfWorkFactory
 from sunap.domain.payment import Approval, Payment, PaymentMethod, PaymentStatus
 from tests.support.databases import unique
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
-from sunap.application.ports import ApiKeyRecord
+from sunap.application.ports.api_keys import ApiKeyRecord
 from tests.integration.sql.payments_factory import T0, later
 from tests.support.databases import unique
 

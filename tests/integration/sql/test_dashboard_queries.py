@@ -11,7 +11,8 @@ from sunap.adapters.sql.dashboard import SqlDashboardQueries
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.application.dashboard_queries import KST, Grain, PaymentFilter
-from sunap.application.ports import UnitOfWorkFactory, WebhookDelivery
+from sunap.application.ports.unit_of_work import UnitOfWorkFactory
+from sunap.application.ports.webhook_inbox import WebhookDelivery
 from sunap.domain.payment import Approval, Failure, Payment, PaymentMethod, PaymentStatus
 from tests.integration.sql.payments_factory import envelope, new_payment
 from tests.support.databases import unique

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
-from sunap.application.ports import ClaimOutcome, StoredResponse
+from sunap.application.ports.idempotency import ClaimOutcome, StoredResponse
 from tests.integration.sql.payments_factory import T0, later
 from tests.support.databases import unique
 

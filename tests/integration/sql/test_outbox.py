@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.tables import outbox
-from sunap.application.ports import OutboxRow
+from sunap.application.ports.outbox import OutboxRow
 from tests.integration.sql.payments_factory import T0, later
 from tests.support.databases import unique
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.payment_versions import CHUNK, SqlPaymentVersions
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
-from sunap.application.ports import UnitOfWorkFactory
+from sunap.application.ports.unit_of_work import UnitOfWorkFactory
 from sunap.domain.payment import Payment
 from tests.integration.sql.payments_factory import envelope, later, new_payment
 from tests.support.databases import unique

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
-from sunap.application.ports import PaymentQuery, UnitOfWorkFactory
+from sunap.application.ports.payments import PaymentQuery
+from sunap.application.ports.unit_of_work import UnitOfWorkFactory
 from sunap.domain.errors import InvalidRequest
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.integration.sql.payments_factory import envelope, later, new_payment

@@ -23,7 +23,8 @@ from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
-from sunap.application.ports import PaymentQuery, StoredResponse
+from sunap.application.ports.idempotency import StoredResponse
+from sunap.application.ports.payments import PaymentQuery
 from sunap.domain.payment import PaymentStatus
 from tests.integration.sql.payments_factory import envelope, later, new_payment
 from tests.support.databases import create_database, drop_database, migrate, selected_backends

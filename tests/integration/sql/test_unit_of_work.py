@@ -17,8 +17,10 @@ from sunap.adapters.sql.direct import _Asyncpg
 from sunap.adapters.sql.tables import audit_entries
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.audit_kinds import AuditStatus, AuditType, pg_call_type
-from sunap.application.gateway import PgOperation, PgOutcome
-from sunap.application.ports import AuditEntry, ConcurrencyConflict, UnitOfWorkFactory
+from sunap.application.errors import StaleAggregate
+from sunap.application.ports.audit import AuditEntry
+from sunap.application.ports.gateway import PgOperation, PgOutcome
+from sunap.application.ports.unit_of_work import UnitOfWorkFactory
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.payment import (
     Approval,
@@ -228,7 +230,7 @@ async def test_a_stale_write_raises_concurrency_conflict_and_saves_nothing(
         expected_version, expected_review = 2, True
     else:
         results = await asyncio.gather(first(), second(), return_exceptions=True)
-        assert results[0] is None and isinstance(results[1], ConcurrencyConflict)
+        assert results[0] is None and isinstance(results[1], StaleAggregate)
         expected_version, expected_review = 1, False
 
     async with uow() as tx:
@@ -551,7 +553,7 @@ async def test_a_stale_write_with_an_audit_row_and_an_event_leaves_neither_behin
             await other.commit()
         tx.audit.add(audit_entry(tenant, payment.id, "expire", 2))
         stale.expire(later(2))
-        with pytest.raises(ConcurrencyConflict):
+        with pytest.raises(StaleAggregate):
             await tx.commit()
 
     async with uow() as tx:

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
-from sunap.application.ports import DeliveryStatus, WebhookDelivery
+from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
 from tests.integration.sql.payments_factory import T0, later
 from tests.support.databases import unique
 

@@ -14,7 +14,7 @@ from sunap.adapters.toss import (
     TossTimeouts,
     build_toss_gateway,
 )
-from sunap.application.gateway import (
+from sunap.application.ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sunap.adapters.toss import RetryPolicy, TossGateway
-from sunap.application.gateway import (
+from sunap.application.ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayMisconfigured,

@@ -27,7 +27,7 @@ from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.pg_accounts import PgAccount
-from sunap.application.ports import DeliveryStatus
+from sunap.application.ports.webhook_inbox import DeliveryStatus
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.domain.payment import Payment, PaymentStatus

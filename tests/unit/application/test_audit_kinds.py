@@ -12,7 +12,7 @@ from sunap.application.audit_kinds import (
     read_back,
     webhook_type,
 )
-from sunap.application.gateway import PgOperation, PgOutcome
+from sunap.application.ports.gateway import PgOperation, PgOutcome
 
 
 @pytest.mark.parametrize("outcome", list(PgOutcome))

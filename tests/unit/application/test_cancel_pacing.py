@@ -12,7 +12,7 @@ import pytest
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.cancel_turns import CANCEL_SPACING, CANCEL_TURN_HOLD
 from sunap.application.deps import Deps
-from sunap.application.ports import UnitOfWork
+from sunap.application.ports.unit_of_work import UnitOfWork
 from sunap.domain.errors import ExceedsBalance, NotCancelableStatus
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock

@@ -12,7 +12,7 @@ from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PaymentRejected, PgTimeout, PgUnavailable
-from sunap.application.gateway import GatewayDeclined, GatewayUnknown
+from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown
 from sunap.application.reconcile import reconcile_due
 from sunap.domain.errors import (
     ExceedsBalance,

@@ -14,8 +14,8 @@ from sunap.application.confirm_verdicts import Disagrees, judge_record
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import InvalidPaymentKey, PgMismatch, PgUnavailable
-from sunap.application.gateway import GatewayUnknown, PgOperation
 from sunap.application.outcomes import apply_confirm_verdict
+from sunap.application.ports.gateway import GatewayUnknown, PgOperation
 from sunap.application.reconcile import reconcile_due
 from sunap.domain.errors import ConfirmInProgress
 from sunap.domain.payment import Payment, PaymentStatus

@@ -12,7 +12,6 @@ from sunap.application.checkout_links import CheckoutLinks, LinkCheck
 from sunap.application.commands import CreatePayment, ResolveReview
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.gateway import GatewayUnknown
 from sunap.application.hosted_checkout import (
     LinkRefused,
     NotPaid,
@@ -22,6 +21,7 @@ from sunap.application.hosted_checkout import (
     payment_for_link,
     window_failed,
 )
+from sunap.application.ports.gateway import GatewayUnknown
 from sunap.application.resolve_review import resolve_review
 from sunap.domain.errors import NotUnderReview
 from sunap.domain.payment import Payment, PaymentStatus

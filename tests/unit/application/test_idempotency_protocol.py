@@ -23,8 +23,8 @@ from sunap.application.idempotency import (
     require_valid_key,
     run_idempotently,
 )
-from sunap.application.ports import StoredResponse
-from sunap.domain.errors import DomainError, InvalidRequest
+from sunap.application.ports.idempotency import StoredResponse
+from sunap.domain.errors import InvalidRequest, SunapError
 from sunap.domain.payment import Payment
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
@@ -40,8 +40,8 @@ class TextDoor:
 
     sent: list[tuple[bytes, bool]] = field(default_factory=list)
 
-    async def render(self, outcome: Payment | DomainError) -> StoredResponse:
-        if isinstance(outcome, DomainError):
+    async def render(self, outcome: Payment | SunapError) -> StoredResponse:
+        if isinstance(outcome, SunapError):
             return StoredResponse(400, f"refused {outcome.code}".encode(), "text/plain")
         line = f"{outcome.id} {outcome.status} balance {outcome.balance_amount}"
         return StoredResponse(200, line.encode(), "text/plain")

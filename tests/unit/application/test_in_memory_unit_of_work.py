@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from sunap.application.ports import AuditEntry, ClaimOutcome, ConcurrencyConflict, StoredResponse
+from sunap.application.errors import StaleAggregate
+from sunap.application.ports.audit import AuditEntry
+from sunap.application.ports.idempotency import ClaimOutcome, StoredResponse
 from sunap.domain.errors import DuplicateOrderId
 from sunap.domain.payment import PaymentStatus
 from tests.fakes.idempotency import InMemoryIdempotencyStore
@@ -68,7 +70,7 @@ async def test_a_stale_write_is_refused_and_leaves_the_first_one() -> None:
     a.expire(NOW)
     await first.commit()
     b.begin_confirm(payment_key="pk", amount=15000, idempotency_key="k", now=NOW)
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(StaleAggregate):
         await second.commit()
     assert uows.store.payment("pay_test").status is S.EXPIRED
     assert len(uows.store.outbox) == 2

@@ -6,7 +6,7 @@ import pytest
 
 from sunap.application.authentication import KeyFinder, authenticate, hash_api_key
 from sunap.application.errors import Forbidden, Unauthenticated
-from sunap.application.ports import ApiKeyRecord
+from sunap.application.ports.api_keys import ApiKeyRecord
 
 KEY = "sk_sunap_remembered"
 RECORD = ApiKeyRecord("key_1", "tnt_a", "shop-a", frozenset({"payments:read"}))

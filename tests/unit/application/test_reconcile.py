@@ -17,7 +17,7 @@ from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PgTimeout, PgUnavailable
-from sunap.application.gateway import GatewayDeclined, GatewayUnknown
+from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown
 from sunap.application.reconcile import ReconcileOutcome, reconcile_due, reconcile_payment
 from sunap.domain.payment import CancelStatus, Payment, PaymentStatus
 from tests.fakes.clock import FakeClock

@@ -8,7 +8,7 @@ import pytest
 
 from sunap.adapters.brokers.key_order import by_key, send_in_key_order
 from sunap.adapters.brokers.redaction import describe_failure, redact_url, scrub
-from sunap.application.ports import OutboundMessage
+from sunap.application.ports.messaging import OutboundMessage
 
 
 @pytest.mark.parametrize(

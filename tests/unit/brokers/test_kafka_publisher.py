@@ -9,7 +9,8 @@ import socket
 import pytest
 
 from sunap.adapters.brokers.kafka import KafkaPublisher, KafkaSubscriber
-from sunap.application.ports import OutboundMessage, PublishFailed
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import OutboundMessage
 
 HANG_GUARD = 15.0  # the publish must end (with PublishFailed) well before this
 

@@ -7,7 +7,7 @@ import json
 import logging
 
 from sunap.adapters.brokers.log import LogPublisher
-from sunap.application.ports import OutboundMessage
+from sunap.application.ports.messaging import OutboundMessage
 
 ENVELOPE = {
     "specversion": "1.0",

@@ -9,7 +9,7 @@ from google.rpc.error_details_pb2 import ErrorInfo
 
 from sunap.application.errors import PaymentRejected
 from sunap.application.presenters import payment_resource
-from sunap.domain.errors import DomainError, ExceedsBalance
+from sunap.domain.errors import ExceedsBalance, SunapError
 from sunap.domain.payment import Failure, Payment
 from sunap.entrypoints.errors import STATUS_BY_ERROR, status_of
 from sunap.entrypoints.grpc.errors import grpc_status, refusal_status
@@ -48,7 +48,7 @@ CHOSEN = {
 
 @pytest.mark.parametrize("error", list(STATUS_BY_ERROR), ids=lambda e: e.code)
 def test_every_registered_error_gets_the_grpc_status_the_api_gives_its_http_status(
-    error: type[DomainError],
+    error: type[SunapError],
 ) -> None:
     http = STATUS_BY_ERROR[error]
     status = grpc_status(error.code, http)

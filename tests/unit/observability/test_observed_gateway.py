@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 
 from sunap.application import log_context
-from sunap.application.gateway import (
+from sunap.application.observed_gateway import ObservedGateway
+from sunap.application.ports.gateway import (
     GatewayDeclined,
     GatewayExchange,
     GatewayUnknown,
     PgOperation,
     PgOutcome,
 )
-from sunap.application.observed_gateway import ObservedGateway
 from tests.fakes.gateway import FakeGateway
 
 Ended = list[tuple[str, str, float]]

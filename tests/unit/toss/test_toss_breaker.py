@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sunap.adapters.toss import BreakerState, CircuitBreaker, RetryPolicy, TossGateway
-from sunap.application.gateway import GatewayDeclined, GatewayUnknown
+from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown
 from tests.unit.toss.toss_fakes import FakeClock, FakeToss, card_payment
 
 

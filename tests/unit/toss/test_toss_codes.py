@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from sunap.adapters.toss import RetryPolicy, TossGateway
-from sunap.application.gateway import (
+from sunap.application.ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,

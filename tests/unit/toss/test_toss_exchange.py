@@ -9,7 +9,7 @@ import pytest
 
 from sunap.adapters.toss import RetryPolicy, TossGateway
 from sunap.adapters.toss.gateway import gateway_exchange
-from sunap.application.gateway import GatewayDeclined, GatewayUnknown, PgOperation, PgOutcome
+from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown, PgOperation, PgOutcome
 from sunap_toss import Exchange
 from sunap_toss.codes import Operation, Verdict
 from tests.unit.toss.toss_fakes import FakeToss, card_payment

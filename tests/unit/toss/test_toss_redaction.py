@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sunap.adapters.toss import TossGateway
-from sunap.application.gateway import GatewayDeclined, GatewayUnknown, RefundAccount
+from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown, RefundAccount
 from sunap_toss.redaction import _CARD_NUMBER, _EMAIL, _PHONE, MASK, redact, redact_text
 from tests.unit.toss.toss_fakes import (
     DOC_SECRET_KEY,

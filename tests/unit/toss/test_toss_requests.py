@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from sunap.adapters.toss import TossGateway, basic_auth_header, open_toss_gateway
-from sunap.application.gateway import RefundAccount
+from sunap.application.ports.gateway import RefundAccount
 from tests.unit.toss.toss_fakes import BASE_URL, FakeToss, card_payment
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from sunap.adapters.toss import Jitter, RetryPolicy, TossGateway, TossTimeouts
-from sunap.application.gateway import GatewayDeclined, GatewayError, GatewayUnknown
+from sunap.application.ports.gateway import GatewayDeclined, GatewayError, GatewayUnknown
 from sunap_toss.codes import Operation
 from sunap_toss.transport import TossRequest
 from tests.unit.toss.toss_fakes import FakeClock, FakeToss, Sleeps, card_payment

@@ -8,7 +8,7 @@ import pytest
 
 from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.adopt import secret_digest
-from sunap.application.webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
+from sunap.application.ports.webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
 from tests.unit.webhooks.scenes import deposit_callback, status_changed
 
 toss = TossWebhooks()

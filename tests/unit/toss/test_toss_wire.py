@@ -8,7 +8,7 @@ import pytest
 
 from sunap.adapters.toss import TossGateway
 from sunap.adapters.toss.wire import WireError, parse_billing, parse_payment
-from sunap.application.gateway import GatewayCancel
+from sunap.application.ports.gateway import GatewayCancel
 from sunap.domain.payment import (
     CardDetails,
     EasyPayDetails,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sunap.application.ports import ApiKeyRecord
+from sunap.application.ports.api_keys import ApiKeyRecord
 from sunap.application.web_sessions import (
     IDLE_TIMEOUT,
     LIFETIME,

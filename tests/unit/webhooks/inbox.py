@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sunap.application.ports import DeliveryStatus, WebhookDelivery
+from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
 
 
 class InMemoryWebhookInbox:

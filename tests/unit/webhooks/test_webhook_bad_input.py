@@ -8,7 +8,7 @@ import pytest
 from sunap.adapters.toss.webhook_signatures import verify_signature
 from sunap.application.deps import Deps
 from sunap.application.pg_accounts import PgAccount
-from sunap.application.webhook_format import SignatureInvalid
+from sunap.application.ports.webhook_format import SignatureInvalid
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from tests.fakes.clock import FakeClock
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox

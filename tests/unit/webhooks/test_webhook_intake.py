@@ -9,7 +9,7 @@ import pytest
 
 from sunap.application.deps import Deps
 from sunap.application.pg_accounts import PgAccount
-from sunap.application.ports import DeliveryStatus
+from sunap.application.ports.webhook_inbox import DeliveryStatus
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from sunap.domain.payment import PaymentStatus
 from tests.fakes.clock import FakeClock

@@ -8,9 +8,9 @@ import pytest
 
 from sunap.application.deps import Deps
 from sunap.application.errors import PgTimeout, PgUnavailable
-from sunap.application.gateway import GatewayUnknown
 from sunap.application.pg_accounts import PgAccount
-from sunap.application.ports import DeliveryStatus, WebhookDelivery
+from sunap.application.ports.gateway import GatewayUnknown
+from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
 from sunap.application.webhook_intake import receive_toss_webhook
 from sunap.application.webhook_lookups import PgLookups
 from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from sunap.adapters.toss.webhook_signatures import verify_signature
-from sunap.application.webhook_format import SignatureInvalid
+from sunap.application.ports.webhook_format import SignatureInvalid
 from tests.support.webhook_signing import sign_standard, sign_toss
 
 Signer = Callable[..., dict[str, str]]

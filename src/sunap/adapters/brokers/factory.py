@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sunap.adapters.brokers.log import LogPublisher
 from sunap.adapters.brokers.redaction import redact_url
 from sunap.adapters.drivers import AIO_PIKA, AIOKAFKA, NATS_PY, REDIS_PY, require
-from sunap.application.ports import EventPublisher, MessageSubscriber
+from sunap.application.ports.messaging import EventPublisher, MessageSubscriber
 
 KAFKA, AMQP, NATS, REDIS = ("kafka",), ("amqp", "amqps"), ("nats", "tls"), ("redis", "rediss")
 DEFAULT_PREFIX = "commerce."  # SUNAP_TOPIC_PREFIX's default

@@ -19,12 +19,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from sunap.adapters.brokers.consuming import InFlight, keep_consuming
 from sunap.adapters.brokers.redaction import describe_failure, redact_url
-from sunap.application.ports import (
-    InboundMessage,
-    MessageHandler,
-    OutboundMessage,
-    PublishFailed,
-)
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import InboundMessage, MessageHandler, OutboundMessage
 
 DEFAULT_PREFIX = "commerce."
 MSG_ID = "Nats-Msg-Id"

@@ -10,12 +10,8 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from sunap.adapters.brokers.consuming import InFlight, keep_consuming
-from sunap.application.ports import (
-    InboundMessage,
-    MessageHandler,
-    OutboundMessage,
-    PublishFailed,
-)
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import InboundMessage, MessageHandler, OutboundMessage
 
 log = logging.getLogger("sunap.brokers")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from sunap.application.ports import OutboundMessage
+from sunap.application.ports.messaging import OutboundMessage
 
 
 def by_key(messages: Sequence[OutboundMessage]) -> list[list[OutboundMessage]]:

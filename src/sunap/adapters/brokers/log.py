@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sunap.application.ports import OutboundMessage
+from sunap.application.ports.messaging import OutboundMessage
 
 log = logging.getLogger("sunap.events")
 

@@ -19,12 +19,8 @@ from aio_pika.abc import (
 from sunap.adapters.brokers.consuming import InFlight, keep_consuming
 from sunap.adapters.brokers.key_order import send_in_key_order
 from sunap.adapters.brokers.redaction import describe_failure, redact_url, scrub
-from sunap.application.ports import (
-    InboundMessage,
-    MessageHandler,
-    OutboundMessage,
-    PublishFailed,
-)
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import InboundMessage, MessageHandler, OutboundMessage
 
 EXCHANGE = "sunap"
 CONTENT_TYPE = "application/cloudevents+json"

@@ -18,12 +18,8 @@ from redis.exceptions import ResponseError
 
 from sunap.adapters.brokers.consuming import InFlight, keep_consuming
 from sunap.adapters.brokers.redaction import describe_failure, redact_url
-from sunap.application.ports import (
-    InboundMessage,
-    MessageHandler,
-    OutboundMessage,
-    PublishFailed,
-)
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import InboundMessage, MessageHandler, OutboundMessage
 
 EVENT, ID, KEY = b"event", b"id", b"key"
 

@@ -30,7 +30,8 @@ from sqlalchemy import (
     update,
 )
 
-from sunap.application.ports import BillingQuery, ConcurrencyConflict
+from sunap.application.errors import StaleAggregate
+from sunap.application.ports.billing import BillingQuery
 from sunap.domain.aggregate import Aggregate
 from sunap.domain.errors import InvalidRequest
 
@@ -129,7 +130,7 @@ class SqlAggregateRepository(Generic[A]):
                 }
                 result = cast(CursorResult[Any], await self._session.execute(updating, values))
                 if result.rowcount != 1:
-                    raise ConcurrencyConflict(
+                    raise StaleAggregate(
                         f"{aggregate.aggregate_type} {aggregate.id} changed since version "
                         f"{tracked.version} was read."
                     )

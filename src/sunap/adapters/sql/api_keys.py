@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
-from sunap.application.ports import ApiKeyRecord, TenantRef
+from sunap.application.ports.api_keys import ApiKeyRecord, TenantRef
 
 from . import direct
 from .engine import reader

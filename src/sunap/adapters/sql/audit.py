@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from sunap.application.audit_kinds import AuditStatus, AuditType, read_back
-from sunap.application.ports import AuditEntry
+from sunap.application.ports.audit import AuditEntry
 
 from .direct import SqlConnection, insert_soon
 from .tables import audit_entries

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_
 
-from sunap.application.ports import BillingKeyPage, BillingQuery
+from sunap.application.ports.billing import BillingKeyPage, BillingQuery
 from sunap.domain.billing_key import BillingKey, BillingKeyStatus
 from sunap.domain.payment import CardDetails
 

@@ -25,7 +25,7 @@ from sunap.application.dashboard_queries import (
     PaymentSummary,
     PaymentSummaryPage,
 )
-from sunap.application.ports import WebhookDelivery
+from sunap.application.ports.webhook_inbox import WebhookDelivery
 from sunap.domain.payment import APPROVED, PaymentMethod, PaymentStatus
 
 from .engine import reader

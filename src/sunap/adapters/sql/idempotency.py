@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.application.ports import ClaimOutcome, IdempotencyClaim, StoredResponse
+from sunap.application.ports.idempotency import ClaimOutcome, IdempotencyClaim, StoredResponse
 
 from . import direct
 from .columns import fitted_key

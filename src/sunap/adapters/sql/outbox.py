@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.application.ports import OutboxRow
+from sunap.application.ports.outbox import OutboxRow
 
 from . import direct, json_text
 from .direct import SqlConnection

@@ -29,7 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from sunap.application.ports import ConcurrencyConflict, PaymentPage, PaymentQuery
+from sunap.application.errors import StaleAggregate
+from sunap.application.ports.payments import PaymentPage, PaymentQuery
 from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
 from sunap.domain.payment import NEVER_APPROVED, Payment, PaymentStatus
 
@@ -304,7 +305,7 @@ class SqlPaymentRepository:
             _raise_if_taken(exc, payment)
             raise
         if result.rowcount != 1:
-            raise ConcurrencyConflict(
+            raise StaleAggregate(
                 f"Payment {payment.id} changed since version {tracked.version} was read."
             )
         tracked.written = (new_version, row, await self._save_cancels(tracked))

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from sunap.application.ports import BillingQuery, SubscriptionPage
+from sunap.application.ports.billing import BillingQuery, SubscriptionPage
 from sunap.domain.periods import Interval
 from sunap.domain.subscription import Subscription, SubscriptionStatus
 

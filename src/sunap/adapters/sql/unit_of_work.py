@@ -15,13 +15,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sunap.application.ports import (
-    AuditLog,
-    BillingKeyRepository,
-    PaymentRepository,
-    SubscriptionRepository,
-    UnitOfWork,
-)
+from sunap.application.ports.audit import AuditLog
+from sunap.application.ports.billing import BillingKeyRepository, SubscriptionRepository
+from sunap.application.ports.payments import PaymentRepository
+from sunap.application.ports.unit_of_work import UnitOfWork
 from sunap.domain.aggregate import Aggregate, DomainEvent
 from sunap.domain.payment import Payment
 

@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, RowMapping, and_, delete, func, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.application.ports import DeliveryStatus, WebhookDelivery
+from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
 
 from .columns import fitted_key, fitted_label
 from .engine import one_statement, reader

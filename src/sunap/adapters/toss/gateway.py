@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import httpx
 
-from sunap.application.gateway import (
+from sunap.application.ports.gateway import (
     BillingAuthorization,
     GatewayAlreadyProcessed,
     GatewayDeclined,

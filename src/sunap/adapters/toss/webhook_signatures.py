@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sunap.application.webhook_format import SignatureInvalid
+from sunap.application.ports.webhook_format import SignatureInvalid
 
 TOSS_SIGNATURE = "tosspayments-webhook-signature"
 TOSS_TRANSMISSION_TIME = "tosspayments-webhook-transmission-time"

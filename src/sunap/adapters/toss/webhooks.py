@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from sunap.application.adopt import secret_digest
+from sunap.application.ports.webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
 from sunap.application.strict_json import RefusedJson, loads_strict
-from sunap.application.webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
 
 from .webhook_signatures import STANDARD_ID, is_signed, verify_signature
 from .webhook_storage import masked_body, stored_secret_digest, summary_body

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sunap.application.gateway import (
+from sunap.application.ports.gateway import (
     BillingAuthorization,
     GatewayCancel,
     GatewayExchange,

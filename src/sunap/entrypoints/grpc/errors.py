@@ -22,7 +22,7 @@ from google.rpc.error_details_pb2 import ErrorInfo
 from google.rpc.status_pb2 import Status
 
 from sunap.application.errors import PaymentRejected
-from sunap.domain.errors import DomainError
+from sunap.domain.errors import SunapError
 from sunap.domain.payment import Payment
 from sunap.entrypoints.errors import INTERNAL_ERROR, status_of
 from sunap.v1 import payments_pb2 as pb
@@ -73,7 +73,7 @@ def rich_status(
 
 
 async def refusal_status(
-    error: DomainError, present: Callable[[Payment], Awaitable[pb.Payment]]
+    error: SunapError, present: Callable[[Payment], Awaitable[pb.Payment]]
 ) -> Status:
     status = grpc_status(error.code, status_of(error))
     if not isinstance(error, PaymentRejected):

@@ -15,8 +15,8 @@ from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
 
 from sunap.application.idempotency import IdempotentCall, fingerprint, require_valid_key
-from sunap.application.ports import StoredResponse
-from sunap.domain.errors import DomainError
+from sunap.application.ports.idempotency import StoredResponse
+from sunap.domain.errors import SunapError
 from sunap.domain.payment import Payment
 from sunap.v1 import payments_pb2 as pb
 
@@ -49,8 +49,8 @@ class ProtoDoor:
     context: Context
     present: Callable[[Payment], Awaitable[pb.Payment]]
 
-    async def render(self, outcome: Payment | DomainError) -> StoredResponse:
-        if isinstance(outcome, DomainError):
+    async def render(self, outcome: Payment | SunapError) -> StoredResponse:
+        if isinstance(outcome, SunapError):
             answer = await refusal_status(outcome, self.present)
             return StoredResponse(answer.code, answer.SerializeToString(), STATUS)
         message = await self.present(outcome)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ValidationError
 
-from sunap.application.ports import PaymentQuery
+from sunap.application.ports.payments import PaymentQuery
 from sunap.domain.errors import InvalidRequest
 from sunap.domain.payment import PaymentStatus
 from sunap.entrypoints.errors import validation_message

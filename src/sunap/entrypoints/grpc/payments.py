@@ -21,7 +21,7 @@ from sunap.application.idempotency import run_idempotently
 from sunap.application.payment_changes import watch_payment
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.queries import get_payment, list_payments
-from sunap.domain.errors import DomainError
+from sunap.domain.errors import SunapError
 from sunap.domain.payment import Payment
 from sunap.entrypoints.container import Container
 from sunap.v1 import payments_pb2 as pb
@@ -143,7 +143,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
                     yield message
         except grpc.aio.AbortError:
             raise
-        except DomainError as refused:
+        except SunapError as refused:
             await abort(context, await refusal_status(refused, self._present))
         except Exception:
             log.exception("unexpected error in WatchPayment")
@@ -188,7 +188,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
             return await work()
         except grpc.aio.AbortError:
             raise
-        except DomainError as refused:
+        except SunapError as refused:
             await abort(context, await refusal_status(refused, self._present))
         except Exception:
             log.exception("unexpected error in a gRPC call")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sunap.application import billing_keys as keys
 from sunap.application import subscriptions as subs
 from sunap.application.authentication import Principal
-from sunap.application.ports import BillingQuery
+from sunap.application.ports.billing import BillingQuery
 from sunap.application.presenters import billing_key_resource, subscription_resource
 from sunap.domain.billing_key import BillingKey, BillingKeyStatus
 from sunap.domain.errors import InvalidRequest

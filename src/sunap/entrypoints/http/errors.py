@@ -34,7 +34,7 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
 
-def domain_error_response(error: d.DomainError) -> OrjsonResponse:
+def refusal_response(error: d.SunapError) -> OrjsonResponse:
     body = error_body(error.code, error.message)
     if isinstance(error, InvalidPaymentKey) and error.pg_code is not None:
         body.update(pgCode=error.pg_code)
@@ -51,9 +51,9 @@ def domain_error_response(error: d.DomainError) -> OrjsonResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain_error(_: Request, exc: Exception) -> OrjsonResponse:
-        assert isinstance(exc, d.DomainError)
-        return domain_error_response(exc)
+    async def on_refusal(_: Request, exc: Exception) -> OrjsonResponse:
+        assert isinstance(exc, d.SunapError)
+        return refusal_response(exc)
 
     async def on_api_error(_: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, ApiError)
@@ -76,7 +76,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "No such route."
         return OrjsonResponse(error_body(code, message), status_code=exc.status_code)
 
-    app.add_exception_handler(d.DomainError, on_domain_error)
+    app.add_exception_handler(d.SunapError, on_refusal)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

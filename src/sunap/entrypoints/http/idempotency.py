@@ -18,11 +18,11 @@ from sunap.application.idempotency import (
     require_valid_key,
     run_idempotently,
 )
-from sunap.application.ports import StoredResponse
-from sunap.domain.errors import DomainError
+from sunap.application.ports.idempotency import StoredResponse
+from sunap.domain.errors import SunapError
 
 from .container import container_of
-from .errors import domain_error_response
+from .errors import refusal_response
 from .json_response import OrjsonResponse
 
 JSON = "application/json"
@@ -36,8 +36,8 @@ class JsonDoor:
     status: int = 200
 
     async def render(self, outcome: Any) -> StoredResponse:
-        if isinstance(outcome, DomainError):
-            response = domain_error_response(outcome)
+        if isinstance(outcome, SunapError):
+            response = refusal_response(outcome)
         else:
             response = OrjsonResponse(await self.present(outcome), status_code=self.status)
         return StoredResponse(response.status_code, bytes(response.body), JSON)

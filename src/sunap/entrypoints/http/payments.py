@@ -10,7 +10,7 @@ from sunap.application.authentication import Principal
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
-from sunap.application.ports import PaymentQuery
+from sunap.application.ports.payments import PaymentQuery
 from sunap.application.presenters import audit_entry_resource
 from sunap.application.queries import get_payment, list_payments, payment_transactions
 from sunap.domain.errors import InvalidRequest

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
-from sunap.application.gateway import RefundAccount
+from sunap.application.ports.gateway import RefundAccount
 from sunap.domain.money import (
     MAX_AMOUNT,
     SUPPORTED_CURRENCIES,

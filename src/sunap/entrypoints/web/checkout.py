@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Request, Response
 
 from sunap.application.checkout_links import LinkCheck
+from sunap.application.errors import UnknownPgAccount
 from sunap.application.hosted_checkout import (
     CheckoutOutcome,
     LinkRefused,
@@ -29,7 +30,7 @@ from sunap.application.hosted_checkout import (
     payment_for_link,
     window_failed,
 )
-from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, UnknownPgAccount
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 
 from .context import WebContext, web_of

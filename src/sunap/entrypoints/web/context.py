@@ -9,7 +9,9 @@ from fastapi import Request
 from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.dashboard_queries import DashboardQueries
 from sunap.application.deps import Deps
-from sunap.application.ports import ApiKeyStore, IdempotencyStore, WebhookInbox
+from sunap.application.ports.api_keys import ApiKeyStore
+from sunap.application.ports.idempotency import IdempotencyStore
+from sunap.application.ports.webhook_inbox import WebhookInbox
 from sunap.application.web_sessions import WebSessionStore
 
 

@@ -29,13 +29,14 @@ from sunap.application.dashboard_queries import (
     series_start,
 )
 from sunap.application.errors import PgTimeout, PgUnavailable
-from sunap.application.gateway import RefundAccount
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
-from sunap.application.ports import AuditEntry, ClaimOutcome, StoredResponse
+from sunap.application.ports.audit import AuditEntry
+from sunap.application.ports.gateway import RefundAccount
+from sunap.application.ports.idempotency import ClaimOutcome, StoredResponse
 from sunap.application.queries import get_payment, payment_transactions
 from sunap.application.resolve_review import resolve_review
 from sunap.application.web_sessions import WebSession
-from sunap.domain.errors import DomainError, PaymentNotFound
+from sunap.domain.errors import PaymentNotFound, SunapError
 from sunap.domain.payment import PAID, Cancel, CancelStatus, Payment, PaymentMethod, PaymentStatus
 
 from .charts import Series, chart, compact_money
@@ -253,7 +254,7 @@ async def resolve_form(request: Request, payment_id: str) -> Response:
         await resolve_review(command, web_of(request).deps)
     except PaymentNotFound:
         return _not_found(request)
-    except DomainError as error:
+    except SunapError as error:
         return redirect(f"{back}?failed={error.code}")
     return redirect(f"{back}?done=resolved")
 
@@ -338,7 +339,7 @@ async def _cancel_once(
         # Unknown only if a cancel was in fact sent; otherwise nothing happened.
         sent = await _has_pending_cancel(web, session, command.payment_id)
         target = f"{back}?done=cancel_pending" if sent else f"{back}?failed={error.code}"
-    except DomainError as error:
+    except SunapError as error:
         target = f"{back}?failed={error.code}"
     except BaseException:
         await web.idempotency.release(session.tenant_id, key)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sunap.application.ports import Clock, WebhookInbox
+from sunap.application.ports.system import Clock
+from sunap.application.ports.webhook_inbox import WebhookInbox
 
 from .loop import Worker
 

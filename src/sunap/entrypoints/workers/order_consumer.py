@@ -14,13 +14,9 @@ import logging
 
 from sunap.application.deps import Deps
 from sunap.application.order_placed import SUBSCRIBER, handle_order_placed
-from sunap.application.ports import (
-    ApiKeyStore,
-    ConsumedMessages,
-    InboundMessage,
-    MessageHandler,
-    MessageSubscriber,
-)
+from sunap.application.ports.api_keys import ApiKeyStore
+from sunap.application.ports.consumed_messages import ConsumedMessages
+from sunap.application.ports.messaging import InboundMessage, MessageHandler, MessageSubscriber
 from sunap.entrypoints.metrics import Metrics
 
 from .loop import Worker

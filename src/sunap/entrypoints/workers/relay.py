@@ -12,14 +12,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from sunap.application.ports import (
-    Clock,
-    EventPublisher,
-    OutboundMessage,
-    OutboxRow,
-    OutboxStore,
-    PublishFailed,
-)
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import EventPublisher, OutboundMessage
+from sunap.application.ports.outbox import OutboxRow, OutboxStore
+from sunap.application.ports.system import Clock
 from sunap.entrypoints.metrics import Metrics
 
 from .loop import Worker

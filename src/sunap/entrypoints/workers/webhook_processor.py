@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sunap.application.deps import Deps
-from sunap.application.ports import DeliveryStatus, WebhookDelivery, WebhookInbox
+from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery, WebhookInbox
 from sunap.application.webhook_lookups import PgLookups
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.entrypoints.metrics import Metrics

@@ -1,0 +1,73 @@
+"""Toss's webhook deliveries, kept before they are acted on."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class DeliveryStatus(enum.StrEnum):
+    RECEIVED = "RECEIVED"  # stored, not yet processed
+    APPLIED = "APPLIED"  # processed; it changed or confirmed a payment
+    UNMATCHED = "UNMATCHED"  # no payment of ours matches it
+    IGNORED = "IGNORED"  # an event type we record but do not act on
+    REJECTED = "REJECTED"  # processed and refused (e.g. the PG denies what it claims)
+    FAILED = "FAILED"  # processing kept failing; an operator can replay it
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    id: str
+    dedup_key: str  # starts with the PG account's id: accounts never share a delivery
+    pg_account_id: str  # the account whose webhook URL it arrived at
+    event_type: str  # "PAYMENT_STATUS_CHANGED", "DEPOSIT_CALLBACK", …
+    headers: dict[str, str]
+    body: bytes  # as kept: secrets digested, accounts masked (WebhookFormat.kept_body)
+    received_at: datetime
+    status: DeliveryStatus = DeliveryStatus.RECEIVED
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    payment_id: str | None = None
+    last_error: str | None = None
+    processed_at: datetime | None = None
+
+
+class WebhookInbox(Protocol):
+    async def record(self, delivery: WebhookDelivery) -> int:
+        """Store a delivery in its own transaction and answer 0; a delivery whose dedup_key was
+        seen before is not stored, and the answer is how often it has now been repeated."""
+        ...
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[WebhookDelivery]:
+        """RECEIVED deliveries whose next_attempt_at (or received_at) has passed, leased to this
+        caller until lease_until so that two processors never take the same one."""
+        ...
+
+    async def settle(
+        self,
+        delivery_id: str,
+        *,
+        status: DeliveryStatus,
+        now: datetime,
+        payment_id: str | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record the outcome; with retry_at the delivery stays RECEIVED and is retried then."""
+        ...
+
+    async def get(self, delivery_id: str) -> WebhookDelivery | None: ...
+
+    async def recent(self, limit: int) -> list[WebhookDelivery]: ...
+
+    async def requeue(self, delivery_id: str, now: datetime) -> bool:
+        """Operator replay: make a delivery RECEIVED and due now."""
+        ...
+
+    async def prune(self, received_before: datetime, limit: int) -> int:
+        """Forget up to `limit` deliveries received before the cutoff; how many were."""
+        ...
