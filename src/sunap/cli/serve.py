@@ -83,6 +83,7 @@ def serve(
     from sunap.adapters.sql.migrate import upgrade
     from sunap.bootstrap import build_app, loopback_url
     from sunap.config import Settings
+    from sunap.entrypoints.http.protocol import BoundedHttpToolsProtocol
 
     settings = Settings()
     host = host or settings.host
@@ -106,7 +107,7 @@ def serve(
             log_config=None,  # uvicorn's lines go through our handler, in the same format
             access_log=False,
             loop="uvloop",
-            http="httptools",
+            http=BoundedHttpToolsProtocol,
         )
         return
     # Each worker process builds its own app from the environment it inherits.
@@ -121,7 +122,7 @@ def serve(
         log_config=None,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHttpToolsProtocol,
     )
 
 
