@@ -240,7 +240,7 @@ class Payment(Aggregate):
             raise AmountMismatch(
                 f"amount {amount} does not match the payment's amount {self.amount}."
             )
-        if self.status in APPROVED:
+        if self.status in APPROVED and self.payment_key is not None:  # not canceled unpaid
             if payment_key != self.payment_key:
                 raise AlreadyProcessedPayment(
                     "The payment was already approved with another paymentKey."
@@ -339,6 +339,15 @@ class Payment(Aggregate):
     ) -> Cancel | None:
         """Reserve a cancel against the balance. None: canceled locally, no PG call needed."""
         if self.status is S.READY:
+            if amount is not None and amount > self.balance_amount:
+                raise ExceedsBalance(
+                    f"cancelAmount {amount} exceeds the payment's amount {self.balance_amount}."
+                )
+            if amount is not None and amount != self.balance_amount:
+                raise PartialCancelNotAllowed(
+                    "Nobody has paid this payment yet: it can only be canceled whole "
+                    "(send no cancelAmount, or the whole amount)."
+                )
             self._move_to(S.CANCELED, now)
             self.balance_amount = 0
             self._record(ev.PaymentCanceled, amount=0)  # nothing was paid, nothing goes back

@@ -67,6 +67,26 @@ def test_a_ready_payment_is_canceled_locally_with_no_pg_cancel() -> None:
     assert payment.events == [ev.PaymentCanceled(payment_id="pay_test", sequence=2)]
 
 
+def test_a_ready_payment_canceled_with_its_whole_amount_is_canceled() -> None:
+    payment = new_payment()
+    assert begin(payment, payment.amount) is None
+    assert payment.status is S.CANCELED
+
+
+def test_a_ready_payment_refuses_a_cancel_amount_above_its_amount() -> None:
+    payment = new_payment()
+    with pytest.raises(ExceedsBalance):
+        begin(payment, payment.amount + 1)
+    assert (payment.status, payment.balance_amount) == (S.READY, payment.amount)
+
+
+def test_a_ready_payment_refuses_a_partial_cancel_nothing_was_paid_to_refund() -> None:
+    payment = new_payment()
+    with pytest.raises(PartialCancelNotAllowed):
+        begin(payment, 100)
+    assert (payment.status, payment.balance_amount) == (S.READY, payment.amount)
+
+
 @pytest.mark.parametrize("status", [S.IN_PROGRESS, S.CANCELED, S.ABORTED, S.EXPIRED])
 def test_a_payment_that_is_not_paid_or_waiting_cannot_be_canceled(status: PaymentStatus) -> None:
     payment = payment_in(status)

@@ -129,6 +129,22 @@ def test_an_expired_payment_cannot_be_confirmed() -> None:
     assert payment.status is S.EXPIRED
 
 
+def test_a_payment_canceled_before_anyone_paid_is_not_confirmable_not_already_approved() -> None:
+    payment = new_payment()
+    payment.begin_cancel(
+        cancel_id="c1",
+        reason="out of stock",
+        amount=None,
+        idempotency_key="k0",
+        has_refund_account=False,
+        now=LATER,
+    )
+    with pytest.raises(NotConfirmableStatus) as raised:
+        payment.begin_confirm(payment_key="pk_1", amount=15000, idempotency_key="k", now=LATER)
+    assert "CANCELED" in raised.value.message
+    assert (payment.status, payment.payment_key) == (S.CANCELED, None)
+
+
 def test_an_approval_completes_the_payment_with_the_pgs_details() -> None:
     payment = payment_in(S.IN_PROGRESS, payment_key="pk_1")
     card = CardDetails("신한", "43301234****123*", "신용", "개인", 0, "00000000")
