@@ -50,8 +50,11 @@ def active_subscription(api: httpx.Client, sandbox: httpx.Client, **fields: Any)
     return dict(created.json())
 
 
-def run_due(service: RunningService, at: str | datetime) -> list[list[str]]:
-    """`sunap billing run-due --at`: the rows it printed, the summary line last."""
+def run_due(
+    service: RunningService, at: str | datetime, *, logs_into: list[str] | None = None
+) -> list[list[str]]:
+    """`sunap billing run-due --at`: the rows it printed, the summary line last (its log lines
+    are added to `logs_into`)."""
     moment = at if isinstance(at, str) else at.isoformat()
     done = subprocess.run(
         [*SUNAP, "billing", "run-due", "--at", moment],
@@ -61,6 +64,8 @@ def run_due(service: RunningService, at: str | datetime) -> list[list[str]]:
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
+    if logs_into is not None:
+        logs_into.append(done.stderr.decode(errors="replace"))
     lines = done.stdout.decode().strip().splitlines()
     return [line.split("\t") for line in lines]
 

@@ -61,3 +61,11 @@ def configure_logging(level: str, format: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for chatty in QUIET_LIBRARIES:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
+
+
+# HTTP client libraries that log each request's URL at INFO or DEBUG: a billing-key charge's URL
+# holds Toss's billingKey (`/v1/billing/{billingKey}`). sunap_toss logs its own calls with the
+# path's template instead, so these say nothing the log lacks.
+QUIET_LIBRARIES = ("httpx", "httpcore", "hpack")
