@@ -19,7 +19,7 @@ it: the record must name the order, amount and paymentKey of the claim.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sunap.domain.payment import Failure, Payment, PaymentStatus
 
@@ -40,15 +40,22 @@ APPROVED_AT_PG = frozenset({S.DONE, S.WAITING_FOR_DEPOSIT, S.PARTIAL_CANCELED, S
 REFUSED_AT_PG = frozenset({S.ABORTED, S.EXPIRED})
 
 
+# Approved, Refused and Disagrees keep, in `earlier`, the answers that led to the one that
+# decided (a confirm refused as "already processed" before the look-up that settled it), so
+# that every call to the PG reaches the audit trail.
+
+
 @dataclass(frozen=True)
 class Approved:
     truth: GatewayPayment
+    earlier: tuple[GatewayExchange | None, ...] = ()
 
 
 @dataclass(frozen=True)
 class Refused:
     failure: Failure
     exchange: GatewayExchange | None
+    earlier: tuple[GatewayExchange | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class NotThisOrders:
 class Disagrees:
     truth: GatewayPayment
     reason: str
+    earlier: tuple[GatewayExchange | None, ...] = ()
 
     @property
     def approved(self) -> bool:
@@ -115,7 +123,16 @@ async def judge_by_key(
         # The PG refused our request and has not approved the payment: the refusal stands as
         # an unknown outcome (our key or request may be wrong; an operator must look).
         return Undecided(cause, (cause.exchange, record.exchange))
-    return verdict
+    return _after(cause.exchange, verdict)
+
+
+def _after(exchange: GatewayExchange | None, verdict: ConfirmVerdict) -> ConfirmVerdict:
+    """`verdict`, keeping the answer that came before it for the audit trail."""
+    match verdict:
+        case Undecided() | NotThisOrders():
+            return replace(verdict, exchanges=(exchange, *verdict.exchanges))
+        case Approved() | Refused() | Disagrees():
+            return replace(verdict, earlier=(exchange, *verdict.earlier))
 
 
 def judge_record(payment: Payment, record: GatewayPayment) -> ConfirmVerdict:
@@ -134,4 +151,47 @@ def judge_record(payment: Payment, record: GatewayPayment) -> ConfirmVerdict:
     if record.status in REFUSED_AT_PG:
         failure = record.failure or Failure(record.status.value, "The PG did not approve.")
         return Refused(failure, record.exchange)
+    return Undecided(None, (record.exchange,))
+
+
+async def judge_claim(
+    payment: Payment, gateway: PaymentGateway
+) -> tuple[ConfirmVerdict, tuple[GatewayExchange | None, ...]]:
+    """Look the order up; when the PG has no decided record of this very claim under it, ask
+    with the claim itself: the same paymentKey and Idempotency-Key. The PG answers a key it has
+    seen with its first answer, and runs one it never saw."""
+    assert payment.payment_key is not None and payment.confirm_idempotency_key is not None
+    try:
+        record = await gateway.lookup_by_order_id(payment.order_id)
+    except GatewayNotFound as not_found:
+        seen: tuple[GatewayExchange | None, ...] = (not_found.exchange,)
+    except GatewayError as error:
+        return Undecided(error, (error.exchange,)), ()
+    else:
+        seen = (record.exchange,)
+        decided = record.status not in (PaymentStatus.IN_PROGRESS, PaymentStatus.READY)
+        if record.payment_key == payment.payment_key and decided:
+            return judge_record(payment, record), ()
+    key, order_id = payment.payment_key, payment.order_id
+    amount, idempotency_key = payment.amount, payment.confirm_idempotency_key
+
+    async def replay() -> GatewayPayment:
+        return await gateway.confirm(
+            payment_key=key, order_id=order_id, amount=amount, idempotency_key=idempotency_key
+        )
+
+    return await judge_attempt(payment, gateway, replay), seen
+
+
+async def look_up_claim(payment: Payment, gateway: PaymentGateway) -> ConfirmVerdict:
+    """What the PG's record of the order says of the claim, without asking it to confirm (the
+    claim's own call may still be on its way): only a decided record of this very claim
+    settles it; anything else leaves it undecided."""
+    try:
+        record = await gateway.lookup_by_order_id(payment.order_id)
+    except GatewayError as error:
+        return Undecided(error, (error.exchange,))
+    verdict = judge_record(payment, record)
+    if isinstance(verdict, Approved | Refused):
+        return verdict
     return Undecided(None, (record.exchange,))

@@ -76,13 +76,20 @@ async def record_call(
 
 
 async def apply_confirm_verdict(
-    claimed: Payment, verdict: ConfirmVerdict, deps: Deps, operation: PgOperation
+    claimed: Payment,
+    verdict: ConfirmVerdict,
+    deps: Deps,
+    operation: PgOperation,
+    *,
+    also_seen: tuple[GatewayExchange | None, ...] = (),
 ) -> Payment:
-    """Record the PG's answers about a claimed confirm and apply their verdict, in one
-    transaction."""
+    """Record the PG's answers about a claimed confirm (`also_seen` first: calls that led to
+    the verdict without deciding it) and apply their verdict, in one transaction."""
     async with deps.uow() as uow:
         payment = await reload(uow, claimed.tenant_id, claimed.id)
-        apply_confirm_verdict_in(uow, payment, claimed, verdict, deps, operation)
+        apply_confirm_verdict_in(
+            uow, payment, claimed, verdict, deps, operation, also_seen=also_seen
+        )
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
@@ -139,10 +146,10 @@ def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Dep
 
 def _exchanges(verdict: ConfirmVerdict) -> tuple[GatewayExchange | None, ...]:
     match verdict:
-        case Approved(truth=truth) | Disagrees(truth=truth):
-            return (truth.exchange,)
-        case Refused(exchange=exchange):
-            return (exchange,)
+        case Approved(truth=truth, earlier=earlier) | Disagrees(truth=truth, earlier=earlier):
+            return (*earlier, truth.exchange)
+        case Refused(exchange=exchange, earlier=earlier):
+            return (*earlier, exchange)
         case NotThisOrders(exchanges=exchanges) | Undecided(exchanges=exchanges):
             return exchanges
     return ()

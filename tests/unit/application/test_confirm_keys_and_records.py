@@ -131,6 +131,9 @@ async def test_a_window_paid_for_another_amount_is_a_mismatch_for_a_person_and_b
     after = store.payment(payment.id)
     assert after.needs_review and after.review_reason is not None
     assert after.status is S.READY  # nothing was approved: the real customer can still pay
+    # Both calls to Toss are in the trail: the refused confirm, then the look-up that judged it.
+    calls = [e.type for e in store.audit_of(payment.id) if e.type.startswith("pg.")]
+    assert calls == ["pg.confirm", "pg.lookup"]
     real = toss.pay_in_window("order-0001", 15000)
     assert (await confirm_payment(confirming(real), deps)).status is S.DONE
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.errors import PgTimeout
+from sunap.application.errors import PgTimeout, PgUnavailable
+from sunap.application.ports.gateway import GatewayUnknown
+from sunap.domain.errors import ConfirmInProgress
 from sunap.domain.payment import PaymentStatus
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
@@ -36,3 +40,63 @@ async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(
     assert again.status is PaymentStatus.DONE
     assert store.payment(payment.id).status is PaymentStatus.DONE
     assert len(toss.applied_of("confirm")) == 1
+
+
+async def test_a_repeated_confirm_after_a_call_toss_never_took_sends_it_again_with_its_key(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """The first call failed before Toss applied it (a 500 on every try): the repeated confirm,
+    once that call has ended, looks the order up and sends the same confirm again under the
+    same Idempotency-Key, and the payment is DONE at once, not after the reconciler's delay."""
+    payment = await create_payment(
+        CreatePayment(
+            tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id="o-0002"
+        ),
+        deps,
+    )
+    key = toss.pay_in_window("o-0002", 15000)
+    cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="o-0002", amount=15000)
+    toss.fail_next("confirm", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await confirm_payment(cmd, deps)
+    assert store.payment(payment.id).status is PaymentStatus.IN_PROGRESS
+
+    again = await confirm_payment(cmd, deps)
+
+    assert again.status is PaymentStatus.DONE
+    sent = toss.calls_of("confirm")
+    assert len(sent) == 2 and sent[0].idempotency_key == sent[1].idempotency_key
+    assert len(toss.applied_of("confirm")) == 1
+    trail = [(e.type, e.status) for e in store.audit_of(payment.id)]
+    assert trail[1:] == [
+        ("confirm.claimed", "ok"),
+        ("pg.confirm", "unknown"),
+        ("pg.lookup", "ok"),
+        ("pg.confirm", "ok"),
+    ]
+
+
+async def test_a_repeated_confirm_while_the_first_call_runs_only_reads_and_records_the_read(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Rule 4: while the claim's own call may still be on its way, a repeated confirm sends no
+    second confirm call; the look-up it makes is in the payment's trail like any call to Toss."""
+    payment = await create_payment(
+        CreatePayment(
+            tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id="o-0003"
+        ),
+        deps,
+    )
+    key = toss.pay_in_window("o-0003", 15000)
+    cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="o-0003", amount=15000)
+    gate = toss.hold("confirm")
+    first = asyncio.create_task(confirm_payment(cmd, deps))
+    await gate.arrived.wait()
+
+    with pytest.raises(ConfirmInProgress):
+        await confirm_payment(cmd, deps)
+
+    assert len(toss.calls_of("confirm")) == 1
+    assert [e.type for e in store.audit_of(payment.id)].count("pg.lookup") == 1
+    gate.release()
+    assert (await first).status is PaymentStatus.DONE
