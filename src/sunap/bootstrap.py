@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -216,7 +218,7 @@ def build_runtime(
         webhooks=webhooks,
         pg_accounts=pg_accounts,
         is_ready=is_ready,
-        checkout_url=_none if links is None else _checkout_url(links, public_url, clock),
+        checkout_url=_checkout_url(links, public_url, clock),
         changes=changes,
         rate_limiter=_rate_limiter(settings),
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
@@ -368,19 +370,24 @@ def secret_box(settings: Settings) -> SecretBox:
         raise ConfigurationError(str(invalid)) from None
 
 
-def _none(_: Payment) -> str | None:
-    return None
-
-
-def _checkout_links(box: SecretBox, settings: Settings) -> CheckoutLinks | None:
+def _checkout_links(box: SecretBox, settings: Settings) -> CheckoutLinks:
     """Links are signed with a key derived from SUNAP_SECRETS_KEY (or the embedded default's key
-    file). Without one the hosted checkout is off, loudly: `checkout.url` is null and its pages
-    say so; nothing else of the service depends on it."""
+    file). Without one, from TOSS_SECRET_KEY: every process of the service has it, so a link one
+    worker signs opens on another, and it outlives restarts (a new Toss key ends the links
+    signed before it, which expire within SUNAP_CHECKOUT_TTL_SECONDS anyway). With neither (the
+    sandbox, which runs one process), from a key of this process: its links end with it."""
     try:
         key = box.derive_key("checkout-links")
-    except SecretsUnavailable as missing:
-        log.warning("hosted checkout is off (checkout.url is null): %s", missing)
-        return None
+    except SecretsUnavailable:
+        if settings.toss_secret_key is not None:
+            toss_key = settings.toss_secret_key.get_secret_value().encode()
+            key = hmac.new(toss_key, b"sunap checkout-links v1", hashlib.sha256).digest()
+        else:
+            log.warning(
+                "checkout links are signed with a key of this process and end with it: "
+                "set SUNAP_SECRETS_KEY to keep them across restarts"
+            )
+            key = secrets.token_bytes(32)
     return CheckoutLinks(key, timedelta(seconds=settings.checkout_ttl_seconds))
 
 

@@ -1,4 +1,4 @@
-"""How the service sets up its checkout links: SUNAP_PUBLIC_URL, and no links without a key."""
+"""How the service sets up its checkout links: SUNAP_PUBLIC_URL, and the key they are signed with."""
 
 from __future__ import annotations
 
@@ -48,9 +48,30 @@ async def test_the_public_url_is_the_base_of_every_link_and_https_makes_cookies_
     assert secure
 
 
-async def test_without_a_secrets_key_on_postgresql_no_link_is_handed_out() -> None:
+async def test_without_a_secrets_key_on_postgresql_links_are_still_handed_out() -> None:
+    """The sandbox's one process signs with a key of its own."""
     ready, _, _ = await links_of(Settings(database_url=POSTGRES))
-    assert ready is None
+    assert ready is not None and "/checkout/pay_test?token=" in ready
+
+
+async def test_without_a_secrets_key_links_are_signed_with_a_key_drawn_from_tosss() -> None:
+    """Every process with one TOSS_SECRET_KEY signs alike, so a link one worker handed out
+    opens on another, and after a restart; another Toss key signs otherwise."""
+    toss = "test_sk_" + "a" * 24
+    first = await link_key_of(Settings(database_url=POSTGRES, toss_secret_key=toss))
+    second = await link_key_of(Settings(database_url=POSTGRES, toss_secret_key=toss))
+    other = await link_key_of(Settings(database_url=POSTGRES, toss_secret_key=toss[:-1] + "b"))
+    assert first == second and other != first
+    assert toss.encode() not in first
+
+
+async def link_key_of(settings: Settings) -> bytes:
+    runtime = build_runtime(settings, self_url=SELF)
+    try:
+        assert runtime.web.links is not None
+        return runtime.web.links.key
+    finally:
+        await runtime.aclose()
 
 
 async def test_with_a_secrets_key_on_postgresql_links_are_signed() -> None:
