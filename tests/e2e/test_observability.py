@@ -49,12 +49,8 @@ def sandbox(service: RunningService) -> Iterator[httpx.Client]:
 
 
 def log_lines(service: RunningService) -> list[dict[str, Any]]:
-    """The service's JSON log lines (the start banner is plain text and skipped)."""
-    lines = []
-    for line in service.logs().splitlines():
-        if line.startswith("{"):
-            lines.append(json.loads(line))
-    return lines
+    """The service's output, every line of it one JSON object (the start banner too)."""
+    return [json.loads(line) for line in service.logs().splitlines() if line.strip()]
 
 
 def payments_increase(before: Scrape, after: Scrape) -> dict[str, tuple[float, float]]:
@@ -326,6 +322,13 @@ def test_no_key_or_authorization_header_reaches_the_json_log(
     assert merchant_key not in logs and "sk_sunap_" not in logs
     assert "Basic " not in logs and "Authorization" not in logs
     assert log_lines(service), "the service logged nothing as JSON"
+
+
+def test_every_line_of_the_output_is_json_the_start_banner_too(service: RunningService) -> None:
+    lines = log_lines(service)  # json.loads of each line: a plain one fails here
+    start = [line for line in lines if line["logger"] == "sunap.start"]
+    assert start and "Sunap listening on" in start[0]["message"]
+    assert any(line["level"] == "WARNING" and "SANDBOX" in line["message"] for line in start)
 
 
 def test_readyz_names_the_database_it_checked(service: RunningService) -> None:

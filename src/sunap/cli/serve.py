@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -95,7 +96,7 @@ def serve(
     grpc_port = settings.grpc_port if grpc_port is None else grpc_port
     grpc_address = (host, grpc_port) if grpc_port else None
     self_url = loopback_url(host, port)
-    print(banner(settings, f"http://{host}:{port}", self_url, grpc_address), flush=True)
+    show_banner(banner(settings, f"http://{host}:{port}", self_url, grpc_address), settings)
     log_level = settings.log_level.lower()
     if workers == 1:
         app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
@@ -162,6 +163,17 @@ def refuse_workers(workers: int, settings: Settings) -> None:
             "its payments in the memory of one process. Run `sunap sandbox` on its own and "
             "point TOSS_API_BASE_URL at it."
         )
+
+
+def show_banner(text: str, settings: Settings) -> None:
+    """Printed for a person reading a terminal; with SUNAP_LOG_FORMAT=json, logged instead, one
+    JSON line per line of it, so that every line of the output is JSON."""
+    if settings.log_format == "json":
+        log = logging.getLogger("sunap.start")
+        for line in text.splitlines():
+            log.log(logging.WARNING if line.startswith("***") else logging.INFO, line)
+    else:
+        print(text, flush=True)
 
 
 def banner(
