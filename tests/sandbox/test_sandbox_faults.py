@@ -103,6 +103,9 @@ async def test_a_late_answer_does_not_hold_up_other_payments(toss: httpx.AsyncCl
     assert looked_up.status_code == 200
     assert not slow.done()
     assert (await slow).json()["status"] == "DONE"
+    # The call log is in the order the calls came: the slow confirm before the look-up.
+    paths = [c["path"] for c in (await toss.get("/sandbox/calls")).json()["items"]]
+    assert paths[-2:] == ["/v1/payments/confirm", f"/v1/payments/{other['paymentKey']}"]
 
 
 async def test_clearing_faults_forgets_them(toss: httpx.AsyncClient) -> None:

@@ -5,9 +5,11 @@ with injected faults around it. Every answer carries a trace id and is JSON.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -83,7 +85,10 @@ async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -
     except Exception:
         log.exception("sandbox failed on %s %s", request.method, path)
         answer = Answer.error("FAILED_INTERNAL_SYSTEM_PROCESSING", 500)
-    log_of_calls.append(
+    # In the order the calls came, not the order they were answered: a slow call (a delay
+    # fault) stays where it arrived.
+    bisect.insort(
+        log_of_calls,
         {
             "method": request.method,
             "path": path,
@@ -93,9 +98,14 @@ async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -
             # To the microsecond, on the sandbox's clock: how far apart two calls came.
             "receivedAt": received_at.isoformat(),
             "account": account.name if account is not None else None,
-        }
+        },
+        key=_received_at,
     )
     return render(answer, english=wants_english(request))
+
+
+def _received_at(call: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(call["receivedAt"])
 
 
 async def _answer(
