@@ -156,6 +156,17 @@ def test_cancel_at_period_end_keeps_the_period_then_ends_without_a_charge(
     assert again.status_code == 409 and again.json()["code"] == "SUBSCRIPTION_NOT_CHANGEABLE"
 
 
+def test_a_cancel_with_no_body_at_all_cancels_at_period_end_as_an_empty_object_would(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    sub = active_subscription(api, sandbox)
+    canceled = api.post(f"/v1/subscriptions/{sub['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert (canceled.json()["status"], canceled.json()["cancelAtPeriodEnd"]) == ("ACTIVE", True)
+    bad = api.post(f"/v1/subscriptions/{sub['id']}/cancel", json={"atPeriodEnd": "yes"})
+    assert bad.status_code == 400 and bad.json()["code"] == "INVALID_REQUEST"
+
+
 def test_cancel_now_and_change_from_the_next_charge(
     service: RunningService, api: httpx.Client, sandbox: httpx.Client
 ) -> None:

@@ -278,12 +278,14 @@ async def change(
     ),
 )
 async def cancel(
-    request: Request, sub_id: str, body: CancelSubscriptionBody, principal: Biller
+    request: Request, sub_id: str, principal: Biller, body: CancelSubscriptionBody | None = None
 ) -> Response:
     deps = container_of(request).deps
+    # Every field has a default, so no body at all means the defaults, as `{}` does.
+    command = (body or CancelSubscriptionBody()).command(principal.tenant_id, sub_id)
 
     async def run() -> Subscription:
-        return await subs.cancel_subscription(body.command(principal.tenant_id, sub_id), deps)
+        return await subs.cancel_subscription(command, deps)
 
     return await respond_idempotently(request, principal, run, present=_sub)
 
