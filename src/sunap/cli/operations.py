@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     app.command(help="Bring the database to the newest schema.")(migrate)
-    app.command(help="Relay, webhook processor and reconciler, with no API.")(worker)
+    app.command(
+        help="The workers alone, with no API: relay, webhook processor, reconciler, "
+        "subscription scheduler, expiry and housekeeping."
+    )(worker)
     app.command(help="Settle the unknown PG outcomes that are due, once.")(reconcile)
 
 
