@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sunap.domain.aggregate import Aggregate
@@ -14,7 +14,9 @@ from .ports.audit import AuditEntry
 
 
 def rfc3339(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="milliseconds")
+    """Every time we answer with, in UTC: Toss's answers come in KST and what we read back from
+    the database in UTC, and one moment must not read two ways in two answers."""
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def payment_resource(payment: Payment, *, checkout_url: str | None = None) -> dict[str, Any]:
