@@ -329,6 +329,7 @@ def test_every_page_fits_a_phone_names_its_controls_and_stays_on_sunaps_origin(
         "payment": f"/dashboard/payments/{a.paid['id']}",
         "review": "/dashboard/review",
         "webhooks": "/dashboard/webhooks",
+        "subscriptions": "/dashboard/subscriptions",
     }
     with new_visit(browser, locale="ko-KR", viewport=PHONE, is_mobile=True) as visit:
         page = visit.page
@@ -358,4 +359,5 @@ def test_an_english_browser_gets_an_english_dashboard(
         assert page.locator("h1").inner_text() == "Overview"
         assert page.locator("#kpi-volume").inner_text().startswith("₩")
         assert page.get_by_role("link", name="Needs review").is_visible()
+        assert page.get_by_role("link", name="Subscriptions").is_visible()
         shoot(page, "dashboard-10-english")

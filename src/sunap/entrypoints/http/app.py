@@ -11,7 +11,7 @@ from starlette.types import ASGIApp
 
 from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import Metrics
-from sunap.entrypoints.web import checkout, dashboard, dashboard_session
+from sunap.entrypoints.web import checkout, dashboard, dashboard_session, dashboard_subscriptions
 from sunap.entrypoints.web.assets import ASSETS_PATH, Assets, favicon
 from sunap.entrypoints.web.context import WebContext
 
@@ -70,6 +70,7 @@ def create_app(
         app.include_router(checkout.router)
         app.include_router(dashboard_session.router)
         app.include_router(dashboard.router)
+        app.include_router(dashboard_subscriptions.router)
         app.mount(ASSETS_PATH, Assets())
         app.add_route("/favicon.ico", favicon, include_in_schema=False)
     for path, sub_app in (mounts or {}).items():

@@ -96,7 +96,6 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "nav_review": ("검토 대기", "Needs review"),
     "nav_webhooks": ("웹훅", "Webhooks"),
     "nav_subscriptions": ("구독", "Subscriptions"),
-    "coming_soon": ("준비 중", "coming soon"),
     "count_waiting": ("{count}건 대기", "{count} waiting"),
     "signed_in_as": ("로그인한 상점", "Signed in as"),
     "sign_in": ("로그인", "Sign in"),
@@ -221,6 +220,38 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "replay": ("다시 처리", "Replay"),
     "replay_delivery": ("{id} 다시 처리", "Replay {id}"),
     "no_deliveries": ("웹훅이 없습니다.", "No deliveries."),
+    # -- dashboard: subscriptions --
+    "filter_subscriptions": ("구독 검색", "Search subscriptions"),
+    "subscriptions_help": (
+        "읽기 전용입니다. 구독 변경, 해지, 일시정지, 재개는 API로 합니다.",
+        "Read-only: change, cancel, pause and resume a subscription through the API.",
+    ),
+    "customer_key_placeholder": ("customerKey 전체", "the whole customerKey"),
+    "plan": ("플랜", "Plan"),
+    "amount_per_interval": ("주기별 금액", "Amount per period"),
+    "period_end_next_charge": ("현재 기간 종료 / 다음 결제", "Period ends / next charge"),
+    "current_period": ("현재 기간", "Current period"),
+    "period_ends": ("기간 종료", "Period ends"),
+    "next_charge": ("다음 결제", "Next charge"),
+    "trial_end": ("체험 종료", "Trial ends"),
+    "ends_at_period_end": ("기간 종료 시 해지", "Ends at period end"),
+    "canceled_on": ("해지 시각", "Canceled"),
+    "cancel_reason": ("해지 사유", "Cancel reason"),
+    "failed_attempts": ("실패한 결제 시도", "Failed attempts"),
+    "subscription_id": ("구독 ID", "Subscription ID"),
+    "updated_at": ("변경 시각", "Updated"),
+    "metadata": ("메타데이터", "Metadata"),
+    "no_subscriptions": ("조건에 맞는 구독이 없습니다.", "No subscriptions match."),
+    "first_page": ("처음으로", "First page"),
+    "billing_key": ("빌링키", "Billing key"),
+    "billing_key_id": ("빌링키 ID", "Billing key ID"),
+    "billing_key_missing": ("빌링키를 찾을 수 없습니다.", "The billing key cannot be found."),
+    "card_type": ("카드 종류", "Card type"),
+    "deleted_at": ("삭제 시각", "Deleted"),
+    "charges": ("결제 내역", "Charges"),
+    "no_charges": ("아직 결제가 없습니다.", "No charges yet."),
+    "older_charges": ("이전 결제", "Older charges"),
+    "latest_charges": ("최근 결제", "Latest charges"),
     # -- dashboard: notices and problems --
     "notice_canceled": ("취소했습니다.", "Canceled."),
     "notice_cancel_pending": (
@@ -303,6 +334,31 @@ STATUS_LABELS: Mapping[str, tuple[str, str]] = {
     "CANCELED": ("취소", "Canceled"),
     "ABORTED": ("승인 거절", "Aborted"),
     "EXPIRED": ("만료", "Expired"),
+}
+SUBSCRIPTION_STATUS_LABELS: Mapping[str, tuple[str, str]] = {
+    "INCOMPLETE": ("첫 결제 확인 중", "Incomplete"),
+    "TRIALING": ("체험 중", "Trialing"),
+    "ACTIVE": ("이용 중", "Active"),
+    "PAST_DUE": ("결제 연체", "Past due"),
+    "PAUSED": ("일시정지", "Paused"),
+    "CANCELED": ("해지", "Canceled"),
+    "UNPAID": ("미납", "Unpaid"),
+}
+SUBSCRIPTION_CANCEL_REASONS: Mapping[str, tuple[str, str]] = {
+    "FIRST_CHARGE_FAILED": ("첫 결제 실패", "The first charge failed"),
+    "PAYMENT_FAILED": ("결제 재시도 모두 실패", "Every retry of a charge failed"),
+    "BILLING_KEY_DELETED": ("빌링키 삭제됨", "The billing key was deleted"),
+}
+BILLING_KEY_STATUS_LABELS: Mapping[str, tuple[str, str]] = {
+    "ACTIVE": ("사용 중", "Active"),
+    "DELETED": ("삭제됨", "Deleted"),
+}
+# A subscription's period: "1개월", "3 months".
+INTERVAL_UNITS: Mapping[str, tuple[str, str]] = {
+    "day": ("일", "day"),
+    "week": ("주", "week"),
+    "month": ("개월", "month"),
+    "year": ("년", "year"),
 }
 METHOD_LABELS: Mapping[str, tuple[str, str]] = {
     "CARD": ("카드", "Card"),

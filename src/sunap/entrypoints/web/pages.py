@@ -21,10 +21,14 @@ from markupsafe import Markup
 from sunap.application.dashboard_queries import KST
 
 from .i18n import (
+    BILLING_KEY_STATUS_LABELS,
     CANCEL_STATUS_LABELS,
     DELIVERY_STATUS_LABELS,
+    INTERVAL_UNITS,
     METHOD_LABELS,
     STATUS_LABELS,
+    SUBSCRIPTION_CANCEL_REASONS,
+    SUBSCRIPTION_STATUS_LABELS,
     Translator,
     negotiate,
 )
@@ -93,6 +97,17 @@ def format_money(amount: int | None, currency: str, t: Translator) -> str:
     return f"{amount:,}원" if t.lang == "ko" else f"₩{amount:,}"
 
 
+def format_interval(count: int, interval: str, t: Translator) -> str:
+    """A subscription's period: "1개월", "2주"; "month", "3 months"."""
+    words = INTERVAL_UNITS.get(interval)
+    if words is None:
+        return f"{count} {interval}"
+    unit = t.pick(words)
+    if t.lang == "ko":
+        return f"{count}{unit}"
+    return unit if count == 1 else f"{count} {unit}s"
+
+
 def format_when(moment: datetime | None) -> str:
     """Korea Standard Time, to the second: what the operator's and the customer's clocks say."""
     if moment is None:
@@ -133,11 +148,19 @@ def templates() -> Environment:
     env.filters["method_label"] = labelled(METHOD_LABELS)
     env.filters["cancel_status_label"] = labelled(CANCEL_STATUS_LABELS)
     env.filters["delivery_status_label"] = labelled(DELIVERY_STATUS_LABELS)
+    env.filters["subscription_status_label"] = labelled(SUBSCRIPTION_STATUS_LABELS)
+    env.filters["subscription_cancel_reason"] = labelled(SUBSCRIPTION_CANCEL_REASONS)
+    env.filters["billing_key_status_label"] = labelled(BILLING_KEY_STATUS_LABELS)
 
     def money(context: Any, amount: int | None, currency: str = "KRW") -> str:
         return format_money(amount, currency, context["t"])
 
     env.filters["money"] = pass_context(money)
+
+    def interval(context: Any, count: int, unit: str) -> str:
+        return format_interval(count, unit, context["t"])
+
+    env.filters["interval"] = pass_context(interval)
     return env
 
 
