@@ -288,8 +288,6 @@ def _result(
 
 async def _linked_payment(request: Request, web: WebContext, payment_id: str) -> Payment | Response:
     """The payment the request's link opens, or the page that says why it opens none."""
-    if web.links is None:
-        return _result(request, "unavailable", status=503)
     try:
         return await payment_for_link(payment_id[:100], _token(request), web.links, web.deps)
     except LinkRefused as refused:
@@ -322,7 +320,6 @@ def _page_url(web: WebContext, payment: Payment, token: str) -> str:
 
 def _return_urls(web: WebContext, payment: Payment) -> tuple[str, str]:
     """Where the window sends the customer back: fresh links, good from the page's opening."""
-    assert web.links is not None
     fresh = quote(web.links.token(payment, web.deps.clock.now()))
     base = f"{web.public_url}/checkout/{payment.id}"
     return f"{base}/success?token={fresh}", f"{base}/fail?token={fresh}"

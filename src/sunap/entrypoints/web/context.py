@@ -24,8 +24,7 @@ class WebContext:
     webhooks: WebhookInbox
     idempotency: IdempotencyStore
     public_url: str  # where customers' browsers reach this service, no trailing slash
-    # None: no key to sign links with (logged at start); the checkout pages answer 503.
-    links: CheckoutLinks | None
+    links: CheckoutLinks  # signs and checks the checkout links (bootstrap._checkout_links)
     # The embedded sandbox's payment window, under public_url; None when Toss itself is used.
     sandbox_path: str | None = None
 
