@@ -99,7 +99,7 @@ async def overview(request: Request) -> Response:
         now,
         DAYS,
     )
-    context = await _frame(request, web, session, "overview") | {
+    context = await page_frame(request, web, session, "overview") | {
         "day": _total(hourly),
         "hourly": _charts(hourly, Grain.HOUR, t),
         "daily": _charts(daily, Grain.DAY, t),
@@ -118,17 +118,17 @@ async def payments_page(request: Request) -> Response:
     shown = {
         "q": filters.search or "",
         "status": filters.status.value if filters.status else "",
-        "from": _param(request, "from") if filters.created_from else "",
-        "to": _param(request, "to") if filters.created_before else "",
+        "from": query_param(request, "from") if filters.created_from else "",
+        "to": query_param(request, "to") if filters.created_before else "",
     }
-    context = await _frame(request, web, session, "payments") | {
+    context = await page_frame(request, web, session, "payments") | {
         "page": page,
         "filters": shown,
         "statuses": [s.value for s in PaymentStatus],
-        "prev_url": _page_link("/dashboard/payments", shown, page.page - 1)
+        "prev_url": page_link("/dashboard/payments", shown, page.page - 1)
         if page.page > 1
         else None,
-        "next_url": _page_link("/dashboard/payments", shown, page.page + 1)
+        "next_url": page_link("/dashboard/payments", shown, page.page + 1)
         if page.has_next
         else None,
     }
@@ -147,13 +147,13 @@ async def payment_page(request: Request, payment_id: str) -> Response:
         payment = await get_payment(session.tenant_id, payment_id[:100], web.deps)
         audit = await payment_transactions(session.tenant_id, payment.id, web.deps)
     except PaymentNotFound:
-        return _not_found(request)
+        return not_found_page(request)
     deliveries, _ = await web.queries.deliveries(
         session.tenant_id, _own_account(session), payment_id=payment.id, per_page=50
     )
     cancelable = payment.status in CANCELABLE and payment.cancelable_amount > 0
     can_cancel = cancelable and session.allows("payments:cancel")
-    context = await _frame(request, web, session, "payments") | {
+    context = await page_frame(request, web, session, "payments") | {
         "payment": payment,
         "audit": audit,
         "timeline": _timeline(payment, audit, t),
@@ -180,12 +180,12 @@ async def review_page(request: Request) -> Response:
     page = await web.queries.payments(
         session.tenant_id, PaymentFilter(needs_review=True, page=number, per_page=PER_PAGE)
     )
-    context = await _frame(request, web, session, "review") | {
+    context = await page_frame(request, web, session, "review") | {
         "page": page,
         "can_resolve": session.allows("admin"),
         "back": "/dashboard/review",
-        "prev_url": _page_link("/dashboard/review", {}, number - 1) if number > 1 else None,
-        "next_url": _page_link("/dashboard/review", {}, number + 1) if page.has_next else None,
+        "prev_url": page_link("/dashboard/review", {}, number - 1) if number > 1 else None,
+        "next_url": page_link("/dashboard/review", {}, number + 1) if page.has_next else None,
     }
     return render(request, "dashboard/review.html", context)
 
@@ -200,12 +200,12 @@ async def webhooks_page(request: Request) -> Response:
     deliveries, has_next = await web.queries.deliveries(
         session.tenant_id, _own_account(session), page=number, per_page=PER_PAGE
     )
-    context = await _frame(request, web, session, "webhooks") | {
+    context = await page_frame(request, web, session, "webhooks") | {
         "deliveries": deliveries,
         "can_replay": session.allows("admin"),
         "back": "/dashboard/webhooks",
-        "prev_url": _page_link("/dashboard/webhooks", {}, number - 1) if number > 1 else None,
-        "next_url": _page_link("/dashboard/webhooks", {}, number + 1) if has_next else None,
+        "prev_url": page_link("/dashboard/webhooks", {}, number - 1) if number > 1 else None,
+        "next_url": page_link("/dashboard/webhooks", {}, number + 1) if has_next else None,
     }
     return render(request, "dashboard/webhooks.html", context)
 
@@ -253,7 +253,7 @@ async def resolve_form(request: Request, payment_id: str) -> Response:
     try:
         await resolve_review(command, web_of(request).deps)
     except PaymentNotFound:
-        return _not_found(request)
+        return not_found_page(request)
     except SunapError as error:
         return redirect(f"{back}?failed={error.code}")
     return redirect(f"{back}?done=resolved")
@@ -271,7 +271,7 @@ async def replay_form(request: Request, delivery_id: str) -> Response:
     web = web_of(request)
     delivery = await web.queries.delivery(session.tenant_id, _own_account(session), delivery_id)
     if delivery is None:
-        return _not_found(request)
+        return not_found_page(request)
     queued = await web.webhooks.requeue(delivery.id, web.deps.clock.now())
     return redirect(f"{back}?done={'replay_queued' if queued else 'replay_busy'}")
 
@@ -359,7 +359,7 @@ async def _has_pending_cancel(web: WebContext, session: WebSession, payment_id: 
 # -- pieces -----------------------------------------------------------------------------------
 
 
-async def _frame(
+async def page_frame(
     request: Request, web: WebContext, session: WebSession, section: str
 ) -> dict[str, Any]:
     """What every dashboard page shows around its content."""
@@ -473,7 +473,7 @@ def _cancel_moment(cancel: Cancel, payment: Payment, t: Translator) -> Moment:
 def _payment_filter(request: Request) -> tuple[PaymentFilter, bool]:
     """The filters of the payments page; True when some field was not understood (ignored)."""
     problem = False
-    status_text = _param(request, "status")
+    status_text = query_param(request, "status")
     status = None
     if status_text:
         if status_text in PaymentStatus.__members__:
@@ -482,7 +482,7 @@ def _payment_filter(request: Request) -> tuple[PaymentFilter, bool]:
             problem = True
     created_from = created_before = None
     for name in ("from", "to"):
-        text = _param(request, name)
+        text = query_param(request, name)
         if not text:
             continue
         try:
@@ -495,7 +495,7 @@ def _payment_filter(request: Request) -> tuple[PaymentFilter, bool]:
             created_from = start
         else:
             created_before = start + timedelta(days=1)
-    search = _param(request, "q")
+    search = query_param(request, "q")
     return (
         PaymentFilter(
             status=status,
@@ -509,7 +509,7 @@ def _payment_filter(request: Request) -> tuple[PaymentFilter, bool]:
     )
 
 
-def _param(request: Request, name: str) -> str:
+def query_param(request: Request, name: str) -> str:
     value = request.query_params.get(name, "")[:300]
     return value.strip() if _is_text(value) else ""
 
@@ -519,11 +519,11 @@ def _is_text(value: str) -> bool:
 
 
 def _page_number(request: Request) -> int:
-    text = _param(request, "page")
+    text = query_param(request, "page")
     return max(1, min(int(text), MAX_PAGE)) if text.isascii() and text.isdigit() else 1
 
 
-def _page_link(path: str, filters: dict[str, str], number: int) -> str:
+def page_link(path: str, filters: dict[str, str], number: int) -> str:
     query = {k: v for k, v in filters.items() if v} | ({"page": str(number)} if number > 1 else {})
     return f"{path}?{urlencode(query)}" if query else path
 
@@ -537,7 +537,7 @@ def _back(form: dict[str, str] | None, default: str) -> str:
     )
 
 
-def _not_found(request: Request) -> Response:
+def not_found_page(request: Request) -> Response:
     t = translator(request)
     return render(
         request,

@@ -26,7 +26,7 @@ from sunap.domain.payment import CardDetails, Payment
 from sunap.domain.subscription import SubscriptionStatus
 
 from .context import web_of
-from .dashboard import PER_PAGE, _frame, _not_found, _page_link, _param
+from .dashboard import PER_PAGE, not_found_page, page_frame, page_link, query_param
 from .dashboard_session import current_session, sign_in_redirect
 from .pages import render, translator
 
@@ -76,11 +76,11 @@ async def subscriptions_page(request: Request) -> Response:
         )
         page = await list_subscriptions(session.tenant_id, first, web.deps)
     paged = filters.query.cursor is not None and not problem
-    context = await _frame(request, web, session, "subscriptions") | {
+    context = await page_frame(request, web, session, "subscriptions") | {
         "subscriptions": page.items,
         "filters": filters.shown,
         "statuses": [s.value for s in SubscriptionStatus],
-        "first_url": _page_link(LIST_PATH, filters.shown, 1) if paged else None,
+        "first_url": page_link(LIST_PATH, filters.shown, 1) if paged else None,
         "next_url": _cursor_link(LIST_PATH, filters.shown, "cursor", page.next_cursor),
     }
     if problem:
@@ -97,7 +97,7 @@ async def subscription_page(request: Request, subscription_id: str) -> Response:
     try:
         sub = await get_subscription(session.tenant_id, subscription_id[:100], web.deps)
     except SubscriptionNotFound:
-        return _not_found(request)
+        return not_found_page(request)
     try:
         key = KeyOnFile.of(await get_billing_key(session.tenant_id, sub.billing_key_id, web.deps))
     except BillingKeyNotFound:
@@ -115,7 +115,7 @@ async def subscription_page(request: Request, subscription_id: str) -> Response:
             session.tenant_id, sub.id, CHARGES_PER_PAGE, None, web.deps
         )
     path = f"{LIST_PATH}/{sub.id}"
-    context = await _frame(request, web, session, "subscriptions") | {
+    context = await page_frame(request, web, session, "subscriptions") | {
         "sub": sub,
         "key": key,
         "charges": charges,
@@ -130,10 +130,10 @@ async def subscription_page(request: Request, subscription_id: str) -> Response:
 def subscription_filter(request: Request) -> SubscriptionFilter:
     """The list's filters: a status, an exact customerKey, and the cursor of the page."""
     problem = False
-    status = _param(request, "status")
+    status = query_param(request, "status")
     if status and status not in SubscriptionStatus.__members__:
         problem, status = True, ""
-    customer_key = _param(request, "customerKey")
+    customer_key = query_param(request, "customerKey")
     cursor = _cursor_param(request, "cursor")
     problem = problem or _unreadable(request, "cursor")
     return SubscriptionFilter(
@@ -156,7 +156,7 @@ def _cursor_param(request: Request, name: str) -> str | None:
 
 
 def _cursor_link(path: str, filters: dict[str, str], name: str, cursor: str | None) -> str | None:
-    return None if cursor is None else _page_link(path, filters | {name: cursor}, 1)
+    return None if cursor is None else page_link(path, filters | {name: cursor}, 1)
 
 
 def _unreadable(request: Request, name: str) -> bool:
