@@ -227,6 +227,8 @@ async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
     settled = await apply_confirm_verdict(
         payment, verdict, deps, PgOperation.LOOKUP, also_seen=seen
     )
+    if settled.status in SETTLED and settled.payment_key == cmd.payment_key:
+        return settled  # settled meanwhile (the first call's answer, a webhook, the reconciler)
     if isinstance(verdict, Undecided) and (verdict.error is None or not seen):
         raise in_progress  # the PG has not decided, or the first call may still be running
     return answer(settled, cmd.payment_key, verdict)
