@@ -226,7 +226,7 @@ def test_another_tenant_sees_nothing(
             other.get("/v1/payments", params={"orderId": payment["orderId"]}).json()["items"] == []
         )
         cancel = other.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "x"})
-        assert cancel.status_code == 404
+        assert cancel.status_code == 404 and cancel.json() == missing.json()
         confirm_other = other.post(
             "/v1/payments/confirm",
             json={
@@ -235,7 +235,11 @@ def test_another_tenant_sees_nothing(
                 "amount": payment["amount"],
             },
         )
-        assert confirm_other.status_code == 404
+        assert confirm_other.status_code == 404 and confirm_other.json() == missing.json()
+    # A's payment is as it was: nothing B sent reached it.
+    after = api.get(f"/v1/payments/{payment['id']}").json()
+    assert (after["status"], after["balanceAmount"]) == ("DONE", payment["amount"])
+    assert after["cancels"] == []
 
 
 def test_keys_are_required_and_scopes_enforced(service: RunningService) -> None:
@@ -259,6 +263,18 @@ def test_bad_input_is_refused_with_a_clear_error(api: httpx.Client) -> None:
         "/v1/payments", json={"orderName": "x", "amount": 1000, "status": "DONE"}
     )
     assert unknown_field.status_code == 400 and "status" in unknown_field.json()["message"]
+    for field, value in (("balanceAmount", 1), ("tenantId", "ten_other"), ("paymentKey", "pk")):
+        sneaked = api.post("/v1/payments", json={"orderName": "x", "amount": 1000, field: value})
+        assert sneaked.status_code == 400 and field in sneaked.json()["message"], field
+    confirm_extra = api.post(
+        "/v1/payments/confirm",
+        json={"paymentKey": "pk", "orderId": new_order_id(), "amount": 1000, "status": "DONE"},
+    )
+    assert confirm_extra.status_code == 400 and "status" in confirm_extra.json()["message"]
+    cancel_extra = api.post(
+        "/v1/payments/pay_x/cancel", json={"cancelReason": "x", "balanceAmount": 0}
+    )
+    assert cancel_extra.status_code == 400 and "balanceAmount" in cancel_extra.json()["message"]
     not_json = api.post(
         "/v1/payments", content=b"{nope", headers={"Content-Type": "application/json"}
     )
@@ -288,6 +304,81 @@ def test_an_idempotent_create_is_replayed_byte_for_byte(api: httpx.Client) -> No
     assert changed.status_code == 422 and changed.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
     too_long = api.post("/v1/payments", json=body, headers={"Idempotency-Key": "k" * 301})
     assert too_long.status_code == 400
+
+
+def test_a_malformed_idempotency_key_is_refused_and_creates_nothing(api: httpx.Client) -> None:
+    for key in (b"k" * 301, "키-한글".encode()):  # too long; not printable ASCII
+        order_id = new_order_id()
+        body = {"orderName": "x", "amount": 1000, "orderId": order_id}
+        refused = api.post("/v1/payments", json=body, headers={b"Idempotency-Key": key})
+        assert refused.status_code == 400 and refused.json()["code"] == "INVALID_REQUEST"
+        assert api.get("/v1/payments", params={"orderId": order_id}).json()["items"] == []
+
+
+def test_a_request_refused_before_it_ran_may_be_sent_again_with_its_key(
+    api: httpx.Client, service: RunningService
+) -> None:
+    """Bad JSON, or no API key: nothing ran, so nothing is kept for the key, and the request
+    sent again properly runs (it is not a replay of the refusal)."""
+    body = {"orderName": "x", "amount": 1000, "orderId": new_order_id()}
+    key = {"Idempotency-Key": "retry-after-refusal-" + body["orderId"]}
+    broken = api.post(
+        "/v1/payments",
+        content=b'{"orderName": ',
+        headers={**key, "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 400
+    with service.client() as anonymous:
+        assert anonymous.post("/v1/payments", json=body, headers=key).status_code == 401
+    created = api.post("/v1/payments", json=body, headers=key)
+    assert created.status_code == 201, created.text
+    assert "Idempotent-Replayed" not in created.headers
+
+
+def test_a_confirm_key_reused_with_another_amount_is_refused_and_the_first_answer_stays(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    payment = create_payment(api, 15000)
+    payment_key = pay_in_window(sandbox, payment)
+    key = {"Idempotency-Key": "confirm-" + payment["orderId"]}
+    first = confirm(api, payment, payment_key, **key)
+    assert first.status_code == 200, first.text
+    sent = len(toss_calls(sandbox, "/v1/payments/confirm"))
+
+    changed = confirm(api, {**payment, "amount": 16000}, payment_key, **key)
+
+    assert changed.status_code == 422 and changed.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    replay = confirm(api, payment, payment_key, **key)
+    assert replay.content == first.content and replay.headers["Idempotent-Replayed"] == "true"
+    assert len(toss_calls(sandbox, "/v1/payments/confirm")) == sent  # no call to Toss since
+
+
+def test_an_already_processed_answer_to_our_own_confirm_is_looked_up_and_adopted(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """Confirm rule 7: Toss applied the confirm but answered ALREADY_PROCESSED_PAYMENT (an
+    earlier attempt went through): Sunap looks the payment up and adopts DONE, once."""
+    payment = create_payment(api, 15000)
+    payment_key = pay_in_window(sandbox, payment)
+    fault = {
+        "path": "/v1/payments/confirm",
+        "code": "ALREADY_PROCESSED_PAYMENT",
+        "afterApply": True,
+    }
+    assert sandbox.post("/sandbox/faults", json=fault).status_code in (200, 201)
+    sent = len(toss_calls(sandbox, "/v1/payments/confirm"))
+
+    done = confirm(api, payment, payment_key)
+
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "DONE" and done.json()["paymentKey"] == payment_key
+    assert len(toss_calls(sandbox, "/v1/payments/confirm")) == sent + 1
+    assert len(toss_calls(sandbox, f"/v1/payments/{payment_key}")) == 1  # the look-up
+    trail = api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
+    calls = [(t["type"], t["status"]) for t in trail if t["type"].startswith("pg.")]
+    assert calls[0][0] == "pg.confirm" and calls[0][1] != "ok"
+    assert calls[1:] == [("pg.lookup", "ok")]
+    assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "DONE"
 
 
 def test_health_readiness_metrics_and_openapi(service: RunningService) -> None:
