@@ -122,6 +122,27 @@ def test_a_shop_repeating_the_confirm_after_the_crash_gets_the_one_approval(
     assert_converged(stack, payment["id"], payment_key, "payment.completed")
 
 
+def test_a_shop_repeating_the_confirm_with_its_idempotency_key_after_the_crash_runs_nothing_twice(
+    stack: Stack,
+) -> None:
+    """The killed process held the key: the repeat is 409 IDEMPOTENCY_KEY_IN_USE (the lock is
+    taken over once stale, tested against each database in tests/integration/sql), and the
+    payment still converges to the one approval."""
+    payment = stack.new_payment(7000)
+    payment_key = stack.pay_in_window(payment)
+    body = {"paymentKey": payment_key, "orderId": payment["orderId"], "amount": 7000}
+    key = {"Idempotency-Key": f"confirm-{payment['orderId']}"}
+    stack.fault(path=CONFIRM_PATH, **CRASH_POINTS["after-toss-answered-before-our-commit"])
+    thread = in_background(lambda: stack.api.post(CONFIRM_PATH, json=body, headers=key))
+    kill_when(stack, lambda: stack.payment(payment["id"])["status"] == "IN_PROGRESS", thread)
+
+    again = stack.api.post(CONFIRM_PATH, json=body, headers=key)
+
+    assert again.status_code == 409 and again.json()["code"] == "IDEMPOTENCY_KEY_IN_USE"
+    assert int(again.headers["Retry-After"]) >= 1
+    assert_converged(stack, payment["id"], payment_key, "payment.completed")
+
+
 def test_a_payment_at_rest_is_untouched_by_a_restart(stack: Stack) -> None:
     payment: dict[str, Any] = stack.new_payment(2000)
     payment_key = stack.pay_in_window(payment)
