@@ -1,8 +1,9 @@
 """kill -9 of the subscription scheduler before, during and after its Toss charge, and two
-schedulers racing on one PostgreSQL: every period is charged exactly once."""
+schedulers racing on one PostgreSQL or MariaDB: every period is charged exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.billing_flows import after, charges, get, run_due, subscribe
 from tests.integration.reliability.stack import Stack, running_stack, wait_for
@@ -99,17 +102,20 @@ def test_a_scheduler_killed_at_any_point_charges_the_period_once(stack: Stack, p
     assert len({c["idempotencyKey"] for c in calls}) == 1  # one key, before and after the crash
 
 
-@pytest.fixture(scope="module")
-def postgres_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    workdir = Path(tmp_path_factory.mktemp("billing-race"))
-    with running_service_on("postgresql", workdir) as svc:
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def server_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    """A database server two processes share (SQLite's one writer serializes them anyway)."""
+    workdir = Path(tmp_path_factory.mktemp(f"billing-race-{request.param}"))
+    with running_service_on(request.param, workdir) as svc:
         yield svc
 
 
-def test_two_schedulers_racing_on_postgresql_charge_each_period_once(
-    postgres_service: RunningService,
+def test_two_schedulers_racing_on_one_database_server_charge_each_period_once(
+    server_service: RunningService,
 ) -> None:
-    service = postgres_service
+    service = server_service
     with (
         service.client(service.create_key("race", "billing")) as api,
         httpx.Client(base_url=service.sandbox_url, timeout=30) as toss,
@@ -133,3 +139,26 @@ def test_two_schedulers_racing_on_postgresql_charge_each_period_once(
         assert sorted(c["idempotencyKey"] for c in approved) == sorted(
             f"sunap-charge-{s['id']}-p1-a1" for s in subs
         )
+        toss_keys = {
+            c["path"].rsplit("/", 1)[1]
+            for c in toss.get("/sandbox/calls").json()["items"]
+            if c["path"].startswith("/v1/billing/") and "/authorizations/" not in c["path"]
+        }
+    # At rest on this server, Toss's billing keys are sealed: in no column of any row.
+    stored = asyncio.run(_every_row(service.env["SUNAP_DATABASE_URL"]))
+    assert toss_keys and stored and not any(key in stored for key in toss_keys)
+
+
+async def _every_row(url: str) -> str:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as db:
+            tables = ("billing_keys", "audit_entries", "outbox", "payments", "subscriptions")
+            rows = [
+                str(row)
+                for table in tables
+                for row in await db.execute(text(f"SELECT * FROM {table}"))
+            ]
+    finally:
+        await engine.dispose()
+    return "\n".join(rows)
