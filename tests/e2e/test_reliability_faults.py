@@ -70,6 +70,26 @@ def test_an_unknown_confirm_outcome_stays_in_progress_and_the_reconciler_settles
     assert len(keys) == 1 and len(keys.pop()) <= 300  # every retry, ours or the reconciler's
 
 
+@pytest.mark.parametrize("code", ["UNAUTHORIZED_KEY", "INVALID_API_KEY"])
+def test_a_misconfigured_key_answer_never_aborts_the_payment_and_is_logged_as_an_error(
+    stack: Stack, code: str
+) -> None:
+    """Toss refusing our credentials says nothing of the customer's card: the payment is not
+    ABORTED on it (the shop gets 502, the operator an ERROR line), and once the key works the
+    same confirm goes through."""
+    payment = stack.new_payment(9000)
+    payment_key = stack.pay_in_window(payment)
+    stack.fault(path=CONFIRM_PATH, code=code)
+
+    response = stack.confirm(payment, payment_key)
+
+    assert response.status_code == 502 and response.json()["code"] == "PG_UNAVAILABLE"
+    assert stack.payment(payment["id"])["status"] in ("IN_PROGRESS", "DONE")  # never ABORTED
+    errors = [line for line in stack.service.logs().splitlines() if " ERROR " in line]
+    assert any(code in line and "confirm" in line for line in errors), errors[-5:]
+    assert stack.settled(payment["id"])["status"] == "DONE"
+
+
 def test_a_refusal_is_final_and_never_reconciled(stack: Stack) -> None:
     payment = stack.new_payment(5000)
     body = {"orderId": payment["orderId"], "amount": 5000, "failWith": "REJECT_CARD_PAYMENT"}
