@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from sunap.adapters.sql.tables import idempotency_keys
 from tests.e2e.flows import (
     confirm,
     create_payment,
@@ -351,6 +356,40 @@ def test_a_confirm_key_reused_with_another_amount_is_refused_and_the_first_answe
     replay = confirm(api, payment, payment_key, **key)
     assert replay.content == first.content and replay.headers["Idempotent-Replayed"] == "true"
     assert len(toss_calls(sandbox, "/v1/payments/confirm")) == sent  # no call to Toss since
+
+
+def test_a_confirm_key_older_than_its_retention_runs_again_and_finds_the_payment_done(
+    api: httpx.Client, sandbox: httpx.Client, service: RunningService
+) -> None:
+    """Keys are kept 24 hours. After that the same key runs again, and the confirm's own rule
+    (already DONE with this paymentKey) answers it: DONE, and no second call to Toss."""
+    payment = create_payment(api, 15000)
+    payment_key = pay_in_window(sandbox, payment)
+    key = "confirm-aged-" + payment["orderId"]
+    first = confirm(api, payment, payment_key, **{"Idempotency-Key": key})
+    assert first.status_code == 200, first.text
+    sent = len(toss_calls(sandbox, "/v1/payments/confirm"))
+    asyncio.run(_age_key(service.env["SUNAP_DATABASE_URL"], key, timedelta(hours=25)))
+
+    again = confirm(api, payment, payment_key, **{"Idempotency-Key": key})
+
+    assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
+    assert again.json()["status"] == "DONE" and again.json()["id"] == payment["id"]
+    assert len(toss_calls(sandbox, "/v1/payments/confirm")) == sent
+
+
+async def _age_key(url: str, key: str, age: timedelta) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as db:
+            aged = await db.execute(
+                update(idempotency_keys)
+                .where(idempotency_keys.c.idempotency_key == key)
+                .values(created_at=datetime.now(UTC) - age)
+            )
+            assert aged.rowcount == 1
+    finally:
+        await engine.dispose()
 
 
 def test_an_already_processed_answer_to_our_own_confirm_is_looked_up_and_adopted(
