@@ -3,6 +3,7 @@ as an attacker would, against a real `sunap serve` on every database."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import subprocess
 import time
 from collections.abc import Iterator
@@ -154,8 +155,16 @@ def test_a_slow_toss_is_a_timeout_and_the_payment_settles_by_itself(
     key = pay_in_window(sandbox, payment)
     fault = {"path": "/v1/payments/confirm", "delayMs": 2500, "times": 3}
     assert sandbox.post("/sandbox/faults", json=fault).status_code in (200, 201)
+    other = create_payment(a)
     try:
-        slow = confirm(a, payment, key)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(confirm, a, payment, key)
+            assert wait_for(lambda: get(a, payment)["status"] == "IN_PROGRESS", timeout=10)
+            # Nothing is held while Toss keeps us waiting: other requests are answered while
+            # the confirm still waits (each try of it takes the whole 1 s read timeout).
+            assert a.get(f"/v1/payments/{other['id']}").status_code == 200
+            assert not waiting.done()
+            slow = waiting.result()
     finally:
         sandbox.delete("/sandbox/faults")
     assert slow.status_code == 504, slow.text
