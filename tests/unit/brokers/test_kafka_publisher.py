@@ -61,3 +61,43 @@ async def test_an_empty_batch_needs_no_cluster():
 def test_kafka_needs_a_bootstrap_server():
     with pytest.raises(ValueError, match="bootstrap"):
         KafkaPublisher([])
+
+
+class _RecordingProducer:
+    """Stands in for aiokafka's producer: keeps what it is asked to send, acks each at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def send(
+        self, topic: str, *, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[object]:
+        self.sent.append((topic, key, value, headers))
+        acked: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
+
+async def test_each_message_is_keyed_by_its_payment_and_carries_its_event_id():
+    """Checklist item 30: key = payment id (one partition per payment keeps its order), and
+    the CloudEvents id (the outbox row's) in an `id` header, so consumers dedupe on it."""
+    producer = _RecordingProducer()
+    publisher = KafkaPublisher(["k1:9092"])
+    publisher.build_producer = lambda: producer  # type: ignore[method-assign,assignment,return-value]
+    await publisher.publish(
+        [
+            OutboundMessage("commerce.payment.created", "pay_1", "evt_1", b'{"a":1}'),
+            OutboundMessage("commerce.payment.completed", "pay_1", "evt_2", b'{"a":2}'),
+        ]
+    )
+    await publisher.close()
+    assert producer.sent == [
+        ("commerce.payment.created", b"pay_1", b'{"a":1}', [("id", b"evt_1")]),
+        ("commerce.payment.completed", b"pay_1", b'{"a":2}', [("id", b"evt_2")]),
+    ]
