@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +19,12 @@ import httpx
 from tests.support.databases import create_database, drop_database
 
 SUNAP = [sys.executable, "-m", "sunap.cli"]
+# What must never be in a log: an API key of ours, a Toss secret key, Basic credentials, a path
+# that holds Toss's billingKey (only its template may be logged).
+SECRET_SHAPES = re.compile(
+    r"sk_sunap_\w{8,}|(?:test|live)_g?sk_\w{8,}|Basic [A-Za-z0-9+/=]{12,}"
+    r"|/v1/billing/(?!\{billingKey\}|authorizations)[^\s\"'?]+"
+)
 # A Fernet key for tests only (32 url-safe base64 bytes).
 TEST_SECRETS_KEY = "bW9jay1rZXktZm9yLXRlc3RzLW9ubHktMzJieXRlcyE="
 
@@ -55,7 +62,18 @@ class RunningService:
         for scope in scopes or ("admin",):
             args += ["--scope", scope]
         out = subprocess.run(args, env=self.env, capture_output=True, check=True, cwd=self.workdir)
-        return out.stdout.decode().strip().splitlines()[-1]
+        key = out.stdout.decode().strip().splitlines()[-1]
+        self.keys[key[-8:]] = key
+        return key
+
+    def assert_no_secret_logged(self) -> None:
+        """No API key it handed out, no Toss secret key, no Basic credentials and no URL that
+        holds a billing key reached the service's log."""
+        logs = self.logs()
+        secrets = [*self.keys.values(), self.env.get("TOSS_SECRET_KEY") or "test_sk_"]
+        leaked = [secret for secret in secrets if secret in logs]
+        leaked += SECRET_SHAPES.findall(logs)
+        assert not leaked, f"secrets in the log of sunap serve: {[s[:12] + '…' for s in leaked]}"
 
     def client(self, key: str | None = None, timeout: float = 120.0) -> httpx.Client:
         # Generous: these tests check outcomes, not latency (a loaded CI machine is slow).
@@ -131,6 +149,7 @@ def running_service(tmp_path: Path, *serve_args: str, **extra_env: str) -> Itera
         yield service
     finally:
         service.stop()
+    service.assert_no_secret_logged()  # not when the test failed: its own error comes first
 
 
 @contextmanager
