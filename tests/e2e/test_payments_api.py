@@ -395,8 +395,9 @@ async def _age_key(url: str, key: str, age: timedelta) -> None:
 def test_an_already_processed_answer_to_our_own_confirm_is_looked_up_and_adopted(
     api: httpx.Client, sandbox: httpx.Client
 ) -> None:
-    """Confirm rule 7: Toss applied the confirm but answered ALREADY_PROCESSED_PAYMENT (an
-    earlier attempt went through): Sunap looks the payment up and adopts DONE, once."""
+    """Confirm rule 7 (docs/api.md): Toss applied the confirm but answered
+    ALREADY_PROCESSED_PAYMENT (an earlier attempt went through): Sunap looks the payment up
+    and adopts DONE, once."""
     payment = create_payment(api, 15000)
     payment_key = pay_in_window(sandbox, payment)
     fault = {

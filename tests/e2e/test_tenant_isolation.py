@@ -3,6 +3,7 @@ as an attacker would, against a real `sunap serve` on every database."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import subprocess
 import time
@@ -12,8 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from sunap.adapters.crypto.fernet_box import new_key
+from sunap.adapters.sql.tables import pg_accounts, tenants
 from tests.e2e.flows import (
     confirm,
     create_payment,
@@ -304,3 +308,56 @@ def test_a_webhook_naming_another_accounts_payment_changes_nothing(
     assert answer.status_code == 200
     time.sleep(1.5)  # the processor runs every 0.2 s here
     assert get(c, mine)["status"] == "DONE"
+
+
+def test_a_tenant_given_anothers_toss_account_by_hand_reaches_nothing_on_it(
+    service: RunningService, c: httpx.Client, c_window: httpx.Client
+) -> None:
+    """`tenants set-toss` refuses keys another account has (tests/e2e/test_tenants_cli.py).
+    Set up by hand, or before that check: shop-h's own account row holds shop-c's sealed keys.
+    Had Sunap used it, shop-h's confirm with shop-c's paymentKey would adopt shop-c's payment
+    and its cancel refund shop-c's customer. Nothing is sent on either account instead."""
+    theirs = create_payment(c)
+    theirs = confirm(c, theirs, pay_in_window(c_window, theirs)).json()
+    assert theirs["status"] == "DONE"
+    h_key = service.create_key("shop-h", *SCOPES)
+    url = service.env["SUNAP_DATABASE_URL"]
+    asyncio.run(_share_account(url, owner="shop-c", taker="shop-h"))
+    try:
+        with service.client(h_key) as h:
+            body = {"orderName": "x", "amount": theirs["amount"], "orderId": theirs["orderId"]}
+            mine = h.post("/v1/payments", json=body)
+            assert mine.status_code == 201, mine.text
+            taken = confirm(h, mine.json(), theirs["paymentKey"])
+            assert taken.status_code == 503 and taken.json()["code"] == "SERVICE_UNAVAILABLE"
+            assert get(h, mine.json())["status"] == "READY"
+        assert get(c, theirs)["status"] == "DONE"
+        assert toss_calls(c_window, f"/v1/payments/{theirs['paymentKey']}/cancel") == []
+        assert "also" in service.logs() and "nothing is sent on it" in service.logs()
+    finally:
+        asyncio.run(_share_account(url, owner="shop-c", taker="shop-h", undo=True))
+
+
+async def _share_account(url: str, *, owner: str, taker: str, undo: bool = False) -> None:
+    """Give `taker` an own account row holding `owner`'s sealed keys, or take it away."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as db:
+            ids = dict((await db.execute(select(tenants.c.name, tenants.c.id))).all())
+            if undo:
+                await db.execute(delete(pg_accounts).where(pg_accounts.c.id == ids[taker]))
+                await db.execute(
+                    update(tenants).where(tenants.c.id == ids[taker]).values(pg_account_id=None)
+                )
+                return
+            row = (
+                (await db.execute(select(pg_accounts).where(pg_accounts.c.id == ids[owner])))
+                .mappings()
+                .one()
+            )
+            await db.execute(insert(pg_accounts).values({**row, "id": ids[taker]}))
+            await db.execute(
+                update(tenants).where(tenants.c.id == ids[taker]).values(pg_account_id=ids[taker])
+            )
+    finally:
+        await engine.dispose()

@@ -112,6 +112,46 @@ def test_a_key_that_cannot_be_used_is_refused_with_a_clear_error_and_nothing_sto
     assert "shop-bad\town" not in sunap(workdir, env, "tenants", "list").stdout
 
 
+def test_a_toss_account_is_one_tenants_or_the_shared_default_never_two(
+    embedded: tuple[Path, dict[str, str]],
+) -> None:
+    """Toss keeps one set of orders and payment keys per account: two tenants given one
+    account as their own would each confirm, adopt and refund the other's payments. So the keys
+    of the default account, or of another tenant's own account, are refused."""
+    workdir, env = embedded
+    (workdir / "sk").write_text(SECRET_KEY)
+    (workdir / "default_sk").write_text("test_sk_the_default_account_0123")
+    first = ["tenants", "set-toss", "--tenant", "shop-one", "--secret-key-file", "sk"]
+    assert sunap(workdir, env, *first, "--client-key", "test_ck_one_0123").returncode == 0
+
+    same_secret = sunap(
+        workdir, env, "tenants", "set-toss", "--tenant", "shop-two", "--secret-key-file", "sk"
+    )
+    same_client = sunap(
+        workdir,
+        env,
+        *["tenants", "set-toss", "--tenant", "shop-two", "--secret-key-file", "default_sk"],
+        *["--client-key", "test_ck_one_0123"],
+    )
+    with_default = {**env, "TOSS_SECRET_KEY": "test_sk_the_default_account_0123"}
+    the_default = sunap(
+        workdir,
+        with_default,
+        *["tenants", "set-toss", "--tenant", "shop-two", "--secret-key-file", "default_sk"],
+    )
+    for refused, says in (
+        (same_secret, "another tenant's own Toss account"),
+        (same_client, "another tenant's own Toss account"),
+        (the_default, "default Toss account"),
+    ):
+        assert refused.returncode == 2, refused.stdout
+        assert says in refused.stderr and SECRET_KEY not in refused.stderr
+    listed = sunap(workdir, env, "tenants", "list").stdout
+    assert "shop-one\town" in listed and "shop-two\town" not in listed
+    # The tenant whose account it is may rotate its own keys.
+    assert sunap(workdir, env, *first).returncode == 0
+
+
 def test_a_missing_secret_file_is_a_clear_error(embedded: tuple[Path, dict[str, str]]) -> None:
     workdir, env = embedded
     args = ("tenants", "set-toss", "--tenant", "t", "--secret-key-file", "nowhere")

@@ -37,5 +37,8 @@ class NoOwnAccounts:
     async def own_account_of(self, tenant_name: str) -> None:
         return None
 
+    async def own_accounts(self) -> list[object]:
+        return []
+
 
 __all__ = ["DEFAULT_PG_ACCOUNT", "NoOwnAccounts", "OneGatewayAccounts"]

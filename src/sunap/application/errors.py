@@ -20,6 +20,8 @@ entrypoints/errors.py, and both doors render it the same way):
     │   └── IdempotencyKeyReused, IdempotencyKeyInUse
     ├── ConcurrentUpdate             too many changes to one payment at once: retry
     ├── QuarantinedPayment           a payment no automatic path may reach
+    ├── SharedPgAccount              an account whose Toss keys are another's too (also an
+    │                                UnknownPgAccount, so every path that skips those skips it)
     └── SecretsKeyMissing            nothing to seal a billing key with
 
 Signals between layers, never answered as they are (a use case turns each into an answer, a
@@ -188,3 +190,11 @@ class PublishFailed(Exception):
 
 class UnknownPgAccount(Exception):
     """A payment or webhook names an account the service has no credentials for."""
+
+
+class SharedPgAccount(SunapError, UnknownPgAccount):
+    """A tenant's own account has the Toss keys of the default account or of another tenant's:
+    Toss keeps one set of orders and payment keys per account, so each tenant would reach the
+    other's payments. Nothing is sent on it until an operator sorts the accounts out."""
+
+    code = "SERVICE_UNAVAILABLE"

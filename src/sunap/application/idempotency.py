@@ -27,6 +27,7 @@ from .errors import (
     IdempotencyKeyReused,
     PgTimeout,
     PgUnavailable,
+    SharedPgAccount,
 )
 from .ports.idempotency import ClaimOutcome, IdempotencyStore, StoredResponse
 from .ports.system import Clock
@@ -42,6 +43,7 @@ NOT_REPLAYED: tuple[type[SunapError], ...] = (
     ConcurrentUpdate,
     PgTimeout,
     PgUnavailable,
+    SharedPgAccount,
 )
 
 Result = TypeVar("Result")

@@ -9,15 +9,19 @@ as long as a cached copy lives.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from .errors import QuarantinedPayment, UnknownPgAccount
+from .errors import QuarantinedPayment, SharedPgAccount, UnknownPgAccount
 from .ports.gateway import PaymentGateway
 from .secrets import SecretBox
+
+log = logging.getLogger("sunap.accounts")
 
 DEFAULT_PG_ACCOUNT = "default"
 # How long an opened account is trusted before its row is read again (a rotated key takes effect).
@@ -76,6 +80,10 @@ class PgAccountStore(Protocol):
 
     async def tenants(self) -> list[TenantAccount]: ...
 
+    async def own_accounts(self) -> list[SealedPgAccount]:
+        """Every tenant's own account, sealed."""
+        ...
+
     async def own_account_of(self, tenant_name: str) -> str | None:
         """The id of the tenant's own account; None if it has none (or no such tenant)."""
         ...
@@ -130,6 +138,15 @@ class PgAccountDirectory:
         if sealed is None:
             raise UnknownPgAccount(f"No PG account {account_id!r}.")
         account = open_account(sealed, self._box)
+        holder = await holder_of_keys(account, self._default, self._store, self._box)
+        if holder is not None:
+            # Toss keeps one set of orders and payment keys per account: two tenants on one
+            # account as if on two would each reach the other's payments. Nothing is sent.
+            log.error("PG account %s is also %s's; nothing is sent on it", account_id, holder)
+            raise SharedPgAccount(
+                "This tenant's Toss account is set up with keys another account has too; "
+                "nothing is sent to Toss on it until an operator sorts the accounts out."
+            )
         self._opened[account_id] = (now, account)
         return account
 
@@ -160,6 +177,25 @@ def split_secrets(raw: str) -> tuple[str, ...]:
 
 def _fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def holder_of_keys(
+    account: PgAccount, default: PgAccount | None, store: PgAccountStore, box: SecretBox
+) -> str | None:
+    """The id of another account with `account`'s secret key or client key (the default one
+    included, when it is known), or None. A Toss account is its keys: two ids for one account
+    would split one set of orders and payment keys between two tenants."""
+    if default is not None and _same_keys(account, default):
+        return DEFAULT_PG_ACCOUNT
+    for sealed in await store.own_accounts():
+        if sealed.id != account.id and _same_keys(account, open_account(sealed, box)):
+            return sealed.id
+    return None
+
+
+def _same_keys(one: PgAccount, other: PgAccount) -> bool:
+    same_client = one.client_key is not None and one.client_key == other.client_key
+    return hmac.compare_digest(one.secret_key, other.secret_key) or same_client
 
 
 class AccountRefused(Exception):
@@ -197,11 +233,27 @@ async def give_tenant_own_account(
     box: SecretBox,
     now: datetime,
     production: bool,
+    default: PgAccount | None = None,
 ) -> SealedPgAccount:
     """Seal a tenant's own account and make it the tenant's. Its id is the tenant's id: an own
-    account belongs to one tenant. Payments made before keep the account they were made on."""
+    account belongs to one tenant. Payments made before keep the account they were made on.
+    Keys already the default account's (`default`, when known) or another tenant's are
+    refused. (Toss gives one merchant two key sets, `test_sk_` and `test_gsk_`: keys cannot
+    tell those apart.)"""
     secret_key = secret_key.strip().lstrip("\ufeff")
     check_account_keys(secret_key, client_key, production=production)
+    wanted = PgAccount(tenant_id, secret_key, client_key)
+    holder = await holder_of_keys(wanted, default, store, box)
+    if holder == DEFAULT_PG_ACCOUNT:
+        raise AccountRefused(
+            "These are the keys of the service's default Toss account: a tenant on that "
+            "account needs no account of its own (it already shares the default)."
+        )
+    if holder is not None:
+        raise AccountRefused(
+            "These keys are already another tenant's own Toss account. Toss keeps one set of "
+            "orders per account, so two tenants on one account must both use the default."
+        )
     existing = await store.get(tenant_id)
     sealed = SealedPgAccount(
         id=tenant_id,

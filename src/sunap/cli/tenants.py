@@ -81,7 +81,7 @@ async def _set_toss(
     from sunap.adapters.sql.engine import create_engine
     from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
     from sunap.adapters.system import RandomIds, SystemClock
-    from sunap.application.pg_accounts import give_tenant_own_account
+    from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, give_tenant_own_account
     from sunap.bootstrap import secret_box
 
     box = secret_box(settings)
@@ -97,6 +97,13 @@ async def _set_toss(
             box=box,
             now=SystemClock().now(),
             production=settings.production,
+            default=PgAccount(
+                DEFAULT_PG_ACCOUNT,
+                settings.toss_secret_key.get_secret_value(),
+                settings.toss_client_key,
+            )
+            if settings.toss_secret_key is not None
+            else None,  # the sandbox's: a key of the serving process, never a tenant's
         )
     finally:
         await engine.dispose()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sunap.application.authentication import KeyFinder
 from sunap.application.deps import Deps
+from sunap.application.errors import UnknownPgAccount
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import PgAccountStore
 from sunap.application.ports.api_keys import ApiKeyStore
@@ -48,6 +49,10 @@ class Container:
         client key of the PG account it is made on."""
         resource = payment_resource(payment, checkout_url=self.checkout_url(payment))
         if resource["checkout"] is not None:
-            account = await self.deps.accounts.account(payment.pg_account_id)
-            resource["checkout"]["clientKey"] = account.client_key
+            try:
+                account = await self.deps.accounts.account(payment.pg_account_id)
+            except UnknownPgAccount:  # an account nothing may be sent on: no page to pay on
+                resource["checkout"] = None
+            else:
+                resource["checkout"]["clientKey"] = account.client_key
         return resource

@@ -22,6 +22,7 @@ from sunap.application.errors import (
     PgUnavailable,
     RateLimited,
     SecretsKeyMissing,
+    SharedPgAccount,
     Unauthenticated,
 )
 from sunap.domain import errors as d
@@ -47,6 +48,7 @@ STATUS_BY_ERROR: dict[type[d.SunapError], int] = {
     ChargeTimeout: 504,
     ChargeUnavailable: 502,
     SecretsKeyMissing: 503,
+    SharedPgAccount: 503,
     d.BillingKeyNotFound: 404,
     d.SubscriptionNotFound: 404,
     d.BillingKeyNotActive: 409,

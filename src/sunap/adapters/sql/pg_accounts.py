@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.pg_accounts import (
     DEFAULT_PG_ACCOUNT,
+    QUARANTINED,
     SealedPgAccount,
     TenantAccount,
 )
@@ -27,18 +28,12 @@ class SqlPgAccountStore:
                 .mappings()
                 .first()
             )
-        if row is None:
-            return None
-        return SealedPgAccount(
-            id=row["id"],
-            secret_key_sealed=bytes(row["secret_key_sealed"]),
-            client_key=row["client_key"],
-            webhook_secret_sealed=bytes(row["webhook_secret_sealed"])
-            if row["webhook_secret_sealed"] is not None
-            else None,
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        return None if row is None else _sealed(row)
+
+    async def own_accounts(self) -> list[SealedPgAccount]:
+        async with self._reader.connect() as conn:
+            rows = (await conn.execute(select(pg_accounts))).mappings().all()
+        return [_sealed(row) for row in rows if not str(row["id"]).startswith(QUARANTINED)]
 
     async def give_tenant_own_account(self, tenant_id: str, account: SealedPgAccount) -> None:
         values = {
@@ -96,3 +91,16 @@ class SqlPgAccountStore:
                 select(tenants.c.pg_account_id).where(tenants.c.name == tenant_name)
             )
         return None if found is None else str(found)
+
+
+def _sealed(row: RowMapping) -> SealedPgAccount:
+    return SealedPgAccount(
+        id=row["id"],
+        secret_key_sealed=bytes(row["secret_key_sealed"]),
+        client_key=row["client_key"],
+        webhook_secret_sealed=bytes(row["webhook_secret_sealed"])
+        if row["webhook_secret_sealed"] is not None
+        else None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

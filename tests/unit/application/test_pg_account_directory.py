@@ -1,0 +1,81 @@
+"""Accounts as the service opens them: one Toss account is never two tenants' own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
+from sunap.application.errors import SharedPgAccount, UnknownPgAccount
+from sunap.application.pg_accounts import (
+    DEFAULT_PG_ACCOUNT,
+    PgAccount,
+    PgAccountDirectory,
+    SealedPgAccount,
+    TenantAccount,
+)
+from tests.fakes.gateway import FakeGateway
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+BOX = FernetSecretBox([new_key().encode()])
+DEFAULT = PgAccount(DEFAULT_PG_ACCOUNT, "test_sk_default_0001", "test_ck_default_0001")
+
+
+class Accounts:
+    """Own accounts sealed as the database keeps them, some set up before keys were checked."""
+
+    def __init__(self, *accounts: tuple[str, str, str | None]) -> None:
+        self._sealed = {
+            id_: SealedPgAccount(id_, BOX.seal(secret), client, None, NOW, NOW)
+            for id_, secret, client in accounts
+        }
+
+    async def get(self, account_id: str) -> SealedPgAccount | None:
+        return self._sealed.get(account_id)
+
+    async def own_accounts(self) -> list[SealedPgAccount]:
+        return list(self._sealed.values())
+
+    async def give_tenant_own_account(self, tenant_id: str, account: SealedPgAccount) -> None:
+        self._sealed[account.id] = account
+
+    async def tenants(self) -> list[TenantAccount]:
+        return []
+
+    async def own_account_of(self, tenant_name: str) -> str | None:
+        return None
+
+
+def directory(store: Accounts) -> PgAccountDirectory:
+    return PgAccountDirectory(DEFAULT, store, BOX, lambda account: FakeGateway())
+
+
+async def test_an_account_of_its_own_keys_opens() -> None:
+    accounts = directory(Accounts(("ten_a", "test_sk_a_0001", "test_ck_a_0001")))
+    assert (await accounts.account("ten_a")).secret_key == "test_sk_a_0001"
+
+
+@pytest.mark.parametrize(
+    ("own", "shares_with"),
+    [
+        (("ten_h", "test_sk_default_0001", None), "default"),  # the default's secret key
+        (("ten_h", "test_sk_h_0001", "test_ck_default_0001"), "default"),  # its client key
+        (("ten_h", "test_sk_a_0001", None), "ten_a"),  # another tenant's secret key
+    ],
+)
+async def test_an_account_with_keys_that_are_anothers_reaches_nothing(
+    own: tuple[str, str, str | None], shares_with: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Set up before set-toss checked keys, or by hand: no call goes out on it, so neither
+    tenant can confirm, adopt or refund the other's payments. Every path that passes over an
+    account it cannot reach (the reconciler, the webhook processor) passes over this one; the
+    doors answer 503; the operator is told which accounts share keys."""
+    accounts = directory(Accounts(("ten_a", "test_sk_a_0001", "test_ck_a_0001"), own))
+    with pytest.raises(SharedPgAccount) as refused:
+        await accounts.gateway("ten_h")
+    assert (
+        isinstance(refused.value, UnknownPgAccount) and refused.value.code == "SERVICE_UNAVAILABLE"
+    )
+    assert any("ten_h" in r.message and shares_with in r.message for r in caplog.records)
+    assert (await accounts.account(DEFAULT_PG_ACCOUNT)) is DEFAULT
