@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -41,9 +42,9 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-def api_key(database_url: str, workdir: Path) -> str:
+def api_key(database_url: str, workdir: Path, scope: str = "payments:write") -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
-    args = [*SUNAP, "keys", "create", "--tenant", "traced", "--scope", "payments:write"]
+    args = [*SUNAP, "keys", "create", "--tenant", "traced", "--scope", scope]
     out = subprocess.run(
         args,
         env={**env, "SUNAP_DATABASE_URL": database_url},
@@ -159,6 +160,42 @@ def test_a_confirm_is_one_trace_of_the_route_the_sql_and_the_toss_call_linked_to
     version, trace_id, span_id, flags = completed[0]["traceparent"].split("-")
     assert (version, trace_id, flags) == ("00", CALLER_TRACE_ID, "01")
     assert span_id in {hex_span(s) for s in trace}
+
+
+def test_a_billing_key_charge_is_traced_with_the_paths_template_never_the_key(
+    traced_service: tuple[str, InMemorySpanExporter], database_url: str, tmp_path: Path
+) -> None:
+    """Toss's billingKey is a credential and part of a charge's URL: spans of the calls to Toss
+    carry `/v1/billing/{billingKey}`, as the log does."""
+    base_url, exporter = traced_service
+    auth = {"Authorization": f"Bearer {api_key(database_url, tmp_path, 'billing')}"}
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        card = client.post(
+            "/toss-sandbox/sandbox/billing/auth", json={"customerKey": "cust-traced-1"}
+        ).json()
+        issued = client.post(
+            "/v1/billing-keys",
+            json={"authKey": card["authKey"], "customerKey": "cust-traced-1"},
+            headers=auth,
+        )
+        assert issued.status_code == 201, issued.text
+        charged = client.post(
+            f"/v1/billing-keys/{issued.json()['id']}/charges",
+            json={"orderName": "traced", "amount": 3000},
+            headers=auth,
+        )
+        assert charged.status_code == 200, charged.text
+        calls = client.get("/toss-sandbox/sandbox/calls").json()["items"]
+    toss_key = next(
+        c["path"].rsplit("/", 1)[1]
+        for c in calls
+        if c["path"].startswith("/v1/billing/") and "/authorizations/" not in c["path"]
+    )
+    spans = exporter.get_finished_spans()
+    charge = [s for s in spans if url_of(s).endswith("/v1/billing/{billingKey}")]
+    assert len(charge) == 1, [url_of(s) for s in spans if url_of(s)]
+    seen = " ".join(str(s.attributes) + s.name for s in spans)
+    assert toss_key not in seen and quote(toss_key, safe="") not in seen
 
 
 def test_without_an_otlp_endpoint_no_tracer_instrumentation_or_exporter_is_loaded(
