@@ -75,6 +75,7 @@ def test_the_billing_key_appears_nowhere_but_sealed(service: RunningService) -> 
     assert all(toss_key not in text for text in answers)
     # Every log line (the events written to the log too), of the service and of `run-due`, in
     # any spelling of the key: httpx logged request URLs, where '=' is '%3D'.
+    assert run_due_logs and all(" INFO " not in log for log in run_due_logs)  # quiet in a script
     for log in (service.logs(), *run_due_logs):
         assert toss_key not in log and quote(toss_key, safe="") not in log
         assert not re.search(r"/v1/billing/(?!\{billingKey\}|authorizations)[^\s\"']+", log)

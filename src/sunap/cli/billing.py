@@ -45,11 +45,11 @@ def run_due(
 ) -> None:
     from sunap.config import Settings
 
-    from .serve import configure_logging
+    from .serve import configure_command_logging
 
     moment = None if at is None else _moment(at)
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_command_logging(settings)
     lines = asyncio.run(run_due_once(settings, moment))
     if json:
         print_json(

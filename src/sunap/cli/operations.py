@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .output import JsonOption, print_json, tracked
-from .serve import configure_logging
+from .serve import configure_command_logging, configure_logging
 
 if TYPE_CHECKING:
     from sunap.application.reconcile import ReconcileOutcome
@@ -68,7 +68,7 @@ def reconcile(
     from sunap.config import Settings
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_command_logging(settings)
     outcomes = asyncio.run(_reconcile_once(settings, limit))
     if json:
         print_json([{"paymentId": p, "outcome": o.value} for p, o in outcomes.items()])

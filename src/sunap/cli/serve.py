@@ -64,6 +64,13 @@ def configure_logging(level: str, log_format: str) -> None:
     configure(level, log_format)
 
 
+def configure_command_logging(settings: Settings) -> None:
+    """For a command that runs once and prints its answer: warnings and errors only, unless
+    SUNAP_LOG_LEVEL asks for more, so that a script's standard error stays quiet."""
+    asked = "SUNAP_LOG_LEVEL" in os.environ
+    configure_logging(settings.log_level if asked else "WARNING", settings.log_format)
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (default SUNAP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (default SUNAP_PORT).")] = None,
