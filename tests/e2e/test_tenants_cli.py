@@ -95,6 +95,7 @@ def test_the_secret_key_can_come_from_stdin_and_a_rotation_replaces_it(
         ("", None, "empty"),
         (SECRET_KEY, "live_ck_mixed_0123456789", "both be test keys or live"),
         (SECRET_KEY, "pk_not_a_client_key", "not a Toss client key"),
+        (SECRET_KEY, "test_gck_widget_0123456789", "of one kind"),
     ],
 )
 def test_a_key_that_cannot_be_used_is_refused_with_a_clear_error_and_nothing_stored(

@@ -221,6 +221,11 @@ def check_account_keys(secret_key: str, client_key: str | None, *, production: b
         raise AccountRefused("The client key is not a Toss client key (test_ck_… or live_ck_…).")
     if client_key.startswith("live_") != live:
         raise AccountRefused("The client key and the secret key must both be test keys or live.")
+    if ("_gck_" in client_key) != ("_gsk_" in secret_key):
+        raise AccountRefused(
+            "The client key and the secret key must be of one kind: the payment widget's "
+            "(…_gck_ with …_gsk_) or the API's own (…_ck_ with …_sk_)."
+        )
 
 
 async def give_tenant_own_account(
