@@ -20,7 +20,7 @@ from sunap.domain.errors import (
 from sunap.domain.payment import ConfirmStart, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
-from .audit_kinds import AuditStatus, AuditType, pg_call_type
+from .audit_kinds import AuditStatus, AuditType
 from .commands import ConfirmPayment
 from .confirm_verdicts import (
     Approved,
@@ -30,13 +30,12 @@ from .confirm_verdicts import (
     Refused,
     Undecided,
     judge_attempt,
-    judge_claim,
     look_up_claim,
 )
 from .deps import Deps
 from .errors import InvalidPaymentKey, PaymentRejected, PgMismatch, PgUnavailable, StaleAggregate
 from .outcomes import apply_confirm_verdict, unknown_outcome
-from .ports.gateway import GatewayExchange, GatewayPayment, PaymentGateway, PgOperation
+from .ports.gateway import GatewayPayment, PaymentGateway, PgOperation
 
 log = logging.getLogger("sunap.confirm")
 
@@ -206,40 +205,21 @@ def _refuse_if_gateway_down(gateway: PaymentGateway) -> None:
 
 
 async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
-    """A confirm of this payment was sent before (docs/api.md, Confirm rules, rules 4 and 6).
-
-    While the claim's own call may still be on its way, only a read at the PG is made: a second
-    confirm call would break rule 4. Once that call has ended with no usable answer (its
-    exchange is in the trail), a repeated confirm does what the reconciler would: a look-up,
-    then the same confirm again under the same Idempotency-Key, which the PG answers with its
-    first answer or runs if it never saw it. Every call made is recorded in the trail."""
+    """A confirm of this payment was sent before and its answer may be lost (docs/api.md,
+    Confirm rules, rule 6): a read at the PG settles it if the PG has decided; otherwise the
+    attempt is still running, or the reconciler will send it again under its own key. No
+    second confirm is sent from here: nothing here can tell that the first call has ended, and
+    a second call while it runs would break rule 4. The read is recorded in the trail."""
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id)
     in_progress = ConfirmInProgress("A confirm of this payment is in progress.")
     if payment is None or payment.payment_key != cmd.payment_key:
         raise in_progress
     gateway = await deps.accounts.gateway(payment.pg_account_id)
-    seen: tuple[GatewayExchange | None, ...] = ()
-    if await _claims_call_ended(payment, deps):
-        verdict, seen = await judge_claim(payment, gateway)
-    else:
-        verdict = await look_up_claim(payment, gateway)
-    settled = await apply_confirm_verdict(
-        payment, verdict, deps, PgOperation.LOOKUP, also_seen=seen
-    )
+    verdict = await look_up_claim(payment, gateway)
+    settled = await apply_confirm_verdict(payment, verdict, deps, PgOperation.LOOKUP)
     if settled.status in SETTLED and settled.payment_key == cmd.payment_key:
         return settled  # settled meanwhile (the first call's answer, a webhook, the reconciler)
-    if isinstance(verdict, Undecided) and (verdict.error is None or not seen):
-        raise in_progress  # the PG has not decided, or the first call may still be running
+    if isinstance(verdict, Undecided):
+        raise in_progress
     return answer(settled, cmd.payment_key, verdict)
-
-
-async def _claims_call_ended(payment: Payment, deps: Deps) -> bool:
-    """Whether the claim's confirm call has ended: its answer, or the lack of one, is in the
-    trail after the claim. A process that died during the call leaves none: the reconciler
-    settles that claim."""
-    async with deps.read_uow() as uow:
-        trail = await uow.audit.list_for_payment(payment.tenant_id, payment.id)
-    claims = [n for n, entry in enumerate(trail) if entry.type == AuditType.CONFIRM_CLAIMED]
-    confirm_call = pg_call_type(PgOperation.CONFIRM)
-    return bool(claims) and any(entry.type == confirm_call for entry in trail[claims[-1] :])

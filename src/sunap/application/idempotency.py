@@ -27,6 +27,7 @@ from .errors import (
     IdempotencyKeyReused,
     PgTimeout,
     PgUnavailable,
+    SecretsKeyMissing,
     SharedPgAccount,
 )
 from .ports.idempotency import ClaimOutcome, IdempotencyStore, StoredResponse
@@ -44,6 +45,7 @@ NOT_REPLAYED: tuple[type[SunapError], ...] = (
     PgTimeout,
     PgUnavailable,
     SharedPgAccount,
+    SecretsKeyMissing,
 )
 
 Result = TypeVar("Result")

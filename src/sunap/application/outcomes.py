@@ -111,7 +111,11 @@ def apply_confirm_verdict_in(
     was judged may be changed by its verdict."""
     for exchange in (*also_seen, *_exchanges(verdict)):
         audit.record_exchange(uow, deps, payment, exchange, operation)
-    if payment.status is PaymentStatus.IN_PROGRESS and payment.payment_key == claimed.payment_key:
+    if (
+        payment.status is PaymentStatus.IN_PROGRESS
+        and payment.payment_key == claimed.payment_key
+        and payment.confirm_idempotency_key == claimed.confirm_idempotency_key  # this very claim
+    ):
         _apply(uow, payment, verdict, deps)
 
 

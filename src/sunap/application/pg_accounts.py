@@ -19,7 +19,7 @@ from typing import Protocol
 
 from .errors import QuarantinedPayment, SharedPgAccount, UnknownPgAccount
 from .ports.gateway import PaymentGateway
-from .secrets import SecretBox
+from .secrets import SecretBox, SecretsUnavailable
 
 log = logging.getLogger("sunap.accounts")
 
@@ -121,6 +121,10 @@ class PgAccountDirectory:
         self._monotonic = monotonic
         self._opened: dict[str, tuple[float, PgAccount]] = {}
         self._gateways: dict[tuple[str, str], PaymentGateway] = {}
+        # Digests of own accounts' secret keys by id, with the row's updated_at: the check for
+        # shared keys opens a row again only once it has changed.
+        self._digests: dict[str, tuple[datetime, bytes]] = {}
+        self._shared: dict[str, float] = {}  # accounts refused for shared keys, and when
 
     async def account(self, account_id: str) -> PgAccount:
         if account_id == DEFAULT_PG_ACCOUNT:
@@ -134,19 +138,23 @@ class PgAccountDirectory:
         now = self._monotonic()
         if cached is not None and now - cached[0] < ACCOUNT_CACHE_SECONDS:
             return cached[1]
+        refused_at = self._shared.get(account_id)
+        if refused_at is not None and now - refused_at < ACCOUNT_CACHE_SECONDS:
+            raise _shared_keys()
         sealed = await self._store.get(account_id)
         if sealed is None:
             raise UnknownPgAccount(f"No PG account {account_id!r}.")
         account = open_account(sealed, self._box)
-        holder = await holder_of_keys(account, self._default, self._store, self._box)
+        holder = await holder_of_keys(
+            account, self._default, self._store, self._box, known=self._digests
+        )
         if holder is not None:
             # Toss keeps one set of orders and payment keys per account: two tenants on one
             # account as if on two would each reach the other's payments. Nothing is sent.
             log.error("PG account %s is also %s's; nothing is sent on it", account_id, holder)
-            raise SharedPgAccount(
-                "This tenant's Toss account is set up with keys another account has too; "
-                "nothing is sent to Toss on it until an operator sorts the accounts out."
-            )
+            self._shared[account_id] = now
+            raise _shared_keys()
+        self._shared.pop(account_id, None)
         self._opened[account_id] = (now, account)
         return account
 
@@ -180,22 +188,63 @@ def _fingerprint(secret: str) -> str:
 
 
 async def holder_of_keys(
-    account: PgAccount, default: PgAccount | None, store: PgAccountStore, box: SecretBox
+    account: PgAccount,
+    default: PgAccount | None,
+    store: PgAccountStore,
+    box: SecretBox,
+    *,
+    known: dict[str, tuple[datetime, bytes]] | None = None,
 ) -> str | None:
     """The id of another account with `account`'s secret key or client key (the default one
     included, when it is known), or None. A Toss account is its keys: two ids for one account
-    would split one set of orders and payment keys between two tenants."""
-    if default is not None and _same_keys(account, default):
+    would split one set of orders and payment keys between two tenants. `known` keeps the
+    digests of rows already opened, by id and updated_at. A row that cannot be opened (sealed
+    under a key no longer configured) is left out, with a warning, not held against others."""
+    mine = _digest(account.secret_key)
+    if default is not None and (
+        hmac.compare_digest(mine, _digest(default.secret_key)) or _same_client(account, default)
+    ):
         return DEFAULT_PG_ACCOUNT
     for sealed in await store.own_accounts():
-        if sealed.id != account.id and _same_keys(account, open_account(sealed, box)):
+        if sealed.id == account.id:
+            continue
+        if account.client_key is not None and account.client_key == sealed.client_key:
+            return sealed.id
+        theirs = _sealed_digest(sealed, box, known)
+        if theirs is not None and hmac.compare_digest(mine, theirs):
             return sealed.id
     return None
 
 
-def _same_keys(one: PgAccount, other: PgAccount) -> bool:
-    same_client = one.client_key is not None and one.client_key == other.client_key
-    return hmac.compare_digest(one.secret_key, other.secret_key) or same_client
+def _sealed_digest(
+    sealed: SealedPgAccount, box: SecretBox, known: dict[str, tuple[datetime, bytes]] | None
+) -> bytes | None:
+    remembered = known.get(sealed.id) if known is not None else None
+    if remembered is not None and remembered[0] == sealed.updated_at:
+        return remembered[1]
+    try:
+        digest = _digest(box.open(sealed.secret_key_sealed))
+    except SecretsUnavailable:
+        log.warning("PG account %s cannot be opened: its keys are not compared", sealed.id)
+        return None
+    if known is not None:
+        known[sealed.id] = (sealed.updated_at, digest)
+    return digest
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def _same_client(one: PgAccount, other: PgAccount) -> bool:
+    return one.client_key is not None and one.client_key == other.client_key
+
+
+def _shared_keys() -> SharedPgAccount:
+    return SharedPgAccount(
+        "This tenant's Toss account is set up with keys another account has too; "
+        "nothing is sent to Toss on it until an operator sorts the accounts out."
+    )
 
 
 class AccountRefused(Exception):
@@ -210,6 +259,12 @@ def check_account_keys(secret_key: str, client_key: str | None, *, production: b
     never in production, and a client key of the same kind as its secret key."""
     if not secret_key.startswith(SECRET_KEY_PREFIXES) or len(secret_key) <= len("test_gsk_"):
         raise AccountRefused("The secret key is not a Toss secret key (test_sk_… or live_sk_…).")
+    for key, what in ((secret_key, "secret key"), (client_key or "", "client key")):
+        if not (key.isascii() and key.isprintable()) or " " in key:
+            raise AccountRefused(
+                f"The {what} holds a character no Toss key has (a space, a control or a "
+                "non-ASCII character: check what was pasted)."
+            )
     live = secret_key.startswith("live_")
     if live and not production:
         raise AccountRefused("A live secret key takes real money: only with SUNAP_PRODUCTION=true.")

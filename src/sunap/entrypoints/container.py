@@ -8,7 +8,7 @@ from typing import Any
 
 from sunap.application.authentication import KeyFinder
 from sunap.application.deps import Deps
-from sunap.application.errors import UnknownPgAccount
+from sunap.application.errors import QuarantinedPayment, UnknownPgAccount
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import PgAccountStore
 from sunap.application.ports.api_keys import ApiKeyStore
@@ -51,7 +51,7 @@ class Container:
         if resource["checkout"] is not None:
             try:
                 account = await self.deps.accounts.account(payment.pg_account_id)
-            except UnknownPgAccount:  # an account nothing may be sent on: no page to pay on
+            except (UnknownPgAccount, QuarantinedPayment):  # nothing may be sent: no page
                 resource["checkout"] = None
             else:
                 resource["checkout"]["clientKey"] = account.client_key

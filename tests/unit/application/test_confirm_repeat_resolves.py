@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
+from sunap.application.confirm_verdicts import NotThisOrders
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PgTimeout, PgUnavailable
-from sunap.application.ports.gateway import GatewayUnknown
+from sunap.application.outcomes import apply_confirm_verdict
+from sunap.application.ports.gateway import GatewayUnknown, PgOperation
+from sunap.application.reconcile import reconcile_due
 from sunap.domain.errors import ConfirmInProgress
 from sunap.domain.payment import PaymentStatus
+from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
 
@@ -42,12 +47,12 @@ async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(
     assert len(toss.applied_of("confirm")) == 1
 
 
-async def test_a_repeated_confirm_after_a_call_toss_never_took_sends_it_again_with_its_key(
-    deps: Deps, toss: FakeGateway, store: InMemoryStore
+async def test_a_repeated_confirm_after_a_call_toss_never_took_only_reads_and_the_reconciler_sends_it(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
 ) -> None:
-    """The first call failed before Toss applied it (a 500 on every try): the repeated confirm,
-    once that call has ended, looks the order up and sends the same confirm again under the
-    same Idempotency-Key, and the payment is DONE at once, not after the reconciler's delay."""
+    """The first call failed before Toss applied it (a 500): a repeat cannot tell that call has
+    ended (the reconciler's replay leaves the same trail), so it only reads: 409, and the read
+    is in the trail. The reconciler sends the same confirm again under the claim's key."""
     payment = await create_payment(
         CreatePayment(
             tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id="o-0002"
@@ -59,21 +64,18 @@ async def test_a_repeated_confirm_after_a_call_toss_never_took_sends_it_again_wi
     toss.fail_next("confirm", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
     with pytest.raises(PgUnavailable):
         await confirm_payment(cmd, deps)
-    assert store.payment(payment.id).status is PaymentStatus.IN_PROGRESS
 
-    again = await confirm_payment(cmd, deps)
+    with pytest.raises(ConfirmInProgress):
+        await confirm_payment(cmd, deps)
 
-    assert again.status is PaymentStatus.DONE
+    assert len(toss.calls_of("confirm")) == 1
+    trail = [(e.type, e.status) for e in store.audit_of(payment.id)]
+    assert trail[1:] == [("confirm.claimed", "ok"), ("pg.confirm", "unknown"), ("pg.lookup", "ok")]
+    clock.advance(seconds=60)
+    await reconcile_due(deps)
+    assert store.payment(payment.id).status is PaymentStatus.DONE
     sent = toss.calls_of("confirm")
     assert len(sent) == 2 and sent[0].idempotency_key == sent[1].idempotency_key
-    assert len(toss.applied_of("confirm")) == 1
-    trail = [(e.type, e.status) for e in store.audit_of(payment.id)]
-    assert trail[1:] == [
-        ("confirm.claimed", "ok"),
-        ("pg.confirm", "unknown"),
-        ("pg.lookup", "ok"),
-        ("pg.confirm", "ok"),
-    ]
 
 
 async def test_a_repeated_confirm_while_the_first_call_runs_only_reads_and_records_the_read(
@@ -100,3 +102,33 @@ async def test_a_repeated_confirm_while_the_first_call_runs_only_reads_and_recor
     assert [e.type for e in store.audit_of(payment.id)].count("pg.lookup") == 1
     gate.release()
     assert (await first).status is PaymentStatus.DONE
+
+
+async def test_a_verdict_on_an_earlier_claim_of_the_same_key_leaves_the_new_claim_alone(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """A claim released to READY and claimed again with the same paymentKey has a new outbound
+    key: a late verdict judged on the old claim (say, 'not this order's') must not release the
+    new one while its call is at Toss."""
+    await create_payment(
+        CreatePayment(
+            tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id="o-0004"
+        ),
+        deps,
+    )
+    key = toss.pay_in_window("o-0004", 15000)
+    cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="o-0004", amount=15000)
+    gate = toss.hold("confirm")
+    running = asyncio.create_task(confirm_payment(cmd, deps))
+    await gate.arrived.wait()
+    claimed = store.by_order_id("t", "o-0004")
+    assert claimed is not None and claimed.status is PaymentStatus.IN_PROGRESS
+    earlier = dataclasses.replace(claimed, confirm_idempotency_key="sunap-confirm-earlier-claim")
+
+    await apply_confirm_verdict(
+        earlier, NotThisOrders("NOT_FOUND_PAYMENT", ()), deps, PgOperation.LOOKUP
+    )
+
+    assert store.payment(claimed.id).status is PaymentStatus.IN_PROGRESS
+    gate.release()
+    assert (await running).status is PaymentStatus.DONE

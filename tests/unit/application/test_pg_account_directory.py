@@ -10,10 +10,12 @@ from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
 from sunap.application.errors import SharedPgAccount, UnknownPgAccount
 from sunap.application.pg_accounts import (
     DEFAULT_PG_ACCOUNT,
+    AccountRefused,
     PgAccount,
     PgAccountDirectory,
     SealedPgAccount,
     TenantAccount,
+    check_account_keys,
 )
 from tests.fakes.gateway import FakeGateway
 
@@ -79,3 +81,40 @@ async def test_an_account_with_keys_that_are_anothers_reaches_nothing(
     )
     assert any("ten_h" in r.message and shares_with in r.message for r in caplog.records)
     assert (await accounts.account(DEFAULT_PG_ACCOUNT)) is DEFAULT
+
+
+async def test_a_row_sealed_under_a_retired_key_is_left_out_not_held_against_the_others() -> None:
+    retired = FernetSecretBox([new_key().encode()])
+    store = Accounts(("ten_a", "test_sk_a_0001", "test_ck_a_0001"))
+    store._sealed["ten_old"] = SealedPgAccount(
+        "ten_old", retired.seal("test_sk_old_0001"), None, None, NOW, NOW
+    )
+    assert (await directory(store).account("ten_a")).secret_key == "test_sk_a_0001"
+
+
+async def test_an_account_refused_for_shared_keys_is_not_looked_at_again_for_a_while() -> None:
+    """Each look costs every row's digest; a refusal is kept as long as an opened account is,
+    so deliveries to its webhook URL cannot make the service scan again and again."""
+    store = Accounts(("ten_a", "test_sk_a_0001", None), ("ten_h", "test_sk_a_0001", None))
+    scans = 0
+    own_accounts = store.own_accounts
+
+    async def counted() -> list[SealedPgAccount]:
+        nonlocal scans
+        scans += 1
+        return await own_accounts()
+
+    store.own_accounts = counted  # type: ignore[method-assign]
+    accounts = directory(store)
+    for _ in range(3):
+        with pytest.raises(SharedPgAccount):
+            await accounts.account("ten_h")
+    assert scans == 1
+
+
+@pytest.mark.parametrize(
+    "secret", ["test_sk_a\u200b0001xyz", "test_sk_a 0001xyz", "test_sk_á0001xyz"]
+)
+def test_a_key_with_a_character_no_toss_key_has_is_refused(secret: str) -> None:
+    with pytest.raises(AccountRefused, match="character no Toss key has"):
+        check_account_keys(secret, None, production=False)
