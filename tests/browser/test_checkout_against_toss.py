@@ -134,7 +134,8 @@ def test_without_the_sdk_the_page_says_the_window_could_not_open(
 def test_an_account_without_a_client_key_cannot_open_a_window_and_says_so(
     visit: Visit, service: RunningService
 ) -> None:
-    (service.workdir / "own.key").write_text(SANDBOX_SECRET_KEY + "\n")
+    # An account of its own (the default's keys are refused for a tenant's own account).
+    (service.workdir / "own.key").write_text("test_sk_shop_own_without_client_key_01\n")
     subprocess.run(
         [*SUNAP, "tenants", "set-toss", "--tenant", "shop-own", "--secret-key-file", "own.key"],
         env=service.env,
