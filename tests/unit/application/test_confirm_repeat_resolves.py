@@ -17,27 +17,30 @@ from sunap.application.outcomes import apply_confirm_verdict
 from sunap.application.ports.gateway import GatewayUnknown, PgOperation
 from sunap.application.reconcile import reconcile_due
 from sunap.domain.errors import ConfirmInProgress
-from sunap.domain.payment import PaymentStatus
+from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
 
 
-async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(
-    deps: Deps, toss: FakeGateway, store: InMemoryStore
-) -> None:
+async def paid_in_window(
+    deps: Deps, toss: FakeGateway, order_id: str
+) -> tuple[Payment, ConfirmPayment]:
+    """A READY payment of 15000 its customer has paid in Toss's window, and its confirm."""
     payment = await create_payment(
         CreatePayment(
-            tenant_id="t",
-            pg_account_id="default",
-            order_name="x",
-            amount=15000,
-            order_id="order-0001",
+            tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id=order_id
         ),
         deps,
     )
-    key = toss.pay_in_window("order-0001", 15000)
-    cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="order-0001", amount=15000)
+    key = toss.pay_in_window(order_id, 15000)
+    return payment, ConfirmPayment(tenant_id="t", payment_key=key, order_id=order_id, amount=15000)
+
+
+async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment, cmd = await paid_in_window(deps, toss, "order-0001")
     toss.apply_then_fail("confirm")
     with pytest.raises(PgTimeout):
         await confirm_payment(cmd, deps)
@@ -53,14 +56,7 @@ async def test_a_repeated_confirm_after_a_call_toss_never_took_only_reads_and_th
     """The first call failed before Toss applied it (a 500): a repeat cannot tell that call has
     ended (the reconciler's replay leaves the same trail), so it only reads: 409, and the read
     is in the trail. The reconciler sends the same confirm again under the claim's key."""
-    payment = await create_payment(
-        CreatePayment(
-            tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id="o-0002"
-        ),
-        deps,
-    )
-    key = toss.pay_in_window("o-0002", 15000)
-    cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="o-0002", amount=15000)
+    payment, cmd = await paid_in_window(deps, toss, "o-0002")
     toss.fail_next("confirm", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
     with pytest.raises(PgUnavailable):
         await confirm_payment(cmd, deps)
@@ -83,14 +79,7 @@ async def test_a_repeated_confirm_while_the_first_call_runs_only_reads_and_recor
 ) -> None:
     """Rule 4: while the claim's own call may still be on its way, a repeated confirm sends no
     second confirm call; the look-up it makes is in the payment's trail like any call to Toss."""
-    payment = await create_payment(
-        CreatePayment(
-            tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id="o-0003"
-        ),
-        deps,
-    )
-    key = toss.pay_in_window("o-0003", 15000)
-    cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="o-0003", amount=15000)
+    payment, cmd = await paid_in_window(deps, toss, "o-0003")
     gate = toss.hold("confirm")
     first = asyncio.create_task(confirm_payment(cmd, deps))
     await gate.arrived.wait()
@@ -110,14 +99,7 @@ async def test_a_verdict_on_an_earlier_claim_of_the_same_key_leaves_the_new_clai
     """A claim released to READY and claimed again with the same paymentKey has a new outbound
     key: a late verdict judged on the old claim (say, 'not this order's') must not release the
     new one while its call is at Toss."""
-    await create_payment(
-        CreatePayment(
-            tenant_id="t", pg_account_id="default", order_name="x", amount=15000, order_id="o-0004"
-        ),
-        deps,
-    )
-    key = toss.pay_in_window("o-0004", 15000)
-    cmd = ConfirmPayment(tenant_id="t", payment_key=key, order_id="o-0004", amount=15000)
+    _, cmd = await paid_in_window(deps, toss, "o-0004")
     gate = toss.hold("confirm")
     running = asyncio.create_task(confirm_payment(cmd, deps))
     await gate.arrived.wait()
