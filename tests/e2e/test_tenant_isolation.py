@@ -328,9 +328,14 @@ def test_a_tenant_given_anothers_toss_account_by_hand_reaches_nothing_on_it(
             body = {"orderName": "x", "amount": theirs["amount"], "orderId": theirs["orderId"]}
             mine = h.post("/v1/payments", json=body)
             assert mine.status_code == 201, mine.text
+            assert mine.json()["checkout"] is None  # no page to pay on an account nothing reaches
             taken = confirm(h, mine.json(), theirs["paymentKey"])
             assert taken.status_code == 503 and taken.json()["code"] == "SERVICE_UNAVAILABLE"
             assert get(h, mine.json())["status"] == "READY"
+        with service.client() as toss_side:  # Toss's delivery to shop-h's own URL waits
+            delivery = {"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "x"}}
+            held = toss_side.post("/v1/webhooks/toss/shop-h", json=delivery)
+        assert held.status_code == 503 and held.json()["code"] == "SERVICE_UNAVAILABLE"
         assert get(c, theirs)["status"] == "DONE"
         assert toss_calls(c_window, f"/v1/payments/{theirs['paymentKey']}/cancel") == []
         assert "also" in service.logs() and "nothing is sent on it" in service.logs()

@@ -218,8 +218,8 @@ async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
     gateway = await deps.accounts.gateway(payment.pg_account_id)
     verdict = await look_up_claim(payment, gateway)
     settled = await apply_confirm_verdict(payment, verdict, deps, PgOperation.LOOKUP)
-    if settled.status in SETTLED and settled.payment_key == cmd.payment_key:
-        return settled  # settled meanwhile (the first call's answer, a webhook, the reconciler)
-    if isinstance(verdict, Undecided):
+    # Settled meanwhile (by the first call's answer, a webhook, the reconciler): answer() says so.
+    meanwhile = settled.status in SETTLED and settled.payment_key == cmd.payment_key
+    if isinstance(verdict, Undecided) and not meanwhile:
         raise in_progress
     return answer(settled, cmd.payment_key, verdict)

@@ -76,20 +76,13 @@ async def record_call(
 
 
 async def apply_confirm_verdict(
-    claimed: Payment,
-    verdict: ConfirmVerdict,
-    deps: Deps,
-    operation: PgOperation,
-    *,
-    also_seen: tuple[GatewayExchange | None, ...] = (),
+    claimed: Payment, verdict: ConfirmVerdict, deps: Deps, operation: PgOperation
 ) -> Payment:
-    """Record the PG's answers about a claimed confirm (`also_seen` first: calls that led to
-    the verdict without deciding it) and apply their verdict, in one transaction."""
+    """Record the PG's answers about a claimed confirm and apply their verdict, in one
+    transaction."""
     async with deps.uow() as uow:
         payment = await reload(uow, claimed.tenant_id, claimed.id)
-        apply_confirm_verdict_in(
-            uow, payment, claimed, verdict, deps, operation, also_seen=also_seen
-        )
+        apply_confirm_verdict_in(uow, payment, claimed, verdict, deps, operation)
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()

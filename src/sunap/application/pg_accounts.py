@@ -123,7 +123,7 @@ class PgAccountDirectory:
         self._gateways: dict[tuple[str, str], PaymentGateway] = {}
         # Digests of own accounts' secret keys by id, with the row's updated_at: the check for
         # shared keys opens a row again only once it has changed.
-        self._digests: dict[str, tuple[datetime, bytes]] = {}
+        self._digests: dict[str, tuple[datetime, str]] = {}
         self._shared: dict[str, float] = {}  # accounts refused for shared keys, and when
 
     async def account(self, account_id: str) -> PgAccount:
@@ -193,16 +193,17 @@ async def holder_of_keys(
     store: PgAccountStore,
     box: SecretBox,
     *,
-    known: dict[str, tuple[datetime, bytes]] | None = None,
+    known: dict[str, tuple[datetime, str]] | None = None,
 ) -> str | None:
     """The id of another account with `account`'s secret key or client key (the default one
     included, when it is known), or None. A Toss account is its keys: two ids for one account
     would split one set of orders and payment keys between two tenants. `known` keeps the
     digests of rows already opened, by id and updated_at. A row that cannot be opened (sealed
     under a key no longer configured) is left out, with a warning, not held against others."""
-    mine = _digest(account.secret_key)
+    mine = _fingerprint(account.secret_key)
     if default is not None and (
-        hmac.compare_digest(mine, _digest(default.secret_key)) or _same_client(account, default)
+        hmac.compare_digest(mine, _fingerprint(default.secret_key))
+        or _same_client(account, default)
     ):
         return DEFAULT_PG_ACCOUNT
     for sealed in await store.own_accounts():
@@ -210,30 +211,26 @@ async def holder_of_keys(
             continue
         if account.client_key is not None and account.client_key == sealed.client_key:
             return sealed.id
-        theirs = _sealed_digest(sealed, box, known)
+        theirs = _sealed_fingerprint(sealed, box, known)
         if theirs is not None and hmac.compare_digest(mine, theirs):
             return sealed.id
     return None
 
 
-def _sealed_digest(
-    sealed: SealedPgAccount, box: SecretBox, known: dict[str, tuple[datetime, bytes]] | None
-) -> bytes | None:
+def _sealed_fingerprint(
+    sealed: SealedPgAccount, box: SecretBox, known: dict[str, tuple[datetime, str]] | None
+) -> str | None:
     remembered = known.get(sealed.id) if known is not None else None
     if remembered is not None and remembered[0] == sealed.updated_at:
         return remembered[1]
     try:
-        digest = _digest(box.open(sealed.secret_key_sealed))
+        digest = _fingerprint(box.open(sealed.secret_key_sealed))
     except SecretsUnavailable:
         log.warning("PG account %s cannot be opened: its keys are not compared", sealed.id)
         return None
     if known is not None:
         known[sealed.id] = (sealed.updated_at, digest)
     return digest
-
-
-def _digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
 
 
 def _same_client(one: PgAccount, other: PgAccount) -> bool:

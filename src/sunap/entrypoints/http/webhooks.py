@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from sunap.application.errors import UnknownPgAccount
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from sunap.entrypoints.metrics import metrics_of
@@ -100,12 +99,8 @@ async def tenant_toss_webhook(request: Request, tenant: str) -> Response:
 
 async def _receive(request: Request, account_id: str) -> Response:
     container = container_of(request)
-    try:
-        account = await container.deps.accounts.account(account_id)
-    except UnknownPgAccount:  # its keys are another account's too (logged): Toss retries later
-        raise ApiError(
-            503, "SERVICE_UNAVAILABLE", "This Toss account cannot be used just now."
-        ) from None
+    # An account holding another's keys raises SharedPgAccount: 503, and Toss retries later.
+    account = await container.deps.accounts.account(account_id)
     body = await request.body()  # the raw bytes: signatures are over these, not re-serialised JSON
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
