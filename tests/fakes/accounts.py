@@ -21,6 +21,9 @@ class OneGatewayAccounts:
     async def gateway(self, account_id: str) -> PaymentGateway:
         return self._others.get(account_id, self._gateway)
 
+    def gateway_at_hand(self, account_id: str) -> PaymentGateway | None:
+        return self._others.get(account_id, self._gateway)
+
 
 class NoOwnAccounts:
     """A PgAccountStore in which no tenant has an account of its own."""

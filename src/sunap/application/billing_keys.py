@@ -17,6 +17,7 @@ from .billing_commands import ChargeBillingKey, IssueBillingKey
 from .deps import Deps
 from .errors import BillingRefused, PaymentRejected, PgUnavailable, SecretsKeyMissing
 from .outcomes import unknown_outcome
+from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.audit import AuditEntry
 from .ports.billing import BillingKeyPage, BillingQuery
 from .ports.gateway import GatewayDeclined, GatewayError, GatewayNotFound
@@ -113,6 +114,21 @@ async def forget_billing_key(
 async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
     """One charge now: DONE, or PaymentRejected (ABORTED), or an unknown outcome the reconciler
     settles; never charged twice."""
+    payment = await with_account_at_hand(deps.accounts, lambda: _claim_charge(cmd, deps))
+    result = await send_charge(payment.id, deps)
+    if result.verdict is ChargeVerdict.REFUSED:
+        failure = result.payment.failure
+        code, message = (failure.code, failure.message) if failure else ("REJECTED", "refused")
+        raise PaymentRejected(result.payment, code, message)
+    if result.verdict is ChargeVerdict.UNKNOWN:
+        unknown = unknown_charge(result)
+        unknown.extra = {"payment": payment_resource(result.payment)}
+        raise unknown
+    return result.payment
+
+
+async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
+    """The charge's payment, IN_PROGRESS with its outbound key, before anything is sent."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
@@ -120,7 +136,7 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
             raise BillingKeyNotFound()
         if not key.is_active:
             raise BillingKeyNotActive("A deleted billing key cannot be charged.")
-        gateway = await deps.accounts.gateway(key.pg_account_id)
+        gateway = gateway_within(deps.accounts, key.pg_account_id)
         if not gateway.accepts_new_operations():
             raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
         charge_id = deps.ids.new_id("ord")
@@ -137,16 +153,7 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
             tax_free_amount=cmd.tax_free_amount,
         )
         await uow.commit()  # a taken orderId: DuplicateOrderId, nothing sent
-    result = await send_charge(payment.id, deps)
-    if result.verdict is ChargeVerdict.REFUSED:
-        failure = result.payment.failure
-        code, message = (failure.code, failure.message) if failure else ("REJECTED", "refused")
-        raise PaymentRejected(result.payment, code, message)
-    if result.verdict is ChargeVerdict.UNKNOWN:
-        unknown = unknown_charge(result)
-        unknown.extra = {"payment": payment_resource(result.payment)}
-        raise unknown
-    return result.payment
+        return payment
 
 
 def _require_box(deps: Deps) -> None:

@@ -25,6 +25,7 @@ from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable, StaleAggregate
 from .outcomes import record_call, record_result, reload, unknown_outcome
+from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
@@ -116,11 +117,17 @@ async def _reserve(cmd: CancelPayment, deps: Deps) -> _Reserved:
     transaction; a cancel that could not be reserved takes no turn."""
     wait = TurnWait(cmd.payment_id)
     for _ in range(RESERVE_ATTEMPTS):
-        while isinstance(tried := await _try_reserve(cmd, deps, wait.given_up), _TurnHeld):
+        while isinstance(tried := await _try_reserve_at_hand(cmd, deps, wait), _TurnHeld):
             await deps.sleep(wait.pause(tried.free_at, tried.seen_at))  # no transaction open
         if tried is not None:
             return tried
     raise ConcurrentUpdate("The payment is being changed by other requests; try again.")
+
+
+async def _try_reserve_at_hand(
+    cmd: CancelPayment, deps: Deps, wait: TurnWait
+) -> _Reserved | _TurnHeld | None:
+    return await with_account_at_hand(deps.accounts, lambda: _try_reserve(cmd, deps, wait.given_up))
 
 
 async def _try_reserve(
@@ -134,7 +141,7 @@ async def _try_reserve(
             raise PaymentNotFound()
         turn: Turn = None
         if payment.status is not PaymentStatus.READY:  # a cancel the PG will be asked for
-            gateway = await deps.accounts.gateway(payment.pg_account_id)
+            gateway = gateway_within(deps.accounts, payment.pg_account_id)
             if not gateway.accepts_new_operations():
                 raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
             if not without_turn:

@@ -35,6 +35,7 @@ from .confirm_verdicts import (
 from .deps import Deps
 from .errors import InvalidPaymentKey, PaymentRejected, PgMismatch, PgUnavailable, StaleAggregate
 from .outcomes import apply_confirm_verdict, unknown_outcome
+from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.gateway import GatewayPayment, PaymentGateway, PgOperation
 
 log = logging.getLogger("sunap.confirm")
@@ -132,7 +133,7 @@ async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
         payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id, for_update=True)
         if payment is None:
             raise PaymentNotFound()
-        gateway = await deps.accounts.gateway(payment.pg_account_id)
+        gateway = gateway_within(deps.accounts, payment.pg_account_id)
         try:
             start = payment.begin_confirm(
                 payment_key=cmd.payment_key,
@@ -184,7 +185,7 @@ async def _claim_when_key_free(cmd: ConfirmPayment, deps: Deps) -> Payment:
     waited = 0.0
     while True:
         try:
-            return await _claim(cmd, deps)
+            return await with_account_at_hand(deps.accounts, lambda: _claim(cmd, deps))
         except _KeyTaken as taken:
             async with deps.uow() as uow:
                 holder = await uow.payments.get_by_payment_key(taken.pg_account_id, cmd.payment_key)

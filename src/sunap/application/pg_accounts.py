@@ -12,16 +12,18 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from .errors import QuarantinedPayment, SharedPgAccount, UnknownPgAccount
+from .errors import PgUnavailable, QuarantinedPayment, SharedPgAccount, UnknownPgAccount
 from .ports.gateway import PaymentGateway
 from .secrets import SecretBox, SecretsUnavailable
 
 log = logging.getLogger("sunap.accounts")
+
+T = TypeVar("T")
 
 DEFAULT_PG_ACCOUNT = "default"
 # How long an opened account is trusted before its row is read again (a rotated key takes effect).
@@ -100,6 +102,11 @@ class PgAccounts(Protocol):
         """Raises UnknownPgAccount."""
         ...
 
+    def gateway_at_hand(self, account_id: str) -> PaymentGateway | None:
+        """The gateway when no read of the store is needed (the default account, or one
+        opened a moment ago); None when `gateway()` would read it first."""
+        ...
+
 
 class PgAccountDirectory:
     """PgAccounts over the default account and a store of sealed ones. One gateway per account
@@ -127,20 +134,10 @@ class PgAccountDirectory:
         self._shared: dict[str, float] = {}  # accounts refused for shared keys, and when
 
     async def account(self, account_id: str) -> PgAccount:
-        if account_id == DEFAULT_PG_ACCOUNT:
-            return self._default
-        if account_id.startswith(QUARANTINED):
-            raise QuarantinedPayment(
-                "This payment's orderId was also used by another payment on the same Toss "
-                "account; it is set aside for a person to review."
-            )
-        cached = self._opened.get(account_id)
         now = self._monotonic()
-        if cached is not None and now - cached[0] < ACCOUNT_CACHE_SECONDS:
-            return cached[1]
-        refused_at = self._shared.get(account_id)
-        if refused_at is not None and now - refused_at < ACCOUNT_CACHE_SECONDS:
-            raise _shared_keys()
+        at_hand = self._at_hand(account_id, now)
+        if at_hand is not None:
+            return at_hand
         sealed = await self._store.get(account_id)
         if sealed is None:
             raise UnknownPgAccount(f"No PG account {account_id!r}.")
@@ -159,13 +156,72 @@ class PgAccountDirectory:
         return account
 
     async def gateway(self, account_id: str) -> PaymentGateway:
-        account = await self.account(account_id)
+        return self._gateway_of(await self.account(account_id))
+
+    def gateway_at_hand(self, account_id: str) -> PaymentGateway | None:
+        account = self._at_hand(account_id, self._monotonic())
+        return None if account is None else self._gateway_of(account)
+
+    def _at_hand(self, account_id: str, now: float) -> PgAccount | None:
+        """The account if no store read is needed for it, else None; raises what a read
+        would not change."""
+        if account_id == DEFAULT_PG_ACCOUNT:
+            return self._default
+        if account_id.startswith(QUARANTINED):
+            raise QuarantinedPayment(
+                "This payment's orderId was also used by another payment on the same Toss "
+                "account; it is set aside for a person to review."
+            )
+        cached = self._opened.get(account_id)
+        if cached is not None and now - cached[0] < ACCOUNT_CACHE_SECONDS:
+            return cached[1]
+        refused_at = self._shared.get(account_id)
+        if refused_at is not None and now - refused_at < ACCOUNT_CACHE_SECONDS:
+            raise _shared_keys()
+        return None
+
+    def _gateway_of(self, account: PgAccount) -> PaymentGateway:
         key = (account.id, _fingerprint(account.secret_key))
         gateway = self._gateways.get(key)
         if gateway is None:
             self._gateways = {k: g for k, g in self._gateways.items() if k[0] != account.id}
             gateway = self._gateways[key] = self._make_gateway(account)
         return gateway
+
+
+class AccountNotAtHand(Exception):
+    """A transaction needs an account that must first be read from the store (gateway_within)."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(account_id)
+        self.account_id = account_id
+
+
+def gateway_within(accounts: PgAccounts, account_id: str) -> PaymentGateway:
+    """The account's gateway for use inside a transaction; raises AccountNotAtHand rather
+    than read the store there. Run the transaction with `with_account_at_hand`."""
+    gateway = accounts.gateway_at_hand(account_id)
+    if gateway is None:
+        raise AccountNotAtHand(account_id)
+    return gateway
+
+
+# One read makes an account at hand for ACCOUNT_CACHE_SECONDS: a second miss in a row is rare.
+AT_HAND_ATTEMPTS = 3
+
+
+async def with_account_at_hand(accounts: PgAccounts, run: Callable[[], Awaitable[T]]) -> T:
+    """Run `run`, a transaction that asks `gateway_within` for an account. If the account must
+    first be read, `run` leaves (rolled back, nothing written), the account is read with no
+    transaction open, and `run` goes again. A transaction holding a connection and a row lock
+    must not wait for another connection: with the pool full of such transactions, every one
+    of them would wait on the others until the pool timed out."""
+    for _ in range(AT_HAND_ATTEMPTS):
+        try:
+            return await run()
+        except AccountNotAtHand as missing:
+            await accounts.gateway(missing.account_id)
+    raise PgUnavailable("The payment gateway account could not be read; nothing was sent.")
 
 
 def open_account(sealed: SealedPgAccount, box: SecretBox) -> PgAccount:

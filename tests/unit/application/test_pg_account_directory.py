@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
 from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
-from sunap.application.errors import SharedPgAccount, UnknownPgAccount
+from sunap.application.errors import (
+    PgUnavailable,
+    QuarantinedPayment,
+    SharedPgAccount,
+    UnknownPgAccount,
+)
 from sunap.application.pg_accounts import (
+    ACCOUNT_CACHE_SECONDS,
     DEFAULT_PG_ACCOUNT,
+    QUARANTINED,
     AccountRefused,
     PgAccount,
     PgAccountDirectory,
     SealedPgAccount,
     TenantAccount,
     check_account_keys,
+    gateway_within,
+    with_account_at_hand,
 )
 from tests.fakes.gateway import FakeGateway
 
@@ -49,8 +60,12 @@ class Accounts:
         return None
 
 
-def directory(store: Accounts) -> PgAccountDirectory:
-    return PgAccountDirectory(DEFAULT, store, BOX, lambda account: FakeGateway())
+def directory(
+    store: Accounts, monotonic: Callable[[], float] = time.monotonic
+) -> PgAccountDirectory:
+    return PgAccountDirectory(
+        DEFAULT, store, BOX, lambda account: FakeGateway(), monotonic=monotonic
+    )
 
 
 async def test_an_account_of_its_own_keys_opens() -> None:
@@ -118,3 +133,47 @@ async def test_an_account_refused_for_shared_keys_is_not_looked_at_again_for_a_w
 def test_a_key_with_a_character_no_toss_key_has_is_refused(secret: str) -> None:
     with pytest.raises(AccountRefused, match="character no Toss key has"):
         check_account_keys(secret, None, production=False)
+
+
+async def test_inside_a_transaction_an_account_is_at_hand_only_when_no_read_is_needed() -> None:
+    """A transaction never waits for a second connection to read an account: the default is
+    always at hand, an own account only while its opened copy is fresh."""
+    clock = [0.0]
+    accounts = directory(Accounts(("ten_a", "test_sk_a_0001", None)), lambda: clock[0])
+    assert accounts.gateway_at_hand(DEFAULT_PG_ACCOUNT) is not None
+    assert accounts.gateway_at_hand("ten_a") is None
+    opened = await accounts.gateway("ten_a")
+    assert accounts.gateway_at_hand("ten_a") is opened
+    clock[0] += ACCOUNT_CACHE_SECONDS
+    assert accounts.gateway_at_hand("ten_a") is None
+    with pytest.raises(QuarantinedPayment):
+        accounts.gateway_at_hand(QUARANTINED + "pay_1")
+
+
+async def test_a_transaction_that_needed_an_account_runs_again_once_it_is_read() -> None:
+    accounts = directory(Accounts(("ten_a", "test_sk_a_0001", None)))
+    runs = 0
+
+    async def transaction() -> str:
+        nonlocal runs
+        runs += 1
+        return gateway_within(accounts, "ten_a").__class__.__name__
+
+    assert await with_account_at_hand(accounts, transaction) == "FakeGateway"
+    assert runs == 2
+
+
+async def test_an_account_that_ages_out_on_every_read_ends_in_nothing_sent() -> None:
+    clock = [0.0]
+
+    def monotonic() -> float:  # every read is stale by the time the transaction asks
+        clock[0] += ACCOUNT_CACHE_SECONDS
+        return clock[0]
+
+    accounts = directory(Accounts(("ten_a", "test_sk_a_0001", None)), monotonic)
+    with pytest.raises(PgUnavailable, match="nothing was sent"):
+        await with_account_at_hand(accounts, lambda: _needs(accounts))
+
+
+async def _needs(accounts: PgAccountDirectory) -> None:
+    gateway_within(accounts, "ten_a")
