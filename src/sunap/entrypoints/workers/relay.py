@@ -58,23 +58,13 @@ class OutboxRelay:
         Raises PublishFailed when the broker did not acknowledge the batch; the rows stay
         unpublished and the worker loop retries after a growing pause."""
         async with self._store.batch(self._batch_size) as batch:
-            if not batch.rows:
-                await self._observe_lag()
-                return 0
             messages = [self.message_for(row) for row in batch.rows]
-            try:
-                await self._publisher.publish(messages)
-            except PublishFailed as failed:
-                self._failures += 1
-                self._metrics.relay_errors.inc()
-                log.warning(
-                    "publishing %d events failed (attempt %d in a row): %s",
-                    len(messages),
-                    self._failures,
-                    failed,
-                )
-                raise
-            await batch.mark_published(self._clock.now())
+            if messages:
+                await self._publish(messages)
+                await batch.mark_published(self._clock.now())
+        if not messages:  # measured with the batch's connection given back: never two at once
+            await self._observe_lag()
+            return 0
         if self._failures:
             log.info("publishing again after %d failed attempts", self._failures)
             self._failures = 0
@@ -82,6 +72,20 @@ class OutboxRelay:
         if self._lag_due():
             await self._observe_lag()
         return len(messages)
+
+    async def _publish(self, messages: list[OutboundMessage]) -> None:
+        try:
+            await self._publisher.publish(messages)
+        except PublishFailed as failed:
+            self._failures += 1
+            self._metrics.relay_errors.inc()
+            log.warning(
+                "publishing %d events failed (attempt %d in a row): %s",
+                len(messages),
+                self._failures,
+                failed,
+            )
+            raise
 
     def message_for(self, row: OutboxRow) -> OutboundMessage:
         return OutboundMessage(
