@@ -108,6 +108,7 @@ def test_a_bug_in_our_code_is_not_an_outage() -> None:
     assert not is_outage(KeyError("card"))
 
 
+@pytest.mark.holds_two_connections
 async def test_a_lock_wait_given_up_on_is_an_outage(database_url: str) -> None:
     """Another transaction holds what this one needs, for longer than it waits."""
     holder = create_engine(database_url)
@@ -141,6 +142,7 @@ async def test_a_lock_wait_given_up_on_is_an_outage(database_url: str) -> None:
 
 
 @pytest.mark.parametrize("server", [b for b in selected_backends() if b != "sqlite"])
+@pytest.mark.holds_two_connections
 async def test_a_pooled_connection_lost_while_idle_is_replaced_unseen_and_one_lost_while_warm_is_an_outage_once(
     server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

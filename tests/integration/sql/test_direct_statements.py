@@ -322,6 +322,7 @@ async def test_a_call_cancelled_midway_leaves_no_transaction_or_lock_behind(
         assert list(rows.scalars()) == [tenant]
 
 
+@pytest.mark.holds_two_connections
 async def test_a_connection_lost_while_warm_is_an_outage_once_then_the_pool_is_whole(
     server_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

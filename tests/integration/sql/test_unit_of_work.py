@@ -535,6 +535,7 @@ async def test_a_locked_read_that_waited_on_an_approval_sees_the_approval_and_it
 
 # Not SQLite: its writers take turns before they read, so none holds a stale copy.
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
+@pytest.mark.holds_two_connections
 async def test_a_stale_write_with_an_audit_row_and_an_event_leaves_neither_behind(
     uow: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
