@@ -175,6 +175,33 @@ def test_partial_then_full_cancel_tracks_the_balance(
     assert toss.json()["balanceAmount"] == 0
 
 
+def test_a_tax_free_part_larger_than_the_cancel_is_refused_and_holds_nothing(
+    api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """Toss refuses such a cancel as INVALID_REQUEST; sent, it left the amount held as a cancel
+    in doubt that every retry sent again, and the rest of the balance could not be refunded."""
+    payment = paid_payment(api, sandbox, 5000)
+    payment_id = payment["id"]
+    before = len(toss_calls(sandbox, "/cancel"))
+    for body in (
+        {"cancelReason": "r", "cancelAmount": 100, "taxFreeAmount": 200},
+        {"cancelReason": "r", "taxFreeAmount": 5001},
+    ):
+        refused = api.post(f"/v1/payments/{payment_id}/cancel", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["code"] == "INVALID_REQUEST"
+        assert "taxFreeAmount" in refused.json()["message"]
+    assert len(toss_calls(sandbox, "/cancel")) == before
+    after = api.get(f"/v1/payments/{payment_id}").json()
+    assert (after["status"], after["balanceAmount"], after["pendingCancelAmount"]) == (
+        "DONE",
+        5000,
+        0,
+    )
+    whole = api.post(f"/v1/payments/{payment_id}/cancel", json={"cancelReason": "all of it"})
+    assert whole.status_code == 200 and whole.json()["status"] == "CANCELED", whole.text
+
+
 def test_a_ready_payment_is_canceled_locally(api: httpx.Client, sandbox: httpx.Client) -> None:
     payment = create_payment(api)
     before = len(toss_calls(sandbox, "/cancel"))

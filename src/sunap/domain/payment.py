@@ -356,6 +356,11 @@ class Payment(Aggregate):
             raise NotCancelableStatus(f"A payment in status {self.status} cannot be canceled.")
         available = self.cancelable_amount
         wanted = available if amount is None else amount
+        if amount is None and available <= 0:
+            raise ExceedsBalance(
+                "Nothing is left to cancel: the cancelable balance is 0 "
+                f"({self.pending_cancel_amount} in cancels still waiting for the PG's answer)."
+            )
         if wanted <= 0 or wanted > available:
             raise ExceedsBalance(
                 f"cancelAmount {wanted} exceeds the cancelable balance {available}."
@@ -363,6 +368,10 @@ class Payment(Aggregate):
         if self.status is S.WAITING_FOR_DEPOSIT and wanted != self.balance_amount:
             raise PartialCancelNotAllowed(
                 "A virtual account waiting for its deposit can only be canceled in full."
+            )
+        if tax_free_amount > wanted:  # the PG refuses it: nothing to reserve or send
+            raise InvalidRequest(
+                f"taxFreeAmount {tax_free_amount} is more than the {wanted} this cancel refunds."
             )
         if (
             self.method is PaymentMethod.VIRTUAL_ACCOUNT

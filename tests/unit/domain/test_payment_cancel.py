@@ -10,6 +10,7 @@ from sunap.domain import events as ev
 from sunap.domain.errors import (
     ExceedsBalance,
     IllegalTransition,
+    InvalidRequest,
     NotCancelableStatus,
     PartialCancelNotAllowed,
     RefundAccountRequired,
@@ -137,9 +138,31 @@ def test_cancels_in_flight_count_against_the_balance() -> None:
     with pytest.raises(ExceedsBalance):
         begin(payment, 5001, "cancel_2")
     assert reserved(payment, 5000, "cancel_2").amount == 5000
-    with pytest.raises(ExceedsBalance):
-        begin(payment, None, "cancel_3")  # nothing left to cancel
+    with pytest.raises(ExceedsBalance, match="Nothing is left to cancel"):
+        begin(payment, None, "cancel_3")
     assert payment.pending_cancel_amount == 15000
+
+
+@pytest.mark.parametrize(("amount", "tax_free"), [(100, 101), (None, 15001)])
+def test_a_tax_free_part_larger_than_the_cancel_is_refused_before_anything_is_reserved(
+    amount: int | None, tax_free: int
+) -> None:
+    """The PG refuses it (INVALID_REQUEST): reserved, the amount would wait on an answer that
+    never settles it."""
+    payment = payment_in(S.DONE)
+    with pytest.raises(InvalidRequest, match="taxFreeAmount"):
+        payment.begin_cancel(
+            cancel_id="cancel_1",
+            reason="changed my mind",
+            amount=amount,
+            idempotency_key="sunap:cancel:cancel_1",
+            has_refund_account=False,
+            now=LATER,
+            tax_free_amount=tax_free,
+        )
+    assert payment.cancels == []
+    assert payment.pending_cancel_amount == 0
+    assert payment.cancelable_amount == 15000
 
 
 def test_a_virtual_account_waiting_for_its_deposit_cancels_only_in_full() -> None:
