@@ -243,6 +243,64 @@ def test_bad_input_is_an_invalid_argument_that_names_the_field(
     assert named in answer.message
 
 
+def test_a_control_character_in_any_string_is_invalid_as_over_http(
+    rpc: GrpcClient, sandbox: httpx.Client
+) -> None:
+    payment = paid(rpc, sandbox, 5000)
+    md = rpc.metadata()
+    tries: list[tuple[Any, Any, str]] = [
+        (
+            rpc.stub.CreatePayment,
+            pb.CreatePaymentRequest(order_name="a\x00b", amount=10),
+            "order_name",
+        ),
+        (
+            rpc.stub.CreatePayment,
+            pb.CreatePaymentRequest(order_name="x", amount=10, metadata={"k": "a\x1b"}),
+            "metadata",
+        ),
+        (
+            rpc.stub.CancelPayment,
+            pb.CancelPaymentRequest(id=payment.id, cancel_reason="r\x00", cancel_amount=100),
+            "cancel_reason",
+        ),
+        (rpc.stub.ListPayments, pb.ListPaymentsRequest(order_id="a\x00"), "order_id"),
+        (rpc.stub.GetPayment, pb.GetPaymentRequest(id=payment.id + "\n"), "id"),
+    ]
+    for call, request, named in tries:
+        answer = refused(call, request, metadata=md)
+        assert (answer.status, answer.code) == (C.INVALID_ARGUMENT, "INVALID_REQUEST"), named
+        assert named in answer.message
+    # Free text keeps its tab and newline, as in a JSON body.
+    two_lines = rpc.stub.CreatePayment(
+        pb.CreatePaymentRequest(order_name="책\t2권\n포장", amount=10), metadata=md
+    )
+    assert two_lines.order_name == "책\t2권\n포장"
+    assert rpc.get(payment.id).balance_amount == 5000  # the refused cancel sent nothing
+
+
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xff\xff\xff", b"\x0a\x02\xc3\x28\x10\xe8\x07"], ids=["garbage", "not-utf8"]
+)
+def test_bytes_that_are_not_the_message_are_invalid_with_the_apis_code(
+    channel: grpc.Channel, rpc: GrpcClient, raw: bytes
+) -> None:
+    send_raw = channel.unary_unary(
+        f"/{pb.DESCRIPTOR.services_by_name['PaymentService'].full_name}/CreatePayment",
+        request_serializer=lambda b: b,
+        response_deserializer=pb.Payment.FromString,
+    )
+    answer = refused(send_raw, raw, metadata=rpc.metadata())
+    assert (answer.status, answer.code) == (C.INVALID_ARGUMENT, "INVALID_REQUEST")
+    assert "CreatePaymentRequest" in answer.message and "Error" not in answer.message
+
+
+def test_a_message_over_the_body_limit_is_payload_too_large(rpc: GrpcClient) -> None:
+    request = pb.CreatePaymentRequest(order_name="x", amount=1000, metadata={"k": "v" * 70_000})
+    answer = refused(rpc.stub.CreatePayment, request, metadata=rpc.metadata())
+    assert (answer.status, answer.code) == (C.RESOURCE_EXHAUSTED, "PAYLOAD_TOO_LARGE")
+
+
 # -- confirm rules -----------------------------------------------------------------------------
 
 
@@ -254,6 +312,16 @@ def test_rule_1_a_confirm_for_an_unknown_order_is_not_found_without_a_pg_call(
     answer = refused(rpc.confirm, stranger, "pk")
     assert (answer.status, answer.code) == (C.NOT_FOUND, "PAYMENT_NOT_FOUND")
     assert len(toss_calls(sandbox, CONFIRM_PATH)) == before
+
+
+def test_rule_8_a_key_toss_does_not_know_is_invalid_with_its_pg_code_and_the_order_stays_ready(
+    rpc: GrpcClient, api: httpx.Client
+) -> None:
+    payment = rpc.create(1000)
+    answer = refused(rpc.confirm, payment, "madeupkey998")
+    assert (answer.status, answer.code) == (C.INVALID_ARGUMENT, "INVALID_PAYMENT_KEY")
+    assert answer.info.metadata["pgCode"] == "NOT_FOUND_PAYMENT"
+    assert api.get(f"/v1/payments/{payment.id}").json()["status"] == "READY"
 
 
 def test_rule_2_a_tampered_amount_is_refused_before_the_pg_and_audited(

@@ -37,6 +37,7 @@ from .messages import (
     payment_query,
     refund_body,
 )
+from .requests import Unreadable, refuse_control_characters
 
 log = logging.getLogger("sunap.grpc")
 
@@ -60,7 +61,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
 
             return await self._idempotently(context, principal, "CreatePayment", request, create)
 
-        return await self._answer(context, work)
+        return await self._answer(context, request, work)
 
     async def ConfirmPayment(
         self, request: pb.ConfirmPaymentRequest, context: Context
@@ -76,7 +77,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
                 lambda: confirm_payment(command, self._deps),
             )
 
-        return await self._answer(context, work)
+        return await self._answer(context, request, work)
 
     async def GetPayment(self, request: pb.GetPaymentRequest, context: Context) -> pb.Payment:
         async def work() -> pb.Payment:
@@ -85,7 +86,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
                 await get_payment(principal.tenant_id, request.id, self._deps)
             )
 
-        return await self._answer(context, work)
+        return await self._answer(context, request, work)
 
     async def ListPayments(
         self, request: pb.ListPaymentsRequest, context: Context
@@ -98,7 +99,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
                 next_cursor=page.next_cursor or "",
             )
 
-        return await self._answer(context, work)
+        return await self._answer(context, request, work)
 
     async def CancelPayment(self, request: pb.CancelPaymentRequest, context: Context) -> pb.Payment:
         async def work() -> pb.Payment:
@@ -112,7 +113,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
                 lambda: cancel_payment(command, self._deps),
             )
 
-        return await self._answer(context, work)
+        return await self._answer(context, request, work)
 
     async def RefundPayment(self, request: pb.RefundPaymentRequest, context: Context) -> pb.Payment:
         async def work() -> pb.Payment:
@@ -126,12 +127,15 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
                 lambda: cancel_payment(command, self._deps),
             )
 
-        return await self._answer(context, work)
+        return await self._answer(context, request, work)
 
     async def WatchPayment(
         self, request: pb.GetPaymentRequest, context: Context
     ) -> AsyncIterator[pb.Payment]:
+        if isinstance(request, Unreadable):
+            await abort(context, request.status)
         try:
+            refuse_control_characters(request)
             principal = await self._principal(context, "payments:read")
             changes, sent = self._container.changes, None
             async for payment in watch_payment(
@@ -182,9 +186,15 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
             call, container.idempotency, container.deps.clock, execute, door
         )
 
-    async def _answer(self, context: Context, work: Callable[[], Awaitable[Reply]]) -> Reply:
-        """Run an RPC's work; a refusal or a crash ends the call with its status, never a trace."""
+    async def _answer(
+        self, context: Context, request: Message | Unreadable, work: Callable[[], Awaitable[Reply]]
+    ) -> Reply:
+        """Run an RPC's work on a readable request; a refusal or a crash ends the call with its
+        status, never a trace."""
+        if isinstance(request, Unreadable):
+            await abort(context, request.status)
         try:
+            refuse_control_characters(request)
             return await work()
         except grpc.aio.AbortError:
             raise

@@ -16,9 +16,9 @@ from sunap.application.payment_changes import PaymentVersions, catch_up
 from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.workers.loop import Worker, WorkerGroup
-from sunap.v1 import payments_pb2_grpc as pb_grpc
 
 from .payments import SERVICE, PaymentService
+from .requests import TRANSPORT_LIMIT, add_payment_service
 
 log = logging.getLogger("sunap.grpc")
 
@@ -27,8 +27,9 @@ OPTIONS = [
     # Another process on the port is an error, not a silent share of its calls (grpc's default
     # on Linux is SO_REUSEPORT, which would let two services take turns answering).
     ("grpc.so_reuseport", 0),
-    # The API's limit on a request body (64 KiB); a larger message is RESOURCE_EXHAUSTED, unread.
-    ("grpc.max_receive_message_length", 64 * 1024),
+    # Past the API's limit on a body (64 KiB) a message is refused with the API's code
+    # (requests.py); past this one grpcio refuses it, unread, with a bare RESOURCE_EXHAUSTED.
+    ("grpc.max_receive_message_length", TRANSPORT_LIMIT),
     # Ping idle connections so that a vanished client's WatchPayment streams end.
     ("grpc.keepalive_time_ms", 60_000),
     ("grpc.keepalive_timeout_ms", 20_000),
@@ -65,7 +66,7 @@ class GrpcServer:
     async def start(self) -> int:
         """Listen and serve; returns the port bound."""
         server = grpc.aio.server(options=OPTIONS, interceptors=self._interceptors or None)
-        pb_grpc.add_PaymentServiceServicer_to_server(PaymentService(self._container), server)
+        add_payment_service(PaymentService(self._container), server)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         names = (SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME)
