@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from sunap.application.authentication import SCOPES
 from tests.e2e.flows import wait_for
-from tests.support.service import SUNAP, RunningService
+from tests.support.service import SUNAP, RunningService, free_port
 
 
 def sunap(
@@ -152,6 +153,23 @@ def test_a_refused_configuration_or_an_unusable_database_is_a_message_not_a_trac
     assert says in result.stderr
     assert "Traceback" not in result.stderr
     assert "live_sk_never_printed" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("door", ["--port", "--grpc-port"])
+def test_serve_on_a_port_another_process_holds_is_one_line_and_exit_2(
+    service: RunningService, door: str
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        ports = {"--port": str(free_port()), "--grpc-port": "0", door: str(taken)}
+        result = sunap(
+            service, "serve", "--host", "127.0.0.1", *(x for p in ports.items() for x in p)
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"port {taken}" in result.stderr and "another port" in result.stderr
+    assert "Traceback" not in result.stderr and "Sunap listening" not in result.stdout
 
 
 def test_completion_scripts_are_generated_for_each_shell(tmp_path: Path) -> None:

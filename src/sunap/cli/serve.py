@@ -102,6 +102,7 @@ def serve(
         upgrade(settings.database_url)  # the embedded default migrates itself
     grpc_port = settings.grpc_port if grpc_port is None else grpc_port
     grpc_address = (host, grpc_port) if grpc_port else None
+    refuse_taken_ports(host, {"HTTP": port, "gRPC": grpc_port})
     self_url = loopback_url(host, port)
     show_banner(banner(settings, f"http://{host}:{port}", self_url, grpc_address), settings)
     log_level = settings.log_level.lower()
@@ -170,6 +171,30 @@ def refuse_workers(workers: int, settings: Settings) -> None:
             "its payments in the memory of one process. Run `sunap sandbox` on its own and "
             "point TOSS_API_BASE_URL at it."
         )
+
+
+def refuse_taken_ports(host: str, ports: dict[str, int]) -> None:
+    """A port another process holds is a setting to change (exit 2, one line), found before
+    anything starts; found by the servers, it was a traceback after the banner."""
+    import socket
+
+    from sunap.config import ConfigurationError
+
+    for door, port in ports.items():
+        if not port:
+            continue
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+                probe.bind(address)
+        except OSError as taken:
+            raise ConfigurationError(
+                f"The {door} port {port} on {host} cannot be used ({taken.strerror or taken}): "
+                f"another process may hold it. Choose another port."
+            ) from None
 
 
 def show_banner(text: str, settings: Settings) -> None:
