@@ -3,6 +3,7 @@ sandbox, on SQLite, PostgreSQL and MariaDB; renewals are driven by `sunap billin
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -192,6 +193,44 @@ def test_pause_charges_nothing_and_resume_starts_a_new_period_charged_at_once(
     body = resumed.json()
     assert body["status"] == "ACTIVE" and body["currentPeriodStart"] > sub["currentPeriodStart"]
     assert [p["orderId"][-5:] for p in charges(api, sub["id"])] == ["p1-a1", "p0-a1"]
+
+
+@pytest.mark.parametrize("change", ["pause", "cancel"])
+def test_a_renewal_in_flight_is_not_paused_or_canceled_under_it(
+    service: RunningService, api: httpx.Client, sandbox: httpx.Client, change: str
+) -> None:
+    """Toss answers the renewal, and the reconciler's replays of it, slowly (a real billing
+    charge may take a minute). Paused under
+    it, the paid period was lost and every resume got 409 DUPLICATE_ORDER_ID; canceled under
+    it, the customer was charged after the merchant was told CANCELED."""
+    sub = active_subscription(api, sandbox)
+    slow = {"method": "POST", "path": "/v1/billing/*", "times": 3, "delayMs": 3000}
+    assert sandbox.post("/sandbox/faults", json=slow).status_code in (200, 201)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        renewal = pool.submit(run_due, service, after(sub["currentPeriodEnd"], seconds=1))
+        in_flight = wait_for(
+            lambda: [p for p in charges(api, sub["id"]) if p["status"] == "IN_PROGRESS"]
+        )
+        assert in_flight, (renewal.done() and renewal.result(), charges(api, sub["id"]))
+        body = {"atPeriodEnd": False} if change == "cancel" else {}
+        refused = api.post(f"/v1/subscriptions/{sub['id']}/{change}", json=body)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "SUBSCRIPTION_NOT_CHANGEABLE"
+        assert rows_of(renewal.result(), sub["id"])[0][1] == "approved"
+    renewed = get(api, f"/v1/subscriptions/{sub['id']}")
+    assert (
+        renewed["status"] == "ACTIVE" and renewed["currentPeriodStart"] == sub["currentPeriodEnd"]
+    )
+    changed = api.post(f"/v1/subscriptions/{sub['id']}/{change}", json=body)
+    assert changed.status_code == 200, changed.text
+    if change == "pause":
+        resumed = api.post(f"/v1/subscriptions/{sub['id']}/resume")
+        assert resumed.status_code == 200, resumed.text
+        ordered = sorted(p["orderId"][-5:] for p in charges(api, sub["id"]))
+        assert ordered == ["p0-a1", "p1-a1", "p2-a1"]
+    else:
+        assert changed.json()["status"] == "CANCELED"
+        assert all(p["status"] == "DONE" for p in charges(api, sub["id"]))
 
 
 def test_a_refused_first_charge_cancels_the_subscription_and_says_why(

@@ -169,24 +169,38 @@ async def _record(
     async with deps.uow() as uow:
         payment = await uow.payments.get_any_tenant(payment_id, for_update=True)
         assert payment is not None
-        if payment.status is not PaymentStatus.IN_PROGRESS:
-            # Settled meanwhile (the reconciler, or the request that claimed it).
-            return await _as_settled(payment, deps)
-        exchange = answer.exchange if answer is not None else error.exchange if error else None
-        _audit_exchange(uow, deps, payment, exchange)
-        verdict = _judge(payment, answer, error)
-        if verdict is ChargeVerdict.APPROVED:
-            assert answer is not None
-            payment.approve(approval_from(answer, PaymentStatus.DONE), now)
-            payment.schedule_reconcile(None, attempts=0)
-        elif verdict is ChargeVerdict.REFUSED:
-            failure = _failure(answer, error)
-            payment.abort(failure, now)
-            payment.schedule_reconcile(None, attempts=0)
-        else:
-            _retry_later(payment, deps, now, answer)
-        subscription = await _settle_subscription(uow, payment, verdict, deps, at or now)
-        await uow.commit()
+        if payment.status is PaymentStatus.IN_PROGRESS:
+            return await _record_in(uow, payment, answer, error, deps, at or now, now)
+    # Settled meanwhile (the reconciler, or the request that claimed it): read with this
+    # transaction ended, never a second connection inside it.
+    return await _as_settled(payment, deps)
+
+
+async def _record_in(
+    uow: UnitOfWork,
+    payment: Payment,
+    answer: GatewayPayment | None,
+    error: GatewayError | None,
+    deps: Deps,
+    at: datetime,
+    now: datetime,
+) -> ChargeResult:
+    """Apply the answer to a payment still IN_PROGRESS, and to its subscription, in `uow`."""
+    exchange = answer.exchange if answer is not None else error.exchange if error else None
+    _audit_exchange(uow, deps, payment, exchange)
+    verdict = _judge(payment, answer, error)
+    if verdict is ChargeVerdict.APPROVED:
+        assert answer is not None
+        payment.approve(approval_from(answer, PaymentStatus.DONE), now)
+        payment.schedule_reconcile(None, attempts=0)
+    elif verdict is ChargeVerdict.REFUSED:
+        failure = _failure(answer, error)
+        payment.abort(failure, now)
+        payment.schedule_reconcile(None, attempts=0)
+    else:
+        _retry_later(payment, deps, now, answer)
+    subscription = await _settle_subscription(uow, payment, verdict, deps, at)
+    await uow.commit()
     return ChargeResult(verdict, payment, subscription, error)
 
 
@@ -244,7 +258,13 @@ async def _settle_subscription(
     if sub is None or sub.charging_payment_id != payment.id:
         return sub
     if verdict is ChargeVerdict.APPROVED:
-        sub.charge_succeeded(payment.id, at, deps.billing.zone)
+        if not sub.charge_succeeded(payment.id, at, deps.billing.zone):
+            payment.flag_for_review(
+                f"Approved after subscription {sub.id} became {sub.status}: this charge pays "
+                "for a period the subscription will not give. Refund it, or keep it.",
+                at,
+            )
+            log.warning("charge %s approved after its subscription ended", payment.id)
     elif verdict is ChargeVerdict.REFUSED:
         sub.charge_refused(payment.id, at, deps.billing.dunning)
     return sub

@@ -190,11 +190,11 @@ class Subscription(Aggregate):
         self.updated_at = now
         return self.next_charge()
 
-    def charge_succeeded(self, payment_id: str, now: datetime, zone: ZoneInfo) -> None:
+    def charge_succeeded(self, payment_id: str, now: datetime, zone: ZoneInfo) -> bool:
         """The period was paid: it becomes the current period and the next one falls due at
-        its end."""
+        its end. False when the subscription ended meanwhile and the charge pays for nothing."""
         if not self._settles(payment_id, now):
-            return
+            return False
         index = self.charge_serial - self.anchor_serial
         self.current_period_start = self._boundary(index, zone)
         self.current_period_end = self._boundary(index + 1, zone)
@@ -204,6 +204,7 @@ class Subscription(Aggregate):
         self.first_refused_at = None
         self._move_to(S.ACTIVE, now)
         self._record(ev.SubscriptionRenewed)
+        return True
 
     def charge_refused(self, payment_id: str, now: datetime, dunning: Dunning) -> None:
         """A refusal: the first charge's ends the subscription; a later one starts or continues
@@ -250,8 +251,18 @@ class Subscription(Aggregate):
         billing_key_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Takes effect from the next charge; nothing is prorated."""
+        """Takes effect from the next charge; nothing is prorated. A change to nothing new
+        is no change: no event."""
         self._require_live("changed")
+        wanted = {
+            "plan": plan,
+            "amount": amount,
+            "order_name": order_name,
+            "billing_key_id": billing_key_id,
+            "metadata": metadata,
+        }
+        if all(value is None or value == getattr(self, name) for name, value in wanted.items()):
+            return
         self.plan = plan if plan is not None else self.plan
         self.amount = amount if amount is not None else self.amount
         self.order_name = order_name if order_name is not None else self.order_name
@@ -268,13 +279,15 @@ class Subscription(Aggregate):
             self.updated_at = now
             self._record(ev.SubscriptionUpdated)
             return
+        self._refuse_while_charging("canceled now")
         self._cancel(reason, now)
 
     def end_at_period_end(self, now: datetime) -> None:
-        """The period of a subscription canceled at its end is over: CANCELED, no charge."""
+        """The period of a subscription canceled at its end is over: CANCELED at that end, no
+        charge."""
         if not self.ends_now_instead_of_renewing:
             raise IllegalTransition(f"Subscription {self.id} is not ending at period end.")
-        self._cancel(self.cancel_reason, now)
+        self._cancel(self.cancel_reason, now, at=min(now, self.current_period_end))
 
     def billing_key_deleted(self, now: datetime) -> None:
         if self.status in LIVE:
@@ -283,6 +296,7 @@ class Subscription(Aggregate):
     def pause(self, now: datetime) -> None:
         if self.status not in (S.TRIALING, S.ACTIVE, S.PAST_DUE):
             raise SubscriptionNotChangeable(f"A {self.status} subscription cannot be paused.")
+        self._refuse_while_charging("paused")
         self._move_to(S.PAUSED, now)
         self.next_charge_at = None
         self._record(ev.SubscriptionPaused)
@@ -291,8 +305,7 @@ class Subscription(Aggregate):
         """A new period starts now and is due at once."""
         if self.status not in (S.PAUSED, S.UNPAID):
             raise SubscriptionNotChangeable(f"A {self.status} subscription cannot be resumed.")
-        if self.charging_payment_id is not None:
-            raise SubscriptionNotChangeable("A charge of this subscription is still unsettled.")
+        self._refuse_while_charging("resumed")
         self._move_to(S.ACTIVE, now)
         self.anchor = now
         self.anchor_serial = self.charge_serial
@@ -301,7 +314,9 @@ class Subscription(Aggregate):
         self.next_charge_at = now
         self.failed_attempts = 0
         self.first_refused_at = None
-        self.cancel_at_period_end = False
+        if self.cancel_at_period_end:  # the cancellation is undone, and its reason with it
+            self.cancel_at_period_end = False
+            self.cancel_reason = None
         self._record(ev.SubscriptionResumed)
 
     # -- internals --------------------------------------------------------------------------
@@ -312,9 +327,20 @@ class Subscription(Aggregate):
         if self.status is S.CANCELED:
             raise SubscriptionNotChangeable(f"A canceled subscription cannot be {verb}.")
 
-    def _cancel(self, reason: str | None, now: datetime) -> None:
+    def _refuse_while_charging(self, verb: str) -> None:
+        """A charge claimed and not yet settled pays for the period it was claimed for: paused
+        or canceled under it, the customer would pay for a period never given, and a resume
+        would claim that period's orderId again."""
+        if self.charging_payment_id is not None:
+            raise SubscriptionNotChangeable(
+                f"A charge of this subscription (payment {self.charging_payment_id}) is still "
+                f"waiting for the payment gateway's answer: it cannot be {verb} until that charge "
+                "is settled. Try again in a moment."
+            )
+
+    def _cancel(self, reason: str | None, now: datetime, *, at: datetime | None = None) -> None:
         self._move_to(S.CANCELED, now)
-        self.canceled_at = now
+        self.canceled_at = at or now
         self.cancel_reason = reason
         self.next_charge_at = None
         self._record(ev.SubscriptionCanceled)

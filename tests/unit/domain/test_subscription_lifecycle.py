@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -175,14 +176,65 @@ def test_cancel_now_cancels_at_once_and_a_canceled_subscription_cannot_change() 
         sub.pause(T0)
 
 
-def test_a_charge_settling_after_a_cancel_leaves_the_subscription_canceled() -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda sub, at: sub.pause(at),
+        lambda sub, at: sub.cancel(at, reason="leaving", at_period_end=False),
+    ],
+    ids=["pause", "cancel-now"],
+)
+def test_a_charge_in_flight_is_not_paused_or_canceled_under_it(change: Any) -> None:
+    """Paused under a renewal that then succeeded, the paid period was never recorded and every
+    resume claimed its orderId again (409 DUPLICATE_ORDER_ID); canceled under it, the customer
+    was charged after the merchant was told CANCELED."""
+    sub = new()
+    pay(sub, T0)
+    renewal = sub.current_period_end
+    sub.begin_charge("pay_renewal", renewal)
+    with pytest.raises(SubscriptionNotChangeable, match="pay_renewal"):
+        change(sub, renewal)
+    assert (sub.status, sub.charging_payment_id) == (S.ACTIVE, "pay_renewal")
+    assert sub.charge_succeeded("pay_renewal", renewal, SEOUL)
+    change(sub, renewal)  # once settled, it goes through
+    assert sub.status in (S.PAUSED, S.CANCELED)
+
+
+def test_a_charge_settling_after_its_billing_key_was_deleted_pays_for_nothing() -> None:
     sub = new()
     pay(sub, T0)
     sub.begin_charge("pay_late", sub.current_period_end)
-    sub.cancel(sub.current_period_end, reason=None, at_period_end=False)
-    sub.charge_succeeded("pay_late", sub.current_period_end, SEOUL)
+    sub.billing_key_deleted(sub.current_period_end)
+    assert not sub.charge_succeeded("pay_late", sub.current_period_end, SEOUL)
     assert sub.status is S.CANCELED
     assert sub.charging_payment_id is None
+
+
+def test_a_period_end_cancel_takes_effect_at_the_period_end_and_a_resume_undoes_its_reason() -> (
+    None
+):
+    sub = new()
+    pay(sub, T0)
+    end = sub.current_period_end
+    sub.cancel(T0, reason="leaving", at_period_end=True)
+    sub.pause(T0)
+    sub.resume(T0 + timedelta(days=1), SEOUL)
+    assert (sub.cancel_at_period_end, sub.cancel_reason) == (False, None)
+    other = new()
+    pay(other, T0)
+    other.cancel(T0, reason="leaving", at_period_end=True)
+    other.end_at_period_end(end + timedelta(hours=3))  # the scheduler came by later
+    assert (other.canceled_at, other.cancel_reason) == (end, "leaving")
+
+
+def test_a_change_to_nothing_new_records_no_event() -> None:
+    sub = new()
+    pay(sub, T0)
+    before = len(sub.events)
+    sub.change(T0, amount=sub.amount, plan=None)
+    assert len(sub.events) == before
+    sub.change(T0, amount=sub.amount + 100)
+    assert len(sub.events) == before + 1
 
 
 def test_pause_stops_charges_and_resume_starts_a_new_period_due_at_once() -> None:
