@@ -315,13 +315,21 @@ def test_rule_1_a_confirm_for_an_unknown_order_is_not_found_without_a_pg_call(
 
 
 def test_rule_8_a_key_toss_does_not_know_is_invalid_with_its_pg_code_and_the_order_stays_ready(
-    rpc: GrpcClient, api: httpx.Client
+    service: RunningService, rpc: GrpcClient, api: httpx.Client
 ) -> None:
     payment = rpc.create(1000)
-    answer = refused(rpc.confirm, payment, "madeupkey998")
+    request = pb.ConfirmPaymentRequest(
+        order_id=payment.order_id, amount=1000, payment_key="madeupkey998"
+    )
+    metadata = [*rpc.metadata(), ("x-request-id", f"grpc-{payment.id}")]
+    answer = refused(rpc.stub.ConfirmPayment, request, metadata=metadata)
     assert (answer.status, answer.code) == (C.INVALID_ARGUMENT, "INVALID_PAYMENT_KEY")
     assert answer.info.metadata["pgCode"] == "NOT_FOUND_PAYMENT"
     assert api.get(f"/v1/payments/{payment.id}").json()["status"] == "READY"
+    # Its log lines say which call and tenant they belong to, as an HTTP call's do.
+    lines = [line for line in service.logs().splitlines() if payment.id in line]
+    assert lines and all(f"request_id=grpc-{payment.id}" in line for line in lines), lines
+    assert all("tenant=" in line for line in lines), lines
 
 
 def test_rule_2_a_tampered_amount_is_refused_before_the_pg_and_audited(

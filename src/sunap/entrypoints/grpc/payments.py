@@ -12,6 +12,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from sunap.application import log_context
 from sunap.application.authentication import Principal, authenticate
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.confirm_payment import confirm_payment
@@ -24,6 +25,7 @@ from sunap.application.queries import get_payment, list_payments
 from sunap.domain.errors import SunapError
 from sunap.domain.payment import Payment
 from sunap.entrypoints.container import Container
+from sunap.entrypoints.http.request_observation import request_id_from
 from sunap.v1 import payments_pb2 as pb
 from sunap.v1 import payments_pb2_grpc as pb_grpc
 
@@ -134,6 +136,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     ) -> AsyncIterator[pb.Payment]:
         if isinstance(request, Unreadable):
             await abort(context, request.status)
+        log_context.bind(request_id=_request_id(context))  # each call runs in a task of its own
         try:
             refuse_control_characters(request)
             principal = await self._principal(context, "payments:read")
@@ -164,12 +167,14 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     async def _principal(self, context: Context, scope: str) -> Principal:
         authorization = metadata_value(context, "authorization")
         limiter = self._container.rate_limiter
-        return await authenticate(
+        principal = await authenticate(
             self._container.keys,
             authorization,
             scope,
             limiter.take if limiter is not None else None,
         )
+        log_context.bind(tenant=principal.tenant_id)
+        return principal
 
     async def _idempotently(
         self,
@@ -193,6 +198,12 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         status, never a trace."""
         if isinstance(request, Unreadable):
             await abort(context, request.status)
+        with log_context.scope(request_id=_request_id(context)):
+            return await self._run(context, request, work)
+
+    async def _run(
+        self, context: Context, request: Message, work: Callable[[], Awaitable[Reply]]
+    ) -> Reply:
         try:
             refuse_control_characters(request)
             return await work()
@@ -203,3 +214,10 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         except Exception:
             log.exception("unexpected error in a gRPC call")
             await abort(context, internal_status())
+
+
+def _request_id(context: Context) -> str:
+    """The caller's `x-request-id` metadata when it is a plain token, else a new id: on every
+    log line of the call, as over HTTP."""
+    given = metadata_value(context, "x-request-id")
+    return request_id_from(given.encode() if given is not None and given.isascii() else None)

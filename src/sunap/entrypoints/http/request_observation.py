@@ -30,6 +30,13 @@ def new_request_id() -> str:
     return "req_" + secrets.token_hex(12)
 
 
+def request_id_from(given: bytes | None) -> str:
+    """The caller's request id when it is a plain token, else a new one of ours."""
+    if given is not None and _ACCEPTABLE_ID.fullmatch(given):
+        return given.decode("ascii")
+    return new_request_id()
+
+
 class RequestObservation:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -40,7 +47,7 @@ class RequestObservation:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _callers_id(scope) or new_request_id()
+        request_id = request_id_from(_callers_id(scope))
         header = (REQUEST_ID_HEADER, request_id.encode())
         status = 500  # what the client sees if nothing is sent at all
         root_path = scope.get("root_path", "")
@@ -65,10 +72,10 @@ class RequestObservation:
                 )
 
 
-def _callers_id(scope: Scope) -> str | None:
+def _callers_id(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER:
-            return value.decode("ascii") if _ACCEPTABLE_ID.fullmatch(value) else None
+            return bytes(value)
     return None
 
 
