@@ -83,6 +83,12 @@ def test_keys_create_json_hands_the_new_key_to_a_script_and_the_key_works(
     assert created["tenant"] == "cli-json" and created["scopes"] == ["payments:read"]
     with service.client(created["key"]) as api:
         assert api.get("/v1/payments").status_code == 200
+    # Without --json, standard output is the key alone; the words around it go to stderr.
+    plain = sunap(service, "keys", "create", "--tenant", "cli-json", "--scope", "payments:read")
+    assert plain.returncode == 0 and "Store it now" in plain.stderr
+    (key,) = plain.stdout.splitlines()
+    with service.client(key) as api:
+        assert api.get("/v1/payments").status_code == 200
 
 
 def test_tenants_list_json_names_the_account_and_never_a_secret(service: RunningService) -> None:
@@ -108,6 +114,9 @@ def test_webhooks_list_json_filters_by_status_and_replay_by_status_queues_each_o
     assert set(ids) <= set(unmatched)
     assert {d["status"] for d in unmatched.values()} == {"UNMATCHED"}
     assert "body" not in unmatched[ids[0]]  # listings summarise; `webhooks show` has the rest
+    header, *rows = sunap(service, "webhooks", "list").stdout.splitlines()
+    assert header.split("\t")[-1] == "ERROR"
+    assert rows and all("" not in row.split("\t") for row in rows), rows  # `-` for nothing
 
     replayed = sunap(service, "webhooks", "replay", "--status", "UNMATCHED", "--json")
     queued = {r["id"]: r["queued"] for r in as_json(replayed)}
@@ -126,6 +135,10 @@ def test_reconcile_json_is_a_list_of_outcomes(service: RunningService) -> None:
         (("webhooks", "show", "whd_nobody"), 1, "no delivery whd_nobody"),
         (("webhooks", "replay"), 2, "name a delivery"),
         (("keys", "create", "--tenant", "t", "--scope", "everything"), 2, "unknown scope"),
+        (("keys", "create", "--tenant", "", "--scope", "admin"), 2, "name is empty"),
+        (("keys", "create", "--tenant", " shop", "--scope", "admin"), 2, "with a space"),
+        (("keys", "create", "--tenant", "a/b", "--scope", "admin"), 2, "'/'"),
+        (("keys", "create", "--tenant", "x" * 201, "--scope", "admin"), 2, "longer than 200"),
         (("no-such-command",), 2, "No such command"),
     ],
 )

@@ -336,7 +336,7 @@ def check_account_keys(secret_key: str, client_key: str | None, *, production: b
         )
 
 
-async def give_tenant_own_account(
+async def seal_own_account(
     tenant_id: str,
     *,
     secret_key: str,
@@ -348,11 +348,10 @@ async def give_tenant_own_account(
     production: bool,
     default: PgAccount | None = None,
 ) -> SealedPgAccount:
-    """Seal a tenant's own account and make it the tenant's. Its id is the tenant's id: an own
-    account belongs to one tenant. Payments made before keep the account they were made on.
-    Keys already the default account's (`default`, when known) or another tenant's are
-    refused. (Toss gives one merchant two key sets, `test_sk_` and `test_gsk_`: keys cannot
-    tell those apart.)"""
+    """A tenant's own account, checked and sealed, not yet stored; AccountRefused says why not.
+    Its id is the tenant's id: an own account belongs to one tenant. Keys already the default
+    account's (`default`, when known) or another tenant's are refused. (Toss gives one merchant
+    two key sets, `test_sk_` and `test_gsk_`: keys cannot tell those apart.)"""
     secret_key = secret_key.strip().lstrip("\ufeff")
     check_account_keys(secret_key, client_key, production=production)
     wanted = PgAccount(tenant_id, secret_key, client_key)
@@ -375,6 +374,34 @@ async def give_tenant_own_account(
         webhook_secret_sealed=box.seal(webhook_secret.strip()) if webhook_secret else None,
         created_at=existing.created_at if existing else now,
         updated_at=now,
+    )
+    return sealed
+
+
+async def give_tenant_own_account(
+    tenant_id: str,
+    *,
+    secret_key: str,
+    client_key: str | None,
+    webhook_secret: str | None,
+    store: PgAccountStore,
+    box: SecretBox,
+    now: datetime,
+    production: bool,
+    default: PgAccount | None = None,
+) -> SealedPgAccount:
+    """Seal a tenant's own account (seal_own_account) and make it the tenant's. Payments made
+    before keep the account they were made on."""
+    sealed = await seal_own_account(
+        tenant_id,
+        secret_key=secret_key,
+        client_key=client_key,
+        webhook_secret=webhook_secret,
+        store=store,
+        box=box,
+        now=now,
+        production=production,
+        default=default,
     )
     await store.give_tenant_own_account(tenant_id, sealed)
     return sealed

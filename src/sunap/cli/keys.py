@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .output import JsonOption, print_json, print_rows
+from .output import JsonOption, TenantOption, print_json, print_rows, say
 
 if TYPE_CHECKING:
     from sunap.adapters.sql.api_keys import ApiKeyListing
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def create(
-    tenant: Annotated[str, typer.Option(help="The tenant's name.")],
+    tenant: TenantOption,
     scope: Annotated[
         list[str],
         typer.Option(
@@ -42,8 +42,8 @@ def create(
     if json:
         print_json({"tenant": tenant, "scopes": sorted(scopes), "key": key})
         return
-    print(f"Created an API key for tenant '{tenant}' with scopes {', '.join(sorted(scopes))}.")
-    print("Store it now: only its hash is kept.")
+    say(f"Created an API key for tenant '{tenant}' with scopes {', '.join(sorted(scopes))}.")
+    say("Store it now: only its hash is kept.")
     print(key)
 
 

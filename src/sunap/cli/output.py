@@ -26,6 +26,28 @@ DATABASE = 3  # the database cannot be reached, or has no schema yet
 INTERRUPTED = 130
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+TENANT_NAME_LIMIT = 200  # the tenants table's column
+
+
+def tenant_name(value: str) -> str:
+    """A tenant's name as given, refused when it could not be a tenant's: empty, padded, too
+    long, holding a control character, or a `/` (its webhook URL ends with the name)."""
+    if not value.strip():
+        raise typer.BadParameter("the tenant's name is empty.")
+    if value != value.strip():
+        raise typer.BadParameter("the tenant's name starts or ends with a space.")
+    if len(value) > TENANT_NAME_LIMIT:
+        raise typer.BadParameter(
+            f"the tenant's name is longer than {TENANT_NAME_LIMIT} characters."
+        )
+    if not value.isprintable() or "/" in value:
+        raise typer.BadParameter("the tenant's name holds a control character or a '/'.")
+    return value
+
+
+TenantOption = Annotated[
+    str, typer.Option("--tenant", help="The tenant's name.", callback=tenant_name)
+]
 
 
 def print_json(value: Any) -> None:
@@ -37,6 +59,11 @@ def print_rows(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     print("\t".join(header))
     for row in rows:
         print("\t".join("-" if cell is None else str(cell) for cell in row))
+
+
+def say(message: str) -> None:
+    """A message for the person at the terminal: standard error, never the answer."""
+    print(message, file=sys.stderr)
 
 
 def fail(message: str, code: int = FAILED) -> NoReturn:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .output import USAGE, JsonOption, fail, print_json, print_rows
+from .output import USAGE, JsonOption, TenantOption, fail, print_json, print_rows, say
 
 if TYPE_CHECKING:
     from sunap.application.pg_accounts import TenantAccount
@@ -43,7 +44,7 @@ def read_secret(path: str, what: str) -> str:
 
 
 def set_toss(
-    tenant: Annotated[str, typer.Option(help="The tenant's name.")],
+    tenant: TenantOption,
     secret_key_file: Annotated[
         str, typer.Option(help="A file holding the secret key, or - for stdin.")
     ],
@@ -66,8 +67,9 @@ def set_toss(
         asyncio.run(_set_toss(Settings(), tenant, secret_key, client_key, webhook))
     except (AccountRefused, SecretsUnavailable) as refused:
         fail(str(refused), USAGE)
-    print(f"Tenant '{tenant}' now uses its own Toss account for new payments.")
-    print(f"Its Toss webhooks go to /v1/webhooks/toss/{tenant}.")
+    say(f"Tenant '{tenant}' now uses its own Toss account for new payments; point its Toss")
+    say("webhooks at this path of Sunap's public URL:")
+    print(f"/v1/webhooks/toss/{tenant}")  # the answer, alone on standard output
 
 
 async def _set_toss(
@@ -81,19 +83,21 @@ async def _set_toss(
     from sunap.adapters.sql.engine import create_engine
     from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
     from sunap.adapters.system import RandomIds, SystemClock
-    from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, give_tenant_own_account
+    from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, seal_own_account
     from sunap.bootstrap import secret_box
 
     box = secret_box(settings)
     engine = create_engine(settings.database_url)
+    tenants, accounts = SqlApiKeyStore(engine), SqlPgAccountStore(engine)
     try:
-        tenant_id = await SqlApiKeyStore(engine).ensure_tenant(tenant, RandomIds().new_id("ten"))
-        await give_tenant_own_account(
-            tenant_id,
+        known = await tenants.tenant_id_by_name(tenant)
+        # Checked before a new tenant is made: a refused account leaves no tenant behind.
+        sealed = await seal_own_account(
+            known or RandomIds().new_id("ten"),
             secret_key=secret_key,
             client_key=client_key,
             webhook_secret=webhook_secret,
-            store=SqlPgAccountStore(engine),
+            store=accounts,
             box=box,
             now=SystemClock().now(),
             production=settings.production,
@@ -105,6 +109,8 @@ async def _set_toss(
             if settings.toss_secret_key is not None
             else None,  # the sandbox's: a key of the serving process, never a tenant's
         )
+        tenant_id = known or await tenants.ensure_tenant(tenant, sealed.id)
+        await accounts.give_tenant_own_account(tenant_id, replace(sealed, id=tenant_id))
     finally:
         await engine.dispose()
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from .output import USAGE, JsonOption, fail, print_json, print_rows, tracked
+from .output import USAGE, JsonOption, fail, print_json, print_rows, say, tracked
 
 if TYPE_CHECKING:
     from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
@@ -88,7 +88,7 @@ def list_deliveries(
                 d.status.value,
                 d.attempts,
                 d.payment_id,
-                d.last_error or "",
+                d.last_error or None,
             )
             for d in deliveries
         ),
@@ -167,7 +167,7 @@ def replay(
             if ok:
                 print(f"delivery {delivery_id} queued; the webhook processor applies it shortly")
             else:
-                print(f"no delivery {delivery_id} (or a processor is working on it right now)")
+                say(f"sunap: no delivery {delivery_id} (or a processor is working on it right now)")
     if refused:
         raise typer.Exit(1)
 
