@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
+from sunap.v1 import payments_pb2 as pb
 from tests.e2e.flows import new_order_id
+from tests.e2e.grpc_client import grpc_client, refused
 from tests.support.service import RunningService, running_service
 
 BURST = 10
@@ -69,3 +72,14 @@ def test_a_request_without_a_valid_key_is_401_not_429(service: RunningService) -
     with service.client("sk_sunap_not_a_key") as stranger:
         statuses = {stranger.get("/v1/payments").status_code for _ in range(BURST + 5)}
     assert statuses == {401}
+
+
+def test_over_grpc_a_key_past_its_burst_is_told_how_long_to_wait(service: RunningService) -> None:
+    """gRPC has no Retry-After header: the wait is in the ErrorInfo, as HTTP's header gives it."""
+    with grpc_client(service.grpc_target, new_key(service, new_order_id())) as rpc:
+        for _ in range(BURST):
+            rpc.stub.ListPayments(pb.ListPaymentsRequest(), metadata=rpc.metadata())
+        answer = refused(rpc.stub.ListPayments, pb.ListPaymentsRequest(), metadata=rpc.metadata())
+    assert (answer.status, answer.code) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
+    wait = int(answer.info.metadata["retryAfterSeconds"])
+    assert 1 <= wait <= 12 * 60 and f"retry in {wait} s" in answer.message

@@ -89,9 +89,10 @@ async def authenticate(
         raise Unauthenticated("Unknown API key.")
     # Right after authentication: a refused request claims no idempotency key and runs nothing.
     if rate_limit is not None and (wait := rate_limit(record.key_id)):
+        seconds = max(1, math.ceil(wait))
         raise RateLimited(
-            "Too many requests with this API key; retry after the time in Retry-After.",
-            retry_after_seconds=max(1, math.ceil(wait)),
+            f"Too many requests with this API key; retry in {seconds} s.",
+            retry_after_seconds=seconds,
         )
     if scope not in record.scopes and "admin" not in record.scopes:
         raise Forbidden(f"This API key lacks the '{scope}' scope.")

@@ -4,7 +4,8 @@ A refusal ends the call with the gRPC status of its API status, the API's code i
 metadata `sunap-error-code`, and a google.rpc.Status in `grpc-status-details-bin` whose first
 detail is a google.rpc.ErrorInfo (reason = the code, domain = "sunap"). A PG_REJECTED also
 carries `pgCode` and `pgMessage` in the ErrorInfo's metadata and the payment as a second detail;
-an INVALID_PAYMENT_KEY the PG answered carries its `pgCode`, as over HTTP.
+an INVALID_PAYMENT_KEY the PG answered carries its `pgCode`, and a RATE_LIMITED its
+`retryAfterSeconds` (HTTP's Retry-After), as over HTTP.
 
 How 400 and 422 split (the API leaves it per code): INVALID_ARGUMENT when the request itself is
 wrong, whatever the payment's state: malformed, or contradicting what the order says (its
@@ -22,7 +23,7 @@ import grpc
 from google.rpc.error_details_pb2 import ErrorInfo
 from google.rpc.status_pb2 import Status
 
-from sunap.application.errors import InvalidPaymentKey, PaymentRejected
+from sunap.application.errors import InvalidPaymentKey, PaymentRejected, RateLimited
 from sunap.domain.errors import SunapError
 from sunap.domain.payment import Payment
 from sunap.entrypoints.errors import INTERNAL_ERROR, status_of
@@ -79,6 +80,9 @@ async def refusal_status(
     status = grpc_status(error.code, status_of(error))
     if isinstance(error, InvalidPaymentKey) and error.pg_code is not None:
         return rich_status(status, error.code, error.message, {"pgCode": error.pg_code})
+    if isinstance(error, RateLimited):  # what HTTP's Retry-After header says
+        wait = {"retryAfterSeconds": str(error.retry_after_seconds)}
+        return rich_status(status, error.code, error.message, wait)
     if not isinstance(error, PaymentRejected):
         return rich_status(status, error.code, error.message)
     pg = {"pgCode": error.pg_code, "pgMessage": error.pg_message}
