@@ -435,7 +435,9 @@ class Payment(Aggregate):
 
     def resolve_review(self, note: str, now: datetime) -> str:
         """A person looked and settled the matter (recorded in the audit trail with `note`);
-        returns the reason the payment was flagged for."""
+        returns the reason the payment was flagged for. A PG outcome still unknown (a confirm
+        or a cancel never answered) is asked about again at once, with the reconciler's whole
+        schedule ahead: nothing else would ever settle it once it had been handed to a person."""
         if not self.needs_review:
             raise NotUnderReview("The payment is not waiting for a review.")
         if not note.strip():
@@ -444,6 +446,8 @@ class Payment(Aggregate):
         self.needs_review = False
         self.review_reason = None
         self.updated_at = now
+        if self.has_unknown_outcome:
+            self.schedule_reconcile(now, attempts=0)
         return reason
 
     def schedule_reconcile(self, at: datetime | None, *, attempts: int | None = None) -> None:

@@ -12,13 +12,19 @@ import pytest
 
 from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.cancel_payment import cancel_payment
-from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
+from sunap.application.commands import (
+    CancelPayment,
+    ConfirmPayment,
+    CreatePayment,
+    ResolveReview,
+)
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PgTimeout, PgUnavailable
 from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown
 from sunap.application.reconcile import ReconcileOutcome, reconcile_due, reconcile_payment
+from sunap.application.resolve_review import resolve_review
 from sunap.domain.payment import CancelStatus, Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
@@ -203,6 +209,11 @@ async def test_an_outcome_unknown_after_the_last_check_is_flagged_for_a_person_n
     assert flagged.next_reconcile_at is None  # no more automatic checks
     assert f"payment {payment.id} needs a person" in caplog.text
     assert events(store, payment.id) == ["payment.created"]
+
+    # A person fixes what stood in the way and resolves the review: Toss is asked again.
+    await resolve_review(ResolveReview(TENANT, payment.id, "Toss is back", "ops"), deps)
+    assert await reconcile_due(deps) == {payment.id: ReconcileOutcome.SETTLED}
+    assert store.payment(payment.id).status is S.DONE
 
 
 async def test_two_reconcilers_never_work_on_one_payment_at_once(

@@ -34,3 +34,17 @@ def test_a_review_is_not_resolved_without_saying_how() -> None:
     with pytest.raises(InvalidRequest):
         payment.resolve_review("   ", LATER)
     assert payment.needs_review
+
+
+def test_a_resolved_payment_whose_outcome_is_still_unknown_is_asked_about_again_at_once() -> None:
+    """Escalated, it had no reconcile left: resolving it without asking again left it
+    IN_PROGRESS (or its cancel's amount held) for good."""
+    payment = payment_in(PaymentStatus.IN_PROGRESS)
+    payment.schedule_reconcile(None, attempts=9)
+    payment.flag_for_review("unknown PG outcome after 9 checks", NOW)
+    payment.resolve_review("Toss's key was rotated; fixed the setting", LATER)
+    assert (payment.next_reconcile_at, payment.reconcile_attempts) == (LATER, 0)
+    settled = payment_in(PaymentStatus.DONE)
+    settled.flag_for_review("disagrees", NOW)
+    settled.resolve_review("checked", LATER)
+    assert settled.next_reconcile_at is None
