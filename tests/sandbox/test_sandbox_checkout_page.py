@@ -43,10 +43,19 @@ async def test_approving_redirects_to_success_with_toss_parameters(
     toss: httpx.AsyncClient,
 ) -> None:
     order_id = new_order_id()
-    page = (await toss.get("/sandbox/checkout", params=checkout_params(order_id))).text
+    window = await toss.get("/sandbox/checkout", params=checkout_params(order_id))
+    page = window.text
     assert "&lt;b&gt;책&lt;/b&gt;" in page  # merchant text is escaped
+    # It holds the payment's key: never framed (a click-through of its approve button), cached
+    # or sent on as a Referer.
+    assert "frame-ancestors 'none'" in window.headers["content-security-policy"]
+    assert window.headers["x-frame-options"] == "DENY"
+    assert window.headers["cache-control"] == "no-store"
+    assert window.headers["referrer-policy"] == "no-referrer"
 
-    success = query_of(await toss.post("/sandbox/checkout/approve", data=form(page)))
+    approved = await toss.post("/sandbox/checkout/approve", data=form(page))
+    assert approved.headers["cache-control"] == "no-store"
+    success = query_of(approved)
 
     assert success["paymentType"] == "NORMAL"
     assert success["orderId"] == order_id

@@ -104,15 +104,27 @@ async def complete_checkout(
     try:
         return Paid(await confirm_payment(command, deps))
     except ConfirmInProgress:
-        return await _outcome_of_other_confirm(payment, payment_key, deps, wait)
+        return await _outcome_of_other_confirm(payment, deps, wait)
     except (PgTimeout, PgUnavailable, ConcurrentUpdate):
         return Pending(await _reread(payment, deps))
     except PaymentRejected as rejected:
         return NotPaid(rejected.payment, rejected.code, rejected.pg_message, rejected.pg_code)
     except InvalidPaymentKey as invalid:
-        return NotPaid(await _reread(payment, deps), invalid.code, invalid.message, invalid.pg_code)
+        return await _unless_paid(payment, deps, invalid.code, invalid.message, invalid.pg_code)
     except SunapError as refused:
-        return NotPaid(await _reread(payment, deps), refused.code, refused.message)
+        return await _unless_paid(payment, deps, refused.code, refused.message)
+
+
+async def _unless_paid(
+    payment: Payment, deps: Deps, code: str, message: str, pg_code: str | None = None
+) -> CheckoutOutcome:
+    """A refused return of a payment that another tab's return paid (with its own paymentKey)
+    still ends on the success page: the order is paid, and a failure page would invite the
+    customer to pay it again. This window's approval is never confirmed, so it charges nothing."""
+    current = await _reread(payment, deps)
+    if is_paid(current):
+        return Paid(current)
+    return NotPaid(current, code, message, pg_code)
 
 
 async def window_failed(payment: Payment, code: str, message: str, deps: Deps) -> CheckoutOutcome:
@@ -127,7 +139,7 @@ async def window_failed(payment: Payment, code: str, message: str, deps: Deps) -
 
 
 async def _outcome_of_other_confirm(
-    payment: Payment, payment_key: str, deps: Deps, wait: timedelta
+    payment: Payment, deps: Deps, wait: timedelta
 ) -> CheckoutOutcome:
     """Another return of this payment is confirming it: wait a little for its result."""
     loop = asyncio.get_running_loop()
@@ -139,7 +151,7 @@ async def _outcome_of_other_confirm(
         if loop.time() >= deadline:
             return Pending(current)
         await asyncio.sleep(POLL_EVERY)
-    if is_paid(current) and current.payment_key == payment_key:
+    if is_paid(current):  # by this return's key or another tab's: the order is paid
         return Paid(current)
     if current.status is PaymentStatus.ABORTED and current.failure is not None:
         return NotPaid(current, "PG_REJECTED", current.failure.message, current.failure.code)

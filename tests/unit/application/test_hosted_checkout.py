@@ -155,6 +155,25 @@ async def test_a_failure_reported_after_the_payment_was_paid_leaves_it_paid(
     assert isinstance(outcome, Paid) and outcome.payment.status is S.DONE
 
 
+async def test_a_second_tabs_approval_of_a_paid_order_ends_on_the_success_page_unconfirmed(
+    deps: Deps, toss: FakeGateway
+) -> None:
+    """Two tabs, two windows approved: the second return (ALREADY_PROCESSED_PAYMENT, another
+    paymentKey) went to the fail page, inviting the customer to pay a paid order again."""
+    payment = await ready(deps)
+    first = toss.pay_in_window("order-0001", 15000)
+    second = toss.pay_in_window("order-0001", 15000)
+    await complete_checkout(
+        payment, payment_key=first, order_id="order-0001", amount=15000, deps=deps
+    )
+    outcome = await complete_checkout(
+        payment, payment_key=second, order_id="order-0001", amount=15000, deps=deps
+    )
+    assert isinstance(outcome, Paid)
+    assert (outcome.payment.status, outcome.payment.payment_key) == (S.DONE, first)
+    assert [c.payment_key for c in toss.calls_of("confirm")] == [first]
+
+
 async def test_a_window_given_up_leaves_the_payment_ready_to_try_again(deps: Deps) -> None:
     payment = await ready(deps)
     outcome = await window_failed(payment, "PAY_PROCESS_CANCELED", "canceled", deps)

@@ -169,12 +169,27 @@ async def give_up(runtime: SandboxRuntime, request: Request) -> Response:
     return _fail_redirect(fail_url, choices.GIVE_UP_CODE, None)
 
 
+# The window holds a payment's key and its return URLs: never framed (its approve button could be
+# clicked through a page on top), kept in a cache or sent on as a Referer. No form-action: its
+# forms end in a redirect to the merchant's own return URL, wherever that is.
+WINDOW_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 def checkout_routes(runtime: SandboxRuntime) -> list[Route]:
     def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             runtime.ensure_started()
             runtime.pump()
-            return await handler(runtime, request)
+            response = await handler(runtime, request)
+            response.headers.update(WINDOW_HEADERS)
+            return response
 
         return handle
 
