@@ -253,6 +253,7 @@ def test_the_session_cookie_is_http_only_strict_and_ends_at_sign_out(
     page.get_by_role("button", name="로그아웃").click()
     page.wait_for_url("**/dashboard/sign-in?notice=signed_out")
     assert page.locator("#notice").is_visible()
+    assert "sunap_session" not in {c["name"] for c in visit.context.cookies()}
 
     with new_visit(browser, locale="ko-KR") as other:  # the old cookie, replayed elsewhere
         other.context.add_cookies([cookie])

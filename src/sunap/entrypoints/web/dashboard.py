@@ -529,12 +529,11 @@ def page_link(path: str, filters: dict[str, str], number: int) -> str:
 
 
 def _back(form: dict[str, str] | None, default: str) -> str:
+    """Where a form goes back to: a dashboard path of ours, with no query (the answer's own
+    `?done=` is added to it), else `default`."""
     back = (form or {}).get("back", "")
-    return (
-        back
-        if back.startswith("/dashboard/") and "//" not in back and back.isprintable()
-        else default
-    )
+    fits = back.startswith("/dashboard/") and "//" not in back and back.isprintable()
+    return back if fits and not any(mark in back for mark in "?#\\") else default
 
 
 def not_found_page(request: Request) -> Response:

@@ -145,7 +145,7 @@ async def sign_in(request: Request) -> Response:
     log.info("dashboard sign-in: tenant %s, key %s", record.tenant_name, record.key_id)
     response = redirect(next_url)
     _set_cookie(request, response, SESSION_COOKIE, token, max_age=int(LIFETIME.total_seconds()))
-    response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)
+    _set_cookie(request, response, SIGN_IN_COOKIE, "", max_age=0)  # gone, with the same attributes
     return response
 
 
@@ -159,7 +159,7 @@ async def sign_out(request: Request) -> Response:
         return refused(request)
     await web.sessions.remove(session.id)
     response = redirect("/dashboard/sign-in?notice=signed_out")
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    _set_cookie(request, response, SESSION_COOKIE, "", max_age=0)
     return response
 
 
