@@ -87,6 +87,51 @@ def test_a_hundred_forged_status_webhooks_make_one_toss_lookup_and_change_nothin
     assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "DONE"
 
 
+def test_forged_webhooks_naming_made_up_payment_keys_cost_no_toss_call(
+    service: RunningService, sandbox: httpx.Client
+) -> None:
+    """Coalescing holds one key's look-ups down; a new made-up key per forgery cost a look-up
+    each, spending the account's calls that real webhooks and confirms need."""
+    prefix = f"forged{time.time_ns()}"
+    calls_before = len(toss_calls(sandbox, ""))
+    for n in range(60):
+        forged = {
+            "eventType": "PAYMENT_STATUS_CHANGED",
+            "data": {
+                "paymentKey": f"{prefix}x{n}",
+                "orderId": f"order-{prefix}-{n}",
+                "status": "DONE",
+            },
+        }
+        assert post_webhook(service, forged).status_code == 200
+
+    def mine() -> list[dict[str, Any]]:
+        return [d for d in stored_deliveries(service) if prefix.encode() in d["body"]]
+
+    assert wait_for(lambda: len(mine()) == 60 and all(d["status"] == "UNMATCHED" for d in mine()))
+    assert toss_calls(sandbox, "")[calls_before:] == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"paymentKey": "tgen_abc", "status": "PWNED"},
+        {"paymentKey": "k" * 201, "status": "DONE"},
+        {"paymentKey": "tgen_abc", "orderId": "o" * 65, "status": "DONE"},
+    ],
+    ids=["not-a-toss-status", "key-too-long", "order-id-too-long"],
+)
+def test_a_status_webhook_toss_could_not_have_sent_is_400_and_kept_nowhere(
+    service: RunningService, data: dict[str, str]
+) -> None:
+    body = {"eventType": "PAYMENT_STATUS_CHANGED", "data": data}
+    before = len(stored_deliveries(service))
+    response = post_webhook(service, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "INVALID_REQUEST"
+    assert len(stored_deliveries(service)) == before
+
+
 def test_an_event_type_sunap_does_not_act_on_is_kept_as_type_id_and_size(
     service: RunningService,
 ) -> None:

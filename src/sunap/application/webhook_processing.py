@@ -148,12 +148,18 @@ async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> O
     if notice.kind in (NoticeKind.PAYMENT_CHANGED, NoticeKind.CANCEL_CHANGED):
         if notice.payment_key is None:
             return Outcome(D.IGNORED, note="names no paymentKey")
+        if not await _names_ours(delivery.pg_account_id, notice.payment_key, None, deps):
+            return Outcome(
+                D.UNMATCHED, note="no payment of ours has this paymentKey; Toss not asked"
+            )
         answer = await fetch(notice.payment_key, by_order=False)
         if answer.truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this payment")
         return await _adopt(delivery, notice, answer, deps)
     if notice.kind is NoticeKind.DEPOSIT:
         assert notice.order_id is not None
+        if not await _names_ours(delivery.pg_account_id, None, notice.order_id, deps):
+            return Outcome(D.UNMATCHED, note="no payment of ours has this orderId; Toss not asked")
         answer = await fetch(notice.order_id, by_order=True)
         if answer.truth is None:
             return Outcome(D.UNMATCHED, note="the PG does not know this order")
@@ -163,6 +169,20 @@ async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> O
     if notice.kind is NoticeKind.BILLING_KEY_DELETED:
         return await _billing_deleted(delivery, notice, deps)
     return Outcome(D.IGNORED, note=f"{notice.event_type} is recorded, not acted on")
+
+
+async def _names_ours(
+    pg_account_id: str, payment_key: str | None, order_id: str | None, deps: Deps
+) -> bool:
+    """Whether a payment of ours on the account has this paymentKey (or orderId). Only such a
+    payment can take what Toss answers (`_adopt` finds it by the same key), so a notice naming
+    none of ours costs no look-up: made-up keys sent by anyone must not spend the account's
+    calls to Toss, one each."""
+    async with deps.read_uow() as uow:
+        if payment_key is not None:
+            return await uow.payments.get_by_payment_key(pg_account_id, payment_key) is not None
+        assert order_id is not None
+        return await uow.payments.get_by_account_order(pg_account_id, order_id) is not None
 
 
 async def _billing_deleted(delivery: WebhookDelivery, notice: WebhookNotice, deps: Deps) -> Outcome:

@@ -17,6 +17,7 @@ from typing import Any
 from sunap.application.adopt import secret_digest
 from sunap.application.ports.webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
 from sunap.application.strict_json import RefusedJson, loads_strict
+from sunap.domain.payment import PaymentStatus
 
 from .webhook_signatures import STANDARD_ID, is_signed, verify_signature
 from .webhook_storage import masked_body, stored_secret_digest, summary_body
@@ -37,6 +38,10 @@ KEPT_HEADERS = ("tosspayments-", "webhook-", "content-type")
 TRANSMISSION_ID = "tosspayments-webhook-transmission-id"
 # A `secret` or `billingKey` as it stands in a body, to its digest.
 Digest = Callable[[str], str]
+# What Toss's own fields can hold: a notice outside these is not Toss's, and costs no look-up.
+PAYMENT_STATUSES = frozenset(s.value for s in PaymentStatus)
+PAYMENT_KEY_LIMIT = 200
+ORDER_ID_LIMIT = 64
 
 
 class TossWebhooks:
@@ -103,7 +108,9 @@ def _notice(body: bytes, headers: Mapping[str, str], digest: Digest) -> WebhookN
     status = data.get("status")
     if kind is NoticeKind.PAYMENT_CHANGED and (payment_key is None or not isinstance(status, str)):
         raise WebhookMalformed("PAYMENT_STATUS_CHANGED needs data.paymentKey and data.status.")
+    _check_fields(payment_key, _text(data, "orderId"))
     if kind is NoticeKind.PAYMENT_CHANGED:
+        _check_status(status)
         key = f"psc:{payment_key}:{status}:{data.get('lastTransactionKey')}"
     else:
         key = _other_key(parsed, headers, body)
@@ -129,6 +136,8 @@ def _deposit_callback(
     if transaction_key is not None and not isinstance(transaction_key, str):
         raise WebhookMalformed("DEPOSIT_CALLBACK transactionKey must be a string.")
     order_id, status = fields["orderId"], fields["status"]
+    _check_fields(_text(fields, "paymentKey"), order_id)
+    _check_status(status)
     return WebhookNotice(
         DEPOSIT_CALLBACK,
         NoticeKind.DEPOSIT,
@@ -154,6 +163,18 @@ def _other_key(body: dict[str, Any], headers: Mapping[str, str], raw: bytes) -> 
     if transmission:
         return f"tx:{transmission}"
     return f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
+def _check_fields(payment_key: str | None, order_id: str | None) -> None:
+    if payment_key is not None and len(payment_key) > PAYMENT_KEY_LIMIT:
+        raise WebhookMalformed(f"paymentKey is longer than Toss's {PAYMENT_KEY_LIMIT} characters.")
+    if order_id is not None and len(order_id) > ORDER_ID_LIMIT:
+        raise WebhookMalformed(f"orderId is longer than Toss's {ORDER_ID_LIMIT} characters.")
+
+
+def _check_status(status: object) -> None:
+    if status not in PAYMENT_STATUSES:
+        raise WebhookMalformed("status is not one of Toss's payment statuses.")
 
 
 def _text(fields: Mapping[str, Any], name: str) -> str | None:
