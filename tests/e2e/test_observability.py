@@ -86,6 +86,9 @@ def test_every_payment_event_series_is_there_from_the_start_at_zero(
     ):
         assert first.has(family), family
     assert first.value("sunap_toss_circuit_open") == 0
+    # No `_created` gauge (a Unix time) beside a counter, where it reads like a count.
+    text = httpx.get(f"{service.base_url}/metrics", timeout=30).text
+    assert "sunap_payments_created" not in text and "_created{" not in text
 
 
 def test_an_approval_is_counted_once_with_its_amount_and_one_toss_confirm(
@@ -299,6 +302,11 @@ def test_a_json_log_line_of_a_confirm_names_the_request_the_tenant_and_the_payme
     assert toss_line["tenant"]
     assert {"time", "level", "logger", "message"} <= toss_line.keys()
     assert toss_line["level"] == "INFO" and "confirm" in toss_line["message"]
+    # The id Toss's support asks for, on the line of the very call it answered.
+    trail = api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
+    [confirmed] = [t for t in trail if t["type"] == "pg.confirm"]
+    assert toss_line["toss_trace_id"] == confirmed["responseData"]["tossTraceId"]
+    assert all("color_message" not in line for line in log_lines(service))
 
 
 def test_tosss_trace_id_is_kept_in_the_audit_trail(

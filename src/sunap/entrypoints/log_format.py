@@ -18,11 +18,15 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 class ContextFilter(logging.Filter):
-    """Copies the bound facts onto each record, as attributes the formatters read."""
+    """Copies the bound facts onto each record, as attributes the formatters read; a fact the
+    record brought itself (sunap_toss's line names its own call's trace id) is kept. Drops
+    uvicorn's `color_message`, a copy of the message with terminal colours."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         for name, value in log_context.current().items():
-            setattr(record, name, value)
+            if getattr(record, name, None) is None:
+                setattr(record, name, value)
+        record.__dict__.pop("color_message", None)
         return True
 
 

@@ -12,7 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 from sunap.application.ports.gateway import PgOperation, PgOutcome
 from sunap.domain import events as ev
@@ -42,6 +48,9 @@ WEBHOOK_TYPES = frozenset(
 # Toss answers in milliseconds to tens of seconds (a read timeout is 30-60 s).
 TOSS_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+# No `…_created` series beside each counter: a gauge holding a Unix time, named like a count.
+disable_created_metrics()
 
 
 @dataclass

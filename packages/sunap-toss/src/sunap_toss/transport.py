@@ -212,12 +212,12 @@ class _Steps:
     ) -> TossAnswer | _Failed:
         self.record(healthy=response.status_code < 500)
         result = self._answer(request, response, started)
+        trace_id = response.headers.get(TRACE_ID_HEADER)
         if isinstance(result, TossAnswer):
-            self.log(request, attempt, sent_at, response.status_code, None, None)
+            self.log(request, attempt, sent_at, response.status_code, None, None, trace_id)
         else:
-            self.log(
-                request, attempt, sent_at, response.status_code, result.error.code, result.verdict
-            )
+            code, verdict = result.error.code, result.verdict
+            self.log(request, attempt, sent_at, response.status_code, code, verdict, trace_id)
         return result
 
     def unanswered(
@@ -358,7 +358,10 @@ class _Steps:
         status: int | None,
         code: str | None,
         verdict: Verdict | None,
+        trace_id: str | None = None,
     ) -> None:
+        """One line per attempt; Toss's trace id, when it sent one, rides as the record's
+        `toss_trace_id` (the id Toss's support asks for)."""
         level = _LOG_LEVELS.get(verdict, logging.INFO)
         if not logger.isEnabledFor(level):
             return
@@ -373,6 +376,7 @@ class _Steps:
             verdict.value if verdict is not None else "ok",
             self.ms(sent_at),
             attempt,
+            extra={"toss_trace_id": trace_id} if trace_id else None,
         )
 
 
