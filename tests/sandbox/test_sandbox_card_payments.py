@@ -73,6 +73,25 @@ async def test_a_second_confirm_is_already_processed(toss: httpx.AsyncClient) ->
     assert again.json()["code"] == "ALREADY_PROCESSED_PAYMENT"
 
 
+async def test_an_order_paid_in_one_window_is_not_approved_again_from_another(
+    toss: httpx.AsyncClient,
+) -> None:
+    """Two windows of one order (two tabs): Toss approves one payment per orderId."""
+    first = await open_window(toss)
+    second_window = await toss.post(
+        "/sandbox/payments", json={"orderId": first["orderId"], "amount": 10000}
+    )
+    second = second_window.json()
+    assert (await confirm(toss, first)).status_code == 200
+
+    refused = await confirm(toss, second)
+
+    assert refused.status_code == 400 and refused.json()["code"] == "DUPLICATED_ORDER_ID"
+    by_order = await toss.get(f"/v1/payments/orders/{first['orderId']}")
+    assert by_order.json()["paymentKey"] == first["paymentKey"]
+    assert by_order.json()["status"] == "DONE"
+
+
 async def test_a_confirm_with_another_amount_is_refused_and_the_payment_stays_confirmable(
     toss: httpx.AsyncClient,
 ) -> None:

@@ -121,3 +121,17 @@ async def test_a_fault_with_an_unknown_code_is_refused(toss: httpx.AsyncClient) 
     response = await toss.post("/sandbox/faults", json={"code": "NO_SUCH_CODE"})
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"bogus": 1}, {"path": "/v1/payments/confirm", "delayMs": -5}, {"status": 200}],
+    ids=["misspelt-field", "negative-delay", "success-status"],
+)
+async def test_a_fault_that_could_not_mean_what_it_says_is_refused(
+    toss: httpx.AsyncClient, spec: dict[str, object]
+) -> None:
+    """A misspelt field made a fault that matched (and used up) the next call of any kind."""
+    response = await toss.post("/sandbox/faults", json=spec)
+    assert response.status_code == 400
+    assert (await toss.get("/sandbox/faults")).json()["items"] == []

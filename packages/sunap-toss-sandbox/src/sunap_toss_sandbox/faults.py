@@ -71,6 +71,9 @@ class Fault:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Fault:
+        unknown = sorted(set(body) - FIELDS)
+        if unknown:  # a misspelt field would leave a fault that matches every call
+            raise FaultSpecError(f"unknown fields: {', '.join(unknown)}")
         method = _optional(body, "method", str)
         path = _optional(body, "path", str)
         times = _optional(body, "times", int)
@@ -79,21 +82,28 @@ class Fault:
         code = _optional(body, "code", str)
         if code is not None and code not in CATALOGUE:
             raise FaultSpecError(f"unknown Toss code {code!r}")
-        if status is not None and not 100 <= status <= 599:
-            raise FaultSpecError("status must be an HTTP status")
+        if status is not None and not 400 <= status <= 599:
+            raise FaultSpecError("status must be an HTTP error status (400-599)")
         if times is not None and times < 1:
             raise FaultSpecError("times must be at least 1")
+        if delay_ms is not None and delay_ms < 0:
+            raise FaultSpecError("delayMs must not be negative")
         return cls(
             id=next(_ids),
             method=method.upper() if method else None,
             path=path,
             times=times or 1,
-            delay_ms=max(0, delay_ms or 0),
+            delay_ms=delay_ms or 0,
             status=status,
             code=code,
             drop_connection=bool(_optional(body, "dropConnection", bool)),
             after_apply=bool(_optional(body, "afterApply", bool)),
         )
+
+
+FIELDS = frozenset(
+    {"method", "path", "times", "delayMs", "status", "code", "dropConnection", "afterApply"}
+)
 
 
 def _optional(body: dict[str, Any], name: str, kind: type) -> Any:

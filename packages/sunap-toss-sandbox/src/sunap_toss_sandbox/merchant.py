@@ -248,6 +248,7 @@ class Merchant:
             raise TossError("ALREADY_PROCESSED_PAYMENT")
         if payment.order_id != order_id or payment.total_amount != amount:
             raise TossError(choices.CONFIRM_MISMATCH_CODE)
+        self._ensure_order_free(order_id)  # another window's payment of the order was approved
         minimum = choices.MINIMUM_AMOUNT_BY_METHOD.get(payment.method, 1)
         if amount < minimum:  # refused before anything changes: the payment stays IN_PROGRESS
             raise TossError("BELOW_MINIMUM_AMOUNT")
@@ -443,7 +444,14 @@ class Merchant:
 
     def _add(self, payment: PaymentRecord) -> None:
         self.payments[payment.payment_key] = payment
-        self._by_order[payment.order_id] = payment
+        self._index_order(payment)
+
+    def _index_order(self, payment: PaymentRecord) -> None:
+        """An orderId names its approved payment once there is one (look-ups by orderId, and
+        `_ensure_order_free`), else its latest window."""
+        existing = self._by_order.get(payment.order_id)
+        if existing is None or existing is payment or existing.status not in _ORDER_TAKEN:
+            self._by_order[payment.order_id] = payment
 
     def _existing(self, payment_key: str) -> PaymentRecord:
         payment = self.payments.get(payment_key)
@@ -462,6 +470,7 @@ class Merchant:
             raise TossError("DUPLICATED_ORDER_ID")
 
     def _approve(self, payment: PaymentRecord) -> None:
+        self._by_order[payment.order_id] = payment
         payment.status = "DONE"
         payment.approved_at = self._clock.now()
         payment.approve_no = identifiers.approve_number()
@@ -472,6 +481,7 @@ class Merchant:
     def _open_account(
         self, payment: PaymentRecord, bank_code: str, customer_name: str, due_at: datetime
     ) -> None:
+        self._by_order[payment.order_id] = payment
         payment.status = "WAITING_FOR_DEPOSIT"
         payment.due_at = due_at
         payment.secret = identifiers.deposit_secret()
