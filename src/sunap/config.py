@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         "5,10,20,40,120,600,3600,21600,86400", validation_alias="SUNAP_RECONCILE_DELAYS"
     )
     worker_poll_seconds: float = Field(1.0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
+    # `sunap worker` serves its /metrics here, on SUNAP_HOST; 0 (the default) serves none.
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, validation_alias="SUNAP_WORKER_METRICS_PORT"
+    )
     # Days a webhook delivery is kept before it is pruned, and how often pruning runs.
     webhook_retention_days: float = Field(
         90, gt=0, le=3650, validation_alias="SUNAP_WEBHOOK_RETENTION_DAYS"

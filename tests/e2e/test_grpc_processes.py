@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.e2e.flows import wait_for
 from tests.support.service import RunningService, free_port, running_service
 
 SUNAP = [sys.executable, "-m", "sunap.cli"]
@@ -115,3 +117,40 @@ def test_sunap_worker_serves_no_grpc(tmp_path: Path) -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_sunap_worker_serves_its_own_metrics_behind_the_token_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """With the API in another process, what only the worker counts (relay errors, reconcile
+    outcomes, its own crashes) must be scraped from the worker itself."""
+    metrics_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
+    env.update(
+        SUNAP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
+        SUNAP_WORKER_METRICS_PORT=str(metrics_port),
+        SUNAP_METRICS_TOKEN="scrape-token-0001",
+    )
+    subprocess.run([*SUNAP, "migrate"], env=env, check=True, capture_output=True, cwd=tmp_path)
+    with (tmp_path / "worker.log").open("ab") as log:
+        worker = subprocess.Popen([*SUNAP, "worker"], env=env, stdout=log, stderr=log, cwd=tmp_path)
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    try:
+
+        def scraped() -> httpx.Response | None:
+            try:
+                return httpx.get(url, headers={"Authorization": "Bearer scrape-token-0001"})
+            except httpx.TransportError:
+                return None
+
+        answer = wait_for(scraped, timeout=30)
+        assert answer is not None, (tmp_path / "worker.log").read_text()
+        assert answer.status_code == 200
+        for family in ("sunap_relay_errors_total", "sunap_outbox_unpublished"):
+            assert family in answer.text, family
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url.replace("/metrics", "/v1/payments")).status_code == 404
+        assert listening_ports(worker.pid) == {metrics_port}
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()

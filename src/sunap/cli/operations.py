@@ -34,17 +34,31 @@ def migrate() -> None:
     print("database is at the newest schema")
 
 
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve /metrics on this port (default SUNAP_WORKER_METRICS_PORT; 0: none).",
+        ),
+    ] = None,
+) -> None:
     from sunap.config import Settings
+
+    from .serve import refuse_taken_ports
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_work(settings))
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    refuse_taken_ports(settings.host, {"metrics": port})
+    asyncio.run(_work(settings, port))
 
 
-async def _work(settings: Settings) -> None:
+async def _work(settings: Settings, metrics_port: int) -> None:
     from sunap.bootstrap import build_runtime, loopback_url
     from sunap.entrypoints.workers.loop import WorkerGroup
+    from sunap.entrypoints.workers.metrics_endpoint import serving_metrics
 
     runtime = build_runtime(settings, self_url=loopback_url(settings.host, settings.port))
     await runtime.publisher.start()
@@ -55,7 +69,8 @@ async def _work(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     group.start()
     try:
-        await stop.wait()
+        async with serving_metrics(runtime.container, runtime.metrics, settings.host, metrics_port):
+            await stop.wait()
     finally:
         await group.stop()
         await runtime.aclose()

@@ -60,15 +60,21 @@ async def readyz(request: Request) -> Response:
 )
 async def metrics(request: Request) -> Response:
     """Behind `Authorization: Bearer <SUNAP_METRICS_TOKEN>` when a token is set."""
-    expected = container_of(request).metrics_token
-    if expected is not None:
-        scheme, _, offered = request.headers.get("authorization", "").partition(" ")
-        # Compared in constant time, so the time taken says nothing of how much matched.
-        matches = hmac.compare_digest(offered.strip().encode(), expected.encode())
-        if scheme.lower() != "bearer" or not matches:
-            raise ApiError(401, "UNAUTHORIZED", "Send 'Authorization: Bearer <metrics token>'.")
+    if not metrics_allowed(request, container_of(request).metrics_token):
+        raise ApiError(401, "UNAUTHORIZED", "Send 'Authorization: Bearer <metrics token>'.")
     measure_backlog = container_of(request).measure_backlog
     if measure_backlog is not None:
         await measure_backlog()
     registry = metrics_of(request.app).registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_allowed(request: Request, expected: str | None) -> bool:
+    """Whether the request may read the metrics: always with no token set, else with
+    `Authorization: Bearer <token>` (compared in constant time: the time taken says nothing of
+    how much matched)."""
+    if expected is None:
+        return True
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    matches = hmac.compare_digest(offered.strip().encode(), expected.encode())
+    return scheme.lower() == "bearer" and matches
