@@ -14,8 +14,8 @@ from .presenters import aggregate_resource, rfc3339
 
 @dataclass(frozen=True)
 class EnvelopeFactory:
-    """Builds the envelope the outbox stores: one id per event, the aggregate as it is at
-    commit. The relay names the topic from the event type (`commerce.` + type)."""
+    """Builds the envelope the outbox stores: one id per event, and the aggregate as the event
+    left it. The relay names the topic from the event type (`commerce.` + type)."""
 
     ids: IdGenerator
     clock: Clock
@@ -34,9 +34,17 @@ class EnvelopeFactory:
             "datacontenttype": "application/json",
             "sequence": event.position,
             "tenant": aggregate.tenant_id,
-            "data": aggregate_resource(aggregate),
+            "data": aggregate_resource(_as_left_by(event, aggregate)),
         }
         traceparent = self.trace_context() if self.trace_context is not None else None
         if traceparent:
             envelope["traceparent"] = traceparent
         return envelope
+
+
+def _as_left_by(event: DomainEvent, aggregate: Aggregate) -> Aggregate:
+    """The aggregate as it is at commit for its last event (with whatever else the transaction
+    changed, a review flag say); an earlier event of the same commit (two cancels adopted at
+    once) shows the state it left, so its data agrees with its type."""
+    last = aggregate.events[-1] if aggregate.events else None
+    return aggregate if event is last or event.state is None else event.state

@@ -3,16 +3,19 @@ recorded since it was read, which the unit of work writes to the outbox in the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
 
 @dataclass(frozen=True)
 class DomainEvent:
-    """Something that happened to one aggregate, past tense; `type` is its public event type."""
+    """Something that happened to one aggregate, past tense; `type` is its public event type.
+    `state`: the aggregate as this event left it, when more may happen to it before the commit
+    (None: as it is at the commit)."""
 
     type: ClassVar[str]
+    state: Aggregate | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     @property
     def subject(self) -> str:

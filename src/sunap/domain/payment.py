@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -485,8 +486,17 @@ class Payment(Aggregate):
         self.updated_at = now
 
     def _record(self, event_type: type[ev.PaymentEvent], amount: int | None = None) -> None:
-        """`amount`: the money the event is about, the payment's amount unless said otherwise."""
+        """`amount`: the money the event is about, the payment's amount unless said otherwise.
+        The event keeps the payment as it leaves it: one commit may hold several events (two
+        cancels adopted at once), and each one's `data` must agree with its type."""
         amount = self.amount if amount is None else amount
+        sequence = self._next_sequence()
         self.events.append(
-            event_type(payment_id=self.id, sequence=self._next_sequence(), amount=amount)
+            event_type(payment_id=self.id, sequence=sequence, amount=amount, state=self._snapshot())
         )
+
+    def _snapshot(self) -> Payment:
+        snapshot = copy.copy(self)
+        snapshot.cancels = [copy.copy(cancel) for cancel in self.cancels]  # changed in place
+        snapshot.events = []
+        return snapshot
