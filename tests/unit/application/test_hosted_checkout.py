@@ -55,6 +55,11 @@ async def test_a_link_opens_its_payment_and_nothing_else(deps: Deps, clock: Fake
     with pytest.raises(LinkRefused) as expired:
         await payment_for_link(payment.id, token, LINKS, deps)
     assert expired.value.check is LinkCheck.EXPIRED
+    # The window's return takes a link that expired while the customer paid; never a forged one.
+    returned = await payment_for_link(payment.id, token, LINKS, deps, expired_ok=True)
+    assert returned.id == payment.id
+    with pytest.raises(LinkRefused):
+        await payment_for_link(payment.id, token + "x", LINKS, deps, expired_ok=True)
 
 
 async def test_an_approved_window_is_confirmed_once_however_often_it_comes_back(

@@ -125,7 +125,7 @@ async def checkout_page(request: Request, payment_id: str) -> Response:
 async def window_approved(request: Request, payment_id: str) -> Response:
     """The window's successUrl: `paymentKey`, `orderId` and `amount` added by the window."""
     web = web_of(request)
-    payment = await _linked_payment(request, web, payment_id)
+    payment = await _linked_payment(request, web, payment_id, returning=True)
     if isinstance(payment, Response):
         return payment
     query = request.query_params
@@ -151,7 +151,7 @@ async def window_approved(request: Request, payment_id: str) -> Response:
 async def window_failed_back(request: Request, payment_id: str) -> Response:
     """The window's failUrl: `code`, `message` (and `orderId`, unless the customer gave up)."""
     web = web_of(request)
-    payment = await _linked_payment(request, web, payment_id)
+    payment = await _linked_payment(request, web, payment_id, returning=True)
     if isinstance(payment, Response):
         return payment
     code = _clean(request.query_params.get("code"))
@@ -181,7 +181,8 @@ async def result_page(request: Request, payment_id: str) -> Response:
 
 
 def _finish(request: Request, web: WebContext, outcome: CheckoutOutcome) -> Response:
-    token = _token(request)
+    # A fresh link for the pages that follow: the return's own may have expired meanwhile.
+    token = web.links.token(outcome.payment, web.deps.clock.now())
     match outcome:
         case Paid(payment=payment):
             if payment.success_url:
@@ -286,10 +287,16 @@ def _result(
 # -- links ------------------------------------------------------------------------------------
 
 
-async def _linked_payment(request: Request, web: WebContext, payment_id: str) -> Payment | Response:
-    """The payment the request's link opens, or the page that says why it opens none."""
+async def _linked_payment(
+    request: Request, web: WebContext, payment_id: str, *, returning: bool = False
+) -> Payment | Response:
+    """The payment the request's link opens, or the page that says why it opens none. The
+    window's return (`returning`) is taken on a link that expired while the customer paid: a
+    403 there stranded a customer who had approved, and told the merchant nothing."""
     try:
-        return await payment_for_link(payment_id[:100], _token(request), web.links, web.deps)
+        return await payment_for_link(
+            payment_id[:100], _token(request), web.links, web.deps, expired_ok=returning
+        )
     except LinkRefused as refused:
         expired = refused.check is LinkCheck.EXPIRED
         return _result(request, "expired" if expired else "invalid", status=403)
