@@ -48,7 +48,8 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-cjk
 
-serve: setup
+# The service needs no browser: Chromium is for the browser tests (`setup`, `test`) only.
+serve: $(STAMP) bytecode
 	$(VENV)/bin/sunap serve
 
 test: setup
@@ -87,7 +88,7 @@ wheels: setup
 	for package in $(PACKAGES); do $(UV) build -q --wheel --out-dir dist $$package || exit 1; done
 
 clean:
-	rm -rf $(VENV) .tools dist .pytest_cache .mypy_cache .ruff_cache *.db var/screenshots
+	rm -rf $(VENV) .tools dist .pytest_cache .mypy_cache .ruff_cache *.db *.secrets.key var/screenshots
 
 # The money soak: >= 1,000 seeded scenarios on SQLite and PostgreSQL (docs/money-soak-and-fuzzing.md).
 soak: setup

@@ -1,5 +1,5 @@
 """The drivers a deployment chooses: each database driver and broker client is an extra of the
-`sunap` package (docs/operations.md, "Installation"), so the embedded default installs none of
+`sunap` package (docs/dependencies.md, "Extras: one driver per backend"), so the embedded default installs none of
 them. A configured backend whose extra is missing refuses to start and names the extra to install,
 instead of failing later with a bare ImportError."""
 

@@ -106,7 +106,7 @@ FAULT_CODE_BY_STATUS = {
 # Missing Authorization header (UNCONFIRMED): like an unknown key.
 MISSING_AUTH_CODE = "UNAUTHORIZED_KEY"
 
-# Pacing of cancels (docs/toss.md "2.3 POST /v1/payments/{paymentKey}/cancel", Pacing): a second
+# Pacing of cancels (docs/toss.md "Pacing"): a second
 # cancel of one payment within this many seconds of the last one processed is refused
 # 403 FORBIDDEN_CONSECUTIVE_REQUEST. Toss's window is one second; 0 turns the rule off. Measured
 # on the sandbox clock, so POST /sandbox/clock moves past it.

@@ -1,7 +1,7 @@
 """Toss's answers as small typed records.
 
 Each record reads the fields most callers need and keeps the whole JSON object as `raw`, because
-Toss adds fields without a version bump (docs/toss.md "Auth, keys, base URL"). Amounts are `int`:
+Toss adds fields without a version bump (docs/toss.md "Keys and requests"). Amounts are `int`:
 the JSON is parsed with `parse_float=Decimal`, so `15000.0` is accepted as 15000 and `0.5` is
 refused — never a float. A 2xx answer whose fields cannot be read raises `WireError`, which the
 clients turn into `TossUnknown` (the money may have moved).

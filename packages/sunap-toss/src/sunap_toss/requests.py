@@ -1,6 +1,6 @@
 """The Core API v1 calls as TossRequests: one function per endpoint, shared by both clients.
 
-Paths and bodies follow https://docs.tosspayments.com/reference (docs/toss.md "Endpoints").
+Paths and bodies follow https://docs.tosspayments.com/reference (docs/toss.md "Endpoints Sunap calls").
 Every POST carries an Idempotency-Key — the caller's, or a fresh UUID — so a retry after a lost
 answer is replayed by Toss instead of being applied twice.
 """

@@ -2,7 +2,7 @@
 subscriptions), audit entries and outbox rows.
 
 Every event an aggregate recorded becomes one outbox row in the same transaction as the change that
-caused it (docs/reliability.md, "Outbox"): either both are committed or neither is. The events are
+caused it (docs/reliability.md, "The outbox and the relay"): either both are committed or neither is. The events are
 collected from every repository the unit of work handed out, as cosmicpython's
 `collect_new_events` does, so a new aggregate needs a repository here and nothing else.
 """
