@@ -228,6 +228,11 @@ def banner(
         ]
     else:
         lines.append(f"Toss API: {settings.toss_api_base_url}")
+        if not settings.toss_client_key:
+            lines.append(
+                "*** No TOSS_CLIENT_KEY: the hosted checkout page answers 503 for payments on "
+                "the default account (Toss's payment window needs the client key)."
+            )
     lines.append(
         f"Events: {'broker configured' if settings.broker_url else 'written to the log (no SUNAP_BROKER_URL)'}"
     )
