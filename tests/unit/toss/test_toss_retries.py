@@ -113,6 +113,19 @@ async def test_a_consecutive_cancel_refusal_waits_a_second_before_the_same_key_a
     assert sleeps.delays and sleeps.delays[0] >= 1.0
 
 
+async def test_a_key_toss_is_still_processing_is_asked_again_after_a_pause_not_at_once(
+    gateway: TossGateway, toss: FakeToss, sleeps: Sleeps
+) -> None:
+    """The jittered backoff could ask again within milliseconds and get the same 409."""
+    toss.error("IDEMPOTENT_REQUEST_PROCESSING", 409)
+    toss.answer(200, card_payment())
+    payment = await gateway.confirm(
+        payment_key="pk", order_id="order-123456", amount=15000, idempotency_key="confirm:pay_1"
+    )
+    assert payment.status == "DONE"
+    assert sleeps.delays and sleeps.delays[0] >= 1.0
+
+
 @pytest.mark.parametrize(
     "first",
     [

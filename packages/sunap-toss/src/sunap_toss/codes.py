@@ -213,6 +213,7 @@ RETRYABLE_CODES = frozenset(
 # Toss processes only the first of two cancels of one payment within a second and refuses the
 # rest with this code (https://docs.tosspayments.com/guides/v2/cancel-payment): wait a second.
 CONSECUTIVE_REQUEST = "FORBIDDEN_CONSECUTIVE_REQUEST"
+IN_PROCESS = "IDEMPOTENT_REQUEST_PROCESSING"
 
 
 def classify(operation: Operation, status: int, code: str | None) -> Verdict:

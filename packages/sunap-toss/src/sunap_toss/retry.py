@@ -32,6 +32,10 @@ class RetryPolicy:
     # Toss refuses a second cancel of one payment within a second (FORBIDDEN_CONSECUTIVE_REQUEST):
     # a retry of that answer waits at least this long, whatever the backoff says.
     consecutive_request_pause: float = 1.1
+    # Toss answers a key whose first request it is still processing with 409
+    # IDEMPOTENT_REQUEST_PROCESSING: asking again at once (the jittered backoff can be a few
+    # milliseconds) only gets the same; after a pause, the first request's answer.
+    in_process_pause: float = 1.0
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
     blocking_sleep: Callable[[float], None] = field(
         default=time.sleep, compare=False

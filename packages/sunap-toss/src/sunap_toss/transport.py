@@ -16,7 +16,14 @@ from typing import Any
 import httpx
 
 from .breaker import CircuitBreaker
-from .codes import CONSECUTIVE_REQUEST, Operation, Verdict, classify, is_retryable_answer
+from .codes import (
+    CONSECUTIVE_REQUEST,
+    IN_PROCESS,
+    Operation,
+    Verdict,
+    classify,
+    is_retryable_answer,
+)
 from .errors import (
     Exchange,
     TossAlreadyProcessed,
@@ -198,6 +205,8 @@ class _Steps:
         delay = self.retry.delay_before(attempt + 1)
         if failed.error.code == CONSECUTIVE_REQUEST:
             delay = max(delay, self.retry.consecutive_request_pause)
+        elif failed.error.code == IN_PROCESS:
+            delay = max(delay, self.retry.in_process_pause)
         if self.clock() + delay - started >= self.retry.max_elapsed:
             return None
         return delay
