@@ -198,6 +198,9 @@ class _Findings:
     truth: GatewayPayment
     # Our cancel id -> the PG transaction that the answer to its own key named.
     answered_cancels: dict[str, str] = field(default_factory=dict)
+    # Every exchange with the PG on the way (the look-ups and each replayed cancel, but a
+    # refused one, which its release records), for the trail: one row per call.
+    exchanges: tuple[GatewayExchange | None, ...] = ()
 
 
 async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: Deps) -> _Findings:
@@ -208,6 +211,7 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
     """
     truth = await gateway.lookup_by_order_id(payment.order_id)
     answered: dict[str, str] = {}
+    seen: list[GatewayExchange | None] = [truth.exchange]
     for n, cancel in enumerate(payment.pending_cancels):
         assert payment.payment_key is not None
         if n > 0:  # the PG takes one cancel of a payment per second (cancel_turns.py)
@@ -220,14 +224,16 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
                 idempotency_key=cancel.gateway_idempotency_key,
             )
         except GatewayDeclined as declined:
-            await _release_cancel(payment, cancel.id, declined, deps)
+            await _release_cancel(payment, cancel.id, declined, deps)  # records its exchange
             continue
-        except GatewayAlreadyProcessed:
+        except GatewayAlreadyProcessed as processed:
             truth = await gateway.lookup_by_payment_key(payment.payment_key)
+            seen += [processed.exchange, truth.exchange]
             continue
+        seen.append(truth.exchange)
         if truth.last_transaction_key is not None:
             answered[cancel.id] = truth.last_transaction_key
-    return _Findings(truth, answered)
+    return _Findings(truth, answered, tuple(seen))
 
 
 async def _release_cancel(
@@ -245,7 +251,8 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
     truth = findings.truth
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, truth.exchange, PgOperation.RECONCILE)
+        for exchange in findings.exchanges:
+            audit.record_exchange(uow, deps, fresh, exchange, PgOperation.RECONCILE)
         if fresh.status is not PaymentStatus.IN_PROGRESS:
             adopt_or_flag(fresh, truth, deps, answered_cancels=findings.answered_cancels)
         outcome = _after_check(uow, fresh, deps, "the PG has not settled it yet")

@@ -248,6 +248,28 @@ async def test_a_lost_cancel_is_settled_and_its_reservation_released_into_the_re
     assert settled.balance_amount == toss.payment(settled.payment_key or "").balance_amount
 
 
+async def test_every_call_the_reconciler_makes_about_lost_cancels_is_in_the_trail(
+    deps: Deps, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """The look-up and each replayed cancel: only the last answer was recorded."""
+    payment, toss = await paid(deps)
+    toss.fail_next("cancel", unknown(), times=2)
+    for amount in (1000, 2000):
+        with pytest.raises(PgUnavailable):
+            await cancel_payment(CancelPayment(TENANT, payment.id, "lost", amount), deps)
+    before = len(store.audit_of(payment.id))
+    clock.advance(seconds=5)
+    await reconcile_due(deps)
+    added = [(str(e.type), e.request_data) for e in store.audit_of(payment.id)[before:]]
+    calls = [(t, r["path"]) for t, r in added if t.startswith("pg.") and r]
+    assert calls == [
+        ("pg.lookup", f"/v1/payments/orders/{payment.order_id}"),
+        ("pg.cancel", f"/v1/payments/{payment.payment_key}/cancel"),
+        ("pg.cancel", f"/v1/payments/{payment.payment_key}/cancel"),
+    ], added
+    assert store.payment(payment.id).balance_amount == 7000
+
+
 async def test_a_replayed_cancel_that_toss_refuses_releases_the_reservation(
     deps: Deps, store: InMemoryStore, clock: FakeClock
 ) -> None:
