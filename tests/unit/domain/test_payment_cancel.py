@@ -35,6 +35,7 @@ def begin(
     cancel_id: str = "cancel_1",
     *,
     has_refund_account: bool = False,
+    tax_free_amount: int = 0,
 ) -> Cancel | None:
     return payment.begin_cancel(
         cancel_id=cancel_id,
@@ -43,6 +44,7 @@ def begin(
         idempotency_key=f"sunap:cancel:{cancel_id}",
         has_refund_account=has_refund_account,
         now=LATER,
+        tax_free_amount=tax_free_amount,
     )
 
 
@@ -151,15 +153,7 @@ def test_a_tax_free_part_larger_than_the_cancel_is_refused_before_anything_is_re
     never settles it."""
     payment = payment_in(S.DONE)
     with pytest.raises(InvalidRequest, match="taxFreeAmount"):
-        payment.begin_cancel(
-            cancel_id="cancel_1",
-            reason="changed my mind",
-            amount=amount,
-            idempotency_key="sunap:cancel:cancel_1",
-            has_refund_account=False,
-            now=LATER,
-            tax_free_amount=tax_free,
-        )
+        begin(payment, amount, tax_free_amount=tax_free)
     assert payment.cancels == []
     assert payment.pending_cancel_amount == 0
     assert payment.cancelable_amount == 15000
