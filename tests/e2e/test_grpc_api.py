@@ -326,10 +326,15 @@ def test_rule_8_a_key_toss_does_not_know_is_invalid_with_its_pg_code_and_the_ord
     assert (answer.status, answer.code) == (C.INVALID_ARGUMENT, "INVALID_PAYMENT_KEY")
     assert answer.info.metadata["pgCode"] == "NOT_FOUND_PAYMENT"
     assert api.get(f"/v1/payments/{payment.id}").json()["status"] == "READY"
+
     # Its log lines say which call and tenant they belong to, as an HTTP call's do.
-    lines = [line for line in service.logs().splitlines() if payment.id in line]
-    assert lines and all(f"request_id=grpc-{payment.id}" in line for line in lines), lines
-    assert all("tenant=" in line for line in lines), lines
+    def lines_of_the_call() -> list[str]:
+        mark = f"request_id=grpc-{payment.id}"
+        return [line for line in service.logs().splitlines() if mark in line]
+
+    lines = wait_for(lambda: [line for line in lines_of_the_call() if "toss confirm" in line])
+    assert lines, service.logs()[-3000:]
+    assert all("tenant=" in line for line in lines_of_the_call())
 
 
 def test_rule_2_a_tampered_amount_is_refused_before_the_pg_and_audited(

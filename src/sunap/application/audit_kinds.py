@@ -42,6 +42,10 @@ class AuditType(enum.StrEnum):
     CONFIRM_CLAIMED = "confirm.claimed"
     CONFIRM_AMOUNT_MISMATCH = "confirm.amount_mismatch"
     CONFIRM_RELEASED = "confirm.released"
+    # The confirm use case's own call to the PG ended with no answer to go by: written only by it,
+    # once its call is over, so a repeated confirm may send the claim again (docs/api.md,
+    # Confirm rules, rule 6).
+    CONFIRM_UNANSWERED = "confirm.unanswered"
     CANCEL_REQUESTED = "cancel.requested"
     CANCEL_LOCAL = "cancel.local"
     REVIEW_RESOLVED = "review.resolved"

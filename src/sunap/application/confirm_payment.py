@@ -30,6 +30,7 @@ from .confirm_verdicts import (
     Refused,
     Undecided,
     judge_attempt,
+    judge_claim,
     look_up_claim,
 )
 from .deps import Deps
@@ -94,7 +95,9 @@ async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
         )
 
     verdict = await judge_attempt(claimed, gateway, attempt)
-    payment = await apply_confirm_verdict(claimed, verdict, deps, PgOperation.CONFIRM)
+    payment = await apply_confirm_verdict(
+        claimed, verdict, deps, PgOperation.CONFIRM, call_ended=True
+    )
     return answer(payment, cmd.payment_key, verdict)
 
 
@@ -207,20 +210,42 @@ def _refuse_if_gateway_down(gateway: PaymentGateway) -> None:
 
 async def _settle_earlier_attempt(cmd: ConfirmPayment, deps: Deps) -> Payment:
     """A confirm of this payment was sent before and its answer may be lost (docs/api.md,
-    Confirm rules, rule 6): a read at the PG settles it if the PG has decided; otherwise the
-    attempt is still running, or the reconciler will send it again under its own key. No
-    second confirm is sent from here: nothing here can tell that the first call has ended, and
-    a second call while it runs would break rule 4. The read is recorded in the trail."""
+    Confirm rules, rule 6). Once that call has ended with no answer to go by (its
+    `confirm.unanswered` row: only the confirm's own second transaction writes it, after its
+    call is over), the claim is sent again, as the reconciler would: the order looked up, then
+    the same paymentKey under the claim's own Idempotency-Key, which Toss runs once however
+    often it arrives. Until then (the first call may still be on its way: rule 4) the order is
+    only looked up. Either way the calls are in the trail."""
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id)
     in_progress = ConfirmInProgress("A confirm of this payment is in progress.")
     if payment is None or payment.payment_key != cmd.payment_key:
         raise in_progress
     gateway = await deps.accounts.gateway(payment.pg_account_id)
-    verdict = await look_up_claim(payment, gateway)
-    settled = await apply_confirm_verdict(payment, verdict, deps, PgOperation.LOOKUP)
+    if await _first_call_ended(payment, deps):
+        verdict, seen = await judge_claim(payment, gateway)
+        settled = await apply_confirm_verdict(
+            payment, verdict, deps, PgOperation.CONFIRM, also_seen=seen, call_ended=True
+        )
+    else:
+        verdict = await look_up_claim(payment, gateway)
+        settled = await apply_confirm_verdict(payment, verdict, deps, PgOperation.LOOKUP)
     # Settled meanwhile (by the first call's answer, a webhook, the reconciler): answer() says so.
     meanwhile = settled.status in SETTLED and settled.payment_key == cmd.payment_key
     if isinstance(verdict, Undecided) and not meanwhile:
         raise in_progress
     return answer(settled, cmd.payment_key, verdict)
+
+
+async def _first_call_ended(payment: Payment, deps: Deps) -> bool:
+    """Whether the claim's own confirm call is over, its answer lost (its trail says so)."""
+    if payment.status is not PaymentStatus.IN_PROGRESS or payment.confirm_idempotency_key is None:
+        return False
+    async with deps.read_uow() as uow:
+        trail = await uow.audit.list_for_payment(payment.tenant_id, payment.id)
+    claim = payment.confirm_idempotency_key
+    return any(
+        entry.type == AuditType.CONFIRM_UNANSWERED
+        and (entry.request_data or {}).get("claim") == claim
+        for entry in trail
+    )

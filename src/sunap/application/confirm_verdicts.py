@@ -166,3 +166,32 @@ async def look_up_claim(payment: Payment, gateway: PaymentGateway) -> ConfirmVer
     if isinstance(verdict, Approved | Refused):
         return verdict
     return Undecided(None, (record.exchange,))
+
+
+async def judge_claim(
+    payment: Payment, gateway: PaymentGateway
+) -> tuple[ConfirmVerdict, tuple[GatewayExchange | None, ...]]:
+    """Look the order up; when the PG has no decided record of this very claim under it, ask
+    with the claim itself: the same paymentKey and Idempotency-Key. The PG answers a key it has
+    seen with its first answer, and runs one it never saw."""
+    assert payment.payment_key is not None and payment.confirm_idempotency_key is not None
+    try:
+        record = await gateway.lookup_by_order_id(payment.order_id)
+    except GatewayNotFound as not_found:
+        seen: tuple[GatewayExchange | None, ...] = (not_found.exchange,)
+    except GatewayError as error:
+        return Undecided(error, (error.exchange,)), ()
+    else:
+        seen = (record.exchange,)
+        decided = record.status not in (PaymentStatus.IN_PROGRESS, PaymentStatus.READY)
+        if record.payment_key == payment.payment_key and decided:
+            return judge_record(payment, record), ()
+    key, order_id = payment.payment_key, payment.order_id
+    amount, idempotency_key = payment.amount, payment.confirm_idempotency_key
+
+    async def replay() -> GatewayPayment:
+        return await gateway.confirm(
+            payment_key=key, order_id=order_id, amount=amount, idempotency_key=idempotency_key
+        )
+
+    return await judge_attempt(payment, gateway, replay), seen

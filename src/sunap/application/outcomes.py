@@ -76,13 +76,31 @@ async def record_call(
 
 
 async def apply_confirm_verdict(
-    claimed: Payment, verdict: ConfirmVerdict, deps: Deps, operation: PgOperation
+    claimed: Payment,
+    verdict: ConfirmVerdict,
+    deps: Deps,
+    operation: PgOperation,
+    *,
+    also_seen: tuple[GatewayExchange | None, ...] = (),
+    call_ended: bool = False,
 ) -> Payment:
     """Record the PG's answers about a claimed confirm and apply their verdict, in one
-    transaction."""
+    transaction. `call_ended`: the confirm use case's own call is over; left undecided, the
+    claim gets its `confirm.unanswered` row, which lets a repeated confirm send it again."""
     async with deps.uow() as uow:
         payment = await reload(uow, claimed.tenant_id, claimed.id)
-        apply_confirm_verdict_in(uow, payment, claimed, verdict, deps, operation)
+        apply_confirm_verdict_in(
+            uow, payment, claimed, verdict, deps, operation, also_seen=also_seen
+        )
+        if call_ended and isinstance(verdict, Undecided) and _still_this_claim(payment, claimed):
+            audit.record(
+                uow,
+                deps,
+                payment,
+                AuditType.CONFIRM_UNANSWERED,
+                AuditStatus.UNKNOWN,
+                request={"claim": claimed.confirm_idempotency_key},
+            )
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
@@ -104,12 +122,16 @@ def apply_confirm_verdict_in(
     was judged may be changed by its verdict."""
     for exchange in (*also_seen, *_exchanges(verdict)):
         audit.record_exchange(uow, deps, payment, exchange, operation)
-    if (
+    if _still_this_claim(payment, claimed):
+        _apply(uow, payment, verdict, deps)
+
+
+def _still_this_claim(payment: Payment, claimed: Payment) -> bool:
+    return (
         payment.status is PaymentStatus.IN_PROGRESS
         and payment.payment_key == claimed.payment_key
         and payment.confirm_idempotency_key == claimed.confirm_idempotency_key  # this very claim
-    ):
-        _apply(uow, payment, verdict, deps)
+    )
 
 
 def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Deps) -> None:

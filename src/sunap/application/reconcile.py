@@ -20,7 +20,7 @@ from .adopt import next_check_at
 from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
-from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_attempt, judge_record
+from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_claim
 from .deps import Deps
 from .errors import QuarantinedPayment, UnknownPgAccount
 from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
@@ -29,7 +29,6 @@ from .ports.gateway import (
     GatewayDeclined,
     GatewayError,
     GatewayExchange,
-    GatewayNotFound,
     GatewayPayment,
     PaymentGateway,
     PgOperation,
@@ -141,7 +140,7 @@ async def _settle_billing_charge(payment: Payment, deps: Deps) -> ReconcileOutco
 
 async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -> ReconcileOutcome:
     """Judge the claim as the confirm use case would have (confirm_verdicts.py)."""
-    verdict, seen = await _judge_claim(payment, gateway)
+    verdict, seen = await judge_claim(payment, gateway)
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
         apply_confirm_verdict_in(
@@ -153,35 +152,6 @@ async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -
             outcome = _after_check(uow, fresh, deps, _reason(verdict))
         await uow.commit()
     return outcome
-
-
-async def _judge_claim(
-    payment: Payment, gateway: PaymentGateway
-) -> tuple[ConfirmVerdict, tuple[GatewayExchange | None, ...]]:
-    """Look the order up; when the PG has no decided record of this very claim under it, ask
-    with the claim itself: the same paymentKey and Idempotency-Key. The PG answers a key it has
-    seen with its first answer, and runs one it never saw."""
-    assert payment.payment_key is not None and payment.confirm_idempotency_key is not None
-    try:
-        record = await gateway.lookup_by_order_id(payment.order_id)
-    except GatewayNotFound as not_found:
-        seen: tuple[GatewayExchange | None, ...] = (not_found.exchange,)
-    except GatewayError as error:
-        return Undecided(error, (error.exchange,)), ()
-    else:
-        seen = (record.exchange,)
-        decided = record.status not in (PaymentStatus.IN_PROGRESS, PaymentStatus.READY)
-        if record.payment_key == payment.payment_key and decided:
-            return judge_record(payment, record), ()
-    key, order_id = payment.payment_key, payment.order_id
-    amount, idempotency_key = payment.amount, payment.confirm_idempotency_key
-
-    async def replay() -> GatewayPayment:
-        return await gateway.confirm(
-            payment_key=key, order_id=order_id, amount=amount, idempotency_key=idempotency_key
-        )
-
-    return await judge_attempt(payment, gateway, replay), seen
 
 
 def _reason(verdict: ConfirmVerdict) -> str:

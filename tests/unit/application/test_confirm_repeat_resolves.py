@@ -50,28 +50,49 @@ async def test_a_repeated_confirm_after_a_lost_answer_resolves_the_payment(
     assert len(toss.applied_of("confirm")) == 1
 
 
-async def test_a_repeated_confirm_after_a_call_toss_never_took_only_reads_and_the_reconciler_sends_it(
-    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+async def test_a_repeated_confirm_after_a_call_toss_never_took_sends_the_claim_again(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
-    """The first call failed before Toss applied it (a 500): a repeat cannot tell that call has
-    ended (the reconciler's replay leaves the same trail), so it only reads: 409, and the read
-    is in the trail. The reconciler sends the same confirm again under the claim's key."""
+    """The first call failed before Toss applied it (a 500) and has ended: its second
+    transaction says so in the trail. A repeat then sends the claim again under its own key
+    (Toss runs a key it never saw), as the reconciler would, with no wait for it."""
     payment, cmd = await paid_in_window(deps, toss, "o-0002")
     toss.fail_next("confirm", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
     with pytest.raises(PgUnavailable):
         await confirm_payment(cmd, deps)
 
+    again = await confirm_payment(cmd, deps)
+
+    assert again.status is PaymentStatus.DONE
+    sent = toss.calls_of("confirm")
+    assert len(sent) == 2 and sent[0].idempotency_key == sent[1].idempotency_key
+    assert len(toss.applied_of("confirm")) == 1
+    trail = [(e.type, e.status) for e in store.audit_of(payment.id)]
+    assert trail[1:] == [
+        ("confirm.claimed", "ok"),
+        ("pg.confirm", "unknown"),
+        ("confirm.unanswered", "unknown"),
+        ("pg.lookup", "ok"),
+        ("pg.confirm", "ok"),
+    ]
+
+
+async def test_a_repeat_whose_resend_is_unanswered_too_is_in_progress_and_the_reconciler_settles_it(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment, cmd = await paid_in_window(deps, toss, "o-0004")
+    toss.fail_next("confirm", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"), times=2)
+    with pytest.raises(PgUnavailable):
+        await confirm_payment(cmd, deps)
     with pytest.raises(ConfirmInProgress):
         await confirm_payment(cmd, deps)
-
-    assert len(toss.calls_of("confirm")) == 1
-    trail = [(e.type, e.status) for e in store.audit_of(payment.id)]
-    assert trail[1:] == [("confirm.claimed", "ok"), ("pg.confirm", "unknown"), ("pg.lookup", "ok")]
+    assert store.payment(payment.id).status is PaymentStatus.IN_PROGRESS
     clock.advance(seconds=60)
     await reconcile_due(deps)
     assert store.payment(payment.id).status is PaymentStatus.DONE
     sent = toss.calls_of("confirm")
-    assert len(sent) == 2 and sent[0].idempotency_key == sent[1].idempotency_key
+    assert len(sent) == 3 and len({c.idempotency_key for c in sent}) == 1
+    assert len(toss.applied_of("confirm")) == 1
 
 
 async def test_a_repeated_confirm_while_the_first_call_runs_only_reads_and_records_the_read(
