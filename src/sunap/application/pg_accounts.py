@@ -376,32 +376,3 @@ async def seal_own_account(
         updated_at=now,
     )
     return sealed
-
-
-async def give_tenant_own_account(
-    tenant_id: str,
-    *,
-    secret_key: str,
-    client_key: str | None,
-    webhook_secret: str | None,
-    store: PgAccountStore,
-    box: SecretBox,
-    now: datetime,
-    production: bool,
-    default: PgAccount | None = None,
-) -> SealedPgAccount:
-    """Seal a tenant's own account (seal_own_account) and make it the tenant's. Payments made
-    before keep the account they were made on."""
-    sealed = await seal_own_account(
-        tenant_id,
-        secret_key=secret_key,
-        client_key=client_key,
-        webhook_secret=webhook_secret,
-        store=store,
-        box=box,
-        now=now,
-        production=production,
-        default=default,
-    )
-    await store.give_tenant_own_account(tenant_id, sealed)
-    return sealed

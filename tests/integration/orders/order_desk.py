@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
-from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.tables import consumed_messages, outbox, payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import RandomIds, SystemClock
@@ -22,11 +21,11 @@ from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.order_placed import SUBSCRIBER
-from sunap.application.pg_accounts import give_tenant_own_account
 from sunap.application.ports.messaging import InboundMessage
 from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.gateway import FakeGateway
 from tests.support.databases import unique
+from tests.support.own_accounts import give_own_account as give_tenant_account
 
 TOPIC = "commerce.order.placed"
 
@@ -107,14 +106,4 @@ async def open_order_desk(engine: AsyncEngine, tenant: str | None = None) -> Ord
 
 async def give_own_account(desk: OrderDesk) -> None:
     """The tenant gets a Toss account of its own (sealed with a throwaway key)."""
-    box = FernetSecretBox([new_key().encode()])
-    await give_tenant_own_account(
-        desk.tenant_id,
-        secret_key="test_sk_" + desk.tenant_id,
-        client_key=None,
-        webhook_secret=None,
-        store=SqlPgAccountStore(desk.engine),
-        box=box,
-        now=SystemClock().now(),
-        production=False,
-    )
+    await give_tenant_account(desk.engine, desk.tenant_id, FernetSecretBox([new_key().encode()]))

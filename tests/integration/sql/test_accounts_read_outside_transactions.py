@@ -31,11 +31,11 @@ from sunap.application.pg_accounts import (
     DEFAULT_PG_ACCOUNT,
     PgAccount,
     PgAccountDirectory,
-    give_tenant_own_account,
 )
 from sunap.domain.payment import PaymentStatus
 from tests.fakes.gateway import BILLING_CHARGE, CANCEL, CONFIRM, FakeGateway
 from tests.support.databases import unique
+from tests.support.own_accounts import give_own_account
 
 POOL_TIMEOUT_SECONDS = 3
 
@@ -73,16 +73,7 @@ async def shop(one_connection: AsyncEngine) -> OwnAccountShop:
     clock, ids = SystemClock(), RandomIds()
     box = FernetSecretBox([new_key().encode()])
     tenant_id = await SqlApiKeyStore(one_connection).ensure_tenant(unique("shop"), unique("tnt"))
-    await give_tenant_own_account(
-        tenant_id,
-        secret_key="test_sk_" + unique("own"),
-        client_key=None,
-        webhook_secret=None,
-        store=SqlPgAccountStore(one_connection),
-        box=box,
-        now=clock.now(),
-        production=False,
-    )
+    await give_own_account(one_connection, tenant_id, box)
     toss = FakeGateway(clock)
     deps = Deps(
         uow=sql_unit_of_work_factory(one_connection, EnvelopeFactory(ids, clock)),

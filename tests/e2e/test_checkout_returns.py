@@ -1,0 +1,74 @@
+"""The payment window's return to a real `sunap serve` on a checkout link that expired while the
+customer paid: the page itself stays closed to the expired link, the return confirms what Toss
+approved and sends the customer on, with a fresh link for Sunap's own result page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+
+from sunap.adapters.crypto.fernet_box import FernetSecretBox
+from sunap.application.checkout_links import CheckoutLinks
+from tests.e2e.flows import create_payment, pay_in_window, toss_calls
+from tests.support.service import TEST_SECRETS_KEY, RunningService, running_service_on
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    with running_service_on("sqlite", Path(tmp_path_factory.mktemp("returns"))) as svc:
+        yield svc
+
+
+def expired_token(payment: dict[str, Any]) -> str:
+    """A link the service signed for this payment two hours ago (links live one hour)."""
+    key = FernetSecretBox([TEST_SECRETS_KEY.encode()]).derive_key("checkout-links")
+    signed = SimpleNamespace(
+        id=payment["id"], order_id=payment["orderId"], amount=payment["amount"]
+    )
+    return CheckoutLinks(key).token(signed, datetime.now(UTC) - timedelta(hours=2))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("merchant_url", [True, False], ids=["to-the-merchant", "sunaps-own-page"])
+def test_an_approval_returning_on_an_expired_link_is_confirmed_once_and_sent_on(
+    service: RunningService, merchant_url: bool
+) -> None:
+    key = service.create_key("shop-returns", "payments:write", "payments:read")
+    fields = {"successUrl": "https://shop.example/paid"} if merchant_url else {}
+    with service.client(key) as api, httpx.Client(base_url=service.sandbox_url) as sandbox:
+        payment = create_payment(api, 5000, **fields)
+        payment_key = pay_in_window(sandbox, payment)
+        token = expired_token(payment)
+        page = httpx.get(f"{service.base_url}/checkout/{payment['id']}", params={"token": token})
+        assert page.status_code == 403  # the page itself is closed to an expired link
+
+        returned = httpx.get(
+            f"{service.base_url}/checkout/{payment['id']}/success",
+            params={
+                "token": token,
+                "paymentKey": payment_key,
+                "orderId": payment["orderId"],
+                "amount": payment["amount"],
+            },
+        )
+
+        assert returned.status_code == 303, returned.text
+        location = returned.headers["location"]
+        if merchant_url:
+            assert location.startswith("https://shop.example/paid") and "status=DONE" in location
+        else:  # Sunap's own result page, on a fresh link that opens
+            assert f"/checkout/{payment['id']}/result?token=" in location
+            assert token not in location
+            assert httpx.get(location).status_code == 200
+        assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "DONE"
+        mine = [
+            c
+            for c in toss_calls(sandbox, "/v1/payments/confirm")
+            if payment["id"] in (c["idempotencyKey"] or "")
+        ]
+        assert len(mine) == 1
