@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -56,7 +58,8 @@ from sunap.entrypoints.container import Container
 from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.metrics import Metrics
-from sunap.entrypoints.rate_limit import RateLimiter
+from sunap.entrypoints.rate_limit import Limiter, RateLimiter
+from sunap.entrypoints.shared_rate_limit import SHARED_BUCKETS_ENV, SharedRateLimiter
 from sunap.entrypoints.tracing import Tracing, start_tracing, tracing_wanted
 from sunap.entrypoints.web.context import WebContext
 from sunap.entrypoints.workers.expiry import expiry_worker
@@ -284,10 +287,12 @@ def build_app(
     *,
     self_url: str,
     grpc_address: tuple[str, int] | None = None,
+    grpc_port_shared: bool = False,
     span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     """The HTTP app for `sunap serve`; in-process workers and, given an address, the gRPC
-    server start and stop with it, on its event loop."""
+    server start and stop with it, on its event loop. The processes of `--workers N` share
+    the gRPC port (`grpc_port_shared`) as they share the HTTP socket."""
     runtime = build_runtime(settings, self_url=self_url, span_exporter=span_exporter)
     tracing = runtime.tracing
     grpc_server = None
@@ -301,6 +306,7 @@ def build_app(
             port=port,
             poll_seconds=settings.worker_poll_seconds,
             interceptors=tracing.grpc_interceptors() if tracing else (),
+            share_port=grpc_port_shared,
         )
 
     @asynccontextmanager
@@ -356,9 +362,14 @@ def _backlog_gauges(
     return measure
 
 
-def _rate_limiter(settings: Settings) -> RateLimiter | None:
+def _rate_limiter(settings: Settings) -> Limiter | None:
+    """The processes of one `sunap serve --workers N` share the buckets of the file their
+    parent made and named in the environment; any other process keeps its own."""
     limit = settings.rate_limit_bucket
-    return None if limit is None else RateLimiter(*limit)
+    if limit is None:
+        return None
+    shared = os.environ.get(SHARED_BUCKETS_ENV)
+    return SharedRateLimiter(Path(shared), *limit) if shared else RateLimiter(*limit)
 
 
 def secret_box(settings: Settings) -> SecretBox:

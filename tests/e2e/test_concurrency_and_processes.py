@@ -20,7 +20,10 @@ from tests.e2e.flows import (
     paid_payment,
     pay_in_window,
     toss_calls,
+    wait_for,
 )
+from sunap.v1 import payments_pb2 as pb
+from tests.e2e.grpc_client import grpc_client
 from tests.support.databases import create_database, drop_database
 from tests.support.service import RunningService, free_port, running_service
 
@@ -186,5 +189,46 @@ def test_two_serve_processes_on_one_postgresql_confirm_and_cancel_once(
                 toss = sandbox.get(f"/v1/payments/{payment_key}", auth=(DOC_SECRET_KEY, "")).json()
                 assert toss["balanceAmount"] == 1000
                 assert api.get(f"/v1/payments/{payment['id']}").json()["balanceAmount"] == 1000
+    finally:
+        drop_database(url)
+
+
+def test_serve_with_two_workers_confirms_and_holds_each_keys_rate_limit_across_them(
+    tmp_path: Path, standalone_sandbox: str
+) -> None:
+    """`sunap serve --workers 2`: both processes start, gRPC included; a payment created through
+    one is confirmed through either; a key's burst (10 with 5/h) is spent once between the
+    processes, however the kernel hands them the connections."""
+    url = create_database("postgresql", tmp_path)
+    env = {
+        "SUNAP_DATABASE_URL": url,
+        "TOSS_SECRET_KEY": DOC_SECRET_KEY,
+        "TOSS_API_BASE_URL": standalone_sandbox,
+        "SUNAP_RATE_LIMIT": "5/h",
+    }
+    try:
+        with running_service(tmp_path, "--workers", "2", **env) as service:
+            assert wait_for(lambda: service.logs().count("Application startup complete") == 2)
+            key = service.create_key("shop-workers", "payments:read", "payments:write")
+            with (
+                service.client(key) as api,
+                httpx.Client(base_url=standalone_sandbox, timeout=30) as sandbox,
+            ):
+                payment = create_payment(api, 5000, orderId=new_order_id())
+                confirmed = confirm(api, payment, pay_in_window(sandbox, payment))
+                assert confirmed.status_code == 200, confirmed.text
+                assert confirmed.json()["status"] == "DONE"
+            # Both processes serve gRPC on the one port (each would refuse a stranger's).
+            with grpc_client(service.grpc_target, key) as door:
+                assert door.get(payment["id"]).status == pb.DONE
+
+            def read(_: int) -> int:
+                with service.client(key) as fresh_connection:
+                    return fresh_connection.get(f"/v1/payments/{payment['id']}").status_code
+
+            with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+                codes = list(pool.map(read, range(40)))
+            # The burst of 10 less the create, the confirm and the gRPC read: 7 went ahead.
+            assert codes.count(200) == 7 and codes.count(429) == 33, codes
     finally:
         drop_database(url)

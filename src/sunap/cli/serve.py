@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -121,18 +125,38 @@ def serve(
         return
     # Each worker process builds its own app from the environment it inherits.
     os.environ.update(SUNAP_HOST=host, SUNAP_PORT=str(port), SUNAP_GRPC_PORT=str(grpc_port))
-    uvicorn.run(
-        "sunap.cli.serve:worker_app",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level=log_level,
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http=BoundedHttpToolsProtocol,
-    )
+    with shared_rate_buckets(settings):
+        uvicorn.run(
+            "sunap.cli.serve:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=None,
+            access_log=False,
+            loop="uvloop",
+            http=BoundedHttpToolsProtocol,
+        )
+
+
+@contextmanager
+def shared_rate_buckets(settings: Settings) -> Iterator[None]:
+    """The rate limits' buckets, in a file of a private directory named in the environment the
+    worker processes inherit, so that a key's limit holds across them; gone when serve ends."""
+    from sunap.entrypoints.shared_rate_limit import SHARED_BUCKETS_ENV, create_bucket_file
+
+    if settings.rate_limit_bucket is None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="sunap-rate-") as directory:
+        path = Path(directory) / "buckets"
+        create_bucket_file(path)
+        os.environ[SHARED_BUCKETS_ENV] = str(path)
+        try:
+            yield
+        finally:
+            del os.environ[SHARED_BUCKETS_ENV]
 
 
 def worker_app() -> Any:
@@ -144,7 +168,7 @@ def worker_app() -> Any:
     configure_logging(settings.log_level, settings.log_format)
     grpc_address = (settings.host, settings.grpc_port) if settings.grpc_port else None
     self_url = loopback_url(settings.host, settings.port)
-    return build_app(settings, self_url=self_url, grpc_address=grpc_address)
+    return build_app(settings, self_url=self_url, grpc_address=grpc_address, grpc_port_shared=True)
 
 
 def refuse_workers(workers: int, settings: Settings) -> None:

@@ -16,7 +16,7 @@ from sunap.application.ports.idempotency import IdempotencyStore
 from sunap.application.ports.webhook_inbox import WebhookInbox
 from sunap.application.presenters import payment_resource
 from sunap.domain.payment import Payment
-from sunap.entrypoints.rate_limit import RateLimiter
+from sunap.entrypoints.rate_limit import Limiter
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Container:
     pg_accounts: PgAccountStore
     is_ready: Callable[[], Awaitable[bool]]  # the database answers
     checkout_url: Callable[[Payment], str | None] = lambda _payment: None
-    rate_limiter: RateLimiter | None = None  # None: no rate limit
+    rate_limiter: Limiter | None = None  # None: no rate limit
     metrics_token: str | None = None  # None: /metrics is open
     # Whether an exception means the database cannot be reached (503) rather than a bug (500).
     is_outage: Callable[[BaseException], bool] = lambda _error: False

@@ -3,8 +3,9 @@
 A key may spend `burst` requests at once and then `rate` a second. Buckets are kept under the
 key's id, never the key itself. A bucket left alone long enough to be full again is the same as
 no bucket, so idle ones are dropped from time to time: memory follows the keys in use, not every
-key ever seen. Buckets are not shared between processes: N processes together allow N times the
-rate.
+key ever seen. The processes of one `sunap serve --workers N` share theirs instead
+(`shared_rate_limit.py`); separate `sunap serve` processes each keep their own, so N of them
+together allow N times the rate.
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    def take(self, key_id: str) -> float:
+        """Spend one request of `key_id`: 0.0 when it may go ahead, otherwise the seconds to
+        wait until it may (nothing is spent then)."""
+        ...
 
 
 @dataclass

@@ -24,9 +24,6 @@ log = logging.getLogger("sunap.grpc")
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 OPTIONS = [
-    # Another process on the port is an error, not a silent share of its calls (grpc's default
-    # on Linux is SO_REUSEPORT, which would let two services take turns answering).
-    ("grpc.so_reuseport", 0),
     # Past the API's limit on a body (64 KiB) a message is refused with the API's code
     # (requests.py); past this one grpcio refuses it, unread, with a bare RESOURCE_EXHAUSTED.
     ("grpc.max_receive_message_length", TRANSPORT_LIMIT),
@@ -52,6 +49,7 @@ class GrpcServer:
         port: int,
         poll_seconds: float,
         interceptors: Sequence[Any] = (),
+        share_port: bool = False,
     ) -> None:
         self._container = container
         self._versions = versions
@@ -59,13 +57,18 @@ class GrpcServer:
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._poll_seconds = poll_seconds
         self._interceptors = list(interceptors)  # e.g. OpenTelemetry's, when traces are on
+        # Another process on the port is an error, not a silent share of its calls (grpc's
+        # default on Linux is SO_REUSEPORT, which lets two services take turns answering),
+        # except between the processes of one `sunap serve --workers N`, whose parent made
+        # sure before it started them that nothing else held the port.
+        self._options = [*OPTIONS, ("grpc.so_reuseport", 1 if share_port else 0)]
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
         self._catch_up: WorkerGroup | None = None
 
     async def start(self) -> int:
         """Listen and serve; returns the port bound."""
-        server = grpc.aio.server(options=OPTIONS, interceptors=self._interceptors or None)
+        server = grpc.aio.server(options=self._options, interceptors=self._interceptors or None)
         add_payment_service(PaymentService(self._container), server)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
