@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sunap.v1 import payments_pb2 as pb
 from tests.e2e.flows import (
     confirm,
     create_payment,
@@ -22,7 +23,6 @@ from tests.e2e.flows import (
     toss_calls,
     wait_for,
 )
-from sunap.v1 import payments_pb2 as pb
 from tests.e2e.grpc_client import grpc_client
 from tests.support.databases import create_database, drop_database
 from tests.support.service import RunningService, free_port, running_service
