@@ -368,6 +368,35 @@ def test_another_tenant_sees_none_of_it_and_a_payments_key_cannot_bill(
     assert [s["id"] for s in mine["items"]] == [sub["id"]]
 
 
+def test_another_tenant_cannot_take_a_renewals_order_id_first_and_the_renewal_is_charged(
+    service: RunningService, api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """A charge's orderId (`{subscription}-p{period}-a{attempt}`) reaches Toss and the card
+    holder's receipt. Held first by another tenant's payment on the shared Toss account, it
+    would have made every renewal skip for good: such orderIds are refused to everyone."""
+    sub = active_subscription(api, sandbox)
+    next_order_id = f"{sub['id']}-p1-a1"
+    squatter = service.create_key("saas-squat", "payments:write", "billing")
+    with service.client(squatter) as other:
+        taken = other.post(
+            "/v1/payments",
+            json={"orderName": "squat", "amount": 9900, "orderId": next_order_id},
+        )
+        assert taken.status_code == 400, taken.text
+        assert (
+            taken.json()["code"] == "INVALID_REQUEST" and "subscription" in taken.json()["message"]
+        )
+        own_key = billing_key(other, sandbox, customer_key())
+        charged = other.post(
+            f"/v1/billing-keys/{own_key['id']}/charges",
+            json={"orderName": "squat", "amount": 1000, "orderId": f"{sub['id']}-p2-a1"},
+        )
+        assert charged.status_code == 400 and charged.json()["code"] == "INVALID_REQUEST"
+    printed = run_due(service, after(sub["currentPeriodEnd"], minutes=1))
+    assert [r[1] for r in rows_of(printed, sub["id"])] == ["approved"]
+    assert next_order_id in [c["orderId"] for c in charges(api, sub["id"])]
+
+
 @pytest.mark.parametrize(
     "body",
     [

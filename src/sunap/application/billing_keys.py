@@ -14,6 +14,7 @@ from sunap.domain.payment import Payment
 from .audit_kinds import AuditStatus, AuditType, FamilyType
 from .billing_charges import ChargeVerdict, claim_payment, send_charge, unknown_charge
 from .billing_commands import ChargeBillingKey, IssueBillingKey
+from .create_payment import refuse_reserved_order_id
 from .deps import Deps
 from .errors import BillingRefused, PaymentRejected, PgUnavailable, SecretsKeyMissing
 from .outcomes import unknown_outcome
@@ -114,6 +115,7 @@ async def forget_billing_key(
 async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
     """One charge now: DONE, or PaymentRejected (ABORTED), or an unknown outcome the reconciler
     settles; never charged twice."""
+    refuse_reserved_order_id(cmd.order_id)
     payment = await with_account_at_hand(deps.accounts, lambda: _claim_charge(cmd, deps))
     result = await send_charge(payment.id, deps)
     if result.verdict is ChargeVerdict.REFUSED:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 
+from sunap.domain.errors import InvalidRequest
 from sunap.domain.payment import Payment
+from sunap.domain.subscription import is_charge_order_id
 
 from . import audit
 from .audit_kinds import AuditStatus, AuditType
@@ -17,7 +19,21 @@ def new_order_id() -> str:
     return f"order_{secrets.token_urlsafe(18).replace('-', '_')}"
 
 
+RESERVED_ORDER_ID = (
+    "orderId {} has the shape of a subscription charge's (sub_…-p…-a…), which only Sunap's "
+    "billing gives; choose another."
+)
+
+
+def refuse_reserved_order_id(order_id: str | None) -> None:
+    """A caller's orderId may not be one a subscription's charge will take: on a shared PG account
+    another tenant could otherwise hold it first and stop that subscription's renewals."""
+    if order_id is not None and is_charge_order_id(order_id):
+        raise InvalidRequest(RESERVED_ORDER_ID.format(order_id))
+
+
 async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
+    refuse_reserved_order_id(cmd.order_id)
     now = deps.clock.now()
     payment = Payment.create(
         id=deps.ids.new_id("pay"),

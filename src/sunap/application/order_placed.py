@@ -14,9 +14,10 @@ from typing import Any
 
 from sunap.domain.errors import DuplicateOrderId, SunapError
 from sunap.domain.money import require_amount, require_currency
+from sunap.domain.subscription import is_charge_order_id
 
 from .commands import CreatePayment
-from .create_payment import create_payment
+from .create_payment import RESERVED_ORDER_ID, create_payment
 from .deps import Deps
 from .ports.api_keys import ApiKeyStore
 from .ports.consumed_messages import ConsumedMessages
@@ -59,6 +60,8 @@ def parse_order_placed(body: bytes) -> PlacedOrder:
     order_id, tenant, name = data.get("orderId"), data.get("tenant"), data.get("orderName")
     if not isinstance(order_id, str) or not ORDER_ID.fullmatch(order_id):
         raise MalformedOrder("orderId must be 6–64 of A-Z a-z 0-9 - _ =")
+    if is_charge_order_id(order_id):
+        raise MalformedOrder(RESERVED_ORDER_ID.format(order_id))
     if not isinstance(tenant, str) or not tenant:
         raise MalformedOrder("tenant is required")
     if not isinstance(name, str) or not 1 <= len(name) <= 100:

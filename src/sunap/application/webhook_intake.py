@@ -120,9 +120,10 @@ def _stored(
 
 async def _check_deposit_secret(notice: WebhookNotice, pg_account_id: str, deps: Deps) -> None:
     """Refuse a deposit callback whose secret is not the one the PG gave for its payment, and
-    one for an order we do not have (no secret can match it; answering otherwise would tell a
-    forger which orders exist). A payment whose secret we do not hold yet (its confirm answer is
-    still on its way) is checked by the processor against the secret the PG reports instead."""
+    one for an order we do not have, or that can take no deposit (no secret can match either;
+    answering otherwise would tell a forger which orders exist). A payment whose secret we do
+    not hold yet (its confirm answer is still on its way, or a virtual account's secret never
+    reached us) is checked by the processor against the secret the PG reports instead."""
     assert notice.order_id is not None and notice.secret_digest is not None
     mismatch = WebhookRejected(
         401, "INVALID_SIGNATURE", "The deposit callback's secret does not match the payment's."
@@ -132,7 +133,9 @@ async def _check_deposit_secret(notice: WebhookNotice, pg_account_id: str, deps:
         if payment is None:
             raise mismatch
         if payment.deposit_secret_digest is None:
-            return
+            if payment.may_await_a_deposit:
+                return
+            raise mismatch
         if hmac.compare_digest(notice.secret_digest, payment.deposit_secret_digest):
             return
         audit.record(

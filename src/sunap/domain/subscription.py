@@ -9,6 +9,7 @@ orderId and the PG Idempotency-Key derived from (subscription, serial, attempt) 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -54,6 +55,15 @@ TRANSITIONS: dict[SubscriptionStatus, frozenset[SubscriptionStatus]] = {
 # Statuses whose next charge the scheduler makes when it falls due.
 CHARGEABLE = frozenset({S.INCOMPLETE, S.TRIALING, S.ACTIVE, S.PAST_DUE})
 LIVE = frozenset(set(S) - {S.CANCELED})
+
+
+# The shape of `ChargeRef.order_id`. Reserved: a payment created with one could take a charge's
+# orderId before the charge, and on a shared PG account another tenant's.
+CHARGE_ORDER_ID = re.compile(r"sub_[0-9A-Za-z]+-p[0-9]+-a[0-9]+")
+
+
+def is_charge_order_id(order_id: str) -> bool:
+    return CHARGE_ORDER_ID.fullmatch(order_id) is not None
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ MALFORMED = {
     "a JSON array": b"[1, 2]",
     "no orderId": {"orderId": None},
     "a too short orderId": {"orderId": "abc"},
+    "a subscription charge's orderId": {"orderId": "sub_0192a3b4c5d6e7f8a9b0c1d2-p1-a1"},
     "a float amount": {"amount": 15000.0},
     "a string amount": {"amount": "15000"},
     "a boolean amount": {"amount": True},

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from sunap.application.commands import CreatePayment
+from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports.webhook_inbox import DeliveryStatus
@@ -18,6 +20,8 @@ from tests.fakes.uow import InMemoryStore
 from tests.support.webhook_signing import sign_toss
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox
 from tests.unit.webhooks.scenes import (
+    TENANT,
+    confirmed,
     deposit_callback,
     status_changed,
     waiting_for_deposit,
@@ -209,6 +213,33 @@ async def test_a_deposit_callback_for_an_order_we_do_not_know_is_401_like_a_wron
         await receive(deposit_callback("order-nobody", "whatever"), inbox, deps)
     assert rejected.value.status == 401
     assert inbox.rows == {}
+
+
+@pytest.mark.parametrize("state", ["paid by card", "never sent to Toss"])
+async def test_a_deposit_callback_for_an_order_that_takes_no_deposit_is_401_like_an_unknown_one(
+    state: str, inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """No secret can match such an order's callback: answering 200 while an unknown orderId gets
+    401 would tell anyone, with no key, which orderIds exist on the account."""
+    if state == "paid by card":
+        payment = await confirmed(deps, toss, order_id="order-card-01")
+    else:
+        payment = await create_payment(
+            CreatePayment(
+                tenant_id=TENANT,
+                pg_account_id="default",
+                order_name="socks",
+                amount=9000,
+                order_id="order-ready-01",
+            ),
+            deps,
+        )
+    trail_before = len(store.audit_of(payment.id))
+    with pytest.raises(WebhookRejected) as rejected:
+        await receive(deposit_callback(payment.order_id, "forged-secret"), inbox, deps)
+    assert (rejected.value.status, rejected.value.code) == (401, "INVALID_SIGNATURE")
+    assert inbox.rows == {}
+    assert len(store.audit_of(payment.id)) == trail_before
 
 
 async def test_a_toss_signed_delivery_that_verifies_is_stored_once_by_event_id(
