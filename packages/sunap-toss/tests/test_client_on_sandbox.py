@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -114,6 +115,25 @@ def test_a_wrong_secret_key_is_misconfigured_and_sent_once(
         toss.get_payment_by_order_id(order_id)
     assert caught.value.code == "UNAUTHORIZED_KEY"
     assert len(sandbox.calls(f"/v1/payments/orders/{order_id}")) == 1
+
+
+def test_a_confirm_whose_key_is_another_orders_is_a_warning_a_refused_key_an_error(
+    toss: TossClient, sandbox: StandaloneSandbox, order_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Any caller can send a paymentKey, orderId and amount that do not belong together: Toss's
+    INVALID_REQUEST to a confirm is not the operator's to be woken for; a refused key is."""
+    payment_key = sandbox.pay_in_window(order_id, 5000)
+    caplog.set_level(logging.INFO, logger="sunap_toss")
+    with pytest.raises(TossMisconfigured) as caught:
+        toss.confirm(payment_key=payment_key, order_id=f"{order_id}-other", amount=5000)
+    assert caught.value.code == "INVALID_REQUEST"
+    with (
+        TossClient(secret_key="live_sk_not_for_a_sandbox", base_url=sandbox.url) as refused,
+        pytest.raises(TossMisconfigured),
+    ):
+        refused.confirm(payment_key=payment_key, order_id=order_id, amount=5000)
+    levels = {r.getMessage().split(" code=")[1].split()[0]: r.levelno for r in caplog.records}
+    assert levels == {"INVALID_REQUEST": logging.WARNING, "UNAUTHORIZED_KEY": logging.ERROR}
 
 
 def test_a_provider_error_is_retried_with_the_same_idempotency_key(

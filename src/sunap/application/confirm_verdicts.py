@@ -117,13 +117,22 @@ async def judge_by_key(
     except GatewayError as error:
         return Undecided(error, (cause.exchange, error.exchange))
     if record.order_id != payment.order_id:
-        return NotThisOrders(cause.code, (cause.exchange, record.exchange))
+        return NotThisOrders(cause.code, (cause.exchange, _withheld(record.exchange)))
     verdict = judge_record(payment, record)
     if isinstance(verdict, Undecided) and isinstance(cause, GatewayMisconfigured):
         # The PG refused our request and has not approved the payment: the refusal stands as
         # an unknown outcome (our key or request may be wrong; an operator must look).
         return Undecided(cause, (cause.exchange, record.exchange))
     return _after(cause.exchange, verdict)
+
+
+def _withheld(exchange: GatewayExchange | None) -> GatewayExchange | None:
+    """The look-up of a paymentKey that is another order's, without what the PG said of that
+    order: it may be another tenant's (its name, amount, card), and this trail is the caller's."""
+    if exchange is None:
+        return None
+    withheld = {"withheld": "The PG's record of this paymentKey is another order's."}
+    return replace(exchange, response_data=withheld)
 
 
 def _after(exchange: GatewayExchange | None, verdict: ConfirmVerdict) -> ConfirmVerdict:

@@ -106,6 +106,11 @@ async def test_the_key_of_a_payment_the_pg_approved_for_another_order_is_refused
     after = store.payment(payment.id)
     assert after.status is S.READY and after.card is None and after.payment_key is None
     assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]
+    lookup = next(a for a in store.audit_of(payment.id) if a.type == "pg.lookup")
+    # The caller's trail keeps that the key was looked up, not what the PG said of that order
+    # (another tenant's, on a shared account: its name, amount and card).
+    assert "order-elsewhere" not in str(lookup.response_data)
+    assert lookup.response_data is not None and "withheld" in lookup.response_data["body"]
 
 
 async def test_the_key_of_another_orders_window_is_refused(

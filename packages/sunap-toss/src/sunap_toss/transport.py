@@ -372,6 +372,10 @@ class _Steps:
         """One line per attempt; Toss's trace id, when it sent one, rides as the record's
         `toss_trace_id` (the id Toss's support asks for)."""
         level = _LOG_LEVELS.get(verdict, logging.INFO)
+        if request.operation is Operation.CONFIRM and code == "INVALID_REQUEST":
+            # Most often the caller's paymentKey, orderId and amount do not belong together
+            # (anyone with a payments key can send that): the look-up that follows tells.
+            level = logging.WARNING
         if not logger.isEnabledFor(level):
             return
         logger.log(
