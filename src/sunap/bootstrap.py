@@ -70,6 +70,7 @@ from sunap.entrypoints.workers.reconciler import reconciler_worker
 from sunap.entrypoints.workers.relay import OutboxRelay
 from sunap.entrypoints.workers.scheduler import scheduler_worker
 from sunap.entrypoints.workers.webhook_processor import webhook_worker
+from sunap_toss_sandbox.accounts import AccountSpec, AccountSpecError
 from sunap_toss_sandbox.app import create_sandbox_app
 
 if TYPE_CHECKING:
@@ -160,6 +161,8 @@ def build_runtime(
     def gateway_for(account: PgAccount) -> PaymentGateway:
         if account.id == DEFAULT_PG_ACCOUNT:
             return default_gateway
+        if sandbox_app is not None:
+            _books_of_its_own(sandbox_app, account)
         own = TossGateway(
             http_client,
             secret_key=account.secret_key,
@@ -360,6 +363,21 @@ def _backlog_gauges(
         metrics.payments_needing_review.set(found.needing_review)
 
     return measure
+
+
+def _books_of_its_own(sandbox_app: Any, account: PgAccount) -> None:
+    """A tenant's own account, as a merchant of the embedded sandbox. The sandbox lets an
+    unregistered key share its default books, where the payments of every tenant on Sunap's
+    default account are: a tenant's own key would reach them there (confirm another tenant's
+    paymentKey as its own, then refund it), which Toss, keeping each merchant's books apart, never
+    allows. Registered by hand first (with a webhook URL), the account is kept as it is."""
+    spec = AccountSpec(
+        secret_key=account.secret_key, client_key=account.client_key, webhook_url=None
+    )
+    try:
+        sandbox_app.state.sandbox.accounts.ensure_registered(spec)
+    except AccountSpecError as refused:  # its client key is another sandbox account's
+        log.warning("the embedded sandbox refused tenant account %s: %s", account.id, refused)
 
 
 def _rate_limiter(settings: Settings) -> Limiter | None:

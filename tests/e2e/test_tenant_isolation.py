@@ -294,6 +294,31 @@ def test_a_tenant_moving_to_its_own_account_makes_its_next_payment_there_at_once
     assert after["checkout"]["clientKey"] == "test_ck_shop_d_own_account_0001"
 
 
+def test_an_own_account_never_registered_with_the_sandbox_has_books_of_its_own(
+    service: RunningService, a: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """The embedded sandbox let a test key it did not know share its default books, where
+    shop-a's payments are: shop-e, on such a key, created shop-a's orderId on its own account,
+    confirmed it with shop-a's paymentKey (the record matched: adopted) and refunded shop-a's
+    customer. `sunap serve` now registers a tenant's own account with its sandbox."""
+    theirs = paid_payment(a, sandbox)
+    (service.workdir / "shop-e.key").write_text("test_sk_shop_e_never_registered_0001")
+    set_toss = ("tenants", "set-toss", "--tenant", "shop-e", "--secret-key-file", "shop-e.key")
+    subprocess.run(
+        [*SUNAP, *set_toss], env=service.env, cwd=service.workdir, check=True, capture_output=True
+    )
+    with service.client(service.create_key("shop-e", *SCOPES)) as e:
+        body = {"orderName": "x", "amount": theirs["amount"], "orderId": theirs["orderId"]}
+        mine = e.post("/v1/payments", json=body)
+        assert mine.status_code == 201, mine.text  # another account: another order
+        adopted = confirm(e, mine.json(), theirs["paymentKey"])
+        assert adopted.status_code == 400, adopted.text
+        assert adopted.json()["code"] == "INVALID_PAYMENT_KEY"
+        assert get(e, mine.json())["status"] == "READY"
+    assert get(a, theirs)["status"] == "DONE"
+    assert toss_calls(sandbox, f"/v1/payments/{theirs['paymentKey']}/cancel") == []
+
+
 def test_a_webhook_naming_another_accounts_payment_changes_nothing(
     service: RunningService, c: httpx.Client, c_window: httpx.Client
 ) -> None:

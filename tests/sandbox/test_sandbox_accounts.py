@@ -5,6 +5,9 @@ from typing import Any
 import httpx
 import pytest
 
+from sunap_toss_sandbox.accounts import Accounts, AccountSpec
+from sunap_toss_sandbox.clock import SandboxClock
+from sunap_toss_sandbox.webhooks import WebhookSender
 from tests.sandbox.flows import open_window, paid_card_payment, register_account
 from tests.support.sandbox_server import SANDBOX_CLIENT_KEY
 
@@ -209,3 +212,16 @@ async def test_a_client_key_held_by_another_account_is_refused(toss: httpx.Async
     }
     listed = (await toss.get("/sandbox/accounts")).json()["items"]
     assert [item["clientKey"] for item in listed] == [CLIENT_A]
+
+
+def test_ensuring_an_account_registers_it_once_and_keeps_a_registration_made_by_hand() -> None:
+    """What `sunap serve` does for a tenant's own account: books of its own at once, and a
+    webhook URL given by hand (before or after) is never taken away."""
+    clock = SandboxClock()
+    accounts = Accounts(clock, WebhookSender(None, clock))
+    by_hand = accounts.register(AccountSpec(SHOP_A, CLIENT_A, "http://shop-a.test/hooks"))
+    ensured = accounts.ensure_registered(AccountSpec(SHOP_A, CLIENT_A, None))
+    assert ensured is by_hand and ensured.webhook_url == "http://shop-a.test/hooks"
+    fresh = accounts.ensure_registered(AccountSpec(SHOP_B, None, None))
+    assert accounts.for_secret_key(SHOP_B) is fresh is not accounts.default
+    assert accounts.ensure_registered(AccountSpec(SHOP_B, None, None)) is fresh

@@ -153,6 +153,11 @@ class Accounts:
         account.webhook_url = spec.webhook_url
         return account
 
+    def ensure_registered(self, spec: AccountSpec) -> Account:
+        """The account of `spec.secret_key`, registered with `spec` only if it was not already
+        (its client key and webhook URL, set by hand, are kept)."""
+        return self._registered.get(spec.secret_key) or self.register(spec)
+
     def registered(self) -> list[Account]:
         return list(self._registered.values())
 
