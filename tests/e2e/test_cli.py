@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +73,48 @@ def test_keys_list_shows_each_key_as_json_without_the_key_or_its_hash(
     everything = sunap(service, "keys", "list", "--json").stdout
     assert key not in everything and "sk_sunap_" not in everything
     assert "cli-keys" in sunap(service, "keys", "list").stdout.splitlines()[1]
+
+
+@contextmanager
+def signed_in_dashboard(service: RunningService, key: str) -> Iterator[httpx.Client]:
+    """A browser's cookie jar signed in to the dashboard with `key`."""
+    with httpx.Client(base_url=service.base_url, timeout=30) as browser:
+        yield sign_in(browser, key)
+
+
+def sign_in(browser: httpx.Client, key: str) -> httpx.Client:
+    form = browser.get("/dashboard/sign-in")
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert found is not None, form.text
+    signed = browser.post(
+        "/dashboard/sign-in", data={"csrf": found.group(1), "api_key": key, "next": "/dashboard"}
+    )
+    assert signed.status_code == 303, signed.text
+    assert browser.get("/dashboard").status_code == 200
+    return browser
+
+
+def test_keys_revoke_ends_a_leaked_key_everywhere_within_seconds(service: RunningService) -> None:
+    leaked = service.create_key("cli-revoke", "payments:read", "payments:write")
+    kept = service.create_key("cli-revoke", "payments:read")
+    [listed, kept_row] = as_json(sunap(service, "keys", "list", "--tenant", "cli-revoke", "--json"))
+    with service.client(leaked) as api, signed_in_dashboard(service, leaked) as browser:
+        assert api.get("/v1/payments").status_code == 200  # remembered by the server from now
+
+        revoked = sunap(service, "keys", "revoke", listed["id"])
+        assert revoked.returncode == 0, revoked.stderr
+        assert revoked.stdout == "" and "revoked" in revoked.stderr
+
+        assert wait_for(lambda: api.get("/v1/payments").status_code == 401, timeout=15)
+        signed_out = browser.get("/dashboard")
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"].startswith("/dashboard/sign-in")
+    with service.client(kept) as colleague:  # the tenant's other key goes on
+        assert colleague.get("/v1/payments").status_code == 200
+    remaining = as_json(sunap(service, "keys", "list", "--tenant", "cli-revoke", "--json"))
+    assert [k["id"] for k in remaining] == [kept_row["id"]]
+    again = sunap(service, "keys", "revoke", listed["id"])
+    assert again.returncode == 1 and "No API key has the id" in again.stderr
 
 
 def test_keys_create_json_hands_the_new_key_to_a_script_and_the_key_works(

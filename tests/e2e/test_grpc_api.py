@@ -6,6 +6,7 @@ and WatchPayment."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
+from sunap.application.authentication import REMEMBER_SECONDS
 from sunap.v1 import payments_pb2 as pb
 from tests.e2e.flows import toss_calls, wait_for
 from tests.e2e.grpc_client import GrpcClient, grpc_client, new_order_id, refused
@@ -769,6 +771,26 @@ def test_many_watchers_of_one_payment_all_see_its_changes(
     rpc.cancel(payment.id)
     for watch in watches:
         assert watch.finish() == ["DONE", "PARTIAL_CANCELED", "CANCELED"]
+
+
+def test_a_watch_opened_with_a_key_revoked_since_sends_nothing_more_and_ends(
+    rpc: GrpcClient, channel: grpc.Channel, service: RunningService
+) -> None:
+    reader_key = service.create_key("shop-a", "payments:read")
+    payment = rpc.create(15000)
+    watch = Watch(GrpcClient(channel, reader_key), payment.id)
+    assert watch.saw("READY")
+    [key_row] = [
+        k
+        for k in json.loads(service.cli("keys", "list", "--tenant", "shop-a", "--json"))
+        if k["scopes"] == ["payments:read"]
+    ]
+    service.cli("keys", "revoke", key_row["id"])
+    time.sleep(REMEMBER_SECONDS + 1)  # what the server remembers of a key it found
+    rpc.cancel(payment.id)
+
+    assert watch.finish() == ["READY"]
+    assert watch.ended == C.UNAUTHENTICATED
 
 
 def test_a_watch_sees_a_change_another_process_commits(

@@ -66,6 +66,14 @@ class RunningService:
         self.keys[key[-8:]] = key
         return key
 
+    def cli(self, *args: str) -> str:
+        """What a `sunap` command run against this service prints on stdout; it must succeed."""
+        done = subprocess.run(
+            [*SUNAP, *args], env=self.env, capture_output=True, text=True, cwd=self.workdir
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def assert_no_secret_logged(self) -> None:
         """No API key it handed out, no Toss secret key, no Basic credentials and no URL that
         holds a billing key reached the service's log."""

@@ -1,5 +1,5 @@
-"""`sunap keys create --tenant NAME --scope S…` (prints the new key alone on its last line) and
-`sunap keys list` (never a key, never a hash)."""
+"""`sunap keys create --tenant NAME --scope S…` (prints the new key alone on its last line),
+`sunap keys list` (never a key, never a hash) and `sunap keys revoke ID`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .output import JsonOption, TenantOption, print_json, print_rows, say
+from .output import FAILED, JsonOption, TenantOption, fail, print_json, print_rows, say
 
 if TYPE_CHECKING:
     from sunap.adapters.sql.api_keys import ApiKeyListing
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
     keys = typer.Typer(help="API keys.", no_args_is_help=True)
     keys.command("create", help="Create a tenant (if new) and an API key for it.")(create)
     keys.command("list", help="Every API key: id, tenant, scopes, creation time.")(list_keys)
+    keys.command("revoke", help="Delete an API key by its id (from `keys list`).")(revoke)
     app.add_typer(keys, name="keys")
 
 
@@ -108,6 +109,31 @@ def list_keys(
             for k in listed
         ),
     )
+
+
+def revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id, as `keys list` shows it.")],
+) -> None:
+    from sunap.application.authentication import REMEMBER_SECONDS
+    from sunap.config import Settings
+
+    if not asyncio.run(_revoke(Settings(), key_id)):
+        fail(f"No API key has the id {key_id!r} (`sunap keys list` shows them).", FAILED)
+    say(
+        f"API key {key_id} is revoked, with its dashboard sessions; a running service refuses "
+        f"it within {REMEMBER_SECONDS:g} s."
+    )
+
+
+async def _revoke(settings: Settings, key_id: str) -> bool:
+    from sunap.adapters.sql.api_keys import SqlApiKeyStore
+    from sunap.adapters.sql.engine import create_engine
+
+    engine = create_engine(settings.database_url)
+    try:
+        return await SqlApiKeyStore(engine).revoke(key_id)
+    finally:
+        await engine.dispose()
 
 
 def _as_json(listing: ApiKeyListing) -> dict[str, object]:

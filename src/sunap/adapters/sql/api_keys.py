@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,7 +14,7 @@ from sunap.application.ports.api_keys import ApiKeyRecord, TenantRef
 
 from . import direct
 from .engine import reader
-from .tables import api_keys, tenants
+from .tables import api_keys, tenants, web_sessions
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,14 @@ class SqlApiKeyStore:
         async with self._reader.connect() as conn:
             found = await conn.scalar(select(tenants.c.id).where(tenants.c.name == name))
         return None if found is None else str(found)
+
+    async def revoke(self, key_id: str) -> bool:
+        """Delete the key and the dashboard sessions signed in with it; False if there is no
+        such key. Processes that remembered it stop taking it within REMEMBER_SECONDS."""
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(web_sessions).where(web_sessions.c.api_key_id == key_id))
+            deleted = await conn.execute(delete(api_keys).where(api_keys.c.id == key_id))
+        return bool(deleted.rowcount)
 
     async def listing(self, tenant_name: str | None = None) -> list[ApiKeyListing]:
         """Every key (or one tenant's), by tenant then oldest first."""

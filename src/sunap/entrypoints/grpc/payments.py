@@ -146,6 +146,9 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
             ):
                 message = await self._present(payment)
                 if message != sent:  # a change merchants cannot see (a reconcile time) is no news
+                    # A key revoked while the stream is open is refused here, as it would be
+                    # for a new call (keys are remembered for a few seconds).
+                    await self._still_allowed(context, "payments:read")
                     sent = message
                     yield message
         except grpc.aio.AbortError:
@@ -175,6 +178,10 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         )
         log_context.bind(tenant=principal.tenant_id)
         return principal
+
+    async def _still_allowed(self, context: Context, scope: str) -> None:
+        """`_principal`'s check, for a call already counted against the rate limit."""
+        await authenticate(self._container.keys, metadata_value(context, "authorization"), scope)
 
     async def _idempotently(
         self,
