@@ -52,6 +52,8 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
         redoc_url=None,
         telemetry=NO_NATIVE_TELEMETRY,
+        # `/v1/payments/` is not a route: 404 with the API's JSON body, not an empty 307.
+        redirect_slashes=False,
     )
     app.state.container = container
     app.state.metrics = metrics
