@@ -25,6 +25,7 @@ from tests.e2e.flows import (
 )
 from tests.e2e.grpc_client import grpc_client
 from tests.support.databases import create_database, drop_database
+from tests.support.metrics import scrape
 from tests.support.service import RunningService, free_port, running_service
 
 DOC_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
@@ -230,5 +231,19 @@ def test_serve_with_two_workers_confirms_and_holds_each_keys_rate_limit_across_t
                 codes = list(pool.map(read, range(40)))
             # The burst of 10 less the create, the confirm and the gRPC read: 7 went ahead.
             assert codes.count(200) == 7 and codes.count(429) == 33, codes
+
+            # Whichever process answers a scrape counts what both did.
+            def answered(status: str) -> float:
+                return scrape(service.base_url).value(
+                    "sunap_http_requests_total",
+                    route="/v1/payments/{payment_id}",
+                    method="GET",
+                    status=status,
+                )
+
+            for _ in range(6):  # on fresh connections, so both processes answer some
+                assert (answered("200"), answered("429")) == (7, 33)
+            approved = scrape(service.base_url).value("sunap_payments_total", event="approved")
+            assert approved == 1
     finally:
         drop_database(url)

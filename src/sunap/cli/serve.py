@@ -125,7 +125,7 @@ def serve(
         return
     # Each worker process builds its own app from the environment it inherits.
     os.environ.update(SUNAP_HOST=host, SUNAP_PORT=str(port), SUNAP_GRPC_PORT=str(grpc_port))
-    with shared_rate_buckets(settings):
+    with shared_between_workers(settings):
         uvicorn.run(
             "sunap.cli.serve:worker_app",
             factory=True,
@@ -141,22 +141,25 @@ def serve(
 
 
 @contextmanager
-def shared_rate_buckets(settings: Settings) -> Iterator[None]:
-    """The rate limits' buckets, in a file of a private directory named in the environment the
-    worker processes inherit, so that a key's limit holds across them; gone when serve ends."""
+def shared_between_workers(settings: Settings) -> Iterator[None]:
+    """What the processes of one `serve --workers N` share, in a private directory named in the
+    environment they inherit, gone when serve ends: each API key's rate-limit buckets (so a
+    key's limit holds across them) and their metrics (so a scrape of any one counts them all)."""
+    from sunap.entrypoints.metrics import SHARED_DIRECTORY_ENV
     from sunap.entrypoints.shared_rate_limit import SHARED_BUCKETS_ENV, create_bucket_file
 
-    if settings.rate_limit_bucket is None:
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="sunap-rate-") as directory:
-        path = Path(directory) / "buckets"
-        create_bucket_file(path)
-        os.environ[SHARED_BUCKETS_ENV] = str(path)
+    with tempfile.TemporaryDirectory(prefix="sunap-workers-") as directory:
+        shared = {SHARED_DIRECTORY_ENV: str(Path(directory) / "metrics")}
+        Path(shared[SHARED_DIRECTORY_ENV]).mkdir()
+        if settings.rate_limit_bucket is not None:
+            shared[SHARED_BUCKETS_ENV] = str(Path(directory) / "rate-buckets")
+            create_bucket_file(Path(shared[SHARED_BUCKETS_ENV]))
+        os.environ.update(shared)
         try:
             yield
         finally:
-            del os.environ[SHARED_BUCKETS_ENV]
+            for name in shared:
+                del os.environ[name]
 
 
 def worker_app() -> Any:

@@ -1,5 +1,10 @@
 """Prometheus metrics, one registry per process, created by bootstrap (never at import time).
 
+The processes of one `sunap serve --workers N` share theirs: their parent names a directory in
+PROMETHEUS_MULTIPROC_DIR before it starts them, prometheus_client then keeps each process's
+values in files there, and a scrape of any process sums them (`exposition`). Gauges say how to
+merge: what was read from the database last, or the largest value of a live process.
+
 Every family is recorded where its fact happens: payments when their change is committed, Toss
 calls when the call ends, webhooks when a delivery is refused at the door or settled by the
 processor. Labels take a few known values only (route templates, event names, outcomes): never
@@ -8,6 +13,7 @@ a tenant, a payment id or anything a caller chose. The families are listed in do
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +24,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
+    generate_latest,
+    multiprocess,
 )
 
 from sunap.application.ports.gateway import PgOperation, PgOutcome
@@ -53,9 +61,13 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
+SHARED_DIRECTORY_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
+
+
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    _circuit_closed: Callable[[], bool] = lambda: True
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -101,6 +113,7 @@ class Metrics:
             "sunap_toss_circuit_open",
             "1 while the circuit breaker in front of Toss refuses new payments",
             registry=r,
+            multiprocess_mode="livemax",  # each process has its own breaker: 1 if any is open
         )
         self.webhook_deliveries = Counter(
             "sunap_webhook_deliveries",
@@ -108,21 +121,31 @@ class Metrics:
             ["type", "result"],
             registry=r,
         )
+        # Read from the database when /metrics is scraped: the latest reading is the answer.
         self.outbox_unpublished = Gauge(
-            "sunap_outbox_unpublished", "Outbox events not yet published", registry=r
+            "sunap_outbox_unpublished",
+            "Outbox events not yet published",
+            registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.outbox_oldest_age = Gauge(
             "sunap_outbox_oldest_unpublished_age_seconds",
             "Age of the oldest unpublished outbox event",
             registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.payments_needing_review = Gauge(
             "sunap_payments_needing_review",
             "Payments nothing automatic could settle, waiting for a person",
             registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.subscriptions = Gauge(
-            "sunap_subscriptions", "Subscriptions by status", ["status"], registry=r
+            "sunap_subscriptions",
+            "Subscriptions by status",
+            ["status"],
+            registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.outbox_published = Counter(
             "sunap_outbox_published", "Outbox events published", registry=r
@@ -164,10 +187,27 @@ class Metrics:
     def toss_call_ended(self, operation: PgOperation, outcome: PgOutcome, seconds: float) -> None:
         self.toss_requests.labels(operation=operation, outcome=outcome).inc()
         self.toss_duration.labels(operation=operation).observe(seconds)
+        self._read_circuit()  # kept fresh where a scrape of another process can read it
 
     def watch_circuit(self, accepts_new_operations: Callable[[], bool]) -> None:
-        """The breaker's state, read when /metrics is scraped."""
-        self.toss_circuit_open.set_function(lambda: 0.0 if accepts_new_operations() else 1.0)
+        """The breaker's state, read when a Toss call ends and when /metrics is scraped."""
+        self._circuit_closed = accepts_new_operations
+        self._read_circuit()
+
+    def exposition(self) -> bytes:
+        """What /metrics answers: this process's registry, or every process's of this
+        `serve --workers N` (a process gone since counts no more in the live gauges)."""
+        self._read_circuit()
+        directory = os.environ.get(SHARED_DIRECTORY_ENV)
+        if not directory:
+            return generate_latest(self.registry)
+        _forget_dead_processes(directory)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+    def _read_circuit(self) -> None:
+        self.toss_circuit_open.set(0.0 if self._circuit_closed() else 1.0)
 
     def webhook_delivery(self, event_type: str, result: str) -> None:
         known = event_type if event_type in WEBHOOK_TYPES else "other"
@@ -176,6 +216,20 @@ class Metrics:
     def outbox_backlog(self, unpublished: int, oldest_age_seconds: float) -> None:
         self.outbox_unpublished.set(unpublished)
         self.outbox_oldest_age.set(oldest_age_seconds)
+
+
+def _forget_dead_processes(directory: str) -> None:
+    """Drop the live gauges of processes that exited (a worker uvicorn started again)."""
+    for name in os.listdir(directory):
+        if not name.startswith("gauge_live"):
+            continue
+        pid = int(name.rsplit("_", 1)[1].split(".")[0])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+        except PermissionError:  # alive, another user's: not ours to judge
+            continue
 
 
 def metrics_of(app: Any) -> Metrics:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from sunap.entrypoints.metrics import metrics_of
 
@@ -65,8 +65,7 @@ async def metrics(request: Request) -> Response:
     measure_backlog = container_of(request).measure_backlog
     if measure_backlog is not None:
         await measure_backlog()
-    registry = metrics_of(request.app).registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics_of(request.app).exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def metrics_allowed(request: Request, expected: str | None) -> bool:

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,7 +37,7 @@ def metrics_app(container: Container, metrics: Metrics) -> Starlette:
             return JSONResponse(body, status_code=401)
         if container.measure_backlog is not None:
             await container.measure_backlog()
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[Route("/metrics", scrape, methods=["GET"])])
 
