@@ -490,6 +490,33 @@ def test_cancel_rule_6_a_cancel_the_pg_refuses_leaves_the_balance(
     assert after.status == pb.DONE and after.balance_amount == 15000
 
 
+@pytest.mark.parametrize("method", ["RefundPayment", "CancelPayment"])
+def test_a_refund_sent_again_with_its_idempotency_key_refunds_once(
+    rpc: GrpcClient, sandbox: httpx.Client, method: str
+) -> None:
+    """As over HTTP: the retry of a refund answered UNAVAILABLE (its key released) is answered by
+    that refund, which the reconciler replays too; Toss refunds once."""
+    payment = paid(rpc, sandbox, 10000)
+    md = rpc.metadata(idempotency_key=f"refund-{payment.id}")
+    request: Any = (
+        pb.RefundPaymentRequest(payment_id=payment.id, reason="one item", amount=3000)
+        if method == "RefundPayment"
+        else pb.CancelPaymentRequest(id=payment.id, cancel_reason="one item", cancel_amount=3000)
+    )
+    call = getattr(rpc.stub, method)
+    fault(sandbox, method="POST", path="/v1/payments/*/cancel", status=500, times=50)
+    assert refused(call, request, metadata=md).code == "PG_UNAVAILABLE"
+    sandbox.delete("/sandbox/faults")
+
+    again = call(request, metadata=md, timeout=60)
+
+    assert again.status == pb.PARTIAL_CANCELED and again.balance_amount == 7000
+    time.sleep(3)  # the reconciler's replay of the same cancel (1 s here) has had its chance
+    toss = sandbox.get(f"/v1/payments/{payment.payment_key}", auth=(DOC_SECRET_KEY, "")).json()
+    assert [c["cancelAmount"] for c in toss["cancels"]] == [3000]
+    assert rpc.get(payment.id).balance_amount == 7000
+
+
 def test_refund_payment_is_a_cancel_under_seed_001s_names(
     rpc: GrpcClient, sandbox: httpx.Client
 ) -> None:

@@ -175,6 +175,33 @@ def test_a_cancel_toss_applied_but_whose_answer_was_lost_moves_money_once(stack:
     assert_agrees_with_toss(settled, toss)
 
 
+@pytest.mark.parametrize("amount", [3000, None], ids=["partial", "full"])
+def test_a_cancel_sent_again_with_its_idempotency_key_refunds_once(
+    stack: Stack, amount: int | None
+) -> None:
+    """The shop's retry of a cancel answered 502 (its key released so that it may ask again)
+    is answered by that cancel: with the reconciler replaying it too, one refund, not two."""
+    payment = stack.new_payment(10000)
+    payment_key = stack.pay_in_window(payment)
+    assert stack.confirm(payment, payment_key).status_code == 200
+    key = f"refund-{payment['id']}"
+    stack.fault(path=CANCEL_GLOB, status=500, times=50)  # every attempt of the first call
+    assert stack.cancel(payment["id"], amount, key).status_code == 502
+    stack.clear_faults()
+
+    again = stack.cancel(payment["id"], amount, key)
+
+    assert again.status_code == 200, again.text
+    refunded = amount or 10000
+    assert again.json()["balanceAmount"] == 10000 - refunded
+    settled = stack.settled(payment["id"])
+    toss = stack.toss_payment(payment_key)
+    assert [c["cancelAmount"] for c in toss["cancels"]] == [refunded]
+    assert_agrees_with_toss(settled, toss)
+    replayed = stack.cancel(payment["id"], amount, key)
+    assert replayed.status_code == 200 and replayed.headers["Idempotent-Replayed"] == "true"
+
+
 def test_a_repeated_confirm_settles_an_earlier_attempt_whose_answer_was_lost(
     stack: Stack,
 ) -> None:

@@ -15,12 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sunap.domain.errors import PaymentNotFound
-from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
+from sunap.domain.payment import Cancel, CancelStatus, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
 from .adopt import next_check_at
 from .audit_kinds import AuditStatus, AuditType
-from .cancel_turns import Turn, TurnWait, end_turn, end_turn_in, take_turn_in
+from .cancel_turns import (
+    CANCEL_SPACING,
+    Turn,
+    TurnWait,
+    end_turn,
+    end_turn_in,
+    take_turn_in,
+)
 from .commands import CancelPayment
 from .deps import Deps
 from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable, StaleAggregate
@@ -34,20 +41,31 @@ from .ports.gateway import (
     PgOperation,
 )
 from .ports.unit_of_work import UnitOfWork
+from .reconcile import ReconcileOutcome, reconcile_payment
 
 log = logging.getLogger("sunap.cancel")
 
 # Concurrent cancels of one payment race on its version; each loser re-reads and tries again.
 RESERVE_ATTEMPTS = 8
+# How often a request sent again waits for the payment's turn to ask about its pending cancel.
+ASK_ATTEMPTS = 3
 
 
 def cancel_idempotency_key(cancel_id: str) -> str:
     return f"sunap-cancel-{cancel_id}"
 
 
+def cancel_id_for(cmd: CancelPayment, deps: Deps) -> str:
+    """A cancel asked for with an Idempotency-Key is named after the request, so that the same
+    request again finds it; any other gets a fresh id."""
+    return f"cxl_{cmd.request_key}" if cmd.request_key else deps.ids.new_id("cxl")
+
+
 async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     log_context.bind(payment_id=cmd.payment_id)
     reserved = await _reserve(cmd, deps)
+    if isinstance(reserved, _Earlier):
+        return await _answer_as_before(cmd.tenant_id, cmd.payment_id, reserved.cancel_id, deps)
     payment, cancel, held_until = reserved.payment, reserved.cancel, reserved.turn
     if cancel is None:
         return payment  # READY: canceled locally, no PG call (docs/api.md, Cancel rules, rule 1)
@@ -107,12 +125,20 @@ class _Reserved:
 
 
 @dataclass(frozen=True)
+class _Earlier:
+    """This very request made its cancel before (its key was released after an unknown
+    outcome, or its claim expired with a process that died)."""
+
+    cancel_id: str
+
+
+@dataclass(frozen=True)
 class _TurnHeld:
     free_at: datetime
     seen_at: datetime
 
 
-async def _reserve(cmd: CancelPayment, deps: Deps) -> _Reserved:
+async def _reserve(cmd: CancelPayment, deps: Deps) -> _Reserved | _Earlier:
     """Wait for the payment's cancel turn, then take it and reserve the cancel in one
     transaction; a cancel that could not be reserved takes no turn."""
     wait = TurnWait(cmd.payment_id)
@@ -126,19 +152,22 @@ async def _reserve(cmd: CancelPayment, deps: Deps) -> _Reserved:
 
 async def _try_reserve_at_hand(
     cmd: CancelPayment, deps: Deps, wait: TurnWait
-) -> _Reserved | _TurnHeld | None:
+) -> _Reserved | _Earlier | _TurnHeld | None:
     return await with_account_at_hand(deps.accounts, lambda: _try_reserve(cmd, deps, wait.given_up))
 
 
 async def _try_reserve(
     cmd: CancelPayment, deps: Deps, without_turn: bool
-) -> _Reserved | _TurnHeld | None:
+) -> _Reserved | _Earlier | _TurnHeld | None:
     """One transaction. None: another request changed the payment first (try again)."""
     now = deps.clock.now()
+    cancel_id = cancel_id_for(cmd, deps)
     async with deps.uow() as uow:
         payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
         if payment is None:
             raise PaymentNotFound()
+        if payment.find_cancel(cancel_id) is not None:
+            return _Earlier(cancel_id)  # leaving rolls back: nothing reserved, no turn taken
         turn: Turn = None
         if payment.status is not PaymentStatus.READY:  # a cancel the PG will be asked for
             gateway = gateway_within(deps.accounts, payment.pg_account_id)
@@ -148,7 +177,6 @@ async def _try_reserve(
                 turn, free_at = await take_turn_in(uow, cmd.tenant_id, cmd.payment_id, now)
                 if free_at is not None:
                     return _TurnHeld(free_at, now)  # leaving rolls back: nothing reserved
-        cancel_id = deps.ids.new_id("cxl")
         cancel = payment.begin_cancel(
             cancel_id=cancel_id,
             reason=cmd.reason,
@@ -175,6 +203,53 @@ async def _try_reserve(
         except StaleAggregate:
             return None
         return _Reserved(payment, cancel, in_full, turn)
+
+
+async def _answer_as_before(tenant_id: str, payment_id: str, cancel_id: str, deps: Deps) -> Payment:
+    """The answer to a request whose cancel exists: the payment once the cancel is done, the
+    PG's refusal once refused. Still pending, the PG is asked about it at once, as the reconciler
+    would (a replay under the cancel's own key, which the PG runs at most once)."""
+    payment = await _pending_asked_now(tenant_id, payment_id, cancel_id, deps)
+    cancel = payment.find_cancel(cancel_id)
+    assert cancel is not None  # cancels are never deleted
+    if cancel.status is CancelStatus.DONE:
+        return payment
+    if cancel.status is CancelStatus.FAILED:
+        failure = cancel.failure or Failure("REJECTED", "The payment gateway refused this cancel.")
+        raise PaymentRejected(payment, failure.code, failure.message)
+    raise PgUnavailable(
+        "The payment gateway's answer to this cancel is still being checked; nothing more was "
+        "sent. Read the payment, or retry later."
+    )
+
+
+async def _pending_asked_now(
+    tenant_id: str, payment_id: str, cancel_id: str, deps: Deps
+) -> Payment:
+    """The payment after the reconciler asked the PG about its pending cancels now (the turn
+    a cancel just sent holds is waited for, a few times), or as it is when the cancel is no
+    longer pending or was set aside for a person."""
+    for attempt in range(ASK_ATTEMPTS):
+        if attempt:
+            await deps.sleep(CANCEL_SPACING.total_seconds())  # another cancel's turn, or a lease
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            payment = await uow.payments.get(tenant_id, payment_id)
+            if payment is None:
+                raise PaymentNotFound()
+            cancel = payment.find_cancel(cancel_id)
+            due = payment.next_reconcile_at
+            if cancel is None or cancel.status is not CancelStatus.PENDING or due is None:
+                return payment  # settled, or set aside for a person: nothing is sent
+            if due > now:  # due at once; a worker's lease held now wins, and this waits for it
+                await uow.payments.lease_for_reconcile(payment_id, due, now)
+                await uow.commit()
+        if await reconcile_payment(payment_id, deps) is not ReconcileOutcome.SKIPPED:
+            break
+    async with deps.uow() as uow:
+        fresh = await uow.payments.get(tenant_id, payment_id)
+    assert fresh is not None
+    return fresh
 
 
 async def _release(

@@ -41,6 +41,9 @@ class CancelPayment:
     amount: int | None = None
     tax_free_amount: int | None = None
     refund_account: RefundAccount | None = None
+    # The caller's request, when it sent an Idempotency-Key (IdempotentCall.request_key): the
+    # same request again is answered by its own cancel, never by a second one.
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,16 @@ class IdempotentCall:
     key: str | None  # None: the caller sent no key, so nothing is claimed or kept
     fingerprint: str  # the operation and a digest of the request; see `fingerprint`
 
+    @property
+    def request_key(self) -> str | None:
+        """This request's own id, the same each time the caller sends it again with its key,
+        and kept by the use case (a cancel's id): a key released after an unknown outcome lets
+        the request run again, and what it did the first time must then be found, not redone."""
+        if self.key is None:
+            return None
+        identity = f"{self.tenant_id}\n{self.key}\n{self.fingerprint}".encode()
+        return hashlib.sha256(identity).hexdigest()[:28]
+
 
 def fingerprint(operation: str, canonical_request: bytes) -> str:
     """`operation` names the door's call (`POST /v1/payments`, or a gRPC full method name), so a

@@ -84,11 +84,14 @@ class Stack:
         }
         return self.api.post(CONFIRM_PATH, json=body)
 
-    def cancel(self, payment_id: str, amount: int | None = None) -> httpx.Response:
+    def cancel(
+        self, payment_id: str, amount: int | None = None, idempotency_key: str | None = None
+    ) -> httpx.Response:
         body: dict[str, Any] = {"cancelReason": "고객 변심"}
         if amount is not None:
             body["cancelAmount"] = amount
-        return self.api.post(f"/v1/payments/{payment_id}/cancel", json=body)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self.api.post(f"/v1/payments/{payment_id}/cancel", json=body, headers=headers)
 
     def payment(self, payment_id: str) -> dict[str, Any]:
         response = self.api.get(f"/v1/payments/{payment_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -293,4 +294,100 @@ async def test_rule_6_a_pg_failure_before_anything_happened_is_unknown_not_refus
     toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
     with pytest.raises(PgUnavailable):
         await cancel_payment(canceling(payment, 4000), deps)
+    assert store.payment(payment.id).pending_cancel_amount == 4000
+
+
+# -- the same request again, after an unknown outcome (its Idempotency-Key was released) -----
+
+
+def same_request(payment: Payment, amount: int | None = 4000) -> CancelPayment:
+    return replace(canceling(payment, amount), request_key="a1b2c3d4e5f6a7b8c9d0e1f2a3b4")
+
+
+async def test_a_request_sent_again_after_an_unknown_outcome_refunds_once(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """The retry of a cancel Toss took but never answered asks about that cancel (a replay under
+    its own key) instead of making a second one: one refund of 4,000, not two."""
+    payment = await paid(deps, toss)
+    toss.apply_then_fail("cancel")
+    with pytest.raises(PgTimeout):
+        await cancel_payment(same_request(payment), deps)
+
+    again = await cancel_payment(same_request(payment), deps)
+
+    assert (again.status, again.balance_amount, again.pending_cancel_amount) == (
+        S.PARTIAL_CANCELED,
+        11000,
+        0,
+    )
+    assert len(toss.applied_of("cancel")) == 1
+    assert len(store.payment(payment.id).cancels) == 1
+    clock.advance(seconds=3600)
+    await reconcile_due(deps)  # nothing left for the reconciler to send
+    assert len(toss.applied_of("cancel")) == 1
+    assert event_types(store, payment.id).count("payment.partially_canceled") == 1
+
+
+async def test_a_full_cancel_sent_again_is_answered_by_its_cancel_not_exceeds_balance(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss)
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(same_request(payment, None), deps)
+
+    again = await cancel_payment(same_request(payment, None), deps)
+
+    assert (again.status, again.balance_amount) == (S.CANCELED, 0)
+    assert len(toss.applied_of("cancel")) == 1
+
+
+async def test_a_request_sent_again_after_the_reconciler_settled_it_sends_nothing(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await paid(deps, toss)
+    toss.apply_then_fail("cancel")
+    with pytest.raises(PgTimeout):
+        await cancel_payment(same_request(payment), deps)
+    clock.advance(seconds=60)
+    await reconcile_due(deps)
+    calls = len(toss.calls_of("cancel"))
+
+    again = await cancel_payment(same_request(payment), deps)
+
+    assert (again.status, again.balance_amount) == (S.PARTIAL_CANCELED, 11000)
+    assert len(toss.calls_of("cancel")) == calls
+
+
+async def test_a_request_sent_again_after_its_cancel_was_refused_is_refused_the_same(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await paid(deps, toss)
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(same_request(payment), deps)
+    toss.fail_next("cancel", GatewayDeclined("REFUND_REJECTED", "환불이 거절됐습니다."))
+
+    with pytest.raises(PaymentRejected) as refused:
+        await cancel_payment(same_request(payment), deps)  # asks, and Toss refuses
+    assert refused.value.pg_code == "REFUND_REJECTED"
+    with pytest.raises(PaymentRejected):
+        await cancel_payment(same_request(payment), deps)  # answered from the record
+    committed = store.payment(payment.id)
+    assert (committed.balance_amount, committed.pending_cancel_amount) == (15000, 0)
+    assert len(toss.applied_of("cancel")) == 0
+
+
+async def test_a_request_still_unanswered_stays_unknown_and_sends_nothing_new(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss)
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"), times=2)
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(same_request(payment), deps)
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(same_request(payment), deps)
+    keys = {c.idempotency_key for c in toss.calls_of("cancel")}
+    assert len(keys) == 1  # the one cancel, asked about again under its own key
     assert store.payment(payment.id).pending_cancel_amount == 4000

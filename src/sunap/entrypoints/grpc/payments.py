@@ -106,7 +106,10 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     async def CancelPayment(self, request: pb.CancelPaymentRequest, context: Context) -> pb.Payment:
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:cancel")
-            command = cancel_body(request).command(principal.tenant_id, request.id)
+            command = replace(
+                cancel_body(request).command(principal.tenant_id, request.id),
+                request_key=self._request_key(context, principal, "CancelPayment", request),
+            )
             return await self._idempotently(
                 context,
                 principal,
@@ -120,7 +123,10 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     async def RefundPayment(self, request: pb.RefundPaymentRequest, context: Context) -> pb.Payment:
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:cancel")
-            command = refund_body(request).command(principal.tenant_id, request.payment_id)
+            command = replace(
+                refund_body(request).command(principal.tenant_id, request.payment_id),
+                request_key=self._request_key(context, principal, "RefundPayment", request),
+            )
             return await self._idempotently(
                 context,
                 principal,
@@ -182,6 +188,15 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     async def _still_allowed(self, context: Context, scope: str) -> None:
         """`_principal`'s check, for a call already counted against the rate limit."""
         await authenticate(self._container.keys, metadata_value(context, "authorization"), scope)
+
+    @staticmethod
+    def _request_key(
+        context: Context, principal: Principal, method: str, request: Message
+    ) -> str | None:
+        """The request's own id under its idempotency-key (IdempotentCall.request_key)."""
+        return idempotent_call(
+            context, principal.tenant_id, f"/{SERVICE}/{method}", request
+        ).request_key
 
     async def _idempotently(
         self,

@@ -59,20 +59,26 @@ async def canonical_body(request: Request) -> bytes:
         return raw
 
 
+async def idempotent_call(request: Request, principal: Principal) -> IdempotentCall:
+    """The request as its Idempotency-Key (if any) sees it."""
+    key = require_valid_key(request.headers.get("idempotency-key"))
+    operation = f"{request.method} {request.url.path}"
+    # Without a key nothing is claimed or compared: the request's digest would go unused.
+    digest = "" if key is None else fingerprint(operation, await canonical_body(request))
+    return IdempotentCall(principal.tenant_id, key, digest)
+
+
 async def respond_idempotently(
     request: Request,
     principal: Principal,
     execute: Callable[[], Awaitable[Any]],
     status: int = 200,
     present: Callable[[Any], Awaitable[dict[str, Any]]] | None = None,
+    call: IdempotentCall | None = None,
 ) -> Response:
     """Run a use case under the request's Idempotency-Key (if any) and answer with what it
     returns, shown by `present` (default: as a payment)."""
     container = container_of(request)
-    key = require_valid_key(request.headers.get("idempotency-key"))
-    operation = f"{request.method} {request.url.path}"
-    # Without a key nothing is claimed or compared: the request's digest would go unused.
-    digest = "" if key is None else fingerprint(operation, await canonical_body(request))
-    call = IdempotentCall(principal.tenant_id, key, digest)
+    call = call or await idempotent_call(request, principal)
     door = JsonDoor(present or container.resource, status)
     return await run_idempotently(call, container.idempotency, container.deps.clock, execute, door)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -18,7 +19,7 @@ from sunap.domain.payment import Payment, PaymentStatus
 
 from .auth import requires
 from .container import container_of
-from .idempotency import respond_idempotently
+from .idempotency import idempotent_call, respond_idempotently
 from .json_response import OrjsonResponse
 from .openapi import documented
 from .resources import AuditTrail, PaymentPage, PaymentResource
@@ -145,11 +146,13 @@ async def cancel(
     request: Request, payment_id: str, body: CancelPaymentBody, principal: Canceler
 ) -> Response:
     deps = container_of(request).deps
+    call = await idempotent_call(request, principal)
+    command = replace(body.command(principal.tenant_id, payment_id), request_key=call.request_key)
 
     async def run() -> Payment:
-        return await cancel_payment(body.command(principal.tenant_id, payment_id), deps)
+        return await cancel_payment(command, deps)
 
-    return await respond_idempotently(request, principal, run)
+    return await respond_idempotently(request, principal, run, call=call)
 
 
 @router.get(
