@@ -180,6 +180,12 @@ class FakeGateway:
         assert payment.status is S.WAITING_FOR_DEPOSIT, payment.status
         payment.status = S.DONE
 
+    def deposit_error(self, payment_key: str) -> None:
+        """The bank reported the deposit in error: Toss takes it back (DONE -> WAITING)."""
+        payment = self._payments[payment_key]
+        assert payment.status is S.DONE, payment.status
+        payment.status = S.WAITING_FOR_DEPOSIT
+
     def expire(self, payment_key: str) -> None:
         """Time runs out: a virtual account stays WAITING_FOR_DEPOSIT, flagged expired, as at
         Toss; any other payment becomes EXPIRED."""

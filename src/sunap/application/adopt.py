@@ -8,6 +8,7 @@ late webhook never moves a payment backwards.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
@@ -17,6 +18,7 @@ from sunap.domain.payment import (
     CancelStatus,
     Failure,
     Payment,
+    PaymentMethod,
     PaymentStatus,
     can_transition,
 )
@@ -25,6 +27,7 @@ from .deps import Deps
 from .ports.gateway import GatewayCancel, GatewayPayment
 
 S = PaymentStatus
+log = logging.getLogger("sunap.pg")
 
 
 class GatewayMismatch(Exception):
@@ -83,8 +86,14 @@ def adopt_gateway_state(
     """
     check_same_payment(payment, gp)
     now = deps.clock.now()
-    before = (payment.status, payment.balance_amount, payment.pending_cancel_amount)
+    before = (
+        payment.status,
+        payment.balance_amount,
+        payment.pending_cancel_amount,
+        payment.needs_review,
+    )
     _adopt_approval(payment, gp, now)
+    _flag_a_reverted_deposit(payment, gp, now)
     if gp.status in (S.ABORTED, S.EXPIRED) and can_transition(payment.status, gp.status):
         if gp.status is S.ABORTED:
             payment.abort(_failure(gp, "ABORTED"), now)
@@ -97,7 +106,30 @@ def adopt_gateway_state(
     ):
         payment.expire(now, Failure("EXPIRED_PAYMENT", "The virtual account's due date passed."))
     _adopt_cancels(payment, gp, deps, answered_cancels or {})
-    return before != (payment.status, payment.balance_amount, payment.pending_cancel_amount)
+    return before != (
+        payment.status,
+        payment.balance_amount,
+        payment.pending_cancel_amount,
+        payment.needs_review,
+    )
+
+
+def _flag_a_reverted_deposit(payment: Payment, gp: GatewayPayment, now: datetime) -> None:
+    """Toss takes a deposit back when the bank reports an error (DONE -> WAITING_FOR_DEPOSIT).
+    Payments never move backwards here, so the merchant would go on shipping an order whose
+    money never arrived: a person must look, and the review queue and its alert say so."""
+    if (
+        gp.status is S.WAITING_FOR_DEPOSIT
+        and payment.status is S.DONE
+        and payment.method is PaymentMethod.VIRTUAL_ACCOUNT
+        and not payment.needs_review
+    ):
+        log.error("payment %s: Toss took its virtual account's deposit back", payment.id)
+        payment.flag_for_review(
+            "Toss reports this virtual account waiting for its deposit again (a deposit error): "
+            "the money counted as paid did not arrive.",
+            now,
+        )
 
 
 def _adopt_approval(payment: Payment, gp: GatewayPayment, now: datetime) -> None:

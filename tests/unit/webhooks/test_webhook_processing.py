@@ -78,6 +78,34 @@ async def test_a_deposit_callback_with_the_right_secret_completes_the_payment_on
     assert secret not in json.dumps([(a.request_data, a.response_data) for a in trail])
 
 
+async def test_a_deposit_toss_takes_back_flags_the_paid_payment_for_a_person(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    store: InMemoryStore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Toss's deposit error moves a paid virtual account back to WAITING_FOR_DEPOSIT. Payments
+    never move backwards here; the merchant must not go on shipping an order nobody paid for."""
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    secret = toss.deposit_secret(payment.payment_key)
+    assert secret is not None
+    toss.deposit(payment.payment_key)
+    await deliver(deposit_callback(payment.order_id, secret), inbox, deps)
+    assert store.payment(payment.id).status is S.DONE and not store.payment(payment.id).needs_review
+
+    toss.deposit_error(payment.payment_key)
+    reverted = await deliver(
+        deposit_callback(payment.order_id, secret, "WAITING_FOR_DEPOSIT", "tx-error"), inbox, deps
+    )
+
+    assert reverted.status is D.APPLIED
+    after = store.payment(payment.id)
+    assert after.needs_review and "deposit" in (after.review_reason or "")
+    assert any(r.levelname == "ERROR" and payment.id in r.getMessage() for r in caplog.records)
+
+
 async def test_a_deposit_callback_before_our_confirm_recorded_the_secret_is_checked_against_the_pg(
     inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
