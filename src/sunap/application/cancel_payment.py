@@ -11,10 +11,11 @@ mistake for a call in doubt, and a cancel refused before the PG holds no turn.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from sunap.domain.errors import PaymentNotFound
+from sunap.domain.errors import PaymentNotFound, RefundAccountRequired
 from sunap.domain.payment import Cancel, CancelStatus, Failure, Payment, PaymentStatus
 
 from . import audit, log_context
@@ -30,13 +31,14 @@ from .cancel_turns import (
 )
 from .commands import CancelPayment
 from .deps import Deps
-from .errors import ConcurrentUpdate, PaymentRejected, PgUnavailable, StaleAggregate
+from .errors import ConcurrentUpdate, PaymentRejected, PgTimeout, PgUnavailable, StaleAggregate
 from .outcomes import record_call, record_result, reload, unknown_outcome
 from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
+    GatewayMisconfigured,
     PaymentGateway,
     PgOperation,
 )
@@ -87,6 +89,9 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     except GatewayDeclined as declined:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         return await _release(cmd.tenant_id, payment.id, cancel.id, declined, deps)
+    except GatewayMisconfigured as refused:
+        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
+        return await _refused_request(cmd, payment.id, cancel.id, refused, gateway, deps)
     except GatewayAlreadyProcessed as already:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(cmd.tenant_id, payment.id, already, deps, PgOperation.CANCEL)
@@ -253,19 +258,52 @@ async def _pending_asked_now(
 
 
 async def _release(
-    tenant_id: str, payment_id: str, cancel_id: str, declined: GatewayDeclined, deps: Deps
+    tenant_id: str, payment_id: str, cancel_id: str, refused: GatewayError, deps: Deps
 ) -> Payment:
+    await _fail_cancel(tenant_id, payment_id, cancel_id, refused, deps)
     async with deps.uow() as uow:
         payment = await reload(uow, tenant_id, payment_id)
-        audit.record_exchange(uow, deps, payment, declined.exchange, PgOperation.CANCEL)
+    raise PaymentRejected(payment, refused.code, refused.message)
+
+
+async def _fail_cancel(
+    tenant_id: str, payment_id: str, cancel_id: str, refused: GatewayError, deps: Deps
+) -> None:
+    """The PG answered the cancel with a refusal: nothing was refunded, the reservation goes."""
+    async with deps.uow() as uow:
+        payment = await reload(uow, tenant_id, payment_id)
+        audit.record_exchange(uow, deps, payment, refused.exchange, PgOperation.CANCEL)
         if payment.find_cancel(cancel_id) in payment.pending_cancels:
-            payment.fail_cancel(
-                cancel_id, Failure(declined.code, declined.message), deps.clock.now()
-            )
+            payment.fail_cancel(cancel_id, Failure(refused.code, refused.message), deps.clock.now())
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
-    raise PaymentRejected(payment, declined.code, declined.message)
+
+
+async def _refused_request(
+    cmd: CancelPayment,
+    payment_id: str,
+    cancel_id: str,
+    refused: GatewayMisconfigured,
+    gateway: PaymentGateway,
+    deps: Deps,
+) -> Payment:
+    """The PG refused the request itself (400 INVALID_REQUEST, a key it does not take): it was
+    not carried out, so its reservation goes at once rather than wait a day of replays. What
+    changed meanwhile is read back: a virtual account paid while its cancel was on the way needs
+    the customer's refund account (docs/api.md, Cancel rules, rule 4), which the request did
+    not carry."""
+    await _fail_cancel(cmd.tenant_id, payment_id, cancel_id, refused, deps)
+    async with deps.uow() as uow:
+        payment = await reload(uow, cmd.tenant_id, payment_id)
+    with suppress(PgTimeout, PgUnavailable):  # unread, the refusal stands as it is
+        payment = await _adopt_lookup(payment, gateway, deps)
+    if payment.needs_refund_account and cmd.refund_account is None:
+        raise RefundAccountRequired(
+            "The virtual account was paid while this cancel was on its way: send "
+            "refundReceiveAccount to refund the customer."
+        )
+    raise PaymentRejected(payment, refused.code, refused.message)
 
 
 async def _adopt_lookup(payment: Payment, gateway: PaymentGateway, deps: Deps) -> Payment:

@@ -29,6 +29,7 @@ from .ports.gateway import (
     GatewayDeclined,
     GatewayError,
     GatewayExchange,
+    GatewayMisconfigured,
     GatewayPayment,
     PaymentGateway,
     PgOperation,
@@ -193,8 +194,11 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
                 amount=cancel.amount,
                 idempotency_key=cancel.gateway_idempotency_key,
             )
-        except GatewayDeclined as declined:
-            await _release_cancel(payment, cancel.id, declined, deps)  # records its exchange
+        except (GatewayDeclined, GatewayMisconfigured) as refused:
+            # A refusal of the replay is a refusal of the cancel: the PG answers a key it has
+            # run with its first answer, so one it refuses now it never carried out (and the
+            # look-up just above went through with the same credentials).
+            await _release_cancel(payment, cancel.id, refused, deps)  # records its exchange
             continue
         except GatewayAlreadyProcessed as processed:
             truth = await gateway.lookup_by_payment_key(payment.payment_key)
@@ -207,13 +211,13 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
 
 
 async def _release_cancel(
-    payment: Payment, cancel_id: str, declined: GatewayDeclined, deps: Deps
+    payment: Payment, cancel_id: str, refused: GatewayError, deps: Deps
 ) -> None:
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
-        audit.record_exchange(uow, deps, fresh, declined.exchange, PgOperation.CANCEL)
+        audit.record_exchange(uow, deps, fresh, refused.exchange, PgOperation.CANCEL)
         if fresh.find_cancel(cancel_id) in fresh.pending_cancels:
-            fresh.fail_cancel(cancel_id, Failure(declined.code, declined.message), deps.clock.now())
+            fresh.fail_cancel(cancel_id, Failure(refused.code, refused.message), deps.clock.now())
         await uow.commit()
 
 

@@ -374,11 +374,7 @@ class Payment(Aggregate):
             raise InvalidRequest(
                 f"taxFreeAmount {tax_free_amount} is more than the {wanted} this cancel refunds."
             )
-        if (
-            self.method is PaymentMethod.VIRTUAL_ACCOUNT
-            and self.status in PAID
-            and not has_refund_account
-        ):
+        if self.needs_refund_account and not has_refund_account:
             raise RefundAccountRequired(
                 "A paid virtual-account payment needs refundReceiveAccount to refund to."
             )
@@ -467,6 +463,11 @@ class Payment(Aggregate):
             return datetime.fromisoformat(due) if due else None
         except ValueError:
             return None
+
+    @property
+    def needs_refund_account(self) -> bool:
+        """A paid virtual account: the PG refunds it only to an account the customer names."""
+        return self.method is PaymentMethod.VIRTUAL_ACCOUNT and self.status in PAID
 
     @property
     def may_await_a_deposit(self) -> bool:

@@ -13,7 +13,12 @@ from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PaymentRejected, PgTimeout, PgUnavailable
-from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown
+from sunap.application.ports.gateway import (
+    GatewayDeclined,
+    GatewayMisconfigured,
+    GatewayUnknown,
+    RefundAccount,
+)
 from sunap.application.reconcile import reconcile_due
 from sunap.domain.errors import (
     ExceedsBalance,
@@ -391,3 +396,68 @@ async def test_a_request_still_unanswered_stays_unknown_and_sends_nothing_new(
     keys = {c.idempotency_key for c in toss.calls_of("cancel")}
     assert len(keys) == 1  # the one cancel, asked about again under its own key
     assert store.payment(payment.id).pending_cancel_amount == 4000
+
+
+# -- the PG refuses the request itself (400 INVALID_REQUEST) --------------------------------
+
+
+async def test_a_virtual_account_paid_while_its_cancel_was_on_the_way_asks_for_the_account(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """The customer paid just as the shop canceled the unpaid account: Toss refuses the cancel,
+    which has no refund account. It was not carried out, so nothing stays reserved for a day of
+    replays: the shop is told what to send, and the refund goes through with it."""
+    waiting = await paid(deps, toss, 10000, method=PaymentMethod.VIRTUAL_ACCOUNT)
+    assert waiting.status is S.WAITING_FOR_DEPOSIT and waiting.payment_key is not None
+    toss.deposit(waiting.payment_key)
+    toss.fail_next("cancel", GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다."))
+
+    with pytest.raises(RefundAccountRequired):
+        await cancel_payment(canceling(waiting), deps)
+
+    after = store.payment(waiting.id)
+    assert (after.status, after.balance_amount, after.pending_cancel_amount) == (S.DONE, 10000, 0)
+    assert [c.status for c in after.cancels] == [CancelStatus.FAILED]
+    refunded = await cancel_payment(
+        replace(canceling(waiting), refund_account=RefundAccount("88", "1234567890", "홍길동")),
+        deps,
+    )
+    assert (refunded.status, refunded.balance_amount) == (S.CANCELED, 0)
+
+
+async def test_a_refused_request_is_not_carried_out_and_holds_nothing(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss)
+    toss.fail_next("cancel", GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다."))
+    with pytest.raises(PaymentRejected) as refused:
+        await cancel_payment(canceling(payment, 4000), deps)
+    assert refused.value.pg_code == "INVALID_REQUEST"
+    after = store.payment(payment.id)
+    assert (after.balance_amount, after.pending_cancel_amount) == (15000, 0)
+    assert after.next_reconcile_at is None  # nothing left in doubt
+
+
+async def test_the_reconcilers_replay_refused_as_a_request_releases_the_reservation(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """The cancel's first call never reached Toss; its replay is refused (the virtual account
+    was paid since): the amount is no longer held, and a cancel with the account can go."""
+    waiting = await paid(deps, toss, 10000, method=PaymentMethod.VIRTUAL_ACCOUNT)
+    assert waiting.payment_key is not None
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(canceling(waiting), deps)
+    toss.deposit(waiting.payment_key)
+    toss.fail_next("cancel", GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다."))
+    clock.advance(seconds=60)
+
+    await reconcile_due(deps)
+
+    after = store.payment(waiting.id)
+    assert (after.status, after.pending_cancel_amount, after.cancelable_amount) == (
+        S.DONE,
+        0,
+        10000,
+    )
+    assert not after.needs_review
