@@ -58,6 +58,7 @@ def test_a_deposit_makes_the_payment_done_through_the_webhook(
     payment = issued_account(api, sandbox)
     done = deposited(api, sandbox, payment)
     assert done["balanceAmount"] == 32000 and done["virtualAccount"]["accountNumber"]
+    assert done["approvedAt"] is not None  # when it was paid, as for a card
     applied = wait_for(
         lambda: [
             t

@@ -140,7 +140,7 @@ def _adopt_approval(payment: Payment, gp: GatewayPayment, now: datetime) -> None
         waiting = gp.status is S.WAITING_FOR_DEPOSIT
         payment.approve(approval_from(gp, S.WAITING_FOR_DEPOSIT if waiting else S.DONE), now)
     if payment.status is S.WAITING_FOR_DEPOSIT and gp.status in (S.DONE, S.PARTIAL_CANCELED):
-        payment.record_deposit(now)
+        payment.record_deposit(now, gp.approved_at)
 
 
 def _adopt_cancels(

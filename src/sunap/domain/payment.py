@@ -316,8 +316,10 @@ class Payment(Aggregate):
         self.failure = failure
         self._record(ev.PaymentExpired)
 
-    def record_deposit(self, now: datetime) -> None:
-        """The customer paid into the virtual account."""
+    def record_deposit(self, now: datetime, approved_at: datetime | None = None) -> None:
+        """The customer paid into the virtual account: approved then (the PG's time of it, when
+        it reports one), as a card payment is at its confirm."""
+        self.approved_at = approved_at or self.approved_at or now
         self._move_to(S.DONE, now)
         self._record(ev.PaymentCompleted)
 

@@ -190,9 +190,10 @@ def test_a_virtual_account_approval_waits_for_the_deposit() -> None:
 
 def test_the_deposit_completes_a_waiting_virtual_account() -> None:
     payment = payment_in(S.WAITING_FOR_DEPOSIT, method=PaymentMethod.VIRTUAL_ACCOUNT)
-    payment.record_deposit(LATER)
+    payment.record_deposit(LATER, approved_at=LATER)
     assert payment.status is S.DONE
     assert payment.updated_at == LATER
+    assert payment.approved_at == LATER  # a paid account shows when the PG says it was paid
     assert payment.events == [ev.PaymentCompleted(payment_id="pay_test", sequence=3)]
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.ports.gateway import RefundAccount
+from sunap.domain.errors import InvalidRequest
 from sunap.domain.money import (
     MAX_AMOUNT,
     SUPPORTED_CURRENCIES,
@@ -117,6 +118,12 @@ class CancelPaymentBody(Body):
     refundReceiveAccount: RefundAccountBody | None = None
 
     def command(self, tenant_id: str, payment_id: str) -> CancelPayment:
+        if self.cancelAmount is None and "cancelAmount" in self.model_fields_set:
+            # An amount left unset by a bug must not refund the whole payment.
+            raise InvalidRequest(
+                "cancelAmount is null: send the amount to refund, or leave the field out to "
+                "cancel the whole balance."
+            )
         account = self.refundReceiveAccount
         return CancelPayment(
             tenant_id=tenant_id,
