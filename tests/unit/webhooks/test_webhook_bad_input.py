@@ -30,6 +30,10 @@ SIGNING_ACCOUNT = PgAccount("default", "test_sk_unit", None, (SECRET,))
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "\\ud800", "status": "DONE"}}',
         b'{"eventType": "SOMETHING_NEW", "data": {"note": "\\u0085"}}',
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "pk", "status": NaN}}',
+        b'{"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": {}, "data": {"paymentKey": "p", "status": "DONE"}}',
+        b'{"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": [null], "data": {"paymentKey": "p", "status": "DONE"}}',
+        b'{"eventType": "SOMETHING_NEW", "createdAt": "' + b"9" * 65 + b'"}',
+        b'{"eventType": "SOMETHING_NEW_' + b"X" * 200 + b'"}',
     ],
     ids=[
         "nul-in-paymentKey",
@@ -41,6 +45,10 @@ SIGNING_ACCOUNT = PgAccount("default", "test_sk_unit", None, (SECRET,))
         "lone-surrogate",
         "c1-in-an-unknown-event",
         "nan",
+        "createdAt-object",
+        "createdAt-array",
+        "createdAt-too-long",
+        "eventType-too-long",
     ],
 )
 async def test_a_body_the_strict_parser_refuses_is_a_400_and_stores_nothing(

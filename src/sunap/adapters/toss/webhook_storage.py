@@ -41,7 +41,7 @@ def summary_body(event_type: str, body: dict[str, Any], size: int) -> bytes:
     event_id = body.get("eventId")
     summary = {
         "eventType": event_type,
-        "eventId": event_id if isinstance(event_id, str) else None,
+        "eventId": event_id if isinstance(event_id, str) and len(event_id) <= 200 else None,
         "size": size,
     }
     return json.dumps(summary).encode()

@@ -41,6 +41,7 @@ Digest = Callable[[str], str]
 # What Toss's own fields can hold: a notice outside these is not Toss's, and costs no look-up.
 PAYMENT_STATUSES = frozenset(s.value for s in PaymentStatus)
 PAYMENT_KEY_LIMIT = 200
+MAX_EVENT_TYPE = 100  # the inbox's column; Toss's own are a few words
 ORDER_ID_LIMIT = 64
 
 
@@ -77,11 +78,16 @@ def _notice(body: bytes, headers: Mapping[str, str], digest: Digest) -> WebhookN
         raise WebhookMalformed(str(refused)) from refused
     if not isinstance(parsed, dict):
         raise WebhookMalformed("The body must be a JSON object.")
+    created_at = parsed.get("createdAt")  # never read for money: its shape only is checked
+    if created_at is not None and (not isinstance(created_at, str) or len(created_at) > 64):
+        raise WebhookMalformed("createdAt must be a time, as a string.")
     event_type = parsed.get("eventType")
     if event_type is None and "secret" in parsed:
         return _deposit_callback(parsed, parsed, digest)
     if not isinstance(event_type, str) or not event_type:
         raise WebhookMalformed("Unknown webhook shape: no eventType.")
+    if len(event_type) > MAX_EVENT_TYPE:  # kept with every delivery, for 90 days
+        raise WebhookMalformed(f"eventType is longer than {MAX_EVENT_TYPE} characters.")
     data = parsed.get("data")
     if event_type == DEPOSIT_CALLBACK and isinstance(data, dict):
         return _deposit_callback(parsed, data, digest)  # the nested shape some senders use
