@@ -315,6 +315,9 @@ def test_bad_input_is_refused_with_a_clear_error(api: httpx.Client) -> None:
     assert bad_order.status_code == 400
     route = api.get("/v1/nowhere")
     assert route.status_code == 404 and set(route.json()) == {"code", "message"}
+    wrong_method = api.delete("/v1/payments")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "POST"}
     # A trailing slash is another path, answered as one: not an empty 307 to follow.
     slash = api.get("/v1/payments/")
     assert slash.status_code == 404 and set(slash.json()) == {"code", "message"}

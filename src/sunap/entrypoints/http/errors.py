@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sunap.application.errors import InvalidPaymentKey, PaymentRejected
 from sunap.application.presenters import payment_resource
@@ -65,7 +66,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return OrjsonResponse(error_body("INVALID_REQUEST", validation_message(exc.errors())), 400)
 
-    async def on_http(_: Request, exc: Exception) -> OrjsonResponse:
+    async def on_http(request: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, StarletteHTTPException)
         codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
         code = codes.get(
@@ -74,9 +75,28 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404:
             message = "No such route."
-        return OrjsonResponse(error_body(code, message), status_code=exc.status_code)
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette's Allow names the first matching route's only
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return OrjsonResponse(
+            error_body(code, message), status_code=exc.status_code, headers=headers
+        )
 
     app.add_exception_handler(d.SunapError, on_refusal)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path, for a 405's Allow header (Starlette's names
+    the first matching route's only): each method is tried against the routes as they match."""
+    allowed = [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
