@@ -47,7 +47,9 @@ def loads_strict(text: bytes | str) -> Any:
         value = json.loads(text, object_pairs_hook=hook, parse_constant=_not_json)
     except RefusedJson:
         raise
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+    except RecursionError as error:
+        raise RefusedJson("The body nests arrays or objects too deeply.") from error
+    except ValueError as error:  # UnicodeDecodeError is a ValueError
         raise RefusedJson("The body is not valid JSON.") from error
     if isinstance(value, str):
         _check_value(value, "The body")
@@ -103,8 +105,8 @@ def _check_array(values: list[Any], where: str) -> None:
 def _check_value(value: str, where: str) -> None:
     if control_character_in(value, free_text=True):
         raise RefusedJson(
-            f"{where} holds U+0000 or another control character (only free text may hold "
-            "tab and newline)."
+            f"{where} holds U+0000, another control character or a lone surrogate (only free "
+            "text may hold tab and newline)."
         )
 
 

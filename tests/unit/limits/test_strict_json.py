@@ -86,6 +86,11 @@ def test_text_that_is_not_json_is_refused_with_a_reason(text: bytes) -> None:
     assert str(refused.value)
 
 
+def test_valid_json_nested_past_what_is_parsed_is_refused_as_too_deep() -> None:
+    with pytest.raises(RefusedJson, match="too deeply"):
+        loads_strict(b"[" * 30_000 + b"]" * 30_000)
+
+
 def test_a_refusal_never_quotes_a_key_that_would_garble_the_message() -> None:
     with pytest.raises(RefusedJson) as refused:
         loads_strict('{"' + "k" * 500 + '": 1, "' + "k" * 500 + '": 2}')
