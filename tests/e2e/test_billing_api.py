@@ -3,13 +3,17 @@ sandbox, on SQLite, PostgreSQL and MariaDB; renewals are driven by `sunap billin
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from sunap.adapters.sql.tables import payments
 from tests.e2e.billing_flows import (
     active_subscription,
     after,
@@ -395,6 +399,41 @@ def test_another_tenant_cannot_take_a_renewals_order_id_first_and_the_renewal_is
     printed = run_due(service, after(sub["currentPeriodEnd"], minutes=1))
     assert [r[1] for r in rows_of(printed, sub["id"])] == ["approved"]
     assert next_order_id in [c["orderId"] for c in charges(api, sub["id"])]
+
+
+def test_a_renewal_whose_order_id_another_payment_took_before_is_reported_blocked(
+    service: RunningService, api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """A payment created with the next renewal's orderId before such orderIds were refused: the
+    scheduler read the duplicate as another scheduler's claim and skipped it, every run, in
+    silence. It is now `blocked`, logged at ERROR, and nothing is charged."""
+    sub = active_subscription(api, sandbox)
+    next_order_id = f"{sub['id']}-p1-a1"
+    with service.client(service.create_key("saas-early", "payments:write")) as other:
+        early = other.post(
+            "/v1/payments", json={"orderName": "early", "amount": 9900, "orderId": new_order_id()}
+        ).json()
+    asyncio.run(_rename_order(service.env["SUNAP_DATABASE_URL"], early["id"], next_order_id))
+    logs: list[str] = []
+
+    printed = run_due(service, after(sub["currentPeriodEnd"], minutes=1), logs_into=logs)
+
+    [row] = rows_of(printed, sub["id"])
+    assert row[1:3] == ["blocked", next_order_id]
+    assert "cannot be charged" in logs[0] and early["id"] in logs[0]
+    assert len(charges(api, sub["id"])) == 1  # the first period's only
+    assert get(api, f"/v1/subscriptions/{sub['id']}")["failedAttempts"] == 0
+
+
+async def _rename_order(url: str, payment_id: str, order_id: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as db:
+            await db.execute(
+                update(payments).where(payments.c.id == payment_id).values(order_id=order_id)
+            )
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ class ChargeLine:
     """One line of `sunap billing run-due`: what became of one due subscription."""
 
     subscription_id: str
-    outcome: str  # approved | refused | unknown | ended | canceled | skipped
+    outcome: str  # approved | refused | unknown | ended | canceled | skipped | blocked
     payment_id: str | None = None
     order_id: str | None = None
     amount: int | None = None
@@ -44,6 +44,26 @@ async def run_due(deps: Deps, at: datetime | None = None, limit: int = BATCH) ->
     async with deps.uow() as uow:
         due = await uow.subscriptions.due(now, limit)
     return [await charge_subscription(sub_id, deps, now) for sub_id in due]
+
+
+async def _claimed_or_blocked(
+    sub_id: str, order_id: str, pg_account_id: str, deps: Deps
+) -> ChargeLine:
+    """The charge's orderId is taken: by this very charge, claimed by another scheduler (skip
+    it), or by a payment that is not this subscription's, which would stop its renewals for
+    good without a word. Such orderIds are refused to callers now; one taken before is an
+    incident for a person."""
+    async with deps.uow() as uow:
+        holder = await uow.payments.get_by_account_order(pg_account_id, order_id)
+    if holder is None or holder.subscription_id == sub_id:
+        return ChargeLine(sub_id, "skipped")
+    log.error(
+        "subscription %s cannot be charged: its orderId %s is held by payment %s, not its own",
+        sub_id,
+        order_id,
+        holder.id,
+    )
+    return ChargeLine(sub_id, "blocked", payment_id=holder.id, order_id=order_id)
 
 
 async def subscriptions_by_status(deps: Deps) -> dict[str, int]:
@@ -72,9 +92,12 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
                 sub.billing_key_deleted(now)
                 await uow.commit()
                 return ChargeLine(sub_id, "canceled", status=sub.status.value)
+            charge, pg_account_id = sub.next_charge(), key.pg_account_id
             payment = await claim_charge(uow, deps, sub, now)
             await uow.commit()
-    except (DuplicateOrderId, StaleAggregate):
+    except DuplicateOrderId:
+        return await _claimed_or_blocked(sub_id, charge.order_id, pg_account_id, deps)
+    except StaleAggregate:
         return ChargeLine(sub_id, "skipped")  # another scheduler claimed this charge
     result = await send_charge(payment.id, deps, now)
     if result.verdict is not ChargeVerdict.APPROVED:
