@@ -517,6 +517,34 @@ def test_a_refund_sent_again_with_its_idempotency_key_refunds_once(
     assert rpc.get(payment.id).balance_amount == 7000
 
 
+def test_a_refund_sent_again_through_the_other_door_is_the_same_refund(
+    rpc: GrpcClient, sandbox: httpx.Client, api: httpx.Client
+) -> None:
+    """The key names the request whichever door brings it again: a refund answered 502 over
+    HTTP and retried over gRPC with its key refunds once."""
+    payment = paid(rpc, sandbox, 10000)
+    key = f"refund-{payment.id}"
+    fault(sandbox, method="POST", path="/v1/payments/*/cancel", status=500, times=50)
+    first = api.post(
+        f"/v1/payments/{payment.id}/cancel",
+        json={"cancelReason": "one item", "cancelAmount": 3000},
+        headers={"Idempotency-Key": key},
+    )
+    assert first.status_code == 502, first.text
+    sandbox.delete("/sandbox/faults")
+
+    again = rpc.stub.RefundPayment(
+        pb.RefundPaymentRequest(payment_id=payment.id, reason="one item", amount=3000),
+        metadata=rpc.metadata(idempotency_key=key),
+        timeout=60,
+    )
+
+    assert again.balance_amount == 7000
+    time.sleep(3)  # the reconciler's replay of the same cancel has had its chance
+    toss = sandbox.get(f"/v1/payments/{payment.payment_key}", auth=(DOC_SECRET_KEY, "")).json()
+    assert [c["cancelAmount"] for c in toss["cancels"]] == [3000]
+
+
 def test_refund_payment_is_a_cancel_under_seed_001s_names(
     rpc: GrpcClient, sandbox: httpx.Client
 ) -> None:

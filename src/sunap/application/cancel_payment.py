@@ -22,7 +22,6 @@ from . import audit, log_context
 from .adopt import next_check_at
 from .audit_kinds import AuditStatus, AuditType
 from .cancel_turns import (
-    CANCEL_SPACING,
     Turn,
     TurnWait,
     end_turn,
@@ -31,10 +30,18 @@ from .cancel_turns import (
 )
 from .commands import CancelPayment
 from .deps import Deps
-from .errors import ConcurrentUpdate, PaymentRejected, PgTimeout, PgUnavailable, StaleAggregate
+from .errors import (
+    ConcurrentUpdate,
+    IdempotencyKeyReused,
+    PaymentRejected,
+    PgTimeout,
+    PgUnavailable,
+    StaleAggregate,
+)
 from .outcomes import record_call, record_result, reload, unknown_outcome
 from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.gateway import (
+    PG_KEY_RETENTION,
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
@@ -43,14 +50,11 @@ from .ports.gateway import (
     PgOperation,
 )
 from .ports.unit_of_work import UnitOfWork
-from .reconcile import ReconcileOutcome, reconcile_payment
 
 log = logging.getLogger("sunap.cancel")
 
 # Concurrent cancels of one payment race on its version; each loser re-reads and tries again.
 RESERVE_ATTEMPTS = 8
-# How often a request sent again waits for the payment's turn to ask about its pending cancel.
-ASK_ATTEMPTS = 3
 
 
 def cancel_idempotency_key(cancel_id: str) -> str:
@@ -91,6 +95,9 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         return await _release(cmd.tenant_id, payment.id, cancel.id, declined, deps)
     except GatewayMisconfigured as refused:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
+        if not refused.refused_request:  # our credentials: a fixed key may still carry it out
+            await record_call(cmd.tenant_id, payment.id, refused, deps, PgOperation.CANCEL)
+            raise unknown_outcome(refused) from refused
         return await _refused_request(cmd, payment.id, cancel.id, refused, gateway, deps)
     except GatewayAlreadyProcessed as already:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
@@ -132,7 +139,7 @@ class _Reserved:
 @dataclass(frozen=True)
 class _Earlier:
     """This very request made its cancel before (its key was released after an unknown
-    outcome, or its claim expired with a process that died)."""
+    outcome, or its claim expired with a process that died), and the PG has answered it."""
 
     cancel_id: str
 
@@ -171,8 +178,12 @@ async def _try_reserve(
         payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
         if payment is None:
             raise PaymentNotFound()
-        if payment.find_cancel(cancel_id) is not None:
-            return _Earlier(cancel_id)  # leaving rolls back: nothing reserved, no turn taken
+        earlier = payment.find_cancel(cancel_id)
+        if earlier is not None:
+            _require_same_request(earlier, cmd)
+            if earlier.status is not CancelStatus.PENDING:
+                return _Earlier(cancel_id)  # leaving rolls back: nothing reserved, no turn taken
+            return await _send_again_in_turn(uow, deps, cmd, payment, earlier, without_turn)
         turn: Turn = None
         if payment.status is not PaymentStatus.READY:  # a cancel the PG will be asked for
             gateway = gateway_within(deps.accounts, payment.pg_account_id)
@@ -210,51 +221,63 @@ async def _try_reserve(
         return _Reserved(payment, cancel, in_full, turn)
 
 
+def _require_same_request(earlier: Cancel, cmd: CancelPayment) -> None:
+    """The key's first request and this one must ask for the same cancel: once the key was
+    released (an unknown outcome), its store no longer compares them."""
+    same = (
+        cmd.reason == earlier.reason
+        and (cmd.amount is None or cmd.amount == earlier.amount)
+        and (cmd.tax_free_amount or 0) == earlier.tax_free_amount
+    )
+    if not same:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another cancel of this payment; use a new key "
+            "for a new request."
+        )
+
+
+async def _send_again_in_turn(
+    uow: UnitOfWork,
+    deps: Deps,
+    cmd: CancelPayment,
+    payment: Payment,
+    cancel: Cancel,
+    without_turn: bool,
+) -> _Reserved | _TurnHeld:
+    """The request whose cancel is still pending is sent again as it came (its refund account
+    included), under the cancel's own key, in the payment's turn: the PG answers a key it ran
+    with its first answer and runs one it never saw, so nothing is refunded twice. Past the
+    PG's keeping of keys a resend could be a second refund: a person decides then."""
+    now = deps.clock.now()
+    if now - cancel.requested_at > PG_KEY_RETENTION:
+        raise PgUnavailable(
+            "This cancel's outcome is still unknown and too old to ask the payment gateway "
+            "again; it is waiting for a person."
+        )
+    if not gateway_within(deps.accounts, payment.pg_account_id).accepts_new_operations():
+        raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
+    turn: Turn = None
+    if not without_turn:
+        turn, free_at = await take_turn_in(uow, cmd.tenant_id, cmd.payment_id, now)
+        if free_at is not None:
+            return _TurnHeld(free_at, now)
+        await uow.commit()
+    return _Reserved(payment, cancel, in_full=False, turn=turn)
+
+
 async def _answer_as_before(tenant_id: str, payment_id: str, cancel_id: str, deps: Deps) -> Payment:
-    """The answer to a request whose cancel exists: the payment once the cancel is done, the
-    PG's refusal once refused. Still pending, the PG is asked about it at once, as the reconciler
-    would (a replay under the cancel's own key, which the PG runs at most once)."""
-    payment = await _pending_asked_now(tenant_id, payment_id, cancel_id, deps)
+    """The answer to a request whose cancel the PG has answered: the payment once it is done,
+    the PG's refusal once refused."""
+    async with deps.uow() as uow:
+        payment = await uow.payments.get(tenant_id, payment_id)
+    if payment is None:
+        raise PaymentNotFound()
     cancel = payment.find_cancel(cancel_id)
     assert cancel is not None  # cancels are never deleted
-    if cancel.status is CancelStatus.DONE:
-        return payment
     if cancel.status is CancelStatus.FAILED:
         failure = cancel.failure or Failure("REJECTED", "The payment gateway refused this cancel.")
         raise PaymentRejected(payment, failure.code, failure.message)
-    raise PgUnavailable(
-        "The payment gateway's answer to this cancel is still being checked; nothing more was "
-        "sent. Read the payment, or retry later."
-    )
-
-
-async def _pending_asked_now(
-    tenant_id: str, payment_id: str, cancel_id: str, deps: Deps
-) -> Payment:
-    """The payment after the reconciler asked the PG about its pending cancels now (the turn
-    a cancel just sent holds is waited for, a few times), or as it is when the cancel is no
-    longer pending or was set aside for a person."""
-    for attempt in range(ASK_ATTEMPTS):
-        if attempt:
-            await deps.sleep(CANCEL_SPACING.total_seconds())  # another cancel's turn, or a lease
-        now = deps.clock.now()
-        async with deps.uow() as uow:
-            payment = await uow.payments.get(tenant_id, payment_id)
-            if payment is None:
-                raise PaymentNotFound()
-            cancel = payment.find_cancel(cancel_id)
-            due = payment.next_reconcile_at
-            if cancel is None or cancel.status is not CancelStatus.PENDING or due is None:
-                return payment  # settled, or set aside for a person: nothing is sent
-            if due > now:  # due at once; a worker's lease held now wins, and this waits for it
-                await uow.payments.lease_for_reconcile(payment_id, due, now)
-                await uow.commit()
-        if await reconcile_payment(payment_id, deps) is not ReconcileOutcome.SKIPPED:
-            break
-    async with deps.uow() as uow:
-        fresh = await uow.payments.get(tenant_id, payment_id)
-    assert fresh is not None
-    return fresh
+    return payment
 
 
 async def _release(

@@ -68,14 +68,14 @@ class IdempotentCall:
     key: str | None  # None: the caller sent no key, so nothing is claimed or kept
     fingerprint: str  # the operation and a digest of the request; see `fingerprint`
 
-    @property
-    def request_key(self) -> str | None:
-        """This request's own id, the same each time the caller sends it again with its key,
-        and kept by the use case (a cancel's id): a key released after an unknown outcome lets
-        the request run again, and what it did the first time must then be found, not redone."""
+    def request_key(self, subject: str) -> str | None:
+        """The id of what this request makes for `subject` (a cancel of that payment), the same
+        whichever door or wording brings the key again: once an unknown outcome released the
+        key, what the request did must be found rather than done again (the use case compares
+        what is asked with what was)."""
         if self.key is None:
             return None
-        identity = f"{self.tenant_id}\n{self.key}\n{self.fingerprint}".encode()
+        identity = f"{self.tenant_id}\n{self.key}\n{subject}".encode()
         return hashlib.sha256(identity).hexdigest()[:28]
 
 

@@ -25,6 +25,7 @@ from .deps import Deps
 from .errors import QuarantinedPayment, UnknownPgAccount
 from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
 from .ports.gateway import (
+    PG_KEY_RETENTION,
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
@@ -178,12 +179,16 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
     """The PG's current view, replaying each pending cancel with its original key.
 
     Each pending cancel is replayed, even when the PG lists a cancel of its amount: only the
-    answer to its own key says which of the PG's cancels is this one.
+    answer to its own key says which of the PG's cancels is this one. Not past the PG's keeping
+    of keys (PG_KEY_RETENTION): it would run a forgotten key as a new cancel, a second refund if
+    the first went through. Such a cancel stays pending, for a person.
     """
     truth = await gateway.lookup_by_order_id(payment.order_id)
     answered: dict[str, str] = {}
     seen: list[GatewayExchange | None] = [truth.exchange]
-    for n, cancel in enumerate(payment.pending_cancels):
+    now = deps.clock.now()
+    replayable = [c for c in payment.pending_cancels if now - c.requested_at <= PG_KEY_RETENTION]
+    for n, cancel in enumerate(replayable):
         assert payment.payment_key is not None
         if n > 0:  # the PG takes one cancel of a payment per second (cancel_turns.py)
             await deps.sleep(CANCEL_SPACING.total_seconds())
@@ -194,11 +199,16 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
                 amount=cancel.amount,
                 idempotency_key=cancel.gateway_idempotency_key,
             )
-        except (GatewayDeclined, GatewayMisconfigured) as refused:
-            # A refusal of the replay is a refusal of the cancel: the PG answers a key it has
-            # run with its first answer, so one it refuses now it never carried out (and the
-            # look-up just above went through with the same credentials).
+        except GatewayMisconfigured as refused:
+            if not refused.refused_request:
+                raise  # our credentials: asked again later
+            # A refusal of what the replay asks is a refusal of the cancel: the PG answers a
+            # key it has run with its first answer (and keeps it longer than we replay), so
+            # one it refuses now it never carried out.
             await _release_cancel(payment, cancel.id, refused, deps)  # records its exchange
+            continue
+        except GatewayDeclined as declined:
+            await _release_cancel(payment, cancel.id, declined, deps)  # records its exchange
             continue
         except GatewayAlreadyProcessed as processed:
             truth = await gateway.lookup_by_payment_key(payment.payment_key)

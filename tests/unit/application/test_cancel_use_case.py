@@ -12,8 +12,14 @@ from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePaym
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.errors import PaymentRejected, PgTimeout, PgUnavailable
+from sunap.application.errors import (
+    IdempotencyKeyReused,
+    PaymentRejected,
+    PgTimeout,
+    PgUnavailable,
+)
 from sunap.application.ports.gateway import (
+    PG_KEY_RETENTION,
     GatewayDeclined,
     GatewayMisconfigured,
     GatewayUnknown,
@@ -410,7 +416,10 @@ async def test_a_virtual_account_paid_while_its_cancel_was_on_the_way_asks_for_t
     waiting = await paid(deps, toss, 10000, method=PaymentMethod.VIRTUAL_ACCOUNT)
     assert waiting.status is S.WAITING_FOR_DEPOSIT and waiting.payment_key is not None
     toss.deposit(waiting.payment_key)
-    toss.fail_next("cancel", GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다."))
+    toss.fail_next(
+        "cancel",
+        GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다.", refused_request=True),
+    )
 
     with pytest.raises(RefundAccountRequired):
         await cancel_payment(canceling(waiting), deps)
@@ -429,7 +438,10 @@ async def test_a_refused_request_is_not_carried_out_and_holds_nothing(
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
     payment = await paid(deps, toss)
-    toss.fail_next("cancel", GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다."))
+    toss.fail_next(
+        "cancel",
+        GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다.", refused_request=True),
+    )
     with pytest.raises(PaymentRejected) as refused:
         await cancel_payment(canceling(payment, 4000), deps)
     assert refused.value.pg_code == "INVALID_REQUEST"
@@ -449,7 +461,10 @@ async def test_the_reconcilers_replay_refused_as_a_request_releases_the_reservat
     with pytest.raises(PgUnavailable):
         await cancel_payment(canceling(waiting), deps)
     toss.deposit(waiting.payment_key)
-    toss.fail_next("cancel", GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다."))
+    toss.fail_next(
+        "cancel",
+        GatewayMisconfigured("INVALID_REQUEST", "잘못된 요청입니다.", refused_request=True),
+    )
     clock.advance(seconds=60)
 
     await reconcile_due(deps)
@@ -461,3 +476,86 @@ async def test_the_reconcilers_replay_refused_as_a_request_releases_the_reservat
         10000,
     )
     assert not after.needs_review
+
+
+async def test_the_same_key_asking_for_another_cancel_is_refused_not_run(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Once the unknown outcome released the key its store compares nothing: the use case does,
+    and another amount under the same key is 422, not a second cancel."""
+    payment = await paid(deps, toss)
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(same_request(payment), deps)
+    with pytest.raises(IdempotencyKeyReused):
+        await cancel_payment(same_request(payment, 5000), deps)
+    # The same cancel worded otherwise (taxFreeAmount 0 sent, not left out) is the same request.
+    again = await cancel_payment(replace(same_request(payment), tax_free_amount=0), deps)
+    assert (again.balance_amount, again.pending_cancel_amount) == (11000, 0)
+    assert len(toss.applied_of("cancel")) == 1
+
+
+async def test_a_refund_sent_again_carries_its_refund_account_to_toss(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """A paid virtual account's refund needs the customer's account: the request sent again is
+    sent as it came, account included (a replay from what Sunap keeps would lack it, and Toss
+    would refuse it)."""
+    waiting = await paid(deps, toss, 10000, method=PaymentMethod.VIRTUAL_ACCOUNT)
+    assert waiting.payment_key is not None
+    toss.deposit(waiting.payment_key)
+    async with deps.uow() as uow:  # Sunap has learned of the deposit
+        fresh = await uow.payments.get(TENANT, waiting.id, for_update=True)
+        assert fresh is not None
+        fresh.record_deposit(deps.clock.now())
+        await uow.commit()
+    refund = replace(
+        same_request(waiting, None), refund_account=RefundAccount("88", "1234567890", "홍길동")
+    )
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(refund, deps)
+
+    again = await cancel_payment(refund, deps)
+
+    assert (again.status, again.balance_amount) == (S.CANCELED, 0)
+    assert len(toss.applied_of("cancel")) == 1
+
+
+async def test_a_key_toss_does_not_take_keeps_the_cancel_unknown_for_a_fixed_key(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await paid(deps, toss)
+    toss.fail_next("cancel", GatewayMisconfigured("UNAUTHORIZED_KEY", "인증되지 않은 키입니다."))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(canceling(payment, 4000), deps)
+    assert store.payment(payment.id).pending_cancel_amount == 4000
+    clock.advance(seconds=60)
+    await reconcile_due(deps)  # the key works again: the reconciler carries the cancel out
+    settled = store.payment(payment.id)
+    assert (settled.balance_amount, settled.pending_cancel_amount) == (11000, 0)
+
+
+async def test_a_cancel_older_than_tosss_keeping_of_keys_is_never_sent_again(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """Toss runs a key it has forgotten as a new request: a second refund, if the first went
+    through. Past PG_KEY_RETENTION neither the reconciler nor the request sent again resends."""
+    payment = await paid(deps, toss)
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(same_request(payment), deps)
+    clock.advance(seconds=int(PG_KEY_RETENTION.total_seconds()) + 60)
+    async with deps.uow() as uow:  # a person asked for it to be checked again (resolve_review)
+        fresh = await uow.payments.get(TENANT, payment.id, for_update=True)
+        assert fresh is not None
+        fresh.schedule_reconcile(deps.clock.now(), attempts=0)
+        await uow.commit()
+    sent = len(toss.calls_of("cancel"))
+
+    await reconcile_due(deps)
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(same_request(payment), deps)
+
+    assert len(toss.calls_of("cancel")) == sent
+    assert store.payment(payment.id).pending_cancel_amount == 4000

@@ -74,11 +74,20 @@ def gateway_exchange(exchange: Exchange) -> GatewayExchange:
     )
 
 
+# Misconfigured answers about what a request asked, once Toss took our key: nothing was done.
+REQUEST_REFUSALS = frozenset({"INVALID_REQUEST"})
+
+
 def gateway_error(error: TossError) -> GatewayError:
     exchange = gateway_exchange(error.exchange) if error.exchange is not None else None
     if isinstance(error, TossUnknown):
         return GatewayUnknown(
             error.code, error.message, timed_out=error.timed_out, exchange=exchange
+        )
+    if isinstance(error, TossMisconfigured):
+        refused_request = error.code in REQUEST_REFUSALS
+        return GatewayMisconfigured(
+            error.code, error.message, exchange=exchange, refused_request=refused_request
         )
     return _ERRORS.get(type(error), GatewayUnknown)(error.code, error.message, exchange=exchange)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sunap.domain.payment import (
@@ -131,6 +131,11 @@ class RefundAccount:
     holder_name: str
 
 
+# How long after a call its Idempotency-Key may be sent again safely: the PG keeps a key for a
+# while (Toss: 15 days), then runs it as new. A day short of that, for the clocks' sake.
+PG_KEY_RETENTION = timedelta(days=14)
+
+
 class GatewayError(Exception):
     def __init__(self, code: str, message: str, *, exchange: GatewayExchange | None = None) -> None:
         super().__init__(f"{code}: {message}")
@@ -172,7 +177,22 @@ class GatewayNotFound(GatewayError):
 
 
 class GatewayMisconfigured(GatewayError):
-    """Our credentials or request are wrong (UNAUTHORIZED_KEY, INVALID_API_KEY...): alert."""
+    """Our credentials or request are wrong (UNAUTHORIZED_KEY, INVALID_API_KEY...): alert.
+
+    `refused_request`: the PG took our credentials and refused what the request asked (Toss's
+    INVALID_REQUEST): it carried nothing out. False for credentials it did not take, which a
+    fixed key may turn into success later."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        exchange: GatewayExchange | None = None,
+        refused_request: bool = False,
+    ) -> None:
+        super().__init__(code, message, exchange=exchange)
+        self.refused_request = refused_request
 
 
 class PaymentGateway(Protocol):

@@ -18,7 +18,7 @@ from sunap.application.cancel_payment import cancel_payment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.idempotency import run_idempotently
+from sunap.application.idempotency import IdempotentCall, require_valid_key, run_idempotently
 from sunap.application.payment_changes import watch_payment
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.queries import get_payment, list_payments
@@ -108,7 +108,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
             principal = await self._principal(context, "payments:cancel")
             command = replace(
                 cancel_body(request).command(principal.tenant_id, request.id),
-                request_key=self._request_key(context, principal, "CancelPayment", request),
+                request_key=self._request_key(context, principal, request.id),
             )
             return await self._idempotently(
                 context,
@@ -125,7 +125,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
             principal = await self._principal(context, "payments:cancel")
             command = replace(
                 refund_body(request).command(principal.tenant_id, request.payment_id),
-                request_key=self._request_key(context, principal, "RefundPayment", request),
+                request_key=self._request_key(context, principal, request.payment_id),
             )
             return await self._idempotently(
                 context,
@@ -190,13 +190,10 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         await authenticate(self._container.keys, metadata_value(context, "authorization"), scope)
 
     @staticmethod
-    def _request_key(
-        context: Context, principal: Principal, method: str, request: Message
-    ) -> str | None:
-        """The request's own id under its idempotency-key (IdempotentCall.request_key)."""
-        return idempotent_call(
-            context, principal.tenant_id, f"/{SERVICE}/{method}", request
-        ).request_key
+    def _request_key(context: Context, principal: Principal, payment_id: str) -> str | None:
+        """The cancel's id under the call's idempotency-key (IdempotentCall.request_key)."""
+        key = require_valid_key(metadata_value(context, "idempotency-key"))
+        return IdempotentCall(principal.tenant_id, key, "").request_key(payment_id)
 
     async def _idempotently(
         self,

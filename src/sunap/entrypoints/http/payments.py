@@ -147,7 +147,9 @@ async def cancel(
 ) -> Response:
     deps = container_of(request).deps
     call = await idempotent_call(request, principal)
-    command = replace(body.command(principal.tenant_id, payment_id), request_key=call.request_key)
+    command = replace(
+        body.command(principal.tenant_id, payment_id), request_key=call.request_key(payment_id)
+    )
 
     async def run() -> Payment:
         return await cancel_payment(command, deps)
