@@ -57,13 +57,18 @@ async def _claimed_or_blocked(
         holder = await uow.payments.get_by_account_order(pg_account_id, order_id)
     if holder is None or holder.subscription_id == sub_id:
         return ChargeLine(sub_id, "skipped")
-    log.error(
-        "subscription %s cannot be charged: its orderId %s is held by payment %s, not its own",
-        sub_id,
-        order_id,
-        holder.id,
-    )
+    if order_id not in _REPORTED:  # once a process: every pass finds it again
+        _REPORTED.add(order_id)
+        log.error(
+            "subscription %s cannot be charged: its orderId %s is held by payment %s, not its own",
+            sub_id,
+            order_id,
+            holder.id,
+        )
     return ChargeLine(sub_id, "blocked", payment_id=holder.id, order_id=order_id)
+
+
+_REPORTED: set[str] = set()  # the blocked charges this process has logged
 
 
 async def subscriptions_by_status(deps: Deps) -> dict[str, int]:
