@@ -120,6 +120,10 @@ def test_a_first_request_still_processing_at_toss_is_retried_with_the_same_key(
     calls = stack.toss_calls(CONFIRM_PATH, payment["id"])
     assert [c["status"] for c in calls] == [409, 200]
     assert len({c["idempotencyKey"] for c in calls}) == 1
+    # The trail has a row for each request Toss received, the one it answered 409 too.
+    trail = stack.api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
+    sent = [t["responseData"]["status"] for t in trail if t["type"] == "pg.confirm"]
+    assert sent == [409, 200]
 
 
 def test_an_answer_lost_after_toss_applied_is_adopted_not_repeated(stack: Stack) -> None:

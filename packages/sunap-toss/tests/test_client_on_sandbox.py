@@ -148,6 +148,10 @@ def test_a_provider_error_is_retried_with_the_same_idempotency_key(
     calls = sandbox.calls("/v1/payments/confirm")
     assert [c["status"] for c in calls] == [400, 200]
     assert calls[0]["idempotencyKey"] == calls[1]["idempotencyKey"] is not None
+    # Each request Toss received is in the exchange kept for the trail: the refused one first.
+    assert payment.exchange is not None
+    assert [(a.status_code, a.outcome) for a in payment.exchange.earlier] == [(400, "unknown")]
+    assert payment.exchange.status_code == 200 and payment.exchange.earlier[0].earlier == ()
 
 
 def test_a_consecutive_cancel_refusal_is_retried_with_the_same_key(

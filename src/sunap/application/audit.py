@@ -46,10 +46,13 @@ def record_exchange(
     exchange: GatewayExchange | None,
     fallback: PgOperation,
 ) -> None:
-    """One PG call as it happened; `fallback` names it when the adapter gave no exchange."""
+    """One PG call as it happened, a row for each attempt it made; `fallback` names it when the
+    adapter gave no exchange."""
     if exchange is None:
         record(uow, deps, payment, pg_call_type(fallback), AuditStatus.UNKNOWN)
         return
+    for attempt in exchange.earlier:
+        record_exchange(uow, deps, payment, attempt, fallback)
     record(
         uow,
         deps,

@@ -132,7 +132,8 @@ def _withheld(exchange: GatewayExchange | None) -> GatewayExchange | None:
     if exchange is None:
         return None
     withheld = {"withheld": "The PG's record of this paymentKey is another order's."}
-    return replace(exchange, response_data=withheld)
+    attempts = tuple(replace(a, response_data=withheld) for a in exchange.earlier)
+    return replace(exchange, response_data=withheld, earlier=attempts)
 
 
 def _after(exchange: GatewayExchange | None, verdict: ConfirmVerdict) -> ConfirmVerdict:

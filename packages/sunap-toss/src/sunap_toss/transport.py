@@ -9,7 +9,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -422,11 +422,12 @@ class AsyncTransport:
         attempt = 1
         failed: _Failed | None = None
         timed_out = False
+        earlier: list[Exchange] = []
         while True:
             if not steps.allowed(request):
                 if failed is None:
                     raise steps.circuit_open(request)
-                raise _last(failed, timed_out)  # the breaker opened while we were retrying
+                raise _last(failed, timed_out, earlier)  # the breaker opened while retrying
             sent_at = steps.clock()
             try:
                 response = await self._client.request(
@@ -447,12 +448,13 @@ class AsyncTransport:
             else:
                 result = steps.answered(request, response, attempt, started, sent_at)
             if isinstance(result, TossAnswer):
-                return result
+                return _answer_after(result, earlier)
             failed = result
             timed_out = timed_out or _timed_out(failed)
             delay = steps.next_delay(failed, attempt, started)
             if delay is None:
-                raise _last(failed, timed_out)
+                raise _last(failed, timed_out, earlier)
+            _keep(failed, earlier)
             await steps.retry.sleep(delay)
             attempt += 1
 
@@ -482,11 +484,12 @@ class SyncTransport:
         attempt = 1
         failed: _Failed | None = None
         timed_out = False
+        earlier: list[Exchange] = []
         while True:
             if not steps.allowed(request):
                 if failed is None:
                     raise steps.circuit_open(request)
-                raise _last(failed, timed_out)
+                raise _last(failed, timed_out, earlier)
             sent_at = steps.clock()
             try:
                 response = self._client.request(
@@ -507,12 +510,13 @@ class SyncTransport:
             else:
                 result = steps.answered(request, response, attempt, started, sent_at)
             if isinstance(result, TossAnswer):
-                return result
+                return _answer_after(result, earlier)
             failed = result
             timed_out = timed_out or _timed_out(failed)
             delay = steps.next_delay(failed, attempt, started)
             if delay is None:
-                raise _last(failed, timed_out)
+                raise _last(failed, timed_out, earlier)
+            _keep(failed, earlier)
             steps.retry.blocking_sleep(delay)
             attempt += 1
 
@@ -544,10 +548,31 @@ def _timed_out(failed: _Failed) -> bool:
     return isinstance(failed.error, TossUnknown) and failed.error.timed_out
 
 
-def _last(failed: _Failed, timed_out: bool) -> TossError:
-    """The error a call ends with. Once an attempt went unanswered, the call as a whole did not
-    answer in time, even if a retry then heard "still processing": Toss may be applying it."""
+def _last(failed: _Failed, timed_out: bool, earlier: list[Exchange]) -> TossError:
+    """The error a call ends with, its exchange carrying the attempts before it. Once an attempt
+    went unanswered, the call as a whole did not answer in time, even if a retry then heard
+    "still processing": Toss may be applying it."""
     error = failed.error
+    exchange = _after_attempts(error.exchange, earlier)
     if timed_out and isinstance(error, TossUnknown) and not error.timed_out:
-        return TossUnknown(error.code, error.message, timed_out=True, exchange=error.exchange)
+        return TossUnknown(error.code, error.message, timed_out=True, exchange=exchange)
+    error.exchange = exchange
     return error
+
+
+def _keep(failed: _Failed, earlier: list[Exchange]) -> None:
+    """A failed attempt that will be retried, for the trail of the call's last one."""
+    if failed.error.exchange is not None:
+        earlier.append(failed.error.exchange)
+
+
+def _after_attempts(exchange: Exchange | None, earlier: list[Exchange]) -> Exchange | None:
+    if exchange is None or not earlier:
+        return exchange
+    return replace(exchange, earlier=tuple(earlier))
+
+
+def _answer_after(answer: TossAnswer, earlier: list[Exchange]) -> TossAnswer:
+    if not earlier:
+        return answer
+    return replace(answer, exchange=replace(answer.exchange, earlier=tuple(earlier)))

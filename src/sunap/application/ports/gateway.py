@@ -70,6 +70,8 @@ class GatewayExchange:
     processing_time_ms: int
     outcome: PgOutcome
     trace_id: str | None = None  # the PG's own id for the answer (Toss: X-TossPayments-Trace-Id)
+    # The attempts the call made before this one (the same request sent again), oldest first.
+    earlier: tuple[GatewayExchange, ...] = ()
 
 
 @dataclass(frozen=True)
