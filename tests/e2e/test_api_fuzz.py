@@ -102,3 +102,22 @@ def _fuzz(strategy: st.SearchStrategy[Any], session: requests.Session, base_url:
         )
 
     run()
+
+
+def test_another_tenant_sees_nothing_of_what_the_fuzzer_made(
+    service: RunningService, key: str
+) -> None:
+    """A second tenant on the same account, after (or without) the fuzzing: none of the first
+    tenant's payments, subscriptions or billing keys reach it, by list or by id."""
+    other = service.create_key("shop-fuzz-other", "admin")
+    with service.client(key) as fuzzer, service.client(other) as stranger:
+        made = fuzzer.post("/v1/payments", json={"orderName": "x", "amount": 1000})
+        assert made.status_code == 201, made.text
+        theirs = fuzzer.get("/v1/payments", params={"limit": 100}).json()["items"]
+        for listing in ("/v1/payments", "/v1/subscriptions", "/v1/billing-keys"):
+            answer = stranger.get(listing, params={"limit": 100})
+            assert answer.status_code == 200 and answer.json()["items"] == [], listing
+        for payment in theirs:
+            assert stranger.get(f"/v1/payments/{payment['id']}").status_code == 404
+            by_order = stranger.get("/v1/payments", params={"orderId": payment["orderId"]})
+            assert by_order.json()["items"] == []
