@@ -247,3 +247,71 @@ def test_serve_with_two_workers_confirms_and_holds_each_keys_rate_limit_across_t
             assert approved == 1
     finally:
         drop_database(url)
+
+
+def children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_serve_with_two_workers_stops_them_when_it_is_killed(
+    tmp_path: Path, standalone_sandbox: str
+) -> None:
+    """kill -9 of `sunap serve --workers 2` leaves no orphan serving the port with nobody to
+    restart or stop it: each worker is told to stop when its parent dies."""
+    url = create_database("postgresql", tmp_path)
+    env = {
+        "SUNAP_DATABASE_URL": url,
+        "TOSS_SECRET_KEY": DOC_SECRET_KEY,
+        "TOSS_API_BASE_URL": standalone_sandbox,
+    }
+    try:
+        with running_service(tmp_path, "--workers", "2", **env) as service:
+            assert wait_for(lambda: service.logs().count("Application startup complete") == 2)
+            assert service.process is not None
+            workers = children_of(service.process.pid)
+            assert len(workers) >= 2
+            service.kill()
+            assert wait_for(lambda: not any(alive(pid) for pid in workers), timeout=30), [
+                pid for pid in workers if alive(pid)
+            ]
+    finally:
+        drop_database(url)
+
+
+def test_serve_with_two_workers_and_a_setting_they_cannot_build_with_exits(
+    tmp_path: Path,
+) -> None:
+    """A setting only building the app finds (here a broker Sunap has no publisher for) stopped
+    every worker at its start, and uvicorn started them again forever: the parent now builds
+    one first and ends as one process would."""
+    url = create_database("postgresql", tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
+    env.update(
+        SUNAP_DATABASE_URL=url,
+        TOSS_SECRET_KEY=DOC_SECRET_KEY,
+        SUNAP_BROKER_URL="bogus://nowhere",
+        SUNAP_PORT=str(free_port()),
+        SUNAP_GRPC_PORT=str(free_port()),
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sunap.cli", "serve", "--workers", "2"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode != 0
+        assert b"Started server process" not in done.stderr + done.stdout
+    finally:
+        drop_database(url)

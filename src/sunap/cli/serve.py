@@ -123,7 +123,10 @@ def serve(
             http=BoundedHttpToolsProtocol,
         )
         return
-    # Each worker process builds its own app from the environment it inherits.
+    # Each worker process builds its own app from the environment it inherits. A setting that
+    # stops one from building stops them all, and uvicorn would start them again forever: the
+    # parent builds (and drops) one first, so a bad setting ends here as one process would.
+    refuse_unbuildable(settings, self_url)
     os.environ.update(SUNAP_HOST=host, SUNAP_PORT=str(port), SUNAP_GRPC_PORT=str(grpc_port))
     with shared_between_workers(settings):
         uvicorn.run(
@@ -162,16 +165,47 @@ def shared_between_workers(settings: Settings) -> Iterator[None]:
                 del os.environ[name]
 
 
+def refuse_unbuildable(settings: Settings, self_url: str) -> None:
+    """What a worker process will build, built once and closed: its error, if any, is raised."""
+    import asyncio
+
+    from sunap.bootstrap import build_runtime
+
+    async def build_and_close() -> None:
+        runtime = build_runtime(settings, self_url=self_url)
+        await runtime.aclose()
+
+    asyncio.run(build_and_close())
+
+
 def worker_app() -> Any:
     """The app of one `--workers` process; gRPC shares its port between them (SO_REUSEPORT)."""
     from sunap.bootstrap import build_app, loopback_url
     from sunap.config import Settings
 
+    end_with_the_parent()
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     grpc_address = (settings.host, settings.grpc_port) if settings.grpc_port else None
     self_url = loopback_url(settings.host, settings.port)
     return build_app(settings, self_url=self_url, grpc_address=grpc_address, grpc_port_shared=True)
+
+
+def end_with_the_parent() -> None:
+    """A worker process is asked to stop (SIGTERM, a graceful shutdown) when its parent dies,
+    even by kill -9: orphans would go on serving the port with nobody to restart or stop them."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: an orphan is the operator's to stop
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def refuse_workers(workers: int, settings: Settings) -> None:
