@@ -243,7 +243,10 @@ def build_runtime(
         links=links,
         sandbox_path=SANDBOX_MOUNT if settings.sandbox_mode else None,
     )
-    publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
+    try:
+        publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
+    except ValueError as unusable:  # a scheme or address the brokers' adapters cannot read
+        raise ConfigurationError(f"SUNAP_BROKER_URL: {unusable}") from None
     relay = OutboxRelay(
         SqlOutboxStore(engine), publisher, clock, metrics, topic_prefix=settings.topic_prefix
     )

@@ -139,7 +139,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_keys(self) -> Settings:
-        key = self.toss_secret_key.get_secret_value() if self.toss_secret_key else None
+        key = self.toss_secret_key.get_secret_value() if self.toss_secret_key is not None else None
+        if key is not None and not key.strip():
+            raise ConfigurationError(
+                "TOSS_SECRET_KEY is set but empty: give the key, or unset it to run on the "
+                "embedded sandbox."
+            )
         if key is not None and key.startswith("live_") and not self.production:
             raise ConfigurationError(
                 "TOSS_SECRET_KEY is a live key: set SUNAP_PRODUCTION=true to take real money."

@@ -49,3 +49,9 @@ def test_docs_are_served_in_development_and_in_production_only_on_request() -> N
     live = {"SUNAP_PRODUCTION": "true", "TOSS_SECRET_KEY": "live_sk_x"}
     assert not settings(**live).serves_docs
     assert settings(**live, SUNAP_PUBLIC_DOCS="true").serves_docs
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_a_toss_key_set_but_empty_refuses_to_start_rather_than_mean_the_sandbox(empty: str) -> None:
+    with pytest.raises(ConfigurationError, match="TOSS_SECRET_KEY is set but empty"):
+        settings(TOSS_SECRET_KEY=empty)
