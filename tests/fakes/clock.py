@@ -31,3 +31,13 @@ def _aware(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("FakeClock keeps aware datetimes only.")
     return at.astimezone(UTC)
+
+
+class FakeMonotonic:
+    """A `time.monotonic` the test moves by setting `now`."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

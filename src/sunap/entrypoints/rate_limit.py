@@ -23,6 +23,32 @@ class Limiter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class BucketRule:
+    """How every key's bucket fills and empties, wherever the buckets are kept."""
+
+    rate: float  # tokens added back a second
+    burst: float  # the most a bucket holds
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError("a rate limit needs a positive rate and room for one request")
+
+    @property
+    def refill_seconds(self) -> float:
+        """How long an idle bucket takes to be full again: then it is the same as none."""
+        return self.burst / self.rate
+
+    def refilled(self, tokens: float, filled_at: float, now: float) -> float:
+        return min(self.burst, tokens + (now - filled_at) * self.rate)
+
+    def spend(self, tokens: float) -> tuple[float, float]:
+        """(tokens left, seconds to wait): a refused request spends nothing."""
+        if tokens >= 1:
+            return tokens - 1, 0.0
+        return tokens, (1 - tokens) / self.rate
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -37,13 +63,9 @@ class RateLimiter:
         *,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a rate limit needs a positive rate and room for one request")
-        self.rate = rate
-        self.burst = burst
+        self.rule = BucketRule(rate, burst)
         self._monotonic = monotonic
         self._buckets: dict[str, _Bucket] = {}
-        self._refill_seconds = burst / rate  # an idle bucket is full again after this long
         self._swept_at = monotonic()
 
     def take(self, key_id: str) -> float:
@@ -53,23 +75,22 @@ class RateLimiter:
         self._sweep(now)
         bucket = self._buckets.get(key_id)
         if bucket is None:
-            bucket = self._buckets[key_id] = _Bucket(self.burst, now)
+            bucket = self._buckets[key_id] = _Bucket(self.rule.burst, now)
         else:
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.filled_at) * self.rate)
+            bucket.tokens = self.rule.refilled(bucket.tokens, bucket.filled_at, now)
             bucket.filled_at = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.rate
+        bucket.tokens, wait = self.rule.spend(bucket.tokens)
+        return wait
 
     def __len__(self) -> int:
         """How many buckets are kept."""
         return len(self._buckets)
 
     def _sweep(self, now: float) -> None:
-        if now - self._swept_at < self._refill_seconds:
+        refill = self.rule.refill_seconds
+        if now - self._swept_at < refill:
             return
         self._swept_at = now
-        idle = [k for k, b in self._buckets.items() if now - b.filled_at >= self._refill_seconds]
+        idle = [k for k, b in self._buckets.items() if now - b.filled_at >= refill]
         for key_id in idle:
             del self._buckets[key_id]

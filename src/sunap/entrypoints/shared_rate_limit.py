@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .rate_limit import BucketRule
+
 # Set by `sunap serve --workers N` for its processes, naming the file of buckets they share.
 SHARED_BUCKETS_ENV = "SUNAP_SHARED_RATE_BUCKETS"
 SLOT = struct.Struct("<Qdd")  # key hash (0: never used), tokens, filled_at
@@ -52,12 +54,8 @@ class SharedRateLimiter:
         *,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a rate limit needs a positive rate and room for one request")
-        self.rate = rate
-        self.burst = burst
+        self.rule = BucketRule(rate, burst)
         self._monotonic = monotonic
-        self._refill_seconds = burst / rate  # an idle bucket is full again after this long
         self._descriptor = os.open(path, os.O_RDWR)
         if os.fstat(self._descriptor).st_size != FILE_SIZE:
             os.close(self._descriptor)
@@ -73,11 +71,7 @@ class SharedRateLimiter:
         try:
             now = self._monotonic()
             slot, tokens = self._find(wanted, home, now)
-            if tokens >= 1:
-                tokens -= 1
-                wait = 0.0
-            else:
-                wait = (1 - tokens) / self.rate
+            tokens, wait = self.rule.spend(tokens)
             SLOT.pack_into(self._table, slot * SLOT.size, wanted, tokens, now)
             return wait
         finally:
@@ -96,12 +90,12 @@ class SharedRateLimiter:
             slot = (home + step) % SLOTS
             found, tokens, filled_at = SLOT.unpack_from(self._table, slot * SLOT.size)
             if found == wanted:
-                return slot, min(self.burst, tokens + (now - filled_at) * self.rate)
-            if free is None and (found == 0 or now - filled_at >= self._refill_seconds):
+                return slot, self.rule.refilled(tokens, filled_at, now)
+            if free is None and (found == 0 or now - filled_at >= self.rule.refill_seconds):
                 free = slot
             if filled_at < idle_since:
                 longest_idle, idle_since = slot, filled_at
-        return (longest_idle if free is None else free), self.burst
+        return (longest_idle if free is None else free), self.rule.burst
 
 
 def _hash_of(key_id: str) -> int:

@@ -7,6 +7,7 @@ import pytest
 from sunap.application.authentication import KeyFinder, authenticate, hash_api_key
 from sunap.application.errors import Forbidden, Unauthenticated
 from sunap.application.ports.api_keys import ApiKeyRecord
+from tests.fakes.clock import FakeMonotonic
 
 KEY = "sk_sunap_remembered"
 RECORD = ApiKeyRecord("key_1", "tnt_a", "shop-a", frozenset({"payments:read"}))
@@ -24,14 +25,6 @@ class Keys:
         return self.records.get(key_hash)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def keys() -> Keys:
     keys = Keys()
@@ -40,7 +33,7 @@ def keys() -> Keys:
 
 
 async def test_a_key_found_is_not_looked_up_again_for_a_few_seconds(keys: Keys) -> None:
-    clock = Clock()
+    clock = FakeMonotonic(100.0)
     finder = KeyFinder(keys.find, seconds=5.0, monotonic=clock)
 
     for _ in range(3):
@@ -54,7 +47,7 @@ async def test_a_key_found_is_not_looked_up_again_for_a_few_seconds(keys: Keys) 
 
 
 async def test_a_key_deleted_from_the_database_stops_working_once_forgotten(keys: Keys) -> None:
-    clock = Clock()
+    clock = FakeMonotonic(100.0)
     finder = KeyFinder(keys.find, seconds=5.0, monotonic=clock)
     await authenticate(finder, f"Bearer {KEY}", "payments:read")
     del keys.records[hash_api_key(KEY)]
@@ -68,7 +61,7 @@ async def test_a_key_deleted_from_the_database_stops_working_once_forgotten(keys
 
 
 async def test_a_key_created_after_a_miss_works_at_once(keys: Keys) -> None:
-    finder = KeyFinder(keys.find, monotonic=Clock())
+    finder = KeyFinder(keys.find, monotonic=FakeMonotonic(100.0))
     new = "sk_sunap_new"
     with pytest.raises(Unauthenticated):
         await authenticate(finder, f"Bearer {new}", "payments:read")
@@ -80,7 +73,7 @@ async def test_a_key_created_after_a_miss_works_at_once(keys: Keys) -> None:
 async def test_at_most_capacity_keys_are_remembered_the_oldest_dropped_first(keys: Keys) -> None:
     for n in range(3):
         keys.records[hash_api_key(f"sk_sunap_{n}")] = RECORD
-    finder = KeyFinder(keys.find, capacity=2, monotonic=Clock())
+    finder = KeyFinder(keys.find, capacity=2, monotonic=FakeMonotonic(100.0))
     for n in range(3):
         await finder.find_by_hash(hash_api_key(f"sk_sunap_{n}"))
     assert keys.lookups == 3
@@ -93,7 +86,7 @@ async def test_at_most_capacity_keys_are_remembered_the_oldest_dropped_first(key
 
 
 async def test_a_remembered_key_still_needs_the_scope(keys: Keys) -> None:
-    finder = KeyFinder(keys.find, monotonic=Clock())
+    finder = KeyFinder(keys.find, monotonic=FakeMonotonic(100.0))
     await authenticate(finder, f"Bearer {KEY}", "payments:read")
     with pytest.raises(Forbidden, match="payments:write"):
         await authenticate(finder, f"Bearer {KEY}", "payments:write")

@@ -5,29 +5,22 @@ from __future__ import annotations
 import pytest
 
 from sunap.entrypoints.rate_limit import RateLimiter
-
-
-class Monotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import FakeMonotonic
 
 
 @pytest.fixture
-def clock() -> Monotonic:
-    return Monotonic()
+def clock() -> FakeMonotonic:
+    return FakeMonotonic()
 
 
-def test_a_key_may_spend_its_burst_at_once_and_then_waits(clock: Monotonic) -> None:
+def test_a_key_may_spend_its_burst_at_once_and_then_waits(clock: FakeMonotonic) -> None:
     limiter = RateLimiter(rate=10, burst=20, monotonic=clock)
     assert all(limiter.take("key_a") == 0.0 for _ in range(20))
     wait = limiter.take("key_a")
     assert wait == pytest.approx(0.1)
 
 
-def test_tokens_come_back_at_the_rate(clock: Monotonic) -> None:
+def test_tokens_come_back_at_the_rate(clock: FakeMonotonic) -> None:
     limiter = RateLimiter(rate=2, burst=2, monotonic=clock)
     limiter.take("k"), limiter.take("k")
     assert limiter.take("k") == pytest.approx(0.5)
@@ -36,7 +29,7 @@ def test_tokens_come_back_at_the_rate(clock: Monotonic) -> None:
     assert limiter.take("k") > 0
 
 
-def test_a_refused_request_spends_nothing(clock: Monotonic) -> None:
+def test_a_refused_request_spends_nothing(clock: FakeMonotonic) -> None:
     limiter = RateLimiter(rate=1, burst=1, monotonic=clock)
     limiter.take("k")
     for _ in range(50):
@@ -45,14 +38,14 @@ def test_a_refused_request_spends_nothing(clock: Monotonic) -> None:
     assert limiter.take("k") == 0.0
 
 
-def test_each_key_has_its_own_bucket(clock: Monotonic) -> None:
+def test_each_key_has_its_own_bucket(clock: FakeMonotonic) -> None:
     limiter = RateLimiter(rate=1, burst=1, monotonic=clock)
     assert limiter.take("key_a") == 0.0
     assert limiter.take("key_a") > 0
     assert limiter.take("key_b") == 0.0
 
 
-def test_a_bucket_never_holds_more_than_the_burst(clock: Monotonic) -> None:
+def test_a_bucket_never_holds_more_than_the_burst(clock: FakeMonotonic) -> None:
     limiter = RateLimiter(rate=1, burst=3, monotonic=clock)
     limiter.take("k")
     clock.now += 3600
@@ -60,7 +53,7 @@ def test_a_bucket_never_holds_more_than_the_burst(clock: Monotonic) -> None:
     assert limiter.take("k") > 0
 
 
-def test_idle_buckets_are_dropped_so_memory_follows_the_keys_in_use(clock: Monotonic) -> None:
+def test_idle_buckets_are_dropped_so_memory_follows_the_keys_in_use(clock: FakeMonotonic) -> None:
     limiter = RateLimiter(rate=100, burst=200, monotonic=clock)  # full again after 2 s
     for n in range(10_000):
         limiter.take(f"key_{n}")
@@ -70,7 +63,7 @@ def test_idle_buckets_are_dropped_so_memory_follows_the_keys_in_use(clock: Monot
     assert len(limiter) == 1
 
 
-def test_a_dropped_bucket_comes_back_full(clock: Monotonic) -> None:
+def test_a_dropped_bucket_comes_back_full(clock: FakeMonotonic) -> None:
     limiter = RateLimiter(rate=1, burst=2, monotonic=clock)
     limiter.take("k"), limiter.take("k")
     clock.now += 2.0

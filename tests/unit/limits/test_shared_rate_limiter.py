@@ -18,19 +18,12 @@ from sunap.entrypoints.shared_rate_limit import (
     _hash_of,
     create_bucket_file,
 )
-
-
-class Monotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import FakeMonotonic
 
 
 @pytest.fixture
-def clock() -> Monotonic:
-    return Monotonic()
+def clock() -> FakeMonotonic:
+    return FakeMonotonic()
 
 
 @pytest.fixture
@@ -40,7 +33,7 @@ def buckets(tmp_path: Path) -> Path:
     return path
 
 
-def test_two_processes_spend_one_burst_between_them(buckets: Path, clock: Monotonic) -> None:
+def test_two_processes_spend_one_burst_between_them(buckets: Path, clock: FakeMonotonic) -> None:
     first = SharedRateLimiter(buckets, rate=10, burst=20, monotonic=clock)
     second = SharedRateLimiter(buckets, rate=10, burst=20, monotonic=clock)
     answers = [(first if i % 2 else second).take("key_a") for i in range(20)]
@@ -49,7 +42,9 @@ def test_two_processes_spend_one_burst_between_them(buckets: Path, clock: Monoto
     assert second.take("key_a") == pytest.approx(0.1)
 
 
-def test_tokens_come_back_at_the_rate_for_every_process(buckets: Path, clock: Monotonic) -> None:
+def test_tokens_come_back_at_the_rate_for_every_process(
+    buckets: Path, clock: FakeMonotonic
+) -> None:
     first = SharedRateLimiter(buckets, rate=2, burst=2, monotonic=clock)
     second = SharedRateLimiter(buckets, rate=2, burst=2, monotonic=clock)
     first.take("k"), second.take("k")
@@ -59,7 +54,7 @@ def test_tokens_come_back_at_the_rate_for_every_process(buckets: Path, clock: Mo
     assert first.take("k") > 0
 
 
-def test_a_refused_request_spends_nothing(buckets: Path, clock: Monotonic) -> None:
+def test_a_refused_request_spends_nothing(buckets: Path, clock: FakeMonotonic) -> None:
     limiter = SharedRateLimiter(buckets, rate=1, burst=1, monotonic=clock)
     limiter.take("k")
     for _ in range(50):
@@ -68,7 +63,7 @@ def test_a_refused_request_spends_nothing(buckets: Path, clock: Monotonic) -> No
     assert limiter.take("k") == 0.0
 
 
-def test_each_key_has_its_own_bucket(buckets: Path, clock: Monotonic) -> None:
+def test_each_key_has_its_own_bucket(buckets: Path, clock: FakeMonotonic) -> None:
     limiter = SharedRateLimiter(buckets, rate=1, burst=1, monotonic=clock)
     assert limiter.take("key_a") == 0.0
     assert limiter.take("key_b") == 0.0
@@ -87,7 +82,7 @@ def keys_sharing_a_home(count: int) -> list[str]:
     raise AssertionError("no home slot was shared often enough")
 
 
-def test_keys_sharing_a_slot_keep_separate_buckets(buckets: Path, clock: Monotonic) -> None:
+def test_keys_sharing_a_slot_keep_separate_buckets(buckets: Path, clock: FakeMonotonic) -> None:
     limiter = SharedRateLimiter(buckets, rate=1, burst=2, monotonic=clock)
     neighbours = keys_sharing_a_home(3)
     for key_id in neighbours:
@@ -97,7 +92,7 @@ def test_keys_sharing_a_slot_keep_separate_buckets(buckets: Path, clock: Monoton
         assert limiter.take(key_id) > 0  # each spent its own two, no more
 
 
-def test_an_idle_bucket_gives_its_slot_to_another_key(buckets: Path, clock: Monotonic) -> None:
+def test_an_idle_bucket_gives_its_slot_to_another_key(buckets: Path, clock: FakeMonotonic) -> None:
     limiter = SharedRateLimiter(buckets, rate=1, burst=1, monotonic=clock)
     crowd = keys_sharing_a_home(PROBES + 1)
     for key_id in crowd[:PROBES]:
