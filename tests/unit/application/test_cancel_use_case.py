@@ -85,6 +85,13 @@ def event_types(store: InMemoryStore, payment_id: str) -> list[str]:
     return [e.type for e in store.events_of(payment_id)]
 
 
+async def unanswered(cmd: CancelPayment, deps: Deps, toss: FakeGateway) -> None:
+    """The cancel's call gets Toss's 500: its outcome is unknown (502), the amount held."""
+    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+    with pytest.raises(PgUnavailable):
+        await cancel_payment(cmd, deps)
+
+
 async def test_rule_1_a_ready_payment_is_canceled_locally_with_no_pg_call(
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
@@ -302,9 +309,7 @@ async def test_rule_6_a_pg_failure_before_anything_happened_is_unknown_not_refus
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
     payment = await paid(deps, toss)
-    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
-    with pytest.raises(PgUnavailable):
-        await cancel_payment(canceling(payment, 4000), deps)
+    await unanswered(canceling(payment, 4000), deps, toss)
     assert store.payment(payment.id).pending_cancel_amount == 4000
 
 
@@ -344,9 +349,7 @@ async def test_a_full_cancel_sent_again_is_answered_by_its_cancel_not_exceeds_ba
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
     payment = await paid(deps, toss)
-    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
-    with pytest.raises(PgUnavailable):
-        await cancel_payment(same_request(payment, None), deps)
+    await unanswered(same_request(payment, None), deps, toss)
 
     again = await cancel_payment(same_request(payment, None), deps)
 
@@ -375,9 +378,7 @@ async def test_a_request_sent_again_after_its_cancel_was_refused_is_refused_the_
     deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
 ) -> None:
     payment = await paid(deps, toss)
-    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
-    with pytest.raises(PgUnavailable):
-        await cancel_payment(same_request(payment), deps)
+    await unanswered(same_request(payment), deps, toss)
     toss.fail_next("cancel", GatewayDeclined("REFUND_REJECTED", "환불이 거절됐습니다."))
 
     with pytest.raises(PaymentRejected) as refused:
@@ -457,9 +458,7 @@ async def test_the_reconcilers_replay_refused_as_a_request_releases_the_reservat
     was paid since): the amount is no longer held, and a cancel with the account can go."""
     waiting = await paid(deps, toss, 10000, method=PaymentMethod.VIRTUAL_ACCOUNT)
     assert waiting.payment_key is not None
-    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
-    with pytest.raises(PgUnavailable):
-        await cancel_payment(canceling(waiting), deps)
+    await unanswered(canceling(waiting), deps, toss)
     toss.deposit(waiting.payment_key)
     toss.fail_next(
         "cancel",
@@ -484,9 +483,7 @@ async def test_the_same_key_asking_for_another_cancel_is_refused_not_run(
     """Once the unknown outcome released the key its store compares nothing: the use case does,
     and another amount under the same key is 422, not a second cancel."""
     payment = await paid(deps, toss)
-    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
-    with pytest.raises(PgUnavailable):
-        await cancel_payment(same_request(payment), deps)
+    await unanswered(same_request(payment), deps, toss)
     with pytest.raises(IdempotencyKeyReused):
         await cancel_payment(same_request(payment, 5000), deps)
     # The same cancel worded otherwise (taxFreeAmount 0 sent, not left out) is the same request.
@@ -512,9 +509,7 @@ async def test_a_refund_sent_again_carries_its_refund_account_to_toss(
     refund = replace(
         same_request(waiting, None), refund_account=RefundAccount("88", "1234567890", "홍길동")
     )
-    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
-    with pytest.raises(PgUnavailable):
-        await cancel_payment(refund, deps)
+    await unanswered(refund, deps, toss)
 
     again = await cancel_payment(refund, deps)
 
@@ -542,9 +537,7 @@ async def test_a_cancel_older_than_tosss_keeping_of_keys_is_never_sent_again(
     """Toss runs a key it has forgotten as a new request: a second refund, if the first went
     through. Past PG_KEY_RETENTION neither the reconciler nor the request sent again resends."""
     payment = await paid(deps, toss)
-    toss.fail_next("cancel", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
-    with pytest.raises(PgUnavailable):
-        await cancel_payment(same_request(payment), deps)
+    await unanswered(same_request(payment), deps, toss)
     clock.advance(seconds=int(PG_KEY_RETENTION.total_seconds()) + 60)
     async with deps.uow() as uow:  # a person asked for it to be checked again (resolve_review)
         fresh = await uow.payments.get(TENANT, payment.id, for_update=True)
