@@ -151,7 +151,8 @@ def shared_between_workers(settings: Settings) -> Iterator[None]:
     from sunap.entrypoints.metrics import SHARED_DIRECTORY_ENV
     from sunap.entrypoints.shared_rate_limit import SHARED_BUCKETS_ENV, create_bucket_file
 
-    with tempfile.TemporaryDirectory(prefix="sunap-workers-") as directory:
+    remove_left_behind()
+    with tempfile.TemporaryDirectory(prefix=f"{WORKERS_DIRECTORY}{os.getpid()}-") as directory:
         shared = {SHARED_DIRECTORY_ENV: str(Path(directory) / "metrics")}
         Path(shared[SHARED_DIRECTORY_ENV]).mkdir()
         if settings.rate_limit_bucket is not None:
@@ -163,6 +164,30 @@ def shared_between_workers(settings: Settings) -> Iterator[None]:
         finally:
             for name in shared:
                 del os.environ[name]
+
+
+WORKERS_DIRECTORY = "sunap-workers-"  # then the parent's pid: whose directory it is
+
+
+def remove_left_behind() -> None:
+    """The directories of `serve --workers N` runs whose parent is gone (killed with kill -9,
+    it could not remove its own)."""
+    import shutil
+
+    for directory in Path(tempfile.gettempdir()).glob(f"{WORKERS_DIRECTORY}*-*"):
+        pid = directory.name.removeprefix(WORKERS_DIRECTORY).split("-", 1)[0]
+        if pid.isdigit() and directory.stat().st_uid == os.getuid() and not _alive(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def refuse_unbuildable(settings: Settings, self_url: str) -> None:
