@@ -25,6 +25,9 @@ class ChargeBillingKey:
     order_id: str | None = None
     metadata: dict[str, str] | None = None
     tax_free_amount: int = 0  # of `amount`, the part free of VAT
+    # The caller's request under its Idempotency-Key (IdempotentCall.request_key): the same
+    # request again, after a crash let the key go, finds its charge instead of making another.
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class CreateSubscription:
     interval_count: int = 1
     trial_days: int = 0
     metadata: dict[str, Any] | None = None
+    request_key: str | None = None  # as ChargeBillingKey's: names the subscription
 
 
 @dataclass(frozen=True)

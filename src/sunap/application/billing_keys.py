@@ -9,14 +9,20 @@ import logging
 
 from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import BillingKeyNotActive, BillingKeyNotFound
-from sunap.domain.payment import Payment
+from sunap.domain.payment import Payment, PaymentStatus
 
 from .audit_kinds import AuditStatus, AuditType, FamilyType
 from .billing_charges import ChargeVerdict, claim_payment, send_charge, unknown_charge
 from .billing_commands import ChargeBillingKey, IssueBillingKey
 from .create_payment import refuse_reserved_order_id
 from .deps import Deps
-from .errors import BillingRefused, PaymentRejected, PgUnavailable, SecretsKeyMissing
+from .errors import (
+    BillingRefused,
+    IdempotencyKeyReused,
+    PaymentRejected,
+    PgUnavailable,
+    SecretsKeyMissing,
+)
 from .outcomes import unknown_outcome
 from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.audit import AuditEntry
@@ -117,6 +123,8 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
     settles; never charged twice."""
     refuse_reserved_order_id(cmd.order_id)
     payment = await with_account_at_hand(deps.accounts, lambda: _claim_charge(cmd, deps))
+    if payment.status is not PaymentStatus.IN_PROGRESS:  # this request's, charged before
+        return answer_of_charge(payment)
     result = await send_charge(payment.id, deps)
     if result.verdict is ChargeVerdict.REFUSED:
         failure = result.payment.failure
@@ -141,12 +149,18 @@ async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
         gateway = gateway_within(deps.accounts, key.pg_account_id)
         if not gateway.accepts_new_operations():
             raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
-        charge_id = deps.ids.new_id("ord")
+        charge_id = f"ord_{cmd.request_key}" if cmd.request_key else deps.ids.new_id("ord")
+        order_id = cmd.order_id or charge_id.replace("_", "-")
+        if cmd.request_key is not None:
+            earlier = await uow.payments.get_by_order_id(cmd.tenant_id, order_id)
+            if earlier is not None:  # sent again once its key let go (a crash): never twice
+                _require_same_charge(earlier, cmd)
+                return earlier  # IN_PROGRESS: sent again under its own Toss key
         payment = claim_payment(
             uow,
             deps,
             key,
-            order_id=cmd.order_id or charge_id.replace("_", "-"),
+            order_id=order_id,
             order_name=cmd.order_name,
             amount=cmd.amount,
             idempotency_key=f"sunap-charge-{charge_id}",
@@ -156,6 +170,27 @@ async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
         )
         await uow.commit()  # a taken orderId: DuplicateOrderId, nothing sent
         return payment
+
+
+def _require_same_charge(earlier: Payment, cmd: ChargeBillingKey) -> None:
+    same = (earlier.billing_key_id, earlier.amount, earlier.order_name) == (
+        cmd.billing_key_id,
+        cmd.amount,
+        cmd.order_name,
+    )
+    if not same:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another charge; use a new key for a new request."
+        )
+
+
+def answer_of_charge(payment: Payment) -> Payment:
+    """A charge the PG has answered: the payment, or its refusal."""
+    if payment.status is PaymentStatus.ABORTED:
+        failure = payment.failure
+        code, message = (failure.code, failure.message) if failure else ("REJECTED", "refused")
+        raise PaymentRejected(payment, code, message)
+    return payment
 
 
 def _require_box(deps: Deps) -> None:

@@ -25,7 +25,7 @@ from .billing_charges import (
 from .billing_commands import CancelSubscription, ChangeSubscription, CreateSubscription
 from .billing_keys import record
 from .deps import Deps
-from .errors import BillingRefused
+from .errors import BillingRefused, IdempotencyKeyReused
 from .ports.billing import BillingQuery, SubscriptionPage
 from .ports.payments import PaymentQuery
 from .ports.unit_of_work import UnitOfWork
@@ -34,38 +34,92 @@ from .presenters import payment_resource, subscription_resource
 
 async def create_subscription(cmd: CreateSubscription, deps: Deps) -> Subscription:
     now = deps.clock.now()
+    sub_id = f"sub_{cmd.request_key}" if cmd.request_key else deps.ids.new_id("sub")
     async with deps.uow() as uow:
-        key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
-        if key is None:
-            raise BillingKeyNotFound()
-        if key.customer_key != cmd.customer_key:
-            raise InvalidRequest("The billing key is not this customerKey's.")
-        if not key.is_active:
-            raise BillingKeyNotActive("A deleted billing key cannot back a subscription.")
-        sub = Subscription.start(
-            id=deps.ids.new_id("sub"),
-            tenant_id=cmd.tenant_id,
-            pg_account_id=key.pg_account_id,
-            customer_key=cmd.customer_key,
-            billing_key_id=key.id,
-            plan=cmd.plan,
-            order_name=cmd.order_name,
-            amount=cmd.amount,
-            currency="KRW",
-            interval=cmd.interval,
-            interval_count=cmd.interval_count,
-            trial_days=cmd.trial_days,
-            metadata=cmd.metadata,
-            now=now,
-            zone=deps.billing.zone,
+        earlier = await uow.subscriptions.get(cmd.tenant_id, sub_id) if cmd.request_key else None
+        if earlier is not None:  # sent again once its key let go (a crash): never twice
+            _require_same_subscription(earlier, cmd)
+        else:
+            sub, payment = await _start(uow, deps, cmd, sub_id, now)
+            await uow.commit()
+    if earlier is not None:
+        if earlier.charging_payment_id is None:
+            return await _as_it_stands(earlier, deps)
+        # Its first charge's answer never came: sent again under its own Toss key.
+        return await _answer_of_first_charge(
+            await send_charge(earlier.charging_payment_id, deps, now)
         )
-        uow.subscriptions.add(sub)
-        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CREATED, AuditStatus.OK)
-        payment = None if cmd.trial_days else await claim_charge(uow, deps, sub, now)
-        await uow.commit()
     if payment is None:
         return sub
-    result = await send_charge(payment.id, deps, now)
+    return await _answer_of_first_charge(await send_charge(payment.id, deps, now))
+
+
+async def _start(
+    uow: UnitOfWork, deps: Deps, cmd: CreateSubscription, sub_id: str, now: datetime
+) -> tuple[Subscription, Payment | None]:
+    """The new subscription and, without a trial, its first charge claimed, in `uow`."""
+    key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
+    if key is None:
+        raise BillingKeyNotFound()
+    if key.customer_key != cmd.customer_key:
+        raise InvalidRequest("The billing key is not this customerKey's.")
+    if not key.is_active:
+        raise BillingKeyNotActive("A deleted billing key cannot back a subscription.")
+    sub = Subscription.start(
+        id=sub_id,
+        tenant_id=cmd.tenant_id,
+        pg_account_id=key.pg_account_id,
+        customer_key=cmd.customer_key,
+        billing_key_id=key.id,
+        plan=cmd.plan,
+        order_name=cmd.order_name,
+        amount=cmd.amount,
+        currency="KRW",
+        interval=cmd.interval,
+        interval_count=cmd.interval_count,
+        trial_days=cmd.trial_days,
+        metadata=cmd.metadata,
+        now=now,
+        zone=deps.billing.zone,
+    )
+    uow.subscriptions.add(sub)
+    record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CREATED, AuditStatus.OK)
+    payment = None if cmd.trial_days else await claim_charge(uow, deps, sub, now)
+    return sub, payment
+
+
+def _require_same_subscription(earlier: Subscription, cmd: CreateSubscription) -> None:
+    asked = (cmd.customer_key, cmd.billing_key_id, cmd.plan, cmd.order_name, cmd.amount)
+    made = (earlier.customer_key, earlier.billing_key_id, earlier.plan, earlier.order_name)
+    if asked != (*made, earlier.amount) or (cmd.interval, cmd.interval_count) != (
+        earlier.interval,
+        earlier.interval_count,
+    ):
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another subscription; use a new key for a new "
+            "request."
+        )
+
+
+async def _as_it_stands(sub: Subscription, deps: Deps) -> Subscription:
+    """A subscription made before whose first charge is settled: as it is, or the refusal that
+    ended it."""
+    if sub.cancel_reason != "FIRST_CHARGE_FAILED" or sub.latest_payment_id is None:
+        return sub
+    async with deps.uow() as uow:
+        payment = await uow.payments.get(sub.tenant_id, sub.latest_payment_id)
+    failure = payment.failure if payment is not None else None
+    refused = BillingRefused(
+        failure.code if failure else "REJECTED",
+        failure.message if failure else "The payment gateway refused the charge.",
+    )
+    refused.extra |= {"subscription": subscription_resource(sub)}
+    if payment is not None:
+        refused.extra["payment"] = payment_resource(payment)
+    raise refused
+
+
+async def _answer_of_first_charge(result: ChargeResult) -> Subscription:
     assert result.subscription is not None
     if result.verdict is ChargeVerdict.REFUSED:
         failure = result.payment.failure

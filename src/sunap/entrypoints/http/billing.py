@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -25,7 +26,7 @@ from .billing_schemas import (
     IssueBillingKeyBody,
 )
 from .container import container_of
-from .idempotency import respond_idempotently
+from .idempotency import idempotent_call, respond_idempotently
 from .json_response import OrjsonResponse
 from .openapi import documented
 from .resources import (
@@ -161,11 +162,15 @@ async def charge(
     request: Request, key_id: str, body: ChargeBillingKeyBody, principal: Biller
 ) -> Response:
     deps = container_of(request).deps
+    call = await idempotent_call(request, principal)
+    command = replace(
+        body.command(principal.tenant_id, key_id), request_key=call.request_key(f"charge {key_id}")
+    )
 
     async def run() -> Payment:
-        return await keys.charge_billing_key(body.command(principal.tenant_id, key_id), deps)
+        return await keys.charge_billing_key(command, deps)
 
-    return await respond_idempotently(request, principal, run)
+    return await respond_idempotently(request, principal, run, call=call)
 
 
 # -- subscriptions --------------------------------------------------------------------------
@@ -191,11 +196,13 @@ async def charge(
 )
 async def create(request: Request, body: CreateSubscriptionBody, principal: Biller) -> Response:
     deps = container_of(request).deps
+    call = await idempotent_call(request, principal)
+    command = replace(body.command(principal.tenant_id), request_key=call.request_key("subscribe"))
 
     async def run() -> Subscription:
-        return await subs.create_subscription(body.command(principal.tenant_id), deps)
+        return await subs.create_subscription(command, deps)
 
-    return await respond_idempotently(request, principal, run, status=201, present=_sub)
+    return await respond_idempotently(request, principal, run, status=201, present=_sub, call=call)
 
 
 @router.get(

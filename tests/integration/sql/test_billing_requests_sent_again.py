@@ -1,0 +1,122 @@
+"""A billing request sent again under its Idempotency-Key once the key let go of it (its process
+died mid-call: the claim lapses after 90 s) is answered by what it made, never made twice: a
+one-off charge, and a subscription with its first charge. Toss applied the first call and its
+answer was lost; the request sent again must not charge the customer a second time."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
+from sunap.adapters.sql.api_keys import SqlApiKeyStore
+from sunap.adapters.sql.engine import create_engine
+from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
+from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
+from sunap.adapters.system import RandomIds, SystemClock
+from sunap.adapters.toss.webhooks import TossWebhooks
+from sunap.application.billing_commands import (
+    ChargeBillingKey,
+    CreateSubscription,
+    IssueBillingKey,
+)
+from sunap.application.billing_keys import charge_billing_key, issue_billing_key
+from sunap.application.billing_policy import BillingPolicy
+from sunap.application.deps import Deps
+from sunap.application.envelope import EnvelopeFactory
+from sunap.application.errors import IdempotencyKeyReused, PgError
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
+from sunap.application.subscriptions import create_subscription
+from sunap.domain.payment import PaymentStatus
+from sunap.domain.periods import Interval
+from sunap.domain.subscription import SubscriptionStatus
+from tests.fakes.gateway import BILLING_CHARGE, FakeGateway
+from tests.support.databases import unique
+from tests.support.own_accounts import give_own_account
+
+REQUEST = "0123456789abcdef0123456789ab"  # what IdempotentCall.request_key gives a request
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncEngine:
+    engine = create_engine(database_url)
+    yield engine  # type: ignore[misc]
+    await engine.dispose()
+
+
+@pytest.fixture
+async def shop(engine: AsyncEngine) -> tuple[Deps, FakeGateway, str, str]:
+    clock, ids = SystemClock(), RandomIds()
+    box = FernetSecretBox([new_key().encode()])
+    tenant_id = await SqlApiKeyStore(engine).ensure_tenant(unique("shop"), unique("tnt"))
+    await give_own_account(engine, tenant_id, box)  # its own Toss books: this test's fake's
+    toss = FakeGateway(clock)
+    deps = Deps(
+        uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
+        accounts=PgAccountDirectory(
+            PgAccount(DEFAULT_PG_ACCOUNT, "test_sk_default_of_this_test"),
+            SqlPgAccountStore(engine),
+            box,
+            lambda _account: toss,
+        ),
+        clock=clock,
+        ids=ids,
+        webhook_format=TossWebhooks(),
+        billing=BillingPolicy(box=box),
+    )
+    customer = unique("cust")
+    key = await issue_billing_key(
+        IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer),
+        deps,
+    )
+    return deps, toss, tenant_id, key.id
+
+
+async def test_a_one_off_charge_sent_again_charges_once(
+    shop: tuple[Deps, FakeGateway, str, str],
+) -> None:
+    deps, toss, tenant_id, key_id = shop
+    request = ChargeBillingKey(tenant_id, key_id, "Extra seats", 4000, request_key=REQUEST)
+    toss.apply_then_fail(BILLING_CHARGE)  # charged at Toss, the answer lost
+    with pytest.raises(PgError):
+        await charge_billing_key(request, deps)
+
+    again = await charge_billing_key(request, deps)
+
+    assert again.status is PaymentStatus.DONE
+    assert len(toss.applied_of(BILLING_CHARGE)) == 1
+    answered = await charge_billing_key(request, deps)  # and again: the same, no call
+    assert answered.id == again.id and len(toss.applied_of(BILLING_CHARGE)) == 1
+    with pytest.raises(IdempotencyKeyReused):
+        await charge_billing_key(
+            ChargeBillingKey(tenant_id, key_id, "Extra seats", 5000, request_key=REQUEST), deps
+        )
+
+
+async def test_a_subscription_sent_again_is_one_subscription_charged_once(
+    shop: tuple[Deps, FakeGateway, str, str],
+) -> None:
+    deps, toss, tenant_id, key_id = shop
+    async with deps.uow() as uow:
+        key = await uow.billing_keys.get(tenant_id, key_id)
+    assert key is not None
+    request = CreateSubscription(
+        tenant_id,
+        key.customer_key,
+        key_id,
+        plan="pro",
+        order_name="Pro plan",
+        amount=9900,
+        interval=Interval.MONTH,
+        request_key=REQUEST,
+    )
+    toss.apply_then_fail(BILLING_CHARGE)
+    with pytest.raises(PgError):
+        await create_subscription(request, deps)
+
+    again = await create_subscription(request, deps)
+
+    assert again.status is SubscriptionStatus.ACTIVE
+    assert len(toss.applied_of(BILLING_CHARGE)) == 1
+    answered = await create_subscription(request, deps)
+    assert answered.id == again.id and len(toss.applied_of(BILLING_CHARGE)) == 1
