@@ -48,13 +48,14 @@ async def issue_billing_key(cmd: IssueBillingKey, deps: Deps) -> BillingKey:
         issued = await gateway.issue_billing_key(
             auth_key=cmd.auth_key,
             customer_key=cmd.customer_key,
-            idempotency_key=f"sunap-issue-{deps.ids.new_id('bki')}",
+            idempotency_key=issue_idempotency_key(cmd),
         )
     except (GatewayDeclined, GatewayNotFound) as refused:
         raise BillingRefused(refused.code, refused.message) from None
     except GatewayError as error:
         raise unknown_outcome(error) from None
     now = deps.clock.now()
+    digest = credential_digest(issued.billing_key)
     key = BillingKey.issue(
         id=deps.ids.new_id("bk"),
         tenant_id=cmd.tenant_id,
@@ -62,14 +63,26 @@ async def issue_billing_key(cmd: IssueBillingKey, deps: Deps) -> BillingKey:
         customer_key=issued.customer_key or cmd.customer_key,
         card=issued.card,
         sealed_credential=deps.billing.box.seal(issued.billing_key),
-        credential_digest=credential_digest(issued.billing_key),
+        credential_digest=digest,
         now=now,
     )
     async with deps.uow() as uow:
+        kept = await uow.billing_keys.get_by_digest(cmd.pg_account_id, digest)
+        if kept is not None and kept.tenant_id == cmd.tenant_id:
+            return kept  # the same registration sent again: Toss answered it as the first time
         uow.billing_keys.add(key)
         record(uow, deps, key.tenant_id, key.id, AuditType.BILLING_KEY_ISSUED, AuditStatus.OK)
         await uow.commit()
     return key
+
+
+def issue_idempotency_key(cmd: IssueBillingKey) -> str:
+    """The Toss key of a card registration: the same for the same authKey of the same tenant, so
+    that sending it again (its process died before the billing key was kept) gets Toss's first
+    answer, where a new key gets a refusal (an authKey is used once) and a billing key no one
+    keeps. Another tenant sending that authKey has another key: Toss refuses it."""
+    identity = f"{cmd.tenant_id}\n{cmd.pg_account_id}\n{cmd.auth_key}".encode()
+    return f"sunap-issue-{hashlib.sha256(identity).hexdigest()[:40]}"
 
 
 async def get_billing_key(tenant_id: str, key_id: str, deps: Deps) -> BillingKey:

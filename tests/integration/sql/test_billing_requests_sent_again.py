@@ -20,17 +20,22 @@ from sunap.application.billing_commands import (
     CreateSubscription,
     IssueBillingKey,
 )
-from sunap.application.billing_keys import charge_billing_key, issue_billing_key
+from sunap.application.billing_keys import (
+    charge_billing_key,
+    issue_billing_key,
+    issue_idempotency_key,
+)
 from sunap.application.billing_policy import BillingPolicy
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import IdempotencyKeyReused, PgError
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
+from sunap.application.ports.billing import BillingQuery
 from sunap.application.subscriptions import create_subscription
 from sunap.domain.payment import PaymentStatus
 from sunap.domain.periods import Interval
 from sunap.domain.subscription import SubscriptionStatus
-from tests.fakes.gateway import BILLING_CHARGE, FakeGateway
+from tests.fakes.gateway import BILLING_CHARGE, BILLING_ISSUE, FakeGateway
 from tests.support.databases import unique
 from tests.support.own_accounts import give_own_account
 
@@ -120,3 +125,32 @@ async def test_a_subscription_sent_again_is_one_subscription_charged_once(
     assert len(toss.applied_of(BILLING_CHARGE)) == 1
     answered = await create_subscription(request, deps)
     assert answered.id == again.id and len(toss.applied_of(BILLING_CHARGE)) == 1
+
+
+async def test_a_card_registration_sent_again_keeps_the_one_billing_key_toss_issued(
+    shop: tuple[Deps, FakeGateway, str, str],
+) -> None:
+    """Toss issued the billing key but its answer was lost: the registration sent again (the
+    authKey is used once at Toss) gets Toss's first answer under the same Toss key, where a new
+    key was refused and left a billing key no one keeps."""
+    deps, toss, tenant_id, _ = shop
+    customer = unique("cust")
+    register = IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer)
+    toss.apply_then_fail(BILLING_ISSUE)
+    with pytest.raises(PgError):
+        await issue_billing_key(register, deps)
+
+    kept = await issue_billing_key(register, deps)
+    again = await issue_billing_key(register, deps)
+
+    assert again.id == kept.id and kept.customer_key == customer
+    sent = [
+        c
+        for c in toss.calls_of(BILLING_ISSUE)
+        if c.idempotency_key == issue_idempotency_key(register)
+    ]
+    assert len(sent) == 3  # one Toss key for the registration, however often it is sent
+    assert len(toss.applied_of(BILLING_ISSUE)) == 2  # the fixture's card, and this one once
+    async with deps.uow() as uow:
+        listed = await uow.billing_keys.list(tenant_id, BillingQuery(customer_key=customer))
+    assert [k.id for k in listed.items] == [kept.id]
