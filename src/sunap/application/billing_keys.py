@@ -164,9 +164,12 @@ async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
             raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
         charge_id = f"ord_{cmd.request_key}" if cmd.request_key else deps.ids.new_id("ord")
         order_id = cmd.order_id or charge_id.replace("_", "-")
+        outbound_key = f"sunap-charge-{charge_id}"
         if cmd.request_key is not None:
             earlier = await uow.payments.get_by_order_id(cmd.tenant_id, order_id)
-            if earlier is not None:  # sent again once its key let go (a crash): never twice
+            # This request's charge, sent again once its key let go (a crash): never twice. A
+            # payment of another request with the orderId is refused below as taken.
+            if earlier is not None and earlier.confirm_idempotency_key == outbound_key:
                 _require_same_charge(earlier, cmd)
                 return earlier  # IN_PROGRESS: sent again under its own Toss key
         payment = claim_payment(
@@ -176,7 +179,7 @@ async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
             order_id=order_id,
             order_name=cmd.order_name,
             amount=cmd.amount,
-            idempotency_key=f"sunap-charge-{charge_id}",
+            idempotency_key=outbound_key,
             now=now,
             metadata=cmd.metadata,
             tax_free_amount=cmd.tax_free_amount,
