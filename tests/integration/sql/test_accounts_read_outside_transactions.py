@@ -15,18 +15,14 @@ from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
-from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
-from sunap.adapters.system import RandomIds, SystemClock
-from sunap.adapters.toss.webhooks import TossWebhooks
+from sunap.adapters.system import SystemClock
 from sunap.application.billing_commands import ChargeBillingKey, IssueBillingKey
 from sunap.application.billing_keys import charge_billing_key, issue_billing_key
-from sunap.application.billing_policy import BillingPolicy
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.envelope import EnvelopeFactory
 from sunap.application.pg_accounts import (
     DEFAULT_PG_ACCOUNT,
     PgAccount,
@@ -36,6 +32,7 @@ from sunap.domain.payment import PaymentStatus
 from tests.fakes.gateway import BILLING_CHARGE, CANCEL, CONFIRM, FakeGateway
 from tests.support.databases import unique
 from tests.support.own_accounts import give_own_account
+from tests.support.sql_deps import deps_on
 
 POOL_TIMEOUT_SECONDS = 3
 
@@ -70,24 +67,11 @@ class OwnAccountShop:
 
 @pytest.fixture
 async def shop(one_connection: AsyncEngine) -> OwnAccountShop:
-    clock, ids = SystemClock(), RandomIds()
     box = FernetSecretBox([new_key().encode()])
     tenant_id = await SqlApiKeyStore(one_connection).ensure_tenant(unique("shop"), unique("tnt"))
     await give_own_account(one_connection, tenant_id, box)
-    toss = FakeGateway(clock)
-    deps = Deps(
-        uow=sql_unit_of_work_factory(one_connection, EnvelopeFactory(ids, clock)),
-        accounts=PgAccountDirectory(  # replaced by a cold one before each step below
-            PgAccount(DEFAULT_PG_ACCOUNT, "test_sk_default_of_this_test"),
-            SqlPgAccountStore(one_connection),
-            box,
-            lambda _account: toss,
-        ),
-        clock=clock,
-        ids=ids,
-        webhook_format=TossWebhooks(),
-        billing=BillingPolicy(box=box),
-    )
+    toss = FakeGateway(SystemClock())
+    deps = deps_on(one_connection, toss, box)  # its accounts: replaced by a cold one each step
     return OwnAccountShop(deps, tenant_id, toss, box, one_connection)
 
 

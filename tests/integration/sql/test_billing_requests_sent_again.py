@@ -5,16 +5,15 @@ answer was lost; the request sent again must not charge the customer a second ti
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.engine import create_engine
-from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
-from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
-from sunap.adapters.system import RandomIds, SystemClock
-from sunap.adapters.toss.webhooks import TossWebhooks
+from sunap.adapters.system import SystemClock
 from sunap.application.billing_commands import (
     ChargeBillingKey,
     CreateSubscription,
@@ -25,11 +24,8 @@ from sunap.application.billing_keys import (
     issue_billing_key,
     issue_idempotency_key,
 )
-from sunap.application.billing_policy import BillingPolicy
 from sunap.application.deps import Deps
-from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import IdempotencyKeyReused, PgError
-from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
 from sunap.application.ports.billing import BillingQuery
 from sunap.application.subscriptions import create_subscription
 from sunap.domain.payment import PaymentStatus
@@ -38,37 +34,25 @@ from sunap.domain.subscription import SubscriptionStatus
 from tests.fakes.gateway import BILLING_CHARGE, BILLING_ISSUE, FakeGateway
 from tests.support.databases import unique
 from tests.support.own_accounts import give_own_account
+from tests.support.sql_deps import deps_on
 
 REQUEST = "0123456789abcdef0123456789ab"  # what IdempotentCall.request_key gives a request
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncEngine:
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
-    yield engine  # type: ignore[misc]
+    yield engine
     await engine.dispose()
 
 
 @pytest.fixture
 async def shop(engine: AsyncEngine) -> tuple[Deps, FakeGateway, str, str]:
-    clock, ids = SystemClock(), RandomIds()
     box = FernetSecretBox([new_key().encode()])
     tenant_id = await SqlApiKeyStore(engine).ensure_tenant(unique("shop"), unique("tnt"))
     await give_own_account(engine, tenant_id, box)  # its own Toss books: this test's fake's
-    toss = FakeGateway(clock)
-    deps = Deps(
-        uow=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock)),
-        accounts=PgAccountDirectory(
-            PgAccount(DEFAULT_PG_ACCOUNT, "test_sk_default_of_this_test"),
-            SqlPgAccountStore(engine),
-            box,
-            lambda _account: toss,
-        ),
-        clock=clock,
-        ids=ids,
-        webhook_format=TossWebhooks(),
-        billing=BillingPolicy(box=box),
-    )
+    toss = FakeGateway(SystemClock())
+    deps = deps_on(engine, toss, box)
     customer = unique("cust")
     key = await issue_billing_key(
         IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer),
