@@ -139,15 +139,11 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
     if payment.status is not PaymentStatus.IN_PROGRESS:  # this request's, charged before
         return answer_of_charge(payment)
     result = await send_charge(payment.id, deps)
-    if result.verdict is ChargeVerdict.REFUSED:
-        failure = result.payment.failure
-        code, message = (failure.code, failure.message) if failure else ("REJECTED", "refused")
-        raise PaymentRejected(result.payment, code, message)
     if result.verdict is ChargeVerdict.UNKNOWN:
         unknown = unknown_charge(result)
         unknown.extra = {"payment": payment_resource(result.payment)}
         raise unknown
-    return result.payment
+    return answer_of_charge(result.payment)  # approved, or its refusal
 
 
 async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:

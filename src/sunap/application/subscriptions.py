@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import (
     BillingKeyNotActive,
     BillingKeyNotFound,
@@ -58,13 +59,7 @@ async def _start(
     uow: UnitOfWork, deps: Deps, cmd: CreateSubscription, sub_id: str, now: datetime
 ) -> tuple[Subscription, Payment | None]:
     """The new subscription and, without a trial, its first charge claimed, in `uow`."""
-    key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
-    if key is None:
-        raise BillingKeyNotFound()
-    if key.customer_key != cmd.customer_key:
-        raise InvalidRequest("The billing key is not this customerKey's.")
-    if not key.is_active:
-        raise BillingKeyNotActive("A deleted billing key cannot back a subscription.")
+    key = await _usable_key(uow, cmd.tenant_id, cmd.billing_key_id, cmd.customer_key)
     sub = Subscription.start(
         id=sub_id,
         tenant_id=cmd.tenant_id,
@@ -88,13 +83,33 @@ async def _start(
     return sub, payment
 
 
+async def _usable_key(
+    uow: UnitOfWork, tenant_id: str, key_id: str, customer_key: str
+) -> BillingKey:
+    """The billing key a subscription may be charged to: the tenant's, the customer's, active."""
+    key = await uow.billing_keys.get(tenant_id, key_id)
+    if key is None:
+        raise BillingKeyNotFound()
+    if key.customer_key != customer_key:
+        raise InvalidRequest("The billing key is not this customerKey's.")
+    if not key.is_active:
+        raise BillingKeyNotActive("A deleted billing key cannot back a subscription.")
+    return key
+
+
 def _require_same_subscription(earlier: Subscription, cmd: CreateSubscription) -> None:
-    asked = (cmd.customer_key, cmd.billing_key_id, cmd.plan, cmd.order_name, cmd.amount)
-    made = (earlier.customer_key, earlier.billing_key_id, earlier.plan, earlier.order_name)
-    if asked != (*made, earlier.amount) or (cmd.interval, cmd.interval_count) != (
-        earlier.interval,
-        earlier.interval_count,
-    ):
+    def terms(s: Subscription | CreateSubscription) -> tuple[object, ...]:
+        return (
+            s.customer_key,
+            s.billing_key_id,
+            s.plan,
+            s.order_name,
+            s.amount,
+            s.interval,
+            s.interval_count,
+        )
+
+    if terms(earlier) != terms(cmd):
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used for another subscription; use a new key for a new "
             "request."
@@ -192,13 +207,7 @@ async def change_subscription(cmd: ChangeSubscription, deps: Deps) -> Subscripti
     async with deps.uow() as uow:
         sub = await _locked(uow, cmd.tenant_id, cmd.subscription_id)
         if cmd.billing_key_id is not None:
-            key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
-            if key is None:
-                raise BillingKeyNotFound()
-            if key.customer_key != sub.customer_key:
-                raise InvalidRequest("The billing key is not this subscription's customerKey's.")
-            if not key.is_active:
-                raise BillingKeyNotActive("A deleted billing key cannot back a subscription.")
+            await _usable_key(uow, cmd.tenant_id, cmd.billing_key_id, sub.customer_key)
         sub.change(
             now,
             plan=cmd.plan,
