@@ -384,10 +384,15 @@ class InMemoryAuditLog:
 
 class InMemoryUnitOfWork:
     def __init__(
-        self, store: InMemoryStore, on_commit: Callable[[list[Payment]], None] | None = None
+        self,
+        store: InMemoryStore,
+        on_commit: Callable[[list[Payment]], None] | None = None,
+        *,
+        reads_optimistically: bool = False,
     ) -> None:
         self.store = store
         self._on_commit = on_commit
+        self.reads_optimistically = reads_optimistically
         # Typed as the ports say, so the fake is a UnitOfWork and not just look-alike.
         self._repo = InMemoryPaymentRepository(store, self)
         self._audit = InMemoryAuditLog(store)
@@ -511,12 +516,17 @@ class InMemoryUnitOfWorkFactory:
         self,
         store: InMemoryStore | None = None,
         on_commit: Callable[[list[Payment]], None] | None = None,
+        *,
+        reads_optimistically: bool = False,
     ) -> None:
         self.store = store or InMemoryStore()
         self.on_commit = on_commit
+        self.reads_optimistically = reads_optimistically
         self.created: list[InMemoryUnitOfWork] = []
 
     def __call__(self) -> InMemoryUnitOfWork:
-        uow = InMemoryUnitOfWork(self.store, self.on_commit)
+        uow = InMemoryUnitOfWork(
+            self.store, self.on_commit, reads_optimistically=self.reads_optimistically
+        )
         self.created.append(uow)
         return uow

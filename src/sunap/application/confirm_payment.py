@@ -35,9 +35,11 @@ from .confirm_verdicts import (
 )
 from .deps import Deps
 from .errors import InvalidPaymentKey, PaymentRejected, PgMismatch, PgUnavailable, StaleAggregate
+from .optimism import lock_on_conflict
 from .outcomes import apply_confirm_verdict, unknown_outcome
 from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.gateway import GatewayPayment, PaymentGateway, PgOperation
+from .ports.unit_of_work import UnitOfWork
 
 log = logging.getLogger("sunap.confirm")
 
@@ -131,53 +133,58 @@ def answer(payment: Payment, payment_key: str, verdict: ConfirmVerdict) -> Payme
 
 async def _claim(cmd: ConfirmPayment, deps: Deps) -> Payment:
     """Claim the payment for one PG call; a payment not IN_PROGRESS afterwards needs none."""
+    return await lock_on_conflict(deps, lambda uow, locked: _claim_in(uow, locked, cmd, deps))
+
+
+async def _claim_in(uow: UnitOfWork, locked: bool, cmd: ConfirmPayment, deps: Deps) -> Payment:
     now = deps.clock.now()
-    async with deps.uow() as uow:
-        payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id, for_update=True)
-        if payment is None:
-            raise PaymentNotFound()
-        gateway = gateway_within(deps.accounts, payment.pg_account_id)
-        try:
-            start = payment.begin_confirm(
-                payment_key=cmd.payment_key,
-                amount=cmd.amount,
-                idempotency_key=new_confirm_idempotency_key(payment, deps),
-                now=now,
-            )
-        except AmountMismatch:
-            audit.record(
-                uow,
-                deps,
-                payment,
-                AuditType.CONFIRM_AMOUNT_MISMATCH,
-                AuditStatus.REJECTED,
-                request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
-                response={"expectedAmount": payment.amount},
-            )
-            await uow.commit()
-            raise
-        if start is ConfirmStart.ALREADY_APPROVED:
-            return payment
-        if start is ConfirmStart.ALREADY_FAILED:
-            failure = payment.failure or Failure("UNKNOWN", "The payment was refused.")
-            raise PaymentRejected(payment, failure.code, failure.message)
-        _refuse_if_gateway_down(gateway)
-        payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
+    payment = await uow.payments.get_by_order_id(cmd.tenant_id, cmd.order_id, for_update=locked)
+    if payment is None:
+        raise PaymentNotFound()
+    gateway = gateway_within(deps.accounts, payment.pg_account_id)
+    try:
+        start = payment.begin_confirm(
+            payment_key=cmd.payment_key,
+            amount=cmd.amount,
+            idempotency_key=new_confirm_idempotency_key(payment, deps),
+            now=now,
+        )
+    except AmountMismatch:
         audit.record(
             uow,
             deps,
             payment,
-            AuditType.CONFIRM_CLAIMED,
-            AuditStatus.OK,
+            AuditType.CONFIRM_AMOUNT_MISMATCH,
+            AuditStatus.REJECTED,
             request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
+            response={"expectedAmount": payment.amount},
         )
-        try:
-            await uow.commit()
-        except StaleAggregate as conflict:
-            raise ConfirmInProgress("A confirm of this payment is in progress.") from conflict
-        except PaymentKeyTaken as taken:
-            raise _KeyTaken(payment.pg_account_id) from taken
+        await uow.commit()
+        raise
+    if start is ConfirmStart.ALREADY_APPROVED:
         return payment
+    if start is ConfirmStart.ALREADY_FAILED:
+        failure = payment.failure or Failure("UNKNOWN", "The payment was refused.")
+        raise PaymentRejected(payment, failure.code, failure.message)
+    _refuse_if_gateway_down(gateway)
+    payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
+    audit.record(
+        uow,
+        deps,
+        payment,
+        AuditType.CONFIRM_CLAIMED,
+        AuditStatus.OK,
+        request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
+    )
+    try:
+        await uow.commit()
+    except StaleAggregate as conflict:
+        if not locked:
+            raise  # read again, locked (lock_on_conflict)
+        raise ConfirmInProgress("A confirm of this payment is in progress.") from conflict
+    except PaymentKeyTaken as taken:
+        raise _KeyTaken(payment.pg_account_id) from taken
+    return payment
 
 
 async def _claim_when_key_free(cmd: ConfirmPayment, deps: Deps) -> Payment:

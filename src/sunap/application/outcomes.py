@@ -21,6 +21,7 @@ from .confirm_verdicts import (
 )
 from .deps import Deps
 from .errors import PgTimeout, PgUnavailable
+from .optimism import lock_on_conflict
 from .ports.gateway import (
     GatewayError,
     GatewayExchange,
@@ -33,8 +34,10 @@ from .ports.unit_of_work import UnitOfWork
 log = logging.getLogger("sunap.pg")
 
 
-async def reload(uow: UnitOfWork, tenant_id: str, payment_id: str) -> Payment:
-    payment = await uow.payments.get(tenant_id, payment_id, for_update=True)
+async def reload(
+    uow: UnitOfWork, tenant_id: str, payment_id: str, *, locked: bool = True
+) -> Payment:
+    payment = await uow.payments.get(tenant_id, payment_id, for_update=locked)
     if payment is None:
         raise PaymentNotFound()
     return payment
@@ -87,8 +90,9 @@ async def apply_confirm_verdict(
     """Record the PG's answers about a claimed confirm and apply their verdict, in one
     transaction. `call_ended`: the confirm use case's own call is over; left undecided, the
     claim gets its `confirm.unanswered` row, which lets a repeated confirm send it again."""
-    async with deps.uow() as uow:
-        payment = await reload(uow, claimed.tenant_id, claimed.id)
+
+    async def record(uow: UnitOfWork, locked: bool) -> Payment:
+        payment = await reload(uow, claimed.tenant_id, claimed.id, locked=locked)
         apply_confirm_verdict_in(
             uow, payment, claimed, verdict, deps, operation, also_seen=also_seen
         )
@@ -105,6 +109,8 @@ async def apply_confirm_verdict(
             payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
         return payment
+
+    return await lock_on_conflict(deps, record)
 
 
 def apply_confirm_verdict_in(

@@ -112,6 +112,13 @@ class SqlAggregateRepository(Generic[A]):
     def with_events(self) -> builtins.list[A]:
         return [t.aggregate for t in self._tracked.values() if t.aggregate.events]
 
+    def writes_pending(self) -> int:
+        """How many statements save_all would send now."""
+        return sum(
+            tracked.version is None or self._changed(tracked, self._to_row(tracked.aggregate))
+            for tracked in self._tracked.values()
+        )
+
     async def save_all(self) -> builtins.list[A]:
         saved: builtins.list[A] = []
         for tracked in self._tracked.values():
@@ -121,7 +128,7 @@ class SqlAggregateRepository(Generic[A]):
             if tracked.version is None:
                 await self._session.execute(inserting, row | {"version": aggregate.version})
                 tracked.written = (aggregate.version, row)
-            elif aggregate.events or row != tracked.row:
+            elif self._changed(tracked, row):
                 new_version = tracked.version + 1
                 values = {k: v for k, v in row.items() if k != "id"} | {
                     "version": new_version,
@@ -139,6 +146,10 @@ class SqlAggregateRepository(Generic[A]):
                 continue
             saved.append(aggregate)
         return saved
+
+    @staticmethod
+    def _changed(tracked: _Tracked[A], row: Row) -> bool:
+        return bool(tracked.aggregate.events) or row != tracked.row
 
     def saved(self) -> None:
         for tracked in self._tracked.values():

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -128,6 +128,12 @@ class DirectConnection:
         # `insert_soon`), or to be sent before any other statement or the commit.
         self._deferred: list[tuple[Table, dict[str, Any]]] = []
         self._defers = self._dialect.driver == "asyncpg" and not self._autocommit
+        # PostgreSQL: a read takes a snapshot of its own under READ COMMITTED, inside a
+        # transaction or not, so a plain read waits for the first write (or locking read) to
+        # begin one; a unit of work that only reads sends no BEGIN and no COMMIT at all.
+        self._reads_outside = self._defers
+        self._alone_next = False  # the next statement is the whole transaction (`write_alone`)
+        self._sent_alone = False
 
     @classmethod
     async def open(cls, engine: AsyncEngine, *, single: bool = False) -> DirectConnection:
@@ -154,7 +160,24 @@ class DirectConnection:
             return
         self._deferred.append((table, row))
 
+    def write_alone(self) -> bool:
+        """The unit of work's commit will send one statement, a versioned update built to
+        carry its waiting inserts (`carries_inserts`), and nothing after it. On PostgreSQL,
+        with no transaction begun, it then goes alone in autocommit, guarded (`_guarded`): one
+        round trip where BEGIN, the update and COMMIT were three. True if it will."""
+        if not self._defers or self._in_transaction or not _can_ride(self._deferred):
+            return False
+        self._alone_next = True
+        return True
+
     async def execute(self, statement: Any, parameters: Any = None) -> DirectResult:
+        if self._sent_alone:
+            # The lone write committed by itself: anything after it would not be atomic with it.
+            raise RuntimeError("A statement followed a write sent alone; nothing was sent.")
+        if self._alone_next:
+            self._alone_next = False
+            if id(statement) in _CARRIERS:
+                return await self._send_alone(statement, parameters)
         if self._deferred:
             if id(statement) in _CARRIERS and _can_ride(self._deferred):
                 statement, parameters = _with_inserts(statement, parameters, self._deferred)
@@ -163,7 +186,8 @@ class DirectConnection:
                 await self._send_deferred()
         prepared = _prepared(self._dialect, statement, parameters)
         sql, args = prepared.sql, prepared.args
-        if not self._in_transaction and not self._autocommit:
+        reads_outside = self._reads_outside and prepared.plain_read
+        if not self._in_transaction and not self._autocommit and not reads_outside:
             await self._guarded(self._driver.begin(), "BEGIN", ())
             self._in_transaction = True
         driver = self._driver
@@ -173,6 +197,20 @@ class DirectConnection:
                 return prepared.reader.result(rows)
             return DirectResult(rows, len(rows))
         return DirectResult([], await self._guarded(driver.execute(sql, args), sql, args))
+
+    async def _send_alone(self, carrier: Update | Insert, parameters: Any) -> DirectResult:
+        self._sent_alone = True
+        deferred, self._deferred = self._deferred, []
+        if isinstance(carrier, Insert):
+            # A new row: the statement inserts all of its rows or, refused, none of them.
+            statement, merged = _with_inserts(carrier, parameters, deferred)
+            prepared = _prepared(self._dialect, statement, merged)
+            count = await self._guarded(self._driver.execute(*prepared[:2]), *prepared[:2])
+            return DirectResult([], count)
+        guarded, merged = _guarded(carrier, parameters, deferred)
+        prepared = _prepared(self._dialect, guarded, merged)
+        rows = await self._guarded(self._driver.fetch(*prepared[:2]), *prepared[:2])
+        return DirectResult([], int(rows[0][0]))  # the rows the update changed
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
@@ -196,6 +234,7 @@ class DirectConnection:
 
     async def rollback(self) -> None:
         self._deferred = []
+        self._alone_next = False
         if self._in_transaction:
             self._in_transaction = False
             await self._guarded(self._driver.rollback(), "ROLLBACK", ())
@@ -473,12 +512,15 @@ def insert_into(table: Table) -> Insert:
 
 
 # -- inserts carried by an update (PostgreSQL) ---------------------------------------------------
-_CARRIERS: dict[int, Update] = {}  # the updates built to carry inserts, by id (kept alive here)
-_CARRYING: dict[tuple[Any, ...], Update] = {}  # an update with its WITH clause, by shape
+Carrier = TypeVar("Carrier", Update, Insert)
+# The statements built to carry inserts, by id (kept alive here).
+_CARRIERS: dict[int, Update | Insert] = {}
+_CARRYING: dict[tuple[Any, ...], Update | Insert] = {}  # one with its WITH clause, by shape
 
 
-def carries_inserts(statement: Update) -> Update:
-    """Mark an update built once (module level) as one that deferred inserts may ride on."""
+def carries_inserts(statement: Carrier) -> Carrier:
+    """Mark an update or insert built once (module level) as one that deferred inserts may
+    ride on."""
     _CARRIERS[id(statement)] = statement
     return statement
 
@@ -489,24 +531,67 @@ def _can_ride(deferred: list[tuple[Table, dict[str, Any]]]) -> bool:
 
 
 def _with_inserts(
-    update: Update, parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]
-) -> tuple[Update, dict[str, Any]]:
-    """`update` with each deferred insert as a WITH clause `insert_<n>`, its values bound to
+    carrier: Update | Insert, parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]
+) -> tuple[Update | Insert, dict[str, Any]]:
+    """`carrier` with each deferred insert as a WITH clause `insert_<n>`, its values bound to
     parameters of its own (`insert_<n>_<column>`); built once per shape."""
-    shape = (id(update), *((table, tuple(sorted(row))) for table, row in deferred))
+    shape = (id(carrier), *((table, tuple(sorted(row))) for table, row in deferred))
     carrying = _CARRYING.get(shape)
     if carrying is None:
         if len(_CARRYING) >= _CACHE_LIMIT:
             _CARRYING.clear()
-        carrying = update
+        carrying = carrier
         for n, (table, row) in enumerate(deferred):
             values = {key: bindparam(f"insert_{n}_{key}", type_=table.c[key].type) for key in row}
             carrying = carrying.add_cte(insert(table).values(values).cte(f"insert_{n}"))
         _CARRYING[shape] = carrying
+    return carrying, _merged(parameters, deferred)
+
+
+_GUARDED: dict[tuple[Any, ...], Select[Any]] = {}  # a lone update with its inserts, by shape
+
+
+def _guarded(
+    update: Update, parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]
+) -> tuple[Select[Any], dict[str, Any]]:
+    """`update` as a statement that commits alone (no transaction to roll back): each deferred
+    insert selects its values from the rows the update returned, so an update that found
+    another version (no row) inserts nothing either. The statement answers how many rows the
+    update changed:
+
+        WITH updated AS (UPDATE … RETURNING id), insert_0 AS (INSERT … SELECT … FROM updated)
+        SELECT count(*) FROM updated
+
+    The columns it sets are bound by name (`set_<column>`): inside a WITH clause SQLAlchemy
+    does not bind an update's values from the parameters, as it does for a statement of its
+    own. Built once per shape."""
+    table = update.table
+    assert isinstance(table, Table)
+    given = dict(parameters or {})
+    setting = sorted(key for key in given if key in table.c)
+    shape = (id(update), tuple(setting), *((t, tuple(sorted(row))) for t, row in deferred))
+    guarded = _GUARDED.get(shape)
+    if guarded is None:
+        if len(_GUARDED) >= _CACHE_LIMIT:
+            _GUARDED.clear()
+        values = {key: bindparam(f"set_{key}", type_=table.c[key].type) for key in setting}
+        updated = update.values(values).returning(*table.primary_key.columns).cte("updated")
+        guarded = select(func.count()).select_from(updated)
+        for n, (into, row) in enumerate(deferred):
+            names = sorted(row)
+            binds = [bindparam(f"insert_{n}_{key}", type_=into.c[key].type) for key in names]
+            chosen = insert(into).from_select(names, select(*binds).select_from(updated))
+            guarded = guarded.add_cte(chosen.cte(f"insert_{n}"))
+        _GUARDED[shape] = guarded
+    renamed = {(f"set_{key}" if key in table.c else key): value for key, value in given.items()}
+    return guarded, _merged(renamed, deferred)
+
+
+def _merged(parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]) -> dict[str, Any]:
     merged = dict(parameters or {})
     for n, (_, row) in enumerate(deferred):
         merged.update({f"insert_{n}_{key}": value for key, value in row.items()})
-    return carrying, merged
+    return merged
 
 
 # -- compiling, as SQLAlchemy's execution context does --------------------------------------------
@@ -515,6 +600,7 @@ class _Prepared(NamedTuple):
     args: list[Any]
     returns_rows: bool
     reader: _RowReader | None
+    plain_read: bool  # a SELECT that neither locks nor writes (no data-modifying WITH)
 
 
 class _RowReader:
@@ -544,6 +630,7 @@ class _RowReader:
 class _Compiled(NamedTuple):
     compiled: SQLCompiler
     reader: _RowReader | None  # None: the driver's rows need no reading (asyncpg's records)
+    plain_read: bool
 
 
 # Per dialect (an engine's): a compiled statement holds its dialect's type processors.
@@ -558,7 +645,7 @@ def _prepared(dialect: Dialect, statement: ClauseElement, parameters: Any) -> _P
         # No adapter sends several rows at once; SQLAlchemy's path would, this one does not.
         raise NotImplementedError("A list of parameter sets is not sent directly.")
     column_keys = sorted(parameters) if parameters else []
-    (compiled, reader), extracted = _compile(dialect, statement, column_keys)
+    (compiled, reader, plain_read), extracted = _compile(dialect, statement, column_keys)
     if compiled.insert_prefetch or compiled.update_prefetch:
         raise NotImplementedError("Python-side column defaults are not sent directly.")
     values = compiled.construct_params(
@@ -576,7 +663,7 @@ def _prepared(dialect: Dialect, statement: ClauseElement, parameters: Any) -> _P
     # A write's answer is its row count, unless it returns rows.
     is_write = compiled.isinsert or compiled.isupdate or compiled.isdelete
     returns_rows = not is_write or bool(compiled.effective_returning)
-    return _Prepared(sql, args, returns_rows, reader)
+    return _Prepared(sql, args, returns_rows, reader, plain_read)
 
 
 def _compile(
@@ -601,4 +688,10 @@ def _compiled_for(
     compiled = statement.compile(dialect=dialect, cache_key=cache_key, column_keys=column_keys)
     assert isinstance(compiled, SQLCompiler)
     reader = None if dialect.driver == "asyncpg" else _RowReader(compiled, dialect)
-    return _Compiled(compiled, reader)
+    # Only a bare SELECT: one with a WITH clause may carry a write, FOR UPDATE takes locks.
+    plain_read = (
+        isinstance(statement, Select)
+        and statement._for_update_arg is None
+        and compiled.string.lstrip().upper().startswith("SELECT")
+    )
+    return _Compiled(compiled, reader, plain_read)

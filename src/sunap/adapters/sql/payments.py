@@ -190,6 +190,18 @@ class SqlPaymentRepository:
     def with_events(self) -> builtins.list[Payment]:
         return [t.payment for t in self._tracked.values() if t.payment.events]
 
+    def writes_pending(self) -> int:
+        """How many statements save_all would send now: a payment's insert or versioned
+        update, and one per cancel row new or changed."""
+        count = 0
+        for tracked in self._tracked.values():
+            if tracked.version is None:
+                count += 1 + len(tracked.payment.cancels)
+            elif self._changed(tracked):
+                rows = self._cancel_rows(tracked.payment)
+                count += 1 + sum(tracked.cancels.get(row["id"]) != row for row in rows)
+        return count
+
     async def save_all(self) -> builtins.list[Payment]:
         """Insert new payments, update changed ones under the version check; return them all."""
         saved: builtins.list[Payment] = []
@@ -329,9 +341,9 @@ _CANCEL_PREFIX = "cancel_"
 _PAYMENT_COLUMNS = tuple(c.key for c in payments.c)
 _CANCEL_COLUMNS = tuple(c.key for c in payment_cancels.c)
 _NO_CANCELS = frozenset(status.value for status in NEVER_APPROVED)
-_INSERT_PAYMENT = insert(payments)
 _INSERT_CANCEL = insert(payment_cancels)
-# The audit row and the outbox row of a transaction ride on it (direct.insert_soon).
+# The audit row and the outbox row of a transaction ride on these (direct.insert_soon).
+_INSERT_PAYMENT = carries_inserts(insert(payments))
 _UPDATE_PAYMENT = carries_inserts(
     update(payments).where(
         payments.c.id == bindparam("where_id"), payments.c.version == bindparam("where_version")

@@ -44,6 +44,10 @@ class _Tracking(Protocol):
         each is among those save_all writes."""
         ...
 
+    def writes_pending(self) -> int:
+        """How many statements save_all would send now."""
+        ...
+
     async def save_all(self) -> Sequence[Aggregate]:
         """Write what changed (version-checked) and return the aggregates written."""
         ...
@@ -60,6 +64,7 @@ class SqlUnitOfWork:
     billing_keys: BillingKeyRepository
     subscriptions: SubscriptionRepository
     audit: AuditLog
+    reads_optimistically = False
 
     def __init__(
         self,
@@ -94,6 +99,10 @@ class SqlUnitOfWork:
         dialect = self._engine.dialect.name
         row_locks = dialect != "sqlite"
         self._session = session
+        # A read waits for no BEGIN there, and a lone write goes alone (direct.py).
+        self.reads_optimistically = (
+            isinstance(session, DirectConnection) and dialect == "postgresql"
+        )
         payments = SqlPaymentRepository(session, dialect=dialect, row_locks=row_locks)
         billing_keys = SqlBillingKeyRepository(session, row_locks=row_locks)
         subscriptions = SqlSubscriptionRepository(session, row_locks=row_locks)
@@ -128,6 +137,8 @@ class SqlUnitOfWork:
             for repository in self._repositories:
                 for aggregate in repository.with_events():
                     await self._write_outbox(session, aggregate)
+            if isinstance(session, DirectConnection) and self._writes_pending() == 1:
+                session.write_alone()  # e.g. a claim or a verdict read without a lock
             saved: list[Aggregate] = []
             for repository in self._repositories:
                 saved.extend(await repository.save_all())
@@ -144,6 +155,9 @@ class SqlUnitOfWork:
         finally:
             for aggregate in saved:
                 aggregate.events.clear()
+
+    def _writes_pending(self) -> int:
+        return sum(repository.writes_pending() for repository in self._repositories)
 
     async def rollback(self) -> None:
         await self._require_session().rollback()

@@ -19,6 +19,10 @@ class UnitOfWork(Protocol):
     billing_keys: BillingKeyRepository
     subscriptions: SubscriptionRepository
     audit: AuditLog
+    # True where a read without row locks, followed by the versioned write (which refuses a
+    # change committed meanwhile), costs fewer round trips than a locked read: PostgreSQL,
+    # where such a unit of work sends no BEGIN and no COMMIT (see application/optimism.py).
+    reads_optimistically: bool
 
     async def __aenter__(self) -> UnitOfWork: ...
 
