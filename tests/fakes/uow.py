@@ -111,6 +111,13 @@ class InMemoryPaymentRepository:
     def add(self, payment: Payment) -> None:
         self.added.append(payment)
 
+    def attach(self, payment: Payment) -> Payment:
+        attached = copy.deepcopy(payment)
+        attached.events = []
+        self.seen[payment.id] = attached
+        self.read_state[payment.id] = _state(attached)
+        return attached
+
     async def get(
         self, tenant_id: str, payment_id: str, *, for_update: bool = False
     ) -> Payment | None:

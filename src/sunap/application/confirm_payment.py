@@ -96,9 +96,9 @@ async def confirm_payment(cmd: ConfirmPayment, deps: Deps) -> Payment:
             idempotency_key=key,
         )
 
-    verdict = await judge_attempt(claimed, gateway, attempt)
+    verdict = await judge_attempt(claimed, gateway, attempt)  # reads `claimed`, never changes it
     payment = await apply_confirm_verdict(
-        claimed, verdict, deps, PgOperation.CONFIRM, call_ended=True
+        claimed, verdict, deps, PgOperation.CONFIRM, call_ended=True, claimed_as_committed=True
     )
     return answer(payment, cmd.payment_key, verdict)
 

@@ -86,13 +86,20 @@ async def apply_confirm_verdict(
     *,
     also_seen: tuple[GatewayExchange | None, ...] = (),
     call_ended: bool = False,
+    claimed_as_committed: bool = False,
 ) -> Payment:
     """Record the PG's answers about a claimed confirm and apply their verdict, in one
     transaction. `call_ended`: the confirm use case's own call is over; left undecided, the
-    claim gets its `confirm.unanswered` row, which lets a repeated confirm send it again."""
+    claim gets its `confirm.unanswered` row, which lets a repeated confirm send it again.
+    `claimed_as_committed`: `claimed` is the very object the claim's commit wrote, unchanged
+    since; where reads go unlocked it is then written on without being read again (its
+    version check refuses it if anything changed since, and the locked run reads it)."""
 
     async def record(uow: UnitOfWork, locked: bool) -> Payment:
-        payment = await reload(uow, claimed.tenant_id, claimed.id, locked=locked)
+        if not locked and claimed_as_committed:
+            payment = uow.payments.attach(claimed)
+        else:
+            payment = await reload(uow, claimed.tenant_id, claimed.id, locked=locked)
         apply_confirm_verdict_in(
             uow, payment, claimed, verdict, deps, operation, also_seen=also_seen
         )

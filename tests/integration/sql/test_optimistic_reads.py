@@ -217,11 +217,12 @@ async def test_a_payment_changed_between_the_read_and_the_write_is_read_again_lo
 
 
 @ONLY_POSTGRESQL
-async def test_a_confirm_sends_four_statements_and_no_begin_or_commit(
+async def test_a_confirm_sends_three_statements_and_no_begin_or_commit(
     engine: AsyncEngine, sent: list[str]
 ) -> None:
-    """The claim: its read and its lone write; the verdict: the same. Eight round trips with
-    locked reads (BEGIN, the locked read, the write, COMMIT, twice)."""
+    """The claim: its read and its lone write; the verdict: its lone write, on the payment as
+    the claim committed it. Eight round trips with locked reads (BEGIN, the locked read, the
+    write, COMMIT, twice)."""
     toss = FakeGateway(SystemClock())
     deps = deps_on(engine, toss, FernetSecretBox([new_key().encode()]))
     tenant, order = unique("tnt"), unique("order")
@@ -234,7 +235,7 @@ async def test_a_confirm_sends_four_statements_and_no_begin_or_commit(
     confirmed = await confirm_payment(ConfirmPayment(tenant, key, order, 15000), deps)
 
     assert confirmed.status is PaymentStatus.DONE
-    assert [sql.split()[0] for sql in sent] == ["SELECT", "WITH", "SELECT", "WITH"], sent
+    assert [sql.split()[0] for sql in sent] == ["SELECT", "WITH", "WITH"], sent
     async with deps.uow() as tx:
         trail = [e.type for e in await tx.audit.list_for_payment(tenant, confirmed.id)]
     assert trail == ["payment.created", "confirm.claimed", "pg.confirm"]

@@ -226,6 +226,7 @@ class DirectConnection:
             await self.execute(insert_into(table), row)
 
     async def commit(self) -> None:
+        self._sent_alone = False  # what follows is a transaction of its own
         if self._deferred:
             await self._send_deferred()
         if self._in_transaction:
@@ -234,7 +235,7 @@ class DirectConnection:
 
     async def rollback(self) -> None:
         self._deferred = []
-        self._alone_next = False
+        self._alone_next = self._sent_alone = False
         if self._in_transaction:
             self._in_transaction = False
             await self._guarded(self._driver.rollback(), "ROLLBACK", ())

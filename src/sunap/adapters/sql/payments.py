@@ -73,6 +73,10 @@ class SqlPaymentRepository:
         if payment.id not in self._tracked:
             self._tracked[payment.id] = _Tracked(payment, version=None)
 
+    def attach(self, payment: Payment) -> Payment:
+        row = payment_to_row(payment) | {"version": payment.version}
+        return self._track(row, self._cancel_rows(payment))  # a copy, as a read would give
+
     async def get(
         self, tenant_id: str, payment_id: str, *, for_update: bool = False
     ) -> Payment | None:

@@ -33,6 +33,13 @@ class PaymentRepository(Protocol):
         account holds fails it with PaymentKeyTaken."""
         ...
 
+    def attach(self, payment: Payment) -> Payment:
+        """A copy of `payment` as this process last committed (or read) it, tracked as if read
+        here, with no statement sent: its write is version-checked as any other, and refused
+        (StaleAggregate) if the payment changed since. For a caller holding the payment it just
+        committed, where a read would only find it again."""
+        ...
+
     async def get(
         self, tenant_id: str, payment_id: str, *, for_update: bool = False
     ) -> Payment | None: ...
