@@ -102,7 +102,8 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     except GatewayAlreadyProcessed as already:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(cmd.tenant_id, payment.id, already, deps, PgOperation.CANCEL)
-        return await _adopt_lookup(payment, gateway, deps)
+        looked_up = await _adopt_lookup(payment, gateway, deps)
+        return _answer_for(looked_up, cancel.id, already)
     except GatewayError as unknown:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(cmd.tenant_id, payment.id, unknown, deps, PgOperation.CANCEL)
@@ -327,6 +328,20 @@ async def _refused_request(
             "refundReceiveAccount to refund the customer."
         )
     raise PaymentRejected(payment, refused.code, refused.message)
+
+
+def _answer_for(payment: Payment, cancel_id: str, error: GatewayError) -> Payment:
+    """The caller's answer once the PG's record was adopted: the payment if this cancel is done,
+    the refusal if the record showed it can never be (the payment canceled at the PG
+    meanwhile), and an unknown outcome while it is still pending (docs/api.md, Cancel rules)."""
+    cancel = payment.find_cancel(cancel_id)
+    assert cancel is not None  # cancels are never deleted
+    if cancel.status is CancelStatus.FAILED:
+        failure = cancel.failure or Failure(error.code, error.message)
+        raise PaymentRejected(payment, failure.code, failure.message)
+    if cancel.status is CancelStatus.PENDING:
+        raise unknown_outcome(error)
+    return payment
 
 
 async def _adopt_lookup(payment: Payment, gateway: PaymentGateway, deps: Deps) -> Payment:

@@ -1,0 +1,107 @@
+"""A payment canceled at Toss (its console) while a cancel of ours was on the way: ours can never
+be carried out, and Sunap must end it, book Toss's cancel and say so, instead of holding the
+payment paid for good (found by the convergence audit: a full refund at Toss left Sunap DONE,
+its cancel pending, every reconcile pass changing nothing)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sunap.application.cancel_payment import cancel_payment
+from sunap.application.deps import Deps
+from sunap.application.errors import PaymentRejected, PgTimeout
+from sunap.application.reconcile import reconcile_due
+from sunap.domain.payment import CancelStatus, PaymentStatus
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.uow import InMemoryStore
+from tests.unit.application.test_cancel_use_case import canceling, event_types, paid, unanswered
+
+S = PaymentStatus
+
+
+async def cancel_at_toss(toss: FakeGateway, payment_key: str, amount: int | None = None) -> None:
+    """A cancel made in Toss's console, with a key of its own: Sunap is not told."""
+    await toss.cancel(
+        payment_key=payment_key, reason="console", amount=amount, idempotency_key="console-1"
+    )
+
+
+async def test_a_cancel_after_a_full_cancel_at_toss_is_refused_and_books_tosss_cancel(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss, amount=20000)
+    assert payment.payment_key is not None
+    await cancel_at_toss(toss, payment.payment_key)
+
+    with pytest.raises(PaymentRejected) as refused:
+        await cancel_payment(canceling(payment, 5000), deps)
+
+    assert refused.value.pg_code == "ALREADY_CANCELED_PAYMENT"
+    after = store.payment(payment.id)
+    assert (after.status, after.balance_amount, after.pending_cancel_amount) == (
+        S.CANCELED,
+        0,
+        0,
+    )
+    assert [(c.amount, c.status) for c in after.cancels] == [
+        (5000, CancelStatus.FAILED),
+        (20000, CancelStatus.DONE),
+    ]
+    assert event_types(store, payment.id)[-1] == "payment.canceled"
+
+
+async def test_a_pending_cancel_overtaken_by_a_full_cancel_at_toss_is_ended_by_the_reconciler(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await paid(deps, toss, amount=20000)
+    assert payment.payment_key is not None
+    await unanswered(canceling(payment, 5000), deps, toss)  # not carried out at Toss
+    await cancel_at_toss(toss, payment.payment_key)
+
+    clock.advance(seconds=10)
+    await reconcile_due(deps)
+
+    after = store.payment(payment.id)
+    assert (after.status, after.balance_amount, after.pending_cancel_amount) == (
+        S.CANCELED,
+        0,
+        0,
+    )
+    failed = [c for c in after.cancels if c.status is CancelStatus.FAILED]
+    assert [(c.amount, c.failure and c.failure.code) for c in failed] == [
+        (5000, "ALREADY_CANCELED_PAYMENT")
+    ]
+    assert not after.has_unknown_outcome
+    assert event_types(store, payment.id)[-1] == "payment.canceled"
+
+
+async def test_our_cancels_that_toss_may_have_run_are_not_ended_until_their_replays_say(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """Two pending cancels of 5,000: Toss ran the first (its answer lost), not the second; then
+    the rest was canceled in Toss's console. Toss lists a 5,000 cancel: either of ours may be it,
+    so neither is ended on the record alone; the replays name which, and the other is ended."""
+    payment = await paid(deps, toss, amount=20000)
+    assert payment.payment_key is not None
+    toss.apply_then_fail("cancel")
+    with pytest.raises(PgTimeout):
+        await cancel_payment(canceling(payment, 5000), deps)
+    await unanswered(canceling(payment, 5000), deps, toss)
+    await cancel_at_toss(toss, payment.payment_key)  # the remaining 15,000
+
+    clock.advance(seconds=10)
+    await reconcile_due(deps)
+
+    after = store.payment(payment.id)
+    assert (after.status, after.balance_amount, after.pending_cancel_amount) == (
+        S.CANCELED,
+        0,
+        0,
+    )
+    assert sorted((c.amount, c.status.value) for c in after.cancels) == [
+        (5000, "DONE"),
+        (5000, "FAILED"),
+        (15000, "DONE"),
+    ]
+    assert len(toss.applied_of("cancel")) == 2  # the first 5,000 and the console's 15,000
