@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     unlabeled_controls,
 )
 from tests.e2e.flows import confirm, create_payment, paid_payment, pay_in_window, toss_calls
+from tests.e2e.test_virtual_accounts import deposited, issued_account
 from tests.support.service import RunningService
 
 
@@ -189,6 +190,42 @@ def test_a_partial_cancel_through_the_form_cancels_once_however_often_it_is_sent
     assert again.ok  # the same form, sent again: answered, not executed again
     assert payment_of(service, shops["shop-a"].admin, paid["id"])["balanceAmount"] == 15000
     assert len(cancels_at_toss(sandbox, paid)) == 1
+
+
+@pytest.mark.parametrize(
+    ("bank", "number", "holder"),
+    [
+        ("88", "1234567890123456789012345", "김토스"),  # 25 digits: 20 of them are someone's
+        ("신한", "110-123-456789", "김토스"),  # dashes: the API takes digits only
+        ("88", "11012345678901", "김" * 61),  # a holder longer than 60
+    ],
+)
+def test_a_refund_account_the_api_would_refuse_is_refused_whole_and_nothing_is_canceled(
+    visit: Visit,
+    service: RunningService,
+    sandbox: httpx.Client,
+    bank: str,
+    number: str,
+    holder: str,
+) -> None:
+    admin = service.create_key("shop-va", "admin")
+    with api_for(service, admin) as api:
+        paid = deposited(api, sandbox, issued_account(api, sandbox))
+    page = visit.page
+    sign_in(page, service, admin, f"/dashboard/payments/{paid['id']}")
+    page.get_by_label("사유").fill("단순 변심")
+    page.get_by_label("은행").fill(bank)
+    page.get_by_label("계좌번호").fill(number)
+    page.get_by_label("예금주").fill(holder)
+    # The browser sends what was typed, whole (no maxlength cuts a paste short).
+    assert form_fields(page, "#cancel-form")["refund_account_number"] == number
+    page.get_by_role("button", name="취소하기").click()
+
+    page.wait_for_url("**/dashboard/payments/*\\?*")
+    assert page.url.endswith("?failed=INVALID_REFUND_ACCOUNT")
+    assert "환불 계좌를 확인하세요" in page.locator("#problem").inner_text()
+    assert payment_of(service, admin, paid["id"])["status"] == "DONE"
+    assert cancels_at_toss(sandbox, paid) == []
 
 
 def test_a_form_without_the_sessions_csrf_token_is_refused(

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
 
 from sunap.application.audit_kinds import WEBHOOK_PREFIX, AuditType
 from sunap.application.cancel_payment import cancel_payment
@@ -35,9 +36,11 @@ from sunap.application.ports.gateway import RefundAccount
 from sunap.application.ports.idempotency import ClaimOutcome, StoredResponse
 from sunap.application.queries import get_payment, payment_transactions
 from sunap.application.resolve_review import resolve_review
+from sunap.application.strict_json import control_character_in
 from sunap.application.web_sessions import WebSession
 from sunap.domain.errors import PaymentNotFound, SunapError
 from sunap.domain.payment import PAID, Cancel, CancelStatus, Payment, PaymentMethod, PaymentStatus
+from sunap.entrypoints.http.schemas import RefundAccountBody
 
 from .charts import Series, chart, compact_money
 from .context import WebContext, web_of
@@ -61,6 +64,8 @@ CANCELABLE = frozenset(
 # Cancels started from a form are idempotent per rendering of the form: a double click or a
 # resubmitted page cancels once.
 CANCEL_FORM_LOCK = timedelta(seconds=90)
+# The refund account's fields, each `refund_<name>` in the cancel form.
+REFUND_FIELDS = ("bank", "account_number", "holder_name")
 _CODE = re.compile(r"[A-Z0-9_]{1,64}")
 _NOTICES = frozenset(
     {"canceled", "cancel_pending", "cancel_in_flight", "resolved", "replay_queued", "replay_busy"}
@@ -223,8 +228,8 @@ async def cancel_form(request: Request, payment_id: str) -> Response:
     if form is None or not session.allows("payments:cancel"):
         return refused(request, back_url=back)
     command = _cancel_command(session, payment_id[:100], form)
-    if command is None:
-        return redirect(f"{back}?failed=INVALID_REQUEST")
+    if isinstance(command, str):
+        return redirect(f"{back}?failed={command}")
     web = web_of(request)
     form_key = form.get("form_key", "")[:64]
     if not form_key:
@@ -281,26 +286,25 @@ async def replay_form(request: Request, delivery_id: str) -> Response:
 
 def _cancel_command(
     session: WebSession, payment_id: str, form: dict[str, str]
-) -> CancelPayment | None:
+) -> CancelPayment | str:
+    """The form's cancel, or the code of the problem that refuses it (nothing is sent)."""
     reason = form.get("cancel_reason", "").strip()
     amount_text = form.get("cancel_amount", "").strip().replace(",", "")
     if not reason or len(reason) > 200 or not _is_text(reason):
-        return None
+        return "INVALID_REQUEST"
     if amount_text and not (
         amount_text.isascii() and amount_text.isdigit() and len(amount_text) <= 12
     ):
-        return None
+        return "INVALID_REQUEST"
     amount = int(amount_text) if amount_text else None
     if amount is not None and amount < 1:
-        return None
-    bank = form.get("refund_bank", "").strip()
-    number = form.get("refund_account_number", "").strip()
-    holder = form.get("refund_holder_name", "").strip()
+        return "INVALID_REQUEST"
+    fields = [form.get(f"refund_{name}", "").strip() for name in REFUND_FIELDS]
     refund = None
-    if bank or number or holder:
-        if not (bank and number and holder) or not all(_is_text(v) for v in (bank, number, holder)):
-            return None
-        refund = RefundAccount(bank[:20], number[:20], holder[:60])
+    if any(fields):
+        refund = _refund_account(*fields)
+        if refund is None:
+            return "INVALID_REFUND_ACCOUNT"
     return CancelPayment(
         tenant_id=session.tenant_id,
         payment_id=payment_id,
@@ -308,6 +312,18 @@ def _cancel_command(
         amount=amount,
         refund_account=refund,
     )
+
+
+def _refund_account(bank: str, number: str, holder: str) -> RefundAccount | None:
+    """The account as the API takes it (its body's rules, and the strict parser's refusal of
+    control characters), or None: never a shortened one, which would refund someone else."""
+    if any(control_character_in(v, free_text=True) for v in (bank, number, holder)):
+        return None
+    try:
+        body = RefundAccountBody(bank=bank, accountNumber=number, holderName=holder)
+    except ValidationError:
+        return None
+    return RefundAccount(body.bank, body.accountNumber, body.holderName)
 
 
 async def _cancel_once(

@@ -300,6 +300,12 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "가상계좌 결제는 환불 계좌가 필요합니다.",
         "A paid virtual-account payment needs a refund account.",
     ),
+    "problem_INVALID_REFUND_ACCOUNT": (
+        "환불 계좌를 확인하세요: 은행은 20자 이내, 계좌번호는 '-' 없이 숫자 1~20자리, 예금주는 "
+        "60자 이내입니다. 취소하지 않았습니다.",
+        "Check the refund account: a bank of up to 20 characters, an account number of 1 to 20 "
+        "digits with no dashes, a holder name of up to 60 characters. Nothing was canceled.",
+    ),
     "problem_PARTIAL_CANCEL_NOT_ALLOWED": (
         "입금 전 가상계좌는 전액만 취소할 수 있습니다.",
         "A virtual account awaiting its deposit can only be canceled in full.",

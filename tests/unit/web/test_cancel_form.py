@@ -1,0 +1,50 @@
+"""The dashboard's cancel form read into the API's cancel: a refund account is taken whole and
+only if the API would take it (the browser test shows the page's refusal end to end)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sunap.application.commands import CancelPayment
+from sunap.application.ports.gateway import RefundAccount
+from sunap.application.web_sessions import WebSession
+from sunap.entrypoints.web.dashboard import _cancel_command
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SESSION = WebSession("s", "k", "t", "shop", "default", frozenset({"admin"}), "c", NOW, NOW, NOW)
+
+
+def _form(bank: str, number: str, holder: str) -> dict[str, str]:
+    return {
+        "cancel_reason": "단순 변심",
+        "refund_bank": bank,
+        "refund_account_number": number,
+        "refund_holder_name": holder,
+    }
+
+
+def test_an_account_the_api_takes_is_sent_as_entered_less_surrounding_spaces() -> None:
+    command = _cancel_command(SESSION, "p1", _form(" 88 ", "1" * 20, "김" * 60))
+    assert isinstance(command, CancelPayment)
+    assert command.refund_account == RefundAccount("88", "1" * 20, "김" * 60)
+
+
+@pytest.mark.parametrize(
+    ("bank", "number", "holder"),
+    [
+        ("88", "1" * 21, "김토스"),
+        ("88", "110-123-456789", "김토스"),
+        ("88", "١٢٣", "김토스"),  # digits, but not ASCII ones
+        ("8" * 21, "11012345678901", "김토스"),
+        ("88", "11012345678901", "김" * 61),
+        ("8\t8", "11012345678901", "김토스"),
+        ("88", "11012345678901", "김\x85토스"),
+        ("88", "", "김토스"),
+    ],
+)
+def test_an_account_the_api_refuses_is_refused_never_shortened(
+    bank: str, number: str, holder: str
+) -> None:
+    assert _cancel_command(SESSION, "p1", _form(bank, number, holder)) == "INVALID_REFUND_ACCOUNT"
