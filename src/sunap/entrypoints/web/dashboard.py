@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -502,15 +502,14 @@ def _payment_filter(request: Request) -> tuple[PaymentFilter, bool]:
         if not text:
             continue
         try:
-            day = date.fromisoformat(text)
-        except ValueError:
+            start, end = _kst_day(date.fromisoformat(text))
+        except (ValueError, OverflowError):
             problem = True
             continue
-        start = datetime(day.year, day.month, day.day, tzinfo=KST)
         if name == "from":
             created_from = start
         else:
-            created_before = start + timedelta(days=1)
+            created_before = end
     search = query_param(request, "q")
     return (
         PaymentFilter(
@@ -523,6 +522,13 @@ def _payment_filter(request: Request) -> tuple[PaymentFilter, bool]:
         ),
         problem,
     )
+
+
+def _kst_day(day: date) -> tuple[datetime, datetime]:
+    """The day's start and the next day's start in KST, as UTC times: OverflowError for the
+    calendar's first and last days, whose edges fall outside what a datetime can hold."""
+    start = datetime(day.year, day.month, day.day, tzinfo=KST)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
 def query_param(request: Request, name: str) -> str:
