@@ -72,3 +72,37 @@ def test_an_approval_returning_on_an_expired_link_is_confirmed_once_and_sent_on(
             if payment["id"] in (c["idempotencyKey"] or "")
         ]
         assert len(mine) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("fail", {"code": "PAY_PROCESS_CANCELED", "message": "gave up"}),
+        ("success", {"paymentKey": "made-up-key", "amount": "5000"}),
+    ],
+    ids=["window-failure", "made-up-approval"],
+)
+def test_a_return_that_approves_nothing_on_an_expired_link_opens_nothing(
+    service: RunningService, path: str, query: dict[str, str]
+) -> None:
+    """Otherwise anyone holding an expired link renews it: the failure page's "try again" link
+    was signed afresh and opened the payment page. (A merchant's failUrl is still told: it hands
+    out no link of ours.)"""
+    key = service.create_key("shop-returns", "payments:write", "payments:read")
+    with service.client(key) as api:
+        plain = create_payment(api, 5000)
+        told = create_payment(api, 5000, failUrl="https://shop.example/failed")
+        for payment in (plain, told):
+            returned = httpx.get(
+                f"{service.base_url}/checkout/{payment['id']}/{path}",
+                params={"token": expired_token(payment), "orderId": payment["orderId"], **query},
+            )
+            assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "READY"
+            if payment is told:
+                assert returned.status_code == 303
+                location = returned.headers["location"]
+                assert location.startswith("https://shop.example/failed?code=")
+                assert "token=" not in location
+            else:
+                assert returned.status_code == 403, returned.headers.get("location")
+                assert "token=" not in returned.text  # no fresh link of any kind

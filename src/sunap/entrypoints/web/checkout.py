@@ -125,9 +125,10 @@ async def checkout_page(request: Request, payment_id: str) -> Response:
 async def window_approved(request: Request, payment_id: str) -> Response:
     """The window's successUrl: `paymentKey`, `orderId` and `amount` added by the window."""
     web = web_of(request)
-    payment = await _linked_payment(request, web, payment_id, returning=True)
-    if isinstance(payment, Response):
-        return payment
+    returned = await _returned_payment(request, web, payment_id)
+    if isinstance(returned, Response):
+        return returned
+    payment, link_expired = returned
     query = request.query_params
     payment_key = _clean(query.get("paymentKey"))
     order_id = _clean(query.get("orderId"))
@@ -144,16 +145,17 @@ async def window_approved(request: Request, payment_id: str) -> Response:
             amount=int(amount[:15]),
             deps=web.deps,
         )
-    return _finish(request, web, outcome)
+    return _finish(request, web, outcome, link_expired)
 
 
 @router.get("/checkout/{payment_id}/fail")
 async def window_failed_back(request: Request, payment_id: str) -> Response:
     """The window's failUrl: `code`, `message` (and `orderId`, unless the customer gave up)."""
     web = web_of(request)
-    payment = await _linked_payment(request, web, payment_id, returning=True)
-    if isinstance(payment, Response):
-        return payment
+    returned = await _returned_payment(request, web, payment_id)
+    if isinstance(returned, Response):
+        return returned
+    payment, link_expired = returned
     code = _clean(request.query_params.get("code"))
     message = _clean(request.query_params.get("message"))[:MAX_MESSAGE]
     outcome = await window_failed(
@@ -162,7 +164,7 @@ async def window_failed_back(request: Request, payment_id: str) -> Response:
         message or "The payment window reported a failure.",
         web.deps,
     )
-    return _finish(request, web, outcome)
+    return _finish(request, web, outcome, link_expired)
 
 
 @router.get("/checkout/{payment_id}/result")
@@ -180,13 +182,15 @@ async def result_page(request: Request, payment_id: str) -> Response:
 # -- outcomes ---------------------------------------------------------------------------------
 
 
-def _finish(request: Request, web: WebContext, outcome: CheckoutOutcome) -> Response:
-    # A fresh link for the pages that follow: the return's own may have expired meanwhile.
-    token = web.links.token(outcome.payment, web.deps.clock.now())
+def _finish(
+    request: Request, web: WebContext, outcome: CheckoutOutcome, link_expired: bool
+) -> Response:
+    # The pages that follow get a fresh link: the return's own may have expired meanwhile.
     match outcome:
         case Paid(payment=payment):
             if payment.success_url:
                 return redirect(_merchant_success(payment))
+            token = web.links.token(payment, web.deps.clock.now())
             return redirect(f"{web.public_url}/checkout/{payment.id}/result?token={quote(token)}")
         case NotPaid(payment=payment, code=code, message=message, pg_code=pg_code):
             if payment.fail_url:
@@ -197,6 +201,11 @@ def _finish(request: Request, web: WebContext, outcome: CheckoutOutcome) -> Resp
                         {"code": code, "message": message, "orderId": payment.order_id, **extra},
                     )
                 )
+            if link_expired:
+                # No "try again" on a fresh link: it would renew any expired link. (The
+                # merchant's failUrl above hands out no link of ours.)
+                return _result(request, "expired", status=403)
+            token = web.links.token(payment, web.deps.clock.now())
             return _failed_page(request, web, payment, code, token)
         case Pending(payment=payment):
             here = request.url.path + "?" + request.url.query
@@ -300,6 +309,18 @@ async def _linked_payment(
     except LinkRefused as refused:
         expired = refused.check is LinkCheck.EXPIRED
         return _result(request, "expired" if expired else "invalid", status=403)
+
+
+async def _returned_payment(
+    request: Request, web: WebContext, payment_id: str
+) -> tuple[Payment, bool] | Response:
+    """The payment the window returns to, and whether its link has expired (then only an
+    approval, or an answer still awaited, is shown anything but the expired page)."""
+    payment = await _linked_payment(request, web, payment_id, returning=True)
+    if isinstance(payment, Response):
+        return payment
+    check = web.links.check(_token(request), payment, web.deps.clock.now())
+    return payment, check is LinkCheck.EXPIRED
 
 
 def _local_time(moment: str | None) -> str:
