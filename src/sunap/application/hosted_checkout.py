@@ -108,16 +108,29 @@ async def complete_checkout(
     command = ConfirmPayment(
         tenant_id=payment.tenant_id, payment_key=payment_key, order_id=order_id, amount=amount
     )
+    deadline = asyncio.get_running_loop().time() + wait.total_seconds()
+    while True:
+        try:
+            return await _confirmed(command, payment, deps)
+        except ConfirmInProgress:
+            outcome = await _outcome_of_other_confirm(payment, deps, deadline)
+            if outcome is not None:
+                return outcome
+            # The other return's key was not this order's: this return's own is still untried.
+
+
+async def _confirmed(command: ConfirmPayment, payment: Payment, deps: Deps) -> CheckoutOutcome:
+    """The confirm's outcome; ConfirmInProgress if another return of the payment is confirming."""
     try:
         return Paid(await confirm_payment(command, deps))
-    except ConfirmInProgress:
-        return await _outcome_of_other_confirm(payment, deps, wait)
     except (PgTimeout, PgUnavailable, ConcurrentUpdate):
         return Pending(await _reread(payment, deps))
     except PaymentRejected as rejected:
         return NotPaid(rejected.payment, rejected.code, rejected.pg_message, rejected.pg_code)
     except InvalidPaymentKey as invalid:
         return await _unless_paid(payment, deps, invalid.code, invalid.message, invalid.pg_code)
+    except ConfirmInProgress:
+        raise  # the caller waits for the other return
     except SunapError as refused:
         return await _unless_paid(payment, deps, refused.code, refused.message)
 
@@ -146,11 +159,12 @@ async def window_failed(payment: Payment, code: str, message: str, deps: Deps) -
 
 
 async def _outcome_of_other_confirm(
-    payment: Payment, deps: Deps, wait: timedelta
-) -> CheckoutOutcome:
-    """Another return of this payment is confirming it: wait a little for its result."""
+    payment: Payment, deps: Deps, deadline: float
+) -> CheckoutOutcome | None:
+    """Another return of this payment is confirming it: wait (until `deadline`, on the event
+    loop's clock) for its result. None if it left the payment READY in time: its paymentKey was
+    not this order's, which says nothing of this return's own key."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait.total_seconds()
     while True:
         current = await _reread(payment, deps)
         if current.status is not PaymentStatus.IN_PROGRESS:
@@ -163,7 +177,8 @@ async def _outcome_of_other_confirm(
     if current.status is PaymentStatus.ABORTED and current.failure is not None:
         return NotPaid(current, "PG_REJECTED", current.failure.message, current.failure.code)
     if current.status is PaymentStatus.READY:
-        return NotPaid(current, "INVALID_PAYMENT_KEY", "The paymentKey is not this order's.")
+        # Past the deadline, "checking" (the page asks again) rather than another's failure.
+        return None if loop.time() < deadline else Pending(current)
     return NotPaid(current, "NOT_CONFIRMABLE_STATUS", f"The payment is {current.status}.")
 
 

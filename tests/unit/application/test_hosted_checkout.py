@@ -99,6 +99,32 @@ async def test_a_double_click_waits_for_the_first_confirm_instead_of_sending_ano
     assert len(toss.calls_of("confirm")) == 1
 
 
+async def test_a_real_return_behind_a_made_up_ones_confirm_is_tried_with_its_own_key(
+    deps: Deps, toss: FakeGateway
+) -> None:
+    """A made-up paymentKey's return is confirming (Toss slow) when the customer's real one
+    arrives: the made-up key leaves the payment READY, and the real return's key then pays it,
+    instead of being answered with the made-up one's INVALID_PAYMENT_KEY."""
+    payment = await ready(deps)
+    key = toss.pay_in_window("order-0001", 15000)
+    gate = toss.hold("confirm")
+
+    async def come_back(payment_key: str) -> object:
+        return await complete_checkout(
+            payment, payment_key=payment_key, order_id="order-0001", amount=15000, deps=deps
+        )
+
+    made_up = asyncio.create_task(come_back("made-up-key"))
+    await gate.arrived.wait()
+    real = asyncio.create_task(come_back(key))
+    await asyncio.sleep(0.3)
+    gate.release()
+    bogus, paid = await asyncio.gather(made_up, real)
+    assert isinstance(bogus, NotPaid) and bogus.code == "INVALID_PAYMENT_KEY"
+    assert isinstance(paid, Paid) and paid.payment.status is S.DONE
+    assert [c.payment_key for c in toss.calls_of("confirm")] == ["made-up-key", key]
+
+
 async def test_a_tampered_amount_is_refused_without_calling_toss(
     deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
