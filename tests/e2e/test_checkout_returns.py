@@ -106,3 +106,32 @@ def test_a_return_that_approves_nothing_on_an_expired_link_opens_nothing(
             else:
                 assert returned.status_code == 403, returned.headers.get("location")
                 assert "token=" not in returned.text  # no fresh link of any kind
+
+
+def test_a_flood_of_made_up_returns_reaches_toss_a_bounded_number_of_times(
+    service: RunningService,
+) -> None:
+    """Anyone holding a payment's link could make Sunap call Toss's confirm once per request
+    with made-up paymentKeys: a payment's returns are bounded (10 at once, then one every 5 s),
+    and one past the bound gets a page that refreshes itself, not a failure."""
+    key = service.create_key("shop-flood", "payments:write", "payments:read")
+    with service.client(key) as api, httpx.Client(base_url=service.sandbox_url) as sandbox:
+        payment = create_payment(api, 5000)
+        token = payment["checkout"]["url"].split("token=")[1]
+        answers = [
+            httpx.get(
+                f"{service.base_url}/checkout/{payment['id']}/success",
+                params={
+                    "token": token,
+                    "paymentKey": f"made-up-{i}",
+                    "orderId": payment["orderId"],
+                    "amount": "5000",
+                },
+            ).status_code
+            for i in range(14)
+        ]
+        assert answers[:10] == [200] * 10  # Sunap's own failure page, "try again"
+        assert answers[10:] == [429] * 4
+        sent = toss_calls(sandbox, "/v1/payments/confirm")
+        assert len([c for c in sent if payment["id"] in (c["idempotencyKey"] or "")]) == 10
+        assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "READY"

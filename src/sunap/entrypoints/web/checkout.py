@@ -129,6 +129,10 @@ async def window_approved(request: Request, payment_id: str) -> Response:
     if isinstance(returned, Response):
         return returned
     payment, link_expired = returned
+    if not is_paid(payment) and web.checkout_confirms.take(payment.id) > 0:
+        # Too many returns of this payment lately: each could call Toss's confirm.
+        here = request.url.path + "?" + request.url.query
+        return _result(request, "busy", status=429, payment=payment, refresh_url=here)
     query = request.query_params
     payment_key = _clean(query.get("paymentKey"))
     order_id = _clean(query.get("orderId"))
@@ -265,7 +269,7 @@ def _failed_page(
     )
 
 
-_MARKS = {"paid": "✓", "deposit": "✓", "pending": "…"}
+_MARKS = {"paid": "✓", "deposit": "✓", "pending": "…", "busy": "…"}
 
 
 def _result(

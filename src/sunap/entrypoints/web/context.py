@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -13,6 +13,13 @@ from sunap.application.ports.api_keys import ApiKeyStore
 from sunap.application.ports.idempotency import IdempotencyStore
 from sunap.application.ports.webhook_inbox import WebhookInbox
 from sunap.application.web_sessions import WebSessionStore
+from sunap.entrypoints.rate_limit import Limiter, RateLimiter
+
+# The window's returns of one payment that may each call Toss's confirm: a burst, then one every
+# five seconds. A payment's link (even an expired one) is all it takes to send one, with any
+# made-up paymentKey. Counted in this process's memory.
+CHECKOUT_CONFIRMS_BURST = 10
+CHECKOUT_CONFIRMS_PER_SECOND = 0.2
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,9 @@ class WebContext:
     links: CheckoutLinks  # signs and checks the checkout links (bootstrap._checkout_links)
     # The embedded sandbox's payment window, under public_url; None when Toss itself is used.
     sandbox_path: str | None = None
+    checkout_confirms: Limiter = field(
+        default_factory=lambda: RateLimiter(CHECKOUT_CONFIRMS_PER_SECOND, CHECKOUT_CONFIRMS_BURST)
+    )
 
     @property
     def secure_cookies(self) -> bool:

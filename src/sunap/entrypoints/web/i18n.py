@@ -64,6 +64,13 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "잠시만 기다려 주세요. 이 페이지는 자동으로 새로 고쳐집니다. 결제가 두 번 되지 않습니다.",
         "Please wait; this page refreshes by itself. You will not be charged twice.",
     ),
+    "result_busy": ("잠시 후 다시 확인합니다", "Checking again in a moment"),
+    "result_busy_text": (
+        "이 결제에 요청이 많았습니다. 이 페이지는 자동으로 새로 고쳐집니다. 결제가 두 번 되지 "
+        "않습니다.",
+        "This payment has had many requests lately; this page refreshes by itself. You will not "
+        "be charged twice.",
+    ),
     "result_review_text": (
         "결제 내역을 확인 중입니다. 상점에서 결과를 안내해 드립니다.",
         "We are checking this payment by hand; the shop will let you know.",
