@@ -261,6 +261,17 @@ def test_a_control_character_in_any_string_is_invalid_as_over_http(
             pb.CreatePaymentRequest(order_name="x", amount=10, metadata={"k": "a\x1b"}),
             "metadata",
         ),
+        # A key is never free text: HTTP refuses a tab or newline in a JSON key.
+        (
+            rpc.stub.CreatePayment,
+            pb.CreatePaymentRequest(order_name="x", amount=10, metadata={"k\t": "v"}),
+            "metadata",
+        ),
+        (
+            rpc.stub.CreatePayment,
+            pb.CreatePaymentRequest(order_name="x", amount=10, metadata={"k\n": "v"}),
+            "metadata",
+        ),
         (
             rpc.stub.CancelPayment,
             pb.CancelPaymentRequest(id=payment.id, cancel_reason="r\x00", cancel_amount=100),

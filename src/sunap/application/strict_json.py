@@ -19,9 +19,10 @@ from typing import Any
 _CONTROL_IN_FREE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # In JSON text, what can put a control character or a surrogate into a string: an escape
-# (\b \f \n \r \t, \u0000-\u001f, \u007f-\u009f, \ud800-\udfff) or a raw C1 character.
+# (\b \f \n \r \t, \u0000-\u001f, \u007f-\u009f, \ud800-\udfff) or a raw DEL or C1 character
+# (JSON lets both stand unescaped in a string; only C0 must be escaped).
 _CONTROL_ESCAPE = re.compile(r"\\(?:[bfnrt]|u00[01]|u007[fF]|u00[89]|u[dD][89a-fA-F])")
-_RAW_C1 = re.compile("[\x80-\x9f]")
+_RAW_DEL_OR_C1 = re.compile("[\x7f-\x9f]")
 _SHOWN_KEY_LENGTH = 40
 
 
@@ -41,7 +42,7 @@ def loads_strict(text: bytes | str) -> Any:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        # A JSON string holds no raw control character, so only an escape or a raw C1
+        # A JSON string holds no raw C0 character, so only an escape or a raw DEL or C1
         # character can put one in a value: most bodies have neither and skip the look.
         hook = _checked_object if _may_hold_controls(text) else _unique_keys
         value = json.loads(text, object_pairs_hook=hook, parse_constant=_not_json)
@@ -61,7 +62,7 @@ def loads_strict(text: bytes | str) -> Any:
 def _may_hold_controls(text: str) -> bool:
     # Two plain scans are many times quicker than one alternation over every position.
     return ("\\" in text and _CONTROL_ESCAPE.search(text) is not None) or (
-        _RAW_C1.search(text) is not None
+        _RAW_DEL_OR_C1.search(text) is not None
     )
 
 

@@ -62,21 +62,25 @@ def refuse_control_characters(message: Message) -> None:
     """InvalidRequest when a string anywhere in the message holds a control character; free
     text may hold tab and newline, as in a JSON body (application/strict_json.py)."""
     for field, value in message.ListFields():
-        for text_or_message in _values(field, value):
+        for text_or_message, free_text in _values(field, value):
             if isinstance(text_or_message, Message):
                 refuse_control_characters(text_or_message)
-            elif control_character_in(text_or_message, free_text=field.name not in _NAMES):
+            elif control_character_in(text_or_message, free_text=free_text):
                 raise InvalidRequest(
                     f"'{field.name}' holds U+0000 or another control character (only free "
-                    "text may hold tab and newline)."
+                    "text may hold tab and newline, never a key)."
                 )
 
 
-def _values(field: FieldDescriptor, value: Any) -> list[Any]:
+def _values(field: FieldDescriptor, value: Any) -> list[tuple[Any, bool]]:
+    """The field's strings and messages, each with whether it is free text. A map's keys never
+    are: a JSON body's keys refuse tab and newline too."""
+    free = field.name not in _NAMES
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
-        return [part for key, item in value.items() for part in (key, item) if _kept(part)]
-    items = list(value) if field.is_repeated else [value]
-    return [item for item in items if _kept(item)]
+        parts = [(key, False) for key in value] + [(item, free) for item in value.values()]
+    else:
+        parts = [(item, free) for item in (list(value) if field.is_repeated else [value])]
+    return [(part, free_text) for part, free_text in parts if _kept(part)]
 
 
 def _kept(item: Any) -> bool:
