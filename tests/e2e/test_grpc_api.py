@@ -757,7 +757,13 @@ def test_payments_are_listed_newest_first_in_cursor_pages(rpc: GrpcClient) -> No
         pb.ListPaymentsRequest(customer_key=customer, status=pb.CANCELED), metadata=rpc.metadata()
     )
     assert [p.id for p in canceled.items] == [ids[0]]
-    for bad in (pb.ListPaymentsRequest(limit=101), pb.ListPaymentsRequest(status=99)):
+    for bad in (
+        pb.ListPaymentsRequest(limit=101),
+        pb.ListPaymentsRequest(status=99),
+        pb.ListPaymentsRequest(order_id="a" * 65),  # HTTP's orderId filter: at most 64
+        pb.ListPaymentsRequest(customer_key="c" * 301),
+        pb.ListPaymentsRequest(cursor="x" * 513),
+    ):
         answer = refused(rpc.stub.ListPayments, bad, metadata=rpc.metadata())
         assert (answer.status, answer.code) == (C.INVALID_ARGUMENT, "INVALID_REQUEST")
 

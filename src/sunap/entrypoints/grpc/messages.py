@@ -17,7 +17,15 @@ from sunap.application.ports.payments import PaymentQuery
 from sunap.domain.errors import InvalidRequest
 from sunap.domain.payment import PaymentStatus
 from sunap.entrypoints.errors import validation_message
-from sunap.entrypoints.http.schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
+from sunap.entrypoints.http.schemas import (
+    MAX_CURSOR,
+    MAX_CUSTOMER_KEY_FILTER,
+    MAX_ORDER_ID_FILTER,
+    CancelPaymentBody,
+    ConfirmPaymentBody,
+    CreatePaymentBody,
+    list_filter,
+)
 from sunap.v1 import payments_pb2 as pb
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -107,11 +115,11 @@ def payment_query(request: pb.ListPaymentsRequest) -> PaymentQuery:
         except ValueError as unknown:
             raise InvalidRequest(f"status must be one of {', '.join(PaymentStatus)}.") from unknown
     return PaymentQuery(
-        order_id=request.order_id or None,
-        customer_key=request.customer_key or None,
+        order_id=list_filter(request.order_id, MAX_ORDER_ID_FILTER, "order_id"),
+        customer_key=list_filter(request.customer_key, MAX_CUSTOMER_KEY_FILTER, "customer_key"),
         status=status,
         limit=request.limit or 20,
-        cursor=request.cursor or None,
+        cursor=list_filter(request.cursor, MAX_CURSOR, "cursor"),
     )
 
 

@@ -23,7 +23,14 @@ from .idempotency import idempotent_call, respond_idempotently
 from .json_response import OrjsonResponse
 from .openapi import documented
 from .resources import AuditTrail, PaymentPage, PaymentResource
-from .schemas import CancelPaymentBody, ConfirmPaymentBody, CreatePaymentBody
+from .schemas import (
+    MAX_CURSOR,
+    MAX_CUSTOMER_KEY_FILTER,
+    MAX_ORDER_ID_FILTER,
+    CancelPaymentBody,
+    ConfirmPaymentBody,
+    CreatePaymentBody,
+)
 from .strict_input import StrictRoute
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"], route_class=StrictRoute)
@@ -100,13 +107,13 @@ async def get_one(request: Request, payment_id: str, principal: Reader) -> Respo
 async def list_all(
     request: Request,
     principal: Reader,
-    orderId: Annotated[str | None, Query(max_length=64)] = None,
-    customerKey: Annotated[str | None, Query(max_length=300)] = None,
+    orderId: Annotated[str | None, Query(max_length=MAX_ORDER_ID_FILTER)] = None,
+    customerKey: Annotated[str | None, Query(max_length=MAX_CUSTOMER_KEY_FILTER)] = None,
     status: Annotated[
         str | None, Query(json_schema_extra={"enum": list(PaymentStatus.__members__)})
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None,
 ) -> Response:
     if status is not None and status not in PaymentStatus.__members__:
         raise InvalidRequest(f"status must be one of {', '.join(PaymentStatus.__members__)}.")

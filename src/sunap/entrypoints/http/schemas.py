@@ -30,6 +30,10 @@ from sunap.domain.return_urls import require_return_url
 ORDER_ID = r"^[A-Za-z0-9\-_=]{6,64}$"
 CUSTOMER_KEY = r"^[A-Za-z0-9\-_=.@]{2,300}$"
 
+# The longest filters of the payments list: query parameters over HTTP, ListPaymentsRequest's
+# fields over gRPC.
+MAX_ORDER_ID_FILTER, MAX_CUSTOMER_KEY_FILTER, MAX_CURSOR = 64, 300, 512
+
 MethodName = Literal[
     "CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE_PHONE", "EASY_PAY", "GIFT_CERTIFICATE"
 ]
@@ -103,6 +107,14 @@ class ConfirmPaymentBody(Body):
             order_id=self.orderId,
             amount=require_amount(self.amount),
         )
+
+
+def list_filter(value: str, most: int, field: str) -> str | None:
+    """A list filter over gRPC (empty: not given), held to HTTP's length (FastAPI checks it
+    there)."""
+    if len(value) > most:
+        raise InvalidRequest(f"{field} must be at most {most} characters.")
+    return value or None
 
 
 class RefundAccountBody(Body):
