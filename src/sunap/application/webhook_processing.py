@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sunap.domain.payment import PaymentStatus
+
 from . import audit
 from .adopt import next_check_at, secret_digest
 from .audit_kinds import AuditStatus, webhook_type
@@ -148,14 +150,21 @@ async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> O
     if notice.kind in (NoticeKind.PAYMENT_CHANGED, NoticeKind.CANCEL_CHANGED):
         if notice.payment_key is None:
             return Outcome(D.IGNORED, note="names no paymentKey")
-        if not await _names_ours(delivery.pg_account_id, notice.payment_key, None, deps):
-            return Outcome(
-                D.UNMATCHED, note="no payment of ours has this paymentKey; Toss not asked"
+        if await _names_ours(delivery.pg_account_id, notice.payment_key, None, deps):
+            answer = await fetch(notice.payment_key, by_order=False)
+            if answer.truth is None:
+                return Outcome(D.UNMATCHED, note="the PG does not know this payment")
+            return await _adopt(delivery, notice, answer, deps)
+        if notice.kind is NoticeKind.PAYMENT_CHANGED and await _awaits_payment(
+            delivery.pg_account_id, notice.order_id, deps
+        ):
+            assert notice.order_id is not None
+            return await _adopt_unclaimed(
+                delivery, notice, await fetch(notice.order_id, by_order=True), deps
             )
-        answer = await fetch(notice.payment_key, by_order=False)
-        if answer.truth is None:
-            return Outcome(D.UNMATCHED, note="the PG does not know this payment")
-        return await _adopt(delivery, notice, answer, deps)
+        return Outcome(
+            D.UNMATCHED, note="no payment of ours has this paymentKey or orderId; Toss not asked"
+        )
     if notice.kind is NoticeKind.DEPOSIT:
         assert notice.order_id is not None
         if not await _names_ours(delivery.pg_account_id, None, notice.order_id, deps):
@@ -185,6 +194,34 @@ async def _names_ours(
         return await uow.payments.get_by_account_order(pg_account_id, order_id) is not None
 
 
+async def _awaits_payment(pg_account_id: str, order_id: str | None, deps: Deps) -> bool:
+    """Whether the orderId names a payment of ours on the account still waiting for its
+    approval (READY, or IN_PROGRESS under another paymentKey). Toss may approve it without us:
+    confirmed at Toss directly, or after a database restore forgot our confirm. Such a payment
+    holds no paymentKey, or not this one, so `_names_ours` cannot find it by the key."""
+    if order_id is None:
+        return False
+    async with deps.read_uow() as uow:
+        payment = await uow.payments.get_by_account_order(pg_account_id, order_id)
+    return payment is not None and payment.status in (
+        PaymentStatus.READY,
+        PaymentStatus.IN_PROGRESS,
+    )
+
+
+async def _adopt_unclaimed(
+    delivery: WebhookDelivery, notice: WebhookNotice, answer: Answer, deps: Deps
+) -> Outcome:
+    """A status change of a payment Toss holds for an order of ours waiting for its approval:
+    adopted only if Toss's own record of the order carries the delivery's paymentKey."""
+    truth = answer.truth
+    if truth is None:
+        return Outcome(D.UNMATCHED, note="the PG does not know this order")
+    if not hmac.compare_digest(truth.payment_key, notice.payment_key or ""):
+        return Outcome(D.REJECTED, note="the PG's payment of this order has another paymentKey")
+    return await _adopt(delivery, notice, answer, deps, by_order=True)
+
+
 async def _billing_deleted(delivery: WebhookDelivery, notice: WebhookNotice, deps: Deps) -> Outcome:
     """The PG deleted a billing key: so do we, and its live subscriptions end. The key is found
     by its digest (the delivery is stored with the digest only) within the sending account."""
@@ -206,16 +243,27 @@ def _same_secret(notice: WebhookNotice, truth: GatewayPayment) -> bool:
 
 
 async def _adopt(
-    delivery: WebhookDelivery, notice: WebhookNotice, answer: Answer, deps: Deps
+    delivery: WebhookDelivery,
+    notice: WebhookNotice,
+    answer: Answer,
+    deps: Deps,
+    *,
+    by_order: bool = False,
 ) -> Outcome:
-    """Apply the PG's truth to the payment of this account it names. A delivery that made no
-    call and changed nothing leaves no audit row: repeats cannot flood the trail."""
+    """Apply the PG's truth to the payment of this account it names (by its paymentKey, or
+    `by_order`: by its orderId, for a payment not holding that key yet). A delivery that made
+    no call and changed nothing leaves no audit row: repeats cannot flood the trail."""
     truth = answer.truth
     assert truth is not None
     async with deps.uow() as uow:
-        payment = await uow.payments.get_by_payment_key(
-            delivery.pg_account_id, truth.payment_key, for_update=True
-        )
+        if by_order:
+            payment = await uow.payments.get_by_account_order(
+                delivery.pg_account_id, truth.order_id, for_update=True
+            )
+        else:
+            payment = await uow.payments.get_by_payment_key(
+                delivery.pg_account_id, truth.payment_key, for_update=True
+            )
         if payment is None:
             return Outcome(D.UNMATCHED, note="no payment of ours has this paymentKey")
         held, offered = payment.deposit_secret_digest, notice.secret_digest

@@ -1,0 +1,152 @@
+"""A PAYMENT_STATUS_CHANGED about an order of ours still waiting for its approval: Toss approved
+it without us (confirmed at Toss directly, or our confirm forgotten by a database restore), so
+our payment holds no paymentKey yet. The delivery is matched by its orderId on the same Toss
+account, Toss is asked about that order, and its answer adopted only when Toss's payment of the
+order carries the delivery's paymentKey."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sunap.application.commands import CreatePayment
+from sunap.application.create_payment import create_payment
+from sunap.application.deps import Deps
+from sunap.application.expire_unpaid import expire_unpaid
+from sunap.application.pg_accounts import PgAccount
+from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
+from sunap.application.webhook_intake import receive_toss_webhook
+from sunap.application.webhook_processing import process_due_webhooks
+from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
+from tests.fakes.gateway import LOOKUP, FakeGateway
+from tests.fakes.uow import InMemoryStore
+from tests.unit.webhooks.inbox import InMemoryWebhookInbox
+from tests.unit.webhooks.scenes import TENANT, status_changed
+
+S = PaymentStatus
+D = DeliveryStatus
+DEFAULT = PgAccount("default", "test_sk_unit")
+
+
+async def ready(deps: Deps, order_id: str, tenant: str = TENANT) -> Payment:
+    return await create_payment(
+        CreatePayment(tenant, "default", "책", 12000, order_id=order_id), deps
+    )
+
+
+async def confirmed_at_toss(
+    toss: FakeGateway, payment: Payment, method: PaymentMethod = PaymentMethod.CARD
+) -> str:
+    key = toss.pay_in_window(payment.order_id, payment.amount, method)
+    await toss.confirm(
+        payment_key=key, order_id=payment.order_id, amount=payment.amount, idempotency_key="k"
+    )
+    return key
+
+
+async def deliver(
+    body: bytes, inbox: InMemoryWebhookInbox, deps: Deps, account: PgAccount = DEFAULT
+) -> WebhookDelivery:
+    receipt = await receive_toss_webhook(body, {}, inbox, deps, account)
+    await process_due_webhooks(inbox, deps)
+    found = await inbox.get(receipt.delivery_id or "")
+    assert found is not None
+    return found
+
+
+async def test_an_approval_at_toss_of_a_ready_payment_is_adopted_from_toss(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    other_tenant = await ready(deps, "order-b-01", tenant="tenant_b")  # shares the account
+    payment = await ready(deps, "order-a-01")
+    key = await confirmed_at_toss(toss, payment)
+
+    delivery = await deliver(status_changed(key, "DONE", orderId=payment.order_id), inbox, deps)
+
+    assert delivery.status is D.APPLIED and delivery.payment_id == payment.id
+    after = store.payment(payment.id)
+    assert after.status is S.DONE and after.payment_key == key and after.approved_at is not None
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created", "payment.completed"]
+    trail = store.audit_of(payment.id)
+    assert [(a.type, a.status) for a in trail[-2:]] == [
+        ("pg.lookup", "ok"),
+        ("webhook.PAYMENT_STATUS_CHANGED", "applied"),
+    ]
+    assert [c.order_id for c in toss.calls_of(LOOKUP)] == [payment.order_id]  # asked by order
+    assert store.payment(other_tenant.id).status is S.READY
+
+
+async def test_a_virtual_account_issued_at_toss_is_adopted_waiting_for_its_deposit(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps, "order-a-02")
+    key = await confirmed_at_toss(toss, payment, PaymentMethod.VIRTUAL_ACCOUNT)
+
+    delivery = await deliver(
+        status_changed(key, "WAITING_FOR_DEPOSIT", orderId=payment.order_id), inbox, deps
+    )
+
+    assert delivery.status is D.APPLIED
+    after = store.payment(payment.id)
+    assert after.status is S.WAITING_FOR_DEPOSIT and after.deposit_secret_digest is not None
+
+
+async def test_a_delivery_whose_key_is_not_tosss_payment_of_the_order_changes_nothing(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps, "order-a-03")
+    await confirmed_at_toss(toss, payment)
+
+    forged = await deliver(
+        status_changed("tpk_forged", "DONE", orderId=payment.order_id), inbox, deps
+    )
+
+    assert forged.status is D.REJECTED
+    assert store.payment(payment.id).status is S.READY
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]
+
+
+async def test_an_order_toss_does_not_know_is_unmatched_and_changes_nothing(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps, "order-a-04")
+
+    delivery = await deliver(
+        status_changed("tpk_made_up", "DONE", orderId=payment.order_id), inbox, deps
+    )
+
+    assert delivery.status is D.UNMATCHED
+    assert store.payment(payment.id).status is S.READY
+
+
+async def test_an_order_of_ours_on_another_account_is_not_matched_and_toss_not_asked(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps, "order-a-05")  # on the default account
+    key = await confirmed_at_toss(toss, payment)
+
+    delivery = await deliver(
+        status_changed(key, "DONE", orderId=payment.order_id),
+        inbox,
+        deps,
+        PgAccount("acct_shop_b", "test_sk_shop_b"),
+    )
+
+    assert delivery.status is D.UNMATCHED
+    assert toss.calls_of(LOOKUP) == []
+    assert store.payment(payment.id).status is S.READY
+
+
+async def test_a_settled_payment_is_not_matched_by_its_order_id(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await ready(deps, "order-a-06")
+    assert await expire_unpaid(deps, timedelta(0)) == 1  # Toss did not know the order then
+    lookups = len(toss.calls_of(LOOKUP))
+
+    delivery = await deliver(
+        status_changed("tpk_late", "DONE", orderId=payment.order_id), inbox, deps
+    )
+
+    assert delivery.status is D.UNMATCHED
+    assert len(toss.calls_of(LOOKUP)) == lookups
+    assert store.payment(payment.id).status is S.EXPIRED
