@@ -3,23 +3,38 @@ the merchant's secret key (or Sunap's confirm was forgotten by a database restor
 `sunap serve` must end with the payment paid, as Toss has it, never `EXPIRED` with
 `payment.expired` sent for a charged order; the customer's own confirm then succeeds.
 
-Toss's PAYMENT_STATUS_CHANGED reaches Sunap (the embedded sandbox sends it): it is matched by its
-orderId to the READY payment, Toss is asked, and its approval adopted.
+- Toss's PAYMENT_STATUS_CHANGED reaches Sunap (the embedded sandbox sends it): matched by its
+  orderId to the READY payment, Toss asked, its approval adopted.
+- The webhook is lost (a standalone sandbox that sends none): the READY expiry asks Toss before
+  expiring, and adopts the approval instead.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.flows import confirm, create_payment, pay_in_window, wait_for
+from tests.integration.reliability.stack import Stack, running_stack
 from tests.support.service import RunningService
 
 # Any test secret key reaches the embedded sandbox's books: the merchant's own backend here.
 MERCHANT_SECRET = "Basic " + base64.b64encode(b"test_sk_merchant_backend:").decode()
+TTL_SECONDS = 5
+
+
+@pytest.fixture(scope="module")
+def expiring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A service whose READY payments expire after 5 s, on a sandbox that sends no webhooks."""
+    workdir = Path(tmp_path_factory.mktemp("paid-behind"))
+    with running_stack(workdir, SUNAP_READY_TTL_SECONDS=str(TTL_SECONDS)) as stack:
+        yield stack
 
 
 def current(api: httpx.Client, payment: dict[str, Any]) -> dict[str, Any]:
@@ -62,4 +77,35 @@ def test_a_webhook_of_an_approval_at_toss_settles_the_ready_payment_as_paid(
     ), events_logged(service, payment["id"])
 
     customer = confirm(api, payment, key)  # the customer's own confirm, arriving late
+    assert customer.status_code == 200 and customer.json()["status"] == "DONE", customer.text
+
+
+def test_the_expiry_adopts_an_approval_at_toss_whose_webhook_was_lost(
+    expiring: Stack,
+) -> None:
+    api, toss = expiring.api, expiring.toss
+    paid = expiring.new_payment(10000)
+    key = expiring.pay_in_window(paid)
+    unpaid = expiring.new_payment(10000)  # nobody pays this one: it expires as ever
+    direct = toss.post(
+        "/v1/payments/confirm",
+        json={"paymentKey": key, "orderId": paid["orderId"], "amount": 10000},
+    )
+    assert direct.status_code == 200 and direct.json()["status"] == "DONE", direct.text
+
+    assert wait_for(
+        lambda: current(api, unpaid)["status"] == "EXPIRED", timeout=TTL_SECONDS + 30
+    ), current(api, unpaid)
+    settled = wait_for(lambda: (p := current(api, paid))["status"] != "READY" and p, timeout=30)
+    assert settled and settled["status"] == "DONE", current(api, paid)
+    assert settled["paymentKey"] == key
+    assert ("payment.expired", "ok") not in trail(api, paid)
+    assert ("pg.lookup", "ok") in trail(api, paid)
+    assert wait_for(
+        lambda: (
+            events_logged(expiring.service, paid["id"]) == ["payment.created", "payment.completed"]
+        )
+    ), events_logged(expiring.service, paid["id"])
+
+    customer = confirm(api, paid, key)
     assert customer.status_code == 200 and customer.json()["status"] == "DONE", customer.text

@@ -190,14 +190,15 @@ class InMemoryPaymentRepository:
         due.sort(key=lambda p: (p.next_reconcile_at or now, p.id))
         return [p.id for p in due[:limit]]
 
-    async def ready_created_before(self, cutoff: datetime, limit: int) -> builtins.list[str]:
-        due = [
-            p
+    async def ready_created_before(
+        self, cutoff: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+    ) -> builtins.list[tuple[datetime, str]]:
+        due = sorted(
+            (p.created_at, p.id)
             for p in self._store.payments.values()
-            if p.status is PaymentStatus.READY and p.created_at <= cutoff
-        ]
-        due.sort(key=lambda p: (p.created_at, p.id))
-        return [p.id for p in due[:limit]]
+            if p.status is PaymentStatus.READY and p.created_at <= cutoff and not p.needs_review
+        )
+        return [key for key in due if after is None or key > after][:limit]
 
     async def lease_for_reconcile(
         self, payment_id: str, seen_at: datetime, until: datetime

@@ -23,12 +23,13 @@ from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
-from sunap.application.expire_unpaid import expire_unpaid
+from sunap.application.expire_unpaid import ExpiryCursor, expire_unpaid
+from sunap.application.ports.gateway import GatewayUnknown
 from sunap.domain.errors import NotConfirmableStatus
 from sunap.domain.payment import PaymentStatus
 from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.clock import FakeClock
-from tests.fakes.gateway import CONFIRM, FakeGateway
+from tests.fakes.gateway import CONFIRM, LOOKUP, FakeGateway
 from tests.integration.sql.payments_factory import outbox_rows
 from tests.support.databases import unique
 
@@ -128,3 +129,41 @@ async def test_racing_expiry_workers_and_confirms_settle_each_payment_once(
         assert expiry_audits[pid] == 1
     for pid in done:
         assert "payment.expired" not in events[pid] and pid not in expiry_audits
+
+
+async def test_payments_toss_cannot_be_asked_about_do_not_hold_up_the_rest(
+    processes: DepsFor,
+) -> None:
+    """The batch after a full one starts past it (the keyset `after`), and a payment flagged
+    for review is passed over, on each database's own comparison of times and ids."""
+    deps = processes()
+    assert isinstance(deps.clock, FakeClock)
+    tenant = unique("tnt")
+    created = []
+    for n in range(4):
+        order_id = unique(f"order{n}")
+        created.append(
+            await create_payment(
+                CreatePayment(tenant, "default", "책", 5000, order_id=order_id), deps
+            )
+        )
+    async with deps.uow() as uow:  # a person looks at the oldest: the expiry leaves it alone
+        flagged = await uow.payments.get_any_tenant(created[0].id, for_update=True)
+        assert flagged is not None
+        flagged.flag_for_review("looked at by a person", deps.clock.now())
+        await uow.commit()
+    deps.clock.advance(TTL + timedelta(seconds=1))
+    toss = await deps.accounts.gateway("default")
+    assert isinstance(toss, FakeGateway)
+    toss.fail_next(LOOKUP, GatewayUnknown("PROVIDER_ERROR", "down"), times=2)
+    cursor = ExpiryCursor()
+
+    assert await expire_unpaid(deps, TTL, limit=2, cursor=cursor) == 0  # Toss down for these two
+    assert (
+        await expire_unpaid(deps, TTL, limit=2, cursor=cursor) == 1
+    )  # the next one is not held up
+
+    async with deps.read_uow() as uow:
+        statuses = [(await uow.payments.get_any_tenant(p.id)) for p in created]
+    assert [p.status for p in statuses if p is not None] == [S.READY, S.READY, S.READY, S.EXPIRED]
+    assert [c.order_id for c in toss.calls_of(LOOKUP)] == [p.order_id for p in created[1:]]

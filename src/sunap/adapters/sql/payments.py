@@ -136,14 +136,29 @@ class SqlPaymentRepository:
         )
         return list((await self._session.execute(stmt)).scalars())
 
-    async def ready_created_before(self, cutoff: datetime, limit: int) -> builtins.list[str]:
+    async def ready_created_before(
+        self, cutoff: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+    ) -> builtins.list[tuple[datetime, str]]:
         stmt = (
-            select(payments.c.id)
-            .where(payments.c.status == PaymentStatus.READY.value, payments.c.created_at <= cutoff)
+            select(payments.c.created_at, payments.c.id)
+            .where(
+                payments.c.status == PaymentStatus.READY.value,
+                payments.c.created_at <= cutoff,
+                payments.c.needs_review.is_(False),
+            )
             .order_by(payments.c.created_at, payments.c.id)
             .limit(limit)
         )
-        return list((await self._session.execute(stmt)).scalars())
+        if after is not None:
+            created_at, last_id = after
+            stmt = stmt.where(
+                or_(
+                    payments.c.created_at > created_at,
+                    and_(payments.c.created_at == created_at, payments.c.id > last_id),
+                )
+            )
+        rows = (await self._session.execute(stmt)).mappings()
+        return [(row["created_at"], row["id"]) for row in rows]
 
     async def lease_for_reconcile(
         self, payment_id: str, seen_at: datetime, until: datetime

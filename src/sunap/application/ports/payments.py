@@ -79,8 +79,11 @@ class PaymentRepository(Protocol):
         the item, so two workers never reconcile one payment at once."""
         ...
 
-    async def ready_created_before(self, cutoff: datetime, limit: int) -> builtins.list[str]:
-        """Ids of READY payments created at or before `cutoff`, oldest first."""
+    async def ready_created_before(
+        self, cutoff: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+    ) -> builtins.list[tuple[datetime, str]]:
+        """(created_at, id) of READY payments created at or before `cutoff` and not waiting for
+        a person's review, oldest first; with `after`, only those past that (created_at, id)."""
         ...
 
     async def claim_cancel_turn(
