@@ -78,11 +78,16 @@ def adopt_gateway_state(
     deps: Deps,
     *,
     answered_cancels: Mapping[str, str] | None = None,
+    refused_cancels: Mapping[str, Failure] | None = None,
 ) -> bool:
     """Apply the PG's view to `payment`. True if anything changed. Raises GatewayMismatch.
 
     `answered_cancels` maps our cancel id to the PG transaction its own answer named (the
     `lastTransactionKey` of the reply to that cancel's key): exact, where amounts are not.
+    `refused_cancels` maps our cancel id to the PG's refusal of its own key as already canceled
+    (ALREADY_CANCELED_PAYMENT): the PG answers a key it ran with its first answer, so that
+    cancel was never carried out, whatever amounts the PG's list holds; it ends refused before
+    any cancel is matched by amount, so another's refund is never credited to it.
     """
     check_same_payment(payment, gp)
     now = deps.clock.now()
@@ -105,6 +110,9 @@ def adopt_gateway_state(
         and payment.status is S.WAITING_FOR_DEPOSIT
     ):
         payment.expire(now, Failure("EXPIRED_PAYMENT", "The virtual account's due date passed."))
+    for cancel_id, failure in (refused_cancels or {}).items():  # the PG refused its own key
+        if payment.find_cancel(cancel_id) in payment.pending_cancels:
+            payment.fail_cancel(cancel_id, failure, now)
     _adopt_cancels(payment, gp, deps, answered_cancels or {})
     return before != (
         payment.status,
@@ -171,42 +179,11 @@ def _adopt_cancels(
             continue
         unmatched.remove(match)
         _complete(payment, cancel.id, match, now)
-    _fail_what_the_balance_cannot_cover(payment, gp, unmatched, now)
     pending_amounts = Counter(c.amount for c in payment.pending_cancels)
     for gc in unmatched:
         if gc.amount > payment.cancelable_amount or pending_amounts[gc.amount]:
             continue  # likely one of our pending cancels; its replay will say which
         _record_external_cancel(payment, gc, deps)
-
-
-def _fail_what_the_balance_cannot_cover(
-    payment: Payment, gp: GatewayPayment, unmatched: list[GatewayCancel], now: datetime
-) -> None:
-    """A pending cancel of ours for more than the PG's balance, of an amount none of the PG's
-    unmatched cancels has, was never carried out and never will be: a PG's balance only goes
-    down, so a record older than our cancel shows more balance, not less, and a cancel the PG
-    ran is in its list at its own amount. It happens when the payment was canceled at the PG
-    (its console) while ours was on the way: Toss then refuses ours (ALREADY_CANCELED_PAYMENT,
-    NOT_CANCELABLE_AMOUNT). Left pending, it would hold back the booking of that other cancel
-    (it no longer fits the balance beside ours) and the payment would stay paid for good."""
-    for cancel in list(payment.pending_cancels):
-        if cancel.amount <= gp.balance_amount:
-            continue
-        if any(gc.amount == cancel.amount for gc in unmatched):
-            continue  # may be ours: its replay's answer names its transaction
-        if gp.balance_amount == 0:
-            failure = Failure(
-                "ALREADY_CANCELED_PAYMENT",
-                "The payment was canceled in full at the payment gateway meanwhile; this "
-                "cancel was not carried out.",
-            )
-        else:
-            failure = Failure(
-                "NOT_CANCELABLE_AMOUNT",
-                "The payment gateway's balance no longer covers this cancel (it was canceled "
-                "in part there meanwhile); this cancel was not carried out.",
-            )
-        payment.fail_cancel(cancel.id, failure, now)
 
 
 def _complete(payment: Payment, cancel_id: str, gc: GatewayCancel, now: datetime) -> None:

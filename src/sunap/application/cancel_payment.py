@@ -102,7 +102,9 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     except GatewayAlreadyProcessed as already:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         await record_call(cmd.tenant_id, payment.id, already, deps, PgOperation.CANCEL)
-        looked_up = await _adopt_lookup(payment, gateway, deps)
+        # Toss answers a key it ran with its first answer: this key was never carried out.
+        never_run = {cancel.id: Failure(already.code, already.message)}
+        looked_up = await _adopt_lookup(payment, gateway, deps, never_run)
         return _answer_for(looked_up, cancel.id, already)
     except GatewayError as unknown:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
@@ -344,10 +346,14 @@ def _answer_for(payment: Payment, cancel_id: str, error: GatewayError) -> Paymen
     return payment
 
 
-async def _adopt_lookup(payment: Payment, gateway: PaymentGateway, deps: Deps) -> Payment:
+async def _adopt_lookup(
+    payment: Payment, gateway: PaymentGateway, deps: Deps, refused: dict[str, Failure] | None = None
+) -> Payment:
     assert payment.payment_key is not None
     try:
         found = await gateway.lookup_by_payment_key(payment.payment_key)
     except GatewayError as error:
         raise unknown_outcome(error) from error
-    return await record_result(payment.tenant_id, payment.id, found, deps, PgOperation.LOOKUP)
+    return await record_result(
+        payment.tenant_id, payment.id, found, deps, PgOperation.LOOKUP, refused_cancels=refused
+    )

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from sunap.domain.errors import PaymentNotFound
-from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import GatewayMismatch, adopt_gateway_state, next_check_at
@@ -51,6 +51,7 @@ async def record_result(
     operation: PgOperation,
     *,
     answered_cancels: Mapping[str, str] | None = None,
+    refused_cancels: Mapping[str, Failure] | None = None,
     also: Callable[[UnitOfWork], Awaitable[None]] | None = None,
 ) -> Payment:
     """Record one PG answer about a payment and adopt what it says, in one transaction (with
@@ -60,7 +61,13 @@ async def record_result(
         if also is not None:
             await also(uow)
         audit.record_exchange(uow, deps, payment, result.exchange, operation)
-        adopt_or_flag(payment, result, deps, answered_cancels=answered_cancels)
+        adopt_or_flag(
+            payment,
+            result,
+            deps,
+            answered_cancels=answered_cancels,
+            refused_cancels=refused_cancels,
+        )
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
@@ -193,11 +200,18 @@ def adopt_or_flag(
     deps: Deps,
     *,
     answered_cancels: Mapping[str, str] | None = None,
+    refused_cancels: Mapping[str, Failure] | None = None,
 ) -> bool:
     """Adopt the PG's view; a record of another payment flags this one for a person. True if
     anything changed."""
     try:
-        return adopt_gateway_state(payment, result, deps, answered_cancels=answered_cancels)
+        return adopt_gateway_state(
+            payment,
+            result,
+            deps,
+            answered_cancels=answered_cancels,
+            refused_cancels=refused_cancels,
+        )
     except GatewayMismatch as mismatch:
         log.error("payment %s: %s", payment.id, mismatch)
         payment.flag_for_review(str(mismatch), deps.clock.now())

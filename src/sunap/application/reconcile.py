@@ -170,6 +170,7 @@ class _Findings:
     truth: GatewayPayment
     # Our cancel id -> the PG transaction that the answer to its own key named.
     answered_cancels: dict[str, str] = field(default_factory=dict)
+    refused_cancels: dict[str, Failure] = field(default_factory=dict)
     # Every exchange with the PG on the way (the look-ups and each replayed cancel, but a
     # refused one, which its release records), for the trail: one row per call.
     exchanges: tuple[GatewayExchange | None, ...] = ()
@@ -185,6 +186,7 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
     """
     truth = await gateway.lookup_by_order_id(payment.order_id)
     answered: dict[str, str] = {}
+    refused_keys: dict[str, Failure] = {}
     seen: list[GatewayExchange | None] = [truth.exchange]
     now = deps.clock.now()
     replayable = [c for c in payment.pending_cancels if now - c.requested_at <= PG_KEY_RETENTION]
@@ -211,13 +213,14 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
             await _release_cancel(payment, cancel.id, declined, deps)  # records its exchange
             continue
         except GatewayAlreadyProcessed as processed:
+            refused_keys[cancel.id] = Failure(processed.code, processed.message)
             truth = await gateway.lookup_by_payment_key(payment.payment_key)
             seen += [processed.exchange, truth.exchange]
             continue
         seen.append(truth.exchange)
         if truth.last_transaction_key is not None:
             answered[cancel.id] = truth.last_transaction_key
-    return _Findings(truth, answered, tuple(seen))
+    return _Findings(truth, answered, refused_keys, tuple(seen))
 
 
 async def _release_cancel(
@@ -238,7 +241,13 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
         for exchange in findings.exchanges:
             audit.record_exchange(uow, deps, fresh, exchange, PgOperation.RECONCILE)
         if fresh.status is not PaymentStatus.IN_PROGRESS:
-            adopt_or_flag(fresh, truth, deps, answered_cancels=findings.answered_cancels)
+            adopt_or_flag(
+                fresh,
+                truth,
+                deps,
+                answered_cancels=findings.answered_cancels,
+                refused_cancels=findings.refused_cancels,
+            )
         outcome = _after_check(uow, fresh, deps, "the PG has not settled it yet")
         await uow.commit()
         return outcome

@@ -5,6 +5,8 @@ its cancel pending, every reconcile pass changing nothing)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sunap.application.cancel_payment import cancel_payment
@@ -16,8 +18,16 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
 from tests.unit.application.test_cancel_use_case import canceling, event_types, paid, unanswered
+from tests.unit.webhooks.inbox import InMemoryWebhookInbox
+from tests.unit.webhooks.scenes import status_changed
+from tests.unit.webhooks.test_webhook_processing import deliver
 
 S = PaymentStatus
+
+
+@pytest.fixture
+def inbox() -> InMemoryWebhookInbox:
+    return InMemoryWebhookInbox()
 
 
 async def cancel_at_toss(toss: FakeGateway, payment_key: str, amount: int | None = None) -> None:
@@ -105,3 +115,53 @@ async def test_our_cancels_that_toss_may_have_run_are_not_ended_until_their_repl
         (15000, "DONE"),
     ]
     assert len(toss.applied_of("cancel")) == 2  # the first 5,000 and the console's 15,000
+
+
+async def test_a_cancel_refused_as_already_canceled_is_refused_even_with_a_toss_cancel_of_its_amount(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Toss's console refunded 5,000, then the rest. Our 5,000 is refused
+    ALREADY_CANCELED_PAYMENT: Toss never ran it, though Toss lists a 5,000 cancel (the
+    console's), which must not be credited to the merchant's request."""
+    payment = await paid(deps, toss, amount=20000)
+    assert payment.payment_key is not None
+    await cancel_at_toss(toss, payment.payment_key, 5000)
+    await toss.cancel(
+        payment_key=payment.payment_key, reason="console", amount=None, idempotency_key="console-2"
+    )
+
+    with pytest.raises(PaymentRejected) as refused:
+        await cancel_payment(canceling(payment, 5000), deps)
+
+    assert refused.value.pg_code == "ALREADY_CANCELED_PAYMENT"
+    after = store.payment(payment.id)
+    assert (after.status, after.balance_amount) == (S.CANCELED, 0)
+    assert sorted((c.amount, c.status.value) for c in after.cancels) == [
+        (5000, "DONE"),
+        (5000, "FAILED"),
+        (15000, "DONE"),
+    ]
+
+
+async def test_a_full_cancel_toss_ran_for_less_than_we_held_is_not_ended_by_a_webhook(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Found by review: a full cancel is sent without an amount, so Toss cancels what it has
+    left. After 5,000 refunded in Toss's console, ours (20,000 held) ran at Toss for 15,000 and
+    its answer was lost; a webhook's look-up lists 5,000 and 15,000 and a balance of 0. Nothing
+    there says ours was refused: it stays pending until its own replay names its transaction."""
+    payment = await paid(deps, toss, amount=20000)
+    assert payment.payment_key is not None
+    await cancel_at_toss(toss, payment.payment_key, 5000)
+    toss.apply_then_fail("cancel")
+    request = replace(canceling(payment), request_key="merchant-request-1")
+    with pytest.raises(PgTimeout):
+        await cancel_payment(request, deps)
+
+    await deliver(status_changed(payment.payment_key, "CANCELED"), inbox, deps)
+
+    ours = store.payment(payment.id).cancels[0]
+    assert (ours.amount, ours.status) == (20000, CancelStatus.PENDING)
+    again = await cancel_payment(request, deps)  # the merchant's retry: its cancel, sent again
+    assert again.status is S.CANCELED and again.balance_amount == 0
+    assert again.find_cancel(ours.id).status is CancelStatus.DONE  # type: ignore[union-attr]
