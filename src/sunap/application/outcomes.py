@@ -102,8 +102,12 @@ async def apply_confirm_verdict(
     since; where reads go unlocked it is then written on without being read again (its
     version check refuses it if anything changed since, and the locked run reads it)."""
 
+    # An undecided verdict changes no column of the payment, so nothing would check its version:
+    # it reads the payment, as the trail row it may write depends on the claim still standing.
+    attach = claimed_as_committed and not isinstance(verdict, Undecided)
+
     async def record(uow: UnitOfWork, locked: bool) -> Payment:
-        if not locked and claimed_as_committed:
+        if not locked and attach:
             payment = uow.payments.attach(claimed)
         else:
             payment = await reload(uow, claimed.tenant_id, claimed.id, locked=locked)

@@ -37,7 +37,9 @@ class PaymentRepository(Protocol):
         """A copy of `payment` as this process last committed (or read) it, tracked as if read
         here, with no statement sent: its write is version-checked as any other, and refused
         (StaleAggregate) if the payment changed since. For a caller holding the payment it just
-        committed, where a read would only find it again."""
+        committed, where a read would only find it again. Columns written without a version
+        (a reconcile lease's `next_reconcile_at`) may have moved meanwhile: only what the caller
+        changes is written, as after a read."""
         ...
 
     async def get(
