@@ -97,3 +97,12 @@ def refuse_next_charges(sandbox: httpx.Client, times: int = 1) -> None:
         "code": "REJECT_CARD_COMPANY",
     }
     assert sandbox.post("/sandbox/faults", json=fault).status_code in (200, 201)
+
+
+def cancel_every_other_subscription(api: httpx.Client, keep: str) -> None:
+    """Cancel now the tenant's live subscriptions but `keep`, so that `run_due` charges `keep`
+    alone: a sandbox fault is used by whichever charge comes first."""
+    listed = get(api, "/v1/subscriptions?limit=100")["items"]
+    for sub in listed:
+        if sub["id"] != keep and sub["status"] != "CANCELED":
+            api.post(f"/v1/subscriptions/{sub['id']}/cancel", json={"atPeriodEnd": False})

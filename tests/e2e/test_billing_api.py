@@ -18,6 +18,7 @@ from tests.e2e.billing_flows import (
     active_subscription,
     after,
     billing_key,
+    cancel_every_other_subscription,
     charges,
     customer_key,
     get,
@@ -197,6 +198,29 @@ def test_pause_charges_nothing_and_resume_starts_a_new_period_charged_at_once(
     body = resumed.json()
     assert body["status"] == "ACTIVE" and body["currentPeriodStart"] > sub["currentPeriodStart"]
     assert [p["orderId"][-5:] for p in charges(api, sub["id"])] == ["p1-a1", "p0-a1"]
+
+
+def test_a_past_due_subscription_paused_then_resumed_is_charged_under_a_new_order_id(
+    service: RunningService, api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """The resume's charge reused the refused attempt's orderId (-p1-a1): 409
+    DUPLICATE_ORDER_ID on every resume, for good."""
+    sub = active_subscription(api, sandbox)
+    cancel_every_other_subscription(api, keep=sub["id"])
+    refuse_next_charges(sandbox)
+    printed = run_due(service, after(sub["currentPeriodEnd"], minutes=1))
+    assert rows_of(printed, sub["id"])[0][1:5:3] == ["refused", "PAST_DUE"]
+    assert api.post(f"/v1/subscriptions/{sub['id']}/pause").status_code == 200
+
+    resumed = api.post(f"/v1/subscriptions/{sub['id']}/resume")
+
+    assert resumed.status_code == 200, resumed.text
+    assert (resumed.json()["status"], resumed.json()["failedAttempts"]) == ("ACTIVE", 0)
+    assert sorted((p["orderId"][-5:], p["status"]) for p in charges(api, sub["id"])) == [
+        ("p0-a1", "DONE"),
+        ("p1-a1", "ABORTED"),
+        ("p1-a2", "DONE"),
+    ]
 
 
 @pytest.mark.parametrize("change", ["pause", "cancel"])

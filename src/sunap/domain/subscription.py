@@ -1,8 +1,9 @@
 """The Subscription aggregate: a plan charged to a billing key once per period, with dunning.
 
-Charges are numbered: `charge_serial` counts the periods charged for (it never goes back, so the
-orderId and the PG Idempotency-Key derived from (subscription, serial, attempt) are never reused),
-`failed_attempts` counts the refusals of the current one. Period boundaries are counted from
+Charges are numbered: `charge_serial` counts the periods charged for and `charge_attempts` the
+attempts made at the current one; neither goes back within a period, so the orderId and the PG
+Idempotency-Key derived from (subscription, serial, attempt) are never reused. `failed_attempts`
+counts the refusals that the dunning schedule goes by: a resume starts it over, not the attempts. Period boundaries are counted from
 `anchor` (periods.py); a resume starts a new anchor at `anchor_serial`.
 """
 
@@ -113,7 +114,8 @@ class Subscription(Aggregate):
     trial_end: datetime | None = None
     anchor_serial: int = 0
     charge_serial: int = 0  # the period the next charge pays for
-    failed_attempts: int = 0
+    charge_attempts: int = 0  # attempts claimed at that period, whatever became of them
+    failed_attempts: int = 0  # refusals since the period fell due or was resumed: dunning's count
     first_refused_at: datetime | None = None
     charging_payment_id: str | None = None  # a charge claimed and not yet settled
     latest_payment_id: str | None = None
@@ -189,16 +191,18 @@ class Subscription(Aggregate):
         return self.cancel_at_period_end and self.status in (S.ACTIVE, S.TRIALING)
 
     def next_charge(self) -> ChargeRef:
-        return ChargeRef(self.id, self.charge_serial, self.failed_attempts + 1)
+        return ChargeRef(self.id, self.charge_serial, self.charge_attempts + 1)
 
     def begin_charge(self, payment_id: str, now: datetime) -> ChargeRef:
         """Claim the due charge for one payment; a second claim is refused until it settles."""
         if not self.is_due(now):
             raise IllegalTransition(f"Subscription {self.id} has no charge due.")
+        charge = self.next_charge()
         self.charging_payment_id = payment_id
         self.latest_payment_id = payment_id
+        self.charge_attempts = charge.attempt
         self.updated_at = now
-        return self.next_charge()
+        return charge
 
     def charge_succeeded(self, payment_id: str, now: datetime, zone: ZoneInfo) -> bool:
         """The period was paid: it becomes the current period and the next one falls due at
@@ -210,6 +214,7 @@ class Subscription(Aggregate):
         self.current_period_end = self._boundary(index + 1, zone)
         self.next_charge_at = self.current_period_end
         self.charge_serial += 1
+        self.charge_attempts = 0
         self.failed_attempts = 0
         self.first_refused_at = None
         self._move_to(S.ACTIVE, now)
@@ -322,6 +327,8 @@ class Subscription(Aggregate):
         self.current_period_start = now
         self.current_period_end = self._boundary(1, zone)
         self.next_charge_at = now
+        # Dunning starts over; the attempt count does not: this period's refused attempts keep
+        # their orderIds at the PG, so the resume's charge is the next attempt, not the first.
         self.failed_attempts = 0
         self.first_refused_at = None
         if self.cancel_at_period_end:  # the cancellation is undone, and its reason with it

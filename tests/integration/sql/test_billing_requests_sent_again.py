@@ -5,15 +5,8 @@ answer was lost; the request sent again must not charge the customer a second ti
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
-from sunap.adapters.sql.api_keys import SqlApiKeyStore
-from sunap.adapters.sql.engine import create_engine
-from sunap.adapters.system import SystemClock
 from sunap.application.billing_commands import (
     ChargeBillingKey,
     CreateSubscription,
@@ -33,32 +26,8 @@ from sunap.domain.periods import Interval
 from sunap.domain.subscription import SubscriptionStatus
 from tests.fakes.gateway import BILLING_CHARGE, BILLING_ISSUE, FakeGateway
 from tests.support.databases import unique
-from tests.support.own_accounts import give_own_account
-from tests.support.sql_deps import deps_on
 
 REQUEST = "0123456789abcdef0123456789ab"  # what IdempotentCall.request_key gives a request
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def shop(engine: AsyncEngine) -> tuple[Deps, FakeGateway, str, str]:
-    box = FernetSecretBox([new_key().encode()])
-    tenant_id = await SqlApiKeyStore(engine).ensure_tenant(unique("shop"), unique("tnt"))
-    await give_own_account(engine, tenant_id, box)  # its own Toss books: this test's fake's
-    toss = FakeGateway(SystemClock())
-    deps = deps_on(engine, toss, box)
-    customer = unique("cust")
-    key = await issue_billing_key(
-        IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer),
-        deps,
-    )
-    return deps, toss, tenant_id, key.id
 
 
 async def test_a_one_off_charge_sent_again_charges_once(

@@ -270,3 +270,37 @@ def test_events_are_numbered_per_subscription() -> None:
     sub.pause(T0)
     assert [e.position for e in sub.events] == [1, 2, 3]
     assert {e.subject for e in sub.events} == {"sub_test"}
+
+
+def test_a_resume_after_refusals_charges_a_fresh_attempt_and_dunning_starts_over() -> None:
+    """A resume reset the attempt number with the dunning count: its charge reused the refused
+    attempt's orderId (a1) and was 409 DUPLICATE_ORDER_ID forever."""
+    sub = new()
+    pay(sub, T0)
+    due = sub.current_period_end
+    refuse(sub, due)  # p1-a1
+    sub.pause(due)
+    sub.resume(due + timedelta(days=2), SEOUL)
+    assert sub.failed_attempts == 0  # dunning counts afresh
+    assert sub.next_charge().order_id == "sub_test-p1-a2"
+    resumed = due + timedelta(days=2)
+    refuse(sub, resumed)  # p1-a2
+    assert (sub.status, sub.failed_attempts) == (S.PAST_DUE, 1)
+    assert sub.next_charge_at == resumed + timedelta(days=1)  # the ladder from this refusal
+    sub.pause(resumed)
+    sub.resume(resumed + timedelta(days=1), SEOUL)
+    assert sub.next_charge().order_id == "sub_test-p1-a3"
+    pay(sub, resumed + timedelta(days=1))
+    assert sub.next_charge().order_id == "sub_test-p2-a1"
+
+
+def test_a_resume_of_an_unpaid_subscription_charges_past_every_refused_attempt() -> None:
+    sub = new()
+    pay(sub, T0)
+    one_retry = Dunning(retry_days=(2,), final=FinalDunning.UNPAID)
+    due = sub.current_period_end
+    refuse(sub, due, one_retry)  # p1-a1
+    refuse(sub, due + timedelta(days=2), one_retry)  # p1-a2
+    assert sub.status is S.UNPAID
+    sub.resume(due + timedelta(days=9), SEOUL)
+    assert sub.next_charge().order_id == "sub_test-p1-a3"

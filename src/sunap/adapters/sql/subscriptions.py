@@ -36,6 +36,7 @@ FIELDS = (
     "next_charge_at",
     "trial_end",
     "charge_serial",
+    "charge_attempts",
     "failed_attempts",
     "first_refused_at",
     "charging_payment_id",

@@ -201,6 +201,7 @@ subscriptions = Table(
     Column("next_charge_at", UtcDateTime),
     Column("trial_end", UtcDateTime),
     Column("charge_serial", Integer, nullable=False),
+    Column("charge_attempts", Integer, nullable=False, server_default="0"),  # 0010
     Column("failed_attempts", Integer, nullable=False),
     Column("first_refused_at", UtcDateTime),
     Column("charging_payment_id", String(ID)),

@@ -1,0 +1,103 @@
+"""A subscription's charges through the use cases on every database, Toss played by the fake:
+what the orderIds of a period's attempts become across refusals, pauses and resumes, and how a
+refusal ends a subscription canceled at its period end."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sunap.application.billing_commands import CreateSubscription
+from sunap.application.billing_scheduler import charge_subscription
+from sunap.application.deps import Deps
+from sunap.application.ports.gateway import GatewayDeclined
+from sunap.application.subscriptions import (
+    create_subscription,
+    pause_subscription,
+    resume_subscription,
+    subscription_payments,
+)
+from sunap.domain.periods import Interval
+from sunap.domain.subscription import Subscription, SubscriptionStatus
+from tests.fakes.gateway import BILLING_CHARGE, FakeGateway
+
+S = SubscriptionStatus
+Shop = tuple[Deps, FakeGateway, str, str]
+
+
+def refuse_next_charges(toss: FakeGateway, times: int = 1) -> None:
+    toss.fail_next(
+        BILLING_CHARGE, GatewayDeclined("REJECT_CARD_COMPANY", "카드사 거절"), times=times
+    )
+
+
+async def subscribed(shop: Shop) -> Subscription:
+    deps, _, tenant_id, key_id = shop
+    async with deps.uow() as uow:
+        key = await uow.billing_keys.get(tenant_id, key_id)
+    assert key is not None
+    return await create_subscription(
+        CreateSubscription(
+            tenant_id,
+            key.customer_key,
+            key_id,
+            plan="pro",
+            order_name="Pro plan",
+            amount=9900,
+            interval=Interval.MONTH,
+        ),
+        deps,
+    )
+
+
+def after(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment + timedelta(minutes=1)
+
+
+async def order_ids(shop: Shop, sub_id: str) -> list[tuple[str, str]]:
+    deps, _, tenant_id, _ = shop
+    payments, _ = await subscription_payments(tenant_id, sub_id, 100, None, deps)
+    return sorted((p.order_id.removeprefix(sub_id), p.status.value) for p in payments)
+
+
+async def test_a_past_due_subscription_paused_and_resumed_is_charged_under_a_new_order_id(
+    shop: Shop,
+) -> None:
+    """The resume's charge took the refused attempt's orderId (p1-a1) again: 409
+    DUPLICATE_ORDER_ID on every resume, for good."""
+    deps, toss, tenant_id, _ = shop
+    sub = await subscribed(shop)
+    refuse_next_charges(toss)
+    line = await charge_subscription(sub.id, deps, after(sub.next_charge_at))
+    assert (line.outcome, line.status) == ("refused", "PAST_DUE")
+    await pause_subscription(tenant_id, sub.id, deps)
+
+    resumed = await resume_subscription(tenant_id, sub.id, deps)
+
+    assert (resumed.status, resumed.failed_attempts) == (S.ACTIVE, 0)
+    assert await order_ids(shop, sub.id) == [
+        ("-p0-a1", "DONE"),
+        ("-p1-a1", "ABORTED"),
+        ("-p1-a2", "DONE"),
+    ]
+
+
+async def test_a_refused_resume_then_another_pause_and_resume_charges_the_next_attempt(
+    shop: Shop,
+) -> None:
+    deps, toss, tenant_id, _ = shop
+    sub = await subscribed(shop)
+    await pause_subscription(tenant_id, sub.id, deps)
+    refuse_next_charges(toss)
+    refused = await resume_subscription(tenant_id, sub.id, deps)
+    assert (refused.status, refused.failed_attempts) == (S.PAST_DUE, 1)
+    await pause_subscription(tenant_id, sub.id, deps)
+
+    resumed = await resume_subscription(tenant_id, sub.id, deps)
+
+    assert resumed.status is S.ACTIVE
+    assert await order_ids(shop, sub.id) == [
+        ("-p0-a1", "DONE"),
+        ("-p1-a1", "ABORTED"),
+        ("-p1-a2", "DONE"),
+    ]
