@@ -223,11 +223,16 @@ class Subscription(Aggregate):
 
     def charge_refused(self, payment_id: str, now: datetime, dunning: Dunning) -> None:
         """A refusal: the first charge's ends the subscription; a later one starts or continues
-        dunning, and the last retry's ends it as `dunning.final` says."""
+        dunning, and the last retry's ends it as `dunning.final` says. A renewal refused after
+        a cancel at period end was taken under it ends it at that end, as the scheduler would
+        have: no retry charges a period the merchant canceled."""
         if not self._settles(payment_id, now):
             return
         if self.status is S.INCOMPLETE:
             self._cancel(CancelReason.FIRST_CHARGE_FAILED, now)
+            return
+        if self.cancel_at_period_end:
+            self._cancel(self.cancel_reason, now, at=min(now, self.current_period_end))
             return
         self.failed_attempts += 1
         self.first_refused_at = self.first_refused_at or now

@@ -4,13 +4,15 @@ refusal ends a subscription canceled at its period end."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
-from sunap.application.billing_commands import CreateSubscription
+from sunap.application.billing_commands import CancelSubscription, CreateSubscription
 from sunap.application.billing_scheduler import charge_subscription
 from sunap.application.deps import Deps
 from sunap.application.ports.gateway import GatewayDeclined
 from sunap.application.subscriptions import (
+    cancel_subscription,
     create_subscription,
     pause_subscription,
     resume_subscription,
@@ -101,3 +103,41 @@ async def test_a_refused_resume_then_another_pause_and_resume_charges_the_next_a
         ("-p1-a1", "ABORTED"),
         ("-p1-a2", "DONE"),
     ]
+
+
+async def test_a_renewal_refused_after_a_period_end_cancel_was_taken_ends_it_uncharged(
+    shop: Shop,
+) -> None:
+    """The cancel at period end, taken while the renewal waited for Toss, was kept through the
+    refusal into dunning, and a retry charged a month the merchant had canceled."""
+    deps, toss, tenant_id, _ = shop
+    sub = await subscribed(shop)
+    renewal_at = after(sub.next_charge_at)
+    gate = toss.hold(BILLING_CHARGE)
+    refuse_next_charges(toss)
+    renewal = asyncio.create_task(charge_subscription(sub.id, deps, renewal_at))
+    await gate.arrived.wait()
+    taken = await cancel_subscription(CancelSubscription(tenant_id, sub.id, "leaving"), deps)
+    assert taken.cancel_at_period_end and taken.status is S.ACTIVE
+    gate.release()
+
+    line = await renewal
+
+    assert (line.outcome, line.status) == ("refused", "CANCELED")
+    ended = await deps_subscription(shop, sub.id)
+    assert (ended.cancel_reason, ended.canceled_at, ended.next_charge_at) == (
+        "leaving",
+        sub.current_period_end,
+        None,
+    )
+    retry = await charge_subscription(sub.id, deps, renewal_at + timedelta(days=6))
+    assert retry.outcome == "skipped"
+    assert await order_ids(shop, sub.id) == [("-p0-a1", "DONE"), ("-p1-a1", "ABORTED")]
+
+
+async def deps_subscription(shop: Shop, sub_id: str) -> Subscription:
+    deps, _, tenant_id, _ = shop
+    async with deps.uow() as uow:
+        found = await uow.subscriptions.get(tenant_id, sub_id)
+    assert found is not None
+    return found

@@ -304,3 +304,19 @@ def test_a_resume_of_an_unpaid_subscription_charges_past_every_refused_attempt()
     assert sub.status is S.UNPAID
     sub.resume(due + timedelta(days=9), SEOUL)
     assert sub.next_charge().order_id == "sub_test-p1-a3"
+
+
+def test_a_refused_renewal_of_a_subscription_canceled_at_period_end_ends_it_without_dunning() -> (
+    None
+):
+    """The period-end cancel came while the renewal was in flight: its refusal went into dunning
+    and a retry charged a month the merchant had canceled."""
+    sub = new()
+    pay(sub, T0)
+    end = sub.current_period_end
+    sub.begin_charge("pay_renewal", end)
+    sub.cancel(end, reason="leaving", at_period_end=True)
+    sub.charge_refused("pay_renewal", end + timedelta(seconds=4), LADDER)
+    assert (sub.status, sub.cancel_reason, sub.canceled_at) == (S.CANCELED, "leaving", end)
+    assert sub.next_charge_at is None and not sub.is_due(end + timedelta(days=1))
+    assert [e.type for e in sub.events][-1] == "subscription.canceled"
