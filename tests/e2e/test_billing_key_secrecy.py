@@ -22,7 +22,8 @@ from tests.e2e.billing_flows import (
     subscribe,
 )
 from tests.e2e.flows import toss_calls, wait_for
-from tests.support.service import RunningService, running_service
+from tests.support.databases import selected_backends
+from tests.support.service import RunningService, running_service, running_service_on
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,29 @@ def _deliveries(workdir: Path) -> int:
             "SELECT count(*) FROM webhook_deliveries WHERE event_type = 'BILLING_DELETED'"
         ).fetchone()
     return int(found[0])
+
+
+@pytest.mark.skipif("postgresql" not in selected_backends(), reason="PostgreSQL not selected")
+def test_a_process_without_the_secrets_key_refuses_a_charge_and_claims_nothing(
+    tmp_path: Path,
+) -> None:
+    """It claimed the payment and answered 502 PG_UNAVAILABLE, nothing sent to Toss, the payment
+    left IN_PROGRESS for the reconciler; issuing a key in the same situation is 503."""
+    with running_service_on("postgresql", tmp_path) as service:
+        key_api = service.create_key("no-vault", "billing", "payments:read")
+        with (
+            service.client(key_api) as api,
+            httpx.Client(base_url=service.sandbox_url, timeout=30) as sandbox,
+        ):
+            key = billing_key(api, sandbox, customer_key())
+        service.stop()
+        del service.env["SUNAP_SECRETS_KEY"]
+        service.start()
+        with service.client(key_api) as api:
+            charge = api.post(
+                f"/v1/billing-keys/{key['id']}/charges", json={"orderName": "x", "amount": 700}
+            )
+            assert charge.status_code == 503, charge.text
+            assert charge.json()["code"] == "SERVICE_UNAVAILABLE"
+            assert "SUNAP_SECRETS_KEY" in charge.json()["message"]
+            assert api.get("/v1/payments").json()["items"] == []

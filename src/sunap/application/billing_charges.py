@@ -24,7 +24,7 @@ from . import audit
 from .adopt import approval_from
 from .audit_kinds import AuditStatus, AuditType
 from .deps import Deps
-from .errors import ChargeTimeout, ChargeUnavailable
+from .errors import ChargeTimeout, ChargeUnavailable, SecretsKeyMissing
 from .ports.gateway import (
     GatewayAlreadyProcessed,
     GatewayDeclined,
@@ -83,6 +83,7 @@ def claim_payment(
     tax_free_amount: int = 0,
 ) -> Payment:
     """The payment of one charge, claimed (IN_PROGRESS) in the caller's transaction."""
+    require_openable(key, deps)
     payment = Payment.create(
         id=deps.ids.new_id("pay"),
         tenant_id=key.tenant_id,
@@ -114,6 +115,16 @@ def claim_payment(
     return payment
 
 
+def require_openable(key: BillingKey, deps: Deps) -> None:
+    """Refuse a charge the billing key of which this process cannot open (no secrets key, or
+    not the one it was sealed with) before anything is claimed: claimed, it was answered as the
+    PG's failure (502) and left for the reconciler, though nothing could ever be sent."""
+    try:
+        deps.billing.box.open(key.sealed_credential)
+    except SecretsUnavailable as locked:
+        raise SecretsKeyMissing(f"{locked} Nothing was charged.") from None
+
+
 async def send_charge(payment_id: str, deps: Deps, now: datetime | None = None) -> ChargeResult:
     """Send (or send again, with the same Idempotency-Key) the claimed charge and record the
     answer. `now` is when the subscription's dunning counts from (the scheduler's time)."""
@@ -135,7 +146,7 @@ async def _call(
     try:
         gateway = await deps.accounts.gateway(payment.pg_account_id)
         credential = deps.billing.box.open(key.sealed_credential)
-    except SecretsUnavailable as locked:
+    except SecretsUnavailable as locked:  # claimed before require_openable, or its key removed
         return None, GatewayUnknown("SECRETS_UNAVAILABLE", str(locked))
     try:
         answer = await gateway.charge_billing_key(

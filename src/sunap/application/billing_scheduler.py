@@ -18,7 +18,7 @@ from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .billing_keys import record
 from .deps import Deps
-from .errors import StaleAggregate
+from .errors import SecretsKeyMissing, StaleAggregate
 from .subscriptions import claim_charge
 
 log = logging.getLogger("sunap.billing")
@@ -71,6 +71,15 @@ async def _claimed_or_blocked(
 _REPORTED: set[str] = set()  # the blocked charges this process has logged
 
 
+def _billing_key_locked(sub_id: str, order_id: str, reason: str) -> ChargeLine:
+    """This process cannot open the subscription's billing key (no or another secrets key):
+    nothing is claimed or sent, and it stays due for a process that can."""
+    if order_id not in _REPORTED:
+        _REPORTED.add(order_id)
+        log.error("subscription %s cannot be charged: %s", sub_id, reason)
+    return ChargeLine(sub_id, "blocked", order_id=order_id)
+
+
 async def subscriptions_by_status(deps: Deps) -> dict[str, int]:
     async with deps.uow() as uow:
         counts = await uow.subscriptions.count_by_status()
@@ -104,6 +113,8 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
         return await _claimed_or_blocked(sub_id, charge.order_id, pg_account_id, deps)
     except StaleAggregate:
         return ChargeLine(sub_id, "skipped")  # another scheduler claimed this charge
+    except SecretsKeyMissing as locked:
+        return _billing_key_locked(sub_id, charge.order_id, str(locked))
     result = await send_charge(payment.id, deps, now)
     if result.verdict is not ChargeVerdict.APPROVED:
         log.info("charge %s of %s: %s", payment.order_id, sub_id, result.verdict.value)
