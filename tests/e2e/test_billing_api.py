@@ -487,3 +487,20 @@ def test_bad_subscription_input_is_refused_and_changes_nothing(
 def _toss_secret(service: RunningService) -> str:
     """The embedded sandbox takes any test secret key of its default account."""
     return "test_sk_any_for_the_embedded_sandbox"
+
+
+@pytest.mark.parametrize("body", [{"x": 1}, {"atPeriodEnd": False}, [1]], ids=str)
+def test_pause_and_resume_refuse_a_body_with_fields_and_change_nothing(
+    api: httpx.Client, sandbox: httpx.Client, body: object
+) -> None:
+    """They took any body and ignored it (200): an unknown field is 400 everywhere else."""
+    sub = active_subscription(api, sandbox)
+    path = f"/v1/subscriptions/{sub['id']}"
+    refused = api.post(f"{path}/pause", json=body)
+    assert (refused.status_code, refused.json()["code"]) == (400, "INVALID_REQUEST")
+    assert get(api, path)["status"] == "ACTIVE"
+    assert api.post(f"{path}/pause", json={}).status_code == 200
+    refused = api.post(f"{path}/resume", json=body)
+    assert (refused.status_code, refused.json()["code"]) == (400, "INVALID_REQUEST")
+    assert get(api, path)["status"] == "PAUSED" and len(charges(api, sub["id"])) == 1
+    assert api.post(f"{path}/resume").status_code == 200  # no body at all, as before

@@ -24,6 +24,7 @@ from .billing_schemas import (
     ChargeBillingKeyBody,
     CreateSubscriptionBody,
     IssueBillingKeyBody,
+    NoFieldsBody,
 )
 from .container import container_of
 from .idempotency import idempotent_call, respond_idempotently
@@ -305,9 +306,12 @@ async def cancel(
         model=SubscriptionResource,
         errors={404: ["SUBSCRIPTION_NOT_FOUND"], 409: ["SUBSCRIPTION_NOT_CHANGEABLE"]},
         idempotent=True,
+        has_body=True,
     ),
 )
-async def pause(request: Request, sub_id: str, principal: Biller) -> Response:
+async def pause(
+    request: Request, sub_id: str, principal: Biller, body: NoFieldsBody | None = None
+) -> Response:
     deps = container_of(request).deps
 
     async def run() -> Subscription:
@@ -327,9 +331,12 @@ async def pause(request: Request, sub_id: str, principal: Biller) -> Response:
             409: ["SUBSCRIPTION_NOT_CHANGEABLE", "BILLING_KEY_NOT_ACTIVE"],
         },
         idempotent=True,
+        has_body=True,
     ),
 )
-async def resume(request: Request, sub_id: str, principal: Biller) -> Response:
+async def resume(
+    request: Request, sub_id: str, principal: Biller, body: NoFieldsBody | None = None
+) -> Response:
     deps = container_of(request).deps
 
     async def run() -> Subscription:

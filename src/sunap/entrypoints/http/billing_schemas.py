@@ -97,6 +97,11 @@ class ChangeSubscriptionBody(Body):
         )
 
 
+class NoFieldsBody(Body):
+    """The body of a call that takes none (pause, resume): absent, or `{}`. Any field in it is
+    refused, as everywhere, rather than silently ignored."""
+
+
 class CancelSubscriptionBody(Body):
     cancelReason: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
     atPeriodEnd: StrictBool = True
