@@ -1,10 +1,12 @@
-"""Audit rows for one payment: every PG call and every decision that touched it."""
+"""Audit rows for one payment (every PG call and every decision that touched it), and for a
+billing key or subscription (every change of it), kept under the subject's id."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sunap.domain.payment import Payment
+from sunap.domain.subscription import Subscription
 
 from .audit_kinds import AuditStatus, AuditType, FamilyType, pg_call_type
 from .deps import Deps
@@ -37,6 +39,52 @@ def record(
             created_at=deps.clock.now(),
         )
     )
+
+
+def record_subject(
+    uow: UnitOfWork,
+    deps: Deps,
+    tenant_id: str,
+    subject_id: str,
+    type: AuditType | FamilyType,
+    status: AuditStatus,
+    *,
+    response: dict[str, Any] | None = None,
+) -> None:
+    """An audit row about a billing key or subscription (kept under its id): never a credential."""
+    uow.audit.add(
+        AuditEntry(
+            id=deps.ids.new_id("aud"),
+            tenant_id=tenant_id,
+            payment_id=subject_id,
+            type=type,
+            status=status,
+            request_data=None,
+            response_data=response,
+            processing_time_ms=None,
+            created_at=deps.clock.now(),
+        )
+    )
+
+
+def record_subscription_change(
+    uow: UnitOfWork,
+    deps: Deps,
+    sub: Subscription,
+    type: AuditType,
+    status: AuditStatus = AuditStatus.OK,
+    *,
+    payment_id: str | None = None,
+) -> None:
+    """A change no merchant's call made (a charge's answer, a deleted billing key): what the
+    subscription became, and the payment that made it so."""
+    outcome = {
+        "status": sub.status.value,
+        "paymentId": payment_id,
+        "failedAttempts": sub.failed_attempts,
+        "cancelReason": sub.cancel_reason,
+    }
+    record_subject(uow, deps, sub.tenant_id, sub.id, type, status, response=outcome)
 
 
 def record_exchange(

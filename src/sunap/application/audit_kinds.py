@@ -59,6 +59,9 @@ class AuditType(enum.StrEnum):
     SUBSCRIPTION_PAUSED = "subscription.paused"
     SUBSCRIPTION_RESUMED = "subscription.resumed"
     SUBSCRIPTION_ENDED = "subscription.ended"
+    # Changes made by a charge's answer (the scheduler's, a resume's, the reconciler's).
+    SUBSCRIPTION_RENEWED = "subscription.renewed"
+    SUBSCRIPTION_PAYMENT_FAILED = "subscription.payment_failed"
 
 
 # A type of the pg. or webhook. family, made by the two functions below only.

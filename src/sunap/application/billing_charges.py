@@ -269,16 +269,36 @@ async def _settle_subscription(
     if sub is None or sub.charging_payment_id != payment.id:
         return sub
     if verdict is ChargeVerdict.APPROVED:
-        if not sub.charge_succeeded(payment.id, at, deps.billing.zone):
-            payment.flag_for_review(
-                f"Approved after subscription {sub.id} became {sub.status}: this charge pays "
-                "for a period the subscription will not give. Refund it, or keep it.",
-                at,
-            )
-            log.warning("charge %s approved after its subscription ended", payment.id)
+        _renew(uow, deps, sub, payment, at)
     elif verdict is ChargeVerdict.REFUSED:
-        sub.charge_refused(payment.id, at, deps.billing.dunning)
+        _refuse(uow, deps, sub, payment, at)
     return sub
+
+
+def _renew(uow: UnitOfWork, deps: Deps, sub: Subscription, payment: Payment, at: datetime) -> None:
+    if sub.charge_succeeded(payment.id, at, deps.billing.zone):
+        audit.record_subscription_change(
+            uow, deps, sub, AuditType.SUBSCRIPTION_RENEWED, payment_id=payment.id
+        )
+        return
+    payment.flag_for_review(
+        f"Approved after subscription {sub.id} became {sub.status}: this charge pays "
+        "for a period the subscription will not give. Refund it, or keep it.",
+        at,
+    )
+    log.warning("charge %s approved after its subscription ended", payment.id)
+
+
+def _refuse(uow: UnitOfWork, deps: Deps, sub: Subscription, payment: Payment, at: datetime) -> None:
+    if sub.charge_refused(payment.id, at, deps.billing.dunning):
+        audit.record_subscription_change(
+            uow,
+            deps,
+            sub,
+            AuditType.SUBSCRIPTION_PAYMENT_FAILED,
+            AuditStatus.DECLINED,
+            payment_id=payment.id,
+        )
 
 
 async def _as_settled(payment: Payment, deps: Deps) -> ChargeResult:

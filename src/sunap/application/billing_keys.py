@@ -11,6 +11,7 @@ from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import BillingKeyNotActive, BillingKeyNotFound
 from sunap.domain.payment import Payment, PaymentStatus
 
+from .audit import record_subject, record_subscription_change
 from .audit_kinds import AuditStatus, AuditType, FamilyType
 from .billing_charges import ChargeVerdict, claim_payment, send_charge, unknown_charge
 from .billing_commands import ChargeBillingKey, IssueBillingKey
@@ -25,10 +26,8 @@ from .errors import (
 )
 from .outcomes import unknown_outcome
 from .pg_accounts import gateway_within, with_account_at_hand
-from .ports.audit import AuditEntry
 from .ports.billing import BillingKeyPage, BillingQuery
 from .ports.gateway import GatewayDeclined, GatewayError, GatewayNotFound
-from .ports.unit_of_work import UnitOfWork
 from .presenters import payment_resource
 from .secrets import SecretsUnavailable
 
@@ -71,7 +70,9 @@ async def issue_billing_key(cmd: IssueBillingKey, deps: Deps) -> BillingKey:
         if kept is not None and kept.tenant_id == cmd.tenant_id:
             return kept  # the same registration sent again: Toss answered it as the first time
         uow.billing_keys.add(key)
-        record(uow, deps, key.tenant_id, key.id, AuditType.BILLING_KEY_ISSUED, AuditStatus.OK)
+        record_subject(
+            uow, deps, key.tenant_id, key.id, AuditType.BILLING_KEY_ISSUED, AuditStatus.OK
+        )
         await uow.commit()
     return key
 
@@ -122,11 +123,12 @@ async def forget_billing_key(
         key = await uow.billing_keys.get_any_tenant(key_id, for_update=True)
         assert key is not None
         if key.delete(now):
-            record(uow, deps, key.tenant_id, key.id, audit_type, AuditStatus.OK)
+            record_subject(uow, deps, key.tenant_id, key.id, audit_type, AuditStatus.OK)
             for sub_id in await uow.subscriptions.live_on_billing_key(key.id):
                 sub = await uow.subscriptions.get_any_tenant(sub_id, for_update=True)
                 if sub is not None:
                     sub.billing_key_deleted(now)
+                    record_subscription_change(uow, deps, sub, AuditType.SUBSCRIPTION_CANCELED)
             await uow.commit()
     return key
 
@@ -210,27 +212,3 @@ def _require_box(deps: Deps) -> None:
         deps.billing.box.seal("probe")
     except SecretsUnavailable as missing:
         raise SecretsKeyMissing(str(missing)) from None
-
-
-def record(
-    uow: UnitOfWork,
-    deps: Deps,
-    tenant_id: str,
-    subject_id: str,
-    type: AuditType | FamilyType,
-    status: AuditStatus,
-) -> None:
-    """An audit row about a billing key or subscription (kept under its id): never a credential."""
-    uow.audit.add(
-        AuditEntry(
-            id=deps.ids.new_id("aud"),
-            tenant_id=tenant_id,
-            payment_id=subject_id,
-            type=type,
-            status=status,
-            request_data=None,
-            response_data=None,
-            processing_time_ms=None,
-            created_at=deps.clock.now(),
-        )
-    )

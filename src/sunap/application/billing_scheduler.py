@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sunap.domain.errors import DuplicateOrderId
 
+from .audit import record_subject, record_subscription_change
 from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
-from .billing_keys import record
 from .deps import Deps
 from .errors import SecretsKeyMissing, StaleAggregate
 from .subscriptions import claim_charge
@@ -94,7 +94,7 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
                 return ChargeLine(sub_id, "skipped")
             if sub.ends_now_instead_of_renewing:
                 sub.end_at_period_end(now)
-                record(
+                record_subject(
                     uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_ENDED, AuditStatus.OK
                 )
                 await uow.commit()
@@ -104,6 +104,7 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
             key = await uow.billing_keys.get_any_tenant(sub.billing_key_id)
             if key is None or not key.is_active:
                 sub.billing_key_deleted(now)
+                record_subscription_change(uow, deps, sub, AuditType.SUBSCRIPTION_CANCELED)
                 await uow.commit()
                 return ChargeLine(sub_id, "canceled", status=sub.status.value)
             charge, pg_account_id = sub.next_charge(), key.pg_account_id

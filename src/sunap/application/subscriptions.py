@@ -15,6 +15,7 @@ from sunap.domain.errors import (
 from sunap.domain.payment import Payment
 from sunap.domain.subscription import Subscription
 
+from .audit import record_subject
 from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import (
     ChargeResult,
@@ -24,7 +25,6 @@ from .billing_charges import (
     unknown_charge,
 )
 from .billing_commands import CancelSubscription, ChangeSubscription, CreateSubscription
-from .billing_keys import record
 from .deps import Deps
 from .errors import BillingRefused, IdempotencyKeyReused
 from .ports.billing import BillingQuery, SubscriptionPage
@@ -78,7 +78,7 @@ async def _start(
         zone=deps.billing.zone,
     )
     uow.subscriptions.add(sub)
-    record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CREATED, AuditStatus.OK)
+    record_subject(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CREATED, AuditStatus.OK)
     payment = None if cmd.trial_days else await claim_charge(uow, deps, sub, now)
     return sub, payment
 
@@ -216,7 +216,9 @@ async def change_subscription(cmd: ChangeSubscription, deps: Deps) -> Subscripti
             billing_key_id=cmd.billing_key_id,
             metadata=cmd.metadata,
         )
-        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_UPDATED, AuditStatus.OK)
+        record_subject(
+            uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_UPDATED, AuditStatus.OK
+        )
         await uow.commit()
     return sub
 
@@ -226,7 +228,9 @@ async def cancel_subscription(cmd: CancelSubscription, deps: Deps) -> Subscripti
     async with deps.uow() as uow:
         sub = await _locked(uow, cmd.tenant_id, cmd.subscription_id)
         sub.cancel(now, reason=cmd.reason, at_period_end=cmd.at_period_end)
-        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CANCELED, AuditStatus.OK)
+        record_subject(
+            uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_CANCELED, AuditStatus.OK
+        )
         await uow.commit()
     return sub
 
@@ -236,7 +240,9 @@ async def pause_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscri
     async with deps.uow() as uow:
         sub = await _locked(uow, tenant_id, sub_id)
         sub.pause(now)
-        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_PAUSED, AuditStatus.OK)
+        record_subject(
+            uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_PAUSED, AuditStatus.OK
+        )
         await uow.commit()
     return sub
 
@@ -251,7 +257,9 @@ async def resume_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscr
         if key is None or not key.is_active:
             raise BillingKeyNotActive("The subscription's billing key was deleted.")
         sub.resume(now, deps.billing.zone)
-        record(uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_RESUMED, AuditStatus.OK)
+        record_subject(
+            uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_RESUMED, AuditStatus.OK
+        )
         payment = await claim_charge(uow, deps, sub, now)
         await uow.commit()
     result = await send_charge(payment.id, deps, now)

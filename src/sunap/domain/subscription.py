@@ -221,19 +221,20 @@ class Subscription(Aggregate):
         self._record(ev.SubscriptionRenewed)
         return True
 
-    def charge_refused(self, payment_id: str, now: datetime, dunning: Dunning) -> None:
+    def charge_refused(self, payment_id: str, now: datetime, dunning: Dunning) -> bool:
         """A refusal: the first charge's ends the subscription; a later one starts or continues
         dunning, and the last retry's ends it as `dunning.final` says. A renewal refused after
         a cancel at period end was taken under it ends it at that end, as the scheduler would
-        have: no retry charges a period the merchant canceled."""
+        have: no retry charges a period the merchant canceled. False when the subscription
+        ended meanwhile and the refusal changes nothing."""
         if not self._settles(payment_id, now):
-            return
+            return False
         if self.status is S.INCOMPLETE:
             self._cancel(CancelReason.FIRST_CHARGE_FAILED, now)
-            return
+            return True
         if self.cancel_at_period_end:
             self._cancel(self.cancel_reason, now, at=min(now, self.current_period_end))
-            return
+            return True
         self.failed_attempts += 1
         self.first_refused_at = self.first_refused_at or now
         self._record(ev.SubscriptionPaymentFailed)
@@ -243,13 +244,14 @@ class Subscription(Aggregate):
             if self.status is not S.PAST_DUE:
                 self._move_to(S.PAST_DUE, now)
                 self._record(ev.SubscriptionPastDue)
-            return
+            return True
         self.next_charge_at = None
         if dunning.final is FinalDunning.UNPAID:
             self._move_to(S.UNPAID, now)
             self._record(ev.SubscriptionUpdated)
         else:
             self._cancel(CancelReason.PAYMENT_FAILED, now)
+        return True
 
     def _settles(self, payment_id: str, now: datetime) -> bool:
         """Release the claim of `payment_id`; False when the subscription ended meanwhile (the

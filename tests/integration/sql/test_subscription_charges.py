@@ -8,6 +8,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from sunap.application.billing_commands import CancelSubscription, CreateSubscription
+from sunap.application.billing_keys import delete_billing_key
 from sunap.application.billing_scheduler import charge_subscription
 from sunap.application.deps import Deps
 from sunap.application.ports.gateway import GatewayDeclined
@@ -141,3 +142,36 @@ async def deps_subscription(shop: Shop, sub_id: str) -> Subscription:
         found = await uow.subscriptions.get(tenant_id, sub_id)
     assert found is not None
     return found
+
+
+async def test_the_schedulers_and_a_key_deletions_changes_leave_audit_rows_under_it(
+    shop: Shop,
+) -> None:
+    """A renewal, a refusal into PAST_DUE and the cancel of a deleted key changed the
+    subscription without a row in its audit trail; the merchant's own changes had one."""
+    deps, toss, tenant_id, key_id = shop
+    sub = await subscribed(shop)
+    refuse_next_charges(toss)
+    await charge_subscription(sub.id, deps, after(sub.next_charge_at))
+    past_due = await deps_subscription(shop, sub.id)
+    await charge_subscription(sub.id, deps, after(past_due.next_charge_at))
+    await delete_billing_key(tenant_id, key_id, deps)
+
+    async with deps.uow() as uow:
+        trail = await uow.audit.list_for_payment(tenant_id, sub.id)
+    rows = [(row.type, row.status, (row.response_data or {}).get("status")) for row in trail]
+    assert rows == [
+        ("subscription.created", "ok", None),
+        ("subscription.renewed", "ok", "ACTIVE"),
+        ("subscription.payment_failed", "declined", "PAST_DUE"),
+        ("subscription.renewed", "ok", "ACTIVE"),
+        ("subscription.canceled", "ok", "CANCELED"),
+    ]
+    assert trail[2].response_data == {
+        "status": "PAST_DUE",
+        "paymentId": past_due.latest_payment_id,
+        "failedAttempts": 1,
+        "cancelReason": None,
+    }
+    assert trail[-1].response_data is not None
+    assert trail[-1].response_data["cancelReason"] == "BILLING_KEY_DELETED"
