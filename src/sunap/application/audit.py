@@ -26,18 +26,16 @@ def record(
     response: dict[str, Any] | None = None,
     processing_time_ms: int | None = None,
 ) -> None:
-    uow.audit.add(
-        AuditEntry(
-            id=deps.ids.new_id("aud"),
-            tenant_id=payment.tenant_id,
-            payment_id=payment.id,
-            type=type,
-            status=status,
-            request_data=request,
-            response_data=response,
-            processing_time_ms=processing_time_ms,
-            created_at=deps.clock.now(),
-        )
+    _add(
+        uow,
+        deps,
+        payment.tenant_id,
+        payment.id,
+        type,
+        status,
+        request,
+        response,
+        processing_time_ms,
     )
 
 
@@ -52,16 +50,30 @@ def record_subject(
     response: dict[str, Any] | None = None,
 ) -> None:
     """An audit row about a billing key or subscription (kept under its id): never a credential."""
+    _add(uow, deps, tenant_id, subject_id, type, status, None, response, None)
+
+
+def _add(
+    uow: UnitOfWork,
+    deps: Deps,
+    tenant_id: str,
+    subject_id: str,
+    type: AuditType | FamilyType,
+    status: AuditStatus,
+    request: dict[str, Any] | None,
+    response: dict[str, Any] | None,
+    processing_time_ms: int | None,
+) -> None:
     uow.audit.add(
         AuditEntry(
             id=deps.ids.new_id("aud"),
             tenant_id=tenant_id,
-            payment_id=subject_id,
+            payment_id=subject_id,  # the column names a payment; billing subjects share it
             type=type,
             status=status,
-            request_data=None,
+            request_data=request,
             response_data=response,
-            processing_time_ms=None,
+            processing_time_ms=processing_time_ms,
             created_at=deps.clock.now(),
         )
     )
