@@ -15,7 +15,10 @@ processors; only the sending skips the machinery. What does not change:
 - transactions begin as engine.py has them begin: on the first statement, `BEGIN IMMEDIATE`
   for SQLite's writers, none at all for an engine in autocommit (`reader`, `one_statement` on
   PostgreSQL); on MariaDB the server begins one by itself at the first statement (its
-  connections never autocommit), and it is always ended by a COMMIT or ROLLBACK;
+  connections never autocommit), and it is always ended by a COMMIT or ROLLBACK. On
+  PostgreSQL a plain read begins none (READ COMMITTED gives each statement its own snapshot
+  anyway): the first write or locking read does, and a commit that is one carrying statement
+  sends it alone (`write_alone`);
 - errors are SQLAlchemy's: the driver's error translated by the dialect, wrapped in a
   `DBAPIError` subclass (`IntegrityError`, `OperationalError`, …) with its parameters hidden,
   and a lost connection invalidates the pool as SQLAlchemy would (`engine.is_outage` reads
@@ -161,10 +164,11 @@ class DirectConnection:
         self._deferred.append((table, row))
 
     def write_alone(self) -> bool:
-        """The unit of work's commit will send one statement, a versioned update built to
-        carry its waiting inserts (`carries_inserts`), and nothing after it. On PostgreSQL,
-        with no transaction begun, it then goes alone in autocommit, guarded (`_guarded`): one
-        round trip where BEGIN, the update and COMMIT were three. True if it will."""
+        """The unit of work's commit will send one statement, a versioned update or an insert
+        built to carry its waiting inserts (`carries_inserts`), and nothing after it. On
+        PostgreSQL, with no transaction begun, it then goes alone in autocommit, an update
+        guarded (`_guarded`): one round trip where BEGIN, the statement and COMMIT were three.
+        True if it will."""
         if not self._defers or self._in_transaction or not _can_ride(self._deferred):
             return False
         self._alone_next = True
