@@ -57,27 +57,20 @@ async def _claimed_or_blocked(
         holder = await uow.payments.get_by_account_order(pg_account_id, order_id)
     if holder is None or holder.subscription_id == sub_id:
         return ChargeLine(sub_id, "skipped")
-    if order_id not in _REPORTED:  # once a process: every pass finds it again
-        _REPORTED.add(order_id)
-        log.error(
-            "subscription %s cannot be charged: its orderId %s is held by payment %s, not its own",
-            sub_id,
-            order_id,
-            holder.id,
-        )
-    return ChargeLine(sub_id, "blocked", payment_id=holder.id, order_id=order_id)
+    reason = f"its orderId {order_id} is held by payment {holder.id}, not its own"
+    return _blocked(sub_id, order_id, reason, payment_id=holder.id)
 
 
 _REPORTED: set[str] = set()  # the blocked charges this process has logged
 
 
-def _billing_key_locked(sub_id: str, order_id: str, reason: str) -> ChargeLine:
-    """This process cannot open the subscription's billing key (no or another secrets key):
-    nothing is claimed or sent, and it stays due for a process that can."""
+def _blocked(sub_id: str, order_id: str, reason: str, payment_id: str | None = None) -> ChargeLine:
+    """A charge that stays due, unsent, until a person (or a process that can) acts: logged
+    once a process, since every pass finds it again."""
     if order_id not in _REPORTED:
         _REPORTED.add(order_id)
         log.error("subscription %s cannot be charged: %s", sub_id, reason)
-    return ChargeLine(sub_id, "blocked", order_id=order_id)
+    return ChargeLine(sub_id, "blocked", payment_id=payment_id, order_id=order_id)
 
 
 async def subscriptions_by_status(deps: Deps) -> dict[str, int]:
@@ -115,7 +108,8 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
     except StaleAggregate:
         return ChargeLine(sub_id, "skipped")  # another scheduler claimed this charge
     except SecretsKeyMissing as locked:
-        return _billing_key_locked(sub_id, charge.order_id, str(locked))
+        # This process cannot open the billing key (no or another secrets key): nothing claimed.
+        return _blocked(sub_id, charge.order_id, str(locked))
     result = await send_charge(payment.id, deps, now)
     if result.verdict is not ChargeVerdict.APPROVED:
         log.info("charge %s of %s: %s", payment.order_id, sub_id, result.verdict.value)

@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.payment import APPROVED, Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at
@@ -43,8 +43,6 @@ log = logging.getLogger("sunap.expiry")
 
 BATCH_SIZE = 100
 S = PaymentStatus
-# What Toss reports of an order it approved: the payment is paid, whatever we thought.
-APPROVED = frozenset({S.DONE, S.WAITING_FOR_DEPOSIT, S.PARTIAL_CANCELED, S.CANCELED})
 
 
 @dataclass

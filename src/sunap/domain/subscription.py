@@ -3,8 +3,9 @@
 Charges are numbered: `charge_serial` counts the periods charged for and `charge_attempts` the
 attempts made at the current one; neither goes back within a period, so the orderId and the PG
 Idempotency-Key derived from (subscription, serial, attempt) are never reused. `failed_attempts`
-counts the refusals that the dunning schedule goes by: a resume starts it over, not the attempts. Period boundaries are counted from
-`anchor` (periods.py); a resume starts a new anchor at `anchor_serial`.
+counts the refusals that the dunning schedule goes by: a resume starts it over, not the
+attempts. Period boundaries are counted from `anchor` (periods.py); a resume starts a new anchor
+at `anchor_serial`.
 """
 
 from __future__ import annotations

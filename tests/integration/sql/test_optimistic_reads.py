@@ -28,6 +28,7 @@ from sunap.domain.errors import DuplicateOrderId
 from sunap.domain.payment import PaymentStatus
 from tests.fakes.gateway import FakeGateway
 from tests.integration.sql.payments_factory import envelope, later, new_payment, outbox_rows
+from tests.integration.sql.test_unit_of_work import save_new
 from tests.support.databases import unique
 from tests.support.sql_deps import deps_on
 
@@ -82,9 +83,7 @@ async def test_a_unit_that_only_reads_sends_no_begin_and_no_commit(
 ) -> None:
     tenant = unique("tnt")
     payment = new_payment(tenant)
-    async with uow() as tx:
-        tx.payments.add(payment)
-        await tx.commit()
+    await save_new(uow, payment)
     sent.clear()
 
     async with uow() as tx:
@@ -102,9 +101,7 @@ async def test_a_read_then_a_write_carrying_its_rows_is_two_statements_and_no_tr
 ) -> None:
     tenant = unique("tnt")
     payment = new_payment(tenant)
-    async with uow() as tx:
-        tx.payments.add(payment)
-        await tx.commit()
+    await save_new(uow, payment)
     sent.clear()
 
     entry = audit_entry(tenant, payment.id, "expire")
@@ -134,9 +131,7 @@ async def test_a_lone_write_that_found_another_version_leaves_no_row_and_no_tran
 ) -> None:
     tenant = unique("tnt")
     payment = new_payment(tenant)
-    async with uow() as tx:
-        tx.payments.add(payment)
-        await tx.commit()
+    await save_new(uow, payment)
     async with uow() as tx:
         stale = await tx.payments.get(tenant, payment.id)
         assert stale is not None
@@ -184,9 +179,7 @@ async def test_a_payment_changed_between_the_read_and_the_write_is_read_again_lo
     second reads locked. Elsewhere the only run reads locked (the change cannot come between)."""
     tenant = unique("tnt")
     payment = new_payment(tenant)
-    async with uow() as tx:
-        tx.payments.add(payment)
-        await tx.commit()
+    await save_new(uow, payment)
     deps = deps_on(engine, FakeGateway(SystemClock()), FernetSecretBox([new_key().encode()]))
     runs: list[bool] = []
 

@@ -122,6 +122,9 @@ class RefundAccountBody(Body):
     accountNumber: Annotated[StrictStr, Field(pattern=r"^[0-9]{1,20}$")]
     holderName: Annotated[StrictStr, Field(min_length=1, max_length=60)]
 
+    def account(self) -> RefundAccount:
+        return RefundAccount(self.bank, self.accountNumber, self.holderName)
+
 
 class CancelPaymentBody(Body):
     cancelReason: Annotated[StrictStr, Field(min_length=1, max_length=200)]
@@ -147,7 +150,5 @@ class CancelPaymentBody(Body):
             tax_free_amount=None
             if self.taxFreeAmount is None
             else require_tax_free_amount(self.taxFreeAmount),
-            refund_account=None
-            if account is None
-            else RefundAccount(account.bank, account.accountNumber, account.holderName),
+            refund_account=None if account is None else account.account(),
         )

@@ -320,10 +320,9 @@ def _refund_account(bank: str, number: str, holder: str) -> RefundAccount | None
     if any(control_character_in(v, free_text=True) for v in (bank, number, holder)):
         return None
     try:
-        body = RefundAccountBody(bank=bank, accountNumber=number, holderName=holder)
+        return RefundAccountBody(bank=bank, accountNumber=number, holderName=holder).account()
     except ValidationError:
         return None
-    return RefundAccount(body.bank, body.accountNumber, body.holderName)
 
 
 async def _cancel_once(
