@@ -38,6 +38,7 @@ from .errors import (
     PgUnavailable,
     StaleAggregate,
 )
+from .optimism import lock_on_conflict
 from .outcomes import record_call, record_result, reload, unknown_outcome
 from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.gateway import (
@@ -177,8 +178,9 @@ async def _try_reserve(
     """One transaction. None: another request changed the payment first (try again)."""
     now = deps.clock.now()
     cancel_id = cancel_id_for(cmd, deps)
-    async with deps.uow() as uow:
-        payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=True)
+
+    async def reserve(uow: UnitOfWork, locked: bool) -> _Reserved | _Earlier | _TurnHeld:
+        payment = await uow.payments.get(cmd.tenant_id, cmd.payment_id, for_update=locked)
         if payment is None:
             raise PaymentNotFound()
         earlier = payment.find_cancel(cancel_id)
@@ -217,11 +219,13 @@ async def _try_reserve(
             request={"cancelReason": cmd.reason, "cancelAmount": cmd.amount},
             response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
         )
-        try:
-            await uow.commit()
-        except StaleAggregate:
-            return None
+        await uow.commit()
         return _Reserved(payment, cancel, in_full, turn)
+
+    try:  # read without the lock where that is cheaper, and locked if the payment changed
+        return await lock_on_conflict(deps, reserve)
+    except StaleAggregate:
+        return None
 
 
 def _require_same_request(earlier: Cancel, cmd: CancelPayment) -> None:

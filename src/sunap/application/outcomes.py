@@ -55,9 +55,11 @@ async def record_result(
     also: Callable[[UnitOfWork], Awaitable[None]] | None = None,
 ) -> Payment:
     """Record one PG answer about a payment and adopt what it says, in one transaction (with
-    `also`'s writes, made after the payment is locked)."""
-    async with deps.uow() as uow:
-        payment = await reload(uow, tenant_id, payment_id)
+    `also`'s writes, made after the payment is read: locked, or unlocked where a change since
+    refuses the write and the whole is run again locked, optimism.py)."""
+
+    async def record(uow: UnitOfWork, locked: bool) -> Payment:
+        payment = await reload(uow, tenant_id, payment_id, locked=locked)
         if also is not None:
             await also(uow)
         audit.record_exchange(uow, deps, payment, result.exchange, operation)
@@ -72,6 +74,8 @@ async def record_result(
             payment.schedule_reconcile(next_check_at(payment))
         await uow.commit()
         return payment
+
+    return await lock_on_conflict(deps, record)
 
 
 async def record_call(

@@ -5,6 +5,7 @@ changed after its unlocked read leaves nothing behind and runs again with a lock
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,24 +13,36 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
+from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.direct import DirectConnection, _Asyncpg
 from sunap.adapters.sql.payments import _UPDATE_PAYMENT
-from sunap.adapters.sql.tables import audit_entries
+from sunap.adapters.sql.tables import audit_entries, payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.system import SystemClock
 from sunap.application.audit_kinds import AuditStatus
-from sunap.application.commands import ConfirmPayment, CreatePayment
+from sunap.application.cancel_payment import cancel_payment
+from sunap.application.cancel_turns import (
+    CANCEL_SPACING,
+    CANCEL_TURN_HOLD,
+    end_turn_in,
+    take_turn_in,
+    try_turn,
+)
+from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
+from sunap.application.deps import Deps
+from sunap.application.errors import StaleAggregate
 from sunap.application.optimism import lock_on_conflict
 from sunap.application.ports.audit import AuditEntry
 from sunap.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sunap.domain.errors import DuplicateOrderId
-from sunap.domain.payment import PaymentStatus
+from sunap.domain.payment import CancelStatus, Payment, PaymentStatus
 from tests.fakes.gateway import FakeGateway
 from tests.integration.sql.payments_factory import envelope, later, new_payment, outbox_rows
 from tests.integration.sql.test_unit_of_work import save_new
 from tests.support.databases import unique
+from tests.support.own_accounts import give_own_account
 from tests.support.sql_deps import deps_on
 
 ONLY_POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -261,3 +274,188 @@ async def test_a_new_payment_with_its_audit_row_and_event_is_one_statement(
     async with engine.connect() as connection:
         rows = select(func.count()).where(audit_entries.c.tenant_id == tenant)
         assert await connection.scalar(rows) == 1  # the first payment's alone
+
+
+async def paid_payment(engine: AsyncEngine) -> tuple[Deps, Payment]:
+    """A card payment of 15,000 confirmed through the use cases, on a Toss account of its
+    tenant's own (each test's fake Toss numbers its paymentKeys from 1)."""
+    box = FernetSecretBox([new_key().encode()])
+    tenant = await SqlApiKeyStore(engine).ensure_tenant(unique("shop"), unique("tnt"))
+    await give_own_account(engine, tenant, box)
+    toss = FakeGateway(SystemClock())
+    deps = deps_on(engine, toss, box)
+    order = unique("order")
+    await create_payment(CreatePayment(tenant, tenant, "Blue socks", 15000, order_id=order), deps)
+    key = toss.pay_in_window(order, 15000)
+    return deps, await confirm_payment(ConfirmPayment(tenant, key, order, 15000), deps)
+
+
+async def turn_of(engine: AsyncEngine, payment_id: str) -> datetime | None:
+    async with engine.connect() as connection:
+        found: datetime | None = await connection.scalar(
+            select(payments.c.next_cancel_at).where(payments.c.id == payment_id)
+        )
+    return found
+
+
+@ONLY_POSTGRESQL
+async def test_a_partial_cancel_sends_four_statements_and_no_begin_or_commit(
+    engine: AsyncEngine, sent: list[str]
+) -> None:
+    """The reservation: its read and its lone write, which takes the cancel turn and inserts
+    the cancel row; the answer: its read and its lone write, which frees the turn and updates
+    the cancel row. Fourteen round trips with locked reads."""
+    deps, paid = await paid_payment(engine)
+    sent.clear()
+
+    before = datetime.now(UTC)
+    canceled = await cancel_payment(CancelPayment(paid.tenant_id, paid.id, "Too big", 5000), deps)
+
+    assert [sql.split()[0] for sql in sent] == ["SELECT", "WITH", "SELECT", "WITH"], sent
+    assert "INSERT INTO payment_cancels" in sent[1] and "UPDATE payment_cancels" in sent[3]
+    assert canceled.status is PaymentStatus.PARTIAL_CANCELED
+    assert (canceled.balance_amount, canceled.pending_cancel_amount) == (10000, 0)
+    async with deps.uow() as tx:
+        stored = await tx.payments.get(paid.tenant_id, paid.id)
+        trail = [e.type for e in await tx.audit.list_for_payment(paid.tenant_id, paid.id)]
+    assert stored is not None and stored.balance_amount == 10000
+    assert [(c.amount, c.status) for c in stored.cancels] == [(5000, CancelStatus.DONE)]
+    assert stored.cancels[0].transaction_key is not None
+    assert trail[-2:] == ["cancel.requested", "pg.cancel"]
+    assert [r["type"] for r in await outbox_rows(engine, paid.id)][-1] == (
+        "payment.partially_canceled"
+    )
+    freed = await turn_of(engine, paid.id)  # a spacing after the answer, not the hold
+    assert freed is not None and before + CANCEL_SPACING <= freed < before + CANCEL_TURN_HOLD
+
+
+@ONLY_POSTGRESQL
+@pytest.mark.holds_two_connections
+async def test_a_turn_taken_after_the_unlocked_read_refuses_the_reservation_whole(
+    engine: AsyncEngine, sent: list[str]
+) -> None:
+    deps, paid = await paid_payment(engine)
+    tenant, now = paid.tenant_id, datetime.now(UTC)
+
+    async with deps.uow() as tx:
+        payment = await tx.payments.get(tenant, paid.id)
+        assert payment is not None
+        held, _ = await take_turn_in(tx, tenant, paid.id, now)  # free as read: nothing sent
+        assert held is not None
+        taken, others = await try_turn(tenant, paid.id, deps)  # another process, meanwhile
+        assert taken
+        payment.begin_cancel(
+            cancel_id=unique("cxl"),
+            reason="Too big",
+            amount=5000,
+            idempotency_key=unique("key"),
+            has_refund_account=False,
+            now=now,
+        )
+        tx.audit.add(audit_entry(tenant, paid.id, "cancel.requested"))
+        sent.clear()
+        with pytest.raises(StaleAggregate, match="cancel turn was taken"):
+            await tx.commit()
+
+    assert [sql.split()[0] for sql in sent] == ["WITH"], sent  # alone: nothing to roll back
+    async with deps.uow() as tx:
+        after = await tx.payments.get(tenant, paid.id)
+        trail = [e.type for e in await tx.audit.list_for_payment(tenant, paid.id)]
+    assert after is not None and after.cancels == [] and after.pending_cancel_amount == 0
+    assert "cancel.requested" not in trail
+    assert await turn_of(engine, paid.id) == others  # the other's hold stands
+
+
+@ONLY_POSTGRESQL
+@pytest.mark.holds_two_connections
+async def test_a_cancel_rows_update_riding_a_stale_write_changes_nothing(
+    engine: AsyncEngine,
+) -> None:
+    deps, paid = await paid_payment(engine)
+    tenant, now, cancel_id = paid.tenant_id, datetime.now(UTC), unique("cxl")
+    async with deps.uow() as tx:
+        payment = await tx.payments.get(tenant, paid.id)
+        assert payment is not None
+        payment.begin_cancel(
+            cancel_id=cancel_id,
+            reason="Too big",
+            amount=5000,
+            idempotency_key=unique("key"),
+            has_refund_account=False,
+            now=now,
+        )
+        await tx.commit()
+
+    async with deps.uow() as tx:
+        stale = await tx.payments.get(tenant, paid.id)
+        assert stale is not None
+        async with deps.uow() as other:
+            fresh = await other.payments.get(tenant, paid.id)
+            assert fresh is not None
+            fresh.flag_for_review("looked odd", now)
+            await other.commit()
+        stale.complete_cancel(cancel_id, transaction_key="tx-1", canceled_at=now, now=now)
+        with pytest.raises(StaleAggregate):
+            await tx.commit()
+
+    async with deps.uow() as tx:
+        after = await tx.payments.get(tenant, paid.id)
+    assert after is not None and after.balance_amount == 15000
+    assert [(c.status, c.transaction_key) for c in after.cancels] == [(CancelStatus.PENDING, None)]
+
+
+@ONLY_POSTGRESQL
+async def test_freeing_a_turn_with_the_payments_write_leaves_another_hold_as_it_is(
+    engine: AsyncEngine,
+) -> None:
+    deps, paid = await paid_payment(engine)
+    tenant, now = paid.tenant_id, datetime.now(UTC)
+    _, others = await try_turn(tenant, paid.id, deps)  # ours expired; another holds it now
+    assert others is not None
+
+    async with deps.uow() as tx:
+        payment = await tx.payments.get(tenant, paid.id)
+        assert payment is not None
+        await end_turn_in(tx, tenant, paid.id, now - timedelta(seconds=30), deps, sent=True)
+        payment.flag_for_review("looked odd", now)
+        await tx.commit()
+    assert await turn_of(engine, paid.id) == others
+
+    async with deps.uow() as tx:  # the holder frees it with its write
+        payment = await tx.payments.get(tenant, paid.id)
+        assert payment is not None
+        await end_turn_in(tx, tenant, paid.id, others, deps, sent=False)
+        payment.schedule_reconcile(now + timedelta(hours=1))
+        await tx.commit()
+    freed = await turn_of(engine, paid.id)
+    assert freed is not None and freed < others
+
+
+@ONLY_POSTGRESQL
+@pytest.mark.holds_two_connections
+async def test_a_turn_taken_on_a_payment_not_written_is_sent_alone_and_refused_if_taken_since(
+    engine: AsyncEngine, sent: list[str]
+) -> None:
+    """A pending cancel sent again takes the turn without changing the payment."""
+    deps, paid = await paid_payment(engine)
+    tenant, now = paid.tenant_id, datetime.now(UTC)
+
+    async with deps.uow() as tx:
+        assert await tx.payments.get(tenant, paid.id) is not None
+        held, _ = await take_turn_in(tx, tenant, paid.id, now)
+        sent.clear()
+        await tx.commit()
+    assert [sql.split()[0] for sql in sent] == ["BEGIN", "UPDATE", "COMMIT"], sent
+    assert await turn_of(engine, paid.id) == held
+
+    later_on = now + CANCEL_TURN_HOLD + timedelta(seconds=1)  # that hold has lapsed
+    async with deps.uow() as tx:
+        assert await tx.payments.get(tenant, paid.id) is not None
+        mine, _ = await take_turn_in(tx, tenant, paid.id, later_on)
+        async with deps.uow() as other:  # another takes it first
+            others, _ = await take_turn_in(other, tenant, paid.id, later_on)
+            await other.commit()
+        with pytest.raises(StaleAggregate, match="cancel turn was taken"):
+            await tx.commit()
+    assert mine is not None and others is not None
+    assert await turn_of(engine, paid.id) == others

@@ -595,7 +595,7 @@ async def test_on_postgresql_an_update_carries_its_audit_row_and_outbox_row_in_o
 
     writes = [sql for sql in sent if not sql.lstrip().upper().startswith("SELECT")]
     assert len(writes) == 2, writes  # one statement per commit, each an update
-    assert all(" UPDATE payments SET " in sql for sql in writes)
+    assert all("UPDATE payments SET " in sql for sql in writes)
     assert "INSERT INTO audit_entries" in writes[0] and "INSERT INTO outbox" in writes[0]
     assert "INSERT INTO audit_entries" in writes[1] and "INSERT INTO outbox" not in writes[1]
     async with uow() as tx:

@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy import Select, Table, bindparam, exists, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -127,9 +127,9 @@ class DirectConnection:
         )
         self._in_transaction = False
         self._unsure = False  # interrupted mid-call: the connection's state is unknown
-        # Inserts waiting to ride on the next update that carries them (PostgreSQL only, see
+        # Writes waiting to ride on the next statement that carries them (PostgreSQL only, see
         # `insert_soon`), or to be sent before any other statement or the commit.
-        self._deferred: list[tuple[Table, dict[str, Any]]] = []
+        self._deferred: list[_Soon] = []
         self._defers = self._dialect.driver == "asyncpg" and not self._autocommit
         # PostgreSQL: a read takes a snapshot of its own under READ COMMITTED, inside a
         # transaction or not, so a plain read waits for the first write (or locking read) to
@@ -161,7 +161,21 @@ class DirectConnection:
         if not self._defers:
             await self.execute(insert_into(table), row)
             return
-        self._deferred.append((table, row))
+        self._deferred.append(_Soon(table, row))
+
+    @property
+    def defers_writes(self) -> bool:
+        """Whether `insert_soon` and `update_soon` wait for a carrier (PostgreSQL)."""
+        return self._defers
+
+    async def update_soon(self, table: Table, by: str, row: dict[str, Any]) -> None:
+        """Update the row of `table` whose column `by` is `row[by]` to `row`'s other values, as
+        `insert_soon` inserts: riding on the next carrier where it can. A lone write carries
+        it only if its own update changed a row."""
+        if not self._defers:
+            await self.execute(*_update_by(table, by, row))
+            return
+        self._deferred.append(_Soon(table, row, by))
 
     def write_alone(self) -> bool:
         """The unit of work's commit will send one statement, a versioned update or an insert
@@ -181,19 +195,17 @@ class DirectConnection:
         if self._alone_next:
             self._alone_next = False
             if id(statement) in _CARRIERS:
-                return await self._send_alone(statement, parameters)
+                self._sent_alone = True
+                return await self._send_carrying(statement, parameters)
         if self._deferred:
             if id(statement) in _CARRIERS and _can_ride(self._deferred):
-                statement, parameters = _with_inserts(statement, parameters, self._deferred)
-                self._deferred = []
-            else:
-                await self._send_deferred()
+                await self._begin()
+                return await self._send_carrying(statement, parameters)
+            await self._send_deferred()
         prepared = _prepared(self._dialect, statement, parameters)
         sql, args = prepared.sql, prepared.args
-        reads_outside = self._reads_outside and prepared.plain_read
-        if not self._in_transaction and not self._autocommit and not reads_outside:
-            await self._guarded(self._driver.begin(), "BEGIN", ())
-            self._in_transaction = True
+        if not (self._reads_outside and prepared.plain_read):
+            await self._begin()
         driver = self._driver
         if prepared.returns_rows:
             rows = await self._guarded(driver.fetch(sql, args), sql, args)
@@ -202,8 +214,15 @@ class DirectConnection:
             return DirectResult(rows, len(rows))
         return DirectResult([], await self._guarded(driver.execute(sql, args), sql, args))
 
-    async def _send_alone(self, carrier: Update | Insert, parameters: Any) -> DirectResult:
-        self._sent_alone = True
+    async def _begin(self) -> None:
+        if not self._in_transaction and not self._autocommit:
+            await self._guarded(self._driver.begin(), "BEGIN", ())
+            self._in_transaction = True
+
+    async def _send_carrying(self, carrier: Update | Insert, parameters: Any) -> DirectResult:
+        """`carrier` with the deferred writes riding on it, in a transaction or alone. An
+        update's riders write only if it changed its row (`_guarded`): one refused as stale
+        inserts no row a retry could then collide with."""
         deferred, self._deferred = self._deferred, []
         if isinstance(carrier, Insert):
             # A new row: the statement inserts all of its rows or, refused, none of them.
@@ -226,8 +245,11 @@ class DirectConnection:
 
     async def _send_deferred(self) -> None:
         deferred, self._deferred = self._deferred, []
-        for table, row in deferred:
-            await self.execute(insert_into(table), row)
+        for soon in deferred:
+            if soon.by is None:
+                await self.execute(insert_into(soon.table), soon.row)
+            else:
+                await self.execute(*_update_by(soon.table, soon.by, soon.row))
 
     async def commit(self) -> None:
         self._sent_alone = False  # what follows is a transaction of its own
@@ -516,86 +538,141 @@ def insert_into(table: Table) -> Insert:
     return statement
 
 
-# -- inserts carried by an update (PostgreSQL) ---------------------------------------------------
+# -- writes carried by an update (PostgreSQL) ----------------------------------------------------
 Carrier = TypeVar("Carrier", Update, Insert)
 # The statements built to carry inserts, by id (kept alive here).
 _CARRIERS: dict[int, Update | Insert] = {}
 _CARRYING: dict[tuple[Any, ...], Update | Insert] = {}  # one with its WITH clause, by shape
 
 
+class _Soon(NamedTuple):
+    """A write waiting for a carrier: an insert of `row`, or (`by` given) an update of the row
+    whose column `by` is `row[by]`."""
+
+    table: Table
+    row: dict[str, Any]
+    by: str | None = None
+
+
+_UPDATES_BY: dict[tuple[Table, str], Update] = {}
+
+
+def _update_by(table: Table, by: str, row: dict[str, Any]) -> tuple[Update, dict[str, Any]]:
+    """The statement of a deferred update sent on its own, and its parameters."""
+    statement = _UPDATES_BY.get((table, by))
+    if statement is None:
+        statement = _UPDATES_BY[table, by] = update(table).where(
+            table.c[by] == bindparam(f"where_{by}")
+        )
+    values = {key: value for key, value in row.items() if key != by}
+    return statement, values | {f"where_{by}": row[by]}
+
+
 def carries_inserts(statement: Carrier) -> Carrier:
-    """Mark an update or insert built once (module level) as one that deferred inserts may
+    """Mark an update or insert built once (module level) as one that deferred writes may
     ride on."""
     _CARRIERS[id(statement)] = statement
     return statement
 
 
-def _can_ride(deferred: list[tuple[Table, dict[str, Any]]]) -> bool:
-    tables = [table for table, _ in deferred]
-    return len(set(tables)) == len(tables)
+def _can_ride(deferred: list[_Soon]) -> bool:
+    """At most one insert and one update per table: the order of several rows written by one
+    statement is not promised."""
+    kinds = [(soon.table, soon.by is None) for soon in deferred]
+    return len(set(kinds)) == len(kinds)
+
+
+def _shape(deferred: list[_Soon]) -> tuple[Any, ...]:
+    return tuple((soon.table, soon.by, tuple(sorted(soon.row))) for soon in deferred)
+
+
+def _name(n: int, soon: _Soon) -> str:
+    return f"{'insert' if soon.by is None else 'update'}_{n}"
+
+
+def _binds(n: int, soon: _Soon) -> dict[str, Any]:
+    """The deferred write's values, each bound to a parameter of its own (`<name>_<column>`)."""
+    table, name = soon.table, _name(n, soon)
+    return {key: bindparam(f"{name}_{key}", type_=table.c[key].type) for key in soon.row}
+
+
+def _riding_update(n: int, soon: _Soon) -> Update:
+    assert soon.by is not None
+    binds = _binds(n, soon)
+    key = binds.pop(soon.by)
+    return update(soon.table).where(soon.table.c[soon.by] == key).values(binds)
 
 
 def _with_inserts(
-    carrier: Update | Insert, parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]
+    carrier: Update | Insert, parameters: Any, deferred: list[_Soon]
 ) -> tuple[Update | Insert, dict[str, Any]]:
-    """`carrier` with each deferred insert as a WITH clause `insert_<n>`, its values bound to
-    parameters of its own (`insert_<n>_<column>`); built once per shape."""
-    shape = (id(carrier), *((table, tuple(sorted(row))) for table, row in deferred))
+    """`carrier` with each deferred write as a WITH clause (`insert_<n>`, `update_<n>`), its
+    values bound to parameters of its own; built once per shape."""
+    shape = (id(carrier), *_shape(deferred))
     carrying = _CARRYING.get(shape)
     if carrying is None:
         if len(_CARRYING) >= _CACHE_LIMIT:
             _CARRYING.clear()
         carrying = carrier
-        for n, (table, row) in enumerate(deferred):
-            values = {key: bindparam(f"insert_{n}_{key}", type_=table.c[key].type) for key in row}
-            carrying = carrying.add_cte(insert(table).values(values).cte(f"insert_{n}"))
+        for n, soon in enumerate(deferred):
+            if soon.by is None:
+                write: Any = insert(soon.table).values(_binds(n, soon))
+            else:
+                write = _riding_update(n, soon)
+            carrying = carrying.add_cte(write.cte(_name(n, soon)))
         _CARRYING[shape] = carrying
     return carrying, _merged(parameters, deferred)
 
 
-_GUARDED: dict[tuple[Any, ...], Select[Any]] = {}  # a lone update with its inserts, by shape
+_GUARDED: dict[tuple[Any, ...], Select[Any]] = {}  # a lone update with its writes, by shape
 
 
 def _guarded(
-    update: Update, parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]
+    update_: Update, parameters: Any, deferred: list[_Soon]
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """`update` as a statement that commits alone (no transaction to roll back): each deferred
-    insert selects its values from the rows the update returned, so an update that found
-    another version (no row) inserts nothing either. The statement answers how many rows the
-    update changed:
+    """`update_` carrying the deferred writes, fit to commit alone (no transaction to roll
+    back): each deferred insert selects its values from the rows the update returned, and each
+    deferred update applies only if there is one, so an update that found another version (no
+    row) writes nothing else either. The statement answers how many rows the update changed:
 
-        WITH updated AS (UPDATE … RETURNING id), insert_0 AS (INSERT … SELECT … FROM updated)
+        WITH updated AS (UPDATE … RETURNING id), insert_0 AS (INSERT … SELECT … FROM updated),
+        update_1 AS (UPDATE … WHERE … AND EXISTS (SELECT … FROM updated))
         SELECT count(*) FROM updated
 
     The columns it sets are bound by name (`set_<column>`): inside a WITH clause SQLAlchemy
     does not bind an update's values from the parameters, as it does for a statement of its
     own. Built once per shape."""
-    table = update.table
+    table = update_.table
     assert isinstance(table, Table)
     given = dict(parameters or {})
     setting = sorted(key for key in given if key in table.c)
-    shape = (id(update), tuple(setting), *((t, tuple(sorted(row))) for t, row in deferred))
+    shape = (id(update_), tuple(setting), *_shape(deferred))
     guarded = _GUARDED.get(shape)
     if guarded is None:
         if len(_GUARDED) >= _CACHE_LIMIT:
             _GUARDED.clear()
         values = {key: bindparam(f"set_{key}", type_=table.c[key].type) for key in setting}
-        updated = update.values(values).returning(*table.primary_key.columns).cte("updated")
+        updated = update_.values(values).returning(*table.primary_key.columns).cte("updated")
         guarded = select(func.count()).select_from(updated)
-        for n, (into, row) in enumerate(deferred):
-            names = sorted(row)
-            binds = [bindparam(f"insert_{n}_{key}", type_=into.c[key].type) for key in names]
-            chosen = insert(into).from_select(names, select(*binds).select_from(updated))
-            guarded = guarded.add_cte(chosen.cte(f"insert_{n}"))
+        for n, soon in enumerate(deferred):
+            if soon.by is None:
+                names = sorted(soon.row)
+                binds = _binds(n, soon)
+                chosen = select(*(binds[key] for key in names)).select_from(updated)
+                write: Any = insert(soon.table).from_select(names, chosen)
+            else:
+                write = _riding_update(n, soon).where(exists().select_from(updated))
+            guarded = guarded.add_cte(write.cte(_name(n, soon)))
         _GUARDED[shape] = guarded
     renamed = {(f"set_{key}" if key in table.c else key): value for key, value in given.items()}
     return guarded, _merged(renamed, deferred)
 
 
-def _merged(parameters: Any, deferred: list[tuple[Table, dict[str, Any]]]) -> dict[str, Any]:
+def _merged(parameters: Any, deferred: list[_Soon]) -> dict[str, Any]:
     merged = dict(parameters or {})
-    for n, (_, row) in enumerate(deferred):
-        merged.update({f"insert_{n}_{key}": value for key, value in row.items()})
+    for n, soon in enumerate(deferred):
+        name = _name(n, soon)
+        merged.update({f"{name}_{key}": value for key, value in soon.row.items()})
     return merged
 
 

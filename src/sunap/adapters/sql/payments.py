@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     insert,
     or_,
     select,
@@ -34,7 +35,7 @@ from sunap.application.ports.payments import PaymentPage, PaymentQuery
 from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
 from sunap.domain.payment import NEVER_APPROVED, Payment, PaymentStatus
 
-from .direct import SqlConnection, carries_inserts
+from .direct import DirectConnection, SqlConnection, carries_inserts
 from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
 from .tables import payment_cancels, payments
 
@@ -53,6 +54,13 @@ class _Tracked:
     row: Row | None = None
     cancels: dict[str, Row] = field(default_factory=dict)
     written: tuple[int, Row, dict[str, Row]] | None = None  # what save_all wrote, until commit
+    # The cancel turn (next_cancel_at) as an unlocked read saw it; None with turn_read False:
+    # not read so (a locked read, an attached or new payment).
+    turn_seen: datetime | None = None
+    turn_read: bool = False
+    # A change of the turn decided from that read, sent with the payment's own write (see
+    # claim_cancel_turn): ("take", now, hold until) or ("end", held until, next).
+    turn: tuple[Literal["take", "end"], datetime, datetime] | None = None
 
 
 class SqlPaymentRepository:
@@ -181,7 +189,18 @@ class SqlPaymentRepository:
     async def claim_cancel_turn(
         self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
     ) -> datetime | None:
-        """Conditional UPDATE of a column no aggregate maps, so it never bumps the version."""
+        """Conditional UPDATE of a column no aggregate maps, so it never bumps the version.
+
+        A payment this unit read without a lock, where writes ride on the payment's own
+        (PostgreSQL), takes the turn as that read saw it: held, nothing is sent; free, the
+        payment's write takes it, and is refused as stale (the unit is run again, locked) if
+        another took it since."""
+        folded = self._folds_turn(tenant_id, payment_id)
+        if folded is not None:
+            if folded.turn_seen is not None and folded.turn_seen > now:
+                return folded.turn_seen
+            folded.turn = ("take", now, hold_until)
+            return None
         mine = {"where_id": payment_id, "where_tenant": tenant_id}
         taken = {"next_cancel_at": hold_until, "where_now": now, **mine}
         result = cast(CursorResult[Any], await self._session.execute(_TAKE_CANCEL_TURN, taken))
@@ -195,6 +214,12 @@ class SqlPaymentRepository:
     async def end_cancel_turn(
         self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
     ) -> None:
+        """As the hold it names is still there; sent with the payment's write as
+        claim_cancel_turn's is."""
+        folded = self._folds_turn(tenant_id, payment_id)
+        if folded is not None:
+            folded.turn = ("end", held_until, next_at)
+            return
         await self._session.execute(
             _END_CANCEL_TURN,
             {
@@ -211,14 +236,19 @@ class SqlPaymentRepository:
 
     def writes_pending(self) -> int:
         """How many statements save_all would send now: a payment's insert or versioned
-        update, and one per cancel row new or changed."""
+        update, one per cancel row new or changed unless they ride on the update (one of each
+        kind can), and a turn taken or freed on a payment not written."""
         count = 0
         for tracked in self._tracked.values():
             if tracked.version is None:
                 count += 1 + len(tracked.payment.cancels)
             elif self._changed(tracked):
-                rows = self._cancel_rows(tracked.payment)
-                count += 1 + sum(tracked.cancels.get(row["id"]) != row for row in rows)
+                new, changed = self._cancel_changes(tracked)
+                rows = len(new) + len(changed)
+                rides = self._carries() and len(new) <= 1 and len(changed) <= 1
+                count += 1 + (0 if rides else rows)
+            elif tracked.turn is not None:
+                count += 1
         return count
 
     async def save_all(self) -> builtins.list[Payment]:
@@ -231,6 +261,8 @@ class SqlPaymentRepository:
             elif self._changed(tracked):
                 await self._update(tracked)
                 saved.append(tracked.payment)
+            elif tracked.turn is not None:
+                await self._send_turn(tracked)
         return saved
 
     def saved(self) -> None:
@@ -240,6 +272,13 @@ class SqlPaymentRepository:
                 tracked.version, tracked.row, tracked.cancels = tracked.written
                 tracked.payment.version = tracked.version
                 tracked.written = None
+            if tracked.turn is not None:
+                kind, _, value = tracked.turn
+                if kind == "take":
+                    tracked.turn_seen = value  # held by us until then
+                else:  # freed, or left to another's hold: not known without a read
+                    tracked.turn_read = False
+                tracked.turn = None
 
     def forget_all(self) -> None:
         self._tracked.clear()
@@ -266,7 +305,12 @@ class SqlPaymentRepository:
             for row in rows
             if row[_CANCEL_PREFIX + "id"] is not None
         ]
-        return self._track(payment_row, cancel_rows)
+        first_read = payment_row["id"] not in self._tracked
+        payment = self._track(payment_row, cancel_rows)
+        if lock is None and first_read:
+            tracked = self._tracked[payment.id]
+            tracked.turn_seen, tracked.turn_read = payment_row["next_cancel_at"], True
+        return payment
 
     async def _load(self, stmt: Select[Any]) -> builtins.list[Payment]:
         rows = [dict(r) for r in (await self._session.execute(stmt)).mappings()]
@@ -330,28 +374,94 @@ class SqlPaymentRepository:
         read = tracked.row  # the same columns: both come from payment_to_row
         values = {k: v for k, v in row.items() if read[k] != v}
         values |= {"version": new_version, "where_id": payment.id, "where_version": tracked.version}
+        statement = _UPDATE_PAYMENT
+        if tracked.turn is not None:
+            kind, first, second = tracked.turn
+            statement = (
+                _UPDATE_PAYMENT_TAKING_TURN if kind == "take" else _UPDATE_PAYMENT_ENDING_TURN
+            )
+            values |= (
+                {"turn_now": first, "turn_hold": second}
+                if kind == "take"
+                else {"turn_held": first, "turn_next": second}
+            )
+        session = self._session
+        carried = self._carries()
+        if carried:  # the cancel rows ride on the update (direct.py), or go just before it
+            assert isinstance(session, DirectConnection)
+            new, changed = self._cancel_changes(tracked)
+            for cancel in new:
+                await session.insert_soon(payment_cancels, cancel)
+            for cancel in changed:
+                await session.update_soon(payment_cancels, "id", cancel)
         try:
-            result = cast(CursorResult[Any], await self._session.execute(_UPDATE_PAYMENT, values))
+            result = cast(CursorResult[Any], await session.execute(statement, values))
         except IntegrityError as exc:
             _raise_if_taken(exc, payment)
             raise
         if result.rowcount != 1:
             raise StaleAggregate(
-                f"Payment {payment.id} changed since version {tracked.version} was read."
+                f"Payment {payment.id} changed since version {tracked.version} was read"
+                + (", or its cancel turn was taken." if tracked.turn else ".")
             )
-        tracked.written = (new_version, row, await self._save_cancels(tracked))
+        cancels = self._cancel_rows_by_id(payment) if carried else await self._save_cancels(tracked)
+        tracked.written = (new_version, row, cancels)
 
-    async def _save_cancels(self, tracked: _Tracked) -> dict[str, Row]:
-        written: dict[str, Row] = {}
+    async def _send_turn(self, tracked: _Tracked) -> None:
+        """A turn decided from an unlocked read, on a payment not written: sent on its own."""
+        assert tracked.turn is not None
+        kind, first, second = tracked.turn
+        mine = {"where_id": tracked.payment.id, "where_tenant": tracked.payment.tenant_id}
+        if kind == "end":
+            ended = {"next_cancel_at": second, "where_held_until": first, **mine}
+            await self._session.execute(_END_CANCEL_TURN, ended)
+            return
+        taken = {"next_cancel_at": second, "where_now": first, **mine}
+        result = cast(CursorResult[Any], await self._session.execute(_TAKE_CANCEL_TURN, taken))
+        if result.rowcount != 1:
+            raise StaleAggregate(f"Payment {tracked.payment.id}'s cancel turn was taken.")
+
+    def _carries(self) -> bool:
+        session = self._session
+        return isinstance(session, DirectConnection) and session.defers_writes
+
+    def _folds_turn(self, tenant_id: str, payment_id: str) -> _Tracked | None:
+        """The tracked payment whose turn goes with its own write, if it is one (see
+        claim_cancel_turn)."""
+        tracked = self._tracked.get(payment_id)
+        if (
+            tracked is None
+            or not tracked.turn_read
+            or tracked.payment.tenant_id != tenant_id
+            or not self._carries()
+        ):
+            return None
+        if tracked.turn is not None:  # no use case changes the turn twice in one unit
+            raise RuntimeError(f"A second change of payment {payment_id}'s cancel turn.")
+        return tracked
+
+    def _cancel_changes(self, tracked: _Tracked) -> tuple[builtins.list[Row], builtins.list[Row]]:
+        """The payment's cancel rows to insert, and those to update."""
+        new, changed = [], []
         for row in self._cancel_rows(tracked.payment):
             before = tracked.cancels.get(row["id"])
             if before is None:
-                await self._session.execute(_INSERT_CANCEL, row)
+                new.append(row)
             elif before != row:
-                values = {k: v for k, v in row.items() if k != "id"} | {"where_id": row["id"]}
-                await self._session.execute(_UPDATE_CANCEL, values)
-            written[row["id"]] = row
-        return written
+                changed.append(row)
+        return new, changed
+
+    def _cancel_rows_by_id(self, payment: Payment) -> dict[str, Row]:
+        return {row["id"]: row for row in self._cancel_rows(payment)}
+
+    async def _save_cancels(self, tracked: _Tracked) -> dict[str, Row]:
+        new, changed = self._cancel_changes(tracked)
+        for row in new:
+            await self._session.execute(_INSERT_CANCEL, row)
+        for row in changed:
+            values = {k: v for k, v in row.items() if k != "id"} | {"where_id": row["id"]}
+            await self._session.execute(_UPDATE_CANCEL, values)
+        return self._cancel_rows_by_id(tracked.payment)
 
 
 # -- statements built once: SQLAlchemy then reuses their cache key and compiled form ----------
@@ -366,6 +476,29 @@ _INSERT_PAYMENT = carries_inserts(insert(payments))
 _UPDATE_PAYMENT = carries_inserts(
     update(payments).where(
         payments.c.id == bindparam("where_id"), payments.c.version == bindparam("where_version")
+    )
+)
+# The same, taking the payment's cancel turn if it is free, or freeing the hold it names
+# (claim_cancel_turn, end_cancel_turn): a turn taken meanwhile makes it a stale write.
+_UPDATE_PAYMENT_TAKING_TURN = carries_inserts(
+    _UPDATE_PAYMENT.where(
+        or_(
+            payments.c.next_cancel_at.is_(None),
+            payments.c.next_cancel_at
+            <= bindparam("turn_now", type_=payments.c.next_cancel_at.type),
+        )
+    ).values(next_cancel_at=bindparam("turn_hold", type_=payments.c.next_cancel_at.type))
+)
+_UPDATE_PAYMENT_ENDING_TURN = carries_inserts(
+    _UPDATE_PAYMENT.values(
+        next_cancel_at=case(
+            (
+                payments.c.next_cancel_at
+                == bindparam("turn_held", type_=payments.c.next_cancel_at.type),
+                bindparam("turn_next", type_=payments.c.next_cancel_at.type),
+            ),
+            else_=payments.c.next_cancel_at,
+        )
     )
 )
 
