@@ -1,8 +1,11 @@
+from typing import Any
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
+from sunap.adapters.sql.direct import _Asyncpg
 from sunap.adapters.system import SystemClock
 from sunap.application.billing_commands import IssueBillingKey
 from sunap.application.billing_keys import issue_billing_key
@@ -29,3 +32,26 @@ async def shop(engine: AsyncEngine) -> tuple[Deps, FakeGateway, str, str]:
         deps,
     )
     return deps, toss, tenant_id, key.id
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement asyncpg is given, BEGIN, COMMIT and ROLLBACK included."""
+    seen: list[str] = []
+    for name in ("fetch", "execute"):
+        original = getattr(_Asyncpg, name)
+
+        async def spy(self: Any, sql: str, args: Any, _original: Any = original) -> Any:
+            seen.append(sql.strip())
+            return await _original(self, sql, args)
+
+        monkeypatch.setattr(_Asyncpg, name, spy)
+    for name in ("begin", "commit", "rollback"):
+        original = getattr(_Asyncpg, name)
+
+        async def spy_tx(self: Any, _original: Any = original, _name: str = name) -> None:
+            seen.append(_name.upper())
+            await _original(self)
+
+        monkeypatch.setattr(_Asyncpg, name, spy_tx)
+    return seen

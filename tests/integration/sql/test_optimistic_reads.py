@@ -6,7 +6,6 @@ changed after its unlocked read leaves nothing behind and runs again with a lock
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
-from sunap.adapters.sql.direct import DirectConnection, _Asyncpg
+from sunap.adapters.sql.direct import DirectConnection
 from sunap.adapters.sql.payments import _UPDATE_PAYMENT
 from sunap.adapters.sql.tables import audit_entries, payments
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
@@ -51,29 +50,6 @@ ONLY_POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"], indirect=Tr
 @pytest.fixture
 def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
     return sql_unit_of_work_factory(engine, envelope)
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement asyncpg is given, BEGIN, COMMIT and ROLLBACK included."""
-    seen: list[str] = []
-    for name in ("fetch", "execute"):
-        original = getattr(_Asyncpg, name)
-
-        async def spy(self: Any, sql: str, args: Any, _original: Any = original) -> Any:
-            seen.append(sql.strip())
-            return await _original(self, sql, args)
-
-        monkeypatch.setattr(_Asyncpg, name, spy)
-    for name in ("begin", "commit", "rollback"):
-        original = getattr(_Asyncpg, name)
-
-        async def spy_tx(self: Any, _original: Any = original, _name: str = name) -> None:
-            seen.append(_name.upper())
-            await _original(self)
-
-        monkeypatch.setattr(_Asyncpg, name, spy_tx)
-    return seen
 
 
 def audit_entry(tenant_id: str, payment_id: str, what: str) -> AuditEntry:

@@ -9,7 +9,7 @@ from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.ports.payments import PaymentQuery
 from sunap.application.ports.unit_of_work import UnitOfWorkFactory
 from sunap.domain.errors import InvalidRequest
-from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.payment import Approval, Payment, PaymentMethod, PaymentStatus
 from tests.integration.sql.payments_factory import envelope, later, new_payment
 from tests.support.databases import unique
 
@@ -86,3 +86,61 @@ async def test_a_cursor_we_did_not_issue_is_refused(uow: UnitOfWorkFactory, curs
     async with uow() as tx:
         with pytest.raises(InvalidRequest):
             await tx.payments.list(unique("tnt"), PaymentQuery(cursor=cursor))
+
+
+def refunded(payment: Payment, *amounts: int) -> Payment:
+    """Paid, then refunded in parts, each part its own cancel."""
+    key, now = unique("tpk"), payment.created_at
+    payment.begin_confirm(payment_key=key, amount=payment.amount, idempotency_key=key, now=now)
+    payment.approve(Approval(key, PaymentStatus.DONE, PaymentMethod.CARD, now), now)
+    for amount in amounts:
+        cancel = payment.begin_cancel(
+            cancel_id=unique("cxl"),
+            reason="broken",
+            amount=amount,
+            idempotency_key=unique("ik"),
+            has_refund_account=False,
+            now=now,
+        )
+        assert cancel is not None
+        payment.complete_cancel(cancel.id, transaction_key=unique("tx"), canceled_at=now, now=now)
+    return payment
+
+
+async def test_a_page_brings_each_payments_cancels_in_their_order(engine: AsyncEngine) -> None:
+    """A page and its cancels come in one statement (the page joined to its cancels): each
+    payment once, with its own cancels in order, a payment without any included, on a unit of
+    work that only reads as on one that writes."""
+    tenant = unique("tnt")
+    three = refunded(new_payment(tenant, created_at=later(1)), 1000, 2000, 3000)
+    none = new_payment(tenant, created_at=later(2))
+    one = refunded(new_payment(tenant, created_at=later(3)), 500)
+    await save(sql_unit_of_work_factory(engine, envelope), three, none, one)
+
+    for read_only in (True, False):
+        units = sql_unit_of_work_factory(engine, envelope, read_only=read_only)
+        async with units() as tx:
+            first = await tx.payments.list(tenant, PaymentQuery(limit=2))
+            assert first.next_cursor is not None
+            rest = await tx.payments.list(tenant, PaymentQuery(limit=2, cursor=first.next_cursor))
+        listed = [*first.items, *rest.items]
+        assert [p.id for p in listed] == [one.id, none.id, three.id]
+        assert [[c.amount for c in p.cancels] for p in listed] == [[500], [], [1000, 2000, 3000]]
+        assert [p.balance_amount for p in listed] == [14500, 15000, 9000]
+        assert rest.next_cursor is None
+
+
+async def test_a_unit_of_work_that_only_reads_refuses_to_commit(engine: AsyncEngine) -> None:
+    """It keeps no copy of what it read to compare, so a change made on it would be lost."""
+    payment = new_payment(unique("tnt"))
+    await save(sql_unit_of_work_factory(engine, envelope), payment)
+    reads = sql_unit_of_work_factory(engine, envelope, read_only=True)
+    async with reads() as tx:
+        found = await tx.payments.get(payment.tenant_id, payment.id)
+        assert found is not None
+        found.flag_for_review("looked odd", later(5))
+        with pytest.raises(RuntimeError, match="only reads"):
+            await tx.commit()
+    async with reads() as tx:
+        again = await tx.payments.get(payment.tenant_id, payment.id)
+    assert again is not None and not again.needs_review

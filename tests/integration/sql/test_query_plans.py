@@ -131,14 +131,21 @@ async def plan_of(engine: AsyncEngine, statement: str, params: Any) -> list[str]
 
 def full_scans(plan: list[str], dialect: str) -> list[str]:
     if dialect == "sqlite":  # "SCAN payments" reads every row; "SCAN … USING INDEX" does not
-        return [line for line in plan if re.fullmatch(r"SCAN \w+", line.strip())]
+        # "SCAN page" reads the rows of a page already taken through an index (sorts, below).
+        scans = [line for line in plan if re.fullmatch(r"SCAN \w+", line.strip())]
+        return [line for line in scans if line.strip() != "SCAN page"]
     return [line for line in plan if "Seq Scan" in line]
 
 
 def sorts(plan: list[str], dialect: str) -> list[str]:
+    """Sorts of the payments themselves. A page is taken in its index's order (a subquery with
+    its LIMIT), then joined to its cancels and put in order again: that sort of the page's few
+    rows is above the LIMIT in PostgreSQL's plan, after the page's co-routine in SQLite's."""
     if dialect == "sqlite":
-        return [line for line in plan if "TEMP B-TREE" in line]
-    return [line for line in plan if re.search(r"\bSort\b", line)]
+        end = next((i for i, line in enumerate(plan) if line.strip() == "SCAN page"), len(plan))
+        return [line for line in plan[:end] if "TEMP B-TREE" in line]
+    start = next((i for i, line in enumerate(plan) if "Limit" in line), 0)
+    return [line for line in plan[start:] if re.search(r"\bSort\b", line)]
 
 
 async def test_every_query_of_the_payments_api_reads_through_an_index(

@@ -197,8 +197,10 @@ class DirectConnection:
             if id(statement) in _CARRIERS:
                 self._sent_alone = True
                 return await self._send_carrying(statement, parameters)
+        if self._deferred and id(statement) in _CARRIERS and not _can_ride(self._deferred):
+            await self._send_deferred(inserts_only=True)
         if self._deferred:
-            if id(statement) in _CARRIERS and _can_ride(self._deferred):
+            if id(statement) in _CARRIERS:
                 await self._begin()
                 return await self._send_carrying(statement, parameters)
             await self._send_deferred()
@@ -243,11 +245,17 @@ class DirectConnection:
         """Whether the driver's connection is inside a transaction."""
         return self._driver.in_transaction()
 
-    async def _send_deferred(self) -> None:
+    async def _send_deferred(self, *, inserts_only: bool = False) -> None:
+        """The waiting writes, one statement each, in the order they came. `inserts_only`: the
+        updates stay to ride on the carrier, so that they follow its own update, as without
+        riding: an update of a row another writer locks after the carrier's row must not go
+        first (the two would wait on each other)."""
         deferred, self._deferred = self._deferred, []
         for soon in deferred:
             if soon.by is None:
                 await self.execute(insert_into(soon.table), soon.row)
+            elif inserts_only:
+                self._deferred.append(soon)
             else:
                 await self.execute(*_update_by(soon.table, soon.by, soon.row))
 
@@ -576,10 +584,10 @@ def carries_inserts(statement: Carrier) -> Carrier:
 
 
 def _can_ride(deferred: list[_Soon]) -> bool:
-    """At most one insert and one update per table: the order of several rows written by one
-    statement is not promised."""
-    kinds = [(soon.table, soon.by is None) for soon in deferred]
-    return len(set(kinds)) == len(kinds)
+    """At most one insert per table: the order of several rows inserted by one statement (their
+    `seq`) is not promised. Updates of rows named by key can always ride, each its own clause."""
+    tables = [soon.table for soon in deferred if soon.by is None]
+    return len(set(tables)) == len(tables)
 
 
 def _shape(deferred: list[_Soon]) -> tuple[Any, ...]:

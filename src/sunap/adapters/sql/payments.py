@@ -11,7 +11,7 @@ import binascii
 import builtins
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -19,6 +19,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -64,10 +65,15 @@ class _Tracked:
 
 
 class SqlPaymentRepository:
-    def __init__(self, session: SqlConnection, *, dialect: str, row_locks: bool) -> None:
-        """row_locks: use SELECT … FOR UPDATE (SQLite's BEGIN IMMEDIATE already locks it all)."""
+    def __init__(
+        self, session: SqlConnection, *, dialect: str, row_locks: bool, tracks: bool = True
+    ) -> None:
+        """row_locks: use SELECT … FOR UPDATE (SQLite's BEGIN IMMEDIATE already locks it all).
+        tracks: remember what was read, to write its changes; a unit that only reads does not
+        (a page of payments read, each copied to be compared later, cost a tenth of a list)."""
         self._session = session
         self._tracked: dict[str, _Tracked] = {}
+        self._tracks = tracks
         self._locks = row_locks
         # PostgreSQL locks the payment's row alone first, then reads it with its cancels (see
         # _Lookup); MariaDB has no FOR UPDATE OF and locks the payment's cancels with it, its
@@ -111,25 +117,21 @@ class SqlPaymentRepository:
     async def list(self, tenant_id: str, query: PaymentQuery) -> PaymentPage:
         if not 1 <= query.limit <= MAX_PAGE:
             raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}.")
-        stmt = select(payments).where(payments.c.tenant_id == tenant_id)
-        if query.order_id is not None:
-            stmt = stmt.where(payments.c.order_id == query.order_id)
-        if query.customer_key is not None:
-            stmt = stmt.where(payments.c.customer_key == query.customer_key)
-        if query.status is not None:
-            stmt = stmt.where(payments.c.status == query.status.value)
-        if query.subscription_id is not None:
-            stmt = stmt.where(payments.c.subscription_id == query.subscription_id)
-        if query.cursor is not None:
-            created_at, last_id = _decode_cursor(query.cursor)
-            stmt = stmt.where(
-                or_(
-                    payments.c.created_at < created_at,
-                    and_(payments.c.created_at == created_at, payments.c.id < last_id),
-                )
+        given: dict[str, Any] = {"page_tenant": tenant_id, "page_limit": query.limit + 1}
+        status = query.status.value if query.status is not None else None
+        wanted = list(
+            zip(
+                _PAGE_FILTERS,
+                (query.order_id, query.customer_key, status, query.subscription_id),
+                strict=True,
             )
-        stmt = stmt.order_by(payments.c.created_at.desc(), payments.c.id.desc())
-        items = await self._load(stmt.limit(query.limit + 1))
+        )
+        filters = tuple(name for name, value in wanted if value is not None)
+        given |= {f"page_{name}": value for name, value in wanted if value is not None}
+        if query.cursor is not None:
+            given["page_after_at"], given["page_after_id"] = _decode_cursor(query.cursor)
+        statement = _page_statement(filters, after=query.cursor is not None)
+        items = self._page_of((await self._session.execute(statement, given)).mappings())
         if len(items) <= query.limit:
             return PaymentPage(items=items, next_cursor=None)
         items = items[: query.limit]
@@ -244,9 +246,10 @@ class SqlPaymentRepository:
                 count += 1 + len(tracked.payment.cancels)
             elif self._changed(tracked):
                 new, changed = self._cancel_changes(tracked)
-                rows = len(new) + len(changed)
-                rides = self._carries() and len(new) <= 1 and len(changed) <= 1
-                count += 1 + (0 if rides else rows)
+                if not self._carries():
+                    count += 1 + len(new) + len(changed)
+                else:  # changed rows always ride; new ones when there is one
+                    count += 1 + (len(new) if len(new) > 1 else 0)
             elif tracked.turn is not None:
                 count += 1
         return count
@@ -307,26 +310,27 @@ class SqlPaymentRepository:
         ]
         first_read = payment_row["id"] not in self._tracked
         payment = self._track(payment_row, cancel_rows)
-        if lock is None and first_read:
+        if lock is None and first_read and self._tracks:
             tracked = self._tracked[payment.id]
             tracked.turn_seen, tracked.turn_read = payment_row["next_cancel_at"], True
         return payment
 
-    async def _load(self, stmt: Select[Any]) -> builtins.list[Payment]:
-        rows = [dict(r) for r in (await self._session.execute(stmt)).mappings()]
-        if not rows:
-            return []
-        cancel_stmt = (
-            select(payment_cancels)
-            .where(payment_cancels.c.payment_id.in_([r["id"] for r in rows]))
-            .order_by(payment_cancels.c.payment_id, payment_cancels.c.position)
-        )
-        cancels: dict[str, list[Row]] = {}
-        for c in (await self._session.execute(cancel_stmt)).mappings():
-            cancels.setdefault(c["payment_id"], []).append(dict(c))
-        return [self._track(row, cancels.get(row["id"], [])) for row in rows]
+    def _page_of(self, rows: Iterable[Mapping[str, Any]]) -> builtins.list[Payment]:
+        """Payments from a page's rows, each payment's row once per cancel (see
+        _page_statement), in the order they came."""
+        found: dict[str, tuple[Row, builtins.list[Row]]] = {}
+        for row in rows:
+            payment_id = row["id"]
+            if payment_id not in found:
+                found[payment_id] = ({name: row[name] for name in _PAYMENT_COLUMNS}, [])
+            if row[_CANCEL_PREFIX + "id"] is not None:
+                cancel = {name: row[_CANCEL_PREFIX + name] for name in _CANCEL_COLUMNS}
+                found[payment_id][1].append(cancel)
+        return [self._track(payment, cancels) for payment, cancels in found.values()]
 
     def _track(self, row: Row, cancel_rows: Sequence[Row]) -> Payment:
+        if not self._tracks:
+            return payment_from_row(row, cancel_rows)
         known = self._tracked.get(row["id"])
         if known is not None:  # one object per payment per unit of work
             return known.payment
@@ -387,10 +391,10 @@ class SqlPaymentRepository:
             )
         session = self._session
         carried = self._carries()
-        if carried:  # the cancel rows ride on the update (direct.py), or go just before it
+        new, changed = self._cancel_changes(tracked)
+        if carried:  # the cancel rows ride on the update (direct.py); several new ones follow it
             assert isinstance(session, DirectConnection)
-            new, changed = self._cancel_changes(tracked)
-            for cancel in new:
+            for cancel in new if len(new) == 1 else ():
                 await session.insert_soon(payment_cancels, cancel)
             for cancel in changed:
                 await session.update_soon(payment_cancels, "id", cancel)
@@ -404,8 +408,12 @@ class SqlPaymentRepository:
                 f"Payment {payment.id} changed since version {tracked.version} was read"
                 + (", or its cancel turn was taken." if tracked.turn else ".")
             )
-        cancels = self._cancel_rows_by_id(payment) if carried else await self._save_cancels(tracked)
-        tracked.written = (new_version, row, cancels)
+        if not carried:
+            await self._save_cancels(tracked)
+        elif len(new) > 1:
+            for cancel in new:
+                await session.execute(_INSERT_CANCEL, cancel)
+        tracked.written = (new_version, row, self._cancel_rows_by_id(payment))
 
     async def _send_turn(self, tracked: _Tracked) -> None:
         """A turn decided from an unlocked read, on a payment not written: sent on its own."""
@@ -455,12 +463,13 @@ class SqlPaymentRepository:
         return {row["id"]: row for row in self._cancel_rows(payment)}
 
     async def _save_cancels(self, tracked: _Tracked) -> dict[str, Row]:
-        new, changed = self._cancel_changes(tracked)
-        for row in new:
-            await self._session.execute(_INSERT_CANCEL, row)
-        for row in changed:
-            values = {k: v for k, v in row.items() if k != "id"} | {"where_id": row["id"]}
-            await self._session.execute(_UPDATE_CANCEL, values)
+        for row in self._cancel_rows(tracked.payment):
+            before = tracked.cancels.get(row["id"])
+            if before is None:
+                await self._session.execute(_INSERT_CANCEL, row)
+            elif before != row:
+                values = {k: v for k, v in row.items() if k != "id"} | {"where_id": row["id"]}
+                await self._session.execute(_UPDATE_CANCEL, values)
         return self._cancel_rows_by_id(tracked.payment)
 
 
@@ -522,6 +531,44 @@ _END_CANCEL_TURN = update(payments).where(
     payments.c.next_cancel_at
     == bindparam("where_held_until", type_=payments.c.next_cancel_at.type),
 )
+
+
+# A page of payments (the list): built once per set of filters, its values bound by name. The
+# page is taken first (a subquery, in the order of its index), then joined to its cancels, and
+# ordered again: a sort of the page's few rows only. One round trip, where a second statement
+# for the cancels of the page's ids was compiled anew for each page (its IN list).
+_PAGE_FILTERS = ("order_id", "customer_key", "status", "subscription_id")
+_PAGES: dict[tuple[tuple[str, ...], bool], Select[Any]] = {}
+
+
+def _page_statement(filters: tuple[str, ...], *, after: bool) -> Select[Any]:
+    found = _PAGES.get((filters, after))
+    if found is not None:
+        return found
+    newest_first = (payments.c.created_at.desc(), payments.c.id.desc())
+    page = select(payments).where(payments.c.tenant_id == bindparam("page_tenant"))
+    for name in filters:
+        page = page.where(payments.c[name] == bindparam(f"page_{name}"))
+    if after:  # the cursor: older than the last payment of the page before
+        at = bindparam("page_after_at", type_=payments.c.created_at.type)
+        last_id = bindparam("page_after_id", type_=payments.c.id.type)
+        page = page.where(
+            or_(
+                payments.c.created_at < at,
+                and_(payments.c.created_at == at, payments.c.id < last_id),
+            )
+        )
+    taken = (
+        page.order_by(*newest_first).limit(bindparam("page_limit", type_=Integer)).subquery("page")
+    )
+    cancels = [c.label(_CANCEL_PREFIX + c.key) for c in payment_cancels.c]
+    found = (
+        select(*(taken.c[name] for name in _PAYMENT_COLUMNS), *cancels)
+        .outerjoin(payment_cancels, payment_cancels.c.payment_id == taken.c.id)
+        .order_by(taken.c.created_at.desc(), taken.c.id.desc(), payment_cancels.c.position)
+    )
+    _PAGES[(filters, after)] = found
+    return found
 
 
 class _Lookup:

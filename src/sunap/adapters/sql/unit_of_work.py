@@ -74,8 +74,10 @@ class SqlUnitOfWork:
         outbox_envelope: OutboxEnvelope,
         writer_turn: asyncio.Lock | None = None,
         on_commit: OnCommit | None = None,
+        read_only: bool = False,
     ) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._sessions = sessions
         self._writer_turn = writer_turn
         self._on_commit = on_commit
@@ -103,7 +105,9 @@ class SqlUnitOfWork:
         self.reads_optimistically = (
             isinstance(session, DirectConnection) and dialect == "postgresql"
         )
-        payments = SqlPaymentRepository(session, dialect=dialect, row_locks=row_locks)
+        payments = SqlPaymentRepository(
+            session, dialect=dialect, row_locks=row_locks, tracks=not self._read_only
+        )
         billing_keys = SqlBillingKeyRepository(session, row_locks=row_locks)
         subscriptions = SqlSubscriptionRepository(session, row_locks=row_locks)
         self.payments, self.billing_keys, self.subscriptions = payments, billing_keys, subscriptions
@@ -129,6 +133,8 @@ class SqlUnitOfWork:
             self._writer_turn.release()
 
     async def commit(self) -> None:
+        if self._read_only:  # it kept nothing of what it read: a change would be lost
+            raise RuntimeError("A unit of work that only reads has nothing to commit.")
         session = self._require_session()
         try:
             # The audit and outbox rows go first: on PostgreSQL, one of each rides on the
@@ -212,6 +218,7 @@ def sql_unit_of_work_factory(
             outbox_envelope=outbox_envelope,
             writer_turn=turn,
             on_commit=on_commit,
+            read_only=read_only,
         )
 
     return new_unit_of_work
