@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.e2e.billing_flows import after, charges, get, run_due, subscribe
 from tests.integration.reliability.stack import Stack, running_stack, wait_for
 from tests.support.service import SUNAP, RunningService, running_service_on
+from tests.support.vault import toss_billing_keys_of
 
 pytestmark = pytest.mark.slow
 
@@ -139,11 +140,7 @@ def test_two_schedulers_racing_on_one_database_server_charge_each_period_once(
         assert sorted(c["idempotencyKey"] for c in approved) == sorted(
             f"sunap-charge-{s['id']}-p1-a1" for s in subs
         )
-        toss_keys = {
-            c["path"].rsplit("/", 1)[1]
-            for c in toss.get("/sandbox/calls").json()["items"]
-            if c["path"].startswith("/v1/billing/") and "/authorizations/" not in c["path"]
-        }
+        toss_keys = set(toss_billing_keys_of(service).values())  # opened from the vault
     # At rest on this server, Toss's billing keys are sealed: in no column of any row.
     stored = asyncio.run(_every_row(service.env["SUNAP_DATABASE_URL"]))
     assert toss_keys and stored and not any(key in stored for key in toss_keys)

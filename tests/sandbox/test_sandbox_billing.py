@@ -75,3 +75,39 @@ async def test_an_order_charged_once_is_a_duplicated_order(toss: httpx.AsyncClie
 
     assert again.status_code == 400
     assert again.json()["code"] == "DUPLICATED_ORDER_ID"
+
+
+async def test_the_call_log_names_a_billing_key_by_its_template_never_by_its_value(
+    toss: httpx.AsyncClient,
+) -> None:
+    """The control plane answers anyone who reaches the port: a billing key, a standing right to
+    charge a card, is logged as `{billingKey}`; the rest of each call as it came."""
+    billing = await billing_key(toss, "customer-billing-04")
+    key = billing["billingKey"]
+    charged = await toss.post(
+        f"/v1/billing/{key}",
+        json={
+            "customerKey": "customer-billing-04",
+            "amount": 4900,
+            "orderId": "bill-log-0001",
+            "orderName": "월간 구독",
+        },
+        headers={"Idempotency-Key": "charge-bill-log-0001"},
+    )
+    assert charged.status_code == 200
+    assert (await toss.delete(f"/v1/billing/{key}")).status_code == 200
+    assert (await toss.delete(f"/v1/billing/{key}")).status_code == 404
+
+    listed = await toss.get("/sandbox/calls")
+
+    assert key not in listed.text
+    calls = [(c["method"], c["path"], c["status"]) for c in listed.json()["items"]]
+    assert calls == [
+        ("POST", "/v1/billing/authorizations/issue", 200),
+        ("POST", "/v1/billing/{billingKey}", 200),
+        ("DELETE", "/v1/billing/{billingKey}", 200),
+        ("DELETE", "/v1/billing/{billingKey}", 404),
+    ]
+    charge_call = listed.json()["items"][1]
+    assert charge_call["idempotencyKey"] == "charge-bill-log-0001"
+    assert charge_call["account"] == "default" and charge_call["at"] and charge_call["receivedAt"]

@@ -116,3 +116,22 @@ async def test_an_aborted_payment_sends_its_status(
 
     assert hook.body["data"]["status"] == "ABORTED"
     assert hook.body["data"]["failure"]["code"] == "REJECT_CARD_COMPANY"
+
+
+async def test_the_webhook_log_names_the_deleted_billing_key_the_merchant_gets_it(
+    hooked_toss: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    auth = (
+        await hooked_toss.post("/sandbox/billing/auth", json={"customerKey": "cust-hook-2"})
+    ).json()
+    billing = (await hooked_toss.post("/v1/billing/authorizations/issue", json=auth)).json()
+    await hooked_toss.delete(f"/v1/billing/{billing['billingKey']}")
+
+    sent = await receiver.wait_for("BILLING_DELETED")
+    listed = await hooked_toss.get("/sandbox/webhooks")
+
+    assert sent.body["data"]["billingKey"] == billing["billingKey"]  # Toss sends it to the shop
+    assert billing["billingKey"] not in listed.text  # but the control plane answers anyone
+    [delivery] = listed.json()["items"]
+    assert delivery["eventType"] == "BILLING_DELETED"
+    assert delivery["body"]["data"] == {"billingKey": "{billingKey}", "reason": "삭제 API 요청"}

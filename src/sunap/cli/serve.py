@@ -311,6 +311,8 @@ def banner(
         lines += [
             "*** SANDBOX MODE: no TOSS_SECRET_KEY set. Payments go to the built-in Toss sandbox",
             f"*** at {self_url}{SANDBOX_MOUNT} — no real money moves. Set TOSS_SECRET_KEY for Toss.",
+            f"*** Its control plane at {SANDBOX_MOUNT}/sandbox is open to anyone who reaches this "
+            "port: keep a sandbox-mode service within the team.",
         ]
     else:
         lines.append(f"Toss API: {settings.toss_api_base_url}")

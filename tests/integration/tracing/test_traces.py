@@ -26,6 +26,7 @@ from sunap.bootstrap import build_app
 from sunap.config import Settings
 from tests.support.sandbox_server import loopback_listener, serving
 from tests.support.service import SUNAP
+from tests.support.vault import toss_billing_keys
 
 CALLER_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN_ID = "00f067aa0ba902b7"
@@ -185,12 +186,8 @@ def test_a_billing_key_charge_is_traced_with_the_paths_template_never_the_key(
             headers=auth,
         )
         assert charged.status_code == 200, charged.text
-        calls = client.get("/toss-sandbox/sandbox/calls").json()["items"]
-    toss_key = next(
-        c["path"].rsplit("/", 1)[1]
-        for c in calls
-        if c["path"].startswith("/v1/billing/") and "/authorizations/" not in c["path"]
-    )
+    # Opened from the vault with the embedded default's key file beside the database.
+    toss_key = toss_billing_keys(database_url)[issued.json()["id"]]
     spans = exporter.get_finished_spans()
     charge = [s for s in spans if url_of(s).endswith("/v1/billing/{billingKey}")]
     assert len(charge) == 1, [url_of(s) for s in spans if url_of(s)]

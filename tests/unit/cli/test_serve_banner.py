@@ -1,5 +1,6 @@
 """What `sunap serve` says when it starts: a Toss key without a client key is called out, since
-the hosted checkout page cannot open Toss's window without one."""
+the hosted checkout page cannot open Toss's window without one, and sandbox mode says that its
+control plane is open to anyone who reaches the port."""
 
 from __future__ import annotations
 
@@ -30,3 +31,11 @@ def test_a_client_key_or_the_sandbox_says_nothing_of_it() -> None:
     )
     assert "TOSS_CLIENT_KEY" not in say(keyed)
     assert "TOSS_CLIENT_KEY" not in say(Settings(database_url=POSTGRES))
+
+
+def test_the_sandbox_says_its_control_plane_is_open_to_anyone_on_the_port() -> None:
+    text = say(Settings(database_url=POSTGRES))
+    assert "*** SANDBOX MODE" in text
+    assert "/toss-sandbox/sandbox is open to anyone who reaches this port" in text
+    keyed = say(Settings(database_url=POSTGRES, toss_secret_key=TOSS_KEY))
+    assert "/toss-sandbox/sandbox" not in keyed

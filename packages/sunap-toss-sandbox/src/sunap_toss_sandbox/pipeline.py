@@ -22,6 +22,7 @@ from sunap_toss_sandbox.answers import Answer
 from sunap_toss_sandbox.auth import secret_key_from
 from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
 from sunap_toss_sandbox.clock import toss_time
+from sunap_toss_sandbox.credentials import masked_path
 from sunap_toss_sandbox.faults import Fault
 from sunap_toss_sandbox.idempotency import IdempotencyStore, KeyScope
 from sunap_toss_sandbox.merchant import Merchant
@@ -72,6 +73,7 @@ async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -
     runtime.ensure_started()
     runtime.pump()  # expiries due by now happen before this call looks at anything
     path = route_path(request)
+    logged_path = masked_path(api.path, path)  # never a billing key: see credentials
     received_at = runtime.clock.now()
     log_of_calls = runtime.calls  # a call received before a reset stays out of the new log
     account: Account | None = None  # none when the key is refused
@@ -83,7 +85,7 @@ async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -
     except TossError as error:
         answer = Answer.error(error.code, error.status)
     except Exception:
-        log.exception("sandbox failed on %s %s", request.method, path)
+        log.exception("sandbox failed on %s %s", request.method, logged_path)
         answer = Answer.error("FAILED_INTERNAL_SYSTEM_PROCESSING", 500)
     # In the order the calls came, not the order they were answered: a slow call (a delay
     # fault) stays where it arrived.
@@ -91,7 +93,7 @@ async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -
         log_of_calls,
         {
             "method": request.method,
-            "path": path,
+            "path": logged_path,
             "status": None if answer.dropped else answer.status,
             "idempotencyKey": request.headers.get("idempotency-key"),
             "at": toss_time(received_at),

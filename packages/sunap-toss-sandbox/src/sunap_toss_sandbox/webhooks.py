@@ -16,6 +16,7 @@ import httpx
 
 from sunap_toss_sandbox import choices, identifiers
 from sunap_toss_sandbox.clock import SandboxClock, toss_time
+from sunap_toss_sandbox.credentials import masked_event
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Delivery:
             "state": self.state,
             "createdAt": toss_time(self.created_at),
             "nextAttemptAt": toss_time(self.next_attempt_at) if self.next_attempt_at else None,
-            "body": self.body,
+            "body": masked_event(self.body),  # as listed on the control plane
             "attempts": [attempt.to_json() for attempt in self.attempts],
         }
 
