@@ -4,6 +4,7 @@ kept off stdout, and shell completion that completes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -134,6 +135,37 @@ def test_keys_create_json_hands_the_new_key_to_a_script_and_the_key_works(
     (key,) = plain.stdout.splitlines()
     with service.client(key) as api:
         assert api.get("/v1/payments").status_code == 200
+
+
+def test_keys_create_names_the_new_keys_id_so_a_leaked_key_is_revoked_alone(
+    service: RunningService,
+) -> None:
+    created = as_json(
+        sunap(service, "keys", "create", "--tenant", "cli-id", "--scope", "admin", "--json")
+    )
+    plain = sunap(service, "keys", "create", "--tenant", "cli-id", "--scope", "admin")
+    assert plain.returncode == 0, plain.stderr
+    (leaked,) = plain.stdout.splitlines()  # the key alone, as `| tail -n1` expects
+    found = re.search(r"Its id is (key_\S+) \(fingerprint ([0-9a-f]{8})\)", plain.stderr)
+    assert found is not None, plain.stderr
+    leaked_id, fingerprint = found.groups()
+    # Anyone holding the leaked key finds its row by the fingerprint, which gives none of it away.
+    assert fingerprint == hashlib.sha256(leaked.encode()).hexdigest()[:8]
+    assert fingerprint not in leaked
+
+    listed = as_json(sunap(service, "keys", "list", "--tenant", "cli-id", "--json"))
+    assert {(k["id"], k["fingerprint"]) for k in listed} == {
+        (created["id"], created["fingerprint"]),
+        (leaked_id, fingerprint),
+    }
+    header, *rows = sunap(service, "keys", "list", "--tenant", "cli-id").stdout.splitlines()
+    assert header.split("\t")[:2] == ["id", "fingerprint"]
+    assert any(row.startswith(f"{leaked_id}\t{fingerprint}\tcli-id\t") for row in rows), rows
+
+    assert sunap(service, "keys", "revoke", leaked_id).returncode == 0
+    with service.client(leaked) as api, service.client(created["key"]) as other:
+        assert wait_for(lambda: api.get("/v1/payments").status_code == 401, timeout=15)
+        assert other.get("/v1/payments").status_code == 200
 
 
 def test_tenants_list_json_names_the_account_and_never_a_secret(service: RunningService) -> None:

@@ -29,6 +29,16 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+FINGERPRINT_LENGTH = 8
+
+
+def key_fingerprint(key_hash: str) -> str:
+    """What names a key to an operator without giving any of it away: the start of its stored
+    hash, which anyone holding the key can recompute (`printf %s KEY | sha256sum | cut -c1-8`)
+    and nobody can turn back into a key."""
+    return key_hash[:FINGERPRINT_LENGTH]
+
+
 @dataclass(frozen=True)
 class Principal:
     tenant_id: str

@@ -1,9 +1,11 @@
-"""`sunap keys create --tenant NAME --scope S…` (prints the new key alone on its last line),
-`sunap keys list` (never a key, never a hash) and `sunap keys revoke ID`."""
+"""`sunap keys create --tenant NAME --scope S…` (prints the new key alone on its last line, its id
+and fingerprint on stderr), `sunap keys list` (never a key, never a whole hash) and
+`sunap keys revoke ID`."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,7 +20,9 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     keys = typer.Typer(help="API keys.", no_args_is_help=True)
     keys.command("create", help="Create a tenant (if new) and an API key for it.")(create)
-    keys.command("list", help="Every API key: id, tenant, scopes, creation time.")(list_keys)
+    keys.command("list", help="Every API key: id, fingerprint, tenant, scopes, creation time.")(
+        list_keys
+    )
     keys.command("revoke", help="Delete an API key by its id (from `keys list`).")(revoke)
     app.add_typer(keys, name="keys")
 
@@ -39,13 +43,25 @@ def create(
     from sunap.config import Settings
 
     scopes = frozenset(scope)
-    key = asyncio.run(create_key(Settings(), tenant, scopes))
+    created = asyncio.run(create_key(Settings(), tenant, scopes))
     if json:
-        print_json({"tenant": tenant, "scopes": sorted(scopes), "key": key})
+        print_json(
+            {
+                "id": created.key_id,
+                "fingerprint": created.fingerprint,
+                "tenant": tenant,
+                "scopes": sorted(scopes),
+                "key": created.key,
+            }
+        )
         return
     say(f"Created an API key for tenant '{tenant}' with scopes {', '.join(sorted(scopes))}.")
+    say(
+        f"Its id is {created.key_id} (fingerprint {created.fingerprint}): "
+        f"`sunap keys revoke {created.key_id}` ends it."
+    )
     say("Store it now: only its hash is kept.")
-    print(key)
+    print(created.key)
 
 
 def _scopes() -> frozenset[str]:
@@ -63,11 +79,18 @@ def _known_scopes(scopes: list[str]) -> list[str]:
     return scopes
 
 
-async def create_key(settings: Settings, tenant: str, scopes: frozenset[str]) -> str:
+@dataclass(frozen=True)
+class CreatedKey:
+    key_id: str
+    fingerprint: str
+    key: str  # shown once, never stored
+
+
+async def create_key(settings: Settings, tenant: str, scopes: frozenset[str]) -> CreatedKey:
     from sunap.adapters.sql.api_keys import SqlApiKeyStore
     from sunap.adapters.sql.engine import create_engine
     from sunap.adapters.system import RandomIds, SystemClock
-    from sunap.application.authentication import hash_api_key, new_api_key
+    from sunap.application.authentication import hash_api_key, key_fingerprint, new_api_key
 
     engine = create_engine(settings.database_url)
     try:
@@ -75,14 +98,15 @@ async def create_key(settings: Settings, tenant: str, scopes: frozenset[str]) ->
         ids = RandomIds()
         tenant_id = await store.ensure_tenant(tenant, ids.new_id("ten"))
         key = new_api_key()
+        key_id, key_hash = ids.new_id("key"), hash_api_key(key)
         await store.add_key(
-            key_id=ids.new_id("key"),
+            key_id=key_id,
             tenant_id=tenant_id,
-            key_hash=hash_api_key(key),
+            key_hash=key_hash,
             scopes=scopes,
             now=SystemClock().now(),
         )
-        return key
+        return CreatedKey(key_id=key_id, fingerprint=key_fingerprint(key_hash), key=key)
     finally:
         await engine.dispose()
 
@@ -98,10 +122,11 @@ def list_keys(
         print_json([_as_json(k) for k in listed])
         return
     print_rows(
-        ("id", "tenant", "scopes", "created"),
+        ("id", "fingerprint", "tenant", "scopes", "created"),
         (
             (
                 k.key_id,
+                k.fingerprint,
                 k.tenant_name,
                 ",".join(k.scopes),
                 k.created_at.isoformat(timespec="seconds"),
@@ -139,6 +164,7 @@ async def _revoke(settings: Settings, key_id: str) -> bool:
 def _as_json(listing: ApiKeyListing) -> dict[str, object]:
     return {
         "id": listing.key_id,
+        "fingerprint": listing.fingerprint,
         "tenant": listing.tenant_name,
         "scopes": list(listing.scopes),
         "createdAt": listing.created_at.isoformat(),

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sunap.application.authentication import key_fingerprint
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.ports.api_keys import ApiKeyRecord, TenantRef
 
@@ -19,9 +20,11 @@ from .tables import api_keys, tenants, web_sessions
 
 @dataclass(frozen=True)
 class ApiKeyListing:
-    """What an operator may see of a key: never the key, never its hash."""
+    """What an operator may see of a key: never the key, never its whole hash; its fingerprint
+    (the hash's first characters) tells which row a leaked key is."""
 
     key_id: str
+    fingerprint: str
     tenant_name: str
     scopes: tuple[str, ...]
     created_at: datetime
@@ -101,7 +104,13 @@ class SqlApiKeyStore:
     async def listing(self, tenant_name: str | None = None) -> list[ApiKeyListing]:
         """Every key (or one tenant's), by tenant then oldest first."""
         stmt = (
-            select(api_keys.c.id, api_keys.c.scopes, api_keys.c.created_at, tenants.c.name)
+            select(
+                api_keys.c.id,
+                api_keys.c.key_hash,
+                api_keys.c.scopes,
+                api_keys.c.created_at,
+                tenants.c.name,
+            )
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
             .order_by(tenants.c.name, api_keys.c.created_at, api_keys.c.id)
         )
@@ -112,6 +121,7 @@ class SqlApiKeyStore:
         return [
             ApiKeyListing(
                 key_id=r["id"],
+                fingerprint=key_fingerprint(r["key_hash"]),
                 tenant_name=r["name"],
                 scopes=tuple(sorted(r["scopes"])),
                 created_at=r["created_at"],
