@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -21,7 +22,7 @@ import pytest
 
 from sunap.application.authentication import SCOPES
 from tests.e2e.flows import wait_for
-from tests.support.service import SUNAP, RunningService, free_port
+from tests.support.service import SUNAP, RunningService, free_port, running_service
 
 
 def sunap(
@@ -301,3 +302,15 @@ def test_the_completion_the_scripts_ask_for_completes_commands_scopes_and_status
     )
     assert answer.returncode == 0, answer.stderr
     assert set(answer.stdout.split()) == expected
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_serve_stopped_by_a_signal_shuts_down_cleanly_and_exits_0(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    with running_service(tmp_path) as service:
+        process = service.process
+        assert process is not None
+        service.stop(stop_signal)
+        assert process.returncode == 0, service.logs()[-2000:]
+        assert "Application shutdown complete" in service.logs()

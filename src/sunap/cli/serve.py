@@ -111,6 +111,7 @@ def serve(
     show_banner(banner(settings, f"http://{host}:{port}", self_url, grpc_address), settings)
     log_level = settings.log_level.lower()
     if workers == 1:
+        exit_cleanly_on_sigterm()
         app = build_app(settings, self_url=self_url, grpc_address=grpc_address)
         uvicorn.run(
             app,
@@ -141,6 +142,21 @@ def serve(
             loop="uvloop",
             http=BoundedHttpToolsProtocol,
         )
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM ends `sunap serve` with 0, as SIGINT does. uvicorn shuts down gracefully on it,
+    then raises the signal again for the handler it found in place: Python's default would end
+    the process with 143, which systemd and Kubernetes count as a failed run. (With `--workers`,
+    uvicorn's supervisor already ends with 0.)"""
+    import signal
+
+    from .output import OK
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(OK)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @contextmanager
