@@ -71,17 +71,20 @@ def configuration_refused(error: Exception) -> str | None:
 
 
 def database_unusable(error: Exception) -> str | None:
-    """The database cannot be reached or has no schema yet. Only the driver's first line is
-    shown: a connection or schema error names no row, but the statement's parameters might."""
-    from sqlalchemy.exc import OperationalError
+    """The database cannot be reached, refuses our role, does not exist or has no schema yet, on
+    any backend. Only the driver's first line is shown: such an error names no row, but the
+    statement's parameters might."""
+    from sqlalchemy.exc import DBAPIError
+
+    from sunap.adapters.sql.engine import is_unusable
 
     if isinstance(error, ConnectionError):  # the driver could not even connect
         reason = str(error).splitlines()[0]
-    elif isinstance(error, OperationalError):
+    elif isinstance(error, DBAPIError) and is_unusable(error):
         reason = str(error.orig).splitlines()[0] if error.orig is not None else "unreachable"
     else:
         return None
     return (
-        f"the database cannot be used ({reason}). Check SUNAP_DATABASE_URL, "
-        "and run `sunap migrate` on a new database."
+        f"the database cannot be used ({reason}). Check "
+        "SUNAP_DATABASE_URL, and run `sunap migrate` on a new database."
     )

@@ -153,6 +153,29 @@ def _not_now(driver_error: BaseException) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_NOT_NOW)
 
 
+def is_unusable(error: BaseException) -> bool:
+    """Whether `error` says this database cannot serve Sunap at all, as configured: out of reach
+    (`is_outage`), refusing our role or password, not existing, or without Sunap's schema (not
+    migrated, or migrated by an older release). What an operator fixes in SUNAP_DATABASE_URL or
+    with `sunap migrate`, not a bug."""
+    if is_outage(error) or isinstance(error, sa_exc.OperationalError):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError) or error.orig is None:
+        return False
+    code = error.orig.args[0] if error.orig.args else None
+    if isinstance(code, int):  # PyMySQL
+        return code in _MARIADB_NOT_SET_UP
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_NOT_SET_UP)
+
+
+# PostgreSQL: 28 invalid authorization (no such role, wrong password), 3D000 no such database,
+# 42P01 no such table, 42703 no such column. MariaDB/MySQL: access denied to the database, access
+# denied to the user, unknown database, no such table, no such column.
+_POSTGRES_NOT_SET_UP = ("28", "3D000", "42P01", "42703")
+_MARIADB_NOT_SET_UP = frozenset({1044, 1045, 1049, 1146, 1054})
+
+
 def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
