@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 from urllib.parse import urlsplit
@@ -16,8 +17,15 @@ RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*(s|m|h)\s*$")
 SECONDS_PER = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+# The backends sunap.adapters.sql.engine has a driver for (a unit test keeps the two alike).
+DATABASE_BACKENDS = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mariadb"})
+# The names both our log handler and uvicorn know.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class ConfigurationError(Exception):
-    """The service must not start with these settings."""
+    """The service must not start with these settings. Its message names the setting and never
+    quotes its value: whatever the setting, the rule holds, so no typo of it prints a secret."""
 
 
 class Settings(BaseSettings):
@@ -38,7 +46,7 @@ class Settings(BaseSettings):
     reconcile_delays: str = Field(
         "5,10,20,40,120,600,3600,21600,86400", validation_alias="SUNAP_RECONCILE_DELAYS"
     )
-    worker_poll_seconds: float = Field(1.0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
+    worker_poll_seconds: float = Field(1.0, gt=0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
     # `sunap worker` serves its /metrics here, on SUNAP_HOST; 0 (the default) serves none.
     worker_metrics_port: int = Field(
         0, ge=0, le=65535, validation_alias="SUNAP_WORKER_METRICS_PORT"
@@ -100,7 +108,16 @@ class Settings(BaseSettings):
 
     @property
     def reconcile_delay_seconds(self) -> list[float]:
-        return [float(s) for s in self.reconcile_delays.split(",") if s.strip()]
+        try:
+            delays = [float(s) for s in self.reconcile_delays.split(",") if s.strip()]
+        except ValueError:
+            delays = [math.nan]
+        if not delays or not all(0 <= d < math.inf for d in delays):
+            raise ConfigurationError(
+                "SUNAP_RECONCILE_DELAYS must be one or more delays in seconds, comma-separated, "
+                "such as 5,10,20."
+            )
+        return delays
 
     @property
     def rate_limit_bucket(self) -> tuple[float, float] | None:
@@ -111,8 +128,7 @@ class Settings(BaseSettings):
         found = RATE.match(self.rate_limit)
         if found is None:
             raise ConfigurationError(
-                f"SUNAP_RATE_LIMIT must look like 100/s, 600/m or 3600/h, or be off; "
-                f"got {self.rate_limit!r}."
+                "SUNAP_RATE_LIMIT must look like 100/s, 600/m or 3600/h, or be off."
             )
         count = float(found.group(1))
         if 2 * count < 1:
@@ -145,6 +161,8 @@ class Settings(BaseSettings):
                 "TOSS_SECRET_KEY is set but empty: give the key, or unset it to run on the "
                 "embedded sandbox."
             )
+        if key is not None and (problem := _toss_secret_key_problem(key)) is not None:
+            raise ConfigurationError(f"TOSS_SECRET_KEY: {problem}")
         if key is not None and key.startswith("live_") and not self.production:
             raise ConfigurationError(
                 "TOSS_SECRET_KEY is a live key: set SUNAP_PRODUCTION=true to take real money."
@@ -158,18 +176,39 @@ class Settings(BaseSettings):
                 "SUNAP_PUBLIC_URL must be an http(s) URL with a host and no query, "
                 "such as https://pay.example.com"
             )
-        if not self.reconcile_delay_seconds:
-            raise ConfigurationError("SUNAP_RECONCILE_DELAYS needs at least one delay.")
+        if _database_backend(self.database_url) not in DATABASE_BACKENDS:
+            raise ConfigurationError(
+                "SUNAP_DATABASE_URL must be an sqlite://, postgresql:// or mysql:// (MariaDB) URL."
+            )
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigurationError(f"SUNAP_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}.")
+        _ = self.reconcile_delay_seconds  # refuses a malformed SUNAP_RECONCILE_DELAYS at start
         _ = self.rate_limit_bucket  # refuses a malformed SUNAP_RATE_LIMIT at start
         _ = self.dunning_retry_days
         if self.dunning_final not in ("cancel", "unpaid"):
             raise ConfigurationError("SUNAP_DUNNING_FINAL must be cancel or unpaid.")
         if not _is_time_zone(self.billing_timezone):
             raise ConfigurationError(
-                f"SUNAP_BILLING_TIMEZONE must be an IANA time zone such as Asia/Seoul; "
-                f"got {self.billing_timezone!r}."
+                "SUNAP_BILLING_TIMEZONE must be an IANA time zone such as Asia/Seoul."
             )
         return self
+
+
+def _database_backend(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).get_backend_name()
+    except ArgumentError:  # not a URL at all
+        return None
+
+
+def _toss_secret_key_problem(key: str) -> str | None:
+    # Where `sunap tenants set-toss` checks a tenant's own key: one rule for both.
+    from sunap.application.pg_accounts import secret_key_problem
+
+    return secret_key_problem(key)
 
 
 def _is_base_url(url: str) -> bool:

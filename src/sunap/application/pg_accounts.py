@@ -307,17 +307,32 @@ class AccountRefused(Exception):
 CLIENT_KEY_PREFIXES = ("test_ck_", "live_ck_", "test_gck_", "live_gck_")
 
 
+def secret_key_problem(secret_key: str) -> str | None:
+    """Why `secret_key` cannot be a Toss secret key, if it cannot; never quotes it. The same
+    check for TOSS_SECRET_KEY (the default account) and for a tenant's own account."""
+    if not secret_key.startswith(SECRET_KEY_PREFIXES) or len(secret_key) <= len("test_gsk_"):
+        return "The secret key is not a Toss secret key (test_sk_… or live_sk_…)."
+    return _characters_problem(secret_key, "secret key")
+
+
+def _characters_problem(key: str, what: str) -> str | None:
+    if not (key.isascii() and key.isprintable()) or " " in key:
+        return (
+            f"The {what} holds a character no Toss key has (a space, a control or a "
+            "non-ASCII character: check what was pasted)."
+        )
+    return None
+
+
 def check_account_keys(secret_key: str, client_key: str | None, *, production: bool) -> None:
     """The same rules as for the default account: a live key only in production, a test key
     never in production, and a client key of the same kind as its secret key."""
-    if not secret_key.startswith(SECRET_KEY_PREFIXES) or len(secret_key) <= len("test_gsk_"):
-        raise AccountRefused("The secret key is not a Toss secret key (test_sk_… or live_sk_…).")
-    for key, what in ((secret_key, "secret key"), (client_key or "", "client key")):
-        if not (key.isascii() and key.isprintable()) or " " in key:
-            raise AccountRefused(
-                f"The {what} holds a character no Toss key has (a space, a control or a "
-                "non-ASCII character: check what was pasted)."
-            )
+    for problem in (
+        secret_key_problem(secret_key),
+        _characters_problem(client_key or "", "client key"),
+    ):
+        if problem is not None:
+            raise AccountRefused(problem)
     live = secret_key.startswith("live_")
     if live and not production:
         raise AccountRefused("A live secret key takes real money: only with SUNAP_PRODUCTION=true.")

@@ -93,7 +93,7 @@ def serve(
     from sqlalchemy.engine import make_url
 
     from sunap.adapters.sql.migrate import upgrade
-    from sunap.bootstrap import build_app, loopback_url
+    from sunap.bootstrap import build_app, loopback_url, secret_box
     from sunap.config import Settings
     from sunap.entrypoints.http.protocol import BoundedHttpToolsProtocol
 
@@ -102,6 +102,7 @@ def serve(
     port = port or settings.port
     configure_logging(settings.log_level, settings.log_format)
     refuse_workers(workers, settings)
+    secret_box(settings)  # a malformed SUNAP_SECRETS_KEY is refused before anything starts
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)  # the embedded default migrates itself
     grpc_port = settings.grpc_port if grpc_port is None else grpc_port

@@ -46,7 +46,7 @@ def test_ready_payments_live_a_day_unless_told_otherwise() -> None:
 
 def test_docs_are_served_in_development_and_in_production_only_on_request() -> None:
     assert settings().serves_docs
-    live = {"SUNAP_PRODUCTION": "true", "TOSS_SECRET_KEY": "live_sk_x"}
+    live = {"SUNAP_PRODUCTION": "true", "TOSS_SECRET_KEY": "live_sk_docs_test_only_0001"}
     assert not settings(**live).serves_docs
     assert settings(**live, SUNAP_PUBLIC_DOCS="true").serves_docs
 

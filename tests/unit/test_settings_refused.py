@@ -1,0 +1,83 @@
+"""A setting Sunap refuses stops it with a message that names the setting and never quotes its
+value (docs/operations.md), whichever setting it is: what `sunap` prints is built here."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from sunap.adapters.sql.engine import _ASYNC_DRIVERS
+from sunap.cli import configuration_refused
+from sunap.config import DATABASE_BACKENDS, ConfigurationError, Settings
+
+
+def refusal(**env: str) -> str:
+    with pytest.raises((ConfigurationError, ValidationError)) as refused:
+        Settings.model_validate(env)
+    message = configuration_refused(refused.value)
+    assert message is not None
+    return message
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("SUNAP_DATABASE_URL", "ftp://user:pw-never-shown@host/x"),
+        ("SUNAP_DATABASE_URL", "pw-never-shown"),
+        ("SUNAP_LOG_LEVEL", "LOUD-never-shown"),
+        ("SUNAP_RECONCILE_DELAYS", "abc-never-shown"),
+        ("SUNAP_RECONCILE_DELAYS", "5,-1"),
+        ("SUNAP_RECONCILE_DELAYS", "5,nan"),
+        ("SUNAP_RECONCILE_DELAYS", " , "),
+        ("SUNAP_RATE_LIMIT", "lots-never-shown"),
+        ("SUNAP_BILLING_TIMEZONE", "Mars/never-shown"),
+        ("SUNAP_WORKER_POLL_SECONDS", "-1"),
+        ("SUNAP_WORKER_POLL_SECONDS", "0"),
+        ("TOSS_SECRET_KEY", "garbage-never-shown"),
+        ("TOSS_SECRET_KEY", "test_sk_with a-space-never-shown"),
+    ],
+)
+def test_a_refused_setting_is_named_and_its_value_never_shown(setting: str, value: str) -> None:
+    message = refusal(**{setting: value})
+    assert setting in message
+    assert "never-shown" not in message
+    assert len(value) < 3 or value not in message  # ("0" is in "greater than 0")
+
+
+@pytest.mark.parametrize("level", ["debug", "INFO", "Warning", "ERROR", "critical"])
+def test_every_log_level_both_our_handler_and_uvicorn_know_is_taken(level: str) -> None:
+    assert Settings.model_validate({"SUNAP_LOG_LEVEL": level}).log_level == level
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///sunap.db",
+        "sqlite+aiosqlite:///sunap.db",
+        "postgresql://u@db/sunap",
+        "postgres://u@db/sunap",
+        "postgresql+asyncpg://u@db/sunap",
+        "mysql://u@db/sunap",
+        "mariadb://u@db/sunap",
+    ],
+)
+def test_every_database_url_the_engine_has_a_driver_for_is_taken(url: str) -> None:
+    assert Settings.model_validate({"SUNAP_DATABASE_URL": url}).database_url == url
+
+
+def test_the_settings_know_the_same_backends_as_the_engine() -> None:
+    assert set(_ASYNC_DRIVERS) == DATABASE_BACKENDS
+
+
+def test_toss_secret_key_is_checked_as_tenants_set_toss_checks_a_tenants_key() -> None:
+    from sunap.application.pg_accounts import AccountRefused, check_account_keys
+
+    with pytest.raises(AccountRefused) as refused:
+        check_account_keys("garbage", None, production=False)
+    assert refused.value.args[0] in refusal(TOSS_SECRET_KEY="garbage")
+    assert Settings.model_validate({"TOSS_SECRET_KEY": "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"})
+
+
+def test_reconcile_delays_are_read_as_seconds() -> None:
+    settings = Settings.model_validate({"SUNAP_RECONCILE_DELAYS": "1, 2.5,0"})
+    assert settings.reconcile_delay_seconds == [1.0, 2.5, 0.0]
