@@ -169,6 +169,34 @@ def test_keys_create_names_the_new_keys_id_so_a_leaked_key_is_revoked_alone(
         assert other.get("/v1/payments").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("tenant", "printed"),
+    [
+        ("a?b#c", "/v1/webhooks/toss/a%3Fb%23c"),
+        ("가게 1", "/v1/webhooks/toss/%EA%B0%80%EA%B2%8C%201"),
+        ("plain-shop.1", "/v1/webhooks/toss/plain-shop.1"),
+    ],
+)
+def test_tenants_set_toss_prints_a_webhook_path_that_reaches_the_tenant(
+    service: RunningService, tenant: str, printed: str
+) -> None:
+    secret = service.workdir / f"sk-{hashlib.sha256(tenant.encode()).hexdigest()[:8]}"
+    secret.write_text(f"test_sk_own_{time.time_ns()}")
+    done = sunap(
+        service, "tenants", "set-toss", "--tenant", tenant, "--secret-key-file", str(secret)
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == printed + "\n"
+
+    body = {
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "createdAt": "2026-01-15T09:00:00.000000",
+        "data": {"paymentKey": f"tk{time.time_ns()}", "orderId": "order-nobody", "status": "DONE"},
+    }
+    delivered = httpx.post(f"{service.base_url}{done.stdout.strip()}", json=body, timeout=30)
+    assert delivered.status_code == 200, delivered.text  # the tenant was found: stored
+
+
 def test_tenants_list_json_names_the_account_and_never_a_secret(service: RunningService) -> None:
     service.create_key("cli-tenant", "admin")
     tenants = {t["tenant"]: t for t in as_json(sunap(service, "tenants", "list", "--json"))}

@@ -69,7 +69,15 @@ def set_toss(
         fail(str(refused), USAGE)
     say(f"Tenant '{tenant}' now uses its own Toss account for new payments; point its Toss")
     say("webhooks at this path of Sunap's public URL:")
-    print(f"/v1/webhooks/toss/{tenant}")  # the answer, alone on standard output
+    print(webhook_path(tenant))  # the answer, alone on standard output
+
+
+def webhook_path(tenant: str) -> str:
+    """The tenant's webhook path as Toss must be given it: the name percent-encoded, since a
+    name may hold `?`, `#`, spaces or Korean (the route decodes it back)."""
+    from urllib.parse import quote
+
+    return f"/v1/webhooks/toss/{quote(tenant, safe='')}"
 
 
 async def _set_toss(
