@@ -184,6 +184,18 @@ def test_text_that_is_not_json_is_a_400(api: httpx.Client, body: bytes) -> None:
     refused(post_raw(api, "/v1/payments", body))
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain; charset=utf-8"]
+)
+@pytest.mark.usefixtures("unchanged")
+def test_a_json_body_without_its_content_type_is_a_400_naming_the_header(
+    api: httpx.Client, content_type: str
+) -> None:
+    body = json.dumps(create_body()).encode()  # as `curl -d '{…}'` without -H sends it
+    message = refused(post_raw(api, "/v1/payments", body, **{"Content-Type": content_type}))
+    assert "Content-Type: application/json" in message
+
+
 def test_amounts_run_from_1_to_ten_billion(api: httpx.Client) -> None:
     assert api.post("/v1/payments", json=create_body(amount=TEN_BILLION)).status_code == 201
     for amount in (TEN_BILLION + 1, 2**63, 2**64, 0, -1):

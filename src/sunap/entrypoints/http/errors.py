@@ -3,6 +3,7 @@ Every non-2xx body is {code, message[, …]}."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,9 +63,15 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
         )
 
-    async def on_validation(_: Request, exc: Exception) -> OrjsonResponse:
+    async def on_validation(request: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, RequestValidationError)
-        return OrjsonResponse(error_body("INVALID_REQUEST", validation_message(exc.errors())), 400)
+        problems = exc.errors()
+        message = (
+            NOT_SENT_AS_JSON
+            if body_not_read_as_json(request, problems)
+            else validation_message(problems)
+        )
+        return OrjsonResponse(error_body("INVALID_REQUEST", message), 400)
 
     async def on_http(request: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -86,6 +93,23 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+NOT_SENT_AS_JSON = "The body must be JSON, sent with the header Content-Type: application/json."
+
+
+def body_not_read_as_json(request: Request, problems: Sequence[Mapping[str, Any]]) -> bool:
+    """The whole body was refused because its Content-Type is not JSON's (`curl -d` without
+    `-H`, which sends a form's): FastAPI then hands the endpoint the raw bytes, and pydantic's
+    complaint about them ("a valid dictionary") would not say what to fix."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:  # FastAPI reads a body without one as JSON
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    sent_as_json = media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+    return not sent_as_json and any(tuple(p.get("loc", ())) == ("body",) for p in problems)
 
 
 def allowed_methods(request: Request) -> str:
