@@ -161,8 +161,6 @@ def build_runtime(
     def gateway_for(account: PgAccount) -> PaymentGateway:
         if account.id == DEFAULT_PG_ACCOUNT:
             return default_gateway
-        if sandbox_app is not None:
-            _books_of_its_own(sandbox_app, account)
         own = TossGateway(
             http_client,
             secret_key=account.secret_key,
@@ -174,7 +172,13 @@ def build_runtime(
 
     pg_accounts = SqlPgAccountStore(engine)
     box = secret_box(settings)
-    accounts = PgAccountDirectory(default_account, pg_accounts, box, gateway_for)
+    accounts = PgAccountDirectory(
+        default_account,
+        pg_accounts,
+        box,
+        gateway_for,
+        admit=None if sandbox_app is None else _books_of_its_own(sandbox_app),
+    )
     billing = BillingPolicy(
         zone=ZoneInfo(settings.billing_timezone),
         dunning=Dunning(
@@ -368,19 +372,28 @@ def _backlog_gauges(
     return measure
 
 
-def _books_of_its_own(sandbox_app: Any, account: PgAccount) -> None:
-    """A tenant's own account, as a merchant of the embedded sandbox. The sandbox lets an
-    unregistered key share its default books, where the payments of every tenant on Sunap's
-    default account are: a tenant's own key would reach them there (confirm another tenant's
-    paymentKey as its own, then refund it), which Toss, keeping each merchant's books apart, never
-    allows. Registered by hand first (with a webhook URL), the account is kept as it is."""
-    spec = AccountSpec(
-        secret_key=account.secret_key, client_key=account.client_key, webhook_url=None
-    )
-    try:
-        sandbox_app.state.sandbox.accounts.ensure_registered(spec)
-    except AccountSpecError as refused:  # its client key is another sandbox account's
-        log.warning("the embedded sandbox refused tenant account %s: %s", account.id, refused)
+def _books_of_its_own(sandbox_app: Any) -> Callable[[PgAccount], str | None]:
+    """Admits a tenant's own account once the embedded sandbox holds it as a merchant of its
+    own. The sandbox lets an unregistered key share its default books, where the payments of
+    every tenant on Sunap's default account are: a tenant's own key would reach them there
+    (confirm another tenant's paymentKey as its own, then refund it), which Toss, keeping each
+    merchant's books apart, never allows. So a refused registration (its client key is already
+    another sandbox account's) leaves the account unusable. Asked each time the account is
+    opened; a registration made by hand first (with a webhook URL) is kept as it is, and the
+    sandbox's reset keeps the accounts registered here."""
+    accounts = sandbox_app.state.sandbox.accounts
+
+    def admit(account: PgAccount) -> str | None:
+        spec = AccountSpec(
+            secret_key=account.secret_key, client_key=account.client_key, webhook_url=None
+        )
+        try:
+            accounts.ensure_registered(spec)
+        except AccountSpecError as refused:
+            return f"the embedded sandbox refused it ({refused})"
+        return None
+
+    return admit
 
 
 def _rate_limiter(settings: Settings) -> Limiter | None:

@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sunap_toss_sandbox.accounts import Accounts, AccountSpec
+from sunap_toss_sandbox.accounts import Accounts, AccountSpec, AccountSpecError
 from sunap_toss_sandbox.clock import SandboxClock
 from sunap_toss_sandbox.webhooks import WebhookSender
 from tests.sandbox.flows import open_window, paid_card_payment, register_account
@@ -225,3 +225,22 @@ def test_ensuring_an_account_registers_it_once_and_keeps_a_registration_made_by_
     fresh = accounts.ensure_registered(AccountSpec(SHOP_B, None, None))
     assert accounts.for_secret_key(SHOP_B) is fresh is not accounts.default
     assert accounts.ensure_registered(AccountSpec(SHOP_B, None, None)) is fresh
+
+
+def test_a_reset_keeps_the_accounts_the_host_ensured_with_empty_books() -> None:
+    """`sunap serve` ensures each tenant's own account; were a reset to forget it, the tenant's
+    key would fall back to the default books, where other tenants' payments are (and its client
+    key would be free for anyone to register)."""
+    clock = SandboxClock()
+    accounts = Accounts(clock, WebhookSender(None, clock))
+    ensured = accounts.ensure_registered(AccountSpec(SHOP_A, CLIENT_A, None))
+    by_hand = accounts.register(AccountSpec(SHOP_B, None, None))
+    ensured.merchant.open_window(order_id="order-before-reset", amount=1000, order_name="x")
+
+    accounts.reset()
+
+    assert accounts.for_secret_key(SHOP_A) is ensured is not accounts.default
+    assert ensured.client_key == CLIENT_A and ensured.merchant.payments == {}
+    assert accounts.for_secret_key(SHOP_B) is accounts.default is not by_hand
+    with pytest.raises(AccountSpecError):
+        accounts.register(AccountSpec(UNREGISTERED_KEY, CLIENT_A, None))

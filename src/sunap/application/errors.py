@@ -195,6 +195,7 @@ class UnknownPgAccount(Exception):
 class SharedPgAccount(SunapError, UnknownPgAccount):
     """A tenant's own account has the Toss keys of the default account or of another tenant's:
     Toss keeps one set of orders and payment keys per account, so each tenant would reach the
-    other's payments. Nothing is sent on it until an operator sorts the accounts out."""
+    other's payments. Nothing is sent on it until an operator sorts the accounts out. Also an
+    own account the embedded sandbox refused to hold apart (its client key is another's there)."""
 
     code = "SERVICE_UNAVAILABLE"

@@ -119,19 +119,24 @@ class PgAccountDirectory:
         box: SecretBox,
         make_gateway: Callable[[PgAccount], PaymentGateway],
         *,
+        admit: Callable[[PgAccount], str | None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._default = default
         self._store = store
         self._box = box
         self._make_gateway = make_gateway
+        # Asked each time an own account is opened: None, or why nothing may be sent on it
+        # (the embedded sandbox would not give it books of its own).
+        self._admit = admit
         self._monotonic = monotonic
         self._opened: dict[str, tuple[float, PgAccount]] = {}
         self._gateways: dict[tuple[str, str], PaymentGateway] = {}
         # Digests of own accounts' secret keys by id, with the row's updated_at: the check for
         # shared keys opens a row again only once it has changed.
         self._digests: dict[str, tuple[datetime, str]] = {}
-        self._shared: dict[str, float] = {}  # accounts refused for shared keys, and when
+        # Accounts nothing may be sent on (shared keys, not admitted), when, and what to answer.
+        self._refused: dict[str, tuple[float, str]] = {}
 
     async def account(self, account_id: str) -> PgAccount:
         now = self._monotonic()
@@ -149,9 +154,14 @@ class PgAccountDirectory:
             # Toss keeps one set of orders and payment keys per account: two tenants on one
             # account as if on two would each reach the other's payments. Nothing is sent.
             log.error("PG account %s is also %s's; nothing is sent on it", account_id, holder)
-            self._shared[account_id] = now
-            raise _shared_keys()
-        self._shared.pop(account_id, None)
+            raise self._refuse(account_id, now, SHARED_KEYS)
+        refusal = self._admit(account) if self._admit is not None else None
+        if refusal is not None:
+            log.error(
+                "PG account %s cannot be used: %s; nothing is sent on it", account_id, refusal
+            )
+            raise self._refuse(account_id, now, NOT_ADMITTED)
+        self._refused.pop(account_id, None)
         self._opened[account_id] = (now, account)
         return account
 
@@ -175,10 +185,15 @@ class PgAccountDirectory:
         cached = self._opened.get(account_id)
         if cached is not None and now - cached[0] < ACCOUNT_CACHE_SECONDS:
             return cached[1]
-        refused_at = self._shared.get(account_id)
-        if refused_at is not None and now - refused_at < ACCOUNT_CACHE_SECONDS:
-            raise _shared_keys()
+        refused = self._refused.get(account_id)
+        if refused is not None and now - refused[0] < ACCOUNT_CACHE_SECONDS:
+            raise SharedPgAccount(refused[1])
         return None
+
+    def _refuse(self, account_id: str, now: float, answer: str) -> SharedPgAccount:
+        self._opened.pop(account_id, None)
+        self._refused[account_id] = (now, answer)
+        return SharedPgAccount(answer)
 
     def _gateway_of(self, account: PgAccount) -> PaymentGateway:
         key = (account.id, _fingerprint(account.secret_key))
@@ -293,11 +308,14 @@ def _same_client(one: PgAccount, other: PgAccount) -> bool:
     return one.client_key is not None and one.client_key == other.client_key
 
 
-def _shared_keys() -> SharedPgAccount:
-    return SharedPgAccount(
-        "This tenant's Toss account is set up with keys another account has too; "
-        "nothing is sent to Toss on it until an operator sorts the accounts out."
-    )
+SHARED_KEYS = (
+    "This tenant's Toss account is set up with keys another account has too; "
+    "nothing is sent to Toss on it until an operator sorts the accounts out."
+)
+NOT_ADMITTED = (
+    "This tenant's Toss account cannot be used as it is set up; "
+    "nothing is sent to Toss on it until an operator sorts the account out."
+)
 
 
 class AccountRefused(Exception):

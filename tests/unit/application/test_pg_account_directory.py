@@ -127,6 +127,43 @@ async def test_an_account_refused_for_shared_keys_is_not_looked_at_again_for_a_w
     assert scans == 1
 
 
+async def test_an_account_not_admitted_reaches_nothing_and_is_asked_again_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The embedded sandbox refused to give the account books of its own (someone registered
+    its public client key first): its key would reach the default books, where other tenants'
+    payments are. It answers as an account with shared keys does, and is asked again once the
+    refusal has aged like an opened account."""
+    clock = [0.0]
+    verdicts: list[str | None] = ["clientKey belongs to another account", None]
+    asked: list[str] = []
+
+    def admit(account: PgAccount) -> str | None:
+        asked.append(account.id)
+        return verdicts[len(asked) - 1]
+
+    accounts = PgAccountDirectory(
+        DEFAULT,
+        Accounts(("ten_a", "test_sk_a_0001", "test_ck_a_0001")),
+        BOX,
+        lambda account: FakeGateway(),
+        admit=admit,
+        monotonic=lambda: clock[0],
+    )
+    for _ in range(2):
+        with pytest.raises(SharedPgAccount) as refused:
+            await accounts.gateway("ten_a")
+        assert refused.value.code == "SERVICE_UNAVAILABLE"
+    with pytest.raises(SharedPgAccount):  # inside a transaction too
+        accounts.gateway_at_hand("ten_a")
+    assert asked == ["ten_a"]
+    assert any("ten_a" in r.message and "belongs to another" in r.message for r in caplog.records)
+    clock[0] += ACCOUNT_CACHE_SECONDS
+    assert (await accounts.account("ten_a")).secret_key == "test_sk_a_0001"
+    assert asked == ["ten_a", "ten_a"]
+    assert (await accounts.account(DEFAULT_PG_ACCOUNT)) is DEFAULT  # never asked
+
+
 @pytest.mark.parametrize(
     "secret", ["test_sk_a\u200b0001xyz", "test_sk_a 0001xyz", "test_sk_á0001xyz"]
 )

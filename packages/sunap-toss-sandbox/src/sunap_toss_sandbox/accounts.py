@@ -134,6 +134,8 @@ class Accounts:
         self._webhooks = webhooks
         self.default = Account(clock, webhooks)
         self._registered: dict[str, Account] = {}  # by secret key
+        # Secret keys the host process registered (ensure_registered): kept across a reset.
+        self._kept: set[str] = set()
 
     def register(self, spec: AccountSpec) -> Account:
         """A new account with empty books, or the known one with its keys and URL updated."""
@@ -155,8 +157,11 @@ class Accounts:
 
     def ensure_registered(self, spec: AccountSpec) -> Account:
         """The account of `spec.secret_key`, registered with `spec` only if it was not already
-        (its client key and webhook URL, set by hand, are kept)."""
-        return self._registered.get(spec.secret_key) or self.register(spec)
+        (its client key and webhook URL, set by hand, are kept). A reset empties its books but
+        keeps the account: the host relies on the key never reaching the default books."""
+        account = self._registered.get(spec.secret_key) or self.register(spec)
+        self._kept.add(spec.secret_key)
+        return account
 
     def registered(self) -> list[Account]:
         return list(self._registered.values())
@@ -192,8 +197,13 @@ class Accounts:
             account.merchant.tick()
 
     def reset(self) -> None:
+        """Every account is forgotten but those the host ensured, whose books are emptied."""
         self.default.merchant.reset()
-        self._registered.clear()
+        self._registered = {
+            key: account for key, account in self._registered.items() if key in self._kept
+        }
+        for account in self._registered.values():
+            account.merchant.reset()
 
     def _by_client_key(self, client_key: str) -> Account | None:
         return next(
