@@ -44,6 +44,7 @@ from sunap.application.billing_policy import BillingPolicy
 from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
+from sunap.application.errors import UnknownPgAccount
 from sunap.application.observed_gateway import ObservedGateway
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
@@ -321,6 +322,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if runtime.sandbox_app is not None:
+            await register_own_accounts(runtime)
         await runtime.publisher.start()
         group = WorkerGroup(runtime.workers if settings.run_workers else [], runtime.metrics)
         group.start()
@@ -394,6 +397,23 @@ def _books_of_its_own(sandbox_app: Any) -> Callable[[PgAccount], str | None]:
         return None
 
     return admit
+
+
+async def register_own_accounts(runtime: Runtime) -> None:
+    """Opens every tenant's own account once, at startup, so the embedded sandbox knows each
+    (its payment window refuses a client key it does not know) before a customer comes."""
+    try:
+        own = await runtime.container.pg_accounts.own_accounts()
+    except Exception:  # the database is down: each account is registered when first used
+        log.warning("tenants' own accounts were not registered with the sandbox", exc_info=True)
+        return
+    for sealed in own:
+        try:
+            await runtime.deps.accounts.account(sealed.id)
+        except UnknownPgAccount:  # refused: the directory logged why, and its calls answer 503
+            continue
+        except Exception:  # unsealable, or the database went away: tried again when first used
+            log.warning("PG account %s was not registered with the sandbox", sealed.id)
 
 
 def _rate_limiter(settings: Settings) -> Limiter | None:

@@ -5,6 +5,8 @@ tenants on the default account is: there it would adopt and refund another tenan
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import httpx
 import pytest
 
 from sunap.adapters.crypto.fernet_box import new_key
-from tests.e2e.flows import confirm, paid_payment, toss_calls
+from tests.e2e.flows import confirm, create_payment, paid_payment, pay_in_window, toss_calls
 from tests.support.service import RunningService, running_service
 
 SCOPES = ("payments:read", "payments:write", "payments:cancel")
@@ -65,6 +67,25 @@ def registered_client_keys(sandbox: httpx.Client) -> list[str]:
 
 def status_of(api: httpx.Client, payment: dict[str, Any]) -> str:
     return str(api.get(f"/v1/payments/{payment['id']}").json()["status"])
+
+
+def test_own_accounts_are_registered_when_the_service_starts_so_the_first_customer_can_pay(
+    service: RunningService, keys: dict[str, str], sandbox: httpx.Client
+) -> None:
+    """The payment window of an own account opens only with a client key the sandbox knows:
+    registered on the account's first call to Toss, the first customers got 401."""
+    assert SHOP_F[1] in registered_client_keys(sandbox)  # before any call on shop-f
+    with client_of(service, keys, "shop-f") as f:
+        payment = create_payment(f)
+        page = httpx.get(payment["checkout"]["url"], timeout=30)
+        assert page.status_code == 200
+        link = re.search(r'href="([^"]*/sandbox/checkout\?[^"]*)"', page.text)
+        assert link is not None and f"clientKey={SHOP_F[1]}" in link.group(1)
+        window = httpx.get(html.unescape(link.group(1)), timeout=30)
+        assert window.status_code == 200, window.text
+        with httpx.Client(base_url=service.sandbox_url, auth=(SHOP_F[0], ""), timeout=30) as w:
+            done = confirm(f, payment, pay_in_window(w, payment))
+    assert done.status_code == 200 and done.json()["status"] == "DONE", done.text
 
 
 def test_after_a_sandbox_reset_an_own_account_still_cannot_reach_the_default_books(
