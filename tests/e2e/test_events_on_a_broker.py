@@ -131,6 +131,7 @@ def test_a_payments_life_reaches_the_broker_as_cloudevents_in_order(
     for event in events:
         assert event["specversion"] == "1.0" and event["source"] == "sunap"
         assert event["subject"] == payment["id"]
+        assert event["tenant"] == TENANT  # the name its keys were made for, as the intake's
         assert event["datacontenttype"] == "application/json"
         assert event["time"]
 

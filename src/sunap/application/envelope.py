@@ -23,7 +23,8 @@ class EnvelopeFactory:
     # CloudEvents `traceparent` extension (the distributed-tracing extension).
     trace_context: Callable[[], str | None] | None = None
 
-    def __call__(self, aggregate: Aggregate, event: DomainEvent) -> dict[str, Any]:
+    def __call__(self, aggregate: Aggregate, event: DomainEvent, tenant: str) -> dict[str, Any]:
+        """`tenant`: the aggregate's tenant's name (the one its API keys were made for)."""
         envelope: dict[str, Any] = {
             "specversion": "1.0",
             "id": self.ids.new_id("evt"),
@@ -33,7 +34,7 @@ class EnvelopeFactory:
             "time": rfc3339(self.clock.now()),
             "datacontenttype": "application/json",
             "sequence": event.position,
-            "tenant": aggregate.tenant_id,
+            "tenant": tenant,
             "data": aggregate_resource(_as_left_by(event, aggregate)),
         }
         traceparent = self.trace_context() if self.trace_context is not None else None

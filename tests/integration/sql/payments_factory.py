@@ -17,9 +17,10 @@ from tests.support.databases import unique
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
 
-def envelope(payment: Payment, event: PaymentEvent) -> dict[str, Any]:
+def envelope(payment: Payment, event: PaymentEvent, tenant: str) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
+        "tenant": tenant,
         "type": event.type,
         "subject": payment.id,
         "sequence": event.sequence,

@@ -10,11 +10,12 @@ from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.direct import _Asyncpg
-from sunap.adapters.sql.tables import audit_entries
+from sunap.adapters.sql.tables import audit_entries, tenants
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.audit_kinds import AuditStatus, AuditType, pg_call_type
 from sunap.application.errors import StaleAggregate
@@ -159,6 +160,27 @@ async def test_commit_writes_exactly_one_outbox_row_per_event_with_debezium_colu
     assert [r["payload"]["sequence"] for r in rows] == [1, 2]
     assert all(r["id"] == r["payload"]["id"] and r["published_at"] is None for r in rows)
     assert rows[1]["payload"]["data"] == {"status": "DONE", "balanceAmount": 15000}
+
+
+async def test_events_name_their_tenant_as_its_keys_were_made_for_it_read_once(
+    uow: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    """A consumer routes an event by the name `keys create --tenant` was given (the one the
+    order intake takes); the internal id is shown nowhere. A name never changes: it is read
+    once per tenant and process, so the rename below (which Sunap never does) goes unseen."""
+    name = unique("shop")
+    tenant_id = await SqlApiKeyStore(engine).ensure_tenant(name, unique("ten"))
+    first, second = new_payment(tenant_id), new_payment(tenant_id)
+    await save_new(uow, first)
+    async with engine.begin() as conn:
+        await conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(name="renamed"))
+    await save_new(uow, second)
+    no_row = new_payment(unique("tnt"))  # a tenant id no `keys create` made
+    await save_new(uow, no_row)
+
+    assert (await outbox_rows(engine, first.id))[0]["payload"]["tenant"] == name
+    assert (await outbox_rows(engine, second.id))[0]["payload"]["tenant"] == name
+    assert (await outbox_rows(engine, no_row.id))[0]["payload"]["tenant"] == no_row.tenant_id
 
 
 async def test_leaving_without_commit_writes_neither_the_payment_nor_an_outbox_row(

@@ -30,7 +30,7 @@ def test_two_cancels_in_one_commit_each_carry_the_state_they_left() -> None:
     payment.flag_for_review("checked by the test", LATER)  # changed after the last event
     envelope = EnvelopeFactory(SequentialIds(), FakeClock(LATER))
 
-    partial, whole = (envelope(payment, event) for event in payment.events)
+    partial, whole = (envelope(payment, event, "shop-a") for event in payment.events)
 
     assert partial["type"] == "payment.partially_canceled"
     assert (partial["data"]["status"], partial["data"]["balanceAmount"]) == (
@@ -38,6 +38,7 @@ def test_two_cancels_in_one_commit_each_carry_the_state_they_left() -> None:
         13000,
     )
     assert len(partial["data"]["cancels"]) == 1
+    assert partial["tenant"] == whole["tenant"] == "shop-a"  # the name, not the tenant's id
     assert whole["type"] == "payment.canceled"
     assert (whole["data"]["status"], whole["data"]["balanceAmount"]) == ("CANCELED", 0)
     assert whole["data"]["needsReview"]  # the last event shows the payment as committed

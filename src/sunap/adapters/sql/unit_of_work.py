@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sunap.application.ports.audit import AuditLog
@@ -28,9 +29,10 @@ from .direct import DirectConnection, SqlConnection, insert_soon, takes_direct_p
 from .engine import SQLITE_BUSY_TIMEOUT, reader
 from .payments import SqlPaymentRepository
 from .subscriptions import SqlSubscriptionRepository
-from .tables import outbox
+from .tables import outbox, tenants
 
-OutboxEnvelope = Callable[[Aggregate, DomainEvent], dict[str, Any]]
+# The envelope of one event, given the aggregate's tenant's name.
+OutboxEnvelope = Callable[[Aggregate, DomainEvent, str], dict[str, Any]]
 # Told of the payments a commit saved, with the events it wrote, once it is durable (e.g. to wake
 # WatchPayment streams, to count approvals).
 OnCommit = Callable[[Sequence[Payment]], None]
@@ -75,9 +77,12 @@ class SqlUnitOfWork:
         writer_turn: asyncio.Lock | None = None,
         on_commit: OnCommit | None = None,
         read_only: bool = False,
+        tenant_names: dict[str, str] | None = None,
     ) -> None:
         self._engine = engine
         self._read_only = read_only
+        # Tenants' names by id, shared by the process's units of work: a name never changes.
+        self._tenant_names = {} if tenant_names is None else tenant_names
         self._sessions = sessions
         self._writer_turn = writer_turn
         self._on_commit = on_commit
@@ -137,6 +142,7 @@ class SqlUnitOfWork:
             raise RuntimeError("A unit of work that only reads has nothing to commit.")
         session = self._require_session()
         try:
+            await self._learn_tenant_names(session)
             # The audit and outbox rows go first: on PostgreSQL, one of each rides on the
             # payment's versioned update (direct.insert_soon), one round trip for three.
             await self._audit.flush()
@@ -171,9 +177,22 @@ class SqlUnitOfWork:
         for repository in self._repositories:
             repository.forget_all()
 
+    async def _learn_tenant_names(self, session: SqlConnection) -> None:
+        """Events name their tenant as its keys were made for it (`keys create --tenant`). Read
+        once per tenant and process, before anything is queued: a commit costs no statement."""
+        for repository in self._repositories:
+            for aggregate in repository.with_events():
+                tenant_id = aggregate.tenant_id
+                if tenant_id not in self._tenant_names:
+                    found = select(tenants.c.name).where(tenants.c.id == tenant_id)
+                    name = await session.scalar(found)
+                    # No row: a tenant made by hand, never by `keys create`; it keeps its id.
+                    self._tenant_names[tenant_id] = tenant_id if name is None else str(name)
+
     async def _write_outbox(self, session: SqlConnection, aggregate: Aggregate) -> None:
+        tenant = self._tenant_names[aggregate.tenant_id]
         for event in aggregate.events:
-            envelope = self._outbox_envelope(aggregate, event)
+            envelope = self._outbox_envelope(aggregate, event, tenant)
             await insert_soon(
                 session,
                 outbox,
@@ -210,6 +229,7 @@ def sql_unit_of_work_factory(
     # SQLite has one writer at a time. Units of work of this process queue for it in order here,
     # instead of all spinning in SQLite's busy handler, where a waiter can starve for seconds.
     turn = asyncio.Lock() if engine.dialect.name == "sqlite" and not read_only else None
+    tenant_names: dict[str, str] = {}
 
     def new_unit_of_work() -> UnitOfWork:
         return SqlUnitOfWork(
@@ -219,6 +239,7 @@ def sql_unit_of_work_factory(
             writer_turn=turn,
             on_commit=on_commit,
             read_only=read_only,
+            tenant_names=tenant_names,
         )
 
     return new_unit_of_work
