@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.flows import paid_payment, toss_calls, wait_for
 from tests.e2e.test_virtual_accounts import deposited, issued_account
 from tests.support.service import SUNAP, RunningService, running_service
+from tests.support.webhook_signing import sign_toss
 
 
 @pytest.fixture()
@@ -148,6 +149,27 @@ def test_an_event_type_sunap_does_not_act_on_is_kept_as_type_id_and_size(
         "size": len(json.dumps(body)),
     }
     assert kept["status"] == "IGNORED"
+
+
+def test_a_signed_delivery_is_refused_where_no_webhook_secret_can_verify_it(
+    service: RunningService,
+) -> None:
+    """This service has no TOSS_WEBHOOK_SECRET: a signature it cannot check was stored (200)."""
+    body = json.dumps({"eventType": "payout.changed", "eventId": "evt_signed_0001"}).encode()
+    sent_at = datetime.now().astimezone().isoformat()
+    response = httpx.post(
+        f"{service.base_url}/v1/webhooks/toss",
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "tosspayments-webhook-transmission-time": sent_at,
+            "tosspayments-webhook-signature": sign_toss(body, sent_at, "someone-elses-secret"),
+        },
+        timeout=30,
+    )
+    assert response.status_code == 401 and response.json()["code"] == "INVALID_SIGNATURE"
+    assert not [d for d in stored_deliveries(service) if d["event_type"] == "payout.changed"]
+    assert "TOSS_WEBHOOK_SECRET" in service.logs()
 
 
 def test_a_virtual_accounts_secret_never_rests_on_disk(

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import audit
 from .audit_kinds import AuditStatus, webhook_type
 from .deps import Deps
-from .pg_accounts import PgAccount
+from .pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount
 from .ports.webhook_format import NoticeKind, SignatureInvalid, WebhookMalformed, WebhookNotice
 from .ports.webhook_inbox import DeliveryStatus, WebhookDelivery, WebhookInbox
+
+log = logging.getLogger("sunap.webhooks")
 
 # Room for the account id in front of the key; a longer key is stored as its digest.
 MAX_DEDUP_KEY = 400
@@ -64,7 +67,18 @@ async def receive_toss_webhook(
     wire = deps.webhook_format
     signing_secrets = list(account.webhook_secrets)
     signed = wire.is_signed(headers)
-    if signed and signing_secrets:
+    if signed and not signing_secrets:
+        # A signature nothing here can check is not taken on trust.
+        log.warning(
+            "a signed webhook delivery to PG account %s was refused: no webhook secret is "
+            "configured to verify it (%s)",
+            account.id,
+            _where_the_secret_goes(account.id),
+        )
+        raise WebhookRejected(
+            401, "INVALID_SIGNATURE", "The delivery is signed, and no secret to verify it is set."
+        )
+    if signed:
         try:
             wire.verify(body, headers, signing_secrets, deps.clock.now())
         except SignatureInvalid as invalid:
@@ -91,6 +105,12 @@ async def receive_toss_webhook(
     if repeats == 1:  # a repeated identical delivery is audited once, however often it comes
         await _audit_duplicate(notice, stored.dedup_key, account.id, deps)
     return WebhookReceipt(None, duplicate=True, event_type=notice.event_type)
+
+
+def _where_the_secret_goes(pg_account_id: str) -> str:
+    if pg_account_id == DEFAULT_PG_ACCOUNT:
+        return "set TOSS_WEBHOOK_SECRET"
+    return "give it with `sunap tenants set-toss --webhook-secret-file`"
 
 
 def _stored(

@@ -271,6 +271,36 @@ async def test_a_signed_delivery_with_a_bad_signature_is_401_and_stores_nothing(
     assert inbox.rows == {}
 
 
+@pytest.mark.parametrize(
+    ("account_id", "hint"),
+    [
+        ("default", "TOSS_WEBHOOK_SECRET"),
+        ("ten_own", "sunap tenants set-toss --webhook-secret-file"),
+    ],
+)
+async def test_a_signed_delivery_at_an_account_with_no_secret_is_401_and_says_what_to_set(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    account_id: str,
+    hint: str,
+) -> None:
+    """A signature nothing here can verify is not taken on trust (it was stored, 200)."""
+    body = b'{"eventType":"payout.changed","eventId":"evt_79"}'
+    sent_at = clock.now().isoformat()
+    headers = {
+        "tosspayments-webhook-transmission-time": sent_at,
+        "tosspayments-webhook-signature": sign_toss(body, sent_at, SECRET),
+    }
+    account = PgAccount(account_id, "test_sk_unit", None, ())
+    with pytest.raises(WebhookRejected) as rejected:
+        await receive_toss_webhook(body, headers, inbox, deps, account)
+    assert (rejected.value.status, rejected.value.code) == (401, "INVALID_SIGNATURE")
+    assert inbox.rows == {}
+    assert any(account_id in r.message and hint in r.message for r in caplog.records)
+
+
 async def test_an_unsigned_payout_event_is_refused_once_a_secret_is_configured(
     inbox: InMemoryWebhookInbox, deps: Deps
 ) -> None:
