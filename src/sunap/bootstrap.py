@@ -33,6 +33,7 @@ from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.payment_versions import SqlPaymentVersions
 from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
+from sunap.adapters.sql.schema import SchemaCheck
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.web_sessions import SqlWebSessionStore
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
@@ -219,6 +220,15 @@ def build_runtime(
             return False
         return True
 
+    schema = SchemaCheck(engine)
+
+    async def schema_is_current() -> bool:
+        try:
+            return await schema.is_current()
+        except Exception:  # cannot tell: the reachability check speaks for the database
+            log.warning("could not read the database's schema revision", exc_info=True)
+            return True
+
     webhooks = SqlWebhookInbox(engine)
     public_url = (settings.public_url or self_url).rstrip("/")
     links = _checkout_links(box, settings)
@@ -229,6 +239,7 @@ def build_runtime(
         webhooks=webhooks,
         pg_accounts=pg_accounts,
         is_ready=is_ready,
+        schema_is_current=schema_is_current,
         checkout_url=_checkout_url(links, public_url, clock),
         changes=changes,
         rate_limiter=_rate_limiter(settings),

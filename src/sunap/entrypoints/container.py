@@ -27,6 +27,9 @@ class Container:
     webhooks: WebhookInbox
     pg_accounts: PgAccountStore
     is_ready: Callable[[], Awaitable[bool]]  # the database answers
+    # Whether the database's schema is the one this release expects (`sunap migrate` ran);
+    # None: not checked.
+    schema_is_current: Callable[[], Awaitable[bool]] | None = None
     checkout_url: Callable[[Payment], str | None] = lambda _payment: None
     rate_limiter: Limiter | None = None  # None: no rate limit
     metrics_token: str | None = None  # None: /metrics is open

@@ -61,7 +61,11 @@ def create_app(
     install_openapi(app)
     limits = {webhooks.WEBHOOKS: webhooks.WEBHOOK_BODY_LIMIT}
     app.add_middleware(BodyLimit, limit=API_BODY_LIMIT, by_prefix=limits)
-    app.add_middleware(ErrorBoundary, is_outage=container.is_outage)
+    app.add_middleware(
+        ErrorBoundary,
+        is_outage=container.is_outage,
+        schema_is_current=container.schema_is_current,
+    )
     app.add_middleware(RequestObservation, metrics=metrics)  # outermost: ids and counts all
     app.include_router(payments.router)
     app.include_router(billing.router)

@@ -3,8 +3,8 @@ that stays open.
 
 Starlette's own last resort (ServerErrorMiddleware) answers and then raises again, and uvicorn
 closes a keep-alive connection whose request raised. Here the exception ends instead: the
-database being unreachable is `503 SERVICE_UNAVAILABLE` with `Retry-After`, anything else is
-logged and `500 INTERNAL_ERROR`. An exception raised after the whole answer went out (a mounted
+database being unreachable, or not at this release's schema (`sunap migrate` not run), is
+`503 SERVICE_UNAVAILABLE` with `Retry-After`; anything else is logged and `500 INTERNAL_ERROR`. An exception raised after the whole answer went out (a mounted
 app that answered and raised again) is logged and dropped. Only one raised halfway through an
 answer still goes up: nothing but closing the connection can end half an answer.
 """
@@ -12,7 +12,7 @@ answer still goes up: nothing but closing the connection can end half an answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,12 +22,20 @@ from .json_response import OrjsonResponse
 log = logging.getLogger("sunap.http")
 
 OUTAGE_RETRY_AFTER_SECONDS = 5
+NOT_MIGRATED = "The database is not at this release's schema: run `sunap migrate`."
 
 
 class ErrorBoundary:
-    def __init__(self, app: ASGIApp, *, is_outage: Callable[[BaseException], bool]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        is_outage: Callable[[BaseException], bool],
+        schema_is_current: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         self.app = app
         self.is_outage = is_outage
+        self.schema_is_current = schema_is_current
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,20 +59,31 @@ class ErrorBoundary:
                 return
             if started:
                 raise
-            await self.answer(error)(scope, receive, send)
+            await (await self.answer(error))(scope, receive, send)
 
-    def answer(self, error: Exception) -> OrjsonResponse:
+    async def answer(self, error: Exception) -> OrjsonResponse:
+        # Engines hide bound parameters, so the first line names the failure and no value.
+        first_line = str(error).partition("\n")[0][:200]
         if self.is_outage(error):
-            # Engines hide bound parameters, so the first line names the failure and no value.
-            first_line = str(error).partition("\n")[0][:200]
             log.warning("the database is unreachable: %s: %s", type(error).__name__, first_line)
-            return OrjsonResponse(
-                error_body("SERVICE_UNAVAILABLE", "The database is unreachable; retry later."),
-                status_code=503,
-                headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+            return unavailable("The database is unreachable; retry later.")
+        if self.schema_is_current is not None and not await self.schema_is_current():
+            log.error(
+                "the database is not at this release's schema (run `sunap migrate`): %s: %s",
+                type(error).__name__,
+                first_line,
             )
+            return unavailable(NOT_MIGRATED)
         log.error("unexpected error", exc_info=error)
         return OrjsonResponse(
             error_body("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed."),
             status_code=500,
         )
+
+
+def unavailable(message: str) -> OrjsonResponse:
+    return OrjsonResponse(
+        error_body("SERVICE_UNAVAILABLE", message),
+        status_code=503,
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )

@@ -7,15 +7,18 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import metrics_of
 
 from .container import container_of
-from .error_boundary import OUTAGE_RETRY_AFTER_SECONDS
+from .error_boundary import NOT_MIGRATED, OUTAGE_RETRY_AFTER_SECONDS
 from .errors import ApiError, error_body
 from .json_response import OrjsonResponse
 from .openapi import documented
 from .resources import Status
 from .strict_input import StrictRoute
+
+NOT_MIGRATED_STATE = "not migrated"
 
 router = APIRouter(tags=["operations"], route_class=StrictRoute)
 
@@ -29,23 +32,36 @@ async def healthz() -> Response:
 
 @router.get(
     "/readyz",
-    summary="The database (and the broker, when one is set) is reachable",
+    summary="The database is reachable and migrated (and the broker, when one is set, reachable)",
     **documented(scope=None, model=Status),
 )
 async def readyz(request: Request) -> Response:
     container = container_of(request)
-    checks = {"database": "ok" if await container.is_ready() else "unreachable"}
+    checks = {"database": await database_state(container)}
     if container.broker_reachable is not None:
         checks["broker"] = "ok" if await container.broker_reachable() else "unreachable"
     down = [name for name, state in checks.items() if state != "ok"]
     if not down:
         return OrjsonResponse({"status": "ready", "checks": checks})
-    body = error_body("SERVICE_UNAVAILABLE", f"Unreachable: {', '.join(down)}.", checks=checks)
+    message = NOT_MIGRATED if checks["database"] == NOT_MIGRATED_STATE else None
+    body = error_body(
+        "SERVICE_UNAVAILABLE", message or f"Unreachable: {', '.join(down)}.", checks=checks
+    )
     return OrjsonResponse(
         body,
         status_code=503,
         headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
     )
+
+
+async def database_state(container: Container) -> str:
+    """`ok`, `unreachable`, or `not migrated`: reachable, but not at the schema this release
+    expects (a release started before `sunap migrate`), where every query would fail."""
+    if not await container.is_ready():
+        return "unreachable"
+    if container.schema_is_current is not None and not await container.schema_is_current():
+        return NOT_MIGRATED_STATE
+    return "ok"
 
 
 @router.get(

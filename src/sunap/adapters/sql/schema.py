@@ -1,0 +1,41 @@
+"""Is the database at the schema this release's code was written for? A release started before
+`sunap migrate` ran (or on an older schema) is not ready, and says so instead of answering 500."""
+
+from __future__ import annotations
+
+import functools
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .migrate import alembic_config
+
+
+@functools.cache
+def expected_revisions() -> frozenset[str]:
+    """The head revisions of migrations/: what `sunap migrate` brings a database to."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+class SchemaCheck:
+    """Asks the database once it is current and remembers that (a schema does not go back while
+    the process runs); asks again each time while it is not, so `sunap migrate` is noticed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._current = False
+
+    async def is_current(self) -> bool:
+        """Raises what the driver raises when the database cannot be read."""
+        if not self._current:
+            async with self._engine.connect() as connection:
+                found = await connection.run_sync(_revisions)
+            self._current = found == expected_revisions()
+        return self._current
+
+
+def _revisions(connection: Connection) -> frozenset[str]:
+    # No alembic_version table (a database never migrated) reads as no revision at all.
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
