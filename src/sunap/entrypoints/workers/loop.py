@@ -1,5 +1,9 @@
 """Run one unit of background work over and over: at once while there is work, otherwise after a
-pause; an error is logged and counted, then retried after a growing pause. Never crashes the host."""
+pause; an error is logged and counted, then retried after a growing pause. Never crashes the host.
+
+A failure the step expects and reports itself (the relay's broker being down: its own log line
+and `sunap_relay_errors_total`) is retried the same way but is no crash: no traceback, and not
+counted in `sunap_worker_errors_total`, which stays the count of unexpected errors."""
 
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ class Worker:
     name: str
     step: Callable[[], Awaitable[int]]  # does one batch; returns how many items it handled
     poll_seconds: float = 1.0
+    # Failures the step has already logged and counted as its own: retried, not a crash.
+    reported: tuple[type[Exception], ...] = ()
 
     async def run(self, metrics: Metrics, stop: asyncio.Event) -> None:
         pause_after_error = self.poll_seconds
@@ -31,9 +37,12 @@ class Worker:
                     handled = await self.step()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("worker %s failed; retrying in %.1fs", self.name, pause_after_error)
-                metrics.worker_errors.labels(worker=self.name).inc()
+            except Exception as error:
+                if not isinstance(error, self.reported):
+                    log.exception(
+                        "worker %s failed; retrying in %.1fs", self.name, pause_after_error
+                    )
+                    metrics.worker_errors.labels(worker=self.name).inc()
                 await _sleep_unless(stop, pause_after_error)
                 pause_after_error = min(pause_after_error * 2, MAX_ERROR_PAUSE)
                 continue

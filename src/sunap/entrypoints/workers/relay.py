@@ -96,7 +96,9 @@ class OutboxRelay:
         )
 
     def worker(self, poll_seconds: float, name: str = "relay") -> Worker:
-        return Worker(name, self.publish_batch, poll_seconds)
+        # A broker that does not acknowledge is logged and counted here (relay errors), and the
+        # events wait in the outbox: an outage of the broker, not a crash of the worker.
+        return Worker(name, self.publish_batch, poll_seconds, reported=(PublishFailed,))
 
     def _lag_due(self) -> bool:
         return (
