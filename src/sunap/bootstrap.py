@@ -230,6 +230,7 @@ def build_runtime(
             return True
 
     webhooks = SqlWebhookInbox(engine)
+    backlog = SqlBacklog(engine)
     public_url = (settings.public_url or self_url).rstrip("/")
     links = _checkout_links(box, settings)
     container = Container(
@@ -246,7 +247,7 @@ def build_runtime(
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
         broker_reachable=_broker_check(settings.broker_url),
-        measure_backlog=_backlog_gauges(SqlBacklog(engine), clock, metrics),
+        measure_backlog=_backlog_gauges(backlog, clock, metrics),
     )
     web = WebContext(
         deps=deps,
@@ -268,7 +269,7 @@ def build_runtime(
     )
     poll = settings.worker_poll_seconds
     workers = [
-        reconciler_worker(deps, metrics, poll),
+        reconciler_worker(deps, metrics, poll, _doubt_gauges(backlog, clock, metrics)),
         scheduler_worker(deps, metrics, poll),
         relay.worker(poll),
         webhook_worker(webhooks, deps, metrics, poll),
@@ -382,6 +383,18 @@ def _backlog_gauges(
             return
         metrics.outbox_backlog(found.unpublished, found.oldest_unpublished_age_seconds)
         metrics.payments_needing_review.set(found.needing_review)
+
+    return measure
+
+
+def _doubt_gauges(
+    backlog: SqlBacklog, clock: Clock, metrics: Metrics
+) -> Callable[[], Awaitable[None]]:
+    async def measure() -> None:
+        found = await backlog.doubt(clock.now())
+        metrics.payments_in_doubt(
+            found.outcome_unknown, found.cancels_pending, found.oldest_age_seconds
+        )
 
     return measure
 

@@ -86,6 +86,25 @@ def test_every_payment_event_series_is_there_from_the_start_at_zero(
     ):
         assert first.has(family), family
     assert first.value("sunap_toss_circuit_open") == 0
+    # Counters an alert reads with increase() have their series at 0 from the start: the first
+    # escalation after a restart raises the alert (increase() needs a sample before it).
+    zero_from_the_start = {
+        "sunap_reconcile_outcomes_total": (
+            "outcome",
+            {"settled", "retry_later", "escalated", "skipped"},
+        ),
+        "sunap_worker_errors_total": ("worker", {"reconciler", "scheduler", "relay"}),
+        "sunap_subscription_charges_total": ("outcome", {"approved", "refused", "unknown"}),
+        "sunap_orders_consumed_total": ("outcome", {"created", "duplicate", "rejected"}),
+    }
+    for family, (label, values) in zero_from_the_start.items():
+        assert first.label_values(family, label) >= values, family
+    for family in (
+        "sunap_payments_outcome_unknown",
+        "sunap_payments_cancel_pending",
+        "sunap_payments_in_doubt_oldest_age_seconds",
+    ):
+        assert first.value(family) == 0, family
     # No `_created` gauge (a Unix time) beside a counter, where it reads like a count.
     text = httpx.get(f"{service.base_url}/metrics", timeout=30).text
     assert "sunap_payments_created" not in text and "_created{" not in text

@@ -24,6 +24,8 @@ from .subscriptions import claim_charge
 log = logging.getLogger("sunap.billing")
 
 BATCH = 50
+# What can become of one due subscription (ChargeLine.outcome).
+CHARGE_OUTCOMES = ("approved", "refused", "unknown", "ended", "canceled", "skipped", "blocked")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class ChargeLine:
     """One line of `sunap billing run-due`: what became of one due subscription."""
 
     subscription_id: str
-    outcome: str  # approved | refused | unknown | ended | canceled | skipped | blocked
+    outcome: str  # one of CHARGE_OUTCOMES
     payment_id: str | None = None
     order_id: str | None = None
     amount: int | None = None

@@ -27,6 +27,8 @@ from .strict_json import RefusedJson, loads_strict
 log = logging.getLogger("sunap.orders")
 
 SUBSCRIBER = "order-placed"
+# What handling one message can come to (handle_order_placed).
+ORDER_OUTCOMES = ("created", "duplicate", "rejected")
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_=]{6,64}$")
 CUSTOMER_KEY = re.compile(r"^[A-Za-z0-9\-_=.@]{2,300}$")
 

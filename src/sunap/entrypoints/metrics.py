@@ -28,7 +28,10 @@ from prometheus_client import (
     multiprocess,
 )
 
+from sunap.application.billing_scheduler import CHARGE_OUTCOMES
+from sunap.application.order_placed import ORDER_OUTCOMES
 from sunap.application.ports.gateway import PgOperation, PgOutcome
+from sunap.application.reconcile import ReconcileOutcome
 from sunap.domain import events as ev
 from sunap.domain.payment import Payment
 
@@ -140,6 +143,25 @@ class Metrics:
             registry=r,
             multiprocess_mode="mostrecent",
         )
+        # Read by the reconciler's worker every few seconds, where the workers run.
+        self.payments_outcome_unknown = Gauge(
+            "sunap_payments_outcome_unknown",
+            "Payments IN_PROGRESS whose PG outcome the reconciler has yet to learn",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.payments_cancel_pending = Gauge(
+            "sunap_payments_cancel_pending",
+            "Payments with a cancel whose PG outcome the reconciler has yet to learn",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.payments_in_doubt_oldest_age = Gauge(
+            "sunap_payments_in_doubt_oldest_age_seconds",
+            "Time since the oldest call to the PG of those payments was sent",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
         self.subscriptions = Gauge(
             "sunap_subscriptions",
             "Subscriptions by status",
@@ -171,9 +193,17 @@ class Metrics:
         self.worker_errors = Counter(
             "sunap_worker_errors", "Unexpected worker errors", ["worker"], registry=r
         )
-        for name in PAYMENT_EVENTS.values():  # every series exists from the start, at 0
+        # Every series of a known label value exists from the start, at 0: an alert on
+        # increase() sees the first event after a restart (it needs a sample before it).
+        for name in PAYMENT_EVENTS.values():
             self.payments.labels(event=name)
             self.payment_amount.labels(event=name)
+        for outcome in ReconcileOutcome:
+            self.reconcile_runs.labels(outcome=outcome.value)
+        for name in CHARGE_OUTCOMES:
+            self.subscription_charges.labels(outcome=name)
+        for name in ORDER_OUTCOMES:
+            self.orders_consumed.labels(outcome=name)
 
     def payments_committed(self, payments: Sequence[Payment]) -> None:
         """Called once a unit of work's commit is durable, with the events it wrote."""
@@ -212,6 +242,11 @@ class Metrics:
     def webhook_delivery(self, event_type: str, result: str) -> None:
         known = event_type if event_type in WEBHOOK_TYPES else "other"
         self.webhook_deliveries.labels(type=known, result=result).inc()
+
+    def payments_in_doubt(self, unknown: int, cancels: int, oldest_age_seconds: float) -> None:
+        self.payments_outcome_unknown.set(unknown)
+        self.payments_cancel_pending.set(cancels)
+        self.payments_in_doubt_oldest_age.set(oldest_age_seconds)
 
     def outbox_backlog(self, unpublished: int, oldest_age_seconds: float) -> None:
         self.outbox_unpublished.set(unpublished)

@@ -67,6 +67,8 @@ class WorkerGroup:
 
     def start(self) -> None:
         self._stop.clear()
+        for worker in self._workers:  # at 0 from the start, like every counter's known labels
+            self._metrics.worker_errors.labels(worker=worker.name)
         self._tasks = [
             asyncio.create_task(w.run(self._metrics, self._stop), name=f"sunap-{w.name}")
             for w in self._workers
