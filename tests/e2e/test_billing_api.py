@@ -201,6 +201,37 @@ def test_pause_charges_nothing_and_resume_starts_a_new_period_charged_at_once(
     assert [p["orderId"][-5:] for p in charges(api, sub["id"])] == ["p1-a1", "p0-a1"]
 
 
+def test_resume_undoes_a_period_end_cancel_without_a_charge_and_the_period_renews_at_its_end(
+    service: RunningService, api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """It answered 409 "A ACTIVE subscription cannot be resumed": the only way back was pause and
+    resume, which charged a new period at once, the current one being paid already."""
+    sub = active_subscription(api, sandbox)
+    cancel_every_other_subscription(api, keep=sub["id"])
+    canceled = api.post(f"/v1/subscriptions/{sub['id']}/cancel", json={"cancelReason": "asked"})
+    assert canceled.json()["cancelAtPeriodEnd"] is True
+
+    resumed = api.post(f"/v1/subscriptions/{sub['id']}/resume")
+
+    assert resumed.status_code == 200, resumed.text
+    body = resumed.json()
+    assert (body["status"], body["cancelAtPeriodEnd"], body["cancelReason"]) == (
+        "ACTIVE",
+        False,
+        None,
+    )
+    for field in ("currentPeriodStart", "currentPeriodEnd", "nextChargeAt"):
+        assert body[field] == sub[field], field
+    assert len(charges(api, sub["id"])) == 1  # nothing charged
+    again = api.post(f"/v1/subscriptions/{sub['id']}/resume")
+    assert again.status_code == 409 and again.json()["code"] == "SUBSCRIPTION_NOT_CHANGEABLE"
+    assert "this one is ACTIVE" in again.json()["message"]
+    printed = run_due(service, after(sub["currentPeriodEnd"], minutes=1))
+    assert rows_of(printed, sub["id"])[0][1] == "approved"  # renewed, not ended
+    assert get(api, f"/v1/subscriptions/{sub['id']}")["status"] == "ACTIVE"
+    assert [p["orderId"][-5:] for p in charges(api, sub["id"])] == ["p1-a1", "p0-a1"]
+
+
 def test_a_past_due_subscription_paused_then_resumed_is_charged_under_a_new_order_id(
     service: RunningService, api: httpx.Client, sandbox: httpx.Client
 ) -> None:

@@ -32,6 +32,7 @@ from sunap.application.ports.billing import (
     SubscriptionRepository,
 )
 from sunap.application.ports.payments import PaymentPage, PaymentQuery, PaymentRepository
+from sunap.domain.aggregate import DomainEvent
 from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.events import PaymentEvent
@@ -54,6 +55,7 @@ class InMemoryStore:
     outbox: list[OutboxRecord] = field(default_factory=list)
     billing_keys: dict[str, BillingKey] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    billing_events: list[DomainEvent] = field(default_factory=list)  # keys' and subscriptions'
     commits: int = 0
     # When the next cancel of each payment may go to the PG (the SQL column next_cancel_at).
     next_cancel_at: dict[str, datetime] = field(default_factory=dict)
@@ -269,9 +271,11 @@ class InMemoryBillingRepositories:
 
     def write(self) -> None:
         for key in self.keys.values():
+            self._store.billing_events.extend(key.events)
             key.events.clear()
             self._store.billing_keys[key.id] = copy.deepcopy(key)
         for sub in self.subs.values():
+            self._store.billing_events.extend(sub.events)
             sub.events.clear()
             self._store.subscriptions[sub.id] = copy.deepcopy(sub)
 

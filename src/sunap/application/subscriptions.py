@@ -248,20 +248,23 @@ async def pause_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscri
 
 
 async def resume_subscription(tenant_id: str, sub_id: str, deps: Deps) -> Subscription:
-    """A new period starts now and is charged at once; a refusal starts dunning as a renewal's
-    would, an unknown outcome is settled by the reconciler."""
+    """A paused or unpaid one: a new period starts now and is charged at once; a refusal starts
+    dunning as a renewal's would, an unknown outcome is settled by the reconciler. One canceled
+    at period end: the cancel is undone and nothing is charged."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         sub = await _locked(uow, tenant_id, sub_id)
         key = await uow.billing_keys.get_any_tenant(sub.billing_key_id)
         if key is None or not key.is_active:
             raise BillingKeyNotActive("The subscription's billing key was deleted.")
-        sub.resume(now, deps.billing.zone)
+        due = sub.resume(now, deps.billing.zone)
         record_subject(
             uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_RESUMED, AuditStatus.OK
         )
-        payment = await claim_charge(uow, deps, sub, now)
+        payment = await claim_charge(uow, deps, sub, now) if due else None
         await uow.commit()
+    if payment is None:
+        return sub
     result = await send_charge(payment.id, deps, now)
     return result.subscription or sub
 

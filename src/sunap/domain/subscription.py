@@ -324,10 +324,22 @@ class Subscription(Aggregate):
         self.next_charge_at = None
         self._record(ev.SubscriptionPaused)
 
-    def resume(self, now: datetime, zone: ZoneInfo) -> None:
-        """A new period starts now and is due at once."""
+    def resume(self, now: datetime, zone: ZoneInfo) -> bool:
+        """PAUSED or UNPAID: a new period starts now and is due at once (True). Canceled at
+        period end: the cancel is undone, reason included, and nothing is due (False): the
+        period already paid goes on and renews at its end as before the cancel. Like the
+        period-end cancel, its undoing is taken while a renewal waits for the PG's answer."""
+        if self.ends_now_instead_of_renewing:
+            self.cancel_at_period_end = False
+            self.cancel_reason = None
+            self.updated_at = now
+            self._record(ev.SubscriptionResumed)
+            return False
         if self.status not in (S.PAUSED, S.UNPAID):
-            raise SubscriptionNotChangeable(f"A {self.status} subscription cannot be resumed.")
+            raise SubscriptionNotChangeable(
+                f"Only a PAUSED or UNPAID subscription, or one canceled at period end, can be "
+                f"resumed; this one is {self.status}."
+            )
         self._refuse_while_charging("resumed")
         self._move_to(S.ACTIVE, now)
         self.anchor = now
@@ -343,6 +355,7 @@ class Subscription(Aggregate):
             self.cancel_at_period_end = False
             self.cancel_reason = None
         self._record(ev.SubscriptionResumed)
+        return True
 
     # -- internals --------------------------------------------------------------------------
     def _boundary(self, periods: int, zone: ZoneInfo) -> datetime:

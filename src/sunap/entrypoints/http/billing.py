@@ -322,7 +322,7 @@ async def pause(
 
 @router.post(
     "/v1/subscriptions/{sub_id}/resume",
-    summary="Resume: a new period, charged at once",
+    summary="Resume: a new period, charged at once; or undo a period-end cancel, charging nothing",
     **documented(
         scope="billing",
         model=SubscriptionResource,
