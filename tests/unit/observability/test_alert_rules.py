@@ -1,4 +1,5 @@
-"""docs/alerts.yml is a Prometheus rules file whose every alert names metrics the service has."""
+"""docs/alerts.yml is a Prometheus rules file whose every alert names metrics the service has,
+and operations.md's alert list is that file's."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sunap.entrypoints.metrics import Metrics
 
 RULES = Path(__file__).parents[3] / "docs" / "alerts.yml"
 DOCS = Path(__file__).parents[3] / "docs" / "observability.md"
+OPERATIONS = Path(__file__).parents[3] / "docs" / "operations.md"
 
 
 def exposed_names() -> set[str]:
@@ -59,6 +61,20 @@ def test_every_metric_an_alert_or_the_docs_name_is_exposed() -> None:
     named = set(re.findall(r"\bsunap_[a-z_]+", RULES.read_text() + DOCS.read_text()))
     not_metrics = {"sunap_toss"}  # the Toss client's logger, in the docs' log-line example
     assert named - not_metrics - exposed == set()
+
+
+def test_operations_md_lists_every_alert_of_the_rules_file_and_no_other() -> None:
+    section = OPERATIONS.read_text().split("## Alerting", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(rule["alert"] for rule in rules())
+
+
+def test_an_open_circuit_is_described_as_the_api_answers_it() -> None:
+    """502 PG_UNAVAILABLE, as docs/api.md says: it read 503, which the API answers for the
+    database only."""
+    (circuit,) = [rule for rule in rules() if rule["alert"] == "SunapTossCircuitOpen"]
+    assert "502 PG_UNAVAILABLE" in circuit["annotations"]["description"]
+    assert "503" not in circuit["annotations"]["description"]
 
 
 def test_promtool_accepts_the_rules_when_it_is_installed() -> None:
