@@ -209,7 +209,8 @@ async def _record_in(
         payment.abort(failure, now)
         payment.schedule_reconcile(None, attempts=0)
     else:
-        _retry_later(payment, deps, now, answer)
+        asked = not (isinstance(error, GatewayUnknown) and error.nothing_sent)
+        _retry_later(payment, deps, now, answer, asked=asked)
     subscription = await _settle_subscription(uow, payment, verdict, deps, at)
     await uow.commit()
     return ChargeResult(verdict, payment, subscription, error)
@@ -240,9 +241,10 @@ def _failure(answer: GatewayPayment | None, error: GatewayError | None) -> Failu
 
 
 def _retry_later(
-    payment: Payment, deps: Deps, now: datetime, answer: GatewayPayment | None
+    payment: Payment, deps: Deps, now: datetime, answer: GatewayPayment | None, *, asked: bool
 ) -> None:
-    """No usable answer: ask again on the reconciler's backoff; after the last, a person looks."""
+    """No usable answer: ask again on the reconciler's backoff; after the last, a person looks.
+    A call refused by this process's open circuit breaker (not `asked`) uses none of it."""
     if answer is not None:
         payment.flag_for_review(
             f"The PG's record of order {answer.order_id} ({answer.total_amount}) is not this "
@@ -251,8 +253,11 @@ def _retry_later(
         )
         payment.schedule_reconcile(None)
         return
-    attempts = payment.reconcile_attempts + 1
     delays = deps.reconcile_delays
+    if not asked:
+        payment.schedule_reconcile(now + delays[payment.reconcile_attempts])
+        return
+    attempts = payment.reconcile_attempts + 1
     if attempts >= len(delays):
         payment.flag_for_review("The charge's outcome stayed unknown after every retry.", now)
         payment.schedule_reconcile(None, attempts=attempts)

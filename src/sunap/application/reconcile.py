@@ -32,6 +32,7 @@ from .ports.gateway import (
     GatewayExchange,
     GatewayMisconfigured,
     GatewayPayment,
+    GatewayUnknown,
     PaymentGateway,
     PgOperation,
 )
@@ -151,9 +152,16 @@ async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -
         if isinstance(verdict, Disagrees) and fresh.needs_review:
             outcome = ReconcileOutcome.ESCALATED  # never adopted: a person decides
         else:
-            outcome = _after_check(uow, fresh, deps, _reason(verdict))
+            asked = not (isinstance(verdict, Undecided) and _nothing_sent(verdict.error))
+            outcome = _after_check(uow, fresh, deps, _reason(verdict), asked=asked)
         await uow.commit()
     return outcome
+
+
+def _nothing_sent(error: GatewayError | None) -> bool:
+    """The check never reached the PG (refused by this process's open circuit breaker): it is
+    not one of the payment's attempts, which are for asking the PG."""
+    return isinstance(error, GatewayUnknown) and error.nothing_sent
 
 
 def _reason(verdict: ConfirmVerdict) -> str:
@@ -253,13 +261,15 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
         return outcome
 
 
-def _after_check(uow: UnitOfWork, fresh: Payment, deps: Deps, reason: str) -> ReconcileOutcome:
+def _after_check(
+    uow: UnitOfWork, fresh: Payment, deps: Deps, reason: str, *, asked: bool = True
+) -> ReconcileOutcome:
     """Schedule what comes next for a payment the reconciler just checked."""
     follow_up = next_check_at(fresh)
     if follow_up is not None and follow_up <= deps.clock.now() and not fresh.has_unknown_outcome:
         return _schedule_next(fresh, deps, "a virtual account past due that the PG keeps open")
     if fresh.has_unknown_outcome:
-        return _schedule_next(fresh, deps, reason)
+        return _schedule_next(fresh, deps, reason, asked=asked)
     fresh.schedule_reconcile(follow_up, attempts=0)
     audit.record(
         uow,
@@ -289,14 +299,21 @@ async def _retry_later(
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
         audit.record_exchange(uow, deps, fresh, error.exchange, PgOperation.RECONCILE)
-        outcome = _schedule_next(fresh, deps, reason)
+        outcome = _schedule_next(fresh, deps, reason, asked=not _nothing_sent(error))
         await uow.commit()
         return outcome
 
 
-def _schedule_next(payment: Payment, deps: Deps, reason: str) -> ReconcileOutcome:
-    attempts = payment.reconcile_attempts + 1
+def _schedule_next(
+    payment: Payment, deps: Deps, reason: str, *, asked: bool = True
+) -> ReconcileOutcome:
+    """The next check, on the backoff schedule; after the last, a person. A check that never
+    reached the PG (`asked` False) uses none of the schedule: the same wait comes again."""
     now = deps.clock.now()
+    if not asked:
+        payment.schedule_reconcile(now + deps.reconcile_delays[payment.reconcile_attempts])
+        return ReconcileOutcome.RETRY_LATER
+    attempts = payment.reconcile_attempts + 1
     if attempts >= len(deps.reconcile_delays):
         payment.schedule_reconcile(None, attempts=attempts)
         payment.flag_for_review(f"unknown PG outcome after {attempts} checks: {reason}", now)

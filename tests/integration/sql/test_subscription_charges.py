@@ -1,17 +1,19 @@
 """A subscription's charges through the use cases on every database, Toss played by the fake:
 what the orderIds of a period's attempts become across refusals, pauses and resumes, and how a
-refusal ends a subscription canceled at its period end."""
+refusal ends a subscription canceled at its period end, and how a charge the open circuit breaker
+kept from Toss is sent again without using up the reconciler's schedule."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
 
+from sunap.application.billing_charges import ChargeVerdict, send_charge
 from sunap.application.billing_commands import CancelSubscription, CreateSubscription
 from sunap.application.billing_keys import delete_billing_key
 from sunap.application.billing_scheduler import charge_subscription
 from sunap.application.deps import Deps
-from sunap.application.ports.gateway import GatewayDeclined
+from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown
 from sunap.application.subscriptions import (
     cancel_subscription,
     create_subscription,
@@ -175,3 +177,24 @@ async def test_the_schedulers_and_a_key_deletions_changes_leave_audit_rows_under
     }
     assert trail[-1].response_data is not None
     assert trail[-1].response_data["cancelReason"] == "BILLING_KEY_DELETED"
+
+
+async def test_a_renewal_the_open_circuit_breaker_kept_from_toss_uses_none_of_the_schedule(
+    shop: Shop,
+) -> None:
+    deps, toss, _, _ = shop
+    sub = await subscribed(shop)
+    unsent = GatewayUnknown("CIRCUIT_OPEN", "calls are paused; nothing was sent", nothing_sent=True)
+    tries = len(deps.reconcile_delays) + 1  # more than the whole schedule
+    toss.fail_next(BILLING_CHARGE, unsent, times=tries)
+    line = await charge_subscription(sub.id, deps, after(sub.next_charge_at))
+    assert line.outcome == "unknown" and line.payment_id is not None
+    for _ in range(tries - 1):  # what the reconciler does with the charge each time it is due
+        result = await send_charge(line.payment_id, deps)
+        assert result.verdict is ChargeVerdict.UNKNOWN
+        assert (result.payment.reconcile_attempts, result.payment.needs_review) == (0, False)
+
+    result = await send_charge(line.payment_id, deps)
+
+    assert result.verdict is ChargeVerdict.APPROVED
+    assert await order_ids(shop, sub.id) == [("-p0-a1", "DONE"), ("-p1-a1", "DONE")]

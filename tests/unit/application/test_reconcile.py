@@ -173,6 +173,46 @@ async def test_an_unanswered_look_up_is_retried_on_the_backoff_schedule(
     assert store.payment(payment.id).status is S.DONE
 
 
+def breaker_open() -> GatewayUnknown:
+    return GatewayUnknown("CIRCUIT_OPEN", "calls are paused; nothing was sent", nothing_sent=True)
+
+
+async def test_a_check_the_open_circuit_breaker_refused_uses_none_of_the_schedule(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """It counted as an attempt: with a short schedule, payments were escalated "after 3
+    checks" that never asked Toss."""
+    payment = await in_doubt(deps, toss)
+    toss.fail_next("lookup", breaker_open(), times=len(DELAYS) + 1)
+    claimed_at = clock.now()
+    for n in range(1, len(DELAYS) + 2):
+        clock.advance(seconds=5)
+        assert await reconcile_due(deps) == {payment.id: ReconcileOutcome.RETRY_LATER}
+        waiting = store.payment(payment.id)
+        assert waiting.reconcile_attempts == 0 and not waiting.needs_review
+        assert waiting.next_reconcile_at == claimed_at + timedelta(seconds=5 * (n + 1))
+    clock.advance(seconds=5)
+    assert await reconcile_due(deps) == {payment.id: ReconcileOutcome.SETTLED}
+    assert store.payment(payment.id).status is S.DONE
+
+
+async def test_a_cancel_check_the_open_circuit_breaker_refused_uses_none_of_the_schedule(
+    deps: Deps, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment, toss = await paid(deps)
+    toss.apply_then_fail("cancel")
+    with pytest.raises(PgTimeout):
+        await cancel_payment(CancelPayment(TENANT, payment.id, "changed mind", 3000), deps)
+    toss.fail_next("lookup", breaker_open(), times=len(DELAYS) + 1)
+    for _ in range(len(DELAYS) + 1):
+        clock.advance(seconds=5)
+        assert await reconcile_due(deps) == {payment.id: ReconcileOutcome.RETRY_LATER}
+        assert store.payment(payment.id).reconcile_attempts == 0
+    clock.advance(seconds=5)
+    assert await reconcile_due(deps) == {payment.id: ReconcileOutcome.SETTLED}
+    assert store.payment(payment.id).pending_cancel_amount == 0
+
+
 async def test_a_check_the_pg_gave_no_exchange_for_is_audited_under_the_reconcilers_name(
     deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
 ) -> None:

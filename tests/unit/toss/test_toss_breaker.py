@@ -54,6 +54,7 @@ async def test_an_open_breaker_fails_fast_without_a_request(
         await _confirm(guarded)
     assert caught.value.code == "CIRCUIT_OPEN"
     assert caught.value.exchange is not None and caught.value.exchange.status_code is None
+    assert caught.value.nothing_sent  # the reconciler does not count it as an attempt
     assert len(toss.requests) == 3
 
 
@@ -142,6 +143,7 @@ async def test_retries_stop_when_the_breaker_opens_mid_call(
     with pytest.raises(GatewayUnknown) as caught:
         await _confirm(gateway)
     assert caught.value.code == "CONNECTION_FAILED"  # the real failure, not CIRCUIT_OPEN
+    assert not caught.value.nothing_sent
     assert len(toss.requests) == 3
 
 

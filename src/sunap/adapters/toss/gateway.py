@@ -77,13 +77,19 @@ def gateway_exchange(exchange: Exchange) -> GatewayExchange:
 
 # Misconfigured answers about what a request asked, once Toss took our key: nothing was done.
 REQUEST_REFUSALS = frozenset({"INVALID_REQUEST"})
+# Unknown outcomes of calls that never left this process: the circuit breaker refused them.
+NOTHING_SENT = frozenset({"CIRCUIT_OPEN"})
 
 
 def gateway_error(error: TossError) -> GatewayError:
     exchange = gateway_exchange(error.exchange) if error.exchange is not None else None
     if isinstance(error, TossUnknown):
         return GatewayUnknown(
-            error.code, error.message, timed_out=error.timed_out, exchange=exchange
+            error.code,
+            error.message,
+            timed_out=error.timed_out,
+            exchange=exchange,
+            nothing_sent=error.code in NOTHING_SENT,
         )
     if isinstance(error, TossMisconfigured):
         refused_request = error.code in REQUEST_REFUSALS

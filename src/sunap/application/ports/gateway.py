@@ -165,9 +165,12 @@ class GatewayUnknown(GatewayError):
         *,
         timed_out: bool = False,
         exchange: GatewayExchange | None = None,
+        nothing_sent: bool = False,
     ) -> None:
         super().__init__(code, message, exchange=exchange)
         self.timed_out = timed_out
+        # The call never left this process (an open circuit breaker): the PG was not asked.
+        self.nothing_sent = nothing_sent
 
 
 class GatewayAlreadyProcessed(GatewayError):
