@@ -326,10 +326,16 @@ class Subscription(Aggregate):
 
     def resume(self, now: datetime, zone: ZoneInfo) -> bool:
         """PAUSED or UNPAID: a new period starts now and is due at once (True). Canceled at
-        period end: the cancel is undone, reason included, and nothing is due (False): the
-        period already paid goes on and renews at its end as before the cancel. Like the
+        period end, before that end: the cancel is undone, reason included, and nothing is due
+        (False): the period already paid goes on and renews at its end as before the cancel;
+        after it, the subscription has ended, whenever the scheduler gets to it. Like the
         period-end cancel, its undoing is taken while a renewal waits for the PG's answer."""
         if self.ends_now_instead_of_renewing:
+            if now >= self.current_period_end:  # it ended there: only the scheduler is late
+                raise SubscriptionNotChangeable(
+                    "Its period ended while it was canceled at period end: the subscription "
+                    "has ended and cannot be resumed."
+                )
             self.cancel_at_period_end = False
             self.cancel_reason = None
             self.updated_at = now

@@ -10,6 +10,7 @@ import pytest
 
 from sunap.application.audit_kinds import AuditType
 from sunap.application.billing_commands import CancelSubscription
+from sunap.application.billing_scheduler import charge_subscription
 from sunap.application.deps import Deps
 from sunap.application.subscriptions import cancel_subscription, resume_subscription
 from sunap.domain.billing_key import BillingKey
@@ -110,3 +111,18 @@ async def test_resume_of_an_active_subscription_not_canceled_is_refused_unchange
         before.next_charge_at,
     )
     assert toss.calls == [] and store.billing_events == [] and store.audit == []
+
+
+async def test_a_period_end_cancel_is_not_undone_once_the_period_has_ended(
+    deps: Deps, store: InMemoryStore, toss: FakeGateway, clock: FakeClock
+) -> None:
+    sub = subscribed(store, deps)
+    await cancel_at_period_end(deps)
+    clock.set(sub.current_period_end + timedelta(hours=1))  # the scheduler has not run yet
+
+    with pytest.raises(SubscriptionNotChangeable):
+        await resume_subscription(TENANT, "sub_1", deps)
+
+    line = await charge_subscription("sub_1", deps, clock.now())
+    assert line.outcome == "ended"  # not a new period charged
+    assert store.payments == {}
