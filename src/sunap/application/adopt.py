@@ -72,6 +72,19 @@ def next_check_at(payment: Payment) -> datetime | None:
     return payment.deposit_due_at
 
 
+def check_again_soon(payment: Payment, deps: Deps, now: datetime) -> bool:
+    """A check this process's open circuit breaker kept from the PG asked nothing, so it uses
+    none of the payment's schedule: the payment is looked at again after the schedule's first
+    wait (the breaker's pause is about as short), not after the whole current wait, which late
+    in the schedule is a day (True). A payment already past the schedule (shortened since) is
+    not: its check goes to a person as an asked one would (False)."""
+    delays = deps.reconcile_delays
+    if payment.reconcile_attempts >= len(delays):
+        return False
+    payment.schedule_reconcile(now + delays[0])
+    return True
+
+
 def adopt_gateway_state(
     payment: Payment,
     gp: GatewayPayment,

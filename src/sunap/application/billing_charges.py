@@ -21,7 +21,7 @@ from sunap.domain.payment import Failure, Payment, PaymentStatus
 from sunap.domain.subscription import Subscription
 
 from . import audit
-from .adopt import approval_from
+from .adopt import approval_from, check_again_soon
 from .audit_kinds import AuditStatus, AuditType
 from .deps import Deps
 from .errors import ChargeTimeout, ChargeUnavailable, SecretsKeyMissing
@@ -244,7 +244,8 @@ def _retry_later(
     payment: Payment, deps: Deps, now: datetime, answer: GatewayPayment | None, *, asked: bool
 ) -> None:
     """No usable answer: ask again on the reconciler's backoff; after the last, a person looks.
-    A call refused by this process's open circuit breaker (not `asked`) uses none of it."""
+    A call refused by this process's open circuit breaker (not `asked`) uses none of it
+    (`check_again_soon`)."""
     if answer is not None:
         payment.flag_for_review(
             f"The PG's record of order {answer.order_id} ({answer.total_amount}) is not this "
@@ -254,8 +255,7 @@ def _retry_later(
         payment.schedule_reconcile(None)
         return
     delays = deps.reconcile_delays
-    if not asked:
-        payment.schedule_reconcile(now + delays[payment.reconcile_attempts])
+    if not asked and check_again_soon(payment, deps, now):
         return
     attempts = payment.reconcile_attempts + 1
     if attempts >= len(delays):

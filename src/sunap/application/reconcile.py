@@ -16,7 +16,7 @@ from datetime import timedelta
 from sunap.domain.payment import Failure, Payment, PaymentStatus
 
 from . import audit
-from .adopt import next_check_at
+from .adopt import check_again_soon, next_check_at
 from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
@@ -308,10 +308,9 @@ def _schedule_next(
     payment: Payment, deps: Deps, reason: str, *, asked: bool = True
 ) -> ReconcileOutcome:
     """The next check, on the backoff schedule; after the last, a person. A check that never
-    reached the PG (`asked` False) uses none of the schedule: the same wait comes again."""
+    reached the PG (`asked` False) uses none of the schedule (`check_again_soon`)."""
     now = deps.clock.now()
-    if not asked:
-        payment.schedule_reconcile(now + deps.reconcile_delays[payment.reconcile_attempts])
+    if not asked and check_again_soon(payment, deps, now):
         return ReconcileOutcome.RETRY_LATER
     attempts = payment.reconcile_attempts + 1
     if attempts >= len(deps.reconcile_delays):
