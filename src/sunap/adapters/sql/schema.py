@@ -19,6 +19,23 @@ def expected_revisions() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision of migrations/, the heads and all before them."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(revision.revision for revision in script.walk_revisions())
+
+
+def is_behind(found: frozenset[str]) -> bool:
+    """Whether a database at `found` needs `sunap migrate` before this release can use it: never
+    migrated, or at a revision of this release's that is not its head. A revision this release
+    does not know was made by a newer one (its `sunap migrate` runs before the old processes
+    roll, and a rolled-back release meets it too), whose schema keeps what older code needs."""
+    if not found:
+        return True
+    return found != expected_revisions() and found <= known_revisions()
+
+
 class SchemaCheck:
     """Asks the database once it is current and remembers that (a schema does not go back while
     the process runs); asks again each time while it is not, so `sunap migrate` is noticed."""
@@ -32,7 +49,7 @@ class SchemaCheck:
         if not self._current:
             async with self._engine.connect() as connection:
                 found = await connection.run_sync(_revisions)
-            self._current = found == expected_revisions()
+            self._current = not is_behind(found)
         return self._current
 
 

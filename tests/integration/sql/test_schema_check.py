@@ -1,0 +1,55 @@
+"""Readiness asks whether the database is at a schema this release can use (`sunap migrate` ran):
+never migrated or behind is not; at this release's head is; a revision this release does not
+know, left by a newer release's `sunap migrate` (run before the old processes roll, and met again
+after a code rollback), is too: /readyz must not send an operator to run a migrate that cannot
+help. (Migrations run their own event loop: these tests are not coroutines.)"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sunap.adapters.sql.engine import create_engine
+from sunap.adapters.sql.migrate import upgrade
+from sunap.adapters.sql.schema import SchemaCheck, expected_revisions, known_revisions
+
+
+def current(path: Path) -> bool:
+    return asyncio.run(_current(path))
+
+
+async def _current(path: Path) -> bool:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        return await SchemaCheck(engine).is_current()
+    finally:
+        await engine.dispose()
+
+
+def set_revision(path: Path, revision: str) -> None:
+    sync = sa.create_engine(f"sqlite:///{path}")
+    with sync.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    sync.dispose()
+
+
+def test_a_database_is_current_at_this_releases_head_or_past_it(tmp_path: Path) -> None:
+    path = tmp_path / "sunap.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    assert current(path)
+
+    set_revision(path, "9999_next_release")  # what the next release's `sunap migrate` leaves
+    assert current(path)
+
+
+def test_a_database_never_migrated_or_behind_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "sunap.db"
+    sa.create_engine(f"sqlite:///{path}").dispose()
+    assert not current(path)
+
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    older = sorted(known_revisions() - expected_revisions())[0]
+    set_revision(path, older)
+    assert not current(path)
