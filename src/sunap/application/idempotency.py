@@ -13,10 +13,12 @@ body, replayed byte for byte; gRPC: the serialized message or status) and sends 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from sunap.domain.errors import ConfirmInProgress, InvalidRequest, SunapError
@@ -32,6 +34,8 @@ from .errors import (
 )
 from .ports.idempotency import ClaimOutcome, IdempotencyStore, StoredResponse
 from .ports.system import Clock
+
+log = logging.getLogger("sunap.idempotency")
 
 MAX_KEY_LENGTH = 300
 # A holder that has not finished within this long is presumed dead; its key may be taken over.
@@ -115,17 +119,69 @@ async def run_idempotently(
     if claim.outcome is ClaimOutcome.REPLAY:
         assert claim.response is not None
         return await door.send(claim.response, replayed=True)
+    held = _Held(store, call.tenant_id, call.key, clock, now + LOCK_TIMEOUT)
     try:
         outcome = await _outcome(execute)
         response = await door.render(outcome)
     except BaseException:
-        await store.release(call.tenant_id, call.key)
+        await held.release()
         raise
     if isinstance(outcome, NOT_REPLAYED):
-        await store.release(call.tenant_id, call.key)
+        await held.release()
     else:
-        await store.finish(call.tenant_id, call.key, response)
+        try:
+            await store.finish(call.tenant_id, call.key, response)
+        except Exception:
+            held.release_later()  # the answer is lost with the store: a retry runs again
+            raise
     return await door.send(response, replayed=False)
+
+
+@dataclass
+class _Held:
+    """A claimed key. Released when the request is over; if the store refuses (the database
+    went away as the request ended), released in the background, a few times over, before the
+    claim would lapse by itself: otherwise the merchant's retries would be told for LOCK_TIMEOUT
+    that a request long over still runs. Never once the claim could have been taken over."""
+
+    store: IdempotencyStore
+    tenant_id: str
+    key: str
+    clock: Clock
+    lapses_at: datetime
+
+    async def release(self) -> None:
+        try:
+            await self.store.release(self.tenant_id, self.key)
+        except Exception:
+            self.release_later()
+            raise
+
+    def release_later(self) -> None:
+        task = asyncio.create_task(self._release_later())
+        _RELEASING.add(task)  # kept until done: the loop holds its tasks weakly
+        task.add_done_callback(_RELEASING.discard)
+
+    async def _release_later(self) -> None:
+        for pause in RELEASE_RETRIES:
+            await asyncio.sleep(pause)
+            if self.clock.now() + RELEASE_MARGIN >= self.lapses_at:
+                break
+            try:
+                await self.store.release(self.tenant_id, self.key)
+            except Exception as refused:
+                log.debug("an Idempotency-Key's release was refused again: %r", refused)
+                continue
+            log.info("an Idempotency-Key was released once its store came back")
+            return
+        log.warning("an Idempotency-Key could not be released: it lapses by itself")
+
+
+# The background release's pauses (about a minute in all), and how long before the claim lapses
+# it stops: a claim taken over after the lapse is another request's.
+RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+RELEASE_MARGIN = timedelta(seconds=20)
+_RELEASING: set[asyncio.Task[None]] = set()
 
 
 async def _outcome(execute: Callable[[], Awaitable[Result]]) -> Result | SunapError:
