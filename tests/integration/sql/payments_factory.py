@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.tables import outbox
 from sunap.domain.events import PaymentEvent
-from sunap.domain.payment import Payment, PaymentMethod
+from sunap.domain.payment import Approval, Payment, PaymentMethod, PaymentStatus
 from tests.support.databases import unique
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -66,3 +66,22 @@ async def outbox_rows(engine: AsyncEngine, payment_id: str) -> list[dict[str, An
             select(outbox).where(outbox.c.aggregateid == payment_id).order_by(outbox.c.seq)
         )
         return [dict(r) for r in rows.mappings()]
+
+
+def paid(payment: Payment, *refunds: int) -> Payment:
+    """Approved by card, then refunded in parts, each part a cancel of its own."""
+    key, now = unique("tpk"), payment.created_at
+    payment.begin_confirm(payment_key=key, amount=payment.amount, idempotency_key=key, now=now)
+    payment.approve(Approval(key, PaymentStatus.DONE, PaymentMethod.CARD, now), now)
+    for amount in refunds:
+        cancel = payment.begin_cancel(
+            cancel_id=unique("cxl"),
+            reason="broken",
+            amount=amount,
+            idempotency_key=unique("ik"),
+            has_refund_account=False,
+            now=now,
+        )
+        assert cancel is not None
+        payment.complete_cancel(cancel.id, transaction_key=unique("tx"), canceled_at=now, now=now)
+    return payment

@@ -19,6 +19,7 @@ from tests.integration.sql.test_optimistic_reads import (
     ONLY_POSTGRESQL,
     audit_entry,
     paid_payment,
+    reserve,
     turn_of,
 )
 from tests.support.databases import unique
@@ -31,14 +32,7 @@ async def _reserve_two(
     async with deps.uow() as tx:
         payment = await tx.payments.get(tenant, payment_id, for_update=True)
         for cancel_id, amount in zip(ids, amounts, strict=True):
-            payment.begin_cancel(
-                cancel_id=cancel_id,
-                reason="Too big",
-                amount=amount,
-                idempotency_key=unique("key"),
-                has_refund_account=False,
-                now=now,
-            )
+            reserve(payment, amount, now, cancel_id=cancel_id)
         await tx.commit()
     return ids
 
@@ -157,14 +151,7 @@ async def test_what_commits_is_what_was_decided(
         if shape == "take-turn+two-new":
             news = 2
         for _ in range(news):
-            payment.begin_cancel(
-                cancel_id=unique("cxl"),
-                reason="More",
-                amount=1000,
-                idempotency_key=unique("key"),
-                has_refund_account=False,
-                now=now,
-            )
+            reserve(payment, 1000, now)
         changes = {
             "changed": 1,
             "new+changed": 1,
@@ -327,14 +314,7 @@ async def test_a_turn_on_a_payment_not_read_by_get_is_taken_at_once(
             payment = tx.payments.attach(fresh)
         held, _ = await take_turn_in(tx, tenant, paid.id, now)
         assert held is not None
-        payment.begin_cancel(
-            cancel_id=unique("cxl"),
-            reason="Too big",
-            amount=5000,
-            idempotency_key=unique("key"),
-            has_refund_account=False,
-            now=now,
-        )
+        reserve(payment, 5000, now)
         tx.audit.add(audit_entry(tenant, paid.id, "cancel.requested"))
         await tx.commit()
     assert await turn_of(engine, paid.id) == held

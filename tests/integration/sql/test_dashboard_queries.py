@@ -13,8 +13,8 @@ from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.application.dashboard_queries import KST, Grain, PaymentFilter
 from sunap.application.ports.unit_of_work import UnitOfWorkFactory
 from sunap.application.ports.webhook_inbox import WebhookDelivery
-from sunap.domain.payment import Approval, Failure, Payment, PaymentMethod, PaymentStatus
-from tests.integration.sql.payments_factory import envelope, new_payment
+from sunap.domain.payment import Failure, Payment, PaymentStatus
+from tests.integration.sql.payments_factory import envelope, new_payment, paid
 from tests.support.databases import unique
 
 S = PaymentStatus
@@ -33,25 +33,6 @@ async def save(uow: UnitOfWorkFactory, *payments: Payment) -> None:
         for payment in payments:
             tx.payments.add(payment)
         await tx.commit()
-
-
-def paid(payment: Payment, refund: int = 0) -> Payment:
-    key = unique("tpk")
-    now = payment.created_at
-    payment.begin_confirm(payment_key=key, amount=payment.amount, idempotency_key=key, now=now)
-    payment.approve(Approval(key, S.DONE, PaymentMethod.CARD, now), now)
-    if refund:
-        cancel = payment.begin_cancel(
-            cancel_id=unique("cxl"),
-            reason="broken",
-            amount=refund,
-            idempotency_key=unique("ik"),
-            has_refund_account=False,
-            now=now,
-        )
-        assert cancel is not None
-        payment.complete_cancel(cancel.id, transaction_key="tx", canceled_at=now, now=now)
-    return payment
 
 
 def refused(payment: Payment) -> Payment:
@@ -108,7 +89,7 @@ async def test_activity_is_grouped_by_korean_hour_and_day_with_rates(
     )
     await save(
         uow,
-        paid(new_payment(tenant, amount=10000, created_at=EVENING), refund=2500),
+        paid(new_payment(tenant, amount=10000, created_at=EVENING), 2500),
         paid(new_payment(tenant, amount=30000, created_at=EVENING + timedelta(minutes=20))),
         refused(new_payment(tenant, amount=5000, created_at=EVENING + timedelta(minutes=5))),
         canceled_unpaid,

@@ -271,6 +271,20 @@ async def paid_payment(engine: AsyncEngine) -> tuple[Deps, Payment]:
     return deps, await confirm_payment(ConfirmPayment(tenant, key, order, 15000), deps)
 
 
+def reserve(payment: Payment, amount: int, now: datetime, *, cancel_id: str = "") -> str:
+    """A cancel of `amount` reserved on the payment (no PG call): its id."""
+    cancel = payment.begin_cancel(
+        cancel_id=cancel_id or unique("cxl"),
+        reason="Too big",
+        amount=amount,
+        idempotency_key=unique("key"),
+        has_refund_account=False,
+        now=now,
+    )
+    assert cancel is not None
+    return cancel.id
+
+
 async def turn_of(engine: AsyncEngine, payment_id: str) -> datetime | None:
     async with engine.connect() as connection:
         found: datetime | None = await connection.scalar(
@@ -325,14 +339,7 @@ async def test_a_turn_taken_after_the_unlocked_read_refuses_the_reservation_whol
         assert held is not None
         taken, others = await try_turn(tenant, paid.id, deps)  # another process, meanwhile
         assert taken
-        payment.begin_cancel(
-            cancel_id=unique("cxl"),
-            reason="Too big",
-            amount=5000,
-            idempotency_key=unique("key"),
-            has_refund_account=False,
-            now=now,
-        )
+        reserve(payment, 5000, now)
         tx.audit.add(audit_entry(tenant, paid.id, "cancel.requested"))
         sent.clear()
         with pytest.raises(StaleAggregate, match="cancel turn was taken"):
@@ -357,14 +364,7 @@ async def test_a_cancel_rows_update_riding_a_stale_write_changes_nothing(
     async with deps.uow() as tx:
         payment = await tx.payments.get(tenant, paid.id)
         assert payment is not None
-        payment.begin_cancel(
-            cancel_id=cancel_id,
-            reason="Too big",
-            amount=5000,
-            idempotency_key=unique("key"),
-            has_refund_account=False,
-            now=now,
-        )
+        reserve(payment, 5000, now, cancel_id=cancel_id)
         await tx.commit()
 
     async with deps.uow() as tx:

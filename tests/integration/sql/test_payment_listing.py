@@ -9,8 +9,8 @@ from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.application.ports.payments import PaymentQuery
 from sunap.application.ports.unit_of_work import UnitOfWorkFactory
 from sunap.domain.errors import InvalidRequest
-from sunap.domain.payment import Approval, Payment, PaymentMethod, PaymentStatus
-from tests.integration.sql.payments_factory import envelope, later, new_payment
+from sunap.domain.payment import Payment, PaymentStatus
+from tests.integration.sql.payments_factory import envelope, later, new_payment, paid
 from tests.support.databases import unique
 
 
@@ -88,33 +88,14 @@ async def test_a_cursor_we_did_not_issue_is_refused(uow: UnitOfWorkFactory, curs
             await tx.payments.list(unique("tnt"), PaymentQuery(cursor=cursor))
 
 
-def refunded(payment: Payment, *amounts: int) -> Payment:
-    """Paid, then refunded in parts, each part its own cancel."""
-    key, now = unique("tpk"), payment.created_at
-    payment.begin_confirm(payment_key=key, amount=payment.amount, idempotency_key=key, now=now)
-    payment.approve(Approval(key, PaymentStatus.DONE, PaymentMethod.CARD, now), now)
-    for amount in amounts:
-        cancel = payment.begin_cancel(
-            cancel_id=unique("cxl"),
-            reason="broken",
-            amount=amount,
-            idempotency_key=unique("ik"),
-            has_refund_account=False,
-            now=now,
-        )
-        assert cancel is not None
-        payment.complete_cancel(cancel.id, transaction_key=unique("tx"), canceled_at=now, now=now)
-    return payment
-
-
 async def test_a_page_brings_each_payments_cancels_in_their_order(engine: AsyncEngine) -> None:
     """A page and its cancels come in one statement (the page joined to its cancels): each
     payment once, with its own cancels in order, a payment without any included, on a unit of
     work that only reads as on one that writes."""
     tenant = unique("tnt")
-    three = refunded(new_payment(tenant, created_at=later(1)), 1000, 2000, 3000)
+    three = paid(new_payment(tenant, created_at=later(1)), 1000, 2000, 3000)
     none = new_payment(tenant, created_at=later(2))
-    one = refunded(new_payment(tenant, created_at=later(3)), 500)
+    one = paid(new_payment(tenant, created_at=later(3)), 500)
     await save(sql_unit_of_work_factory(engine, envelope), three, none, one)
 
     for read_only in (True, False):
