@@ -238,8 +238,9 @@ class SqlPaymentRepository:
 
     def writes_pending(self) -> int:
         """How many statements save_all would send now: a payment's insert or versioned
-        update, one per cancel row new or changed unless they ride on the update (one of each
-        kind can), and a turn taken or freed on a payment not written."""
+        update, one per cancel row new or changed unless they ride on the update (changed ones
+        always do where writes ride, a new one when it is alone), and a turn taken or freed on
+        a payment not written."""
         count = 0
         for tracked in self._tracked.values():
             if tracked.version is None:
