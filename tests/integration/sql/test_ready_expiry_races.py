@@ -147,6 +147,8 @@ async def test_payments_toss_cannot_be_asked_about_do_not_hold_up_the_rest(
                 CreatePayment(tenant, "default", "책", 5000, order_id=order_id), deps
             )
         )
+        # Made in this order: on one instant they would go by id, random within a millisecond.
+        deps.clock.advance(seconds=1)
     async with deps.uow() as uow:  # a person looks at the oldest: the expiry leaves it alone
         flagged = await uow.payments.get_any_tenant(created[0].id, for_update=True)
         assert flagged is not None
