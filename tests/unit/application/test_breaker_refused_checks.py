@@ -9,26 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.deps import Deps
 from sunap.application.ports.gateway import GatewayUnknown
 from sunap.application.reconcile import ReconcileOutcome, reconcile_due
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
-from tests.unit.application.test_reconcile import in_doubt, unknown
-
-
-def with_delays(deps: Deps, *seconds: float) -> Deps:
-    return Deps(
-        uow=deps.uow,
-        accounts=deps.accounts,
-        clock=deps.clock,
-        ids=deps.ids,
-        webhook_format=TossWebhooks(),
-        reconcile_delays=tuple(timedelta(seconds=s) for s in seconds),
-        sleep=deps.sleep,
-    )
+from tests.unit.application.test_reconcile import in_doubt, unknown, with_delays
 
 
 def breaker_open() -> GatewayUnknown:

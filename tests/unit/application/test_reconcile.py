@@ -35,17 +35,22 @@ TENANT = "tenant_r"
 DELAYS = tuple(timedelta(seconds=s) for s in (5, 10, 20))
 
 
-@pytest.fixture
-def deps(deps: Deps) -> Deps:
+def with_delays(deps: Deps, *seconds: float) -> Deps:
+    """`deps` with the reconciler's schedule set to these waits."""
     return Deps(
         uow=deps.uow,
         accounts=deps.accounts,
         clock=deps.clock,
         ids=deps.ids,
         webhook_format=TossWebhooks(),
-        reconcile_delays=DELAYS,
+        reconcile_delays=tuple(timedelta(seconds=s) for s in seconds),
         sleep=deps.sleep,
     )
+
+
+@pytest.fixture
+def deps(deps: Deps) -> Deps:
+    return with_delays(deps, *(d.total_seconds() for d in DELAYS))
 
 
 def unknown(code: str = "FAILED_INTERNAL_SYSTEM_PROCESSING") -> GatewayUnknown:
