@@ -177,9 +177,10 @@ class _Held:
         log.warning("an Idempotency-Key could not be released: it lapses by itself")
 
 
-# The background release's pauses (about a minute in all), and how long before the claim lapses
-# it stops: a claim taken over after the lapse is another request's.
-RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+# The background release's pauses (about a minute in all: a try every two seconds frees the key
+# within two of the database's return), and how long before the claim lapses it stops: a claim
+# taken over after the lapse is another request's.
+RELEASE_RETRIES = (0.5, *([2.0] * 30))
 RELEASE_MARGIN = timedelta(seconds=20)
 _RELEASING: set[asyncio.Task[None]] = set()
 
