@@ -42,8 +42,12 @@ class InMemoryIdempotencyStore:
         record.response = response
         record.locked_until = None
 
-    async def release(self, tenant_id: str, key: str) -> None:
-        self._records.pop((tenant_id, key), None)
+    async def release(self, tenant_id: str, key: str, held_until: datetime | None = None) -> None:
+        record = self._records.get((tenant_id, key))
+        if record is None or record.response is not None:
+            return
+        if held_until is None or record.locked_until == held_until:
+            del self._records[(tenant_id, key)]
 
     def __len__(self) -> int:
         return len(self._records)

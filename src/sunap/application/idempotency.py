@@ -152,7 +152,7 @@ class _Held:
 
     async def release(self) -> None:
         try:
-            await self.store.release(self.tenant_id, self.key)
+            await self.store.release(self.tenant_id, self.key, self.lapses_at)
         except Exception:
             self.release_later()
             raise
@@ -168,7 +168,7 @@ class _Held:
             if self.clock.now() + RELEASE_MARGIN >= self.lapses_at:
                 break
             try:
-                await self.store.release(self.tenant_id, self.key)
+                await self.store.release(self.tenant_id, self.key, self.lapses_at)
             except Exception as refused:
                 log.debug("an Idempotency-Key's release was refused again: %r", refused)
                 continue

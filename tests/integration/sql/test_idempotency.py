@@ -99,3 +99,23 @@ async def test_of_concurrent_claims_of_one_key_exactly_one_is_new(
     claims = await asyncio.gather(*(store.claim(tenant, key, FP, T0, LOCK) for _ in range(6)))
     outcomes = sorted(c.outcome.value for c in claims)
     assert outcomes == ["in_flight"] * 5 + ["new"]
+
+
+async def test_a_release_naming_its_lock_frees_that_claim_and_never_a_later_ones(
+    store: SqlIdempotencyStore,
+) -> None:
+    """A holder whose release went through although the database answered with an error may
+    try again after another request took the key: naming its own lock, it deletes nothing."""
+    tenant, key = unique("tnt"), unique("key")
+    first_lock = later(90.123456)  # microseconds: the lock must come back exactly as written
+    assert (await store.claim(tenant, key, FP, T0, first_lock)).outcome is ClaimOutcome.NEW
+    await store.release(tenant, key, first_lock)
+    second_lock = later(100.654321)
+    assert (await store.claim(tenant, key, FP, later(10), second_lock)).outcome is ClaimOutcome.NEW
+
+    await store.release(tenant, key, first_lock)  # the first holder, again: not its claim now
+    assert (await store.claim(tenant, key, FP, later(11), later(101))).outcome is (
+        ClaimOutcome.IN_FLIGHT
+    )
+    await store.release(tenant, key, second_lock)
+    assert (await store.claim(tenant, key, FP, later(12), later(102))).outcome is ClaimOutcome.NEW

@@ -37,11 +37,11 @@ class StoreWithOutage(InMemoryIdempotencyStore):
         super().__init__()
         self.outage = outage
 
-    async def release(self, tenant_id: str, key: str) -> None:
+    async def release(self, tenant_id: str, key: str, held_until: datetime | None = None) -> None:
         if self.outage:
             self.outage -= 1
             raise DatabaseGone("the database went away")
-        await super().release(tenant_id, key)
+        await super().release(tenant_id, key, held_until)
 
     async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None:
         if self.outage:
@@ -112,3 +112,41 @@ async def test_a_claim_that_may_have_lapsed_is_left_to_whoever_took_it_over() ->
     await settled()
 
     assert store.outage == 1 and len(store) == 1  # no release tried: it is not ours to free
+
+
+class StoreLosingAnswers(InMemoryIdempotencyStore):
+    """Its first release goes through, then the answer is lost (the connection dropped after
+    the DELETE committed): the caller sees an error."""
+
+    lost = 1
+
+    async def release(self, tenant_id: str, key: str, held_until: datetime | None = None) -> None:
+        await super().release(tenant_id, key, held_until)
+        if self.lost:
+            self.lost -= 1
+            raise DatabaseGone("the connection dropped after COMMIT")
+
+
+async def test_a_release_that_went_through_never_frees_the_claim_a_retry_took_since() -> None:
+    store, clock = StoreLosingAnswers(), FakeClock()
+
+    async def execute() -> str:
+        raise DatabaseGone("the database went away mid-request")
+
+    with pytest.raises(DatabaseGone):
+        await run_idempotently(CALL, store, clock, execute, Door())
+    clock.advance(seconds=1)
+    retry_runs, retry_may_end = asyncio.Event(), asyncio.Event()
+
+    async def refund() -> str:
+        retry_runs.set()
+        await retry_may_end.wait()
+        return "refunded"
+
+    retry = asyncio.create_task(run_idempotently(CALL, store, clock, refund, Door()))
+    await retry_runs.wait()  # the retry holds the key: the first claim's row was gone
+    await settled()  # the first request's background release runs meanwhile
+
+    assert await claim_again(store, clock) is ClaimOutcome.IN_FLIGHT  # the retry's claim stands
+    retry_may_end.set()
+    assert await retry == b"refunded"

@@ -33,6 +33,10 @@ _THIS_KEY = (
 _INSERT = insert(keys)
 _UPDATE = update(keys).where(*_THIS_KEY)
 _RELEASE = delete(keys).where(*_THIS_KEY, keys.c.response_code.is_(None))
+# The claim taken with this lock, and no other: each claim and take-over writes its own.
+_RELEASE_HELD = _RELEASE.where(
+    keys.c.locked_until == bindparam("held_until", type_=keys.c.locked_until.type)
+)
 _READ = select(keys).where(*_THIS_KEY)
 _READ_LOCKED = _READ.with_for_update()
 
@@ -76,10 +80,14 @@ class SqlIdempotencyStore:
         async with direct.begin(self._one_statement, single=True) as conn:
             await conn.execute(_UPDATE, finished | _where(tenant_id, key))
 
-    async def release(self, tenant_id: str, key: str) -> None:
+    async def release(self, tenant_id: str, key: str, held_until: datetime | None = None) -> None:
         # A finished answer stays replayable: only an unanswered claim is deleted.
         async with direct.begin(self._one_statement, single=True) as conn:
-            await conn.execute(_RELEASE, _where(tenant_id, key))
+            if held_until is None:
+                await conn.execute(_RELEASE, _where(tenant_id, key))
+            else:
+                held = _where(tenant_id, key) | {"held_until": held_until}
+                await conn.execute(_RELEASE_HELD, held)
 
     async def _insert(self, tenant_id: str, key: str, fresh: dict[str, Any]) -> bool:
         try:

@@ -38,7 +38,8 @@ class IdempotencyStore(Protocol):
 
     async def finish(self, tenant_id: str, key: str, response: StoredResponse) -> None: ...
 
-    async def release(self, tenant_id: str, key: str) -> None:
+    async def release(self, tenant_id: str, key: str, held_until: datetime | None = None) -> None:
         """Forget a claim whose request must not be replayed (rejected before execution, or an
-        unknown PG outcome): the client may retry with the same key."""
+        unknown PG outcome): the client may retry with the same key. `held_until`: the lock
+        the claim was taken with; then only that claim goes, not one a later request took."""
         ...
