@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql import direct
 from sunap.adapters.sql import engine as engine_module
-from sunap.adapters.sql.direct import DirectConnection, takes_direct_path
+from sunap.adapters.sql.direct import DirectConnection, _Asyncpg, carries_inserts, takes_direct_path
 from sunap.adapters.sql.engine import create_engine, is_outage, one_statement, reader
 from sunap.adapters.sql.tables import api_keys, idempotency_keys, tenants
 from tests.support.databases import (
@@ -369,3 +369,39 @@ async def test_a_database_that_cannot_be_reached_is_an_outage(server_url: str) -
         assert is_outage(refused.value), repr(refused.value)
     finally:
         await engine.dispose()
+
+
+_RENAMING_TENANT = carries_inserts(update(tenants).where(tenants.c.id == bindparam("where_id")))
+
+
+async def test_writes_that_cannot_ride_send_their_inserts_first_and_their_updates_on_the_carrier(
+    pg: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two inserts of one table cannot ride together (their order is not promised): they go
+    first, one by one. An update of a row by key still rides on the carrier, whatever order it
+    was queued in: it must never go before the carrier's own update (a writer locking the
+    carrier's row first, then that row, would wait on this one and this one on it)."""
+    carrier_id, other_id = unique("tnt"), unique("tnt")
+    async with direct.begin(pg) as conn:
+        await conn.execute(insert(tenants), {"id": carrier_id, "name": carrier_id})
+        await conn.execute(insert(tenants), {"id": other_id, "name": other_id})
+    seen: list[str] = []
+    for name in ("fetch", "execute"):
+        original = getattr(_Asyncpg, name)
+
+        async def spy(self: Any, sql: str, args: Any, _original: Any = original) -> Any:
+            seen.append("CARRIER" if sql.lstrip().startswith("WITH") else sql.split()[0])
+            return await _original(self, sql, args)
+
+        monkeypatch.setattr(_Asyncpg, name, spy)
+
+    async with direct.connect(pg) as conn:
+        assert isinstance(conn, DirectConnection)
+        await conn.update_soon(tenants, "id", {"id": other_id, "name": "renamed"})
+        first, second = unique("tnt"), unique("tnt")
+        await conn.insert_soon(tenants, {"id": first, "name": first})
+        await conn.insert_soon(tenants, {"id": second, "name": second})
+        await conn.execute(_RENAMING_TENANT, {"where_id": carrier_id, "name": "carried"})
+        await conn.rollback()
+
+    assert seen == ["INSERT", "INSERT", "CARRIER"], seen

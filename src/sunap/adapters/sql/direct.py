@@ -251,13 +251,15 @@ class DirectConnection:
         riding: an update of a row another writer locks after the carrier's row must not go
         first (the two would wait on each other)."""
         deferred, self._deferred = self._deferred, []
+        kept: list[_Soon] = []  # back on the queue only after the inserts went out
         for soon in deferred:
             if soon.by is None:
                 await self.execute(insert_into(soon.table), soon.row)
             elif inserts_only:
-                self._deferred.append(soon)
+                kept.append(soon)
             else:
                 await self.execute(*_update_by(soon.table, soon.by, soon.row))
+        self._deferred = kept
 
     async def commit(self) -> None:
         self._sent_alone = False  # what follows is a transaction of its own
