@@ -19,21 +19,23 @@ def expected_revisions() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
-@functools.cache
-def known_revisions() -> frozenset[str]:
-    """Every revision of migrations/, the heads and all before them."""
-    script = ScriptDirectory.from_config(alembic_config())
-    return frozenset(revision.revision for revision in script.walk_revisions())
-
-
 def is_behind(found: frozenset[str]) -> bool:
-    """Whether a database at `found` needs `sunap migrate` before this release can use it: never
-    migrated, or at a revision of this release's that is not its head. A revision this release
-    does not know was made by a newer one (its `sunap migrate` runs before the old processes
-    roll, and a rolled-back release meets it too), whose schema keeps what older code needs."""
-    if not found:
-        return True
-    return found != expected_revisions() and found <= known_revisions()
+    """Whether a database at `found` needs `sunap migrate` before this release can use it: at
+    anything but this release's head or a later revision of ours, it does. Ours are numbered
+    in order (0001, 0002, …): one numbered past this release's head was made by a newer release
+    (its `sunap migrate` runs before the old processes roll, and a rolled-back release meets it
+    too), whose schema keeps what older code needs. Anything else (never migrated, an older
+    revision, another application's) is behind."""
+    if found == expected_revisions():
+        return False
+    head = max(_number(revision) for revision in expected_revisions())
+    return not (len(found) == 1 and _number(next(iter(found))) > head)
+
+
+def _number(revision: str) -> int:
+    """A revision's place in our numbering; -1 for one not numbered ours."""
+    prefix = revision.split("_", 1)[0]
+    return int(prefix) if len(prefix) == 4 and prefix.isdigit() else -1
 
 
 class SchemaCheck:
