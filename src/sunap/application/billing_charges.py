@@ -34,6 +34,7 @@ from .ports.gateway import (
     GatewayPayment,
     GatewayUnknown,
     PgOperation,
+    never_sent,
 )
 from .ports.unit_of_work import UnitOfWork
 from .secrets import SecretsUnavailable
@@ -209,8 +210,7 @@ async def _record_in(
         payment.abort(failure, now)
         payment.schedule_reconcile(None, attempts=0)
     else:
-        asked = not (isinstance(error, GatewayUnknown) and error.nothing_sent)
-        _retry_later(payment, deps, now, answer, asked=asked)
+        _retry_later(payment, deps, now, answer, asked=not never_sent(error))
     subscription = await _settle_subscription(uow, payment, verdict, deps, at)
     await uow.commit()
     return ChargeResult(verdict, payment, subscription, error)

@@ -32,9 +32,9 @@ from .ports.gateway import (
     GatewayExchange,
     GatewayMisconfigured,
     GatewayPayment,
-    GatewayUnknown,
     PaymentGateway,
     PgOperation,
+    never_sent,
 )
 from .ports.unit_of_work import UnitOfWork
 
@@ -152,16 +152,10 @@ async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -
         if isinstance(verdict, Disagrees) and fresh.needs_review:
             outcome = ReconcileOutcome.ESCALATED  # never adopted: a person decides
         else:
-            asked = not (isinstance(verdict, Undecided) and _nothing_sent(verdict.error))
+            asked = not (isinstance(verdict, Undecided) and never_sent(verdict.error))
             outcome = _after_check(uow, fresh, deps, _reason(verdict), asked=asked)
         await uow.commit()
     return outcome
-
-
-def _nothing_sent(error: GatewayError | None) -> bool:
-    """The check never reached the PG (refused by this process's open circuit breaker): it is
-    not one of the payment's attempts, which are for asking the PG."""
-    return isinstance(error, GatewayUnknown) and error.nothing_sent
 
 
 def _reason(verdict: ConfirmVerdict) -> str:
@@ -299,7 +293,7 @@ async def _retry_later(
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
         audit.record_exchange(uow, deps, fresh, error.exchange, PgOperation.RECONCILE)
-        outcome = _schedule_next(fresh, deps, reason, asked=not _nothing_sent(error))
+        outcome = _schedule_next(fresh, deps, reason, asked=not never_sent(error))
         await uow.commit()
         return outcome
 

@@ -3,29 +3,21 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
-from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.direct import _Asyncpg
-from sunap.adapters.system import SystemClock
 from sunap.application.billing_commands import IssueBillingKey
 from sunap.application.billing_keys import issue_billing_key
 from sunap.application.deps import Deps
 from tests.fakes.gateway import FakeGateway
 from tests.support.databases import *  # noqa: F403
 from tests.support.databases import unique
-from tests.support.own_accounts import give_own_account
-from tests.support.sql_deps import deps_on
+from tests.support.sql_deps import shop_on_its_own_account
 
 
 @pytest.fixture
 async def shop(engine: AsyncEngine) -> tuple[Deps, FakeGateway, str, str]:
     """A tenant with its own Toss books (the fake's) and one customer's billing key:
     (deps, toss, tenant id, billing key id)."""
-    box = FernetSecretBox([new_key().encode()])
-    tenant_id = await SqlApiKeyStore(engine).ensure_tenant(unique("shop"), unique("tnt"))
-    await give_own_account(engine, tenant_id, box)
-    toss = FakeGateway(SystemClock())
-    deps = deps_on(engine, toss, box)
+    deps, toss, tenant_id = await shop_on_its_own_account(engine)
     customer = unique("cust")
     key = await issue_billing_key(
         IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer),

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
-from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.direct import DirectConnection
 from sunap.adapters.sql.payments import _UPDATE_PAYMENT
 from sunap.adapters.sql.tables import audit_entries, payments
@@ -42,8 +41,7 @@ from tests.fakes.gateway import FakeGateway
 from tests.integration.sql.payments_factory import envelope, later, new_payment, outbox_rows
 from tests.integration.sql.test_unit_of_work import save_new
 from tests.support.databases import unique
-from tests.support.own_accounts import give_own_account
-from tests.support.sql_deps import deps_on
+from tests.support.sql_deps import deps_on, shop_on_its_own_account
 
 ONLY_POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
@@ -260,11 +258,7 @@ async def test_a_new_payment_with_its_audit_row_and_event_is_one_statement(
 async def paid_payment(engine: AsyncEngine) -> tuple[Deps, Payment]:
     """A card payment of 15,000 confirmed through the use cases, on a Toss account of its
     tenant's own (each test's fake Toss numbers its paymentKeys from 1)."""
-    box = FernetSecretBox([new_key().encode()])
-    tenant = await SqlApiKeyStore(engine).ensure_tenant(unique("shop"), unique("tnt"))
-    await give_own_account(engine, tenant, box)
-    toss = FakeGateway(SystemClock())
-    deps = deps_on(engine, toss, box)
+    deps, toss, tenant = await shop_on_its_own_account(engine)
     order = unique("order")
     await create_payment(CreatePayment(tenant, tenant, "Blue socks", 15000, order_id=order), deps)
     key = toss.pay_in_window(order, 15000)

@@ -15,11 +15,11 @@ from sunap.application.deps import Deps
 from sunap.application.subscriptions import cancel_subscription, resume_subscription
 from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import SubscriptionNotChangeable
-from sunap.domain.periods import Interval
 from sunap.domain.subscription import Subscription, SubscriptionStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
+from tests.unit.domain.test_subscription_lifecycle import new
 
 TENANT = "tnt_1"
 
@@ -38,23 +38,7 @@ def subscribed(store: InMemoryStore, deps: Deps, *, trial_days: int = 0) -> Subs
         credential_digest="digest",
         now=now,
     )
-    sub = Subscription.start(
-        id="sub_1",
-        tenant_id=TENANT,
-        pg_account_id="default",
-        customer_key="cust-1",
-        billing_key_id=key.id,
-        plan="pro",
-        order_name="Pro plan",
-        amount=9900,
-        currency="KRW",
-        interval=Interval.MONTH,
-        interval_count=1,
-        trial_days=trial_days,
-        metadata=None,
-        now=now,
-        zone=deps.billing.zone,
-    )
+    sub = new(trial_days, now, id="sub_1", tenant_id=TENANT, zone=deps.billing.zone)
     if not trial_days:
         sub.begin_charge("pay_1", now)
         sub.charge_succeeded("pay_1", now, deps.billing.zone)

@@ -25,10 +25,18 @@ T0 = datetime(2026, 1, 31, 1, 0, tzinfo=UTC)  # 10:00 on Jan 31 in Seoul
 LADDER = Dunning(retry_days=(1, 3, 5), final=FinalDunning.CANCEL)
 
 
-def new(trial_days: int = 0, now: datetime = T0) -> Subscription:
+def new(
+    trial_days: int = 0,
+    now: datetime = T0,
+    *,
+    id: str = "sub_test",
+    tenant_id: str = "tnt_1",
+    zone: ZoneInfo = SEOUL,
+) -> Subscription:
+    """A monthly plan of 9,900 for cust-1, paid with billing key bk_1."""
     return Subscription.start(
-        id="sub_test",
-        tenant_id="tnt_1",
+        id=id,
+        tenant_id=tenant_id,
         pg_account_id="default",
         customer_key="cust-1",
         billing_key_id="bk_1",
@@ -41,7 +49,7 @@ def new(trial_days: int = 0, now: datetime = T0) -> Subscription:
         trial_days=trial_days,
         metadata=None,
         now=now,
-        zone=SEOUL,
+        zone=zone,
     )
 
 

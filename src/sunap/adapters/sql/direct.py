@@ -227,7 +227,6 @@ class DirectConnection:
         inserts no row a retry could then collide with."""
         deferred, self._deferred = self._deferred, []
         if isinstance(carrier, Insert):
-            # A new row: the statement inserts all of its rows or, refused, none of them.
             statement, merged = _with_inserts(carrier, parameters, deferred)
             prepared = _prepared(self._dialect, statement, merged)
             count = await self._guarded(self._driver.execute(*prepared[:2]), *prepared[:2])
@@ -552,7 +551,7 @@ def insert_into(table: Table) -> Insert:
 Carrier = TypeVar("Carrier", Update, Insert)
 # The statements built to carry inserts, by id (kept alive here).
 _CARRIERS: dict[int, Update | Insert] = {}
-_CARRYING: dict[tuple[Any, ...], Update | Insert] = {}  # one with its WITH clause, by shape
+_CARRYING: dict[tuple[Any, ...], Insert] = {}  # an insert with its WITH clauses, by shape
 
 
 class _Soon(NamedTuple):
@@ -614,10 +613,12 @@ def _riding_update(n: int, soon: _Soon) -> Update:
 
 
 def _with_inserts(
-    carrier: Update | Insert, parameters: Any, deferred: list[_Soon]
-) -> tuple[Update | Insert, dict[str, Any]]:
-    """`carrier` with each deferred write as a WITH clause (`insert_<n>`, `update_<n>`), its
-    values bound to parameters of its own; built once per shape."""
+    carrier: Insert, parameters: Any, deferred: list[_Soon]
+) -> tuple[Insert, dict[str, Any]]:
+    """`carrier` (a new row: the statement inserts all of its rows or, refused, none of them)
+    with each deferred insert as a WITH clause `insert_<n>`, its values bound to parameters of
+    its own; built once per shape. Updates are queued only for an update's carrier
+    (`_guarded`)."""
     shape = (id(carrier), *_shape(deferred))
     carrying = _CARRYING.get(shape)
     if carrying is None:
@@ -625,11 +626,10 @@ def _with_inserts(
             _CARRYING.clear()
         carrying = carrier
         for n, soon in enumerate(deferred):
-            if soon.by is None:
-                write: Any = insert(soon.table).values(_binds(n, soon))
-            else:
-                write = _riding_update(n, soon)
-            carrying = carrying.add_cte(write.cte(_name(n, soon)))
+            assert soon.by is None, "an update rides on an update only"
+            carrying = carrying.add_cte(
+                insert(soon.table).values(_binds(n, soon)).cte(_name(n, soon))
+            )
         _CARRYING[shape] = carrying
     return carrying, _merged(parameters, deferred)
 

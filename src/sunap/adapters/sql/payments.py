@@ -203,11 +203,9 @@ class SqlPaymentRepository:
                 return folded.turn_seen
             folded.turn = ("take", now, hold_until)
             return None
-        mine = {"where_id": payment_id, "where_tenant": tenant_id}
-        taken = {"next_cancel_at": hold_until, "where_now": now, **mine}
-        result = cast(CursorResult[Any], await self._session.execute(_TAKE_CANCEL_TURN, taken))
-        if result.rowcount == 1:
+        if await self._take_turn(tenant_id, payment_id, now, hold_until):
             return None
+        mine = {"where_id": payment_id, "where_tenant": tenant_id}
         free_at: datetime | None = (
             await self._session.execute(_CANCEL_TURN, mine)
         ).scalar_one_or_none()
@@ -222,15 +220,31 @@ class SqlPaymentRepository:
         if folded is not None:
             folded.turn = ("end", held_until, next_at)
             return
-        await self._session.execute(
-            _END_CANCEL_TURN,
-            {
-                "next_cancel_at": next_at,
-                "where_id": payment_id,
-                "where_tenant": tenant_id,
-                "where_held_until": held_until,
-            },
-        )
+        await self._end_turn(tenant_id, payment_id, held_until, next_at)
+
+    async def _take_turn(
+        self, tenant_id: str, payment_id: str, now: datetime, hold_until: datetime
+    ) -> bool:
+        """The turn's own conditional UPDATE: taken if it was free by `now`."""
+        taken = {
+            "next_cancel_at": hold_until,
+            "where_now": now,
+            "where_id": payment_id,
+            "where_tenant": tenant_id,
+        }
+        result = cast(CursorResult[Any], await self._session.execute(_TAKE_CANCEL_TURN, taken))
+        return result.rowcount == 1
+
+    async def _end_turn(
+        self, tenant_id: str, payment_id: str, held_until: datetime, next_at: datetime
+    ) -> None:
+        ended = {
+            "next_cancel_at": next_at,
+            "where_held_until": held_until,
+            "where_id": payment_id,
+            "where_tenant": tenant_id,
+        }
+        await self._session.execute(_END_CANCEL_TURN, ended)
 
     # -- used by the unit of work ------------------------------------------------------------
     def with_events(self) -> builtins.list[Payment]:
@@ -420,15 +434,11 @@ class SqlPaymentRepository:
         """A turn decided from an unlocked read, on a payment not written: sent on its own."""
         assert tracked.turn is not None
         kind, first, second = tracked.turn
-        mine = {"where_id": tracked.payment.id, "where_tenant": tracked.payment.tenant_id}
+        payment = tracked.payment
         if kind == "end":
-            ended = {"next_cancel_at": second, "where_held_until": first, **mine}
-            await self._session.execute(_END_CANCEL_TURN, ended)
-            return
-        taken = {"next_cancel_at": second, "where_now": first, **mine}
-        result = cast(CursorResult[Any], await self._session.execute(_TAKE_CANCEL_TURN, taken))
-        if result.rowcount != 1:
-            raise StaleAggregate(f"Payment {tracked.payment.id}'s cancel turn was taken.")
+            await self._end_turn(payment.tenant_id, payment.id, first, second)
+        elif not await self._take_turn(payment.tenant_id, payment.id, first, second):
+            raise StaleAggregate(f"Payment {payment.id}'s cancel turn was taken.")
 
     def _carries(self) -> bool:
         session = self._session

@@ -173,6 +173,12 @@ class GatewayUnknown(GatewayError):
         self.nothing_sent = nothing_sent
 
 
+def never_sent(error: GatewayError | None) -> bool:
+    """The call never left this process (refused by its open circuit breaker): the PG was not
+    asked, so a check that ended so is not one of a payment's attempts."""
+    return isinstance(error, GatewayUnknown) and error.nothing_sent
+
+
 class GatewayAlreadyProcessed(GatewayError):
     """An earlier attempt of this operation went through; look the payment up."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -81,9 +82,10 @@ class ErrorBoundary:
         )
 
 
-def unavailable(message: str) -> OrjsonResponse:
+def unavailable(message: str, **extra: Any) -> OrjsonResponse:
+    """`503 SERVICE_UNAVAILABLE` with `Retry-After`: the database cannot serve just now."""
     return OrjsonResponse(
-        error_body("SERVICE_UNAVAILABLE", message),
+        error_body("SERVICE_UNAVAILABLE", message, **extra),
         status_code=503,
         headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
     )

@@ -11,8 +11,8 @@ from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import metrics_of
 
 from .container import container_of
-from .error_boundary import NOT_MIGRATED, OUTAGE_RETRY_AFTER_SECONDS
-from .errors import ApiError, error_body
+from .error_boundary import NOT_MIGRATED, unavailable
+from .errors import ApiError
 from .json_response import OrjsonResponse
 from .openapi import documented
 from .resources import Status
@@ -42,18 +42,10 @@ async def readyz(request: Request) -> Response:
         checks["broker"] = "ok" if await container.broker_reachable() else "unreachable"
     # The broker is reported, not required: while it is down events wait in the outbox and
     # payments go on (sunap_outbox_oldest_unpublished_age_seconds shows the outage).
-    down = [name for name, state in checks.items() if state != "ok" and name != "broker"]
-    if not down:
+    if checks["database"] == "ok":
         return OrjsonResponse({"status": "ready", "checks": checks})
-    message = NOT_MIGRATED if checks["database"] == NOT_MIGRATED_STATE else None
-    body = error_body(
-        "SERVICE_UNAVAILABLE", message or f"Unreachable: {', '.join(down)}.", checks=checks
-    )
-    return OrjsonResponse(
-        body,
-        status_code=503,
-        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
-    )
+    not_migrated = checks["database"] == NOT_MIGRATED_STATE
+    return unavailable(NOT_MIGRATED if not_migrated else "Unreachable: database.", checks=checks)
 
 
 async def database_state(container: Container) -> str:
