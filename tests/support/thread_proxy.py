@@ -5,6 +5,11 @@ Blocking sockets rather than asyncio: every socket it accepts or opens is tracke
 it exists, so stopping closes all of them. (An asyncio server can accept a connection while it is
 being closed and leave that socket to the garbage collector, which fails a later test with a
 ResourceWarning.)
+
+`close_delay` holds a client's side open a while after the server closed its own: what the
+server sent last reaches the client at once, the close only then, as from a database backend
+slow to exit (PostgreSQL's goodbye to a terminated session, then its close, milliseconds apart
+on a loaded server).
 """
 
 from __future__ import annotations
@@ -12,11 +17,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 
 class ThreadedTcpProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, target_host: str = "127.0.0.1", *, close_delay: float = 0.0
+    ) -> None:
         self._target = (target_host, target_port)
+        self._close_delay = close_delay
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
@@ -59,8 +68,8 @@ class ThreadedTcpProxy:
             return
         if not self._keep(listener, server):
             return
-        for source, sink in ((client, server), (server, client)):
-            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+        for source, sink, delay in ((client, server, 0.0), (server, client, self._close_delay)):
+            threading.Thread(target=self._pipe, args=(source, sink, delay), daemon=True).start()
 
     def _keep(self, listener: socket.socket, sock: socket.socket) -> bool:
         """Track a new socket, or close it at once when the proxy stopped since `listener`."""
@@ -71,10 +80,11 @@ class ThreadedTcpProxy:
         _close(sock)
         return False
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, close_delay: float) -> None:
         try:
             while data := source.recv(65536):
                 sink.sendall(data)
+            time.sleep(close_delay)  # the source closed: its sink learns of it only now
         except OSError:
             pass
         self._drop(source)

@@ -22,7 +22,9 @@ processors; only the sending skips the machinery. What does not change:
 - errors are SQLAlchemy's: the driver's error translated by the dialect, wrapped in a
   `DBAPIError` subclass (`IntegrityError`, `OperationalError`, …) with its parameters hidden,
   and a lost connection invalidates the pool as SQLAlchemy would (`engine.is_outage` reads
-  them the same way).
+  them the same way). A connection the server had already ended when it was handed a statement
+  (refused before anything was sent) is replaced as a failed ping would have it, and the
+  statement sent on the new one, unless a transaction ended with it (`_guarded`).
 
 PostgreSQL (asyncpg), SQLite (aiosqlite) and MariaDB (aiomysql) take this path. None does
 while something listens for the engine's statements (`before_cursor_execute`:
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -111,17 +113,9 @@ class DirectConnection:
     def __init__(self, engine: AsyncEngine, fairy: Any, *, single: bool = False) -> None:
         self._engine = engine
         self._dialect: Dialect = engine.sync_engine.dialect
-        self._fairy = fairy
         options = engine.get_execution_options()
-        self._driver: _Driver
-        if self._dialect.driver == "asyncpg":
-            self._driver = _Asyncpg(fairy.driver_connection)
-        elif self._dialect.driver == "aiomysql":
-            self._driver = _Aiomysql(fairy.driver_connection)
-        else:
-            self._driver = _Aiosqlite(
-                fairy.driver_connection, read_only=bool(options.get(READ_ONLY))
-            )
+        self._read_only = bool(options.get(READ_ONLY))
+        self._attach(fairy)
         self._autocommit = self._driver.bare_statements_commit and (
             single or options.get("isolation_level") == "AUTOCOMMIT"
         )
@@ -138,19 +132,19 @@ class DirectConnection:
         self._alone_next = False  # the next statement is the whole transaction (`write_alone`)
         self._sent_alone = False
 
+    def _attach(self, fairy: Any) -> None:
+        self._fairy = fairy
+        self._driver: _Driver
+        if self._dialect.driver == "asyncpg":
+            self._driver = _Asyncpg(fairy.driver_connection, self._dialect.loaded_dbapi.asyncpg)
+        elif self._dialect.driver == "aiomysql":
+            self._driver = _Aiomysql(fairy.driver_connection)
+        else:
+            self._driver = _Aiosqlite(fairy.driver_connection, read_only=self._read_only)
+
     @classmethod
     async def open(cls, engine: AsyncEngine, *, single: bool = False) -> DirectConnection:
-        # The pool's checkout runs its events (the ping after idle) and may connect: both await
-        # the driver through SQLAlchemy's greenlet bridge.
-        dialect = engine.sync_engine.dialect
-        try:
-            fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
-        except dialect.loaded_dbapi.Error as error:
-            # As SQLAlchemy's engine.connect() wraps it: an error raised while connecting, with
-            # no statement (engine.is_outage: the database cannot be reached just now).
-            lost = dialect.is_disconnect(error, None, None)
-            raise _sqlalchemy_error(dialect, None, None, error, lost) from error
-        return cls(engine, fairy, single=single)
+        return cls(engine, await _checkout(engine), single=single)
 
     async def insert_soon(self, table: Table, row: dict[str, Any]) -> None:
         """Insert `row` into `table` in this transaction, before anything else reads or commits
@@ -208,17 +202,18 @@ class DirectConnection:
         sql, args = prepared.sql, prepared.args
         if not (self._reads_outside and prepared.plain_read):
             await self._begin()
-        driver = self._driver
+        resend = not self._in_transaction
         if prepared.returns_rows:
-            rows = await self._guarded(driver.fetch(sql, args), sql, args)
+            rows = await self._guarded(lambda d: d.fetch(sql, args), sql, args, resend=resend)
             if prepared.reader is not None:
                 return prepared.reader.result(rows)
             return DirectResult(rows, len(rows))
-        return DirectResult([], await self._guarded(driver.execute(sql, args), sql, args))
+        count = await self._guarded(lambda d: d.execute(sql, args), sql, args, resend=resend)
+        return DirectResult([], count)
 
     async def _begin(self) -> None:
         if not self._in_transaction and not self._autocommit:
-            await self._guarded(self._driver.begin(), "BEGIN", ())
+            await self._guarded(lambda d: d.begin(), "BEGIN", (), resend=True)
             self._in_transaction = True
 
     async def _send_carrying(self, carrier: Update | Insert, parameters: Any) -> DirectResult:
@@ -226,14 +221,15 @@ class DirectConnection:
         update's riders write only if it changed its row (`_guarded`): one refused as stale
         inserts no row a retry could then collide with."""
         deferred, self._deferred = self._deferred, []
+        resend = not self._in_transaction  # sent alone
         if isinstance(carrier, Insert):
             statement, merged = _with_inserts(carrier, parameters, deferred)
-            prepared = _prepared(self._dialect, statement, merged)
-            count = await self._guarded(self._driver.execute(*prepared[:2]), *prepared[:2])
+            sql, args = _prepared(self._dialect, statement, merged)[:2]
+            count = await self._guarded(lambda d: d.execute(sql, args), sql, args, resend=resend)
             return DirectResult([], count)
         guarded, merged = _guarded(carrier, parameters, deferred)
-        prepared = _prepared(self._dialect, guarded, merged)
-        rows = await self._guarded(self._driver.fetch(*prepared[:2]), *prepared[:2])
+        sql, args = _prepared(self._dialect, guarded, merged)[:2]
+        rows = await self._guarded(lambda d: d.fetch(sql, args), sql, args, resend=resend)
         return DirectResult([], int(rows[0][0]))  # the rows the update changed
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
@@ -266,14 +262,14 @@ class DirectConnection:
             await self._send_deferred()
         if self._in_transaction:
             self._in_transaction = False
-            await self._guarded(self._driver.commit(), "COMMIT", ())
+            await self._guarded(lambda d: d.commit(), "COMMIT", ())
 
     async def rollback(self) -> None:
         self._deferred = []
         self._alone_next = self._sent_alone = False
         if self._in_transaction:
             self._in_transaction = False
-            await self._guarded(self._driver.rollback(), "ROLLBACK", ())
+            await self._guarded(lambda d: d.rollback(), "ROLLBACK", ())
 
     async def close(self) -> None:
         """Back to the pool, never inside a transaction: one that cannot be rolled back, or a
@@ -287,21 +283,48 @@ class DirectConnection:
             raise
         finally:
             driver = self._driver
-            if self._unsure or driver.is_closed() or driver.in_transaction():
+            if not fairy.is_valid:
+                pass  # thrown away already: `_replace` was interrupted before it took another
+            elif self._unsure or driver.is_closed() or driver.in_transaction():
                 await greenlet_spawn(fairy.invalidate)  # closes it and returns its slot
             else:
                 # Known to be in no transaction: the pool's reset (a ROLLBACK; on SQLite a
                 # thread hop) has nothing to do, as when SQLAlchemy's Connection closes.
                 await greenlet_spawn(fairy._close_special, True)
 
-    async def _guarded(self, call: Awaitable[T], sql: str, args: Any) -> T:
+    async def _guarded(
+        self, call: Callable[[_Driver], Awaitable[T]], sql: str, args: Any, *, resend: bool = False
+    ) -> T:
+        """`call` on the driver, its errors as SQLAlchemy's. `resend`: sent with no transaction
+        open on this connection (BEGIN, a read or a write sent alone), so if the driver refused
+        it, before sending anything, on a session the server had already ended (asyncpg: it read
+        the server's goodbye, the socket's close is still on its way), nothing was lost with
+        the session: it is sent once more on another connection. COMMIT and ROLLBACK never are:
+        their transaction ended with the session."""
         try:
-            return await call
+            return await call(self._driver)
         except Exception as error:
-            raise self._translated(error, sql, args) from error
+            lost = self._driver.lost_before_sending(error)
+            if lost is None:
+                raise self._translated(error, sql, args) from error
+            if not resend:
+                raise self._translated(lost, sql, args) from lost
+            ended: Exception = lost
         except BaseException:  # cancelled mid-call: the driver's state is not ours to trust
             self._unsure = True
             raise
+        await self._replace(ended)
+        return await self._guarded(call, sql, args)  # once: a second refusal is raised
+
+    async def _replace(self, lost: Exception) -> None:
+        """Throw this connection away and take another from the pool, as the pool does with one
+        that failed its ping: every connection as old as this one is suspect (a restart, or
+        pg_terminate_backend on them all, ends them together) and is replaced at its next
+        check-out."""
+        fairy = self._fairy
+        self._engine.sync_engine.pool._invalidate(fairy, lost, _checkin=False)
+        await greenlet_spawn(fairy.invalidate, lost)  # closes it and returns its slot
+        self._attach(await _checkout(self._engine))
 
     def _translated(self, error: Exception, sql: str, args: Any) -> Exception:
         """The error SQLAlchemy would raise, with what it would do about a lost connection."""
@@ -324,6 +347,20 @@ class DirectConnection:
             # replaced at its next check-out); this one is thrown away on close.
             self._engine.sync_engine.pool._invalidate(self._fairy, driver_error, _checkin=False)
         return _sqlalchemy_error(dialect, sql, args, driver_error, lost)
+
+
+async def _checkout(engine: AsyncEngine) -> Any:
+    """A connection from the engine's pool (SQLAlchemy's pool proxy, its "fairy"). The pool's
+    checkout runs its events (the ping after idle) and may connect: both await the driver
+    through SQLAlchemy's greenlet bridge."""
+    dialect = engine.sync_engine.dialect
+    try:
+        return await greenlet_spawn(engine.sync_engine.pool.connect)
+    except dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy's engine.connect() wraps it: an error raised while connecting, with
+        # no statement (engine.is_outage: the database cannot be reached just now).
+        lost = dialect.is_disconnect(error, None, None)
+        raise _sqlalchemy_error(dialect, None, None, error, lost) from error
 
 
 def _sqlalchemy_error(
@@ -354,13 +391,18 @@ class _Driver(Protocol):
     async def execute(self, sql: str, args: Sequence[Any]) -> int: ...
     def in_transaction(self) -> bool: ...
     def is_closed(self) -> bool: ...
+    def lost_before_sending(self, error: Exception) -> Exception | None:
+        """For `error` saying the call was refused, with nothing sent, on a connection the
+        server had already ended: the error to raise in its place (a lost connection's).
+        None for any other error."""
 
 
 class _Asyncpg:
     bare_statements_commit = True
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, asyncpg: Any) -> None:
         self._connection = connection
+        self._asyncpg = asyncpg
         self._transaction: Any = None
 
     async def begin(self) -> None:
@@ -389,6 +431,32 @@ class _Asyncpg:
 
     def is_closed(self) -> bool:
         return bool(self._connection.is_closed())
+
+    def lost_before_sending(self, error: Exception) -> Exception | None:
+        # asyncpg checks a connection before it sends a call on it, and gives it up (closes it)
+        # when it refuses one for either of these: the connection closed already, or it read an
+        # error the server sent outside any call, which PostgreSQL sends only as it ends the
+        # session (FATAL: terminated, timed out, shutting down) and before it closes the socket.
+        # asyncpg then says "cannot switch to state N; another operation (2) is in progress":
+        # 2 is its state for reading what is left of a failed call.
+        exceptions = self._asyncpg.exceptions
+        if not self._connection.is_closed():
+            return None
+        if isinstance(error, exceptions.InterfaceError) and "connection is closed" in str(error):
+            why = "the connection was closed before the statement was sent"
+        elif isinstance(error, exceptions.InternalClientError) and _ENDING.match(str(error)):
+            why = (
+                "the server ended the session before the statement was sent"
+                " (its last error was read, its close not yet)"
+            )
+        else:
+            return None
+        lost: Exception = exceptions.ConnectionDoesNotExistError(why)
+        return lost
+
+
+# asyncpg's refusal of a call on a connection still reading the server's goodbye (state 2).
+_ENDING = re.compile(r"^cannot switch to state \d+; another operation \(2\) is in progress")
 
 
 class _Aiosqlite:
@@ -425,6 +493,9 @@ class _Aiosqlite:
 
     def is_closed(self) -> bool:
         return getattr(self._connection, "_connection", None) is None
+
+    def lost_before_sending(self, error: Exception) -> Exception | None:
+        return None  # in-process: no server to end a session
 
 
 class _Aiomysql:
@@ -468,6 +539,9 @@ class _Aiomysql:
 
     def is_closed(self) -> bool:
         return bool(self._connection.closed)
+
+    def lost_before_sending(self, error: Exception) -> Exception | None:
+        return None  # a lost connection is found when a statement is sent, never before
 
 
 class DirectResult:
