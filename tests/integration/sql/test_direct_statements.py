@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy import bindparam, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -320,6 +320,33 @@ async def test_a_call_cancelled_midway_leaves_no_transaction_or_lock_behind(
             select(tenants.c.id).where(tenants.c.id == tenant).with_for_update()
         )
         assert list(rows.scalars()) == [tenant]
+
+
+async def test_a_read_cancelled_midway_is_thrown_away_not_handed_to_the_next_user(
+    pg: AsyncEngine,
+) -> None:
+    """A plain read sends no BEGIN on PostgreSQL: the driver would call the interrupted
+    connection clean (no transaction), yet what it is still doing is not ours to know. The next
+    user gets another session, never that one reset."""
+    reading = asyncio.Event()
+    interrupted: list[int] = []
+
+    async def read_and_hang() -> None:
+        async with direct.connect(pg) as conn:
+            interrupted.append(await conn.scalar(select(func.pg_backend_pid())))
+            reading.set()
+            await conn.scalar(select(func.pg_sleep(30)))
+
+    task = asyncio.create_task(read_and_hang())
+    await asyncio.wait_for(reading.wait(), 10)
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async with direct.connect(pg) as conn:
+        assert not conn.in_transaction
+        assert await conn.scalar(select(func.pg_backend_pid())) != interrupted[0]
 
 
 @pytest.mark.holds_two_connections
