@@ -95,8 +95,10 @@ def main() -> int:
         drop_database(url)
     logs = (workdir / "serve.log").read_text(errors="replace")
     in_progress = [line for line in logs.splitlines() if any(m in line for m in IN_PROGRESS)]
+    answered = [line for line in in_progress if " sunap.http " in line]
     print(f"log: {workdir / 'serve.log'}")
     print(f"'another operation … in progress' lines in the service's log: {len(in_progress)}")
+    print(f"  of which requests answered with it: {len(answered)}")
     for line in in_progress[:5]:
         print("  ", line[:240])
     return 0
