@@ -6,9 +6,10 @@ The server sends its goodbye (a FATAL error) and closes the socket after it, as 
 load, milliseconds apart. A connection that has read the goodbye but not yet the close looks
 open; asyncpg, handed a statement on it, refuses it before sending anything with "cannot switch
 to state …; another operation (2) is in progress" (2: it is still reading what the server said)
-and gives the connection up. The proxy here holds the close back, so that every test sees that
-moment. Such a connection is replaced as a failed ping would be, when no transaction is lost with
-it; inside a transaction the loss is an outage that says so.
+and gives the connection up. The proxy here holds the close back, so that the tests see that
+moment (and, once the close is let through, the connection closed: asyncpg's "connection is
+closed", refused before sending too). Such a connection is replaced as a failed ping would be,
+when no transaction is lost with it; inside a transaction the loss is an outage that says so.
 """
 
 from __future__ import annotations
@@ -51,13 +52,15 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         drop_database(url)
 
 
-@pytest.fixture
-async def engine(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AsyncEngine]:
-    """One pooled connection, reached through a proxy that holds the server's close back;
-    warm, so never pinged at check-out."""
+@pytest.fixture(params=[CLOSE_DELAY, 0.0], ids=["goodbye-read", "closed"])
+async def engine(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> AsyncIterator[AsyncEngine]:
+    """One pooled connection, reached through a proxy that holds the server's close back (or
+    lets it through at once); warm, so never pinged at check-out."""
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
     url = make_url(pg_url)
-    proxy = ThreadedTcpProxy(url.port or 5432, close_delay=CLOSE_DELAY)
+    proxy = ThreadedTcpProxy(url.port or 5432, close_delay=request.param)
     proxy.start()
     through_proxy = url.set(host="127.0.0.1", port=proxy.port)
     engine = create_engine(
@@ -92,7 +95,11 @@ async def test_asyncpg_refuses_a_statement_on_a_session_that_said_goodbye(pg_url
     proxy = ThreadedTcpProxy(url.port or 5432, close_delay=CLOSE_DELAY)
     proxy.start()
     conn = await asyncpg.connect(
-        user=url.username, host="127.0.0.1", port=proxy.port, database=url.database
+        host="127.0.0.1",
+        port=proxy.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
     )
     try:
         await end_session(await conn.fetchval("SELECT pg_backend_pid()"))
@@ -110,13 +117,12 @@ async def test_a_pooled_connection_the_server_ended_is_replaced_before_anything_
 ) -> None:
     async with direct.connect(engine) as conn:
         ended = await conn.scalar(BACKEND_PID)
-    await end_session(ended)
     for each in (engine, one_statement(engine)):  # a plain read, and a statement sent bare
+        await end_session(ended)
         async with direct.connect(each, single=True) as conn:
             pid = await conn.scalar(BACKEND_PID)
         assert pid != ended
         ended = pid
-        await end_session(ended)
 
 
 @pytest.mark.holds_two_connections
