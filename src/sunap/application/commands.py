@@ -23,6 +23,9 @@ class CreatePayment:
     success_url: str | None = None
     fail_url: str | None = None
     metadata: dict[str, Any] | None = None
+    # The caller's request, when it sent an Idempotency-Key (IdempotentCall.request_key): the
+    # same request again is answered by the payment it made, never by a second one.
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)

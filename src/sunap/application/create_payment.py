@@ -12,6 +12,10 @@ from . import audit
 from .audit_kinds import AuditStatus, AuditType
 from .commands import CreatePayment
 from .deps import Deps
+from .errors import IdempotencyKeyReused
+
+# What a create asks for, as IdempotentCall.request_key names it: the same from either door.
+REQUEST_SUBJECT = "create"
 
 
 def new_order_id() -> str:
@@ -32,18 +36,26 @@ def refuse_reserved_order_id(order_id: str | None) -> None:
         raise InvalidRequest(RESERVED_ORDER_ID.format(order_id))
 
 
+def payment_id_for(cmd: CreatePayment, deps: Deps) -> str:
+    """A payment asked for with an Idempotency-Key is named after the request, so that the same
+    request again finds it once its key let go of it (its answer was lost with the database);
+    any other gets a fresh id. The name hashes the tenant's id with the key, so it tells a
+    customer who sees it nothing of the key. A generated orderId stays random: the payment
+    found by its id answers with its own, and Toss sees nothing derived from the key."""
+    return f"pay_{cmd.request_key}" if cmd.request_key else deps.ids.new_id("pay")
+
+
 async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
     refuse_reserved_order_id(cmd.order_id)
-    now = deps.clock.now()
     payment = Payment.create(
-        id=deps.ids.new_id("pay"),
+        id=payment_id_for(cmd, deps),
         tenant_id=cmd.tenant_id,
         pg_account_id=cmd.pg_account_id,
         order_id=cmd.order_id or new_order_id(),
         order_name=cmd.order_name,
         amount=cmd.amount,
         currency=cmd.currency,
-        now=now,
+        now=deps.clock.now(),
         method=cmd.method,
         customer_key=cmd.customer_key,
         metadata=cmd.metadata,
@@ -51,14 +63,50 @@ async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
         fail_url=cmd.fail_url,
     )
     async with deps.uow() as uow:
-        uow.payments.add(payment)
-        audit.record(
-            uow,
-            deps,
-            payment,
-            AuditType.PAYMENT_CREATED,
-            AuditStatus.OK,
-            request={"orderId": payment.order_id, "amount": payment.amount},
-        )
-        await uow.commit()  # DuplicateOrderId if the tenant or the account holds the orderId
+        earlier = await uow.payments.get(cmd.tenant_id, payment.id) if cmd.request_key else None
+        if earlier is None:
+            uow.payments.add(payment)
+            audit.record(
+                uow,
+                deps,
+                payment,
+                AuditType.PAYMENT_CREATED,
+                AuditStatus.OK,
+                request={"orderId": payment.order_id, "amount": payment.amount},
+            )
+            await uow.commit()  # DuplicateOrderId if the tenant or the account holds the orderId
+    if earlier is not None:  # this request's, made before its key let go: never a second one
+        _require_same_payment(earlier, cmd)
+        return earlier
     return payment
+
+
+def _require_same_payment(earlier: Payment, cmd: CreatePayment) -> None:
+    """What the request asks for is what the payment it made was made with (an orderId only when
+    the caller gave one: without, any orderId is the one asked for)."""
+    asked = (
+        cmd.order_id or earlier.order_id,
+        cmd.order_name,
+        cmd.amount,
+        cmd.currency,
+        cmd.method,
+        cmd.customer_key,
+        cmd.success_url,
+        cmd.fail_url,
+        cmd.metadata or None,
+    )
+    made = (
+        earlier.order_id,
+        earlier.order_name,
+        earlier.amount,
+        earlier.currency,
+        earlier.method,
+        earlier.customer_key,
+        earlier.success_url,
+        earlier.fail_url,
+        earlier.metadata or None,
+    )
+    if asked != made:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another payment; use a new key for a new request."
+        )

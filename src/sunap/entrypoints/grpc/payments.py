@@ -16,7 +16,7 @@ from sunap.application import log_context
 from sunap.application.authentication import Principal, authenticate
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.confirm_payment import confirm_payment
-from sunap.application.create_payment import create_payment
+from sunap.application.create_payment import REQUEST_SUBJECT, create_payment
 from sunap.application.deps import Deps
 from sunap.application.idempotency import IdempotentCall, require_valid_key, run_idempotently
 from sunap.application.payment_changes import watch_payment
@@ -55,7 +55,10 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         async def work() -> pb.Payment:
             principal = await self._principal(context, "payments:write")
             # Checked before the idempotency key is claimed; the account is read when it runs.
-            command = create_body(request).command(principal.tenant_id, DEFAULT_PG_ACCOUNT)
+            command = replace(
+                create_body(request).command(principal.tenant_id, DEFAULT_PG_ACCOUNT),
+                request_key=self._request_key(context, principal, REQUEST_SUBJECT),
+            )
 
             async def create() -> Payment:
                 account = await self._container.api_keys.account_of(principal.tenant_id)
@@ -190,10 +193,11 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
         await authenticate(self._container.keys, metadata_value(context, "authorization"), scope)
 
     @staticmethod
-    def _request_key(context: Context, principal: Principal, payment_id: str) -> str | None:
-        """The cancel's id under the call's idempotency-key (IdempotentCall.request_key)."""
+    def _request_key(context: Context, principal: Principal, subject: str) -> str | None:
+        """What the call makes for `subject` (a new payment, a cancel of one), named under its
+        idempotency-key as over HTTP (IdempotentCall.request_key)."""
         key = require_valid_key(metadata_value(context, "idempotency-key"))
-        return IdempotentCall(principal.tenant_id, key, "").request_key(payment_id)
+        return IdempotentCall(principal.tenant_id, key, "").request_key(subject)
 
     async def _idempotently(
         self,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sunap.application.authentication import Principal
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.confirm_payment import confirm_payment
-from sunap.application.create_payment import create_payment
+from sunap.application.create_payment import REQUEST_SUBJECT, create_payment
 from sunap.application.ports.payments import PaymentQuery
 from sunap.application.presenters import audit_entry_resource
 from sunap.application.queries import get_payment, list_payments, payment_transactions
@@ -53,12 +53,15 @@ Canceler = Annotated[Principal, Depends(requires("payments:cancel"))]
 )
 async def create(request: Request, body: CreatePaymentBody, principal: Writer) -> Response:
     container = container_of(request)
+    call = await idempotent_call(request, principal)
 
     async def run() -> Payment:
         account = await container.api_keys.account_of(principal.tenant_id)
-        return await create_payment(body.command(principal.tenant_id, account), container.deps)
+        command = body.command(principal.tenant_id, account)
+        request_key = call.request_key(REQUEST_SUBJECT)
+        return await create_payment(replace(command, request_key=request_key), container.deps)
 
-    return await respond_idempotently(request, principal, run, status=201)
+    return await respond_idempotently(request, principal, run, status=201, call=call)
 
 
 @router.post(
