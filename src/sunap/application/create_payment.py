@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sunap.domain.errors import InvalidRequest
+from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentIdTaken
 from sunap.domain.payment import Payment
 from sunap.domain.subscription import is_charge_order_id
 
@@ -62,23 +62,45 @@ async def create_payment(cmd: CreatePayment, deps: Deps) -> Payment:
         success_url=cmd.success_url,
         fail_url=cmd.fail_url,
     )
+    try:
+        earlier = await _add_unless_made(payment, cmd, deps)
+    except (PaymentIdTaken, DuplicateOrderId):
+        if cmd.request_key is None:
+            raise
+        # The same request ran at once beside this one (its key's holder lapsed while it ran)
+        # and made it first: answered with that payment too.
+        earlier = await _made_before(cmd, payment.id, deps)
+        if earlier is None:
+            raise
+    if earlier is None:
+        return payment
+    _require_same_payment(earlier, cmd)
+    return earlier
+
+
+async def _add_unless_made(payment: Payment, cmd: CreatePayment, deps: Deps) -> Payment | None:
+    """Add `payment`, unless the request made it before its key let go of it (the answer lost
+    with the database): that payment then, never a second one."""
     async with deps.uow() as uow:
         earlier = await uow.payments.get(cmd.tenant_id, payment.id) if cmd.request_key else None
-        if earlier is None:
-            uow.payments.add(payment)
-            audit.record(
-                uow,
-                deps,
-                payment,
-                AuditType.PAYMENT_CREATED,
-                AuditStatus.OK,
-                request={"orderId": payment.order_id, "amount": payment.amount},
-            )
-            await uow.commit()  # DuplicateOrderId if the tenant or the account holds the orderId
-    if earlier is not None:  # this request's, made before its key let go: never a second one
-        _require_same_payment(earlier, cmd)
-        return earlier
-    return payment
+        if earlier is not None:
+            return earlier
+        uow.payments.add(payment)
+        audit.record(
+            uow,
+            deps,
+            payment,
+            AuditType.PAYMENT_CREATED,
+            AuditStatus.OK,
+            request={"orderId": payment.order_id, "amount": payment.amount},
+        )
+        await uow.commit()  # DuplicateOrderId if the tenant or the account holds the orderId
+    return None
+
+
+async def _made_before(cmd: CreatePayment, payment_id: str, deps: Deps) -> Payment | None:
+    async with deps.read_uow() as uow:
+        return await uow.payments.get(cmd.tenant_id, payment_id)
 
 
 def _require_same_payment(earlier: Payment, cmd: CreatePayment) -> None:

@@ -40,6 +40,13 @@ class DuplicateOrderId(DomainError):
     code = "DUPLICATE_ORDER_ID"
 
 
+class PaymentIdTaken(DomainError):
+    """A payment of this id exists already: a create named after its Idempotency-Key ran twice
+    at once (create_payment answers the later run with the first's payment)."""
+
+    code = "IDEMPOTENCY_KEY_IN_USE"
+
+
 class PaymentKeyTaken(DomainError):
     """Another payment already holds this paymentKey: the PG gives every payment its own."""
 

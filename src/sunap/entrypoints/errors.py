@@ -32,6 +32,7 @@ STATUS_BY_ERROR: dict[type[d.SunapError], int] = {
     d.InvalidRequest: 400,
     d.PaymentNotFound: 404,
     d.DuplicateOrderId: 409,
+    d.PaymentIdTaken: 409,
     d.AmountMismatch: 400,
     d.AlreadyProcessedPayment: 409,
     d.PaymentKeyTaken: 400,

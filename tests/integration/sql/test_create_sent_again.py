@@ -26,6 +26,10 @@ from sunap.adapters.sql.pg_accounts import SqlPgAccountStore
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import SystemClock
 from sunap.application.authentication import hash_api_key
+from sunap.application.commands import CreatePayment
+from sunap.application.create_payment import REQUEST_SUBJECT, create_payment
+from sunap.application.idempotency import IdempotentCall
+from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.ports.idempotency import IdempotencyClaim, StoredResponse
 from sunap.application.ports.payments import PaymentQuery
 from sunap.entrypoints.container import Container
@@ -225,3 +229,28 @@ async def test_the_same_key_in_two_tenants_makes_two_payments(doors: Doors) -> N
     assert one[1][0] != two[1][0] and one[1][1] != two[1][1]
     assert await payments_of(doors, first) == [one[1]]
     assert await payments_of(doors, second) == [two[1]]
+
+
+@pytest.mark.parametrize("order_id", [False, True], ids=["minted-orderId", "merchants-orderId"])
+async def test_the_same_request_run_twice_at_once_is_one_payment_answered_to_both(
+    doors: Doors, order_id: bool
+) -> None:
+    """Two runs of one keyed create at once (the key's holder lapsed while it still ran): both
+    find nothing, both insert under the same name; the one refused by the other's row is
+    answered with that payment, not a 500 nor DUPLICATE_ORDER_ID."""
+    tenant_id, _ = await doors.tenant()
+    command = CreatePayment(
+        tenant_id=tenant_id,
+        pg_account_id=DEFAULT_PG_ACCOUNT,
+        order_name="Blue mug",
+        amount=15000,
+        order_id=unique("order") if order_id else None,
+        request_key=IdempotentCall(tenant_id, "create-at-once", "").request_key(REQUEST_SUBJECT),
+    )
+    deps = doors.container.deps
+
+    answers = await asyncio.gather(*(create_payment(command, deps) for _ in range(4)))
+
+    made = await payments_of(doors, tenant_id)
+    assert len(made) == 1
+    assert {(a.id, a.order_id) for a in answers} == set(made)

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sunap.application.errors import StaleAggregate
 from sunap.application.ports.payments import PaymentPage, PaymentQuery
-from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentKeyTaken
+from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentIdTaken, PaymentKeyTaken
 from sunap.domain.payment import NEVER_APPROVED, Payment, PaymentStatus
 
 from .direct import DirectConnection, SqlConnection, carries_inserts
@@ -376,6 +376,8 @@ class SqlPaymentRepository:
         try:
             await self._session.execute(_INSERT_PAYMENT, row)
         except IntegrityError as exc:
+            if _names_any(exc, _ID_TAKEN):  # only a new payment's own key can be "PRIMARY" here
+                raise PaymentIdTaken(f"Payment {payment.id} exists already.") from exc
             _raise_if_taken(exc, payment)
             raise
         tracked.written = (
@@ -636,13 +638,22 @@ _PAYMENT_KEY_TAKEN = (
 )
 
 
+# A payment's own primary key (MariaDB names no table: only an insert of a payment alone may
+# read "PRIMARY" as this).
+_ID_TAKEN = ("pk_payments", "for key 'PRIMARY'", "payments.id")
+
+
+def _names_any(exc: IntegrityError, names: tuple[str, ...]) -> bool:
+    text = str(exc.orig)
+    return any(name in text for name in names)
+
+
 def _raise_if_taken(exc: IntegrityError, payment: Payment) -> None:
     """Turn a write refused by a uniqueness rule into the domain's word for it. The messages
     name no tenant: who holds an orderId on a shared account is nobody else's business."""
-    text = str(exc.orig)
-    if any(name in text for name in _ORDER_TAKEN):
+    if _names_any(exc, _ORDER_TAKEN):
         raise DuplicateOrderId(f"A payment for orderId {payment.order_id} already exists.") from exc
-    if any(name in text for name in _PAYMENT_KEY_TAKEN):
+    if _names_any(exc, _PAYMENT_KEY_TAKEN):
         raise PaymentKeyTaken("This paymentKey belongs to another payment.") from exc
 
 
