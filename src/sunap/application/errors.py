@@ -5,7 +5,8 @@ entrypoints/errors.py, and both doors render it the same way):
 
     SunapError                       sunap.domain.errors: code, message, extra
     ├── DomainError                  a business rule said no (sunap.domain.errors)
-    │   ├── InvalidRequest, PaymentNotFound, DuplicateOrderId, PaymentKeyTaken, AmountMismatch
+    │   ├── InvalidRequest, PaymentNotFound, DuplicateOrderId, PaymentIdTaken, PaymentKeyTaken
+    │   ├── AmountMismatch
     │   ├── AlreadyProcessedPayment, ConfirmInProgress, NotConfirmableStatus, NotCancelableStatus
     │   ├── ExceedsBalance, RefundAccountRequired, PartialCancelNotAllowed, NotUnderReview
     │   ├── IllegalTransition
