@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import httpx
 import pytest
 
 from sunap.adapters.toss import Jitter, RetryPolicy, TossGateway, TossTimeouts
+from sunap.adapters.toss.gateway import SUNAP_RETRIES
 from sunap.application.ports.gateway import GatewayDeclined, GatewayError, GatewayUnknown
 from sunap_toss.codes import Operation
 from sunap_toss.transport import TossRequest
@@ -222,3 +224,69 @@ async def test_a_call_that_timed_out_then_heard_still_processing_ends_as_a_timeo
     assert caught.value.timed_out is True
     assert caught.value.code == "IDEMPOTENT_REQUEST_PROCESSING"
     assert len(toss.requests) == 3
+
+
+@pytest.fixture
+def sunaps_gateway(make_gateway: Callable[..., TossGateway], sleeps: Sleeps) -> TossGateway:
+    """The gateway with the policy the service runs with (bootstrap.py)."""
+    return make_gateway(
+        retry_policy=dataclasses.replace(SUNAP_RETRIES, sleep=sleeps, random=lambda: 0.5)
+    )
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        lambda toss: toss.error("FAILED_PAYMENT_INTERNAL_SYSTEM_PROCESSING", 500),
+        lambda toss: toss.error("PROVIDER_ERROR", 400),
+        lambda toss: toss.answer_text(502, "<html>bad gateway</html>"),
+        lambda toss: toss.fail(httpx.ReadError("reset")),
+        lambda toss: toss.fail(httpx.ReadTimeout("slow")),
+    ],
+    ids=["5xx", "provider-error", "5xx-not-json", "dropped", "timeout"],
+)
+async def test_in_the_service_a_write_toss_may_have_applied_ends_the_call_as_unknown(
+    sunaps_gateway: TossGateway, toss: FakeToss, first: Callable[[FakeToss], None]
+) -> None:
+    first(toss)
+    toss.answer(200, card_payment())  # what a retry inside the call would have got
+
+    with pytest.raises(GatewayUnknown):
+        await _confirm(sunaps_gateway)
+
+    assert len(toss.requests) == 1  # the caller hears of it; the reconciler sends it again
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        lambda toss: toss.error("IDEMPOTENT_REQUEST_PROCESSING", 409),
+        lambda toss: toss.error("FORBIDDEN_CONSECUTIVE_REQUEST", 403),
+        lambda toss: toss.error("TOO_MANY_REQUESTS", 429),
+        lambda toss: toss.fail(httpx.ConnectError("refused")),
+    ],
+    ids=["still-processing", "too-soon", "throttled", "never-connected"],
+)
+async def test_in_the_service_a_write_toss_did_not_do_is_sent_again_under_its_key(
+    sunaps_gateway: TossGateway, toss: FakeToss, first: Callable[[FakeToss], None]
+) -> None:
+    first(toss)
+    toss.answer(200, card_payment())
+
+    payment = await sunaps_gateway.confirm(
+        payment_key="pk", order_id="order-123456", amount=15000, idempotency_key="confirm:pay_1"
+    )
+
+    assert payment.status == "DONE"
+    assert [r.headers["Idempotency-Key"] for r in toss.requests] == ["confirm:pay_1"] * 2
+
+
+async def test_in_the_service_a_look_up_is_asked_again_after_a_5xx(
+    sunaps_gateway: TossGateway, toss: FakeToss
+) -> None:
+    toss.error("FAILED_INTERNAL_SYSTEM_PROCESSING", 500)
+    toss.answer(200, card_payment())
+
+    found = await sunaps_gateway.lookup_by_order_id("order-123456")
+
+    assert found.status == "DONE" and len(toss.requests) == 2

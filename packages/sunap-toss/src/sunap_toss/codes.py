@@ -223,6 +223,12 @@ def classify(operation: Operation, status: int, code: str | None) -> Verdict:
     return TABLE[operation].get(code, Verdict.UNKNOWN)
 
 
+def says_nothing_was_done(status: int, code: str | None) -> bool:
+    """A 429, or Toss still processing this key's first request, or refusing a second cancel
+    too soon: this attempt was not applied, whatever kind of request it was."""
+    return status == 429 or code in (IN_PROCESS, CONSECUTIVE_REQUEST)
+
+
 def is_retryable_answer(status: int, code: str | None) -> bool:
     """A 5xx, a 429 or a 'still processing / too fast' answer: worth another try, same key."""
     return status >= 500 or status == 429 or code in RETRYABLE_CODES

@@ -36,6 +36,12 @@ class RetryPolicy:
     # IDEMPOTENT_REQUEST_PROCESSING: asking again at once (the jittered backoff can be a few
     # milliseconds) only gets the same; after a pause, the first request's answer.
     in_process_pause: float = 1.0
+    # Whether a write whose outcome is unknown (a 5xx, a dropped connection, a timeout: Toss may
+    # have applied it) is sent again within the call, under its same Idempotency-Key. A caller
+    # that reports such an outcome as unknown and settles it later turns this off, so the
+    # outcome reaches it at once; reads, and answers that say nothing was done (429, "still
+    # processing", "too fast"), are tried again either way.
+    retry_unknown_writes: bool = True
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
     blocking_sleep: Callable[[float], None] = field(
         default=time.sleep, compare=False

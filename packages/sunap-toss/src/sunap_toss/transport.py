@@ -23,6 +23,7 @@ from .codes import (
     Verdict,
     classify,
     is_retryable_answer,
+    says_nothing_was_done,
 )
 from .errors import (
     Exchange,
@@ -198,6 +199,12 @@ class _Steps:
             pool=min(t.pool, left),
         )
 
+    def sent_again_when_unknown(self, request: TossRequest) -> bool:
+        """Whether `request`, perhaps applied by Toss (RetryPolicy.retry_unknown_writes), is
+        sent again: a read always, a write only under a key Toss replays and if the policy
+        says so."""
+        return request.read_only or (request.replayable and self.retry.retry_unknown_writes)
+
     def next_delay(self, failed: _Failed, attempt: int, started: float) -> float | None:
         """The pause before the next attempt, or None when this failure ends the call."""
         if not failed.retryable or attempt >= self.retry.max_attempts:
@@ -265,7 +272,9 @@ class _Steps:
                     exchange=exchange,
                 ),
                 Verdict.UNKNOWN,
-                retryable=status >= 400 and is_retryable_answer(status, None),
+                retryable=status >= 400
+                and is_retryable_answer(status, None)
+                and (says_nothing_was_done(status, None) or self.sent_again_when_unknown(request)),
             )
         if 200 <= status < 300:
             return TossAnswer(
@@ -280,9 +289,10 @@ class _Steps:
             return _Failed(
                 TossUnknown(shown_code, shown_message, exchange=exchange),
                 verdict,
-                # A 5xx may have been applied: only a request Toss will replay is sent again.
+                # A 5xx or a provider's error may have been applied: sent again only if Toss
+                # replays it and the policy wants it (or it is a read).
                 retryable=is_retryable_answer(status, code)
-                and (status < 500 or request.replayable),
+                and (says_nothing_was_done(status, code) or self.sent_again_when_unknown(request)),
             )
         error = _ERRORS[verdict](shown_code, shown_message, exchange=exchange)
         return _Failed(error, verdict, retryable=False)
@@ -311,13 +321,13 @@ class _Steps:
                 timed_out=True,
                 exchange=exchange,
             )
-            return _Failed(error, Verdict.UNKNOWN, retryable=request.replayable)
+            return _Failed(error, Verdict.UNKNOWN, retryable=self.sent_again_when_unknown(request))
         error = TossUnknown(
             "CONNECTION_DROPPED",
             f"The connection to Toss broke ({type(exc).__name__}); the request may have been applied.",
             exchange=exchange,
         )
-        return _Failed(error, Verdict.UNKNOWN, retryable=request.replayable)
+        return _Failed(error, Verdict.UNKNOWN, retryable=self.sent_again_when_unknown(request))
 
     def circuit_open(self, request: TossRequest) -> TossUnknown:
         self.log(request, 1, self.clock(), None, "CIRCUIT_OPEN", Verdict.UNKNOWN)

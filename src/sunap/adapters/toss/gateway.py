@@ -99,6 +99,14 @@ def gateway_error(error: TossError) -> GatewayError:
     return _ERRORS.get(type(error), GatewayUnknown)(error.code, error.message, exchange=exchange)
 
 
+# A confirm, cancel or charge whose outcome is unknown (a 5xx, a dropped connection, a timeout)
+# is answered as unknown at once (502/504) and settled by the reconciler or the caller's retry
+# under the same key, as docs/api.md promises, rather than sent again inside the request: the
+# caller learns within one read timeout, and a retry inside it would hide a PG failure it must
+# see. Reads, and answers saying nothing was done (429, still processing), are tried again.
+SUNAP_RETRIES = RetryPolicy(retry_unknown_writes=False)
+
+
 class TossGateway:
     """Every answer is a DTO in our words or one of the GatewayError classes."""
 
@@ -109,7 +117,7 @@ class TossGateway:
         secret_key: str,
         base_url: str,
         clock: Callable[[], float] = time.monotonic,
-        retry_policy: RetryPolicy = RetryPolicy(),
+        retry_policy: RetryPolicy = SUNAP_RETRIES,
         breaker: BreakerChoice = DEFAULT_BREAKER,
         timeouts: TossTimeouts = TossTimeouts(),
     ) -> None:
@@ -255,7 +263,7 @@ def build_toss_gateway(
     base_url: str,
     *,
     clock: Callable[[], float] = time.monotonic,
-    retry_policy: RetryPolicy = RetryPolicy(),
+    retry_policy: RetryPolicy = SUNAP_RETRIES,
     breaker: BreakerChoice = DEFAULT_BREAKER,
     timeouts: TossTimeouts = TossTimeouts(),
     max_connections: int = 100,
@@ -281,7 +289,7 @@ async def open_toss_gateway(
     base_url: str,
     *,
     clock: Callable[[], float] = time.monotonic,
-    retry_policy: RetryPolicy = RetryPolicy(),
+    retry_policy: RetryPolicy = SUNAP_RETRIES,
     breaker: BreakerChoice = DEFAULT_BREAKER,
     timeouts: TossTimeouts = TossTimeouts(),
     max_connections: int = 100,
