@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
 import os
 import secrets
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,8 +40,8 @@ from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.web_sessions import SqlWebSessionStore
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
 from sunap.adapters.system import RandomIds, SystemClock
-from sunap.adapters.toss import RetryPolicy, TossTimeouts
-from sunap.adapters.toss.gateway import TossGateway, build_toss_gateway
+from sunap.adapters.toss import CircuitBreaker, TossTimeouts
+from sunap.adapters.toss.gateway import SUNAP_RETRIES, TossGateway, build_toss_gateway
 from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.billing_policy import BillingPolicy
 from sunap.application.checkout_links import CheckoutLinks
@@ -131,12 +133,27 @@ def build_runtime(
         tracing.instrument_engine(engine)
     clock, ids = SystemClock(), RandomIds()
     metrics = Metrics()
+    # Every Toss client's breaker. The embedded sandbox closes them when its faults are cleared
+    # or it is reset: the next check then starts with Toss back, not with a breaker that opened
+    # on the last check's injected failures.
+    breakers: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()
+
+    def new_breaker() -> CircuitBreaker:
+        breaker = CircuitBreaker()
+        breakers.add(breaker)
+        return breaker
+
+    def close_breakers() -> None:
+        for breaker in list(breakers):
+            breaker.reset()
+
     if settings.sandbox_mode:
         secret_key = "test_sk_sunap_" + secrets.token_urlsafe(16)
         base_url = self_url + SANDBOX_MOUNT
         sandbox_app = create_sandbox_app(
             webhook_url=self_url + "/v1/webhooks/toss",
             consecutive_cancel_window_seconds=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS,
+            on_faults_cleared=close_breakers,
         )
         mounts = {SANDBOX_MOUNT: sandbox_app}
         client_key: str | None = SANDBOX_CLIENT_KEY
@@ -148,9 +165,9 @@ def build_runtime(
     timeouts = TossTimeouts(
         read=settings.toss_read_timeout, billing_read=settings.toss_billing_read_timeout
     )
-    retries = RetryPolicy(max_elapsed=settings.toss_read_timeout * 1.5)
+    retries = dataclasses.replace(SUNAP_RETRIES, max_elapsed=settings.toss_read_timeout * 1.5)
     toss_gateway, http_client = build_toss_gateway(
-        secret_key, base_url, timeouts=timeouts, retry_policy=retries
+        secret_key, base_url, timeouts=timeouts, retry_policy=retries, breaker=new_breaker()
     )
     default_gateway = ObservedGateway(toss_gateway, metrics.toss_call_ended)
     metrics.watch_circuit(default_gateway.accepts_new_operations)
@@ -169,6 +186,7 @@ def build_runtime(
             base_url=base_url,
             timeouts=timeouts,
             retry_policy=retries,
+            breaker=new_breaker(),
         )
         return ObservedGateway(own, metrics.toss_call_ended)
 

@@ -7,7 +7,7 @@ does not run a mounted app's lifespan), the loop starts on the first request; th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -32,10 +32,13 @@ def create_sandbox_app(
     webhook_time_scale: float = 1.0,
     consecutive_cancel_window_seconds: float = choices.CONSECUTIVE_CANCEL_WINDOW_SECONDS,
     rate_limit_per_minute: int | None = None,
+    on_faults_cleared: Callable[[], None] | None = None,
 ) -> Starlette:
     """A fresh sandbox with its own state. `webhook_time_scale` compresses the retry schedule
     (1/60 makes Toss's "1 minute" one second). `consecutive_cancel_window_seconds` is Toss's
     one-second cancel rule (0: off); `rate_limit_per_minute` limits each API per key (None: off).
+    `on_faults_cleared` is called when its faults are cleared or it is reset: a host that mounts
+    it closes its client's circuit breaker there, so the next case starts with Toss "back".
     """
     runtime = SandboxRuntime(
         webhook_url=webhook_url,
@@ -43,6 +46,7 @@ def create_sandbox_app(
         webhook_time_scale=webhook_time_scale,
         consecutive_cancel_window_seconds=consecutive_cancel_window_seconds,
         rate_limit_per_minute=rate_limit_per_minute,
+        on_faults_cleared=on_faults_cleared,
     )
 
     @asynccontextmanager

@@ -122,7 +122,7 @@ async def list_faults(runtime: SandboxRuntime, request: Request) -> Any:
 
 
 async def clear_faults(runtime: SandboxRuntime, request: Request) -> Any:
-    runtime.faults.clear()
+    runtime.clear_faults()
     return {"items": []}
 
 

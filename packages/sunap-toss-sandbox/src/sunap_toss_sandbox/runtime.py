@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +36,10 @@ class SandboxRuntime:
         webhook_time_scale: float = 1.0,
         consecutive_cancel_window_seconds: float = choices.CONSECUTIVE_CANCEL_WINDOW_SECONDS,
         rate_limit_per_minute: int | None = None,
+        on_faults_cleared: Callable[[], None] | None = None,
     ) -> None:
         self.clock = clock or SandboxClock()
+        self._on_faults_cleared = on_faults_cleared
         self.consecutive_cancels = ConsecutiveCancels(self.clock, consecutive_cancel_window_seconds)
         self.rate_limit = RateLimit(self.clock, rate_limit_per_minute)
         self.webhooks = WebhookSender(webhook_url, self.clock, webhook_time_scale)
@@ -84,11 +87,17 @@ class SandboxRuntime:
         self.pump()
         return now
 
+    def clear_faults(self) -> None:
+        """No more faults; the host is told (its client's breaker may have opened on them)."""
+        self.faults.clear()
+        if self._on_faults_cleared is not None:
+            self._on_faults_cleared()
+
     def reset(self) -> None:
         self.accounts.reset()
         self.webhooks.reset()
         self.idempotency.reset()
-        self.faults.clear()
+        self.clear_faults()
         self.consecutive_cancels.reset()
         self.rate_limit.reset()
         self.calls = []  # a new list: calls answered after the reset log into the old one

@@ -81,6 +81,11 @@ class CircuitBreaker:
         with self._lock:
             self._probe_in_flight = False
 
+    def reset(self) -> None:
+        """Closed, as new: for a host that knows the PG was put right (a test PG's faults were
+        cleared), rather than a probe finding it."""
+        self.record_success()
+
     def record_success(self) -> None:
         with self._lock:
             self._failures = 0
