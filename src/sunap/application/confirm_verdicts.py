@@ -56,6 +56,9 @@ class Refused:
     failure: Failure
     exchange: GatewayExchange | None
     earlier: tuple[GatewayExchange | None, ...] = ()
+    # The PG's record says EXPIRED: its window closed with no confirm it ran (ours never
+    # reached it), which is not a refusal of the customer's card.
+    expired: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,7 @@ def judge_record(payment: Payment, record: GatewayPayment) -> ConfirmVerdict:
         return Approved(record)
     if record.status in REFUSED_AT_PG:
         failure = record.failure or Failure(record.status.value, "The PG did not approve.")
-        return Refused(failure, record.exchange)
+        return Refused(failure, record.exchange, expired=record.status is S.EXPIRED)
     return Undecided(None, (record.exchange,))
 
 

@@ -167,6 +167,8 @@ def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Dep
     match verdict:
         case Approved(truth=truth):
             adopt_gateway_state(payment, truth, deps)
+        case Refused(failure=failure, expired=True):
+            payment.expire(now, failure)
         case Refused(failure=failure):
             payment.abort(failure, now)
         case NotThisOrders(pg_code=pg_code):

@@ -159,6 +159,23 @@ async def test_a_replayed_confirm_that_toss_refuses_aborts_the_payment(
     assert events(store, payment.id) == ["payment.created", "payment.failed"]
 
 
+async def test_a_confirm_that_never_reached_toss_before_toss_expired_it_is_expired_not_failed(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    await create_payment(CreatePayment(TENANT, "default", "socks", 5000, order_id="order-r9"), deps)
+    key = toss.pay_in_window("order-r9", 5000)
+    toss.fail_next("confirm", GatewayUnknown("CONNECTION_FAILED", "never sent", nothing_sent=True))
+    with pytest.raises(PgUnavailable):
+        await confirm_payment(ConfirmPayment(TENANT, key, "order-r9", 5000), deps)
+    toss.expire(key)  # Toss's window closed with nobody's confirm: EXPIRED there
+    clock.advance(seconds=5)
+    await reconcile_due(deps)
+    payment = store.by_order_id(TENANT, "order-r9")
+    assert payment is not None and payment.status is S.EXPIRED  # as Toss says: nobody refused it
+    assert payment.failure is not None and payment.failure.code == "EXPIRED_PAYMENT"
+    assert events(store, payment.id) == ["payment.created", "payment.expired"]
+
+
 async def test_an_unanswered_look_up_is_retried_on_the_backoff_schedule(
     deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
 ) -> None:
