@@ -174,7 +174,7 @@ def test_a_partial_cancel_through_the_form_cancels_once_however_often_it_is_sent
     page = visit.page
     sign_in(page, service, shops["shop-a"].admin, f"/dashboard/payments/{paid['id']}")
     shoot(page, "dashboard-4-payment-detail")
-    page.get_by_label("취소 금액 (비우면 전액)").fill("5000")
+    page.get_by_label("취소 금액", exact=True).fill("5000")
     page.get_by_label("사유").fill("사이즈 교환")
     sent = form_fields(page, "#cancel-form")
     page.get_by_role("button", name="취소하기").click()
@@ -189,6 +189,48 @@ def test_a_partial_cancel_through_the_form_cancels_once_however_often_it_is_sent
     )
     assert again.ok  # the same form, sent again: answered, not executed again
     assert payment_of(service, shops["shop-a"].admin, paid["id"])["balanceAmount"] == 15000
+    assert len(cancels_at_toss(sandbox, paid)) == 1
+
+
+def test_going_back_to_the_cancel_form_or_a_second_tab_never_refunds_a_second_time(
+    browser: Browser,
+    visit: Visit,
+    service: RunningService,
+    sandbox: httpx.Client,
+    shops: dict[str, Shop],
+) -> None:
+    """Back re-fetches the page (no-store), a new rendering with a new form key: the browser
+    used to fill the last amount and reason back in, and one click refunded again. A tab drawn
+    before the cancel is held to the balance it showed."""
+    admin = shops["shop-a"].admin
+    with api_for(service, admin) as api:
+        paid = paid_payment(api, sandbox, 10000)
+    path = f"/dashboard/payments/{paid['id']}"
+    page = visit.page
+    sign_in(page, service, admin, path)
+    other = visit.context.new_page()  # a second tab, drawn before the cancel
+    other.goto(service.base_url + path)
+    page.locator("#cancel-amount").fill("2000")
+    page.get_by_label("사유").fill("파손 1병")
+    page.get_by_role("button", name="취소하기").click()
+    page.wait_for_url("**?done=canceled")
+
+    page.go_back()
+    page.wait_for_url(service.base_url + path)
+    assert page.locator("#balance").inner_text() == "8,000원"
+    assert page.locator("#cancel-amount").input_value() == ""
+    assert page.get_by_label("사유").input_value() == ""
+    shoot(page, "dashboard-5b-back-to-the-cancel-form")
+    page.get_by_role("button", name="취소하기").click()  # the browser asks for the fields
+    assert page.url == service.base_url + path
+
+    other.locator("#cancel-amount").fill("2000")
+    other.get_by_label("사유").fill("파손 1병")
+    other.get_by_role("button", name="취소하기").click()
+    other.wait_for_url("**?failed=BALANCE_CHANGED")
+    assert "취소 가능 금액이 바뀌었습니다" in other.locator("#problem").inner_text()
+    assert "취소하지 않았습니다" in other.locator("#problem").inner_text()
+    assert payment_of(service, admin, paid["id"])["balanceAmount"] == 8000
     assert len(cancels_at_toss(sandbox, paid)) == 1
 
 
@@ -213,6 +255,7 @@ def test_a_refund_account_the_api_would_refuse_is_refused_whole_and_nothing_is_c
         paid = deposited(api, sandbox, issued_account(api, sandbox))
     page = visit.page
     sign_in(page, service, admin, f"/dashboard/payments/{paid['id']}")
+    page.locator("#cancel-amount").fill(str(paid["amount"]))
     page.get_by_label("사유").fill("단순 변심")
     page.get_by_label("은행").fill(bank)
     page.get_by_label("계좌번호").fill(number)

@@ -206,6 +206,7 @@ async def _try_reserve(
             has_refund_account=cmd.refund_account is not None,
             now=now,
             tax_free_amount=cmd.tax_free_amount or 0,
+            expected_cancelable=cmd.expected_cancelable,
         )
         in_full = cancel is not None and cancel.amount == payment.balance_amount
         if cancel is not None:

@@ -44,6 +44,9 @@ class CancelPayment:
     amount: int | None = None
     tax_free_amount: int | None = None
     refund_account: RefundAccount | None = None
+    # The cancelable balance the caller saw when it chose this cancel (the dashboard's form);
+    # refused with BalanceChanged if the payment's is another by now. None: not checked.
+    expected_cancelable: int | None = None
     # The caller's request, when it sent an Idempotency-Key (IdempotentCall.request_key): the
     # same request again is answered by its own cancel, never by a second one.
     request_key: str | None = None

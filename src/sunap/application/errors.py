@@ -8,7 +8,8 @@ entrypoints/errors.py, and both doors render it the same way):
     │   ├── InvalidRequest, PaymentNotFound, DuplicateOrderId, PaymentIdTaken, PaymentKeyTaken
     │   ├── AmountMismatch
     │   ├── AlreadyProcessedPayment, ConfirmInProgress, NotConfirmableStatus, NotCancelableStatus
-    │   ├── ExceedsBalance, RefundAccountRequired, PartialCancelNotAllowed, NotUnderReview
+    │   ├── ExceedsBalance, BalanceChanged, RefundAccountRequired, PartialCancelNotAllowed
+│   ├── NotUnderReview
     │   ├── IllegalTransition
     │   └── BillingKeyNotFound, BillingKeyNotActive, SubscriptionNotFound, SubscriptionNotChangeable
     ├── PgError                      what the payment gateway answered, or that it did not

@@ -77,6 +77,14 @@ class ExceedsBalance(DomainError):
     code = "EXCEEDS_BALANCE"
 
 
+class BalanceChanged(DomainError):
+    """The caller asked to cancel against a cancelable balance that is no longer the payment's:
+    a cancel started from a stale form (the back button, a second tab) is not the person's
+    intent for what the payment is now."""
+
+    code = "BALANCE_CHANGED"
+
+
 class RefundAccountRequired(DomainError):
     code = "REFUND_ACCOUNT_REQUIRED"
 

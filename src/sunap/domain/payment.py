@@ -13,6 +13,7 @@ from .aggregate import Aggregate, DomainEvent
 from .errors import (
     AlreadyProcessedPayment,
     AmountMismatch,
+    BalanceChanged,
     ConfirmInProgress,
     ExceedsBalance,
     IllegalTransition,
@@ -339,8 +340,16 @@ class Payment(Aggregate):
         has_refund_account: bool,
         now: datetime,
         tax_free_amount: int = 0,
+        expected_cancelable: int | None = None,
     ) -> Cancel | None:
-        """Reserve a cancel against the balance. None: canceled locally, no PG call needed."""
+        """Reserve a cancel against the balance. None: canceled locally, no PG call needed.
+        `expected_cancelable`: the cancelable balance the caller decided on; checked here, in
+        the reserving write, so no cancel reserved since can slip between check and reserve."""
+        if expected_cancelable is not None and expected_cancelable != self.cancelable_amount:
+            raise BalanceChanged(
+                f"The cancelable balance is {self.cancelable_amount}, not the "
+                f"{expected_cancelable} this cancel was asked against; nothing was canceled."
+            )
         if self.status is S.READY:
             if amount is not None and amount > self.balance_amount:
                 raise ExceedsBalance(

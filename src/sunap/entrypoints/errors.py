@@ -42,6 +42,7 @@ STATUS_BY_ERROR: dict[type[d.SunapError], int] = {
     d.NotConfirmableStatus: 409,
     d.NotCancelableStatus: 409,
     d.ExceedsBalance: 422,
+    d.BalanceChanged: 409,
     d.RefundAccountRequired: 400,
     d.PartialCancelNotAllowed: 400,
     d.IllegalTransition: 409,

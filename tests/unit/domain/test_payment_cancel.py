@@ -8,6 +8,7 @@ import pytest
 
 from sunap.domain import events as ev
 from sunap.domain.errors import (
+    BalanceChanged,
     ExceedsBalance,
     IllegalTransition,
     InvalidRequest,
@@ -269,3 +270,30 @@ def test_a_cancel_can_be_found_by_its_id() -> None:
     cancel = reserved(payment, 100)
     assert payment.find_cancel("cancel_1") is cancel
     assert payment.find_cancel("cancel_2") is None
+
+
+def test_a_cancel_asked_against_a_balance_that_has_changed_reserves_nothing() -> None:
+    """A form drawn before another cancel (the back button, a second tab) is stale."""
+    payment = payment_in(S.DONE, amount=10000)
+    reserved(payment, 2000)
+    with pytest.raises(BalanceChanged):
+        payment.begin_cancel(
+            cancel_id="cancel_2",
+            reason="again",
+            amount=2000,
+            idempotency_key="k2",
+            has_refund_account=False,
+            now=LATER,
+            expected_cancelable=10000,
+        )
+    assert (payment.cancelable_amount, len(payment.cancels)) == (8000, 1)
+    again = payment.begin_cancel(
+        cancel_id="cancel_3",
+        reason="fresh form",
+        amount=2000,
+        idempotency_key="k3",
+        has_refund_account=False,
+        now=LATER,
+        expected_cancelable=8000,
+    )
+    assert again is not None and payment.cancelable_amount == 6000

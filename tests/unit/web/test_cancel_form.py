@@ -19,6 +19,7 @@ SESSION = WebSession("s", "k", "t", "shop", "default", frozenset({"admin"}), "c"
 def _form(bank: str, number: str, holder: str) -> dict[str, str]:
     return {
         "cancel_reason": "단순 변심",
+        "expected_balance": "15000",
         "refund_bank": bank,
         "refund_account_number": number,
         "refund_holder_name": holder,
@@ -48,3 +49,17 @@ def test_an_account_the_api_refuses_is_refused_never_shortened(
     bank: str, number: str, holder: str
 ) -> None:
     assert _cancel_command(SESSION, "p1", _form(bank, number, holder)) == "INVALID_REFUND_ACCOUNT"
+
+
+def test_the_form_names_the_balance_it_was_drawn_with_and_a_typed_amount() -> None:
+    """Held to the balance the operator saw; an empty amount is no longer "everything"."""
+    form = {"cancel_reason": "파손", "expected_balance": "8,000", "cancel_amount": "1,000"}
+    command = _cancel_command(SESSION, "p1", form)
+    assert isinstance(command, CancelPayment)
+    assert (command.amount, command.expected_cancelable) == (1000, 8000)
+    assert _cancel_command(SESSION, "p1", form | {"cancel_amount": ""}) == "INVALID_REQUEST"
+    without_balance = {k: v for k, v in form.items() if k != "expected_balance"}
+    assert _cancel_command(SESSION, "p1", without_balance) == "INVALID_REQUEST"
+    ready = {"cancel_reason": "주문 취소", "expected_balance": "15000"}  # no amount field
+    command = _cancel_command(SESSION, "p1", ready)
+    assert isinstance(command, CancelPayment) and command.amount is None

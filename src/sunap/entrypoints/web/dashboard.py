@@ -62,7 +62,10 @@ CANCELABLE = frozenset(
     }
 )
 # Cancels started from a form are idempotent per rendering of the form: a double click or a
-# resubmitted page cancels once.
+# resubmitted page cancels once. A new rendering (the back button re-fetches the page, a second
+# tab) is a new form: it is held to the cancelable balance it was drawn with (`expected_balance`,
+# refused with BALANCE_CHANGED once another cancel moved it), its amount must be typed (no
+# "empty means everything"), and its fields are never filled back in by the browser.
 CANCEL_FORM_LOCK = timedelta(seconds=90)
 # The refund account's fields, each `refund_<name>` in the cancel form.
 REFUND_FIELDS = ("bank", "account_number", "holder_name")
@@ -289,16 +292,15 @@ def _cancel_command(
 ) -> CancelPayment | str:
     """The form's cancel, or the code of the problem that refuses it (nothing is sent)."""
     reason = form.get("cancel_reason", "").strip()
-    amount_text = form.get("cancel_amount", "").strip().replace(",", "")
-    if not reason or len(reason) > 200 or not _is_text(reason):
+    expected = _whole_number(form.get("expected_balance", ""))
+    if not reason or len(reason) > 200 or not _is_text(reason) or expected is None:
         return "INVALID_REQUEST"
-    if amount_text and not (
-        amount_text.isascii() and amount_text.isdigit() and len(amount_text) <= 12
-    ):
-        return "INVALID_REQUEST"
-    amount = int(amount_text) if amount_text else None
-    if amount is not None and amount < 1:
-        return "INVALID_REQUEST"
+    # A READY payment's form has no amount field (it closes whole); a paid one's names it.
+    amount = None
+    if "cancel_amount" in form:
+        amount = _whole_number(form["cancel_amount"])
+        if amount is None or amount < 1:
+            return "INVALID_REQUEST"
     fields = [form.get(f"refund_{name}", "").strip() for name in REFUND_FIELDS]
     refund = None
     if any(fields):
@@ -311,7 +313,13 @@ def _cancel_command(
         reason=reason,
         amount=amount,
         refund_account=refund,
+        expected_cancelable=expected,
     )
+
+
+def _whole_number(text: str) -> int | None:
+    text = text.strip().replace(",", "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 def _refund_account(bank: str, number: str, holder: str) -> RefundAccount | None:
@@ -343,6 +351,8 @@ async def _cancel_once(
     )
     if claim.outcome is ClaimOutcome.REPLAY and claim.response is not None:
         return redirect(claim.response.body.decode())
+    if claim.outcome is ClaimOutcome.MISMATCH:  # this rendering was sent before, edited
+        return redirect(f"{back}?failed=FORM_USED")
     if claim.outcome is not ClaimOutcome.NEW:
         return redirect(f"{back}?done=cancel_in_flight")
     try:

@@ -169,8 +169,11 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "canceled_at": ("취소 시각", "Canceled"),
     "no_cancels": ("취소 내역이 없습니다.", "No cancels."),
     "cancel_payment": ("결제 취소", "Cancel the payment"),
-    "cancel_amount": ("취소 금액 (비우면 전액)", "Amount to cancel (empty: all of it)"),
-    "cancel_amount_help": ("취소할 수 있는 금액: {amount}", "Cancelable: {amount}"),
+    "cancel_amount": ("취소 금액", "Amount to cancel"),
+    "cancel_amount_help": (
+        "취소할 수 있는 금액: {amount} (전액 취소는 이 금액을 입력하세요)",
+        "Cancelable: {amount} (enter all of it to cancel in full)",
+    ),
     "cancel_ready_help": (
         "아직 결제되지 않은 주문입니다. 취소하면 주문이 닫히고 토스에는 아무것도 보내지 않습니다.",
         "Nobody has paid yet: canceling closes the order, and nothing is sent to Toss.",
@@ -298,6 +301,16 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "problem_EXCEEDS_BALANCE": (
         "취소 금액이 취소할 수 있는 금액보다 큽니다.",
         "The amount is more than can be canceled.",
+    ),
+    "problem_BALANCE_CHANGED": (
+        "이 양식을 연 뒤 결제의 취소 가능 금액이 바뀌었습니다 (다른 취소가 있었습니다). 취소하지 "
+        "않았습니다. 아래 취소 내역과 잔액을 확인하고 다시 입력하세요.",
+        "The payment's cancelable balance changed after this form was shown (another cancel "
+        "was made). Nothing was canceled: check the cancels and balance below, then enter it again.",
+    ),
+    "problem_FORM_USED": (
+        "이미 제출한 취소 양식입니다. 취소하지 않았습니다. 다시 취소하려면 페이지를 새로 고치세요.",
+        "This cancel form was already sent; nothing was canceled. Reload the page to cancel again.",
     ),
     "problem_NOT_CANCELABLE_STATUS": (
         "지금 상태에서는 취소할 수 없습니다.",
