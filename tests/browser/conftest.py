@@ -162,6 +162,23 @@ async def _attacker_page(request: StarletteRequest) -> HTMLResponse:
     )
 
 
+async def _sign_in_as_page(request: StarletteRequest) -> HTMLResponse:
+    """Another page of the same host (only the port differs, so it may write the dashboard's
+    cookies) that signs the visitor's browser in to its own tenant: login CSRF."""
+    target = html.escape(request.query_params.get("target", ""))
+    key = html.escape(request.query_params.get("key", ""))
+    response = HTMLResponse(
+        "<!doctype html><title>win a prize</title>"
+        f'<form id="f" method="post" action="{target}">'
+        f'<input name="csrf" value="planted123"><input name="api_key" value="{key}">'
+        '<input name="next" value="/dashboard/payments"></form>'
+        "<script>document.getElementById('f').submit()</script>"
+    )
+    for name in ("sunap_sign_in", "__Host-sunap_sign_in"):  # the second needs https: refused
+        response.set_cookie(name, "planted123", path="/dashboard", samesite="lax")
+    return response
+
+
 @pytest.fixture(scope="module")
 def merchant() -> Iterator[str]:
     """A merchant's site: its success and fail pages echo the query they were given."""
@@ -170,6 +187,7 @@ def merchant() -> Iterator[str]:
             Route("/shop/success", _merchant_page),
             Route("/shop/fail", _merchant_page),
             Route("/prize", _attacker_page),
+            Route("/sign-in-as", _sign_in_as_page),
             Route("/favicon.ico", lambda _: Response(status_code=204)),
         ]
     )

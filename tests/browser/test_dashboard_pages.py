@@ -360,6 +360,23 @@ def test_sign_in_refuses_unknown_keys_keys_that_cannot_read_and_forms_from_elsew
     assert bare.status_code == 403 and "sunap_session" not in bare.headers.get("set-cookie", "")
 
 
+def test_a_page_on_another_port_cannot_sign_the_browser_in_to_its_own_tenant(
+    visit: Visit, service: RunningService, shops: dict[str, Shop], merchant: str
+) -> None:
+    """Cookies are not kept apart by port: the other page plants the sign-in form's cookie and
+    sends the form with the same token and its own tenant's key. The form is not from our page."""
+    page = visit.page
+    sign_in(page, service, shops["shop-a"].reader, "/dashboard/payments")
+    assert page.locator(".tenant").inner_text() == "shop-a"
+    target = f"{service.base_url}/dashboard/sign-in"
+    page.goto(f"{merchant}/sign-in-as?target={target}&key={shops['shop-b'].reader}")
+    page.wait_for_url(lambda url: url.startswith(service.base_url))
+    shoot(page, "dashboard-7b-sign-in-from-another-page")
+    assert page.url == target  # the sign-in page again, refusing the form
+    page.goto(f"{service.base_url}/dashboard/payments")
+    assert page.locator(".tenant").inner_text() == "shop-a"  # still the operator's own
+
+
 def test_the_review_queue_is_resolved_with_a_note_by_an_admin(
     browser: Browser, service: RunningService, shops: dict[str, Shop]
 ) -> None:

@@ -1,9 +1,22 @@
 """Signing in to the dashboard with an API key, staying signed in, signing out, and the CSRF
 check every form goes through.
 
-The session cookie is HttpOnly, SameSite=Strict, limited to /dashboard, and Secure when the
-service is reached over https. The sign-in form has its own CSRF token (a short-lived cookie
-matched against the form), so nobody can sign a browser in to their tenant from another site.
+The session cookie is HttpOnly and SameSite=Strict. Over https it is Secure and named
+`__Host-sunap_session` (so Path=/ and no Domain, as the prefix demands): a browser keeps such a
+cookie from being set by anything but this origin over https, which shuts out a sibling
+subdomain or a plain-http page on another port of the host. Over plain http (the loopback
+default) the prefix cannot apply, since it requires Secure; the cookie is then `sunap_session`,
+limited to /dashboard, and any page on the same host could overwrite it: serve the dashboard over
+https wherever someone else's page can run on the same host.
+
+Signing in is protected from other pages twice. The sign-in form has its own CSRF token (a
+short-lived cookie matched against the form). That alone stops no one who can write our cookies
+(another port of the host, a sibling subdomain): they plant a token of their own beside a form
+that carries it, and a server-signed token would not help, since they can fetch a fresh one from
+the sign-in page first. What they cannot forge is where the browser says the form came from: a
+sign-in is taken only from one of our own pages (Fetch Metadata `Sec-Fetch-Site: same-origin`, or
+for a browser that sends none, an `Origin` that is ours), so no other page can sign a browser in
+to its tenant (login CSRF).
 """
 
 from __future__ import annotations
@@ -36,7 +49,8 @@ router = APIRouter(include_in_schema=False)
 
 SESSION_COOKIE = "sunap_session"
 SIGN_IN_COOKIE = "sunap_sign_in"
-COOKIE_PATH = "/dashboard"
+COOKIE_PATH = "/dashboard"  # plain http only: a `__Host-` cookie must have Path=/
+HOST_PREFIX = "__Host-"
 SIGN_IN_FORM_SECONDS = 3600
 MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 20
@@ -45,7 +59,7 @@ MAX_API_KEY = 200
 
 async def current_session(request: Request) -> WebSession | None:
     web = web_of(request)
-    token = request.cookies.get(SESSION_COOKIE, "")
+    token = request.cookies.get(cookie_name(request, SESSION_COOKIE), "")
     return await resume_session(web.sessions, token, web.deps.clock.now())
 
 
@@ -123,9 +137,12 @@ async def sign_in(request: Request) -> Response:
     web = web_of(request)
     t = translator(request)
     form = await read_form(request) or {}
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    expected = request.cookies.get(cookie_name(request, SIGN_IN_COOKIE), "")
     submitted = form.get("csrf", "")
     next_url = safe_next(form.get("next"))
+    if not sent_from_our_page(request):
+        log.warning("dashboard sign-in refused: the form was sent from another page")
+        return _sign_in_form(request, problem=t("problem_cookies"), status=403, next_url=next_url)
     if not expected or not secrets.compare_digest(expected.encode(), submitted.encode()):
         return _sign_in_form(request, problem=t("problem_cookies"), status=403, next_url=next_url)
     key = form.get("api_key", "").strip()
@@ -138,7 +155,7 @@ async def sign_in(request: Request) -> Response:
         return _sign_in_form(
             request, problem=t("problem_sign_in_scope"), status=403, next_url=next_url
         )
-    old = request.cookies.get(SESSION_COOKIE)
+    old = request.cookies.get(cookie_name(request, SESSION_COOKIE))
     if old:
         await web.sessions.remove(session_id_of(old))
     token = await open_session(web.sessions, record, web.deps.clock.now())
@@ -183,13 +200,45 @@ def _sign_in_form(
     return response
 
 
+def sent_from_our_page(request: Request) -> bool:
+    """Whether the browser says this request came from a page of this origin. Browsers set
+    `Sec-Fetch-Site` themselves and no page can change it; one too old to send it is judged by
+    its `Origin` ("null", as our no-referrer pages make some browsers send, or none at all: a
+    client that is no browser, left to the cookie check)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return True
+    own = {
+        f"{request.url.scheme}://{request.headers.get('host', '')}",
+        _origin_of_public_url(request),
+    }
+    return origin in own
+
+
+def _origin_of_public_url(request: Request) -> str:
+    scheme, _, rest = web_of(request).public_url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _secure(request: Request) -> bool:
+    return web_of(request).secure_cookies or request.url.scheme == "https"
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """`__Host-` whenever the cookie is Secure (see the module's docstring)."""
+    return HOST_PREFIX + name if _secure(request) else name
+
+
 def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    secure = web_of(request).secure_cookies or request.url.scheme == "https"
+    secure = _secure(request)
     response.set_cookie(
-        name,
+        cookie_name(request, name),
         value,
         max_age=max_age,
-        path=COOKIE_PATH,
+        path="/" if secure else COOKIE_PATH,
         httponly=True,
         samesite="strict",
         secure=secure,
