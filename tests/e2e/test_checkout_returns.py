@@ -1,14 +1,18 @@
 """The payment window's return to a real `sunap serve` on a checkout link that expired while the
 customer paid: the page itself stays closed to the expired link, the return confirms what Toss
-approved and sends the customer on, with a fresh link for Sunap's own result page."""
+approved and sends the customer on (Sunap's own result page shows the outcome on that link).
+And a link's life is the one it was handed out with: opening it never signs a longer one."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -27,11 +31,24 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
 
 def expired_token(payment: dict[str, Any]) -> str:
     """A link the service signed for this payment two hours ago (links live one hour)."""
+    return token_signed_ago(payment, timedelta(hours=2))
+
+
+def token_signed_ago(payment: dict[str, Any], ago: timedelta) -> str:
     key = FernetSecretBox([TEST_SECRETS_KEY.encode()]).derive_key("checkout-links")
     signed = SimpleNamespace(
         id=payment["id"], order_id=payment["orderId"], amount=payment["amount"]
     )
-    return CheckoutLinks(key).token(signed, datetime.now(UTC) - timedelta(hours=2))  # type: ignore[arg-type]
+    return CheckoutLinks(key).token(signed, datetime.now(UTC) - ago)  # type: ignore[arg-type]
+
+
+def expiry_of(token: str) -> int:
+    return int(token.split(".")[0])
+
+
+def tokens_in(url: str) -> list[str]:
+    """Every link token a URL carries, in its own query or in URLs nested in it."""
+    return re.findall(r"token=([0-9]+\.[A-Za-z0-9_-]+)", html.unescape(url).replace("%2E", "."))
 
 
 @pytest.mark.parametrize("merchant_url", [True, False], ids=["to-the-merchant", "sunaps-own-page"])
@@ -61,10 +78,10 @@ def test_an_approval_returning_on_an_expired_link_is_confirmed_once_and_sent_on(
         location = returned.headers["location"]
         if merchant_url:
             assert location.startswith("https://shop.example/paid") and "status=DONE" in location
-        else:  # Sunap's own result page, on a fresh link that opens
-            assert f"/checkout/{payment['id']}/result?token=" in location
-            assert token not in location
-            assert httpx.get(location).status_code == 200
+        else:  # Sunap's own result page, on the same (expired) link: it shows the outcome
+            assert location.endswith(f"/checkout/{payment['id']}/result?token={token}")
+            result = httpx.get(location)
+            assert result.status_code == 200 and "결제가 완료되었습니다" in result.text
         assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "DONE"
         mine = [
             c
@@ -135,3 +152,40 @@ def test_a_flood_of_made_up_returns_reaches_toss_a_bounded_number_of_times(
         sent = toss_calls(sandbox, "/v1/payments/confirm")
         assert len([c for c in sent if payment["id"] in (c["idempotencyKey"] or "")]) == 10
         assert api.get(f"/v1/payments/{payment['id']}").json()["status"] == "READY"
+
+
+def test_opening_a_link_never_signs_one_that_outlives_it(service: RunningService) -> None:
+    """The page's window URLs and the failure page's "try again" carried a freshly signed link
+    that itself opened the page: a link opened once per TTL never expired."""
+    key = service.create_key("shop-ttl", "payments:write", "payments:read")
+    with service.client(key) as api, httpx.Client(base_url=service.sandbox_url) as sandbox:
+        payment = create_payment(api, 5000)
+        token = token_signed_ago(payment, timedelta(minutes=59))  # a minute left
+        page = httpx.get(f"{service.base_url}/checkout/{payment['id']}", params={"token": token})
+        assert page.status_code == 200
+        window = re.search(r'id="pay" href="([^"]+)"', page.text)
+        assert window is not None
+        query = parse_qs(urlsplit(html.unescape(window.group(1))).query)
+        handed = tokens_in(query["successUrl"][0]) + tokens_in(query["failUrl"][0])
+        assert handed and all(expiry_of(t) <= expiry_of(token) for t in handed), handed
+
+        failed = httpx.get(
+            f"{service.base_url}/checkout/{payment['id']}/fail",
+            params={"token": token, "code": "PAY_PROCESS_CANCELED", "message": "gave up"},
+        )
+        assert failed.status_code == 200 and 'id="retry"' in failed.text
+        retry = tokens_in(failed.text)
+        assert retry and all(expiry_of(t) <= expiry_of(token) for t in retry), retry
+
+        payment_key = pay_in_window(sandbox, payment)
+        paid = httpx.get(
+            f"{service.base_url}/checkout/{payment['id']}/success",
+            params={
+                "token": token,
+                "paymentKey": payment_key,
+                "orderId": payment["orderId"],
+                "amount": payment["amount"],
+            },
+        )
+        assert paid.status_code == 303
+        assert [expiry_of(t) for t in tokens_in(paid.headers["location"])] == [expiry_of(token)]

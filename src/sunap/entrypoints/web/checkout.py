@@ -94,7 +94,7 @@ async def checkout_page(request: Request, payment_id: str) -> Response:
             "checkout/pay.html",
             {
                 "payment": payment,
-                "sandbox_window_url": await _sandbox_window(web, payment),
+                "sandbox_window_url": await _sandbox_window(web, payment, _token(request)),
                 "toss": None,
             },
         )
@@ -104,7 +104,7 @@ async def checkout_page(request: Request, payment_id: str) -> Response:
         return _result(request, "unavailable", status=503)
     if not account.client_key:
         return _result(request, "unavailable", status=503)
-    success_url, fail_url = _return_urls(web, payment)
+    success_url, fail_url = _return_urls(web, payment, _token(request))
     window = TossWindow(
         sdk_url=TOSS_SDK_URL,
         client_key=account.client_key,
@@ -173,14 +173,18 @@ async def window_failed_back(request: Request, payment_id: str) -> Response:
 
 @router.get("/checkout/{payment_id}/result")
 async def result_page(request: Request, payment_id: str) -> Response:
-    """Sunap's own result page, for payments without a merchant successUrl."""
+    """Sunap's own result page, for payments without a merchant successUrl. It shows what
+    became of the payment, on the link it was paid with even once that has expired (as the
+    return itself does); a payment still READY goes back to its page, which the link must
+    still open."""
     web = web_of(request)
-    payment = await _linked_payment(request, web, payment_id)
+    payment = await _linked_payment(request, web, payment_id, returning=True)
     if isinstance(payment, Response):
         return payment
     if payment.status is PaymentStatus.READY:
         return redirect(_page_url(web, payment, _token(request)))
-    return _state_page(request, web, payment)
+    token_open = web.links.check(_token(request), payment, web.deps.clock.now())
+    return _state_page(request, web, payment, link_open=token_open is LinkCheck.VALID)
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -189,12 +193,14 @@ async def result_page(request: Request, payment_id: str) -> Response:
 def _finish(
     request: Request, web: WebContext, outcome: CheckoutOutcome, link_expired: bool
 ) -> Response:
-    # The pages that follow get a fresh link: the return's own may have expired meanwhile.
+    # The pages that follow carry the return's own link, never a fresh one: a fresh one would
+    # renew the link each time it is used, past SUNAP_CHECKOUT_TTL_SECONDS. The result page
+    # shows an outcome on an expired link too.
+    token = _token(request)
     match outcome:
         case Paid(payment=payment):
             if payment.success_url:
                 return redirect(_merchant_success(payment))
-            token = web.links.token(payment, web.deps.clock.now())
             return redirect(f"{web.public_url}/checkout/{payment.id}/result?token={quote(token)}")
         case NotPaid(payment=payment, code=code, message=message, pg_code=pg_code):
             if payment.fail_url:
@@ -206,17 +212,18 @@ def _finish(
                     )
                 )
             if link_expired:
-                # No "try again" on a fresh link: it would renew any expired link. (The
-                # merchant's failUrl above hands out no link of ours.)
+                # No "try again": the link no longer opens the page. (The merchant's failUrl
+                # above hands out no link of ours.)
                 return _result(request, "expired", status=403)
-            token = web.links.token(payment, web.deps.clock.now())
             return _failed_page(request, web, payment, code, token)
         case Pending(payment=payment):
             here = request.url.path + "?" + request.url.query
             return _result(request, "pending", payment=payment, refresh_url=here)
 
 
-def _state_page(request: Request, web: WebContext, payment: Payment) -> Response:
+def _state_page(
+    request: Request, web: WebContext, payment: Payment, *, link_open: bool = True
+) -> Response:
     """What a link to a payment that is no longer waiting for the customer shows."""
     if is_paid(payment):
         continue_url = _merchant_success(payment) if payment.success_url else None
@@ -224,6 +231,8 @@ def _state_page(request: Request, web: WebContext, payment: Payment) -> Response
     if payment.status is PaymentStatus.IN_PROGRESS:
         here = request.url.path + "?" + request.url.query
         return _result(request, "pending", payment=payment, refresh_url=here)
+    if not link_open:
+        return _result(request, "expired", status=403)
     if payment.status is PaymentStatus.ABORTED and payment.failure is not None:
         return _failed_page(request, web, payment, payment.failure.code, _token(request))
     return _result(request, "closed", payment=payment)
@@ -350,17 +359,17 @@ def _page_url(web: WebContext, payment: Payment, token: str) -> str:
     return f"{web.public_url}/checkout/{payment.id}?token={quote(token)}"
 
 
-def _return_urls(web: WebContext, payment: Payment) -> tuple[str, str]:
-    """Where the window sends the customer back: fresh links, good from the page's opening."""
-    fresh = quote(web.links.token(payment, web.deps.clock.now()))
+def _return_urls(web: WebContext, payment: Payment, token: str) -> tuple[str, str]:
+    """Where the window sends the customer back, on the link that opened the page: its expiry
+    stays the one it was handed out with (a return on an expired link is still taken)."""
     base = f"{web.public_url}/checkout/{payment.id}"
-    return f"{base}/success?token={fresh}", f"{base}/fail?token={fresh}"
+    return f"{base}/success?token={quote(token)}", f"{base}/fail?token={quote(token)}"
 
 
-async def _sandbox_window(web: WebContext, payment: Payment) -> str:
+async def _sandbox_window(web: WebContext, payment: Payment, token: str) -> str:
     """The sandbox's payment window, on the books of the payment's own account: a tenant's own
     Toss account is known to the sandbox by its client key (once registered there)."""
-    success_url, fail_url = _return_urls(web, payment)
+    success_url, fail_url = _return_urls(web, payment, token)
     query = {
         "orderId": payment.order_id,
         "amount": str(payment.amount),
