@@ -360,6 +360,59 @@ def test_sign_in_refuses_unknown_keys_keys_that_cannot_read_and_forms_from_elsew
     assert bare.status_code == 403 and "sunap_session" not in bare.headers.get("set-cookie", "")
 
 
+def test_a_form_sent_after_the_session_ended_changes_nothing_and_comes_back_to_its_page(
+    visit: Visit, service: RunningService, sandbox: httpx.Client, shops: dict[str, Shop]
+) -> None:
+    """Signing in again used to land on the POST-only address, as the API's JSON 405."""
+    admin = shops["shop-a"].admin
+    with api_for(service, admin) as api:
+        paid = paid_payment(api, sandbox, 6000)
+    path = f"/dashboard/payments/{paid['id']}"
+    page = visit.page
+    sign_in(page, service, admin, path)
+    page.locator("#cancel-amount").fill("1000")
+    page.get_by_label("사유").fill("파손")
+    with sqlite3.connect(service.workdir / "sunap.db") as db:  # idle too long, say
+        db.execute("DELETE FROM web_sessions")
+    page.get_by_role("button", name="취소하기").click()
+
+    page.wait_for_url("**/dashboard/sign-in?**")
+    assert page.url.endswith("notice=session_ended")  # back to the page, not the POST address
+    assert "아무것도 변경되지 않았습니다" in page.locator("#notice").inner_text()
+    shoot(page, "dashboard-11-session-ended-mid-form")
+    page.get_by_label("API 키").fill(admin)
+    page.get_by_label("API 키").press("Enter")
+    page.wait_for_url(service.base_url + path)
+    assert page.locator("#cancel-form").is_visible()
+    assert payment_of(service, admin, paid["id"])["balanceAmount"] == 6000
+    assert cancels_at_toss(sandbox, paid) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "heading"),
+    [
+        ("GET", "/dashboard/no-such-page", 404, "찾을 수 없습니다"),
+        ("GET", "/dashboard/payments/pay_x/cancel", 405, "양식으로만 여는 주소입니다"),
+        ("GET", "/checkout/pay_x/no-such-page", 404, "유효하지 않은 결제 링크입니다"),
+        ("POST", "/checkout/pay_x", 405, "유효하지 않은 결제 링크입니다"),
+    ],
+)
+def test_an_address_no_page_answers_under_the_pages_is_a_page_and_the_api_keeps_json(
+    service: RunningService, method: str, path: str, status: int, heading: str
+) -> None:
+    answer = httpx.request(method, service.base_url + path, headers={"Accept-Language": "ko"})
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["cache-control"] == "no-store"
+    assert heading in answer.text
+    api = httpx.request(method, service.base_url + "/v1" + path.split("/", 2)[2])
+    assert api.status_code in (404, 405) and api.json()["code"] in (
+        "NOT_FOUND",
+        "METHOD_NOT_ALLOWED",
+    )
+
+
 def test_a_page_on_another_port_cannot_sign_the_browser_in_to_its_own_tenant(
     visit: Visit, service: RunningService, shops: dict[str, Shop], merchant: str
 ) -> None:

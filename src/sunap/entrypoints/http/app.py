@@ -14,6 +14,7 @@ from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.web import checkout, dashboard, dashboard_session, dashboard_subscriptions
 from sunap.entrypoints.web.assets import ASSETS_PATH, Assets, favicon
 from sunap.entrypoints.web.context import WebContext
+from sunap.entrypoints.web.error_pages import error_page
 
 from . import billing, operations, payments, webhooks
 from .body_limit import BodyLimit
@@ -57,7 +58,7 @@ def create_app(
     )
     app.state.container = container
     app.state.metrics = metrics
-    install_error_handlers(app)
+    install_error_handlers(app, error_page=error_page if web is not None else None)
     install_openapi(app)
     limits = {webhooks.WEBHOOKS: webhooks.WEBHOOK_BODY_LIMIT}
     app.add_middleware(BodyLimit, limit=API_BODY_LIMIT, by_prefix=limits)

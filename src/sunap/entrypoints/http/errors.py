@@ -3,10 +3,10 @@ Every non-2xx body is {code, message[, …]}."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -52,7 +52,11 @@ def refusal_response(error: d.SunapError) -> OrjsonResponse:
     return OrjsonResponse(body, status_code=status_of(error), headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# A page for a routing error under the web pages' prefixes (web.error_pages), or None.
+ErrorPage = Callable[[Request, int, Mapping[str, str] | None], Response | None]
+
+
+def install_error_handlers(app: FastAPI, *, error_page: ErrorPage | None = None) -> None:
     async def on_refusal(_: Request, exc: Exception) -> OrjsonResponse:
         assert isinstance(exc, d.SunapError)
         return refusal_response(exc)
@@ -73,8 +77,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return OrjsonResponse(error_body("INVALID_REQUEST", message), 400)
 
-    async def on_http(request: Request, exc: Exception) -> OrjsonResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        page = error_page and error_page(request, exc.status_code, exc.headers)
+        if page is not None:
+            return page
         codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
         code = codes.get(
             exc.status_code, "INVALID_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR"

@@ -224,9 +224,9 @@ async def webhooks_page(request: Request) -> Response:
 @router.post("/dashboard/payments/{payment_id}/cancel")
 async def cancel_form(request: Request, payment_id: str) -> Response:
     session = await current_session(request)
-    if session is None:
-        return sign_in_redirect(request)
     back = f"/dashboard/payments/{payment_id[:100]}"
+    if session is None:
+        return sign_in_redirect(request, form_of=back)
     form = await checked_form(request, session)
     if form is None or not session.allows("payments:cancel"):
         return refused(request, back_url=back)
@@ -243,8 +243,8 @@ async def cancel_form(request: Request, payment_id: str) -> Response:
 @router.post("/dashboard/payments/{payment_id}/resolve-review")
 async def resolve_form(request: Request, payment_id: str) -> Response:
     session = await current_session(request)
-    if session is None:
-        return sign_in_redirect(request)
+    if session is None:  # the queue's form too: its payment's page shows the review
+        return sign_in_redirect(request, form_of=f"/dashboard/payments/{payment_id[:100]}")
     form = await checked_form(request, session)
     back = _back(form, f"/dashboard/payments/{payment_id[:100]}")
     if form is None or not session.allows("admin"):
@@ -271,7 +271,7 @@ async def resolve_form(request: Request, payment_id: str) -> Response:
 async def replay_form(request: Request, delivery_id: str) -> Response:
     session = await current_session(request)
     if session is None:
-        return sign_in_redirect(request)
+        return sign_in_redirect(request, form_of="/dashboard/webhooks")
     form = await checked_form(request, session)
     back = _back(form, "/dashboard/webhooks")
     if form is None or not session.allows("admin"):

@@ -63,7 +63,13 @@ async def current_session(request: Request) -> WebSession | None:
     return await resume_session(web.sessions, token, web.deps.clock.now())
 
 
-def sign_in_redirect(request: Request) -> Response:
+def sign_in_redirect(request: Request, *, form_of: str | None = None) -> Response:
+    """To sign-in, and back here after it. A form sent once the session had ended (`form_of`:
+    the page the form belongs to) changed nothing, and its address only takes a POST: the
+    operator comes back to that page, told so, to send it again."""
+    if request.method != "GET":
+        back = quote(safe_next(form_of))
+        return redirect(f"/dashboard/sign-in?next={back}&notice=session_ended")
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return redirect(f"/dashboard/sign-in?next={quote(here)}")
 
@@ -126,10 +132,9 @@ def safe_next(value: str | None) -> str:
 async def sign_in_page(request: Request) -> Response:
     if await current_session(request) is not None:
         return redirect(safe_next(request.query_params.get("next")))
-    signed_out = request.query_params.get("notice") == "signed_out"
-    return _sign_in_form(
-        request, notice=translator(request)("notice_signed_out") if signed_out else None
-    )
+    notice = request.query_params.get("notice")
+    known = notice in ("signed_out", "session_ended")
+    return _sign_in_form(request, notice=translator(request)(f"notice_{notice}") if known else None)
 
 
 @router.post("/dashboard/sign-in")

@@ -282,6 +282,12 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "That delivery is being processed right now; try again shortly.",
     ),
     "notice_signed_out": ("로그아웃했습니다.", "Signed out."),
+    "notice_session_ended": (
+        "세션이 끝나 보낸 양식을 처리하지 않았습니다. 아무것도 변경되지 않았습니다. 다시 로그인하면 "
+        "원래 페이지로 돌아갑니다.",
+        "Your session had ended, so the form you sent was not acted on: nothing was changed. "
+        "Sign in again to go back to its page.",
+    ),
     "problem_sign_in": (
         "로그인하지 못했습니다. API 키를 확인하세요.",
         "Could not sign in: check the API key.",
@@ -349,6 +355,11 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     ),
     "not_found": ("찾을 수 없습니다", "Not found"),
     "not_found_text": ("해당 항목이 없습니다.", "There is no such item."),
+    "form_only": ("양식으로만 여는 주소입니다", "This address only takes a form"),
+    "form_only_text": (
+        "이 주소는 페이지의 양식이 보내는 곳입니다. 아무것도 변경하지 않았습니다.",
+        "A page's form sends to this address; nothing was changed.",
+    ),
 }
 
 STATUS_LABELS: Mapping[str, tuple[str, str]] = {
