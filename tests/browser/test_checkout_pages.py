@@ -286,3 +286,27 @@ def test_an_answer_toss_did_not_give_shows_a_checking_page_that_settles_by_itsel
     assert page.locator("#status").inner_text() == "DONE"
     accepted = [c for c in confirms_of(sandbox, payment) if c["status"] == 200]
     assert len(accepted) == 1
+
+
+def test_a_virtual_account_page_names_the_bank_and_labels_the_account(
+    visit: Visit, api: httpx.Client
+) -> None:
+    """Toss answers with the bank's code ("88"): a customer cannot transfer money to that."""
+    payment = create_payment(api, 32000, method="VIRTUAL_ACCOUNT")
+    page = visit.page
+    page.goto(payment["checkout"]["url"])
+    pay_in_the_window(page)
+    page.wait_for_url("**/result?token=**")
+    account = api.get(f"/v1/payments/{payment['id']}").json()["virtualAccount"]
+    assert account["bank"] == "88"
+    facts = dict(
+        zip(
+            page.locator("#facts dt").all_inner_texts(),
+            page.locator("#facts dd").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert facts["은행"] == "신한은행"
+    assert facts["계좌번호"] == account["accountNumber"]
+    assert facts["입금 기한"].endswith("(KST)")
+    shoot(page, "checkout-virtual-account-issued")

@@ -173,6 +173,8 @@ def test_a_partial_cancel_through_the_form_cancels_once_however_often_it_is_sent
         paid = paid_payment(api, sandbox, 20000)
     page = visit.page
     sign_in(page, service, shops["shop-a"].admin, f"/dashboard/payments/{paid['id']}")
+    assert paid["card"]["company"] == "61"
+    assert page.locator("#card").inner_text().startswith("현대카드 ")  # not Toss's code
     shoot(page, "dashboard-4-payment-detail")
     page.get_by_label("취소 금액", exact=True).fill("5000")
     page.get_by_label("사유").fill("사이즈 교환")

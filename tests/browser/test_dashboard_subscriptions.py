@@ -158,6 +158,7 @@ def test_one_subscription_shows_its_card_and_its_charges_linking_to_the_payment(
     card = a.key["card"]
     assert card and card["number"] and "*" in card["number"]
     assert card["number"] in page.locator("#card").inner_text()
+    assert card["company"] == "61" and "현대카드" in page.locator("#card").inner_text()
     assert a.key["id"] in page.locator("#billing-key").inner_text()
     assert page.locator("main form").count() == 0  # read-only
     assert all(k not in html_of(page) for k in toss_billing_keys)

@@ -34,6 +34,7 @@ from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 
 from .context import WebContext, web_of
+from .institutions import bank_name
 from .pages import SELF_ONLY, csp, format_when, redirect, render, translator
 
 router = APIRouter(include_in_schema=False)
@@ -242,19 +243,21 @@ def _paid_page(request: Request, payment: Payment, continue_url: str | None) -> 
     t = translator(request)
     va = payment.virtual_account
     if payment.status is PaymentStatus.WAITING_FOR_DEPOSIT and va is not None:
-        explanation = t(
-            "result_deposit_text",
-            bank=va.bank or "",
-            account=va.account_number or "",
-            due=_local_time(va.due_date),
-        )
+        # Toss names the bank by its code and gives no holder's name for the account (the
+        # bank's own app shows the merchant's); the customer's name is what to deposit under.
+        facts = [
+            (t("bank"), bank_name(va.bank)),
+            (t("account_number"), va.account_number or ""),
+            (t("depositor_name"), va.customer_name or ""),
+            (t("deposit_due"), f"{_local_time(va.due_date)} (KST)" if va.due_date else ""),
+        ]
         return _result(
             request,
             "deposit",
             payment=payment,
             continue_url=continue_url,
-            explanation=explanation,
             heading=t("result_deposit"),
+            facts=[(label, value) for label, value in facts if value],
         )
     return _result(request, "paid", payment=payment, continue_url=continue_url)
 
@@ -302,6 +305,7 @@ def _result(
         "retry_url": None,
         "continue_url": None,
         "refresh_url": None,
+        "facts": None,
     }
     return render(request, "checkout/result.html", context | extra, status=status)
 

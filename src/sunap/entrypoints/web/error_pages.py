@@ -35,6 +35,7 @@ def error_page(request: Request, status: int, headers: Mapping[str, str] | None)
             "retry_url": None,
             "continue_url": None,
             "refresh_url": None,
+            "facts": None,
         }
         response = render(request, "checkout/result.html", context, status=status)
     else:

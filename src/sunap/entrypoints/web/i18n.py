@@ -46,9 +46,12 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "result_paid_text": ("결제해 주셔서 감사합니다.", "Thank you for your payment."),
     "result_deposit": ("가상계좌가 발급되었습니다", "Your virtual account is ready"),
     "result_deposit_text": (
-        "{bank} {account} 계좌로 {due}까지 입금해 주세요.",
-        "Please deposit into {bank} {account} by {due}.",
+        "아래 계좌로 입금 기한까지 입금해 주세요. 입금이 확인되면 결제가 완료됩니다.",
+        "Please transfer the amount to the account below by the due time; the payment is done "
+        "once the deposit arrives.",
     ),
+    "deposit_due": ("입금 기한", "Pay by"),
+    "depositor_name": ("입금자명", "Depositor"),
     "result_failed": ("결제하지 못했습니다", "The payment did not go through"),
     "result_failed_text": (
         "결제가 승인되지 않았습니다. 다시 시도하거나 다른 결제수단을 선택해 주세요.",

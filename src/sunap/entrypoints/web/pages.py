@@ -32,6 +32,7 @@ from .i18n import (
     Translator,
     negotiate,
 )
+from .institutions import bank_name, card_company_name
 
 SELF_ONLY = {
     "default-src": "'none'",
@@ -134,6 +135,8 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = format_when
+    env.filters["bank_name"] = bank_name
+    env.filters["card_company"] = card_company_name
     env.filters["percent"] = format_percent
     env.filters["pretty"] = _pretty
 
