@@ -9,8 +9,7 @@ entrypoints/errors.py, and both doors render it the same way):
     │   ├── AmountMismatch
     │   ├── AlreadyProcessedPayment, ConfirmInProgress, NotConfirmableStatus, NotCancelableStatus
     │   ├── ExceedsBalance, BalanceChanged, RefundAccountRequired, PartialCancelNotAllowed
-│   ├── NotUnderReview
-    │   ├── IllegalTransition
+    │   ├── NotUnderReview, IllegalTransition
     │   └── BillingKeyNotFound, BillingKeyNotActive, SubscriptionNotFound, SubscriptionNotChangeable
     ├── PgError                      what the payment gateway answered, or that it did not
     │   ├── PaymentRejected, BillingRefused          it refused, definitively
