@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sunap.domain.payment import (
     Approval,
+    Cancel,
     CancelStatus,
     Failure,
     Payment,
@@ -169,34 +170,98 @@ def _adopt_cancels(
 ) -> None:
     """Match the PG's cancels to ours: complete pending ones, record ones made elsewhere.
 
-    A cancel's own answer names its transaction; otherwise a PG cancel is matched by amount only
-    when a single pending cancel of ours has that amount. Two pending cancels of one amount are
-    left for the reconciler, whose same-key replay of each names its transaction: guessing could
-    book one request's refund against the other and leave a refund that never happened as done.
+    A cancel's own answer names its transaction, and that transaction's amount is what it
+    refunded: a full cancel goes without an amount, so the PG cancels what it has left, less
+    than it held where a refund was made elsewhere that we had not heard of. Otherwise a PG
+    cancel is matched by amount only when a single pending cancel of ours has that amount. Two
+    pending cancels of one amount are left for the reconciler, whose same-key replay of each
+    names its transaction: guessing could book one request's refund against the other and leave
+    a refund that never happened as done. What is left is booked as made elsewhere; all of it
+    in the PG's order, so each event shows the balance the PG had after it.
     """
     known = {c.transaction_key for c in payment.cancels if c.status is CancelStatus.DONE}
-    unmatched = [gc for gc in gp.cancels if gc.transaction_key not in known]
+    unmatched = [n for n, gc in enumerate(gp.cancels) if gc.transaction_key not in known]
     now = deps.clock.now()
+    ours: dict[int, Cancel] = {}  # the PG's cancel (its place in gp.cancels) -> ours it is
+    flagged: set[str] = set()  # refunded more than they hold: left pending, matched by nothing
     for cancel in payment.pending_cancels:
         key = answered.get(cancel.id)
-        match = next((gc for gc in unmatched if key and gc.transaction_key == key), None)
-        if match is not None:
-            unmatched.remove(match)
-            _complete(payment, cancel.id, match, now)
-    pending_amounts = Counter(c.amount for c in payment.pending_cancels)
-    for cancel in payment.pending_cancels:
+        n = next((n for n in unmatched if key and gp.cancels[n].transaction_key == key), None)
+        if n is None:
+            continue
+        unmatched.remove(n)
+        if gp.cancels[n].amount > cancel.amount:
+            _flag_a_refund_above_the_hold(payment, cancel, gp.cancels[n], now)
+            flagged.add(cancel.id)
+            continue
+        ours[n] = cancel
+    waiting = [c for c in payment.pending_cancels if c.id not in _ids(ours) | flagged]
+    pending_amounts = Counter(c.amount for c in waiting)
+    for cancel in waiting:
         if pending_amounts[cancel.amount] > 1:
             continue
-        match = next((gc for gc in unmatched if gc.amount == cancel.amount), None)
-        if match is None:
+        n = next((n for n in unmatched if gp.cancels[n].amount == cancel.amount), None)
+        if n is None:
             continue
-        unmatched.remove(match)
-        _complete(payment, cancel.id, match, now)
-    pending_amounts = Counter(c.amount for c in payment.pending_cancels)
-    for gc in unmatched:
-        if gc.amount > payment.cancelable_amount or pending_amounts[gc.amount]:
-            continue  # likely one of our pending cancels; its replay will say which
-        _record_external_cancel(payment, gc, deps)
+        unmatched.remove(n)
+        ours[n] = cancel
+    elsewhere = _made_elsewhere(payment, gp, ours, unmatched)
+    for n, cancel in ours.items():  # first, so what a smaller refund frees fits the others
+        if gp.cancels[n].amount < cancel.amount:
+            payment.reduce_cancel(cancel.id, gp.cancels[n].amount, now)
+    for n, gc in enumerate(gp.cancels):
+        if n in ours:
+            _complete(payment, ours[n].id, gc, now)
+        elif n in elsewhere:
+            _record_external_cancel(payment, gc, deps)
+
+
+def _made_elsewhere(
+    payment: Payment, gp: GatewayPayment, ours: Mapping[int, Cancel], unmatched: list[int]
+) -> set[int]:
+    """The PG's cancels that are none of ours: those that fit in what is left to cancel once
+    ours are booked at what the PG refunded for them, and that none of our cancels still
+    pending could be (a cancel of one's amount is likely that one; its replay will say)."""
+    still_pending = [c for c in payment.pending_cancels if c.id not in _ids(ours)]
+    pending_amounts = Counter(c.amount for c in still_pending)
+    room = (
+        payment.balance_amount
+        - sum(gp.cancels[n].amount for n in ours)
+        - sum(c.amount for c in still_pending)
+    )
+    elsewhere: set[int] = set()
+    for n in unmatched:
+        amount = gp.cancels[n].amount
+        if amount > room or pending_amounts[amount]:
+            continue
+        room -= amount
+        elsewhere.add(n)
+    return elsewhere
+
+
+def _ids(ours: Mapping[int, Cancel]) -> set[str]:
+    return {cancel.id for cancel in ours.values()}
+
+
+def _flag_a_refund_above_the_hold(
+    payment: Payment, cancel: Cancel, gc: GatewayCancel, now: datetime
+) -> None:
+    """The PG's answer to our cancel's own key refunded more than the cancel holds: the PG had
+    more left than our balance says, so our books are wrong somewhere. Nothing is booked on a
+    guess: the cancel stays pending and a person decides."""
+    log.error(
+        "payment %s: the PG refunded %s for cancel %s, which holds %s",
+        payment.id,
+        gc.amount,
+        cancel.id,
+        cancel.amount,
+    )
+    payment.flag_for_review(
+        f"Toss refunded {gc.amount} for cancel {cancel.id}, which held {cancel.amount}: "
+        "Toss had more left to cancel than Sunap's balance.",
+        now,
+    )
+    payment.schedule_reconcile(None)  # money moved that our books cannot hold: a person decides
 
 
 def _complete(payment: Payment, cancel_id: str, gc: GatewayCancel, now: datetime) -> None:

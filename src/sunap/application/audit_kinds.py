@@ -48,6 +48,10 @@ class AuditType(enum.StrEnum):
     CONFIRM_UNANSWERED = "confirm.unanswered"
     CANCEL_REQUESTED = "cancel.requested"
     CANCEL_LOCAL = "cancel.local"
+    # Booked from the PG's record: a cancel made outside Sunap (Toss's console), and a cancel of
+    # ours the PG ran for less than it held (a full cancel, after such a refund).
+    CANCEL_EXTERNAL = "cancel.external"
+    CANCEL_REFUNDED_LESS = "cancel.refunded_less"
     REVIEW_RESOLVED = "review.resolved"
     RECONCILE_SETTLED = "reconcile.settled"
     BILLING_CHARGE_CLAIMED = "billing.charge_claimed"

@@ -146,7 +146,7 @@ async def _apply(payment_id: str, ttl: timedelta, answer: _TossAnswer, deps: Dep
         paid = answer.truth is not None and answer.truth.status in APPROVED
         if paid:
             assert answer.truth is not None
-            adopt_or_flag(payment, answer.truth, deps)
+            adopt_or_flag(uow, payment, answer.truth, deps)
             if not payment.has_unknown_outcome:
                 payment.schedule_reconcile(next_check_at(payment))
         else:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from sunap.domain.errors import PaymentNotFound
-from sunap.domain.payment import Failure, Payment, PaymentStatus
+from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import GatewayMismatch, adopt_gateway_state, next_check_at
@@ -64,6 +64,7 @@ async def record_result(
             await also(uow)
         audit.record_exchange(uow, deps, payment, result.exchange, operation)
         adopt_or_flag(
+            uow,
             payment,
             result,
             deps,
@@ -205,6 +206,7 @@ def _exchanges(verdict: ConfirmVerdict) -> tuple[GatewayExchange | None, ...]:
 
 
 def adopt_or_flag(
+    uow: UnitOfWork,
     payment: Payment,
     result: GatewayPayment,
     deps: Deps,
@@ -213,9 +215,11 @@ def adopt_or_flag(
     refused_cancels: Mapping[str, Failure] | None = None,
 ) -> bool:
     """Adopt the PG's view; a record of another payment flags this one for a person. True if
-    anything changed."""
+    anything changed. Each cancel the PG's view booked other than as held (one made elsewhere,
+    one that refunded less) gets a row in the payment's trail, in `uow`."""
+    held = {c.id: c.amount for c in payment.cancels}
     try:
-        return adopt_gateway_state(
+        changed = adopt_gateway_state(
             payment,
             result,
             deps,
@@ -226,6 +230,31 @@ def adopt_or_flag(
         log.error("payment %s: %s", payment.id, mismatch)
         payment.flag_for_review(str(mismatch), deps.clock.now())
         return True
+    _audit_cancels_not_as_held(uow, deps, payment, held)
+    return changed
+
+
+def _audit_cancels_not_as_held(
+    uow: UnitOfWork, deps: Deps, payment: Payment, held: Mapping[str, int]
+) -> None:
+    for cancel in payment.cancels:
+        if cancel.id not in held:  # made elsewhere (Toss's console), booked from the PG's record
+            kind, request = AuditType.CANCEL_EXTERNAL, None
+        elif cancel.amount != held[cancel.id]:  # booked at what the PG refunded for it
+            kind, request = AuditType.CANCEL_REFUNDED_LESS, {"held": held[cancel.id]}
+        else:
+            continue
+        audit.record(
+            uow, deps, payment, kind, AuditStatus.OK, request=request, response=_booked(cancel)
+        )
+
+
+def _booked(cancel: Cancel) -> dict[str, object]:
+    return {
+        "cancelId": cancel.id,
+        "amount": cancel.amount,
+        "transactionKey": cancel.transaction_key,
+    }
 
 
 def unknown_outcome(error: GatewayError) -> PgTimeout | PgUnavailable:

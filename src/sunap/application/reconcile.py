@@ -244,6 +244,7 @@ async def _settle(payment: Payment, findings: _Findings, deps: Deps) -> Reconcil
             audit.record_exchange(uow, deps, fresh, exchange, PgOperation.RECONCILE)
         if fresh.status is not PaymentStatus.IN_PROGRESS:
             adopt_or_flag(
+                uow,
                 fresh,
                 truth,
                 deps,

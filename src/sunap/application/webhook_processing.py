@@ -272,7 +272,7 @@ async def _adopt(
         before = payment.status
         if answer.asked:
             audit.record_exchange(uow, deps, payment, truth.exchange, PgOperation.LOOKUP)
-        changed = adopt_or_flag(payment, truth, deps)
+        changed = adopt_or_flag(uow, payment, truth, deps)
         if not payment.has_unknown_outcome:
             payment.schedule_reconcile(next_check_at(payment))
         if not (answer.asked or changed):

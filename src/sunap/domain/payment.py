@@ -419,6 +419,21 @@ class Payment(Aggregate):
             amount=cancel.amount,
         )
 
+    def reduce_cancel(self, cancel_id: str, refunded: int, now: datetime) -> None:
+        """The PG refunded less than this pending cancel holds: a full cancel is sent without an
+        amount, and the PG cancels what it has left, less than we knew of when a refund was made
+        elsewhere (Toss's console) that we had not yet heard of. The cancel is what the PG
+        refunded; the rest of what it held is free again, for the PG's other cancel to be
+        booked in."""
+        cancel = self._pending_cancel(cancel_id)
+        if not 0 < refunded <= cancel.amount:
+            raise IllegalTransition(
+                f"Cancel {cancel_id} holds {cancel.amount}; it cannot become {refunded}."
+            )
+        self.pending_cancel_amount -= cancel.amount - refunded
+        cancel.amount = refunded
+        self.updated_at = now
+
     def fail_cancel(self, cancel_id: str, failure: Failure, now: datetime) -> None:
         """The PG refused the cancel: release the reservation, the balance is unchanged."""
         cancel = self._pending_cancel(cancel_id)

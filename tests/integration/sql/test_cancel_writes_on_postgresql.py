@@ -240,7 +240,7 @@ async def test_record_result_of_two_cancels_beside_a_webhook_applying_the_same_a
         )
         await _wait_for_lock_wait(engine)
         audit.record_exchange(webhook, deps, held, truth.exchange, PgOperation.LOOKUP)
-        adopt_or_flag(held, truth, deps)
+        adopt_or_flag(webhook, held, truth, deps)
         webhook_error: BaseException | None = None
         try:
             await webhook.commit()
@@ -324,7 +324,7 @@ async def test_a_turn_on_a_payment_not_read_by_get_is_taken_at_once(
 
 
 @ONLY_POSTGRESQL
-async def test_a_cancel_made_at_toss_is_adopted_by_a_lookup_alone(
+async def test_a_cancel_made_at_toss_is_adopted_by_a_lookup_in_one_transaction(
     engine: AsyncEngine, sent: list[str]
 ) -> None:
     from sunap.application.outcomes import record_result
@@ -339,10 +339,16 @@ async def test_a_cancel_made_at_toss_is_adopted_by_a_lookup_alone(
     truth = await gateway.lookup_by_payment_key(paid.payment_key)
     sent.clear()
     after = await record_result(paid.tenant_id, paid.id, truth, deps, PgOperation.LOOKUP)
-    assert [sql.split()[0] for sql in sent] == ["SELECT", "WITH"], sent
+    # Two trail rows (the look-up's and the console cancel's own, cancel.external) cannot both
+    # ride on the payment's update: one transaction, begun after the unlocked read.
+    words = [sql.split()[0] for sql in sent]
+    assert words[:2] == ["SELECT", "BEGIN"] and words[-1] == "COMMIT", sent
+    assert "SELECT" not in words[1:], sent  # read once, unlocked; nothing was read again
     assert after.balance_amount == 12000
     async with deps.uow() as tx:
         stored = await tx.payments.get(paid.tenant_id, paid.id)
+        trail = await tx.audit.list_for_payment(paid.tenant_id, paid.id)
     assert stored is not None and [(c.amount, c.status) for c in stored.cancels] == [
         (3000, CancelStatus.DONE)
     ]
+    assert [t.type for t in trail][-2:] == ["pg.lookup", "cancel.external"]

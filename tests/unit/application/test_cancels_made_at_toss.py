@@ -9,13 +9,16 @@ from dataclasses import replace
 
 import pytest
 
+from sunap.application.adopt import adopt_gateway_state
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PaymentRejected, PgTimeout
+from sunap.application.ports.gateway import GatewayCancel, GatewayPayment
 from sunap.application.reconcile import reconcile_due
-from sunap.domain.payment import CancelStatus, PaymentStatus
+from sunap.domain.payment import CancelStatus, PaymentMethod, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
+from tests.fakes.payments import NOW, payment_in
 from tests.fakes.uow import InMemoryStore
 from tests.unit.application.test_cancel_use_case import canceling, event_types, paid, unanswered
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox
@@ -164,4 +167,85 @@ async def test_a_full_cancel_toss_ran_for_less_than_we_held_is_not_ended_by_a_we
     assert (ours.amount, ours.status) == (20000, CancelStatus.PENDING)
     again = await cancel_payment(request, deps)  # the merchant's retry: its cancel, sent again
     assert again.status is S.CANCELED and again.balance_amount == 0
-    assert again.find_cancel(ours.id).status is CancelStatus.DONE  # type: ignore[union-attr]
+    done = again.find_cancel(ours.id)
+    assert done is not None and (done.amount, done.status) == (15000, CancelStatus.DONE)
+    assert sorted(c.amount for c in again.cancels) == [
+        5000,
+        15000,
+    ]  # Toss's books, as Toss has them
+
+
+async def test_a_full_cancel_after_a_refund_at_toss_books_what_toss_refunded_for_each(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Sent without an amount, the full cancel refunds the 15,000 Toss had left, not the 20,000
+    Sunap held: it is booked at 15,000, and the console's 5,000 before it, in Toss's order."""
+    payment = await paid(deps, toss, amount=20000)
+    assert payment.payment_key is not None
+    await cancel_at_toss(toss, payment.payment_key, 5000)
+    request = replace(canceling(payment), request_key="merchant-request-2")
+
+    answer = await cancel_payment(request, deps)
+
+    assert (answer.status, answer.balance_amount, answer.pending_cancel_amount) == (
+        S.CANCELED,
+        0,
+        0,
+    )
+    truth = toss.payment(payment.payment_key)
+    assert sorted((c.amount, c.transaction_key) for c in answer.cancels) == sorted(
+        (c.amount, c.transaction_key) for c in truth.cancels
+    )
+    ours = answer.find_cancel("cxl_merchant-request-2")
+    assert ours is not None and ours.amount == 15000
+    events = store.events_of(payment.id)[-2:]
+    assert [(e.type, e.amount) for e in events] == [
+        ("payment.partially_canceled", 5000),
+        ("payment.canceled", 15000),
+    ]
+    trail = store.audit_of(payment.id)
+    booked = {(a.type, (a.response_data or {}).get("amount")) for a in trail[-2:]}
+    assert booked == {("cancel.external", 5000), ("cancel.refunded_less", 15000)}
+
+
+def test_a_refund_above_what_our_cancel_holds_is_booked_by_nobody_but_a_person(
+    deps: Deps,
+) -> None:
+    """Toss's answer to our full cancel's own key refunded 20,000; the cancel holds 15,000 (our
+    books count a 5,000 refund Toss never made). Nothing is booked on a guess."""
+    payment = payment_in(S.DONE, amount=20000)
+    payment.begin_cancel(
+        cancel_id="cxl_ghost",
+        reason="ghost",
+        amount=5000,
+        idempotency_key="ghost",
+        has_refund_account=False,
+        now=NOW,
+    )
+    payment.complete_cancel("cxl_ghost", transaction_key="tx-ghost", canceled_at=NOW, now=NOW)
+    payment.begin_cancel(
+        cancel_id="cxl_full",
+        reason="full",
+        amount=None,
+        idempotency_key="full",
+        has_refund_account=False,
+        now=NOW,
+    )
+    truth = GatewayPayment(
+        payment_key="pk_test",
+        order_id=payment.order_id,
+        status=S.CANCELED,
+        total_amount=20000,
+        balance_amount=0,
+        currency="KRW",
+        method=PaymentMethod.CARD,
+        approved_at=NOW,
+        cancels=(GatewayCancel(20000, "full", NOW, "tx-full"),),
+        last_transaction_key="tx-full",
+    )
+
+    adopt_gateway_state(payment, truth, deps, answered_cancels={"cxl_full": "tx-full"})
+
+    assert payment.needs_review and payment.next_reconcile_at is None
+    assert (payment.balance_amount, payment.pending_cancel_amount) == (15000, 15000)
+    assert payment.find_cancel("cxl_full").status is CancelStatus.PENDING  # type: ignore[union-attr]

@@ -146,6 +146,26 @@ def test_cancels_in_flight_count_against_the_balance() -> None:
     assert payment.pending_cancel_amount == 15000
 
 
+def test_a_cancel_the_pg_ran_for_less_holds_what_it_refunded_and_frees_the_rest() -> None:
+    """A full cancel Toss ran for the 12,000 it had left (3,000 refunded in its console)."""
+    payment = payment_in(S.DONE)
+    reserved(payment, None)
+    payment.reduce_cancel("cancel_1", 12000, LATER)
+    assert (payment.pending_cancel_amount, payment.cancelable_amount) == (12000, 3000)
+    complete(payment)
+    assert (payment.status, payment.balance_amount) == (S.PARTIAL_CANCELED, 3000)
+    assert [(e.type, e.amount) for e in payment.events] == [("payment.partially_canceled", 12000)]
+
+
+@pytest.mark.parametrize("refunded", [0, 15001])
+def test_a_cancel_is_never_made_nothing_or_more_than_it_holds(refunded: int) -> None:
+    payment = payment_in(S.DONE)
+    reserved(payment, None)
+    with pytest.raises(IllegalTransition):
+        payment.reduce_cancel("cancel_1", refunded, LATER)
+    assert payment.pending_cancel_amount == 15000
+
+
 @pytest.mark.parametrize(("amount", "tax_free"), [(100, 101), (None, 15001)])
 def test_a_tax_free_part_larger_than_the_cancel_is_refused_before_anything_is_reserved(
     amount: int | None, tax_free: int
