@@ -93,7 +93,7 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
         )
     except GatewayDeclined as declined:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
-        return await _release(cmd.tenant_id, payment.id, cancel.id, declined, deps)
+        return await _release(cmd.tenant_id, payment.id, cancel.id, declined, gateway, deps)
     except GatewayMisconfigured as refused:
         await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=True)
         if not refused.refused_request:  # our credentials: a fixed key may still carry it out
@@ -289,11 +289,21 @@ async def _answer_as_before(tenant_id: str, payment_id: str, cancel_id: str, dep
 
 
 async def _release(
-    tenant_id: str, payment_id: str, cancel_id: str, refused: GatewayError, deps: Deps
+    tenant_id: str,
+    payment_id: str,
+    cancel_id: str,
+    refused: GatewayError,
+    gateway: PaymentGateway,
+    deps: Deps,
 ) -> Payment:
+    """The PG refused the cancel: nothing was refunded. Its record is read back before the
+    answer, since what we did not know may be why (a refund made in Toss's console left less
+    than was asked): the caller is told the balance the PG has, and our books hold it too."""
     await _fail_cancel(tenant_id, payment_id, cancel_id, refused, deps)
     async with deps.uow() as uow:
         payment = await reload(uow, tenant_id, payment_id)
+    with suppress(PgTimeout, PgUnavailable):  # unread, the refusal stands as it is
+        payment = await _adopt_lookup(payment, gateway, deps)
     raise PaymentRejected(payment, refused.code, refused.message)
 
 

@@ -2,9 +2,9 @@
 asked of Sunap: on each real database, with the Toss client talking to the sandbox over HTTP.
 
 A full cancel is sent without an amount, so Toss cancels what it has left, which is less than
-Sunap believes. Sunap's books must afterwards be Toss's: its balance, its cancels (the
-console's booked as made elsewhere), and its events, one per Toss cancel in Toss's order; no
-refund amount is ever assumed."""
+Sunap believes; a partial cancel above what Toss has left is refused. Either way Sunap's books
+must afterwards be Toss's: its balance, its cancels (the console's booked as made elsewhere),
+and its events, one per Toss cancel in Toss's order; no refund amount is ever assumed."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
-from sunap.application.errors import PgUnavailable
+from sunap.application.errors import PaymentRejected, PgUnavailable
 from sunap.domain.payment import CancelStatus, Payment, PaymentStatus
 from tests.fakes.accounts import OneGatewayAccounts
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
@@ -194,3 +194,21 @@ async def test_a_full_cancel_whose_answer_was_lost_books_what_toss_refunded_when
     ours = answer.find_cancel("cxl_full-2")
     assert ours is not None and (ours.amount, ours.status) == (7000, CancelStatus.DONE)
     await assert_books_agree(deps, fresh_engine, toss, payment)
+
+
+async def test_a_partial_cancel_above_what_toss_has_left_is_refused_and_learns_the_console(
+    deps: Deps, toss: httpx.AsyncClient, fresh_engine: AsyncEngine
+) -> None:
+    payment = await paid(deps, toss, 10000)
+    await refund_in_console(toss, payment, 3000)
+
+    with pytest.raises(PaymentRejected) as refused:
+        await cancel_payment(CancelPayment(TENANT, payment.id, "부분 환불", amount=8000), deps)
+
+    assert refused.value.pg_code == "NOT_CANCELABLE_AMOUNT"
+    told = refused.value.payment
+    assert (told.status, told.balance_amount) == (PaymentStatus.PARTIAL_CANCELED, 7000)
+    after = await assert_books_agree(deps, fresh_engine, toss, payment)
+    assert [(c.amount, c.status) for c in after.cancels if c.status is CancelStatus.FAILED] == [
+        (8000, CancelStatus.FAILED)
+    ]
