@@ -13,7 +13,12 @@ from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePaym
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.expire_unpaid import ExpiryCursor, expire_unpaid
+from sunap.application.expire_unpaid import (
+    EXPIRY_RECHECK_AFTER,
+    TOSS_CONFIRM_WINDOW,
+    ExpiryCursor,
+    expire_unpaid,
+)
 from sunap.application.ports.gateway import GatewayUnknown
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 from tests.fakes.clock import FakeClock
@@ -164,15 +169,80 @@ async def test_a_virtual_account_issued_without_us_is_adopted_waiting_for_its_de
     assert after.next_reconcile_at is not None  # checked again at the account's due date
 
 
-async def test_a_payment_toss_holds_unpaid_expires(
+async def test_a_payment_toss_expired_or_never_knew_expires(
     deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
 ) -> None:
-    payment = await new_payment(deps, "order-ttl-unpaid")
-    toss.pay_in_window(payment.order_id, payment.amount)  # authenticated, never confirmed
+    timed_out = await new_payment(deps, "order-ttl-unpaid")
+    toss.expire(toss.pay_in_window(timed_out.order_id, timed_out.amount))  # Toss's own expiry
+    unknown = await new_payment(deps, "order-ttl-unknown")  # the window was never opened
     clock.advance(TTL + timedelta(seconds=1))
 
+    assert await expire_unpaid(deps, TTL) == 2
+    assert store.payment(timed_out.id).status is S.EXPIRED
+    assert store.payment(unknown.id).status is S.EXPIRED
+
+
+async def test_a_payment_the_customer_authenticated_is_not_expired_while_toss_may_confirm_it(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """Toss IN_PROGRESS: the customer authenticated and the order can still be confirmed at
+    Toss for 10 minutes. The expiry looks again once that window has closed, and expires the
+    payment only when Toss then says it was not paid."""
+    payment = await new_payment(deps, "order-ttl-authenticated")
+    key = toss.pay_in_window(payment.order_id, payment.amount)  # authenticated, not confirmed
+    clock.advance(TTL + timedelta(seconds=1))
+
+    assert await expire_unpaid(deps, TTL) == 0
+
+    waiting = store.payment(payment.id)
+    assert waiting.status is S.READY and not waiting.needs_review
+    assert waiting.expiry_recheck_at == clock.now() + EXPIRY_RECHECK_AFTER
+    assert EXPIRY_RECHECK_AFTER > TOSS_CONFIRM_WINDOW == timedelta(minutes=10)
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]
+    assert [(a.type, a.status) for a in store.audit_of(payment.id)][-2:] == [
+        ("pg.lookup", "ok"),
+        ("payment.expiry_postponed", "ok"),
+    ]
+    lookups = len(toss.calls_of(LOOKUP))
+    clock.advance(EXPIRY_RECHECK_AFTER - timedelta(seconds=1))
+    assert await expire_unpaid(deps, TTL) == 0
+    assert len(toss.calls_of(LOOKUP)) == lookups  # not asked again before Toss's window closed
+
+    toss.expire(key)  # Toss's window closed unconfirmed
+    clock.advance(seconds=1)
     assert await expire_unpaid(deps, TTL) == 1
     assert store.payment(payment.id).status is S.EXPIRED
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created", "payment.expired"]
+
+
+async def test_a_payment_toss_still_holds_open_is_looked_at_again_later(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await new_payment(deps, "order-ttl-open")
+    toss.pay_in_window(payment.order_id, payment.amount)
+    clock.advance(TTL + timedelta(seconds=1))
+    assert await expire_unpaid(deps, TTL) == 0
+    clock.advance(EXPIRY_RECHECK_AFTER)
+
+    assert await expire_unpaid(deps, TTL) == 0  # Toss has not closed it yet: never guessed
+
+    assert store.payment(payment.id).status is S.READY
+    assert store.payment(payment.id).expiry_recheck_at == clock.now() + EXPIRY_RECHECK_AFTER
+
+
+async def test_a_postponed_payment_the_customer_confirms_is_paid(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment = await new_payment(deps, "order-ttl-late-confirm")
+    key = toss.pay_in_window(payment.order_id, payment.amount)
+    clock.advance(TTL + timedelta(seconds=1))
+    assert await expire_unpaid(deps, TTL) == 0
+    clock.advance(timedelta(minutes=5))
+
+    paid = await confirm_payment(ConfirmPayment("t1", key, payment.order_id, 12000), deps)
+
+    assert paid.status is S.DONE
+    assert "payment.expired" not in [e.type for e in store.events_of(payment.id)]
 
 
 async def test_a_payment_toss_could_not_be_asked_about_waits_for_the_next_pass(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sunap.application.commands import CreatePayment
+from sunap.application.cancel_payment import cancel_payment
+from sunap.application.commands import CancelPayment, CreatePayment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.expire_unpaid import expire_unpaid
@@ -136,17 +137,89 @@ async def test_an_order_of_ours_on_another_account_is_not_matched_and_toss_not_a
     assert store.payment(payment.id).status is S.READY
 
 
-async def test_a_settled_payment_is_not_matched_by_its_order_id(
+async def expired(deps: Deps, order_id: str) -> Payment:
+    """Expired at its TTL: Toss did not know the order then (the customer came later)."""
+    payment = await ready(deps, order_id)
+    assert await expire_unpaid(deps, timedelta(0)) == 1
+    return payment
+
+
+async def canceled_unpaid(deps: Deps, order_id: str) -> Payment:
+    """Canceled by the merchant while READY: no call to Toss, nothing paid."""
+    payment = await ready(deps, order_id)
+    return await cancel_payment(CancelPayment(TENANT, payment.id, "고객 변심"), deps)
+
+
+async def test_an_expired_order_tosss_look_up_says_was_never_paid_stays_expired(
     inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:
-    payment = await ready(deps, "order-a-06")
-    assert await expire_unpaid(deps, timedelta(0)) == 1  # Toss did not know the order then
-    lookups = len(toss.calls_of(LOOKUP))
+    """Matched by its orderId whatever its status, so Toss is asked; Toss knows no payment of
+    the order (a made-up notice), so nothing changes."""
+    payment = await expired(deps, "order-a-06")
 
     delivery = await deliver(
         status_changed("tpk_late", "DONE", orderId=payment.order_id), inbox, deps
     )
 
-    assert delivery.status is D.UNMATCHED
-    assert len(toss.calls_of(LOOKUP)) == lookups
+    assert delivery.status is D.UNMATCHED and delivery.last_error == (
+        "the PG does not know this order"
+    )
     assert store.payment(payment.id).status is S.EXPIRED
+    assert not store.payment(payment.id).needs_review
+
+
+async def test_an_approval_at_toss_after_we_expired_or_canceled_it_is_adopted_for_review(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Toss's record of the money wins: the customer paid, so the payment is paid, the
+    merchant hears `payment.completed`, and a person is asked to look (ship or refund)."""
+    was_expired = await expired(deps, "order-a-07")
+    was_canceled = await canceled_unpaid(deps, "order-a-08")
+    for payment, closing_event in (
+        (was_expired, "payment.expired"),
+        (was_canceled, "payment.canceled"),
+    ):
+        key = await confirmed_at_toss(toss, payment)
+
+        delivery = await deliver(status_changed(key, "DONE", orderId=payment.order_id), inbox, deps)
+
+        assert delivery.status is D.APPLIED and delivery.payment_id == payment.id
+        after = store.payment(payment.id)
+        assert after.status is S.DONE and after.payment_key == key
+        assert after.balance_amount == after.amount == 12000
+        assert after.needs_review and after.review_reason is not None
+        assert "approved at Toss after it was" in after.review_reason
+        assert "refund" in after.review_reason
+        assert [e.type for e in store.events_of(payment.id)] == [
+            "payment.created",
+            closing_event,
+            "payment.completed",
+        ]
+        trail = store.audit_of(payment.id)
+        assert [(a.type, a.status) for a in trail[-2:]] == [
+            ("pg.lookup", "ok"),
+            ("webhook.PAYMENT_STATUS_CHANGED", "applied"),
+        ]
+
+    # Once paid, the merchant refunds it through the normal cancel.
+    refunded = await cancel_payment(CancelPayment(TENANT, was_expired.id, "환불"), deps)
+    assert refunded.status is S.CANCELED and refunded.balance_amount == 0
+    assert toss.payment(refunded.payment_key or "").status is S.CANCELED
+
+
+async def test_an_approval_at_toss_of_another_amount_is_flagged_never_adopted(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await expired(deps, "order-a-09")
+    key = toss.pay_in_window(payment.order_id, 99000)
+    await toss.confirm(
+        payment_key=key, order_id=payment.order_id, amount=99000, idempotency_key="k"
+    )
+
+    delivery = await deliver(status_changed(key, "DONE", orderId=payment.order_id), inbox, deps)
+
+    after = store.payment(payment.id)
+    assert delivery.status is D.APPLIED
+    assert after.status is S.EXPIRED and after.needs_review and after.payment_key is None
+    assert "99000" in (after.review_reason or "")
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created", "payment.expired"]
