@@ -48,6 +48,7 @@ from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import UnknownPgAccount
+from sunap.application.expire_unpaid import EXPIRY_RECHECK_AFTER
 from sunap.application.observed_gateway import ObservedGateway
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
@@ -297,7 +298,16 @@ def build_runtime(
             timedelta(days=settings.webhook_retention_days),
             settings.housekeeping_seconds,
         ),
-        expiry_worker(deps, timedelta(seconds=settings.ready_ttl_seconds), poll),
+        expiry_worker(
+            deps,
+            timedelta(seconds=settings.ready_ttl_seconds),
+            poll,
+            recheck_after=(
+                EXPIRY_RECHECK_AFTER
+                if settings.ready_recheck_seconds is None
+                else timedelta(seconds=settings.ready_recheck_seconds)
+            ),
+        ),
         *order_consumer_workers(
             subscriber_from_url(settings.broker_url, topic_prefix=settings.topic_prefix),
             settings.topic_prefix,

@@ -193,12 +193,20 @@ class InMemoryPaymentRepository:
         return [p.id for p in due[:limit]]
 
     async def ready_created_before(
-        self, cutoff: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+        self,
+        cutoff: datetime,
+        limit: int,
+        *,
+        now: datetime,
+        after: tuple[datetime, str] | None = None,
     ) -> builtins.list[tuple[datetime, str]]:
         due = sorted(
             (p.created_at, p.id)
             for p in self._store.payments.values()
-            if p.status is PaymentStatus.READY and p.created_at <= cutoff and not p.needs_review
+            if p.status is PaymentStatus.READY
+            and p.created_at <= cutoff
+            and not p.needs_review
+            and (p.expiry_recheck_at is None or p.expiry_recheck_at <= now)
         )
         return [key for key in due if after is None or key > after][:limit]
 

@@ -2,7 +2,9 @@
 the reconciler, and by the webhook processor: one place decides how the PG's truth is applied.
 
 Only forward moves are applied (the aggregate's transition table decides), so a stale answer or a
-late webhook never moves a payment backwards.
+late webhook never moves a payment backwards. One exception, where Toss's record of the money
+wins: a payment we closed unpaid (expired, or canceled before anyone paid) that Toss approved all
+the same takes the approval, flagged for a person (`_adopt_late_approval`).
 """
 
 from __future__ import annotations
@@ -154,15 +156,46 @@ def _flag_a_reverted_deposit(payment: Payment, gp: GatewayPayment, now: datetime
         )
 
 
+LATE_APPROVAL_REASON = (
+    "approved at Toss after it was {closed} here: check the order and refund it if it will "
+    "not be shipped"
+)
+
+
 def _adopt_approval(payment: Payment, gp: GatewayPayment, now: datetime) -> None:
     approved = gp.status in (S.DONE, S.PARTIAL_CANCELED, S.CANCELED, S.WAITING_FOR_DEPOSIT)
     if not approved:
         return
+    if payment.closed_unpaid:
+        _adopt_late_approval(payment, gp, now)
     if payment.status in (S.READY, S.IN_PROGRESS):
         waiting = gp.status is S.WAITING_FOR_DEPOSIT
         payment.approve(approval_from(gp, S.WAITING_FOR_DEPOSIT if waiting else S.DONE), now)
     if payment.status is S.WAITING_FOR_DEPOSIT and gp.status in (S.DONE, S.PARTIAL_CANCELED):
         payment.record_deposit(now, gp.approved_at)
+
+
+def _adopt_late_approval(payment: Payment, gp: GatewayPayment, now: datetime) -> None:
+    """Toss approved a payment we had expired or canceled unpaid (confirmed at Toss directly, in
+    Toss's last minutes, or after a database restore): the customer paid. The merchant was told
+    otherwise, so the payment becomes paid as Toss has it, with `payment.completed`, and waits for
+    a person (the review queue, its metric and alert). A virtual account Toss still shows waiting
+    past its due date was never paid: not adopted."""
+    if gp.status is S.WAITING_FOR_DEPOSIT and gp.account_expired:
+        return
+    closed = "expired" if payment.status is S.EXPIRED else "canceled"
+    log.error(
+        "payment %s: Toss approved it (%s) after it was %s here; adopted, flagged for review",
+        payment.id,
+        gp.status,
+        closed,
+    )
+    waiting = gp.status is S.WAITING_FOR_DEPOSIT
+    payment.adopt_late_approval(
+        approval_from(gp, S.WAITING_FOR_DEPOSIT if waiting else S.DONE),
+        LATE_APPROVAL_REASON.format(closed=closed),
+        now,
+    )
 
 
 def _adopt_cancels(

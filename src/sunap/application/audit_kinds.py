@@ -39,6 +39,8 @@ class AuditStatus(enum.StrEnum):
 class AuditType(enum.StrEnum):
     PAYMENT_CREATED = "payment.created"
     PAYMENT_EXPIRED = "payment.expired"
+    # Past its time to live, but Toss still held it open: the expiry asks Toss again later.
+    PAYMENT_EXPIRY_POSTPONED = "payment.expiry_postponed"
     CONFIRM_CLAIMED = "confirm.claimed"
     CONFIRM_AMOUNT_MISMATCH = "confirm.amount_mismatch"
     CONFIRM_RELEASED = "confirm.released"

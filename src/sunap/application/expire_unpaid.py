@@ -5,7 +5,12 @@ Toss is asked first (look-up by orderId on the payment's PG account): a payment 
 paid at Toss without a word to us (confirmed there directly, or after a database restore).
 - Toss approved it: its approval is adopted (DONE or WAITING_FOR_DEPOSIT, with its event); the
   merchant must not be told `payment.expired` for a charged order.
-- Toss does not know the order, or holds it unpaid: it expires.
+- Toss does not know the order, or ended it unpaid (EXPIRED, ABORTED): it expires.
+- Toss still holds the order open (IN_PROGRESS: the customer authenticated, and the order can
+  be confirmed at Toss for 10 more minutes; or READY): not expired now, nor guessed at. The
+  expiry asks again once Toss's own window has closed (EXPIRY_RECHECK_AFTER), and then goes by
+  what Toss says. A payment expired on Toss's word that Toss approves all the same is adopted
+  by whoever hears of it (adopt.py), flagged for a person.
 - Toss could not be asked (down, a timeout): it stays READY for the next pass. Never expired on
   an answer we did not get.
 - The account cannot be used (unknown, shared, set aside) or Toss's record is of another
@@ -43,6 +48,14 @@ log = logging.getLogger("sunap.expiry")
 
 BATCH_SIZE = 100
 S = PaymentStatus
+# Toss lets an authenticated payment (IN_PROGRESS) be confirmed for 10 minutes, then expires it
+# itself (Toss's docs: "confirm within 10 min else EXPIRED"; a READY window gets 30 minutes to be
+# authenticated first). A payment Toss still holds open is asked about again once that window
+# has surely closed: its 10 minutes, and a minute for the clocks' and the look-up's slack.
+TOSS_CONFIRM_WINDOW = timedelta(minutes=10)
+EXPIRY_RECHECK_AFTER = TOSS_CONFIRM_WINDOW + timedelta(minutes=1)
+# What Toss says of an order that can never be paid any more (or an order it does not know).
+NEVER_PAID = frozenset({S.EXPIRED, S.ABORTED})
 
 
 @dataclass
@@ -65,19 +78,23 @@ class _Unusable(Exception):
 
 
 async def expire_unpaid(
-    deps: Deps, ttl: timedelta, limit: int = BATCH_SIZE, cursor: ExpiryCursor | None = None
+    deps: Deps,
+    ttl: timedelta,
+    limit: int = BATCH_SIZE,
+    cursor: ExpiryCursor | None = None,
+    recheck_after: timedelta = EXPIRY_RECHECK_AFTER,
 ) -> int:
     """One batch: how many payments this call settled, expired or found paid at Toss (0 when
-    none was due, or none could be settled)."""
-    cutoff = deps.clock.now() - ttl
+    none was due, or none could be settled; one Toss still holds open is not settled)."""
+    now = deps.clock.now()
     async with deps.uow() as uow:
         due = await uow.payments.ready_created_before(
-            cutoff, limit, after=cursor.after if cursor else None
+            now - ttl, limit, now=now, after=cursor.after if cursor else None
         )
     settled = 0
     for _, payment_id in due:
         payment = await _still_due(payment_id, ttl, deps)
-        if payment is not None and await _settle(payment, ttl, deps):
+        if payment is not None and await _settle(payment, ttl, recheck_after, deps):
             settled += 1
     if cursor is not None:
         cursor.after = due[-1] if len(due) == limit else None
@@ -93,21 +110,23 @@ async def _still_due(payment_id: str, ttl: timedelta, deps: Deps) -> Payment | N
 
 
 def _due(payment: Payment, ttl: timedelta, deps: Deps) -> bool:
+    now = deps.clock.now()
     return (
         payment.status is S.READY
         and not payment.needs_review
-        and payment.created_at <= deps.clock.now() - ttl
+        and payment.created_at <= now - ttl
+        and (payment.expiry_recheck_at is None or payment.expiry_recheck_at <= now)
     )
 
 
-async def _settle(payment: Payment, ttl: timedelta, deps: Deps) -> bool:
+async def _settle(payment: Payment, ttl: timedelta, recheck_after: timedelta, deps: Deps) -> bool:
     try:
         answer = await _ask_toss(payment, deps)
     except _Unusable as unusable:
         return await _flag(payment.id, str(unusable), deps)
     if answer is None:
         return False  # READY until the next pass asks again
-    return await _apply(payment.id, ttl, answer, deps)
+    return await _apply(payment.id, ttl, recheck_after, answer, deps)
 
 
 async def _ask_toss(payment: Payment, deps: Deps) -> _TossAnswer | None:
@@ -136,15 +155,33 @@ async def _ask_toss(payment: Payment, deps: Deps) -> _TossAnswer | None:
     return _TossAnswer(truth, truth.exchange)
 
 
-async def _apply(payment_id: str, ttl: timedelta, answer: _TossAnswer, deps: Deps) -> bool:
+async def _apply(
+    payment_id: str, ttl: timedelta, recheck_after: timedelta, answer: _TossAnswer, deps: Deps
+) -> bool:
     now = deps.clock.now()
+    truth = answer.truth
     async with deps.uow() as uow:
         payment = await uow.payments.get_any_tenant(payment_id, for_update=True)
         if payment is None or not _due(payment, ttl, deps):
             return False  # someone else got there while Toss was asked: theirs stands
         audit.record_exchange(uow, deps, payment, answer.exchange, PgOperation.LOOKUP)
-        paid = answer.truth is not None and answer.truth.status in APPROVED
-        if paid:
+        paid = truth is not None and truth.status in APPROVED
+        still_open = truth is not None and not paid and truth.status not in NEVER_PAID
+        if still_open:
+            assert truth is not None
+            payment.postpone_expiry(now + recheck_after)
+            audit.record(
+                uow,
+                deps,
+                payment,
+                AuditType.PAYMENT_EXPIRY_POSTPONED,
+                AuditStatus.OK,
+                response={
+                    "pgStatus": truth.status.value,
+                    "recheckAt": (now + recheck_after).isoformat(),
+                },
+            )
+        elif paid:
             assert answer.truth is not None
             adopt_or_flag(uow, payment, answer.truth, deps)
             if not payment.has_unknown_outcome:
@@ -163,6 +200,15 @@ async def _apply(payment_id: str, ttl: timedelta, answer: _TossAnswer, deps: Dep
             await uow.commit()
         except StaleAggregate:
             return False  # someone else changed it first: theirs stands
+    if still_open:
+        assert truth is not None
+        log.info(
+            "payment %s not expired: Toss holds it %s and may still approve it; asked again in %s",
+            payment_id,
+            truth.status,
+            recheck_after,
+        )
+        return False
     if payment.status is S.EXPIRED:
         log.info("payment %s expired: not paid within %s", payment_id, ttl)
     elif paid and not payment.needs_review:

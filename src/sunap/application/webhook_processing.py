@@ -195,17 +195,17 @@ async def _names_ours(
 
 
 async def _awaits_payment(pg_account_id: str, order_id: str | None, deps: Deps) -> bool:
-    """Whether the orderId names a payment of ours on the account still waiting for its
-    approval (READY, or IN_PROGRESS under another paymentKey). Toss may approve it without us:
-    confirmed at Toss directly, or after a database restore forgot our confirm. Such a payment
-    holds no paymentKey, or not this one, so `_names_ours` cannot find it by the key."""
+    """Whether the orderId names a payment of ours on the account that Toss may have approved
+    without us: still waiting for its approval (READY, or IN_PROGRESS under another paymentKey),
+    or closed by us unpaid (EXPIRED, or CANCELED before anyone paid). Toss may approve it all
+    the same: confirmed at Toss directly, or after a database restore forgot our confirm. Such a
+    payment holds no paymentKey, or not this one, so `_names_ours` cannot find it by the key."""
     if order_id is None:
         return False
     async with deps.read_uow() as uow:
         payment = await uow.payments.get_by_account_order(pg_account_id, order_id)
-    return payment is not None and payment.status in (
-        PaymentStatus.READY,
-        PaymentStatus.IN_PROGRESS,
+    return payment is not None and (
+        payment.status in (PaymentStatus.READY, PaymentStatus.IN_PROGRESS) or payment.closed_unpaid
     )
 
 

@@ -59,6 +59,13 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     S.ABORTED: frozenset(),
     S.EXPIRED: frozenset(),
 }
+# Outside the table: a payment we closed unpaid (expired, or canceled before anyone paid) that
+# Toss approved all the same takes Toss's approval, through `adopt_late_approval` only. No other
+# verb reopens it: a caller's confirm of it is refused before anything is sent to the PG.
+LATE_APPROVALS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    S.EXPIRED: frozenset({S.DONE, S.WAITING_FOR_DEPOSIT}),
+    S.CANCELED: frozenset({S.DONE, S.WAITING_FOR_DEPOSIT}),
+}
 PAID = frozenset({S.DONE, S.PARTIAL_CANCELED})
 APPROVED = frozenset({S.WAITING_FOR_DEPOSIT, S.DONE, S.PARTIAL_CANCELED, S.CANCELED})
 # Statuses no payment reaches once approved (TRANSITIONS leads into them only from each other):
@@ -180,6 +187,9 @@ class Payment(Aggregate):
     # When the reconciler should next ask the PG about an unknown outcome, and how often it has.
     next_reconcile_at: datetime | None = None
     reconcile_attempts: int = 0
+    # A READY payment past its time to live that Toss still held open: the expiry asks Toss
+    # again then, not before (application/expire_unpaid.py).
+    expiry_recheck_at: datetime | None = None
     # A charge of a stored card (a billing key), one-off or a subscription's renewal.
     billing_key_id: str | None = None
     subscription_id: str | None = None
@@ -283,6 +293,37 @@ class Payment(Aggregate):
         if self.status is S.READY:  # approvals we learn of without our own claim (reconciler)
             self._move_to(S.IN_PROGRESS, now)
         self._move_to(approval.status, now)
+        self._take_approval(approval)
+
+    @property
+    def closed_unpaid(self) -> bool:
+        """We closed it while nobody had paid: expired, or canceled before any approval (a
+        payment approved once holds its cancels, or its virtual account)."""
+        return (
+            self.status in LATE_APPROVALS
+            and self.approved_at is None
+            and self.virtual_account is None
+            and not self.cancels
+        )
+
+    def adopt_late_approval(self, approval: Approval, reason: str, now: datetime) -> None:
+        """Toss approved a payment we had closed unpaid (the order confirmed at Toss directly,
+        or in its last minutes): the customer paid, and Toss's record of the money wins. It
+        becomes paid as any approval leaves it, with the same event, and is flagged: the
+        merchant was told it expired or was canceled, so a person checks the order."""
+        if not self.closed_unpaid:
+            raise IllegalTransition(
+                f"A payment {self.status} that was approved before takes no late approval."
+            )
+        if approval.status not in LATE_APPROVALS[self.status]:
+            raise IllegalTransition(f"An approval cannot leave the payment {approval.status}.")
+        self.status = approval.status
+        self.updated_at = now
+        self.balance_amount = self.amount  # an order canceled unpaid was left with 0
+        self.flag_for_review(reason, now)  # before the event, whose data then says so
+        self._take_approval(approval)
+
+    def _take_approval(self, approval: Approval) -> None:
         self.payment_key = approval.payment_key
         self.method = approval.method or self.method
         self.approved_at = approval.approved_at
@@ -314,8 +355,18 @@ class Payment(Aggregate):
 
     def expire(self, now: datetime, failure: Failure | None = None) -> None:
         self._move_to(S.EXPIRED, now)
+        self.expiry_recheck_at = None
         self.failure = failure
         self._record(ev.PaymentExpired)
+
+    def postpone_expiry(self, until: datetime) -> None:
+        """Past its time to live, but the PG may still approve it: the expiry asks again at
+        `until`. No status change, so no event."""
+        if self.status is not S.READY:
+            raise IllegalTransition(
+                f"Only a READY payment waits for its expiry, not {self.status}."
+            )
+        self.expiry_recheck_at = until
 
     def record_deposit(self, now: datetime, approved_at: datetime | None = None) -> None:
         """The customer paid into the virtual account: approved then (the PG's time of it, when

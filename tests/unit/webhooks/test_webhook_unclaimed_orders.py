@@ -39,7 +39,10 @@ async def confirmed_at_toss(
 ) -> str:
     key = toss.pay_in_window(payment.order_id, payment.amount, method)
     await toss.confirm(
-        payment_key=key, order_id=payment.order_id, amount=payment.amount, idempotency_key="k"
+        payment_key=key,
+        order_id=payment.order_id,
+        amount=payment.amount,
+        idempotency_key=f"k-{payment.order_id}",  # a key Toss saw before replays its answer
     )
     return key
 

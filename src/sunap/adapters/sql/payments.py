@@ -147,7 +147,12 @@ class SqlPaymentRepository:
         return list((await self._session.execute(stmt)).scalars())
 
     async def ready_created_before(
-        self, cutoff: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+        self,
+        cutoff: datetime,
+        limit: int,
+        *,
+        now: datetime,
+        after: tuple[datetime, str] | None = None,
     ) -> builtins.list[tuple[datetime, str]]:
         stmt = (
             select(payments.c.created_at, payments.c.id)
@@ -155,6 +160,7 @@ class SqlPaymentRepository:
                 payments.c.status == PaymentStatus.READY.value,
                 payments.c.created_at <= cutoff,
                 payments.c.needs_review.is_(False),
+                or_(payments.c.expiry_recheck_at.is_(None), payments.c.expiry_recheck_at <= now),
             )
             .order_by(payments.c.created_at, payments.c.id)
             .limit(limit)

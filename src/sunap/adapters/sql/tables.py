@@ -123,6 +123,8 @@ payments = Table(
     Column("needs_review", Boolean, nullable=False),
     Column("review_reason", Text),
     Column("next_reconcile_at", UtcDateTime),
+    # A READY payment past its time to live that Toss still held open: asked about again then (0011).
+    Column("expiry_recheck_at", UtcDateTime),
     # When the next cancel of this payment may go to the PG, which takes one a second (0008).
     Column("next_cancel_at", UtcDateTime),
     Column("reconcile_attempts", Integer, nullable=False),

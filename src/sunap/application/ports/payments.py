@@ -82,10 +82,16 @@ class PaymentRepository(Protocol):
         ...
 
     async def ready_created_before(
-        self, cutoff: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+        self,
+        cutoff: datetime,
+        limit: int,
+        *,
+        now: datetime,
+        after: tuple[datetime, str] | None = None,
     ) -> builtins.list[tuple[datetime, str]]:
-        """(created_at, id) of READY payments created at or before `cutoff` and not waiting for
-        a person's review, oldest first; with `after`, only those past that (created_at, id)."""
+        """(created_at, id) of READY payments created at or before `cutoff`, not waiting for a
+        person's review and not postponed past `now` (`expiry_recheck_at`), oldest first; with
+        `after`, only those past that (created_at, id)."""
         ...
 
     async def claim_cancel_turn(
