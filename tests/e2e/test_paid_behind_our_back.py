@@ -22,7 +22,7 @@ import pytest
 
 from tests.e2e.flows import confirm, create_payment, pay_in_window, wait_for
 from tests.integration.reliability.stack import Stack, running_stack
-from tests.support.service import RunningService
+from tests.support.service import RunningService, running_service
 
 # Any test secret key reaches the embedded sandbox's books: the merchant's own backend here.
 MERCHANT_SECRET = "Basic " + base64.b64encode(b"test_sk_merchant_backend:").decode()
@@ -109,3 +109,70 @@ def test_the_expiry_adopts_an_approval_at_toss_whose_webhook_was_lost(
 
     customer = confirm(api, paid, key)
     assert customer.status_code == 200 and customer.json()["status"] == "DONE", customer.text
+
+
+# -- paid at Toss after Sunap closed it unpaid (money audit, F1) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def expiring_with_webhooks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """A service whose READY payments expire after 5 s, its embedded sandbox sending webhooks."""
+    workdir = Path(tmp_path_factory.mktemp("paid-after-closing"))
+    with running_service(workdir, SUNAP_READY_TTL_SECONDS=str(TTL_SECONDS)) as svc:
+        yield svc
+
+
+def needing_review(service: RunningService) -> float:
+    text = httpx.get(f"{service.base_url}/metrics", timeout=30).text
+    line = next(x for x in text.splitlines() if x.startswith("sunap_payments_needing_review"))
+    return float(line.split()[-1])
+
+
+@pytest.mark.parametrize("closed_by", ["expiry", "merchant cancel"])
+def test_an_approval_at_toss_after_sunap_closed_the_payment_unpaid_is_adopted_for_review(
+    closed_by: str, expiring_with_webhooks: RunningService
+) -> None:
+    """The customer paid; the merchant was told `payment.expired`/`payment.canceled`. Toss's
+    webhook makes the payment DONE as Toss has it, with `payment.completed`, flagged for a
+    person (the review queue, its gauge and alert), and the merchant can refund it."""
+    service = expiring_with_webhooks
+    key_id = service.create_key("shop-late", "payments:read", "payments:write", "payments:cancel")
+    with (
+        service.client(key_id) as api,
+        httpx.Client(base_url=service.sandbox_url, timeout=30) as sandbox,
+    ):
+        payment = create_payment(api, 10000)
+        if closed_by == "expiry":  # Toss did not know the order yet: expired on Toss's word
+            assert wait_for(lambda: current(api, payment)["status"] == "EXPIRED", timeout=40)
+            key = pay_in_window(sandbox, payment)
+            closing_event = "payment.expired"
+        else:  # the customer is in Toss's window when the merchant cancels (no PG call)
+            key = pay_in_window(sandbox, payment)
+            local = api.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "r"})
+            assert local.status_code == 200 and local.json()["status"] == "CANCELED", local.text
+            closing_event = "payment.canceled"
+        refused = confirm(api, payment, key)  # through Sunap: 409, nothing sent to Toss
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "NOT_CONFIRMABLE_STATUS"
+        direct = sandbox.post(
+            "/v1/payments/confirm",
+            json={"paymentKey": key, "orderId": payment["orderId"], "amount": 10000},
+            headers={"Authorization": MERCHANT_SECRET},
+        )
+        assert direct.status_code == 200 and direct.json()["status"] == "DONE", direct.text
+
+        paid = wait_for(lambda: (p := current(api, payment))["status"] == "DONE" and p)
+        assert paid, current(api, payment)
+        assert paid["paymentKey"] == key and paid["balanceAmount"] == 10000
+        assert paid["needsReview"] is True
+        assert ("webhook.PAYMENT_STATUS_CHANGED", "applied") in trail(api, payment)
+        assert wait_for(
+            lambda: (
+                events_logged(service, payment["id"])
+                == ["payment.created", closing_event, "payment.completed"]
+            )
+        ), events_logged(service, payment["id"])
+        assert "after it was" in service.logs() and needing_review(service) >= 1
+
+        refund = api.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "환불"})
+        assert refund.status_code == 200 and refund.json()["status"] == "CANCELED", refund.text
