@@ -48,7 +48,6 @@ from sunap.application.checkout_links import CheckoutLinks
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import UnknownPgAccount
-from sunap.application.expire_unpaid import EXPIRY_RECHECK_AFTER
 from sunap.application.observed_gateway import ObservedGateway
 from sunap.application.payment_changes import PaymentChanges
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
@@ -56,6 +55,7 @@ from sunap.application.ports.gateway import PaymentGateway
 from sunap.application.ports.messaging import EventPublisher
 from sunap.application.ports.system import Clock
 from sunap.application.secrets import SecretBox, SecretsUnavailable
+from sunap.application.toss_windows import LOOK_AGAIN_AFTER
 from sunap.config import ConfigurationError, Settings
 from sunap.domain.payment import Payment, PaymentStatus
 from sunap.domain.subscription import Dunning, FinalDunning
@@ -227,6 +227,11 @@ def build_runtime(
         ids=ids,
         webhook_format=TossWebhooks(),
         reconcile_delays=tuple(timedelta(seconds=s) for s in settings.reconcile_delay_seconds),
+        toss_recheck=(
+            LOOK_AGAIN_AFTER
+            if settings.toss_recheck_seconds is None
+            else timedelta(seconds=settings.toss_recheck_seconds)
+        ),
         billing=billing,
         reads=sql_unit_of_work_factory(engine, EnvelopeFactory(ids, clock), read_only=True),
     )
@@ -298,16 +303,7 @@ def build_runtime(
             timedelta(days=settings.webhook_retention_days),
             settings.housekeeping_seconds,
         ),
-        expiry_worker(
-            deps,
-            timedelta(seconds=settings.ready_ttl_seconds),
-            poll,
-            recheck_after=(
-                EXPIRY_RECHECK_AFTER
-                if settings.ready_recheck_seconds is None
-                else timedelta(seconds=settings.ready_recheck_seconds)
-            ),
-        ),
+        expiry_worker(deps, timedelta(seconds=settings.ready_ttl_seconds), poll),
         *order_consumer_workers(
             subscriber_from_url(settings.broker_url, topic_prefix=settings.topic_prefix),
             settings.topic_prefix,

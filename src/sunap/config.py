@@ -63,10 +63,11 @@ class Settings(BaseSettings):
     rate_limit: str = Field("100/s", validation_alias="SUNAP_RATE_LIMIT")
     # A READY payment nobody paid within this long becomes EXPIRED.
     ready_ttl_seconds: float = Field(86400, gt=0, validation_alias="SUNAP_READY_TTL_SECONDS")
-    # One that Toss still holds open then is asked about again after this long; unset: once
-    # Toss's own 10-minute confirm window has surely closed (expire_unpaid.EXPIRY_RECHECK_AFTER).
-    ready_recheck_seconds: float | None = Field(
-        None, gt=0, validation_alias="SUNAP_READY_RECHECK_SECONDS"
+    # When Toss is asked again about an order it may still hold open for the customer (a READY
+    # payment past its time to live; one canceled or expired unpaid). Unset: once Toss's own
+    # 10-minute confirm window has surely closed (application/toss_windows.py).
+    toss_recheck_seconds: float | None = Field(
+        None, gt=0, validation_alias="SUNAP_TOSS_RECHECK_SECONDS"
     )
     # In production /docs and /openapi.json are served only when this is true.
     public_docs: bool = Field(False, validation_alias="SUNAP_PUBLIC_DOCS")

@@ -27,13 +27,19 @@ from tests.support.service import RunningService, running_service
 # Any test secret key reaches the embedded sandbox's books: the merchant's own backend here.
 MERCHANT_SECRET = "Basic " + base64.b64encode(b"test_sk_merchant_backend:").decode()
 TTL_SECONDS = 5
+RECHECK_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
 def expiring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A service whose READY payments expire after 5 s, on a sandbox that sends no webhooks."""
+    """A service whose READY payments expire after 5 s, on a sandbox that sends no webhooks;
+    an order closed unpaid is looked at again at Toss 2 s later (not Toss's 11 minutes)."""
     workdir = Path(tmp_path_factory.mktemp("paid-behind"))
-    with running_stack(workdir, SUNAP_READY_TTL_SECONDS=str(TTL_SECONDS)) as stack:
+    with running_stack(
+        workdir,
+        SUNAP_READY_TTL_SECONDS=str(TTL_SECONDS),
+        SUNAP_TOSS_RECHECK_SECONDS=str(RECHECK_SECONDS),
+    ) as stack:
         yield stack
 
 
@@ -176,3 +182,32 @@ def test_an_approval_at_toss_after_sunap_closed_the_payment_unpaid_is_adopted_fo
 
         refund = api.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "환불"})
         assert refund.status_code == 200 and refund.json()["status"] == "CANCELED", refund.text
+
+
+def test_an_approval_at_toss_after_a_cancel_of_the_unpaid_order_is_found_with_its_webhook_lost(
+    expiring: Stack,
+) -> None:
+    """The merchant canceled the READY payment while the customer was in Toss's window, and the
+    order was confirmed at Toss directly; Toss's webhook never arrives. The reconciler's look at
+    Toss once the window has closed finds the approval and adopts it, flagged for review."""
+    api, toss = expiring.api, expiring.toss
+    payment = expiring.new_payment(10000)
+    key = expiring.pay_in_window(payment)
+    local = api.post(f"/v1/payments/{payment['id']}/cancel", json={"cancelReason": "r"})
+    assert local.status_code == 200 and local.json()["status"] == "CANCELED", local.text
+    direct = toss.post(
+        "/v1/payments/confirm",
+        json={"paymentKey": key, "orderId": payment["orderId"], "amount": 10000},
+    )
+    assert direct.status_code == 200 and direct.json()["status"] == "DONE", direct.text
+
+    paid = wait_for(lambda: (p := current(api, payment))["status"] == "DONE" and p, timeout=30)
+    assert paid, current(api, payment)
+    assert paid["paymentKey"] == key and paid["needsReview"] is True
+    assert trail(api, payment)[-1] == ("reconcile.settled", "ok")
+    assert wait_for(
+        lambda: (
+            events_logged(expiring.service, payment["id"])
+            == ["payment.created", "payment.canceled", "payment.completed"]
+        )
+    ), events_logged(expiring.service, payment["id"])

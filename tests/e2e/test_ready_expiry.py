@@ -2,7 +2,7 @@
 `EXPIRED` through the API, once Toss says it was not paid, with the `payment.expired` event and
 an audit row; a payment that was paid in time is left alone; one the customer authenticated
 (Toss IN_PROGRESS, confirmable at Toss for 10 more minutes) waits until Toss's window has closed
-(`SUNAP_READY_RECHECK_SECONDS=3` here, Toss's clock moved on); and a late confirm or cancel of
+(`SUNAP_TOSS_RECHECK_SECONDS=3` here, Toss's clock moved on); and a late confirm or cancel of
 an expired one changes nothing."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
     with running_service(
         workdir,
         SUNAP_READY_TTL_SECONDS=str(TTL_SECONDS),
-        SUNAP_READY_RECHECK_SECONDS=str(RECHECK_SECONDS),
+        SUNAP_TOSS_RECHECK_SECONDS=str(RECHECK_SECONDS),
     ) as svc:
         yield svc
 

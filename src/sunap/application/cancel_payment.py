@@ -211,6 +211,8 @@ async def _try_reserve(
         in_full = cancel is not None and cancel.amount == payment.balance_amount
         if cancel is not None:
             payment.schedule_reconcile(now + deps.reconcile_delays[0], attempts=0)
+        else:  # canceled unpaid, maybe with the customer in Toss's window: one more look then
+            payment.schedule_reconcile(now + deps.toss_recheck, attempts=0)
         audit.record(
             uow,
             deps,

@@ -12,6 +12,7 @@ from .pg_accounts import PgAccounts
 from .ports.system import Clock, IdGenerator
 from .ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from .ports.webhook_format import WebhookFormat
+from .toss_windows import LOOK_AGAIN_AFTER
 
 # When the reconciler first asks the PG about an answer we did not get, then how long it waits
 # after each further attempt; after the last one a person is asked to look.
@@ -31,6 +32,9 @@ class Deps:
     # How a use case waits its turn (cancel pacing); tests on a FakeClock pass one that moves it.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     billing: BillingPolicy = field(default_factory=BillingPolicy)
+    # When to ask Toss again about an order it may still hold open for the customer (a READY
+    # payment past its time to live, one we canceled or expired unpaid): toss_windows.py.
+    toss_recheck: timedelta = LOOK_AGAIN_AFTER
     # Units of work for use cases that only read (never commit); None: `uow` serves them too.
     reads: UnitOfWorkFactory | None = None
 

@@ -5,7 +5,8 @@ Toss is asked first (look-up by orderId on the payment's PG account): a payment 
 paid at Toss without a word to us (confirmed there directly, or after a database restore).
 - Toss approved it: its approval is adopted (DONE or WAITING_FOR_DEPOSIT, with its event); the
   merchant must not be told `payment.expired` for a charged order.
-- Toss does not know the order, or ended it unpaid (EXPIRED, ABORTED): it expires.
+- Toss does not know the order, or ended it unpaid (EXPIRED, ABORTED): it expires. Toss not
+  knowing it does not prove nobody will pay it: the reconciler looks once more later.
 - Toss still holds the order open (IN_PROGRESS: the customer authenticated, and the order can
   be confirmed at Toss for 10 more minutes; or READY): not expired now, nor guessed at. The
   expiry asks again once Toss's own window has closed (EXPIRY_RECHECK_AFTER), and then goes by
@@ -43,17 +44,15 @@ from .ports.gateway import (
     GatewayPayment,
     PgOperation,
 )
+from .toss_windows import LOOK_AGAIN_AFTER
 
 log = logging.getLogger("sunap.expiry")
 
 BATCH_SIZE = 100
 S = PaymentStatus
-# Toss lets an authenticated payment (IN_PROGRESS) be confirmed for 10 minutes, then expires it
-# itself (Toss's docs: "confirm within 10 min else EXPIRED"; a READY window gets 30 minutes to be
-# authenticated first). A payment Toss still holds open is asked about again once that window
-# has surely closed: its 10 minutes, and a minute for the clocks' and the look-up's slack.
-TOSS_CONFIRM_WINDOW = timedelta(minutes=10)
-EXPIRY_RECHECK_AFTER = TOSS_CONFIRM_WINDOW + timedelta(minutes=1)
+# A payment Toss still holds open is asked about again once Toss's own confirm window (10
+# minutes after the customer authenticated) has surely closed: toss_windows.py, Deps.toss_recheck.
+EXPIRY_RECHECK_AFTER = LOOK_AGAIN_AFTER
 # What Toss says of an order that can never be paid any more (or an order it does not know).
 NEVER_PAID = frozenset({S.EXPIRED, S.ABORTED})
 
@@ -82,7 +81,6 @@ async def expire_unpaid(
     ttl: timedelta,
     limit: int = BATCH_SIZE,
     cursor: ExpiryCursor | None = None,
-    recheck_after: timedelta = EXPIRY_RECHECK_AFTER,
 ) -> int:
     """One batch: how many payments this call settled, expired or found paid at Toss (0 when
     none was due, or none could be settled; one Toss still holds open is not settled)."""
@@ -94,7 +92,7 @@ async def expire_unpaid(
     settled = 0
     for _, payment_id in due:
         payment = await _still_due(payment_id, ttl, deps)
-        if payment is not None and await _settle(payment, ttl, recheck_after, deps):
+        if payment is not None and await _settle(payment, ttl, deps.toss_recheck, deps):
             settled += 1
     if cursor is not None:
         cursor.after = due[-1] if len(due) == limit else None
@@ -188,6 +186,8 @@ async def _apply(
                 payment.schedule_reconcile(next_check_at(payment))
         else:
             payment.expire(now)
+            if truth is None:  # the customer may open Toss's window yet: one more look then
+                payment.schedule_reconcile(now + recheck_after, attempts=0)
             audit.record(
                 uow,
                 deps,

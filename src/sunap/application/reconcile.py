@@ -4,6 +4,11 @@ A payment left IN_PROGRESS, or with a cancel still PENDING, carries `next_reconc
 falls due, one worker leases it, asks the PG (look-up by orderId; a same-key replay of the confirm
 or cancel when the PG never saw it), adopts the answer, and otherwise tries again later on a
 backoff schedule. After the last attempt the payment is flagged for a person, never failed.
+
+A payment we closed unpaid (canceled while READY, or expired when Toss did not know its order)
+carries one more look at Toss, once Toss's own window has closed (Deps.toss_recheck): the
+customer may have paid at Toss all the same, with the webhook lost. Toss's approval is then
+adopted, flagged for a person (adopt.py); an order Toss still holds open is looked at again.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from .ports.gateway import (
     GatewayError,
     GatewayExchange,
     GatewayMisconfigured,
+    GatewayNotFound,
     GatewayPayment,
     PaymentGateway,
     PgOperation,
@@ -74,6 +80,8 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
         return await _settle_billing_charge(payment, deps)
     if payment.status is PaymentStatus.IN_PROGRESS:
         return await _settle_claim(payment, gateway, deps)
+    if payment.closed_unpaid:
+        return await _follow_up_closed_unpaid(payment, gateway, deps)
     # Replaying a cancel is sending one: it waits for the payment's turn like any cancel. A turn
     # held now is a cancel in flight; its answer may settle this, else we look after the lease.
     taken, held_until = await try_turn(payment.tenant_id, payment.id, deps)
@@ -162,6 +170,39 @@ def _reason(verdict: ConfirmVerdict) -> str:
     if isinstance(verdict, Undecided) and verdict.error is not None:
         return f"{type(verdict.error).__name__} {verdict.error.code}"
     return "the PG has not settled it yet"
+
+
+# -- a payment we closed unpaid, which Toss may have approved all the same --------------------
+
+
+async def _follow_up_closed_unpaid(
+    payment: Payment, gateway: PaymentGateway, deps: Deps
+) -> ReconcileOutcome:
+    """Toss's record of the order: approved (adopted for review), still open (looked at again
+    after Toss's window), or unknown to Toss or ended unpaid (nothing more to ask)."""
+    try:
+        truth: GatewayPayment | None = await gateway.lookup_by_order_id(payment.order_id)
+        exchange = truth.exchange if truth is not None else None
+    except GatewayNotFound as not_found:
+        truth, exchange = None, not_found.exchange
+    except GatewayError as error:
+        return await _retry_later(payment, deps, f"{type(error).__name__} {error.code}", error)
+    async with deps.uow() as uow:
+        fresh = await reload(uow, payment.tenant_id, payment.id)
+        audit.record_exchange(uow, deps, fresh, exchange, PgOperation.RECONCILE)
+        if truth is not None:
+            adopt_or_flag(fresh, truth, deps)
+        open_at_toss = truth is not None and truth.status in (
+            PaymentStatus.READY,
+            PaymentStatus.IN_PROGRESS,
+        )
+        if fresh.closed_unpaid and open_at_toss and not fresh.needs_review:
+            fresh.schedule_reconcile(deps.clock.now() + deps.toss_recheck)
+            outcome = ReconcileOutcome.RETRY_LATER
+        else:
+            outcome = _after_check(uow, fresh, deps, "the PG has not settled it yet")
+        await uow.commit()
+    return outcome
 
 
 # -- cancels whose answers we never got -----------------------------------------------------

@@ -13,13 +13,9 @@ from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePaym
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.expire_unpaid import (
-    EXPIRY_RECHECK_AFTER,
-    TOSS_CONFIRM_WINDOW,
-    ExpiryCursor,
-    expire_unpaid,
-)
+from sunap.application.expire_unpaid import EXPIRY_RECHECK_AFTER, ExpiryCursor, expire_unpaid
 from sunap.application.ports.gateway import GatewayUnknown
+from sunap.application.toss_windows import TOSS_CONFIRM_WINDOW
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import CONFIRM, LOOKUP, FakeGateway
