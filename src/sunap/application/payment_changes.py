@@ -111,7 +111,9 @@ async def catch_up(changes: PaymentChanges, versions: PaymentVersions) -> int:
 
 
 def is_final(payment: Payment) -> bool:
-    """No status change can follow (CANCELED, ABORTED, EXPIRED)."""
+    """No status change can follow (CANCELED, ABORTED, EXPIRED) but one: Toss approving a
+    payment we closed unpaid (Payment.adopt_late_approval), rare and flagged for review. A watch
+    does not stay open for it: the merchant hears of it by `payment.completed` (docs/grpc.md)."""
     return not TRANSITIONS[payment.status]
 
 
