@@ -22,7 +22,7 @@ import pytest
 
 from tests.e2e.flows import confirm, create_payment, pay_in_window, wait_for
 from tests.integration.reliability.stack import Stack, running_stack
-from tests.support.service import RunningService, running_service
+from tests.support.service import RunningService, running_service_on
 
 # Any test secret key reaches the embedded sandbox's books: the merchant's own backend here.
 MERCHANT_SECRET = "Basic " + base64.b64encode(b"test_sk_merchant_backend:").decode()
@@ -120,11 +120,15 @@ def test_the_expiry_adopts_an_approval_at_toss_whose_webhook_was_lost(
 # -- paid at Toss after Sunap closed it unpaid (money audit, F1) -------------------------------
 
 
-@pytest.fixture(scope="module")
-def expiring_with_webhooks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def expiring_with_webhooks(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
     """A service whose READY payments expire after 5 s, its embedded sandbox sending webhooks."""
     workdir = Path(tmp_path_factory.mktemp("paid-after-closing"))
-    with running_service(workdir, SUNAP_READY_TTL_SECONDS=str(TTL_SECONDS)) as svc:
+    with running_service_on(
+        request.param, workdir, SUNAP_READY_TTL_SECONDS=str(TTL_SECONDS)
+    ) as svc:
         yield svc
 
 

@@ -355,7 +355,6 @@ class Payment(Aggregate):
 
     def expire(self, now: datetime, failure: Failure | None = None) -> None:
         self._move_to(S.EXPIRED, now)
-        self.expiry_recheck_at = None
         self.failure = failure
         self._record(ev.PaymentExpired)
 
@@ -570,6 +569,8 @@ class Payment(Aggregate):
             raise IllegalTransition(f"{self.status} -> {target} is not a legal transition.")
         self.status = target
         self.updated_at = now
+        if target is not S.READY:
+            self.expiry_recheck_at = None  # only a READY payment waits for its expiry
 
     def _record(self, event_type: type[ev.PaymentEvent], amount: int | None = None) -> None:
         """`amount`: the money the event is about, the payment's amount unless said otherwise.

@@ -93,3 +93,13 @@ def test_no_other_verb_reopens_a_payment_closed_unpaid(closed: str) -> None:
         payment.approve(approval("pk_late"), LATER)
     with pytest.raises(IllegalTransition):
         payment.record_deposit(LATER)
+
+
+def test_a_postponed_expiry_is_forgotten_once_the_payment_leaves_ready() -> None:
+    payment = new_payment()
+    payment.postpone_expiry(LATER)
+    assert payment.expiry_recheck_at == LATER
+    payment.begin_confirm(payment_key="pk", amount=15000, idempotency_key="k", now=LATER)
+    assert payment.expiry_recheck_at is None
+    with pytest.raises(IllegalTransition):
+        payment.postpone_expiry(LATER)
