@@ -92,7 +92,7 @@ async def expire_unpaid(
     settled = 0
     for _, payment_id in due:
         payment = await _still_due(payment_id, ttl, deps)
-        if payment is not None and await _settle(payment, ttl, deps.toss_recheck, deps):
+        if payment is not None and await _settle(payment, ttl, deps):
             settled += 1
     if cursor is not None:
         cursor.after = due[-1] if len(due) == limit else None
@@ -117,14 +117,14 @@ def _due(payment: Payment, ttl: timedelta, deps: Deps) -> bool:
     )
 
 
-async def _settle(payment: Payment, ttl: timedelta, recheck_after: timedelta, deps: Deps) -> bool:
+async def _settle(payment: Payment, ttl: timedelta, deps: Deps) -> bool:
     try:
         answer = await _ask_toss(payment, deps)
     except _Unusable as unusable:
         return await _flag(payment.id, str(unusable), deps)
     if answer is None:
         return False  # READY until the next pass asks again
-    return await _apply(payment.id, ttl, recheck_after, answer, deps)
+    return await _apply(payment.id, ttl, answer, deps)
 
 
 async def _ask_toss(payment: Payment, deps: Deps) -> _TossAnswer | None:
@@ -153,10 +153,9 @@ async def _ask_toss(payment: Payment, deps: Deps) -> _TossAnswer | None:
     return _TossAnswer(truth, truth.exchange)
 
 
-async def _apply(
-    payment_id: str, ttl: timedelta, recheck_after: timedelta, answer: _TossAnswer, deps: Deps
-) -> bool:
+async def _apply(payment_id: str, ttl: timedelta, answer: _TossAnswer, deps: Deps) -> bool:
     now = deps.clock.now()
+    recheck_after = deps.toss_recheck
     truth = answer.truth
     async with deps.uow() as uow:
         payment = await uow.payments.get_any_tenant(payment_id, for_update=True)
@@ -180,8 +179,8 @@ async def _apply(
                 },
             )
         elif paid:
-            assert answer.truth is not None
-            adopt_or_flag(uow, payment, answer.truth, deps)
+            assert truth is not None
+            adopt_or_flag(uow, payment, truth, deps)
             if not payment.has_unknown_outcome:
                 payment.schedule_reconcile(next_check_at(payment))
         else:
