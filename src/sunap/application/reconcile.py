@@ -191,7 +191,7 @@ async def _follow_up_closed_unpaid(
         fresh = await reload(uow, payment.tenant_id, payment.id)
         audit.record_exchange(uow, deps, fresh, exchange, PgOperation.RECONCILE)
         if truth is not None:
-            adopt_or_flag(fresh, truth, deps)
+            adopt_or_flag(uow, fresh, truth, deps)
         open_at_toss = truth is not None and truth.status in (
             PaymentStatus.READY,
             PaymentStatus.IN_PROGRESS,
