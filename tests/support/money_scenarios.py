@@ -161,9 +161,8 @@ def play_round(target: Target, seed: int, scenarios: int) -> RoundResult:
 
     clear_faults(target)  # Toss recovers; the reconciler must now settle everything in doubt
     calls = target.toss.get("/sandbox/calls").json()["items"]
-    events = outbox_events(target.database_url, [s.id for s in played])
     with ThreadPoolExecutor(max_workers=len(played)) as pool:
-        checks = pool.map(lambda s: check_scenario(target, s, calls, events, seed), played)
+        checks = pool.map(lambda s: check_scenario(target, s, calls, seed), played)
         result.violations += [v for found in checks for v in found]
     result.scenarios = len(played)
     result.requests = len(confirms) + len(cancels)
@@ -370,10 +369,11 @@ def check_scenario(
     target: Target,
     s: Scenario,
     calls: list[dict[str, Any]],
-    events: dict[str, list[tuple[str, int]]],
     seed: int,
 ) -> list[str]:
     ours = settled(target.shops[s.owner], s.id, target.settle_timeout)
+    # Read once it is settled: the reconciler may settle a cancel, and announce it, only now.
+    events = outbox_events(target.database_url, [s.id])
     toss_answer = target.toss.get(f"/v1/payments/{s.payment_key}")
     toss_answer.raise_for_status()
     toss = toss_answer.json()
@@ -403,7 +403,11 @@ def check_scenario(
         c for c in calls if c["path"] == CONFIRM_PATH and s.id in (c["idempotencyKey"] or "")
     ]
     expect(len({c["idempotencyKey"] for c in confirm_calls}) <= 1, "charged more than once")
-    expect(_events_in_order(events.get(s.id, []), toss), "outbox events missing or out of order")
+    expect(
+        _events_in_order(events.get(s.id, []), toss),
+        f"outbox events missing or out of order: {events.get(s.id, [])}, Toss's cancels "
+        f"{[c['cancelAmount'] for c in toss_cancels]}",
+    )
     problems += _audit_problems(target.shops[s.owner], s, calls, where)
     problems += _isolation_problems(target, s, where)
     return problems
