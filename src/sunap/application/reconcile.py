@@ -233,6 +233,7 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
     seen: list[GatewayExchange | None] = [truth.exchange]
     now = deps.clock.now()
     replayable = [c for c in payment.pending_cancels if now - c.requested_at <= PG_KEY_RETENTION]
+    replayed_last = False  # `truth` is a replay's answer: the key's first, perhaps long ago
     for n, cancel in enumerate(replayable):
         assert payment.payment_key is not None
         if n > 0:  # the PG takes one cancel of a payment per second (cancel_turns.py)
@@ -259,11 +260,36 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
             refused_keys[cancel.id] = Failure(processed.code, processed.message)
             truth = await gateway.lookup_by_payment_key(payment.payment_key)
             seen += [processed.exchange, truth.exchange]
+            replayed_last = False
             continue
         seen.append(truth.exchange)
         if truth.last_transaction_key is not None:
             answered[cancel.id] = truth.last_transaction_key
+        replayed_last = True
+    if replayed_last:
+        truth = await _as_it_is_now(payment, gateway, truth, seen)
     return _Findings(truth, answered, refused_keys, tuple(seen))
+
+
+async def _as_it_is_now(
+    payment: Payment,
+    gateway: PaymentGateway,
+    answer: GatewayPayment,
+    seen: list[GatewayExchange | None],
+) -> GatewayPayment:
+    """The PG's record as it is now, once the replays have named our cancels' transactions. A
+    replay is answered with its key's first answer, which lists only the cancels made before it:
+    adopted as the PG's view, a refund made since in Toss's console (whose own webhook could not
+    book it while two of our pending cancels had its amount) would be left out for good. Unread,
+    the last replay's answer stands, as before."""
+    assert payment.payment_key is not None
+    try:
+        now = await gateway.lookup_by_payment_key(payment.payment_key)
+    except GatewayError as error:
+        seen.append(error.exchange)
+        return answer
+    seen.append(now.exchange)
+    return now
 
 
 async def _release_cancel(

@@ -8,8 +8,11 @@ and its events, one per Toss cancel in Toss's order; no refund amount is ever as
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -24,12 +27,14 @@ from sunap.adapters.toss import RetryPolicy
 from sunap.adapters.toss.gateway import build_toss_gateway
 from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.cancel_payment import cancel_payment
+from sunap.application.cancel_turns import CANCEL_SPACING
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import PaymentRejected, PgUnavailable
+from sunap.application.reconcile import ReconcileOutcome, reconcile_payment
 from sunap.domain.payment import CancelStatus, Payment, PaymentStatus
 from tests.fakes.accounts import OneGatewayAccounts
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
@@ -212,3 +217,30 @@ async def test_a_partial_cancel_above_what_toss_has_left_is_refused_and_learns_t
     assert [(c.amount, c.status) for c in after.cancels if c.status is CancelStatus.FAILED] == [
         (8000, CancelStatus.FAILED)
     ]
+
+
+async def test_a_console_refund_after_two_lost_cancels_of_its_amount_is_booked_by_the_reconciler(
+    deps: Deps, toss: httpx.AsyncClient, fresh_engine: AsyncEngine
+) -> None:
+    """Two partial cancels of 3,000 ran at Toss with their answers lost; then 3,000 was refunded
+    in Toss's console. The reconciler's replays are answered with each key's first answer,
+    which predates the console's refund: Sunap's books must still end as Toss's, the console's
+    refund included (no webhook would book it: it cannot tell which 3,000 is whose)."""
+    deps = replace(deps, reconcile_delays=(timedelta(0), timedelta(minutes=5)))
+    payment = await paid(deps, toss, 10000)
+    fault = {"path": CANCEL_PATH, "status": 500, "afterApply": True, "times": 2}
+    (await toss.post("/sandbox/faults", json=fault)).raise_for_status()
+    for n in range(2):
+        with pytest.raises(PgUnavailable):
+            await cancel_payment(
+                CancelPayment(TENANT, payment.id, "부분 환불", amount=3000, request_key=f"p-{n}"),
+                deps,
+            )
+    (await toss.delete("/sandbox/faults")).raise_for_status()
+    await refund_in_console(toss, payment, 3000)
+    await asyncio.sleep(CANCEL_SPACING.total_seconds())  # the last cancel's turn, let go
+
+    assert await reconcile_payment(payment.id, deps) is ReconcileOutcome.SETTLED
+
+    after = await assert_books_agree(deps, fresh_engine, toss, payment)
+    assert after.balance_amount == 1000

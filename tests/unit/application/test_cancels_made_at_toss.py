@@ -249,3 +249,37 @@ def test_a_refund_above_what_our_cancel_holds_is_booked_by_nobody_but_a_person(
     assert payment.needs_review and payment.next_reconcile_at is None
     assert (payment.balance_amount, payment.pending_cancel_amount) == (15000, 15000)
     assert payment.find_cancel("cxl_full").status is CancelStatus.PENDING  # type: ignore[union-attr]
+
+
+async def test_a_console_refund_the_ambiguous_webhook_left_is_booked_by_the_reconciler(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    store: InMemoryStore,
+    clock: FakeClock,
+) -> None:
+    """Found by review: two cancels of 5,000 ran at Toss with their answers lost, then 5,000 was
+    refunded in Toss's console. The console's webhook cannot tell which 5,000 is whose (two of
+    ours are pending at that amount), so it books nothing, rightly. The reconciler's replays then
+    name both of ours; but each replay gets the key's first answer, which predates the console's
+    refund: adopted as the PG's view, it left the console's 5,000 unbooked for good, Sunap's
+    balance 10,000 above Toss's, with nothing left to look at the payment again."""
+    payment = await paid(deps, toss, amount=20000)
+    assert payment.payment_key is not None
+    for _ in range(2):
+        toss.apply_then_fail("cancel")
+        with pytest.raises(PgTimeout):
+            await cancel_payment(canceling(payment, 5000), deps)
+    await cancel_at_toss(toss, payment.payment_key, 5000)
+    await deliver(status_changed(payment.payment_key, "PARTIAL_CANCELED"), inbox, deps)
+
+    clock.advance(seconds=10)
+    await reconcile_due(deps)
+
+    after = store.payment(payment.id)
+    truth = toss.payment(payment.payment_key)
+    assert (after.balance_amount, after.pending_cancel_amount) == (truth.balance_amount, 0)
+    assert sorted((c.amount, c.transaction_key) for c in after.cancels) == sorted(
+        (c.amount, c.transaction_key) for c in truth.cancels
+    )
+    assert event_types(store, payment.id).count("payment.partially_canceled") == 3

@@ -328,6 +328,8 @@ async def test_every_call_the_reconciler_makes_about_lost_cancels_is_in_the_trai
         ("pg.lookup", f"/v1/payments/orders/{payment.order_id}"),
         ("pg.cancel", f"/v1/payments/{payment.payment_key}/cancel"),
         ("pg.cancel", f"/v1/payments/{payment.payment_key}/cancel"),
+        # the record as it is after the replays, each answered with its key's first answer
+        ("pg.lookup", f"/v1/payments/{payment.payment_key}"),
     ], added
     assert store.payment(payment.id).balance_amount == 7000
 
