@@ -77,8 +77,11 @@ def test_over_https_the_cookies_are_host_prefixed_and_others_are_ignored(
         {"Sec-Fetch-Site": "same-site"},  # another port or subdomain of the same site
         {"Sec-Fetch-Site": "cross-site"},
         {"Origin": "https://pay.example.test.evil.example"},  # an older browser: no metadata
+        # A form posted from any page with Referrer-Policy no-referrer (or a sandboxed frame),
+        # to a plain-http host name, which browsers send no Sec-Fetch-Site to.
+        {"Origin": "null"},
     ],
-    ids=["same-site", "cross-site", "foreign-origin"],
+    ids=["same-site", "cross-site", "foreign-origin", "null-origin"],
 )
 def test_a_sign_in_form_sent_from_another_page_is_refused(
     service: RunningService, headers: dict[str, str]
@@ -93,3 +96,10 @@ def test_a_sign_in_form_sent_from_another_page_is_refused(
     assert "sunap_session" not in answer.headers.get("set-cookie", "")
     from_our_page = {"Origin": "https://pay.example.test"}  # no metadata, but our origin
     assert post_sign_in(service, {"__Host-sunap_sign_in": token}, form, from_our_page).is_redirect
+
+
+def test_the_sign_in_page_lets_its_own_form_name_its_origin(service: RunningService) -> None:
+    """Its form must carry our Origin where the browser sends no Sec-Fetch-Site: a
+    no-referrer page's form sends "null", which another page can send too."""
+    page = httpx.get(f"{service.base_url}/dashboard/sign-in")
+    assert page.headers["referrer-policy"] == "same-origin"

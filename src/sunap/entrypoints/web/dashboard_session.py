@@ -201,20 +201,27 @@ def _sign_in_form(
         "notice": notice,
     }
     response = render(request, "dashboard/sign_in.html", context, status=status)
+    # Not no-referrer here: a form posted from a no-referrer page carries `Origin: null`, which
+    # any other page can send as well. Same-origin keeps the referrer from every other site and
+    # lets this page's form say where it came from (`sent_from_our_page`).
+    response.headers["Referrer-Policy"] = "same-origin"
     _set_cookie(request, response, SIGN_IN_COOKIE, csrf, max_age=SIGN_IN_FORM_SECONDS)
     return response
 
 
 def sent_from_our_page(request: Request) -> bool:
     """Whether the browser says this request came from a page of this origin. Browsers set
-    `Sec-Fetch-Site` themselves and no page can change it; one too old to send it is judged by
-    its `Origin` ("null", as our no-referrer pages make some browsers send, or none at all: a
-    client that is no browser, left to the cookie check)."""
+    `Sec-Fetch-Site` themselves and no page can change it, but send it only to https and
+    loopback origins; otherwise (plain http on a host name, exactly where another port's page
+    can write our cookies) and in a browser too old for it, the form is judged by its `Origin`.
+    The sign-in page is served same-origin, so its form names our origin; "null" (what a form
+    posted from a no-referrer or sandboxed page of anyone's sends) is refused. No `Origin` at
+    all is a client that is no browser, left to the cookie check."""
     site = request.headers.get("sec-fetch-site")
     if site is not None:
         return site == "same-origin"
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return True
     own = {
         f"{request.url.scheme}://{request.headers.get('host', '')}",
