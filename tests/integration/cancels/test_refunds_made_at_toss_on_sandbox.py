@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -37,26 +37,10 @@ from sunap.application.errors import PaymentRejected, PgUnavailable
 from sunap.application.reconcile import ReconcileOutcome, reconcile_payment
 from sunap.domain.payment import CancelStatus, Payment, PaymentStatus
 from tests.fakes.accounts import OneGatewayAccounts
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY
 
 TENANT = "tenant_console"
 CANCEL_PATH = "/v1/payments/*/cancel"
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    with running_sandbox() as base_url:  # no webhook URL: Sunap is never told of the console
-        yield base_url
-
-
-@pytest.fixture
-async def toss(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The sandbox as the customer, Toss's console and Toss's own API see it."""
-    async with httpx.AsyncClient(
-        base_url=sandbox_url, auth=(SANDBOX_SECRET_KEY, ""), timeout=10
-    ) as client:
-        yield client
-        (await client.delete("/sandbox/faults")).raise_for_status()
 
 
 @pytest.fixture

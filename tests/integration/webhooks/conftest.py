@@ -1,1 +1,2 @@
 from tests.support.databases import *  # noqa: F403
+from tests.support.sandbox_fixtures import sandbox_url, toss  # noqa: F401

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,27 +44,12 @@ from sunap.domain.errors import NotConfirmableStatus
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.clock import FakeClock
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY
 
 ACCOUNT = PgAccount("default", SANDBOX_SECRET_KEY)
 TENANT = "tenant_late"
 TTL = timedelta(minutes=30)
 S = PaymentStatus
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    with running_sandbox() as base_url:
-        yield base_url
-
-
-@pytest.fixture
-async def toss(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The sandbox as the customer and Toss's own API (the merchant's secret key) see it."""
-    async with httpx.AsyncClient(
-        base_url=sandbox_url, auth=(SANDBOX_SECRET_KEY, ""), timeout=10
-    ) as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -32,24 +32,9 @@ from sunap.application.webhook_intake import WebhookRejected, receive_toss_webho
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.accounts import OneGatewayAccounts
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY, running_sandbox
+from tests.support.sandbox_server import SANDBOX_SECRET_KEY
 
 ACCOUNT = PgAccount("default", SANDBOX_SECRET_KEY)
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    with running_sandbox() as base_url:
-        yield base_url
-
-
-@pytest.fixture
-async def toss(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The sandbox as the customer and Toss's own API see it."""
-    async with httpx.AsyncClient(
-        base_url=sandbox_url, auth=(SANDBOX_SECRET_KEY, ""), timeout=10
-    ) as client:
-        yield client
 
 
 @pytest.fixture
