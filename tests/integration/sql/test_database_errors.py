@@ -106,6 +106,13 @@ async def test_a_pool_with_no_connection_to_spare_is_an_outage(database_url: str
 def test_a_bug_in_our_code_is_not_an_outage() -> None:
     assert not is_outage(ValueError("PaymentStatus 'BOGUS'"))
     assert not is_outage(KeyError("card"))
+    assert not is_outage(RuntimeError("Event loop is closed"))
+
+
+def test_a_mariadb_connection_closed_as_it_opened_is_an_outage() -> None:
+    """aiomysql's own words when the server goes away while it connects (seen in an outage
+    test: the connection's transport closed before its socket's keep-alive was set)."""
+    assert is_outage(RuntimeError("Transport does not expose socket instance"))
 
 
 @pytest.mark.holds_two_connections

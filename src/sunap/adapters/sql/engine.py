@@ -125,12 +125,18 @@ def is_outage(error: BaseException) -> bool:
     lock or deadlock given up on, a full disk."""
     if isinstance(error, OSError | sa_exc.TimeoutError):
         return True  # asyncpg lets a refused connection through as it is
+    if isinstance(error, RuntimeError) and str(error) == _AIOMYSQL_CLOSED_WHILE_CONNECTING:
+        return True
     if not isinstance(error, sa_exc.DBAPIError):
         return False
     if error.connection_invalidated or error.statement is None:
         return True  # lost mid-statement, or raised while connecting, before any statement
     return error.orig is not None and _not_now(error.orig)
 
+
+# aiomysql's bare RuntimeError when the connection it is opening closes under it (the server
+# went away as it connected): raised setting the socket's keep-alive, before any statement.
+_AIOMYSQL_CLOSED_WHILE_CONNECTING = "Transport does not expose socket instance"
 
 # What each driver says for "not now" (as opposed to "not like this"). PostgreSQL SQLSTATEs:
 # 08 connection exception, 53 insufficient resources, 57P operator intervention (shutting down),
