@@ -21,23 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.tables import outbox
-from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
-from sunap.adapters.system import RandomIds, SystemClock
 from sunap.adapters.toss import RetryPolicy
-from sunap.adapters.toss.gateway import build_toss_gateway
-from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.cancel_turns import CANCEL_SPACING
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import PaymentRejected, PgUnavailable
 from sunap.application.reconcile import ReconcileOutcome, reconcile_payment
 from sunap.domain.payment import CancelStatus, Payment, PaymentStatus
-from tests.fakes.accounts import OneGatewayAccounts
-from tests.support.sandbox_server import SANDBOX_SECRET_KEY
+from tests.support.sandbox_fixtures import deps_on_sandbox
 
 TENANT = "tenant_console"
 CANCEL_PATH = "/v1/payments/*/cancel"
@@ -45,20 +39,10 @@ CANCEL_PATH = "/v1/payments/*/cancel"
 
 @pytest.fixture
 async def deps(fresh_engine: AsyncEngine, sandbox_url: str) -> AsyncIterator[Deps]:
-    clock, ids = SystemClock(), RandomIds()
     # One attempt per call: a lost answer stays lost (a retry would get it from Toss's key).
     retries = RetryPolicy(max_attempts=1, base_delay=0.01, max_delay=0.02, max_elapsed=5.0)
-    gateway, client = build_toss_gateway(SANDBOX_SECRET_KEY, sandbox_url, retry_policy=retries)
-    try:
-        yield Deps(
-            uow=sql_unit_of_work_factory(fresh_engine, EnvelopeFactory(ids, clock)),
-            accounts=OneGatewayAccounts(gateway),
-            clock=clock,
-            ids=ids,
-            webhook_format=TossWebhooks(),
-        )
-    finally:
-        await client.aclose()
+    async with deps_on_sandbox(fresh_engine, sandbox_url, retry_policy=retries) as deps:
+        yield deps
 
 
 async def paid(deps: Deps, toss: httpx.AsyncClient, amount: int) -> Payment:

@@ -24,17 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.tables import outbox
-from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
-from sunap.adapters.system import RandomIds
-from sunap.adapters.toss.gateway import build_toss_gateway
-from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.cancel_payment import cancel_payment
 from sunap.application.commands import CancelPayment, ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.envelope import EnvelopeFactory
 from sunap.application.expire_unpaid import EXPIRY_RECHECK_AFTER, expire_unpaid
 from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports.webhook_inbox import DeliveryStatus
@@ -42,8 +37,8 @@ from sunap.application.webhook_intake import receive_toss_webhook
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.domain.errors import NotConfirmableStatus
 from sunap.domain.payment import Payment, PaymentStatus
-from tests.fakes.accounts import OneGatewayAccounts
 from tests.fakes.clock import FakeClock
+from tests.support.sandbox_fixtures import deps_on_sandbox
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY
 
 ACCOUNT = PgAccount("default", SANDBOX_SECRET_KEY)
@@ -62,18 +57,8 @@ def clock() -> FakeClock:
 async def deps(
     fresh_engine: AsyncEngine, sandbox_url: str, clock: FakeClock
 ) -> AsyncIterator[Deps]:
-    ids = RandomIds()
-    gateway, client = build_toss_gateway(SANDBOX_SECRET_KEY, sandbox_url)
-    try:
-        yield Deps(
-            uow=sql_unit_of_work_factory(fresh_engine, EnvelopeFactory(ids, clock)),
-            accounts=OneGatewayAccounts(gateway),
-            clock=clock,
-            ids=ids,
-            webhook_format=TossWebhooks(),
-        )
-    finally:
-        await client.aclose()
+    async with deps_on_sandbox(fresh_engine, sandbox_url, clock=clock) as deps:
+        yield deps
 
 
 async def new_payment(deps: Deps) -> Payment:

@@ -16,22 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.tables import outbox
-from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
-from sunap.adapters.system import RandomIds, SystemClock
-from sunap.adapters.toss.gateway import build_toss_gateway
-from sunap.adapters.toss.webhooks import TossWebhooks
 from sunap.application.commands import ConfirmPayment, CreatePayment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
-from sunap.application.envelope import EnvelopeFactory
 from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports.webhook_inbox import DeliveryStatus
 from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from sunap.application.webhook_processing import process_due_webhooks
 from sunap.domain.payment import Payment, PaymentStatus
-from tests.fakes.accounts import OneGatewayAccounts
+from tests.support.sandbox_fixtures import deps_on_sandbox
 from tests.support.sandbox_server import SANDBOX_SECRET_KEY
 
 ACCOUNT = PgAccount("default", SANDBOX_SECRET_KEY)
@@ -39,18 +34,8 @@ ACCOUNT = PgAccount("default", SANDBOX_SECRET_KEY)
 
 @pytest.fixture
 async def deps(fresh_engine: AsyncEngine, sandbox_url: str) -> AsyncIterator[Deps]:
-    clock, ids = SystemClock(), RandomIds()
-    gateway, client = build_toss_gateway(SANDBOX_SECRET_KEY, sandbox_url)
-    try:
-        yield Deps(
-            uow=sql_unit_of_work_factory(fresh_engine, EnvelopeFactory(ids, clock)),
-            accounts=OneGatewayAccounts(gateway),
-            clock=clock,
-            ids=ids,
-            webhook_format=TossWebhooks(),
-        )
-    finally:
-        await client.aclose()
+    async with deps_on_sandbox(fresh_engine, sandbox_url) as deps:
+        yield deps
 
 
 async def waiting_account(deps: Deps, toss: httpx.AsyncClient) -> Payment:
