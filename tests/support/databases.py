@@ -63,8 +63,11 @@ def selected_backends() -> list[str]:
 
 
 def unique(prefix: str) -> str:
-    """An id no other test (or test run) uses."""
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+    """An id no other test (or test run) uses.
+
+    The `u` keeps every run of digits after a letter, so no id looks like a card number to
+    the tests that search logs for one."""
+    return f"{prefix}_u{uuid.uuid4().hex[:16]}"
 
 
 def _outside_the_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
