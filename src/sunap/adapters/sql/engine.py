@@ -21,17 +21,20 @@ from . import json_text
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 # Connections kept open per process: enough for a busy process's concurrent transactions, so
-# that connections are reused instead of opened and closed per request (on PostgreSQL each new
-# connection costs a TLS attempt and a login; on SQLite a new aiosqlite thread). The overflow
-# stays: on SQLite, transactions waiting for the write lock hold their connections, and the
-# lock's holder may need one more (a read of another table mid-transaction); with no overflow
-# it would wait for a connection they hold until the pool gave up.
-# PostgreSQL and MariaDB keep 20: at 32 concurrent requests 10 kept meant overflow connections
-# opened and closed per request (GET 1.07 ms of CPU against 0.89 with 20, paired runs). SQLite
-# keeps 10: a connection is a thread, and 20 measured no faster there.
-POOL_SIZE = 20
+# that connections are reused instead of opened and closed per request. On PostgreSQL a new
+# connection costs about 4.5 ms of CPU (a login, then SQLAlchemy's and asyncpg's set-up: type
+# codecs, introspection), ten GETs' worth.
+# PostgreSQL and MariaDB keep 30 and open no more: a request waits for one of the 30 instead.
+# With 20 kept plus 10 overflow (the same 30 at most), the overflow was opened and closed per
+# use: at 32 concurrent GETs about one request in 50 opened a connection (133 in 8,000), none
+# with 30 kept. Waiting cannot deadlock: no task holds a second connection while it holds one
+# (tests/support/connection_guard.py fails a test that does).
+# SQLite keeps 10 (a connection is a thread; 20 measured no faster) and keeps its overflow: a
+# transaction waiting for the write lock holds its connection, and the lock's holder may need
+# one more (a fixed pool, tried, deadlocked until the pool timeout under 8 concurrent confirms).
+POOL_SIZE = 30
 SQLITE_POOL_SIZE = 10
-POOL_OVERFLOW = 10
+SQLITE_POOL_OVERFLOW = 10
 # Seconds to wait for a database server to accept a connection: an unreachable server is then an
 # error a request can answer (503), not a request that hangs for the driver's default minute.
 CONNECT_TIMEOUT = 10
@@ -84,7 +87,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     else:
         connect_args.setdefault("timeout", CONNECT_TIMEOUT)
     kwargs.setdefault("pool_size", POOL_SIZE)
-    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    kwargs.setdefault("max_overflow", 0)
     # The connection used last goes out first: the busy few stay warm (no ping, their prepared
     # statements cached) and the rest age out of use instead of taking turns.
     kwargs.setdefault("pool_use_lifo", True)
@@ -187,7 +190,7 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
     if url.database not in (None, "", ":memory:"):
         kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
-        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+        kwargs.setdefault("max_overflow", SQLITE_POOL_OVERFLOW)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
