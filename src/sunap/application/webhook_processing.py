@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sunap.domain.payment import PaymentStatus
+from sunap.domain.payment import Payment, PaymentStatus
 
 from . import audit
 from .adopt import next_check_at, secret_digest
@@ -24,6 +24,7 @@ from .deps import Deps
 from .errors import StaleAggregate, UnknownPgAccount
 from .outcomes import adopt_or_flag
 from .ports.gateway import GatewayError, GatewayPayment, PgOperation
+from .ports.unit_of_work import UnitOfWork
 from .ports.webhook_format import NoticeKind, WebhookMalformed, WebhookNotice
 from .ports.webhook_inbox import DeliveryStatus, WebhookDelivery, WebhookInbox
 from .webhook_lookups import Answer, AskLater, PgLookups
@@ -256,16 +257,9 @@ async def _adopt(
     truth = answer.truth
     assert truth is not None
     async with deps.uow() as uow:
-        if by_order:
-            payment = await uow.payments.get_by_account_order(
-                delivery.pg_account_id, truth.order_id, for_update=True
-            )
-        else:
-            payment = await uow.payments.get_by_payment_key(
-                delivery.pg_account_id, truth.payment_key, for_update=True
-            )
+        payment = await _payment_of_record(uow, delivery.pg_account_id, truth, by_order=by_order)
         if payment is None:
-            return Outcome(D.UNMATCHED, note="no payment of ours has this paymentKey")
+            return Outcome(D.UNMATCHED, note="no payment of ours is the PG's record's")
         held, offered = payment.deposit_secret_digest, notice.secret_digest
         if held is not None and offered is not None and not hmac.compare_digest(offered, held):
             return Outcome(D.REJECTED, payment.id, "the secret does not match")
@@ -294,11 +288,33 @@ async def _adopt(
         return Outcome(D.APPLIED, payment.id)
 
 
+async def _payment_of_record(
+    uow: UnitOfWork, pg_account_id: str, truth: GatewayPayment, *, by_order: bool
+) -> Payment | None:
+    """Our payment on the account that the PG's record is of, locked: the one holding its
+    paymentKey (`by_order`: the one of its orderId), unless that one is of another order.
+
+    A payment holds a paymentKey of another order while its claim waits for the PG's answer: a
+    confirm with a key seen elsewhere (another order's, perhaps another tenant's on the shared
+    account), which the PG refuses. The PG's record of that key is the other order's (its name,
+    amount, customer): never this payment's to keep in its trail or to be flagged with, since
+    its tenant sees both (the confirm withholds it too, confirm_verdicts._withheld). The record
+    is the payment's of the order it names, if that one is ours on the account. A record of this
+    very order that disagrees (another amount) is this payment's: adopt_or_flag flags it."""
+    if not by_order:
+        holder = await uow.payments.get_by_payment_key(
+            pg_account_id, truth.payment_key, for_update=True
+        )
+        if holder is None or holder.order_id == truth.order_id:
+            return holder
+    return await uow.payments.get_by_account_order(pg_account_id, truth.order_id, for_update=True)
+
+
 async def _reject_deposit(
     delivery: WebhookDelivery, notice: WebhookNotice, truth: GatewayPayment, deps: Deps
 ) -> Outcome:
     async with deps.uow() as uow:
-        payment = await uow.payments.get_by_payment_key(delivery.pg_account_id, truth.payment_key)
+        payment = await _payment_of_record(uow, delivery.pg_account_id, truth, by_order=False)
         if payment is None:
             return Outcome(D.UNMATCHED, note="no payment of ours has this orderId")
         audit.record(
