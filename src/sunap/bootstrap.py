@@ -50,7 +50,12 @@ from sunap.application.envelope import EnvelopeFactory
 from sunap.application.errors import UnknownPgAccount
 from sunap.application.observed_gateway import ObservedGateway
 from sunap.application.payment_changes import PaymentChanges
-from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT, PgAccount, PgAccountDirectory
+from sunap.application.pg_accounts import (
+    DEFAULT_PG_ACCOUNT,
+    PgAccount,
+    PgAccountDirectory,
+    tenant_webhook_path,
+)
 from sunap.application.ports.gateway import PaymentGateway
 from sunap.application.ports.messaging import EventPublisher
 from sunap.application.ports.system import Clock
@@ -198,7 +203,9 @@ def build_runtime(
         pg_accounts,
         box,
         gateway_for,
-        admit=None if sandbox_app is None else _books_of_its_own(sandbox_app),
+        admit=None
+        if sandbox_app is None
+        else _books_of_its_own(sandbox_app, pg_accounts, self_url),
     )
     billing = BillingPolicy(
         zone=ZoneInfo(settings.billing_timezone),
@@ -423,20 +430,30 @@ def _doubt_gauges(
     return measure
 
 
-def _books_of_its_own(sandbox_app: Any) -> Callable[[PgAccount], str | None]:
+def _books_of_its_own(
+    sandbox_app: Any, store: SqlPgAccountStore, self_url: str
+) -> Callable[[PgAccount], Awaitable[str | None]]:
     """Admits a tenant's own account once the embedded sandbox holds it as a merchant of its
     own. The sandbox lets an unregistered key share its default books, where the payments of
     every tenant on Sunap's default account are: a tenant's own key would reach them there
     (confirm another tenant's paymentKey as its own, then refund it), which Toss, keeping each
     merchant's books apart, never allows. So a refused registration (its client key is already
     another sandbox account's) leaves the account unusable. Asked each time the account is
-    opened; a registration made by hand first (with a webhook URL) is kept as it is, and the
-    sandbox's reset keeps the accounts registered here."""
+    opened (at startup, and whenever an account given while running is first used); a
+    registration made by hand first (with a webhook URL) is kept as it is, and the sandbox's
+    reset keeps the accounts registered here.
+
+    Each is registered with its tenant's webhook URL, as an operator registers it with Toss:
+    the sandbox's own URL is the default account's, where a delivery is only ever matched
+    against the default account's payments, so an own account's deposits and status changes
+    sent there were never applied."""
     accounts = sandbox_app.state.sandbox.accounts
 
-    def admit(account: PgAccount) -> str | None:
+    async def admit(account: PgAccount) -> str | None:
+        tenant = await store.tenant_of_account(account.id)
+        webhook_url = None if tenant is None else self_url + tenant_webhook_path(tenant)
         spec = AccountSpec(
-            secret_key=account.secret_key, client_key=account.client_key, webhook_url=None
+            secret_key=account.secret_key, client_key=account.client_key, webhook_url=webhook_url
         )
         try:
             accounts.ensure_registered(spec)

@@ -15,13 +15,22 @@ import httpx
 import pytest
 
 from sunap.adapters.crypto.fernet_box import new_key
-from tests.e2e.flows import confirm, create_payment, paid_payment, pay_in_window, toss_calls
+from tests.e2e.flows import (
+    confirm,
+    create_payment,
+    paid_payment,
+    pay_in_window,
+    toss_calls,
+    wait_for,
+)
 from tests.support.service import RunningService, running_service
 
 SCOPES = ("payments:read", "payments:write", "payments:cancel")
 SHOP_C = ("test_sk_own_account_of_shop_c_0001", "test_ck_own_account_of_shop_c_0001")
 SHOP_F = ("test_sk_own_account_of_shop_f_0001", "test_ck_own_account_of_shop_f_0001")
 SHOP_G = ("test_sk_own_account_of_shop_g_0001", "test_ck_own_account_of_shop_g_0001")
+SHOP_H = ("test_sk_own_account_of_shop_h_0001", "test_ck_own_account_of_shop_h_0001")
+OWN = {"shop-c": SHOP_C, "shop-f": SHOP_F, "shop-h": SHOP_H}
 SQUATTER = "test_sk_someone_else_entirely_0001"
 
 
@@ -132,3 +141,36 @@ def test_an_own_account_whose_client_key_someone_registered_first_is_used_for_no
         assert status_of(a, theirs) == "DONE"
     assert toss_calls(sandbox, f"/v1/payments/{theirs['paymentKey']}/cancel") == []
     assert "the embedded sandbox refused it" in service.logs()
+
+
+def deposit_is_applied(service: RunningService, tenant: str, keys: dict[str, str]) -> bool:
+    """A virtual account of `tenant`'s own account is paid at Toss: whether the payment becomes
+    DONE. Only Toss's webhooks can tell Sunap before the account's due date."""
+    secret_key, client_key = OWN[tenant]
+    with (
+        client_of(service, keys, tenant) as api,
+        httpx.Client(base_url=service.sandbox_url, auth=(secret_key, ""), timeout=30) as toss,
+    ):
+        payment = create_payment(api, 30000, method="VIRTUAL_ACCOUNT")
+        key = pay_in_window(toss, payment, method="VIRTUAL_ACCOUNT")
+        waiting = confirm(api, payment, key)
+        assert waiting.status_code == 200, waiting.text
+        assert waiting.json()["status"] == "WAITING_FOR_DEPOSIT"
+        paid = toss.post(f"/sandbox/virtual-accounts/{key}/deposit")
+        assert paid.status_code == 200, paid.text
+        sent = toss.get("/sandbox/webhooks").json()["items"]
+        sent_to = {w["url"] for w in sent if w["account"] == client_key}
+        assert sent_to == {f"{service.base_url}/v1/webhooks/toss/{tenant}"}, sent_to
+        return bool(wait_for(lambda: status_of(api, payment) == "DONE", timeout=30))
+
+
+def test_an_own_accounts_webhooks_go_to_its_tenants_url_and_are_applied(
+    service: RunningService, keys: dict[str, str]
+) -> None:
+    """The sandbox sent an own account's webhooks to the default account's URL, where nothing
+    of that account is ever matched: a deposit to a virtual account stayed WAITING_FOR_DEPOSIT.
+    An account registered at startup and one given while the service runs alike."""
+    assert deposit_is_applied(service, "shop-f", keys)
+    set_toss(service, "shop-h", SHOP_H)
+    keys["shop-h"] = service.create_key("shop-h", *SCOPES)
+    assert deposit_is_applied(service, "shop-h", keys)

@@ -40,6 +40,9 @@ class NoOwnAccounts:
     async def own_account_of(self, tenant_name: str) -> None:
         return None
 
+    async def tenant_of_account(self, account_id: str) -> None:
+        return None
+
     async def own_accounts(self) -> list[object]:
         return []
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
+from urllib.parse import quote
 
 from .errors import PgUnavailable, QuarantinedPayment, SharedPgAccount, UnknownPgAccount
 from .ports.gateway import PaymentGateway
@@ -90,6 +91,16 @@ class PgAccountStore(Protocol):
         """The id of the tenant's own account; None if it has none (or no such tenant)."""
         ...
 
+    async def tenant_of_account(self, account_id: str) -> str | None:
+        """The name of the tenant whose own account this is; None if no tenant's."""
+        ...
+
+
+def tenant_webhook_path(tenant: str) -> str:
+    """Where Toss must send the webhooks of the tenant's own account: the name percent-encoded,
+    since a name may hold `?`, `#`, spaces or Korean (the route decodes it back)."""
+    return f"/v1/webhooks/toss/{quote(tenant, safe='')}"
+
 
 class PgAccounts(Protocol):
     """Every account the service can reach, and a gateway speaking for each."""
@@ -119,7 +130,7 @@ class PgAccountDirectory:
         box: SecretBox,
         make_gateway: Callable[[PgAccount], PaymentGateway],
         *,
-        admit: Callable[[PgAccount], str | None] | None = None,
+        admit: Callable[[PgAccount], Awaitable[str | None]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._default = default
@@ -155,7 +166,7 @@ class PgAccountDirectory:
             # account as if on two would each reach the other's payments. Nothing is sent.
             log.error("PG account %s is also %s's; nothing is sent on it", account_id, holder)
             raise self._refuse(account_id, now, SHARED_KEYS)
-        refusal = self._admit(account) if self._admit is not None else None
+        refusal = await self._admit(account) if self._admit is not None else None
         if refusal is not None:
             log.error(
                 "PG account %s cannot be used: %s; nothing is sent on it", account_id, refusal

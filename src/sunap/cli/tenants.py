@@ -73,11 +73,11 @@ def set_toss(
 
 
 def webhook_path(tenant: str) -> str:
-    """The tenant's webhook path as Toss must be given it: the name percent-encoded, since a
-    name may hold `?`, `#`, spaces or Korean (the route decodes it back)."""
-    from urllib.parse import quote
+    """The tenant's webhook path as Toss must be given it (the embedded sandbox is given the
+    same: bootstrap._books_of_its_own)."""
+    from sunap.application.pg_accounts import tenant_webhook_path
 
-    return f"/v1/webhooks/toss/{quote(tenant, safe='')}"
+    return tenant_webhook_path(tenant)
 
 
 async def _set_toss(

@@ -59,6 +59,9 @@ class Accounts:
     async def own_account_of(self, tenant_name: str) -> str | None:
         return None
 
+    async def tenant_of_account(self, account_id: str) -> str | None:
+        return None
+
 
 def directory(
     store: Accounts, monotonic: Callable[[], float] = time.monotonic
@@ -138,7 +141,7 @@ async def test_an_account_not_admitted_reaches_nothing_and_is_asked_again_later(
     verdicts: list[str | None] = ["clientKey belongs to another account", None]
     asked: list[str] = []
 
-    def admit(account: PgAccount) -> str | None:
+    async def admit(account: PgAccount) -> str | None:
         asked.append(account.id)
         return verdicts[len(asked) - 1]
 

@@ -92,6 +92,13 @@ class SqlPgAccountStore:
             )
         return None if found is None else str(found)
 
+    async def tenant_of_account(self, account_id: str) -> str | None:
+        async with self._reader.connect() as conn:
+            found = await conn.scalar(
+                select(tenants.c.name).where(tenants.c.pg_account_id == account_id).limit(1)
+            )
+        return None if found is None else str(found)
+
 
 def _sealed(row: RowMapping) -> SealedPgAccount:
     return SealedPgAccount(
