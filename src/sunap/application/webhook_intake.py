@@ -139,22 +139,25 @@ def _stored(
 
 
 async def _check_deposit_secret(notice: WebhookNotice, pg_account_id: str, deps: Deps) -> None:
-    """Refuse a deposit callback whose secret is not the one the PG gave for its payment, and
-    one for an order we do not have, or that can take no deposit (no secret can match either;
-    answering otherwise would tell a forger which orders exist). A payment whose secret we do
-    not hold yet (its confirm answer is still on its way, or a virtual account's secret never
-    reached us) is checked by the processor against the secret the PG reports instead."""
+    """Refuse a deposit callback whose secret is not the one the PG gave for its payment: 401
+    alike for an order we do not have, one that can take no deposit, and one whose secret we do
+    not hold yet, whatever its state. Answering otherwise would tell a forger which orders exist,
+    or which are mid-confirm.
+
+    We hold the secret once the PG's record of the payment has reached us: its confirm answer,
+    or the reconciler's look-up of a claim whose answer was lost. A genuine callback that comes
+    before (Toss sends a virtual account's issue as it approves, racing its answer to our
+    confirm) is not lost: Toss sends it again after 1, 4, 16 … minutes (docs/toss.md), by when
+    we hold the secret, and the record we learn the secret from shows any deposit made before.
+    Asking Toss here instead would make an anonymous request wait on a Toss call for exactly the
+    orders mid-confirm: the time to answer would tell what a 200 told."""
     assert notice.order_id is not None and notice.secret_digest is not None
     mismatch = WebhookRejected(
         401, "INVALID_SIGNATURE", "The deposit callback's secret does not match the payment's."
     )
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_account_order(pg_account_id, notice.order_id)
-        if payment is None:
-            raise mismatch
-        if payment.deposit_secret_digest is None:
-            if payment.may_await_a_deposit:
-                return
+        if payment is None or payment.deposit_secret_digest is None:
             raise mismatch
         if hmac.compare_digest(notice.secret_digest, payment.deposit_secret_digest):
             return

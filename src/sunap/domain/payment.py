@@ -546,14 +546,6 @@ class Payment(Aggregate):
         return self.method is PaymentMethod.VIRTUAL_ACCOUNT and self.status in PAID
 
     @property
-    def may_await_a_deposit(self) -> bool:
-        """Whether a deposit could be reported for this payment: its confirm may have issued a
-        virtual account (IN_PROGRESS), or it is one. A READY payment was never sent to the PG."""
-        return self.status in (S.IN_PROGRESS, S.WAITING_FOR_DEPOSIT) or (
-            self.method is PaymentMethod.VIRTUAL_ACCOUNT and self.status is not S.READY
-        )
-
-    @property
     def has_unknown_outcome(self) -> bool:
         return self.status is S.IN_PROGRESS or bool(self.pending_cancels)
 

@@ -11,7 +11,8 @@ from sunap.application.errors import PgTimeout, PgUnavailable
 from sunap.application.pg_accounts import PgAccount
 from sunap.application.ports.gateway import GatewayUnknown
 from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
-from sunap.application.webhook_intake import receive_toss_webhook
+from sunap.application.reconcile import reconcile_due
+from sunap.application.webhook_intake import WebhookRejected, receive_toss_webhook
 from sunap.application.webhook_lookups import PgLookups
 from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks
 from sunap.domain.payment import Payment, PaymentStatus
@@ -106,28 +107,43 @@ async def test_a_deposit_toss_takes_back_flags_the_paid_payment_for_a_person(
     assert any(r.levelname == "ERROR" and payment.id in r.getMessage() for r in caplog.records)
 
 
-async def test_a_deposit_callback_before_our_confirm_recorded_the_secret_is_checked_against_the_pg(
-    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+async def test_a_deposit_callback_before_we_hold_the_secret_is_401_and_its_resend_applied(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    store: InMemoryStore,
+    clock: FakeClock,
 ) -> None:
-    toss.apply_then_fail("confirm")  # Toss issued the account; its answer never reached us
+    """Toss issued the virtual account, but its answer to our confirm never reached us: the
+    payment waits IN_PROGRESS for the reconciler, with no secret to check a callback against.
+    Every callback is 401 then, the genuine one too: a 200 for an order mid-confirm, where a
+    made-up order gets 401, told anyone without a key which orders those are. Toss sends the
+    genuine one again (after 1, 4, 16 … minutes); by then the reconciler has read Toss's record
+    of the order, and the secret with it."""
+    toss.apply_then_fail("confirm")
     with pytest.raises((PgTimeout, PgUnavailable)):
         await waiting_for_deposit(deps, toss)
     payment = store.by_order_id("tenant_a", "order-va-01")
     assert payment is not None and payment.status is S.IN_PROGRESS
-    assert payment.payment_key is not None
-    forged = await deliver(
-        deposit_callback(payment.order_id, "guess", "WAITING_FOR_DEPOSIT"), inbox, deps
-    )
-    assert forged.status is D.REJECTED
-    assert store.payment(payment.id).status is S.IN_PROGRESS
+    assert payment.payment_key is not None and payment.deposit_secret_digest is None
     secret = toss.deposit_secret(payment.payment_key)
     assert secret is not None
-    genuine = await deliver(
-        deposit_callback(payment.order_id, secret, "WAITING_FOR_DEPOSIT", "tx2"), inbox, deps
-    )
-    assert genuine.status is D.APPLIED
-    after = store.payment(payment.id)
-    assert after.status is S.WAITING_FOR_DEPOSIT and after.deposit_secret_digest is not None
+    issued = deposit_callback(payment.order_id, secret, "WAITING_FOR_DEPOSIT", "tx2")
+    forged = deposit_callback(payment.order_id, "guess", "WAITING_FOR_DEPOSIT")
+    for body in (forged, issued, deposit_callback("order-nobody-has", "guess")):
+        with pytest.raises(WebhookRejected) as refused:
+            await receive_toss_webhook(body, {}, inbox, deps, ACCOUNT)
+        assert (refused.value.status, refused.value.code) == (401, "INVALID_SIGNATURE")
+    assert inbox.rows == {} and store.payment(payment.id).status is S.IN_PROGRESS
+
+    clock.advance(max(deps.reconcile_delays))
+    await reconcile_due(deps)
+    settled = store.payment(payment.id)
+    assert settled.status is S.WAITING_FOR_DEPOSIT and settled.deposit_secret_digest is not None
+    with pytest.raises(WebhookRejected):
+        await deliver(forged, inbox, deps)
+    resent = await deliver(issued, inbox, deps)  # Toss's retry of the genuine one
+    assert resent.status is D.APPLIED
 
 
 async def test_a_cancel_that_arrives_before_the_approval_ends_canceled(

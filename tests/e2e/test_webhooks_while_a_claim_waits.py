@@ -1,5 +1,6 @@
-"""Webhooks never carry one tenant's payment into another's view: tried as an attacker on the
-shared Toss account would, against a real `sunap serve` and its sandbox on every database.
+"""Webhooks that arrive while a confirm's claim waits for Toss's answer: they carry no tenant's
+payment into another's view, and their answers tell an anonymous caller nothing of the claim.
+Tried as an attacker would, against a real `sunap serve` and its sandbox on every database.
 
 A confirm whose answer Toss did not give (an injected 500) leaves its claim standing, the
 paymentKey held, until the reconciler looks; here it looks after an hour, so the claim stands for
@@ -67,10 +68,18 @@ def get(api: httpx.Client, payment: dict[str, Any]) -> dict[str, Any]:
 
 
 def claim_unanswered(
-    api: httpx.Client, sandbox: httpx.Client, payment: dict[str, Any], payment_key: str
+    api: httpx.Client,
+    sandbox: httpx.Client,
+    payment: dict[str, Any],
+    payment_key: str,
+    *,
+    applied: bool = False,
 ) -> None:
-    """Confirm `payment` with `payment_key`, Toss answering 500 to every try: the claim stands."""
+    """Confirm `payment` with `payment_key`, Toss answering 500 to every try (`applied`: having
+    carried the confirm out first): the claim stands."""
     fault = {"method": "POST", "path": "/v1/payments/confirm", "status": 500, "times": 50}
+    if applied:
+        fault["afterApply"] = True
     assert sandbox.post("/sandbox/faults", json=fault).status_code in (200, 201)
     try:
         unanswered = confirm(api, payment, payment_key)
@@ -150,3 +159,75 @@ def test_a_status_webhook_for_this_order_with_another_amount_is_flagged(
     flagged = get(b, mine)
     assert flagged["needsReview"] is True
     assert mine["orderId"] in flagged["reviewReason"] and "2000" in flagged["reviewReason"]
+
+
+def deposit_callback(order_id: str, secret: str) -> dict[str, Any]:
+    return {
+        "createdAt": "2026-12-01T09:00:00.000000",
+        "secret": secret,
+        "status": "DONE",
+        "transactionKey": "tx-made-up-0001",
+        "orderId": order_id,
+    }
+
+
+def test_a_deposit_callback_with_a_made_up_secret_is_401_whatever_the_orders_state(
+    service: RunningService, a: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """Anyone may post a DEPOSIT_CALLBACK. With a made-up secret it was 401 for an order nobody
+    has and for a READY one, but 200 for an order whose confirm was waiting for Toss: the answer
+    told which of a shop's orders were being paid right then."""
+    mid_confirm = create_payment(a, 4321)
+    claim_unanswered(a, sandbox, mid_confirm, pay_in_window(sandbox, mid_confirm))
+    ready = create_payment(a, 4321)
+    answers = {
+        state: post_anonymously(service, deposit_callback(order_id, "made-up-secret"))
+        for state, order_id in (
+            ("mid-confirm", mid_confirm["orderId"]),
+            ("ready", ready["orderId"]),
+            ("nobody's", "order-o-nobody-has-this-one"),
+        )
+    }
+    assert {state: r.status_code for state, r in answers.items()} == dict.fromkeys(answers, 401)
+    assert len({r.text for r in answers.values()}) == 1
+    assert get(a, mid_confirm)["status"] == "IN_PROGRESS"
+
+
+def sent_callbacks(sandbox: httpx.Client, order_id: str) -> list[dict[str, Any]]:
+    """The sandbox's DEPOSIT_CALLBACK deliveries of the order that it has tried at least once."""
+    items = sandbox.get("/sandbox/webhooks").json()["items"]
+    return [
+        w
+        for w in items
+        if w["eventType"] == "DEPOSIT_CALLBACK"
+        and w["body"]["orderId"] == order_id
+        and w["attempts"]
+    ]
+
+
+def test_a_deposit_callback_sent_before_we_hold_its_secret_counts_when_toss_sends_it_again(
+    service: RunningService, a: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """Toss issued the virtual account and sent its callback, but its answer to our confirm was
+    lost: we hold no secret to check the callback against, so it is 401 like a forged one. It is
+    not lost: once Toss's record of the order has reached us (the merchant's confirm again here,
+    the reconciler otherwise), Toss's resend a minute later is taken, and so is the deposit."""
+    payment = create_payment(a, 30000, method="VIRTUAL_ACCOUNT")
+    key = pay_in_window(sandbox, payment, method="VIRTUAL_ACCOUNT")
+    claim_unanswered(a, sandbox, payment, key, applied=True)
+    issued = wait_for(lambda: sent_callbacks(sandbox, payment["orderId"]), timeout=30)
+    assert issued, "the sandbox sent no callback for the account it issued"
+    assert [t["status"] for t in issued[0]["attempts"]] == [401]
+
+    again = confirm(a, payment, key)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "WAITING_FOR_DEPOSIT"
+    assert sandbox.post("/sandbox/clock", json={"advanceSeconds": 61}).status_code == 200
+
+    def resent() -> bool:
+        return bool(sent_callbacks(sandbox, payment["orderId"])[0]["state"] == "SUCCEEDED")
+
+    assert wait_for(resent, timeout=30), sent_callbacks(sandbox, payment["orderId"])
+    paid = sandbox.post(f"/sandbox/virtual-accounts/{key}/deposit")
+    assert paid.status_code == 200, paid.text
+    assert wait_for(lambda: get(a, payment)["status"] == "DONE", timeout=30)
