@@ -18,9 +18,11 @@ import pytest
 
 from tests.e2e.flows import confirm, create_payment, pay_in_window, wait_for
 from tests.support.databases import selected_backends
+from tests.support.metrics import increase, scrape
 from tests.support.service import RunningService, running_service_on
 
 SCOPES = ("payments:read", "payments:write", "payments:cancel")
+DELIVERIES = "sunap_webhook_deliveries_total"
 
 
 @pytest.fixture(scope="module", params=selected_backends())
@@ -214,10 +216,18 @@ def test_a_deposit_callback_sent_before_we_hold_its_secret_counts_when_toss_send
     the reconciler otherwise), Toss's resend a minute later is taken, and so is the deposit."""
     payment = create_payment(a, 30000, method="VIRTUAL_ACCOUNT")
     key = pay_in_window(sandbox, payment, method="VIRTUAL_ACCOUNT")
+    before = scrape(service.base_url)
     claim_unanswered(a, sandbox, payment, key, applied=True)
     issued = wait_for(lambda: sent_callbacks(sandbox, payment["orderId"]), timeout=30)
     assert issued, "the sandbox sent no callback for the account it issued"
     assert [t["status"] for t in issued[0]["attempts"]] == [401]
+    # Counted apart from refusals, so SunapWebhooksFailing does not page for Toss's routine.
+    after = scrape(service.base_url)
+    counted = {
+        result: increase(before, after, DELIVERIES, type="DEPOSIT_CALLBACK", result=result)
+        for result in ("early", "rejected")
+    }
+    assert counted == {"early": 1, "rejected": 0}
 
     again = confirm(a, payment, key)
     assert again.status_code == 200, again.text

@@ -15,6 +15,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sunap.domain.payment import PaymentStatus
+
 from . import audit
 from .audit_kinds import AuditStatus, webhook_type
 from .deps import Deps
@@ -29,12 +31,16 @@ MAX_DEDUP_KEY = 400
 
 
 class WebhookRejected(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, early: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.event_type: str | None = None  # when the body said it before it was refused
+        # Refused only because it came before we could check it (a deposit callback for a
+        # payment whose confirm has not told us its secret yet): the caller sees the same
+        # refusal; the metrics count it apart, as Toss's resend of a genuine one is routine.
+        self.early = early
 
 
 @dataclass(frozen=True)
@@ -152,13 +158,15 @@ async def _check_deposit_secret(notice: WebhookNotice, pg_account_id: str, deps:
     Asking Toss here instead would make an anonymous request wait on a Toss call for exactly the
     orders mid-confirm: the time to answer would tell what a 200 told."""
     assert notice.order_id is not None and notice.secret_digest is not None
-    mismatch = WebhookRejected(
-        401, "INVALID_SIGNATURE", "The deposit callback's secret does not match the payment's."
-    )
+    message = "The deposit callback's secret does not match the payment's."
+    mismatch = WebhookRejected(401, "INVALID_SIGNATURE", message)
     async with deps.uow() as uow:
         payment = await uow.payments.get_by_account_order(pg_account_id, notice.order_id)
-        if payment is None or payment.deposit_secret_digest is None:
+        if payment is None:
             raise mismatch
+        if payment.deposit_secret_digest is None:
+            early = payment.status is PaymentStatus.IN_PROGRESS
+            raise WebhookRejected(401, "INVALID_SIGNATURE", message, early=early)
         if hmac.compare_digest(notice.secret_digest, payment.deposit_secret_digest):
             return
         audit.record(

@@ -44,7 +44,7 @@ PAYMENT_EVENTS: dict[str, str] = {
     ev.PaymentPartiallyCanceled.type: "partially_canceled",
     ev.PaymentExpired.type: "expired",
 }
-WEBHOOK_RESULTS = ("applied", "duplicate", "unmatched", "ignored", "rejected", "failed")
+WEBHOOK_RESULTS = ("applied", "duplicate", "unmatched", "ignored", "rejected", "early", "failed")
 # Toss's webhook event types; anything else a sender writes is counted as "other".
 WEBHOOK_TYPES = frozenset(
     {

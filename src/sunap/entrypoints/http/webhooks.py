@@ -108,7 +108,8 @@ async def _receive(request: Request, account_id: str) -> Response:
             body, headers, container.webhooks, container.deps, account
         )
     except WebhookRejected as rejected:  # malformed or forged: refused at the door
-        metrics_of(request.app).webhook_delivery(rejected.event_type or "", "rejected")
+        result = "early" if rejected.early else "rejected"
+        metrics_of(request.app).webhook_delivery(rejected.event_type or "", result)
         return OrjsonResponse(error_body(rejected.code, rejected.message), rejected.status)
     # A delivery to act on is counted once the processor settles it.
     if receipt.duplicate or receipt.ignored:
