@@ -300,13 +300,16 @@ async def _payment_of_record(
     amount, customer): never this payment's to keep in its trail or to be flagged with, since
     its tenant sees both (the confirm withholds it too, confirm_verdicts._withheld). The record
     is the payment's of the order it names, if that one is ours on the account. A record of this
-    very order that disagrees (another amount) is this payment's: adopt_or_flag flags it."""
-    if not by_order:
-        holder = await uow.payments.get_by_payment_key(
-            pg_account_id, truth.payment_key, for_update=True
-        )
-        if holder is None or holder.order_id == truth.order_id:
-            return holder
+    very order that disagrees (another amount) is this payment's: adopt_or_flag flags it.
+
+    Only the payment returned is locked (an orderId is one payment's on an account, so that is
+    the holder itself when the record is of its order): a transaction holding two payments'
+    locks could deadlock with another taking them the other way round."""
+    if (
+        not by_order
+        and await uow.payments.get_by_payment_key(pg_account_id, truth.payment_key) is None
+    ):
+        return None
     return await uow.payments.get_by_account_order(pg_account_id, truth.order_id, for_update=True)
 
 
