@@ -87,7 +87,9 @@ async def charge_subscription(sub_id: str, deps: Deps, now: datetime) -> ChargeL
             sub = await uow.subscriptions.get_any_tenant(sub_id, for_update=True)
             if sub is None or sub.next_charge_at is None or sub.next_charge_at > now:
                 return ChargeLine(sub_id, "skipped")
-            if sub.ends_now_instead_of_renewing:
+            # Decided on the row as locked now, not as the due list saw it: a charge claimed
+            # since (by another scheduler) is settled by that charge alone (Subscription).
+            if sub.has_run_out(now):
                 sub.end_at_period_end(now)
                 record_subject(
                     uow, deps, sub.tenant_id, sub.id, AuditType.SUBSCRIPTION_ENDED, AuditStatus.OK

@@ -180,16 +180,32 @@ class Subscription(Aggregate):
 
     # -- charges ----------------------------------------------------------------------------
     def is_due(self, now: datetime) -> bool:
+        """A charge is to be claimed now: never while one is in flight, nor for a subscription
+        canceled at its period end (it ends there instead, `has_run_out`)."""
         return (
             self.status in CHARGEABLE
             and self.charging_payment_id is None
+            and not self.ends_at_period_end_instead_of_renewing
             and self.next_charge_at is not None
             and self.next_charge_at <= now
         )
 
     @property
-    def ends_now_instead_of_renewing(self) -> bool:
+    def ends_at_period_end_instead_of_renewing(self) -> bool:
+        """A cancel at period end was taken and the subscription has not ended yet."""
         return self.cancel_at_period_end and self.status in (S.ACTIVE, S.TRIALING)
+
+    def has_run_out(self, now: datetime) -> bool:
+        """Canceled at its period end, that end has come, and no charge is in flight: it ends
+        now. A renewal claimed before the cancel was taken decides instead, when it settles:
+        paid, it pays the period that ends next, which ends this way; refused, it ends the
+        subscription (`charge_refused`). Ended under it, the customer was charged for a
+        subscription the merchant had been told was CANCELED."""
+        return (
+            self.ends_at_period_end_instead_of_renewing
+            and self.charging_payment_id is None
+            and now >= self.current_period_end
+        )
 
     def next_charge(self) -> ChargeRef:
         return ChargeRef(self.id, self.charge_serial, self.charge_attempts + 1)
@@ -307,9 +323,12 @@ class Subscription(Aggregate):
 
     def end_at_period_end(self, now: datetime) -> None:
         """The period of a subscription canceled at its end is over: CANCELED at that end, no
-        charge."""
-        if not self.ends_now_instead_of_renewing:
-            raise IllegalTransition(f"Subscription {self.id} is not ending at period end.")
+        charge. Refused while a charge is in flight (`has_run_out`)."""
+        if not self.has_run_out(now):
+            raise IllegalTransition(
+                f"Subscription {self.id} does not end now: not canceled at period end, its "
+                "period not over, or a charge of it is waiting for the payment gateway's answer."
+            )
         self._cancel(self.cancel_reason, now, at=min(now, self.current_period_end))
 
     def billing_key_deleted(self, now: datetime) -> None:
@@ -330,7 +349,7 @@ class Subscription(Aggregate):
         (False): the period already paid goes on and renews at its end as before the cancel;
         after it, the subscription has ended, whenever the scheduler gets to it. Like the
         period-end cancel, its undoing is taken while a renewal waits for the PG's answer."""
-        if self.ends_now_instead_of_renewing:
+        if self.ends_at_period_end_instead_of_renewing:
             if now >= self.current_period_end:  # it ended there: only the scheduler is late
                 raise SubscriptionNotChangeable(
                     "Its period ended while it was canceled at period end: the subscription "

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
+
 from sunap.application.billing_charges import ChargeVerdict, send_charge
 from sunap.application.billing_commands import CancelSubscription, CreateSubscription
 from sunap.application.billing_keys import delete_billing_key
@@ -136,6 +138,50 @@ async def test_a_renewal_refused_after_a_period_end_cancel_was_taken_ends_it_unc
     retry = await charge_subscription(sub.id, deps, renewal_at + timedelta(days=6))
     assert retry.outcome == "skipped"
     assert await order_ids(shop, sub.id) == [("-p0-a1", "DONE"), ("-p1-a1", "ABORTED")]
+
+
+@pytest.mark.parametrize("toss_answers", ["approved", "refused"])
+async def test_a_period_end_cancel_taken_under_a_renewal_leaves_the_ending_to_that_charge(
+    shop: Shop, toss_answers: str
+) -> None:
+    """Scheduler B's renewal waits at Toss; the merchant cancels at period end; scheduler A
+    reaches the subscription from the due list it read before B's claim. A ended it (CANCELED,
+    subscription.canceled) with B's charge in flight, and B's charge then came back DONE: the
+    customer was charged for a subscription the merchant was told was CANCELED."""
+    deps, toss, tenant_id, _ = shop
+    sub = await subscribed(shop)
+    renewal_at = after(sub.next_charge_at)
+    gate = toss.hold(BILLING_CHARGE)
+    if toss_answers == "refused":
+        refuse_next_charges(toss)
+    scheduler_b = asyncio.create_task(charge_subscription(sub.id, deps, renewal_at))
+    await gate.arrived.wait()
+    await cancel_subscription(CancelSubscription(tenant_id, sub.id, "leaving"), deps)
+
+    scheduler_a = await charge_subscription(sub.id, deps, renewal_at)
+
+    assert scheduler_a.outcome == "skipped"
+    waiting = await deps_subscription(shop, sub.id)
+    assert (waiting.status, waiting.cancel_at_period_end) == (S.ACTIVE, True)
+    gate.release()
+    line = await scheduler_b
+    assert line.outcome == toss_answers
+    assert line.payment_id is not None
+    async with deps.uow() as uow:
+        charge = await uow.payments.get(tenant_id, line.payment_id)
+    assert charge is not None and not charge.needs_review
+    settled = await deps_subscription(shop, sub.id)
+    if toss_answers == "refused":  # the period-end cancel applies at the period's end
+        assert (settled.status, settled.canceled_at) == (S.CANCELED, sub.current_period_end)
+        return
+    # Paid: the charge pays the period that ends next, and the cancel takes effect at its end.
+    assert (settled.status, settled.cancel_at_period_end) == (S.ACTIVE, True)
+    assert settled.current_period_start == sub.current_period_end
+    end = await charge_subscription(sub.id, deps, after(settled.current_period_end))
+    assert (end.outcome, end.status) == ("ended", "CANCELED")
+    ended = await deps_subscription(shop, sub.id)
+    assert (ended.canceled_at, ended.cancel_reason) == (settled.current_period_end, "leaving")
+    assert await order_ids(shop, sub.id) == [("-p0-a1", "DONE"), ("-p1-a1", "DONE")]
 
 
 async def deps_subscription(shop: Shop, sub_id: str) -> Subscription:

@@ -167,7 +167,7 @@ def test_cancel_at_period_end_keeps_it_active_until_then() -> None:
     pay(sub, T0)
     sub.cancel(T0, reason="too expensive", at_period_end=True)
     assert sub.status is S.ACTIVE and sub.cancel_at_period_end
-    assert sub.ends_now_instead_of_renewing
+    assert sub.ends_at_period_end_instead_of_renewing
     sub.end_at_period_end(sub.current_period_end)
     assert sub.status is S.CANCELED
     assert sub.cancel_reason == "too expensive"
@@ -206,6 +206,26 @@ def test_a_charge_in_flight_is_not_paused_or_canceled_under_it(change: Any) -> N
     assert sub.charge_succeeded("pay_renewal", renewal, SEOUL)
     change(sub, renewal)  # once settled, it goes through
     assert sub.status in (S.PAUSED, S.CANCELED)
+
+
+def test_a_period_end_cancel_taken_under_a_renewal_ends_nothing_until_that_charge_settles() -> None:
+    """Ended under the charge, the customer was charged for a subscription the merchant had been
+    told was CANCELED: the charge alone decides, and a paid one pays the period ending next."""
+    sub = new()
+    pay(sub, T0)
+    renewal = sub.current_period_end
+    sub.begin_charge("pay_renewal", renewal)
+    sub.cancel(renewal, reason="leaving", at_period_end=True)
+    assert not sub.has_run_out(renewal + timedelta(days=1))
+    assert not sub.is_due(renewal + timedelta(days=1))
+    with pytest.raises(IllegalTransition):
+        sub.end_at_period_end(renewal + timedelta(days=1))
+    assert sub.charge_succeeded("pay_renewal", renewal, SEOUL)
+    assert (sub.status, sub.current_period_start) == (S.ACTIVE, renewal)
+    assert not sub.has_run_out(renewal + timedelta(days=1))  # the paid period goes on
+    assert not sub.is_due(sub.current_period_end)  # and is not renewed at its end
+    sub.end_at_period_end(sub.current_period_end)
+    assert (sub.status, sub.canceled_at) == (S.CANCELED, sub.current_period_end)
 
 
 def test_a_charge_settling_after_its_billing_key_was_deleted_pays_for_nothing() -> None:
