@@ -28,6 +28,7 @@ from sunap.application.ports.billing import (
     BillingKeyPage,
     BillingKeyRepository,
     BillingQuery,
+    DueSubscription,
     SubscriptionPage,
     SubscriptionRepository,
 )
@@ -362,15 +363,23 @@ class InMemorySubscriptionRepository:
             if s.billing_key_id == billing_key_id and s.status is not SubscriptionStatus.CANCELED
         ]
 
-    async def due(self, now: datetime, limit: int) -> builtins.list[str]:
-        due = [
-            s
-            for s in self._store.subscriptions.values()
-            if s.next_charge_at is not None
-            and s.next_charge_at <= now
-            and s.charging_payment_id is None
-        ]
-        return [s.id for s in sorted(due, key=lambda s: (s.next_charge_at or now, s.id))][:limit]
+    async def due(
+        self, now: datetime, limit: int, after: DueSubscription | None = None
+    ) -> builtins.list[DueSubscription]:
+        def place(d: DueSubscription) -> tuple[datetime, str]:
+            return d.next_charge_at, d.id
+
+        due = sorted(
+            (
+                DueSubscription(s.id, s.next_charge_at)
+                for s in self._store.subscriptions.values()
+                if s.next_charge_at is not None
+                and s.next_charge_at <= now
+                and s.charging_payment_id is None
+            ),
+            key=place,
+        )
+        return [d for d in due if after is None or place(d) > place(after)][:limit]
 
     async def charging(self, limit: int) -> builtins.list[tuple[str, str]]:
         return [

@@ -23,9 +23,11 @@ from .subscriptions import claim_charge
 
 log = logging.getLogger("sunap.billing")
 
-BATCH = 50
+BATCH = 50  # the due list is read a page of this many rows at a time
 # What can become of one due subscription (ChargeLine.outcome).
 CHARGE_OUTCOMES = ("approved", "refused", "unknown", "ended", "canceled", "skipped", "blocked")
+# The outcomes that leave the subscription as it was: no work done.
+UNCHANGED = frozenset({"skipped", "blocked"})
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,30 @@ class ChargeLine:
 
 
 async def run_due(deps: Deps, at: datetime | None = None, limit: int = BATCH) -> list[ChargeLine]:
-    """One pass over what is due at `at` (default now). Safe to run on many workers at once."""
+    """One pass over everything due at `at` (default now). Safe to run on many workers at once.
+
+    The due list is read a page at a time, each page after the last row of the one before
+    (next_charge_at, id), never from the top again: a subscription this process could not
+    charge (`blocked`: a billing key it cannot open, an orderId another payment holds) stays due,
+    for a process that can, and the pass goes on past it. Read from the top each pass, a page of
+    them held back every other renewal for good. Not pushed back in the database either: another
+    process, with another secrets key, may be able to charge it now. Each subscription is taken
+    once a pass: one charged and still due at `at` (periods missed), met again further on, is
+    left to the next pass, as when a pass was one page."""
     now = at or deps.clock.now()
-    async with deps.uow() as uow:
-        due = await uow.subscriptions.due(now, limit)
-    return [await charge_subscription(sub_id, deps, now) for sub_id in due]
+    lines: list[ChargeLine] = []
+    taken: set[str] = set()
+    after = None
+    while True:
+        async with deps.uow() as uow:
+            page = await uow.subscriptions.due(now, limit, after)
+        for due in page:
+            if due.id not in taken:
+                taken.add(due.id)
+                lines.append(await charge_subscription(due.id, deps, now))
+        if len(page) < limit:
+            return lines
+        after = page[-1]
 
 
 async def _claimed_or_blocked(

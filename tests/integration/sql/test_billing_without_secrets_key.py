@@ -10,11 +10,17 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.application.billing_commands import ChargeBillingKey, CreateSubscription
-from sunap.application.billing_keys import charge_billing_key
+from sunap.adapters.crypto.fernet_box import FernetSecretBox, new_key
+from sunap.application.billing_commands import (
+    ChargeBillingKey,
+    CreateSubscription,
+    IssueBillingKey,
+)
+from sunap.application.billing_keys import charge_billing_key, issue_billing_key
 from sunap.application.billing_policy import BillingPolicy
-from sunap.application.billing_scheduler import charge_subscription
+from sunap.application.billing_scheduler import charge_subscription, run_due
 from sunap.application.deps import Deps
 from sunap.application.errors import SecretsKeyMissing
 from sunap.application.ports.billing import BillingQuery
@@ -26,8 +32,13 @@ from sunap.application.subscriptions import (
     resume_subscription,
 )
 from sunap.domain.periods import Interval
-from sunap.domain.subscription import SubscriptionStatus
+from sunap.domain.subscription import Subscription, SubscriptionStatus
+from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.workers.scheduler import scheduler_worker
+from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import BILLING_CHARGE, FakeGateway
+from tests.support.databases import unique
+from tests.support.sql_deps import shop_on_its_own_account
 
 Shop = tuple[Deps, FakeGateway, str, str]
 
@@ -102,3 +113,76 @@ async def test_a_renewal_and_a_resume_are_refused_unclaimed_and_charged_by_a_pro
     resumed = await resume_subscription(tenant_id, sub.id, deps)
     assert resumed.status is SubscriptionStatus.ACTIVE
     assert sorted(await payments_of(deps, tenant_id)) == [f"{sub.id}-p0-a1", f"{sub.id}-p1-a1"]
+
+
+async def test_renewals_this_process_cannot_open_hold_back_none_of_the_others(
+    fresh_engine: AsyncEngine,
+) -> None:
+    """A pass took the first `limit` due subscriptions, soonest first, and left the ones it could
+    not open due and first in line: with a page of them (51 after a secrets key was dropped),
+    every pass said `50 blocked` and no other renewal was ever charged. A blocked one stays due
+    for a process that can open it."""
+    deps, toss, tenant_id = await shop_on_its_own_account(fresh_engine)  # sealed with K1
+    with_k2 = dataclasses.replace(
+        deps, billing=BillingPolicy(box=FernetSecretBox([new_key().encode()]))
+    )
+    sealed_with_k1 = [await subscribed(deps, toss, tenant_id) for _ in range(3)]
+    sealed_with_k2 = await subscribed(with_k2, toss, tenant_id)  # due after the three
+    assert sealed_with_k2.next_charge_at is not None
+    renewal_at = sealed_with_k2.next_charge_at + timedelta(minutes=1)
+
+    lines = await run_due(with_k2, renewal_at, limit=2)  # pages smaller than the blocked ones
+
+    outcomes = {line.subscription_id: line.outcome for line in lines}
+    assert outcomes == {s.id: "blocked" for s in sealed_with_k1} | {sealed_with_k2.id: "approved"}
+    by_k1 = await run_due(deps, renewal_at, limit=2)  # a process holding K1 charges the rest
+    assert {line.subscription_id: line.outcome for line in by_k1} == {
+        s.id: "approved" for s in sealed_with_k1
+    }
+    assert len(toss.calls_of(BILLING_CHARGE)) == 4 + 4  # each first period, then each renewal
+
+
+async def test_a_pass_paging_on_charges_each_subscription_once(fresh_engine: AsyncEngine) -> None:
+    """Periods missed are caught up one a pass, as when a pass was one page: met again on a
+    later page of the same pass, the subscription just charged is left to the next."""
+    deps, toss, tenant_id = await shop_on_its_own_account(fresh_engine)
+    sub = await subscribed(deps, toss, tenant_id)
+    assert sub.next_charge_at is not None
+    three_months_on = sub.next_charge_at + timedelta(days=62)
+
+    lines = await run_due(deps, three_months_on, limit=1)
+
+    assert [(line.subscription_id, line.outcome) for line in lines] == [(sub.id, "approved")]
+    assert [line.order_id for line in await run_due(deps, three_months_on, limit=1)] == [
+        f"{sub.id}-p2-a1"
+    ]
+
+
+async def subscribed(deps: Deps, toss: FakeGateway, tenant_id: str) -> Subscription:
+    """A new customer's billing key, sealed with `deps`' secrets key, and a monthly plan on it."""
+    customer = unique("cust")
+    key = await issue_billing_key(
+        IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer), deps
+    )
+    return await create_subscription(subscription_of(customer, key.id, tenant_id), deps)
+
+
+async def test_the_scheduler_worker_waits_for_its_next_poll_after_a_pass_of_blocked_renewals(
+    fresh_engine: AsyncEngine,
+) -> None:
+    """A pass that charged nothing but found blocked renewals counted them as work done, so the
+    worker ran the next pass at once, and the next: the same rows locked and read, a key failing
+    to open, over and over without a pause."""
+    deps, toss, tenant_id = await shop_on_its_own_account(fresh_engine)  # sealed with K1
+    sealed_with_k1 = await subscribed(deps, toss, tenant_id)
+    assert sealed_with_k1.next_charge_at is not None
+    with_k2 = dataclasses.replace(
+        deps,
+        billing=BillingPolicy(box=FernetSecretBox([new_key().encode()])),
+        clock=FakeClock(sealed_with_k1.next_charge_at + timedelta(minutes=1)),
+    )
+    step = scheduler_worker(with_k2, Metrics(), poll_seconds=1.0).step
+
+    assert await step() == 0  # nothing done: the worker sleeps until its next poll
+
+    assert [line.outcome for line in await run_due(with_k2)] == ["blocked"]  # still due

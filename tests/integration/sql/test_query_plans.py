@@ -23,6 +23,7 @@ from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.unit_of_work import sql_unit_of_work_factory
+from sunap.application.ports.billing import DueSubscription
 from sunap.application.ports.idempotency import StoredResponse
 from sunap.application.ports.payments import PaymentQuery
 from sunap.domain.payment import PaymentStatus
@@ -179,3 +180,26 @@ async def test_a_page_filtered_by_status_walks_the_status_index(
     for statement in by_status:
         plan = "\n".join(await plan_of(explained_engine, statement, statements[statement]))
         assert "ix_payments_tenant_status_newest" in plan, plan
+
+
+async def test_each_page_of_the_schedulers_due_list_is_a_range_of_its_index(
+    explained_engine: AsyncEngine,
+) -> None:
+    """A pass reads the due list a page at a time, each page after the last row of the one
+    before: the page after is a range of ix_subscriptions_next_charge_at that starts there, not
+    a walk from the top past every row already seen."""
+    captured = Captured(explained_engine)
+    now = later(0)
+    async with sql_unit_of_work_factory(explained_engine, envelope)() as tx:
+        await tx.subscriptions.due(now, 50)
+        await tx.subscriptions.due(now, 50, DueSubscription("sub_seen", later(-3600)))
+    event.remove(explained_engine.sync_engine, "before_cursor_execute", captured._seen)
+    pages = [s for s in captured.statements if "FROM subscriptions" in s]
+    assert len(pages) == 2, pages
+    dialect = explained_engine.dialect.name
+    for statement in pages:
+        plan = await plan_of(explained_engine, statement, captured.statements[statement])
+        assert full_scans(plan, dialect) == [], plan
+        assert "ix_subscriptions_next_charge_at" in "\n".join(plan), plan
+    after = "\n".join(await plan_of(explained_engine, pages[1], captured.statements[pages[1]]))
+    assert re.search(r"next_charge_at ?>=? ?['?$]", after), after  # starts at the cursor

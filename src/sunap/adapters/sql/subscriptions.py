@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
-from sunap.application.ports.billing import BillingQuery, SubscriptionPage
+from sunap.application.ports.billing import BillingQuery, DueSubscription, SubscriptionPage
 from sunap.domain.periods import Interval
 from sunap.domain.subscription import Subscription, SubscriptionStatus
 
@@ -98,15 +98,20 @@ class SqlSubscriptionRepository(SqlAggregateRepository[Subscription]):
         )
         return list((await self._session_.execute(stmt.order_by(c.id))).scalars())
 
-    async def due(self, now: datetime, limit: int) -> builtins.list[str]:
+    async def due(
+        self, now: datetime, limit: int, after: DueSubscription | None = None
+    ) -> builtins.list[DueSubscription]:
         c = subscriptions.c
-        stmt = (
-            select(c.id)
-            .where(c.next_charge_at <= now, c.charging_payment_id.is_(None))
-            .order_by(c.next_charge_at, c.id)
-            .limit(limit)
+        stmt = select(c.id, c.next_charge_at).where(
+            c.next_charge_at <= now, c.charging_payment_id.is_(None)
         )
-        return list((await self._session_.execute(stmt)).scalars())
+        if after is not None:  # a range of ix_subscriptions_next_charge_at, then its ties by id
+            stmt = stmt.where(
+                c.next_charge_at >= after.next_charge_at,
+                or_(c.next_charge_at > after.next_charge_at, c.id > after.id),
+            )
+        stmt = stmt.order_by(c.next_charge_at, c.id).limit(limit)
+        return [DueSubscription(i, at) for i, at in (await self._session_.execute(stmt)).all()]
 
     async def charging(self, limit: int) -> builtins.list[tuple[str, str]]:
         c = subscriptions.c

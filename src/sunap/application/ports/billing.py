@@ -31,6 +31,14 @@ class SubscriptionPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class DueSubscription:
+    """One row of the scheduler's due list, in its order: (next_charge_at, id)."""
+
+    id: str
+    next_charge_at: datetime
+
+
 class BillingKeyRepository(Protocol):
     def add(self, key: BillingKey) -> None: ...
 
@@ -68,9 +76,11 @@ class SubscriptionRepository(Protocol):
         """Ids of the subscriptions charged to the key that are not CANCELED."""
         ...
 
-    async def due(self, now: datetime, limit: int) -> builtins.list[str]:
-        """Ids of subscriptions whose next charge (or end) has come and no charge is in flight,
-        soonest first."""
+    async def due(
+        self, now: datetime, limit: int, after: DueSubscription | None = None
+    ) -> builtins.list[DueSubscription]:
+        """Subscriptions whose next charge (or end) has come and no charge is in flight, soonest
+        first (then by id), from just after `after` when it is given: a page of the due list."""
         ...
 
     async def charging(self, limit: int) -> builtins.list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from sunap.application.billing_scheduler import run_due, subscriptions_by_status
+from sunap.application.billing_scheduler import UNCHANGED, run_due, subscriptions_by_status
 from sunap.application.deps import Deps
 from sunap.entrypoints.metrics import Metrics
 
@@ -26,6 +26,8 @@ def scheduler_worker(deps: Deps, metrics: Metrics, poll_seconds: float) -> Worke
             for status, count in (await subscriptions_by_status(deps)).items():
                 metrics.subscriptions.labels(status=status).set(count)
             counted_at = time.monotonic()
-        return sum(1 for line in lines if line.outcome != "skipped")
+        # A pass that found only what it cannot charge did nothing: it waits for the next poll
+        # rather than reading the same blocked rows again at once, over and over.
+        return sum(1 for line in lines if line.outcome not in UNCHANGED)
 
     return Worker("scheduler", step, poll_seconds)
