@@ -21,13 +21,13 @@ from .errors import (
     BillingRefused,
     IdempotencyKeyReused,
     PaymentRejected,
+    PgTimeout,
     PgUnavailable,
     SecretsKeyMissing,
 )
-from .outcomes import unknown_outcome
 from .pg_accounts import gateway_within, with_account_at_hand
 from .ports.billing import BillingKeyPage, BillingQuery
-from .ports.gateway import GatewayDeclined, GatewayError, GatewayNotFound
+from .ports.gateway import GatewayDeclined, GatewayError, GatewayNotFound, GatewayUnknown
 from .presenters import payment_resource
 from .secrets import SecretsUnavailable
 
@@ -52,7 +52,9 @@ async def issue_billing_key(cmd: IssueBillingKey, deps: Deps) -> BillingKey:
     except (GatewayDeclined, GatewayNotFound) as refused:
         raise BillingRefused(refused.code, refused.message) from None
     except GatewayError as error:
-        raise unknown_outcome(error) from None
+        raise ask_again(
+            error, "the card registration", "the same request again (the same authKey)"
+        ) from None
     now = deps.clock.now()
     digest = credential_digest(issued.billing_key)
     key = BillingKey.issue(
@@ -75,6 +77,21 @@ async def issue_billing_key(cmd: IssueBillingKey, deps: Deps) -> BillingKey:
         )
         await uow.commit()
     return key
+
+
+def ask_again(error: GatewayError, what: str, again: str) -> PgTimeout | PgUnavailable:
+    """The answer to a registration or a deletion whose outcome is unknown. No one finds it out
+    later (no reconciler follows either, unlike a charge): the caller does, by sending it again,
+    which is safe. A registration sent again gets Toss's first answer (its Toss key is made from
+    the authKey) and the one billing key; a deletion sent again deletes, or finds the key gone at
+    Toss and deletes it here. Said to be "being checked", the caller was told to wait for
+    nothing."""
+    advice = f"Send {again} to learn the outcome: it is done once however often it is sent."
+    if isinstance(error, GatewayUnknown) and error.timed_out:
+        return PgTimeout(f"The payment gateway did not answer {what} in time. {advice}")
+    return PgUnavailable(
+        f"The payment gateway could not be reached for {what}, or its answer was lost. {advice}"
+    )
 
 
 def issue_idempotency_key(cmd: IssueBillingKey) -> str:
@@ -110,7 +127,7 @@ async def delete_billing_key(tenant_id: str, key_id: str, deps: Deps) -> Billing
     except GatewayNotFound:
         pass  # the PG no longer has it: deleted there already
     except GatewayError as error:
-        raise unknown_outcome(error) from None
+        raise ask_again(error, "the billing key's deletion", "the same DELETE again") from None
     return await forget_billing_key(key.id, deps, AuditType.BILLING_KEY_DELETED)
 
 

@@ -14,17 +14,19 @@ from sunap.application.billing_commands import (
 )
 from sunap.application.billing_keys import (
     charge_billing_key,
+    delete_billing_key,
     issue_billing_key,
     issue_idempotency_key,
 )
 from sunap.application.deps import Deps
 from sunap.application.errors import IdempotencyKeyReused, PgError
 from sunap.application.ports.billing import BillingQuery
+from sunap.application.ports.gateway import GatewayUnknown
 from sunap.application.subscriptions import create_subscription
 from sunap.domain.payment import PaymentStatus
 from sunap.domain.periods import Interval
 from sunap.domain.subscription import SubscriptionStatus
-from tests.fakes.gateway import BILLING_CHARGE, BILLING_ISSUE, FakeGateway
+from tests.fakes.gateway import BILLING_CHARGE, BILLING_DELETE, BILLING_ISSUE, FakeGateway
 from tests.support.databases import unique
 
 REQUEST = "0123456789abcdef0123456789ab"  # what IdempotentCall.request_key gives a request
@@ -90,8 +92,12 @@ async def test_a_card_registration_sent_again_keeps_the_one_billing_key_toss_iss
     customer = unique("cust")
     register = IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer)
     toss.apply_then_fail(BILLING_ISSUE)
-    with pytest.raises(PgError):
+    with pytest.raises(PgError) as lost:
         await issue_billing_key(register, deps)
+    # Nothing reconciles a registration: the answer says how to learn its outcome, not that it
+    # is "being checked".
+    assert "Send the same request again (the same authKey)" in lost.value.message
+    assert "being checked" not in lost.value.message
 
     kept = await issue_billing_key(register, deps)
     again = await issue_billing_key(register, deps)
@@ -107,3 +113,38 @@ async def test_a_card_registration_sent_again_keeps_the_one_billing_key_toss_iss
     async with deps.uow() as uow:
         listed = await uow.billing_keys.list(tenant_id, BillingQuery(customer_key=customer))
     assert [k.id for k in listed.items] == [kept.id]
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        GatewayUnknown("READ_TIMEOUT", "no answer in time", timed_out=True),
+        GatewayUnknown("CONNECTION_DROPPED", "the connection dropped"),
+    ],
+    ids=["timed-out", "dropped"],
+)
+async def test_a_registration_or_deletion_whose_answer_never_came_says_to_send_it_again(
+    shop: tuple[Deps, FakeGateway, str, str], lost: GatewayUnknown
+) -> None:
+    """Both answered "the outcome is being checked", but nothing checks either: only the caller
+    sending it again learns it."""
+    deps, toss, tenant_id, key_id = shop
+    customer = unique("cust")
+    register = IssueBillingKey(tenant_id, tenant_id, toss.register_card(customer), customer)
+    toss.fail_next(BILLING_ISSUE, lost)
+    with pytest.raises(PgError) as issuing:
+        await issue_billing_key(register, deps)
+    toss.fail_next(BILLING_DELETE, lost)
+    with pytest.raises(PgError) as deleting:
+        await delete_billing_key(tenant_id, key_id, deps)
+
+    assert (
+        issuing.value.code
+        == deleting.value.code
+        == ("PG_TIMEOUT" if lost.timed_out else "PG_UNAVAILABLE")
+    )
+    assert "Send the same request again (the same authKey)" in issuing.value.message
+    assert "Send the same DELETE again" in deleting.value.message
+    assert "being checked" not in issuing.value.message + deleting.value.message
+    assert (await issue_billing_key(register, deps)).customer_key == customer  # as it says
+    assert (await delete_billing_key(tenant_id, key_id, deps)).deleted_at is not None
