@@ -350,7 +350,9 @@ class Subscription(Aggregate):
         after it, the subscription has ended, whenever the scheduler gets to it. Like the
         period-end cancel, its undoing is taken while a renewal waits for the PG's answer."""
         if self.ends_at_period_end_instead_of_renewing:
-            if now >= self.current_period_end:  # it ended there: only the scheduler is late
+            # Ended there (only the scheduler is late), unless a renewal claimed before the
+            # cancel still waits for the PG: that charge decides, and the undo is taken.
+            if self.has_run_out(now):
                 raise SubscriptionNotChangeable(
                     "Its period ended while it was canceled at period end: the subscription "
                     "has ended and cannot be resumed."

@@ -228,6 +228,22 @@ def test_a_period_end_cancel_taken_under_a_renewal_ends_nothing_until_that_charg
     assert (sub.status, sub.canceled_at) == (S.CANCELED, sub.current_period_end)
 
 
+def test_a_period_end_cancel_taken_under_a_renewal_can_be_undone_while_the_charge_waits() -> None:
+    """A renewal is claimed once its period has ended, so the undo came after that end and was
+    refused as if the subscription had ended, though the charge still decides: the merchant could
+    not take the cancel back, and a paid charge then ran the subscription on toward its end."""
+    sub = new()
+    pay(sub, T0)
+    renewal = sub.current_period_end
+    sub.begin_charge("pay_renewal", renewal)
+    sub.cancel(renewal, reason="leaving", at_period_end=True)
+    later = renewal + timedelta(minutes=5)
+    assert sub.resume(later, SEOUL) is False  # undone, nothing charged by the resume
+    assert (sub.cancel_at_period_end, sub.cancel_reason) == (False, None)
+    assert sub.charge_succeeded("pay_renewal", renewal, SEOUL)
+    assert sub.status is S.ACTIVE and sub.is_due(sub.current_period_end)  # renews as before
+
+
 def test_a_charge_settling_after_its_billing_key_was_deleted_pays_for_nothing() -> None:
     sub = new()
     pay(sub, T0)
