@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sunap.domain.errors import PaymentKeyTaken
 from sunap.domain.payment import Payment, PaymentStatus
 
 from . import audit
@@ -285,6 +286,12 @@ async def _adopt(
             await uow.commit()
         except StaleAggregate as conflict:
             raise _Retry("the payment changed while the webhook was applied") from conflict
+        except PaymentKeyTaken as taken:
+            # The order's own payment takes the key Toss approved it under, but another order's
+            # claim holds that key until its confirm settles (the PG refuses it): not a bug.
+            raise _Retry(
+                "its paymentKey is held by another order's claim until that settles"
+            ) from taken
         return Outcome(D.APPLIED, payment.id)
 
 
@@ -319,7 +326,7 @@ async def _reject_deposit(
     async with deps.uow() as uow:
         payment = await _payment_of_record(uow, delivery.pg_account_id, truth, by_order=False)
         if payment is None:
-            return Outcome(D.UNMATCHED, note="no payment of ours has this orderId")
+            return Outcome(D.UNMATCHED, note="no payment of ours is the PG's record's")
         audit.record(
             uow,
             deps,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
+from sunap.application.commands import ConfirmPayment, CreatePayment
+from sunap.application.confirm_payment import confirm_payment
+from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PgTimeout, PgUnavailable
 from sunap.application.pg_accounts import PgAccount
@@ -17,7 +21,7 @@ from sunap.application.webhook_lookups import PgLookups
 from sunap.application.webhook_processing import MAX_ATTEMPTS, process_due_webhooks
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
-from tests.fakes.gateway import FakeGateway
+from tests.fakes.gateway import CONFIRM, FakeGateway
 from tests.fakes.uow import InMemoryStore
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox
 from tests.unit.webhooks.scenes import (
@@ -200,6 +204,45 @@ async def test_an_unreachable_pg_leaves_the_delivery_for_a_later_retry(
     assert await process_due_webhooks(inbox, deps) == 1
     assert (await inbox.get(delivery.id)).status is D.APPLIED  # type: ignore[union-attr]
     assert store.payment(payment.id).status is S.CANCELED
+
+
+async def test_an_approval_whose_key_another_orders_claim_holds_waits_without_an_error(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    store: InMemoryStore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Shop B's claim holds shop A's paymentKey (B confirmed its order with it; Toss's answer
+    was lost), and Toss then approves A's order under that key. The webhook's record goes to A's
+    payment, which cannot take the key while B's claim holds it: that was logged as a bug with a
+    traceback, and after ten tries the delivery ended FAILED and paged. It waits instead."""
+    for tenant, order, amount in (("tenant_a", "order-x", 15000), ("tenant_b", "order-y", 1000)):
+        await create_payment(
+            CreatePayment(
+                tenant_id=tenant,
+                pg_account_id="default",
+                order_name="n",
+                amount=amount,
+                order_id=order,
+            ),
+            deps,
+        )
+    key = toss.pay_in_window("order-x", 15000)
+    toss.fail_next(CONFIRM, GatewayUnknown("READ_TIMEOUT", "lost", timed_out=True))
+    with pytest.raises(PgTimeout):
+        await confirm_payment(
+            ConfirmPayment(tenant_id="tenant_b", payment_key=key, order_id="order-y", amount=1000),
+            deps,
+        )
+    await toss.confirm(payment_key=key, order_id="order-x", amount=15000, idempotency_key="direct")
+
+    with caplog.at_level(logging.ERROR):
+        delivery = await deliver(status_changed(key, "DONE"), inbox, deps)
+
+    assert delivery.status is D.RECEIVED and "held by another order" in (delivery.last_error or "")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert store.by_order_id("tenant_a", "order-x").status is S.READY
 
 
 async def test_a_delivery_that_keeps_failing_is_failed_and_an_operator_can_replay_it(

@@ -219,8 +219,7 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
 def reader(engine: AsyncEngine) -> AsyncEngine:
     """The same engine (and pool) for transactions that only read.
 
-    On SQLite they skip the up-front write lock, so a read made while the same task holds a
-    write transaction (the relay asking for its lag mid-batch) does not wait on itself. On
+    On SQLite they skip the up-front write lock, so readers never queue behind writers. On
     PostgreSQL they run in autocommit: no BEGIN and no ROLLBACK around them, two round trips
     fewer, and what each statement sees is the same (READ COMMITTED takes a fresh snapshot per
     statement either way). MariaDB keeps its transactions: its driver would spend a round trip
