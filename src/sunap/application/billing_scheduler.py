@@ -9,6 +9,7 @@ transaction open; its answer is recorded in a second transaction (billing_charge
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,7 +43,12 @@ class ChargeLine:
     status: str | None = None  # the subscription's status afterwards
 
 
-async def run_due(deps: Deps, at: datetime | None = None, limit: int = BATCH) -> list[ChargeLine]:
+async def run_due(
+    deps: Deps,
+    at: datetime | None = None,
+    limit: int = BATCH,
+    on_line: Callable[[ChargeLine], None] | None = None,
+) -> list[ChargeLine]:
     """One pass over everything due at `at` (default now). Safe to run on many workers at once.
 
     The due list is read a page at a time, each page after the last row of the one before
@@ -52,7 +58,9 @@ async def run_due(deps: Deps, at: datetime | None = None, limit: int = BATCH) ->
     them held back every other renewal for good. Not pushed back in the database either: another
     process, with another secrets key, may be able to charge it now. Each subscription is taken
     once a pass: one charged and still due at `at` (periods missed), met again further on, is
-    left to the next pass, as when a pass was one page."""
+    left to the next pass, as when a pass was one page. `on_line` hears each charge as it ends:
+    a pass over a long list takes a while, and what it did must show (and be counted) before
+    it ends, or stops."""
     now = at or deps.clock.now()
     lines: list[ChargeLine] = []
     taken: set[str] = set()
@@ -63,7 +71,10 @@ async def run_due(deps: Deps, at: datetime | None = None, limit: int = BATCH) ->
         for due in page:
             if due.id not in taken:
                 taken.add(due.id)
-                lines.append(await charge_subscription(due.id, deps, now))
+                line = await charge_subscription(due.id, deps, now)
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
         if len(page) < limit:
             return lines
         after = page[-1]

@@ -13,7 +13,7 @@ import pytest
 from sunap.application.billing_charges import ChargeVerdict, send_charge
 from sunap.application.billing_commands import CancelSubscription, CreateSubscription
 from sunap.application.billing_keys import delete_billing_key
-from sunap.application.billing_scheduler import charge_subscription
+from sunap.application.billing_scheduler import ChargeLine, charge_subscription, run_due
 from sunap.application.deps import Deps
 from sunap.application.ports.gateway import GatewayDeclined, GatewayUnknown
 from sunap.application.subscriptions import (
@@ -182,6 +182,28 @@ async def test_a_period_end_cancel_taken_under_a_renewal_leaves_the_ending_to_th
     ended = await deps_subscription(shop, sub.id)
     assert (ended.canceled_at, ended.cancel_reason) == (settled.current_period_end, "leaving")
     assert await order_ids(shop, sub.id) == [("-p0-a1", "DONE"), ("-p1-a1", "DONE")]
+
+
+async def test_a_scheduler_pass_tells_each_charge_as_it_ends_not_at_the_end_of_the_pass(
+    shop: Shop,
+) -> None:
+    """The scheduler worker counted a pass's charges once the whole pass was over: a long due
+    list kept the metrics still for as long, and a pass cut short by a stop counted nothing."""
+    deps, toss, _, _ = shop
+    subs = [await subscribed(shop) for _ in range(3)]
+    renewal_at = after(max(sub.next_charge_at for sub in subs if sub.next_charge_at))
+    told: list[tuple[ChargeLine, int]] = []  # each line, and the charges sent when it was told
+
+    def tell(line: ChargeLine) -> None:
+        told.append((line, len(toss.calls_of(BILLING_CHARGE))))
+
+    lines = await run_due(deps, renewal_at, limit=2, on_line=tell)
+
+    assert [line for line, _ in told] == lines
+    mine = [(line, sent) for line, sent in told if line.subscription_id in {s.id for s in subs}]
+    assert [line.outcome for line, _ in mine] == ["approved"] * 3
+    first_told_at = mine[0][1]
+    assert first_told_at < len(toss.calls_of(BILLING_CHARGE))  # before the pass's last charge
 
 
 async def deps_subscription(shop: Shop, sub_id: str) -> Subscription:

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import time
 
-from sunap.application.billing_scheduler import UNCHANGED, run_due, subscriptions_by_status
+from sunap.application.billing_scheduler import (
+    UNCHANGED,
+    ChargeLine,
+    run_due,
+    subscriptions_by_status,
+)
 from sunap.application.deps import Deps
 from sunap.entrypoints.metrics import Metrics
 
@@ -17,11 +22,12 @@ COUNT_EVERY_SECONDS = 15.0
 def scheduler_worker(deps: Deps, metrics: Metrics, poll_seconds: float) -> Worker:
     counted_at: float | None = None
 
+    def count_charge(line: ChargeLine) -> None:  # as it ends: a long pass may be cut short
+        metrics.subscription_charges.labels(outcome=line.outcome).inc()
+
     async def step() -> int:
         nonlocal counted_at
-        lines = await run_due(deps)
-        for line in lines:
-            metrics.subscription_charges.labels(outcome=line.outcome).inc()
+        lines = await run_due(deps, on_line=count_charge)
         if lines or counted_at is None or time.monotonic() - counted_at > COUNT_EVERY_SECONDS:
             for status, count in (await subscriptions_by_status(deps)).items():
                 metrics.subscriptions.labels(status=status).set(count)
