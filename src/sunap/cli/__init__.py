@@ -76,9 +76,12 @@ def database_unusable(error: Exception) -> str | None:
     statement's parameters might."""
     from sqlalchemy.exc import DBAPIError
 
+    from sunap.adapters.crypto.fernet_box import KeyFileUnusable
     from sunap.adapters.sql.engine import is_unusable
 
-    if isinstance(error, ConnectionError):  # the driver could not even connect
+    if isinstance(error, KeyFileUnusable):  # beside the SQLite file, where that cannot be either
+        reason = str(error)
+    elif isinstance(error, ConnectionError):  # the driver could not even connect
         reason = str(error).splitlines()[0]
     elif isinstance(error, DBAPIError) and is_unusable(error):
         reason = str(error.orig).splitlines()[0] if error.orig is not None else "unreachable"

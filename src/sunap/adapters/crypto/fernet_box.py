@@ -22,6 +22,12 @@ from sunap.application.secrets import NoSecretBox, SecretBox, SecretsUnavailable
 KEY_FILE_SUFFIX = ".secrets.key"
 
 
+class KeyFileUnusable(Exception):
+    """The embedded default's key file cannot be read or made: the SQLite file's directory does
+    not exist or is not ours to write, so the database cannot be used either (`sunap` says so
+    in one line, exit 3, as it does for a database it cannot open)."""
+
+
 class FernetSecretBox:
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:
@@ -85,7 +91,13 @@ def secret_box_for(setting: str | None, database_url: str, *, production: bool) 
             "SUNAP_SECRETS_KEY is not set, so Sunap cannot store credentials encrypted; "
             "set it (`sunap secrets new-key` makes one) and keep it safe."
         )
-    return FernetSecretBox([_read_or_create(key_file)])
+    try:
+        key = _read_or_create(key_file)
+    except OSError as error:
+        raise KeyFileUnusable(
+            f"its key file {key_file} cannot be read or made: {error.strerror or error}"
+        ) from None
+    return FernetSecretBox([key])
 
 
 def _read_or_create(path: Path) -> bytes:
