@@ -132,7 +132,7 @@ def build_runtime(
 ) -> Runtime:
     """Everything `sunap serve` and `sunap worker` run on, built from the settings alone.
     Traced when OTEL_EXPORTER_OTLP_ENDPOINT is set, or to `span_exporter` when one is given."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, server_pool_size=settings.database_pool_size)
     wanted = span_exporter is not None or tracing_wanted()
     tracing = start_tracing(span_exporter) if wanted else None
     if tracing is not None:

@@ -19,6 +19,9 @@ SECONDS_PER = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 # The backends sunap.adapters.sql.engine has a driver for (a unit test keeps the two alike).
 DATABASE_BACKENDS = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mariadb"})
+# More connections than this per process would be a typo: PostgreSQL's default max_connections
+# is 100 for every process together.
+MAX_DATABASE_POOL_SIZE = 500
 # The names both our log handler and uvicorn know.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -33,6 +36,11 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         "sqlite+aiosqlite:///./sunap.db", validation_alias="SUNAP_DATABASE_URL"
+    )
+    # Connections each process keeps on PostgreSQL or MariaDB, and the most it opens (engine.py's
+    # POOL_SIZE by default): fewer behind PgBouncer or under a tight max_connections. Not SQLite.
+    database_pool_size: int = Field(
+        30, ge=1, le=MAX_DATABASE_POOL_SIZE, validation_alias="SUNAP_DATABASE_POOL_SIZE"
     )
     broker_url: str | None = Field(None, validation_alias="SUNAP_BROKER_URL")
     host: str = Field("127.0.0.1", validation_alias="SUNAP_HOST")

@@ -6,9 +6,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from sunap.adapters.sql.engine import _ASYNC_DRIVERS
+from sunap.adapters.sql.engine import _ASYNC_DRIVERS, POOL_SIZE
 from sunap.cli import configuration_refused
-from sunap.config import DATABASE_BACKENDS, ConfigurationError, Settings
+from sunap.config import (
+    DATABASE_BACKENDS,
+    MAX_DATABASE_POOL_SIZE,
+    ConfigurationError,
+    Settings,
+)
 
 
 def refusal(**env: str) -> str:
@@ -33,6 +38,10 @@ def refusal(**env: str) -> str:
         ("SUNAP_BILLING_TIMEZONE", "Mars/never-shown"),
         ("SUNAP_WORKER_POLL_SECONDS", "-1"),
         ("SUNAP_WORKER_POLL_SECONDS", "0"),
+        ("SUNAP_DATABASE_POOL_SIZE", "0"),
+        ("SUNAP_DATABASE_POOL_SIZE", "501"),
+        ("SUNAP_DATABASE_POOL_SIZE", "2.5"),
+        ("SUNAP_DATABASE_POOL_SIZE", "ten-never-shown"),
         ("TOSS_SECRET_KEY", "garbage-never-shown"),
         ("TOSS_SECRET_KEY", "test_sk_with a-space-never-shown"),
     ],
@@ -67,6 +76,14 @@ def test_every_database_url_the_engine_has_a_driver_for_is_taken(url: str) -> No
 
 def test_the_settings_know_the_same_backends_as_the_engine() -> None:
     assert set(_ASYNC_DRIVERS) == DATABASE_BACKENDS
+
+
+def test_the_database_pool_size_defaults_to_the_engines_and_takes_any_sane_size() -> None:
+    assert Settings.model_validate({}).database_pool_size == POOL_SIZE
+    for size in ("1", "5", str(MAX_DATABASE_POOL_SIZE)):
+        assert Settings.model_validate(
+            {"SUNAP_DATABASE_POOL_SIZE": size}
+        ).database_pool_size == int(size)
 
 
 def test_toss_secret_key_is_checked_as_tenants_set_toss_checks_a_tenants_key() -> None:

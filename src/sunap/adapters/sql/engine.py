@@ -32,6 +32,7 @@ SQLITE_BUSY_TIMEOUT = 30
 # SQLite keeps 10 (a connection is a thread; 20 measured no faster) and keeps its overflow: a
 # transaction waiting for the write lock holds its connection, and the lock's holder may need
 # one more (a fixed pool, tried, deadlocked until the pool timeout under 8 concurrent confirms).
+# SUNAP_DATABASE_POOL_SIZE sets PostgreSQL's and MariaDB's (`server_pool_size`), never SQLite's.
 POOL_SIZE = 30
 SQLITE_POOL_SIZE = 10
 SQLITE_POOL_OVERFLOW = 10
@@ -69,8 +70,10 @@ def async_url(url: str) -> URL:
     return parsed
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for SQLite, PostgreSQL or MariaDB, whichever the URL names."""
+def create_engine(url: str, *, server_pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
+    """An async engine for SQLite, PostgreSQL or MariaDB, whichever the URL names.
+    `server_pool_size`: the connections a PostgreSQL or MariaDB engine keeps, and the most it
+    opens (SUNAP_DATABASE_POOL_SIZE); SQLite's pool is its own."""
     parsed = async_url(url)
     backend = parsed.get_backend_name()
     kwargs.setdefault("hide_parameters", True)
@@ -86,7 +89,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
     else:
         connect_args.setdefault("timeout", CONNECT_TIMEOUT)
-    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("pool_size", server_pool_size)
     kwargs.setdefault("max_overflow", 0)
     # The connection used last goes out first: the busy few stay warm (no ping, their prepared
     # statements cached) and the rest age out of use instead of taking turns.
