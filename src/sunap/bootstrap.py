@@ -59,6 +59,7 @@ from sunap.application.pg_accounts import (
 from sunap.application.ports.gateway import PaymentGateway
 from sunap.application.ports.messaging import EventPublisher
 from sunap.application.ports.system import Clock
+from sunap.application.schema_fit import SchemaFit
 from sunap.application.secrets import SecretBox, SecretsUnavailable
 from sunap.application.toss_windows import LOOK_AGAIN_AFTER
 from sunap.config import ConfigurationError, Settings
@@ -253,12 +254,12 @@ def build_runtime(
 
     schema = SchemaCheck(engine)
 
-    async def schema_is_current() -> bool:
+    async def schema_fit() -> SchemaFit | None:
         try:
-            return await schema.is_current()
+            return await schema.fit()
         except Exception:  # cannot tell: the reachability check speaks for the database
             log.warning("could not read the database's schema revision", exc_info=True)
-            return True
+            return None
 
     webhooks = SqlWebhookInbox(engine)
     backlog = SqlBacklog(engine)
@@ -271,7 +272,7 @@ def build_runtime(
         webhooks=webhooks,
         pg_accounts=pg_accounts,
         is_ready=is_ready,
-        schema_is_current=schema_is_current,
+        schema_fit=schema_fit,
         checkout_url=_checkout_url(links, public_url, clock),
         changes=changes,
         rate_limiter=_rate_limiter(settings),

@@ -5,17 +5,24 @@ migration has run the same process is ready and serves payments."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.migrate import upgrade
 from sunap.adapters.sql.schema import expected_revisions
 from tests.e2e.flows import create_payment
 from tests.support.databases import create_database, drop_database
-from tests.support.service import TEST_SECRETS_KEY, RunningService, running_service
+from tests.support.service import (
+    TEST_SECRETS_KEY,
+    RunningService,
+    running_service,
+)
 
 
 @pytest.fixture()
@@ -65,3 +72,64 @@ def test_a_release_started_before_its_migration_is_not_ready_until_it_has_run(
     with service.client(key) as api:
         assert create_payment(api, 1000)["status"] == "READY"
     assert "unexpected error" not in service.logs()  # what a 500 logs
+
+
+def test_a_database_at_a_revision_not_sunaps_is_not_ready_and_says_migrate_would_not_help(
+    unmigrated: tuple[RunningService, str],
+) -> None:
+    """Another application's database (its own Alembic revision, none of Sunap's tables):
+    `sunap migrate` cannot bring it anywhere, so neither /readyz nor the API sends the operator
+    to run it."""
+    service, url = unmigrated
+    create_foreign_revision(url, "ae1027a6acf")
+    with service.client("sk_sunap_" + "x" * 40) as api:
+        for answer in (api.get("/readyz"), api.get("/v1/payments")):
+            body = answer.json()
+            assert answer.status_code == 503 and body["code"] == "SERVICE_UNAVAILABLE"
+            assert "sunap migrate" not in body["message"], body
+            assert "not Sunap's" in body["message"] and "SUNAP_DATABASE_URL" in body["message"]
+            assert int(answer.headers["Retry-After"]) >= 1
+        assert api.get("/readyz").json()["checks"] == {"database": "foreign schema"}
+    assert "unexpected error" not in service.logs()
+
+
+def test_the_embedded_default_serves_a_database_a_later_release_migrated(tmp_path: Path) -> None:
+    """After a rollback: `sunap serve` migrates its SQLite file itself, and finds it newer."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sunap.db'}"
+    upgrade(url)
+    set_revision(url, "0999")
+    with running_service(tmp_path, migrated=False, SUNAP_DATABASE_URL=url) as service:
+        ready = httpx.get(f"{service.base_url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert "Traceback" not in service.logs()
+
+
+def create_foreign_revision(url: str, revision: str) -> None:
+    async def create() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+                )
+                await connection.execute(
+                    text("INSERT INTO alembic_version VALUES (:v)"), {"v": revision}
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
+
+
+def set_revision(url: str, revision: str) -> None:
+    async def update() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE alembic_version SET version_num = :v"), {"v": revision}
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(update())

@@ -78,8 +78,10 @@ def database_unusable(error: Exception) -> str | None:
 
     from sunap.adapters.crypto.fernet_box import KeyFileUnusable
     from sunap.adapters.sql.engine import is_unusable
+    from sunap.adapters.sql.migrate import ForeignSchema
 
-    if isinstance(error, KeyFileUnusable):  # beside the SQLite file, where that cannot be either
+    # A key file beside the SQLite file, where that cannot be either; a schema not Sunap's.
+    if isinstance(error, KeyFileUnusable | ForeignSchema):
         reason = str(error)
     elif isinstance(error, ConnectionError):  # the driver could not even connect
         reason = str(error).splitlines()[0]

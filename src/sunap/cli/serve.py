@@ -104,7 +104,9 @@ def serve(
     refuse_workers(workers, settings)
     secret_box(settings)  # a malformed SUNAP_SECRETS_KEY is refused before anything starts
     if make_url(settings.database_url).get_backend_name() == "sqlite":
-        upgrade(settings.database_url)  # the embedded default migrates itself
+        migration = upgrade(settings.database_url)  # the embedded default migrates itself
+        if (note := migration.left_as_it_is()) is not None:  # after a rollback
+            logging.getLogger("sunap.start").info(note)
     grpc_port = settings.grpc_port if grpc_port is None else grpc_port
     grpc_address = (host, grpc_port) if grpc_port else None
     refuse_taken_ports(host, {"HTTP": port, "gRPC": grpc_port})

@@ -15,6 +15,7 @@ from sunap.application.ports.api_keys import ApiKeyStore
 from sunap.application.ports.idempotency import IdempotencyStore
 from sunap.application.ports.webhook_inbox import WebhookInbox
 from sunap.application.presenters import payment_resource
+from sunap.application.schema_fit import SchemaFit
 from sunap.domain.payment import Payment
 from sunap.entrypoints.rate_limit import Limiter
 
@@ -27,9 +28,9 @@ class Container:
     webhooks: WebhookInbox
     pg_accounts: PgAccountStore
     is_ready: Callable[[], Awaitable[bool]]  # the database answers
-    # Whether the database's schema is the one this release expects (`sunap migrate` ran);
-    # None: not checked.
-    schema_is_current: Callable[[], Awaitable[bool]] | None = None
+    # How the database's schema fits this release (`sunap migrate` ran, or a later release's);
+    # answers None when it cannot tell. None: not checked.
+    schema_fit: Callable[[], Awaitable[SchemaFit | None]] | None = None
     checkout_url: Callable[[Payment], str | None] = lambda _payment: None
     rate_limiter: Limiter | None = None  # None: no rate limit
     metrics_token: str | None = None  # None: /metrics is open

@@ -1,35 +1,59 @@
 """Is the database at the schema this release's code was written for? A release started before
-`sunap migrate` ran (or on an older schema) is not ready, and says so instead of answering 500."""
+`sunap migrate` ran (or on an older schema) is not ready, and says so instead of answering 500;
+one on a database that is not Sunap's says that instead."""
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .migrate import alembic_config
+from sunap.application.schema_fit import SchemaFit
+
+# src/sunap/adapters/sql/schema.py -> the repository root holds migrations/.
+MIGRATIONS = Path(__file__).resolve().parents[4] / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
 
 
 @functools.cache
 def expected_revisions() -> frozenset[str]:
     """The head revisions of migrations/: what `sunap migrate` brings a database to."""
-    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return frozenset(_scripts().get_heads())
 
 
-def is_behind(found: frozenset[str]) -> bool:
-    """Whether a database at `found` needs `sunap migrate` before this release can use it: at
-    anything but this release's head or a later revision of ours, it does. Ours are numbered
-    in order (0001, 0002, …): one numbered past this release's head was made by a newer release
-    (its `sunap migrate` runs before the old processes roll, and a rolled-back release meets it
-    too), whose schema keeps what older code needs. Anything else (never migrated, an older
-    revision, another application's) is behind."""
+@functools.cache
+def _known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
+
+
+def fit_of(found: frozenset[str]) -> SchemaFit:
+    """How a database at revisions `found` fits this release. Ours are numbered in order (0001,
+    0002, …): one numbered past this release's head was made by a newer release. No revision at
+    all (never migrated) is behind; one neither in migrations/ nor numbered past its head is not
+    ours."""
     if found == expected_revisions():
-        return False
+        return SchemaFit.CURRENT
+    if found <= _known_revisions():
+        return SchemaFit.BEHIND
     head = max(_number(revision) for revision in expected_revisions())
-    return not (len(found) == 1 and _number(next(iter(found))) > head)
+    if len(found) == 1 and _number(next(iter(found))) > head:
+        return SchemaFit.NEWER
+    return SchemaFit.FOREIGN
 
 
 def _number(revision: str) -> int:
@@ -38,23 +62,25 @@ def _number(revision: str) -> int:
     return int(prefix) if len(prefix) == 4 and prefix.isdigit() else -1
 
 
+def current_revisions(connection: Connection) -> frozenset[str]:
+    """The database's revisions; no alembic_version table (never migrated) reads as none."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
 class SchemaCheck:
-    """Asks the database once it is current and remembers that (a schema does not go back while
+    """Asks the database once it is usable and remembers that (a schema does not go back while
     the process runs); asks again each time while it is not, so `sunap migrate` is noticed."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._current = False
+        self._usable: SchemaFit | None = None
 
-    async def is_current(self) -> bool:
+    async def fit(self) -> SchemaFit:
         """Raises what the driver raises when the database cannot be read."""
-        if not self._current:
-            async with self._engine.connect() as connection:
-                found = await connection.run_sync(_revisions)
-            self._current = not is_behind(found)
-        return self._current
-
-
-def _revisions(connection: Connection) -> frozenset[str]:
-    # No alembic_version table (a database never migrated) reads as no revision at all.
-    return frozenset(MigrationContext.configure(connection).get_current_heads())
+        if self._usable is not None:
+            return self._usable
+        async with self._engine.connect() as connection:
+            fit = fit_of(await connection.run_sync(current_revisions))
+        if fit.usable:
+            self._usable = fit
+        return fit

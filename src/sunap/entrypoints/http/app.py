@@ -65,7 +65,7 @@ def create_app(
     app.add_middleware(
         ErrorBoundary,
         is_outage=container.is_outage,
-        schema_is_current=container.schema_is_current,
+        schema_fit=container.schema_fit,
     )
     app.add_middleware(RequestObservation, metrics=metrics)  # outermost: ids and counts all
     app.include_router(payments.router)

@@ -17,6 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sunap.application.schema_fit import SchemaFit
+
 from .errors import error_body
 from .json_response import OrjsonResponse
 
@@ -24,6 +26,12 @@ log = logging.getLogger("sunap.http")
 
 OUTAGE_RETRY_AFTER_SECONDS = 5
 NOT_MIGRATED = "The database is not at this release's schema: run `sunap migrate`."
+# `sunap migrate` cannot help there: it refuses a revision that is not Sunap's.
+FOREIGN_SCHEMA = (
+    "The database is at a schema revision that is not Sunap's: check SUNAP_DATABASE_URL."
+)
+# What a schema this release cannot run on answers, by its fit.
+SCHEMA_PROBLEMS = {SchemaFit.BEHIND: NOT_MIGRATED, SchemaFit.FOREIGN: FOREIGN_SCHEMA}
 
 
 class ErrorBoundary:
@@ -32,11 +40,11 @@ class ErrorBoundary:
         app: ASGIApp,
         *,
         is_outage: Callable[[BaseException], bool],
-        schema_is_current: Callable[[], Awaitable[bool]] | None = None,
+        schema_fit: Callable[[], Awaitable[SchemaFit | None]] | None = None,
     ) -> None:
         self.app = app
         self.is_outage = is_outage
-        self.schema_is_current = schema_is_current
+        self.schema_fit = schema_fit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,13 +76,11 @@ class ErrorBoundary:
         if self.is_outage(error):
             log.warning("the database is unreachable: %s: %s", type(error).__name__, first_line)
             return unavailable("The database is unreachable; retry later.")
-        if self.schema_is_current is not None and not await self.schema_is_current():
-            log.error(
-                "the database is not at this release's schema (run `sunap migrate`): %s: %s",
-                type(error).__name__,
-                first_line,
-            )
-            return unavailable(NOT_MIGRATED)
+        fit = None if self.schema_fit is None else await self.schema_fit()
+        if fit is not None and not fit.usable:
+            problem = SCHEMA_PROBLEMS[fit]
+            log.error("%s %s: %s", problem, type(error).__name__, first_line)
+            return unavailable(problem)
         log.error("unexpected error", exc_info=error)
         return OrjsonResponse(
             error_body("INTERNAL_ERROR", "Something went wrong on our side; nothing was guessed."),

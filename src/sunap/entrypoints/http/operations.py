@@ -7,18 +7,20 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from sunap.application.schema_fit import SchemaFit
 from sunap.entrypoints.container import Container
 from sunap.entrypoints.metrics import metrics_of
 
 from .container import container_of
-from .error_boundary import NOT_MIGRATED, unavailable
+from .error_boundary import SCHEMA_PROBLEMS, unavailable
 from .errors import ApiError
 from .json_response import OrjsonResponse
 from .openapi import documented
 from .resources import Status
 from .strict_input import StrictRoute
 
-NOT_MIGRATED_STATE = "not migrated"
+# What /readyz says of a database at a schema this release cannot run on.
+SCHEMA_STATES = {SchemaFit.BEHIND: "not migrated", SchemaFit.FOREIGN: "foreign schema"}
 
 router = APIRouter(tags=["operations"], route_class=StrictRoute)
 
@@ -37,25 +39,29 @@ async def healthz() -> Response:
 )
 async def readyz(request: Request) -> Response:
     container = container_of(request)
-    checks = {"database": await database_state(container)}
+    database, fit = await database_state(container)
+    checks = {"database": database}
     if container.broker_reachable is not None:
         checks["broker"] = "ok" if await container.broker_reachable() else "unreachable"
     # The broker is reported, not required: while it is down events wait in the outbox and
     # payments go on (sunap_outbox_oldest_unpublished_age_seconds shows the outage).
     if checks["database"] == "ok":
         return OrjsonResponse({"status": "ready", "checks": checks})
-    not_migrated = checks["database"] == NOT_MIGRATED_STATE
-    return unavailable(NOT_MIGRATED if not_migrated else "Unreachable: database.", checks=checks)
+    message = "Unreachable: database." if fit is None else SCHEMA_PROBLEMS[fit]
+    return unavailable(message, checks=checks)
 
 
-async def database_state(container: Container) -> str:
-    """`ok`, `unreachable`, or `not migrated`: reachable, but not at the schema this release
-    expects (a release started before `sunap migrate`), where every query would fail."""
+async def database_state(container: Container) -> tuple[str, SchemaFit | None]:
+    """`ok`, `unreachable`, `not migrated` (reachable, but behind the schema this release
+    expects: a release started before `sunap migrate`, where every query would fail) or
+    `foreign schema` (at a revision that is not Sunap's, which `sunap migrate` refuses); with
+    the schema's fit when that is what is wrong."""
     if not await container.is_ready():
-        return "unreachable"
-    if container.schema_is_current is not None and not await container.schema_is_current():
-        return NOT_MIGRATED_STATE
-    return "ok"
+        return "unreachable", None
+    fit = None if container.schema_fit is None else await container.schema_fit()
+    if fit is not None and not fit.usable:
+        return SCHEMA_STATES[fit], fit
+    return "ok", None
 
 
 @router.get(
