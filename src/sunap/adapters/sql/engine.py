@@ -6,6 +6,7 @@ an error's text ends up in a log.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -191,6 +192,8 @@ _MARIADB_NOT_SET_UP = frozenset({1044, 1045, 1049, 1146, 1054})
 def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    # SQLAlchemy's aiosqlite dialect opens connections with this in place of aiosqlite.connect.
+    connect_args.setdefault("async_creator_fn", _open_sqlite)
     if url.database not in (None, "", ":memory:"):
         kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
         kwargs.setdefault("max_overflow", SQLITE_POOL_OVERFLOW)
@@ -217,6 +220,24 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+async def _open_sqlite(*args: Any, **kwargs: Any) -> Any:
+    """aiosqlite's connect, which on a file it cannot open (a directory that does not exist)
+    leaves its thread closing the connection and reporting back to this event loop. A `sunap`
+    command ends its loop as soon as the error reaches it, and a report still on its way then
+    found the loop closed: a thread's traceback on stderr beside the command's one line. So the
+    error goes on only once that thread has ended."""
+    import aiosqlite
+
+    connection = aiosqlite.connect(*args, **kwargs)
+    worker = connection._thread
+    worker.daemon = True  # as SQLAlchemy's own connect has it: never keeps the process alive
+    try:
+        return await connection
+    except Exception:
+        await asyncio.to_thread(worker.join)
+        raise
 
 
 def reader(engine: AsyncEngine) -> AsyncEngine:
