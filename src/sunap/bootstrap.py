@@ -69,6 +69,7 @@ from sunap.entrypoints.container import Container
 from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.outage_log import OutageLog, first_line
 from sunap.entrypoints.rate_limit import Limiter, RateLimiter
 from sunap.entrypoints.shared_rate_limit import SHARED_BUCKETS_ENV, SharedRateLimiter
 from sunap.entrypoints.tracing import Tracing, start_tracing, tracing_wanted
@@ -257,8 +258,12 @@ def build_runtime(
     async def schema_fit() -> SchemaFit | None:
         try:
             return await schema.fit()
-        except Exception:  # cannot tell: the reachability check speaks for the database
-            log.warning("could not read the database's schema revision", exc_info=True)
+        except Exception as error:  # cannot tell: the reachability check speaks for the database
+            log.warning(
+                "could not read the database's schema revision (%s)",
+                first_line(error),
+                exc_info=not is_outage(error),
+            )
             return None
 
     webhooks = SqlWebhookInbox(engine)
@@ -279,7 +284,7 @@ def build_runtime(
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
         broker_reachable=_broker_check(settings.broker_url),
-        measure_backlog=_backlog_gauges(backlog, clock, metrics),
+        measure_backlog=_backlog_gauges(backlog, clock, metrics, is_outage),
     )
     web = WebContext(
         deps=deps,
@@ -369,7 +374,11 @@ def build_app(
         if runtime.sandbox_app is not None:
             await register_own_accounts(runtime)
         await runtime.publisher.start()
-        group = WorkerGroup(runtime.workers if settings.run_workers else [], runtime.metrics)
+        group = WorkerGroup(
+            runtime.workers if settings.run_workers else [],
+            runtime.metrics,
+            is_outage=runtime.container.is_outage,
+        )
         group.start()
         try:
             if grpc_server is not None:
@@ -405,14 +414,25 @@ def _broker_check(url: str | None) -> Callable[[], Awaitable[bool]] | None:
 
 
 def _backlog_gauges(
-    backlog: SqlBacklog, clock: Clock, metrics: Metrics
+    backlog: SqlBacklog, clock: Clock, metrics: Metrics, is_outage: Callable[[BaseException], bool]
 ) -> Callable[[], Awaitable[None]]:
+    outage = OutageLog(
+        log,
+        "could not measure the outbox and review backlog: the database is unreachable, and "
+        "their gauges keep their last values until it is back",
+        "the outbox and review backlog are measured again",
+    )
+
     async def measure() -> None:
         try:
             found = await backlog.measure(clock.now())
-        except Exception:  # the database is down: the gauges keep their last values
-            log.warning("could not measure the outbox and review backlog", exc_info=True)
+        except Exception as error:  # the gauges keep their last values
+            if is_outage(error):
+                outage.failed(error)
+            else:
+                log.warning("could not measure the outbox and review backlog", exc_info=True)
             return
+        outage.worked()
         metrics.outbox_backlog(found.unpublished, found.oldest_unpublished_age_seconds)
         metrics.payments_needing_review.set(found.needing_review)
 
@@ -470,8 +490,15 @@ async def register_own_accounts(runtime: Runtime) -> None:
     (its payment window refuses a client key it does not know) before a customer comes."""
     try:
         own = await runtime.container.pg_accounts.own_accounts()
-    except Exception:  # the database is down: each account is registered when first used
-        log.warning("tenants' own accounts were not registered with the sandbox", exc_info=True)
+    except Exception as error:  # each account is registered when first used
+        if runtime.container.is_outage(error):  # one line, as every other outage's
+            log.warning(
+                "tenants' own accounts were not registered with the sandbox: the database is "
+                "unreachable (%s); each is registered when first used",
+                first_line(error),
+            )
+        else:
+            log.warning("tenants' own accounts were not registered with the sandbox", exc_info=True)
         return
     for sealed in own:
         try:

@@ -62,7 +62,7 @@ async def _work(settings: Settings, metrics_port: int) -> None:
 
     runtime = build_runtime(settings, self_url=loopback_url(settings.host, settings.port))
     await runtime.publisher.start()
-    group = WorkerGroup(runtime.workers, runtime.metrics)
+    group = WorkerGroup(runtime.workers, runtime.metrics, is_outage=runtime.container.is_outage)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

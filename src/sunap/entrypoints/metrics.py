@@ -193,6 +193,12 @@ class Metrics:
         self.worker_errors = Counter(
             "sunap_worker_errors", "Unexpected worker errors", ["worker"], registry=r
         )
+        self.worker_database_unavailable = Counter(
+            "sunap_worker_database_unavailable",
+            "Worker steps that found the database unreachable, retried after a pause",
+            ["worker"],
+            registry=r,
+        )
         # Every series of a known label value exists from the start, at 0: an alert on
         # increase() sees the first event after a restart (it needs a sample before it).
         for name in PAYMENT_EVENTS.values():

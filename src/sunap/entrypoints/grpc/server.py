@@ -99,4 +99,8 @@ class GrpcServer:
         async def step() -> int:
             return await catch_up(changes, versions)
 
-        return WorkerGroup([Worker("watch-catch-up", step, self._poll_seconds)], self._metrics)
+        return WorkerGroup(
+            [Worker("watch-catch-up", step, self._poll_seconds)],
+            self._metrics,
+            is_outage=self._container.is_outage,
+        )

@@ -3,7 +3,13 @@ pause; an error is logged and counted, then retried after a growing pause. Never
 
 A failure the step expects and reports itself (the relay's broker being down: its own log line
 and `sunap_relay_errors_total`) is retried the same way but is no crash: no traceback, and not
-counted in `sunap_worker_errors_total`, which stays the count of unexpected errors."""
+counted in `sunap_worker_errors_total`, which stays the count of unexpected errors.
+
+Nor is the database being out of reach (`is_outage`: refused, lost, timed out): the same for
+every worker at once, and no bug of theirs. Each worker logs one line when it finds the database
+gone and one when it is back (outage_log.py), and counts each retry in
+`sunap_worker_database_unavailable_total`; it logged a traceback per retry per worker and
+counted them as unexpected errors, which paged (SunapWorkersFailing)."""
 
 from __future__ import annotations
 
@@ -15,10 +21,15 @@ from dataclasses import dataclass
 
 from sunap.application import log_context
 from sunap.entrypoints.metrics import Metrics
+from sunap.entrypoints.outage_log import OutageLog
 
 log = logging.getLogger("sunap.workers")
 
 MAX_ERROR_PAUSE = 30.0
+
+
+def never_an_outage(_error: BaseException) -> bool:
+    return False
 
 
 @dataclass
@@ -29,8 +40,19 @@ class Worker:
     # Failures the step has already logged and counted as its own: retried, not a crash.
     reported: tuple[type[Exception], ...] = ()
 
-    async def run(self, metrics: Metrics, stop: asyncio.Event) -> None:
+    async def run(
+        self,
+        metrics: Metrics,
+        stop: asyncio.Event,
+        is_outage: Callable[[BaseException], bool] = never_an_outage,
+    ) -> None:
+        """`is_outage`: whether an error says the database cannot be reached or used just now."""
         pause_after_error = self.poll_seconds
+        outage = OutageLog(
+            log,
+            f"worker {self.name}: the database is unreachable; retrying until it is back",
+            f"worker {self.name}: the database is back",
+        )
         while not stop.is_set():
             try:
                 with log_context.scope():  # what one batch bound is not told of the next
@@ -38,7 +60,12 @@ class Worker:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if not isinstance(error, self.reported):
+                if isinstance(error, self.reported):
+                    pass
+                elif is_outage(error):
+                    metrics.worker_database_unavailable.labels(worker=self.name).inc()
+                    outage.failed(error)
+                else:
                     log.exception(
                         "worker %s failed; retrying in %.1fs", self.name, pause_after_error
                     )
@@ -46,6 +73,7 @@ class Worker:
                 await _sleep_unless(stop, pause_after_error)
                 pause_after_error = min(pause_after_error * 2, MAX_ERROR_PAUSE)
                 continue
+            outage.worked()
             pause_after_error = self.poll_seconds
             if handled == 0:
                 await _sleep_unless(stop, self.poll_seconds)
@@ -59,9 +87,16 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
 class WorkerGroup:
     """Starts workers as tasks and stops them together."""
 
-    def __init__(self, workers: list[Worker], metrics: Metrics) -> None:
+    def __init__(
+        self,
+        workers: list[Worker],
+        metrics: Metrics,
+        *,
+        is_outage: Callable[[BaseException], bool] = never_an_outage,
+    ) -> None:
         self._workers = workers
         self._metrics = metrics
+        self._is_outage = is_outage
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -69,8 +104,11 @@ class WorkerGroup:
         self._stop.clear()
         for worker in self._workers:  # at 0 from the start, like every counter's known labels
             self._metrics.worker_errors.labels(worker=worker.name)
+            self._metrics.worker_database_unavailable.labels(worker=worker.name)
         self._tasks = [
-            asyncio.create_task(w.run(self._metrics, self._stop), name=f"sunap-{w.name}")
+            asyncio.create_task(
+                w.run(self._metrics, self._stop, self._is_outage), name=f"sunap-{w.name}"
+            )
             for w in self._workers
         ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from sunap.application.deps import Deps
 from sunap.application.order_placed import SUBSCRIBER, handle_order_placed
@@ -19,7 +20,7 @@ from sunap.application.ports.consumed_messages import ConsumedMessages
 from sunap.application.ports.messaging import InboundMessage, MessageHandler, MessageSubscriber
 from sunap.entrypoints.metrics import Metrics
 
-from .loop import Worker
+from .loop import Worker, never_an_outage
 
 log = logging.getLogger("sunap.orders")
 
@@ -54,8 +55,15 @@ class SubscriptionWorker(Worker):
         await self.subscriber.run(self.topic, self.group, self.handler)
         return 0
 
-    async def run(self, metrics: Metrics, stop: asyncio.Event) -> None:
-        consuming = asyncio.create_task(super().run(metrics, stop), name=f"sunap-{self.name}")
+    async def run(
+        self,
+        metrics: Metrics,
+        stop: asyncio.Event,
+        is_outage: Callable[[BaseException], bool] = never_an_outage,
+    ) -> None:
+        consuming = asyncio.create_task(
+            super().run(metrics, stop, is_outage), name=f"sunap-{self.name}"
+        )
         try:
             await stop.wait()
         finally:
