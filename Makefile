@@ -10,7 +10,7 @@ UV         := $(UV_HOME)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 # Distributions of their own in this repository (sandbox, Toss client, Sunap client).
 PACKAGES := $(wildcard packages/*)
-LINTED := src tests bench migrations packages
+LINTED := src tests bench packages
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)

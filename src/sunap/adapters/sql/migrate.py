@@ -1,4 +1,4 @@
-"""Run the Alembic migrations in the top-level `migrations/` folder, from code (no alembic.ini).
+"""Run the Alembic migrations in `migrations/` beside this module, from code (no alembic.ini).
 
 A database at a revision this release does not know is never handed to Alembic, which can only
 fail on it ("Can't locate revision"): one a later release migrated is left as it is (this release

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.application.schema_fit import SchemaFit
 
-# src/sunap/adapters/sql/schema.py -> the repository root holds migrations/.
-MIGRATIONS = Path(__file__).resolve().parents[4] / "migrations"
+# Inside the package (its package data), so that an installed wheel migrates as a clone does.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config() -> Config:
