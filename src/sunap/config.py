@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     )
     broker_url: str | None = Field(None, validation_alias="SUNAP_BROKER_URL")
     host: str = Field("127.0.0.1", validation_alias="SUNAP_HOST")
-    port: int = Field(8087, validation_alias="SUNAP_PORT")
+    # 1-65535: port 0 (any free port) would leave the banner, checkout links and the embedded
+    # sandbox's address naming a port nobody listens on.
+    port: int = Field(8087, ge=1, le=65535, validation_alias="SUNAP_PORT")
     # `sunap serve` also serves gRPC here, on the same host; 0 turns it off.
     grpc_port: int = Field(9087, ge=0, le=65535, validation_alias="SUNAP_GRPC_PORT")
     topic_prefix: str = Field("commerce.", validation_alias="SUNAP_TOPIC_PREFIX")

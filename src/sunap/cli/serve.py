@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8090,
     webhook_url: Annotated[
         str | None, typer.Option(help="Where the sandbox delivers its webhooks.")
     ] = None,
@@ -77,9 +77,12 @@ def configure_command_logging(settings: Settings) -> None:
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (default SUNAP_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="HTTP port (default SUNAP_PORT).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="HTTP port (default SUNAP_PORT).")
+    ] = None,
     grpc_port: Annotated[
-        int | None, typer.Option(help="gRPC port (default SUNAP_GRPC_PORT); 0: no gRPC.")
+        int | None,
+        typer.Option(min=0, max=65535, help="gRPC port (default SUNAP_GRPC_PORT); 0: no gRPC."),
     ] = None,
     workers: Annotated[
         int,
@@ -99,7 +102,7 @@ def serve(
 
     settings = Settings()
     host = host or settings.host
-    port = port or settings.port
+    port = settings.port if port is None else port
     configure_logging(settings.log_level, settings.log_format)
     refuse_workers(workers, settings)
     secret_box(settings)  # a malformed SUNAP_SECRETS_KEY is refused before anything starts

@@ -1,0 +1,76 @@
+"""`sunap serve` (and `sunap sandbox`) run as real processes with one setting or option they must
+refuse: exit 2, before the banner, before a database is migrated or a key file is made, and a
+message that never quotes the refused value (docs/operations.md, docs/cli.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.service import SUNAP, free_port
+
+# A refused start ends within seconds; a start that was not refused serves until this ends it,
+# so a missing refusal fails the test rather than hanging it.
+UNTIL_KILLED = 60
+
+
+def start(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
+    env.update(
+        SUNAP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'sunap.db'}",
+        SUNAP_PORT=str(free_port()),
+        SUNAP_GRPC_PORT=str(free_port()),
+    )
+    env.update(settings)
+    return subprocess.run(
+        [*SUNAP, *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=UNTIL_KILLED,
+    )
+
+
+def assert_refused_before_anything(
+    tmp_path: Path, result: subprocess.CompletedProcess[str]
+) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "listening" not in result.stdout + result.stderr  # no banner
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no database, no key file
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("SUNAP_PORT", "99999"), ("SUNAP_PORT", "0"), ("SUNAP_GRPC_PORT", "70000")],
+)
+def test_a_port_setting_out_of_range_is_refused_in_one_line(
+    tmp_path: Path, setting: str, value: str
+) -> None:
+    result = start(tmp_path, "serve", **{setting: value})
+    assert_refused_before_anything(tmp_path, result)
+    [line] = result.stderr.splitlines()
+    assert setting in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("serve", "--port", "99999"),
+        ("serve", "--port", "0"),
+        ("serve", "--grpc-port", "70000"),
+        ("serve", "--grpc-port", "-5"),
+        ("sandbox", "--port", "99999"),
+        ("sandbox", "--port", "0"),
+    ],
+    ids=" ".join,
+)
+def test_a_port_option_out_of_range_is_a_usage_error(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = start(tmp_path, *args)
+    assert_refused_before_anything(tmp_path, result)
+    assert f"Invalid value for '{args[1]}'" in result.stderr
+    assert "another process may hold it" not in result.stderr
