@@ -98,10 +98,20 @@ SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS = 1.0
 SANDBOX_CLIENT_KEY = "test_ck_sunap_sandbox"
 
 
+def http_url(host: str, port: int) -> str:
+    """`http://host:port`, an IPv6 address in brackets (`http://[::1]:8087`): unbracketed, its
+    colons read as a port and the URL is no URL. A zone (`fe80::1%eth0`) is percent-encoded."""
+    if ":" in host:
+        host = "[" + host.replace("%", "%25") + "]"
+    return f"http://{host}:{port}"
+
+
 def loopback_url(host: str, port: int) -> str:
-    """How this process reaches itself over HTTP."""
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
-    return f"http://{reachable}:{port}"
+    """How this process reaches itself over HTTP. Listening on every address of a family, it is
+    reached on that family's loopback (`::` on `::1`, which answers even where `::` takes no
+    IPv4)."""
+    every = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104
+    return http_url(every.get(host, host), port)
 
 
 @dataclass

@@ -96,7 +96,7 @@ def serve(
     from sqlalchemy.engine import make_url
 
     from sunap.adapters.sql.migrate import upgrade
-    from sunap.bootstrap import build_app, loopback_url, secret_box
+    from sunap.bootstrap import build_app, http_url, loopback_url, secret_box
     from sunap.config import Settings
     from sunap.entrypoints.http.protocol import BoundedHttpToolsProtocol
 
@@ -114,7 +114,7 @@ def serve(
     grpc_address = (host, grpc_port) if grpc_port else None
     refuse_taken_ports(host, {"HTTP": port, "gRPC": grpc_port})
     self_url = loopback_url(host, port)
-    show_banner(banner(settings, f"http://{host}:{port}", self_url, grpc_address), settings)
+    show_banner(banner(settings, http_url(host, port), self_url, grpc_address), settings)
     log_level = settings.log_level.lower()
     if workers == 1:
         exit_cleanly_on_sigterm()
@@ -321,11 +321,12 @@ def banner(
 ) -> str:
     from sqlalchemy.engine import make_url
 
-    from sunap.bootstrap import SANDBOX_MOUNT
+    from sunap.bootstrap import SANDBOX_MOUNT, http_url
 
     lines = [
         f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})",
-        f"gRPC (sunap.v1.PaymentService, health, reflection) on {grpc_address[0]}:{grpc_address[1]}"
+        # host:port as gRPC clients write it: http_url's without its scheme ([::1]:9087)
+        f"gRPC (sunap.v1.PaymentService, health, reflection) on {http_url(*grpc_address).removeprefix('http://')}"
         if grpc_address
         else "gRPC: off (port 0)",
     ]

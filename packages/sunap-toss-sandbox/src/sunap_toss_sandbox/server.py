@@ -21,6 +21,13 @@ def banner(base_url: str, webhook_url: str | None) -> str:
     )
 
 
+def base_url(host: str, port: int) -> str:
+    """`http://host:port`, an IPv6 address in brackets (`http://[::1]:8090`)."""
+    if ":" in host:
+        host = "[" + host.replace("%", "%25") + "]"
+    return f"http://{host}:{port}"
+
+
 def rate_limit(text: str) -> int:
     try:
         return parse_rate_limit(text)
@@ -68,7 +75,7 @@ def run(
         rate_limit_per_minute=rate_limit_per_minute,
         consecutive_cancel_window_seconds=consecutive_cancel_window_seconds,
     )
-    print(banner(f"http://{host}:{port}", webhook_url), flush=True)
+    print(banner(base_url(host, port), webhook_url), flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
