@@ -192,6 +192,11 @@ class Settings(BaseSettings):
                 "SUNAP_PUBLIC_URL must be an http(s) URL with a host and no query, "
                 "such as https://pay.example.com"
             )
+        if not _is_base_url(self.toss_api_base_url):  # else every confirm: PG_UNAVAILABLE
+            raise ConfigurationError(
+                "TOSS_API_BASE_URL must be an http(s) URL with a host and no query, "
+                "such as https://api.tosspayments.com"
+            )
         if _database_backend(self.database_url) not in DATABASE_BACKENDS:
             raise ConfigurationError(
                 "SUNAP_DATABASE_URL must be an sqlite://, postgresql:// or mysql:// (MariaDB) URL."

@@ -74,3 +74,15 @@ def test_a_port_option_out_of_range_is_a_usage_error(tmp_path: Path, args: tuple
     assert_refused_before_anything(tmp_path, result)
     assert f"Invalid value for '{args[1]}'" in result.stderr
     assert "another process may hold it" not in result.stderr
+
+
+def test_a_toss_api_base_url_that_is_no_url_is_refused_at_start(tmp_path: Path) -> None:
+    result = start(
+        tmp_path,
+        "serve",
+        TOSS_API_BASE_URL="notaurl",
+        TOSS_SECRET_KEY="test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R",
+    )
+    assert_refused_before_anything(tmp_path, result)
+    [line] = result.stderr.splitlines()
+    assert "TOSS_API_BASE_URL" in line and "notaurl" not in line

@@ -45,6 +45,9 @@ def refusal(**env: str) -> str:
         ("SUNAP_DATABASE_POOL_SIZE", "501"),
         ("SUNAP_DATABASE_POOL_SIZE", "2.5"),
         ("SUNAP_DATABASE_POOL_SIZE", "ten-never-shown"),
+        ("TOSS_API_BASE_URL", "notaurl-never-shown"),
+        ("TOSS_API_BASE_URL", "ftp://never-shown.example"),
+        ("TOSS_API_BASE_URL", "https://never-shown.example/v1?key=x"),
         ("TOSS_SECRET_KEY", "garbage-never-shown"),
         ("TOSS_SECRET_KEY", "test_sk_with a-space-never-shown"),
     ],
@@ -101,3 +104,11 @@ def test_toss_secret_key_is_checked_as_tenants_set_toss_checks_a_tenants_key() -
 def test_reconcile_delays_are_read_as_seconds() -> None:
     settings = Settings.model_validate({"SUNAP_RECONCILE_DELAYS": "1, 2.5,0"})
     assert settings.reconcile_delay_seconds == [1.0, 2.5, 0.0]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.tosspayments.com", "http://127.0.0.1:8090", "http://[::1]:8087/toss-sandbox/"],
+)
+def test_a_toss_api_base_url_with_a_scheme_and_a_host_is_taken(url: str) -> None:
+    assert Settings.model_validate({"TOSS_API_BASE_URL": url}).toss_api_base_url == url
