@@ -197,6 +197,8 @@ class Settings(BaseSettings):
                 "TOSS_API_BASE_URL must be an http(s) URL with a host and no query, "
                 "such as https://api.tosspayments.com"
             )
+        if self.broker_url and (problem := _broker_url_problem(self.broker_url)) is not None:
+            raise ConfigurationError(f"SUNAP_BROKER_URL must be {_BROKER_URLS} ({problem}).")
         if _database_backend(self.database_url) not in DATABASE_BACKENDS:
             raise ConfigurationError(
                 "SUNAP_DATABASE_URL must be an sqlite://, postgresql:// or mysql:// (MariaDB) URL."
@@ -230,6 +232,19 @@ def _toss_secret_key_problem(key: str) -> str | None:
     from sunap.application.pg_accounts import secret_key_problem
 
     return secret_key_problem(key)
+
+
+def _broker_url_problem(url: str) -> str | None:
+    # The brokers' adapters read the URL: one rule, theirs.
+    from sunap.adapters.brokers.factory import broker_url_problem
+
+    return broker_url_problem(url)
+
+
+_BROKER_URLS = (
+    "kafka://host:port[,host:port], amqp(s)://user:pass@host:port/vhost, nats://host:port "
+    "or redis(s)://host:port/db"
+)
 
 
 def _is_base_url(url: str) -> bool:

@@ -92,6 +92,8 @@ def test_a_broker_without_its_client_refuses_to_start_naming_the_extra(
     done = sunap(tmp_path, env, "serve", "--grpc-port", "0")
     assert done.returncode == 2, done.stderr
     assert "SUNAP_BROKER_URL" in done.stderr
+    assert "Sunap listening" not in done.stdout  # refused before the banner and any migration
+    assert not (tmp_path / "sunap.db").exists()
     assert f"pip install 'sunap[{extra}]'" in done.stderr
     assert "guest:guest" not in done.stderr  # the message names the setting, not its secret
     assert "Traceback" not in done.stderr

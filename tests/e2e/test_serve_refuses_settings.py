@@ -5,6 +5,7 @@ message that never quotes the refused value (docs/operations.md, docs/cli.md).""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,24 @@ def test_a_toss_api_base_url_that_is_no_url_is_refused_at_start(tmp_path: Path) 
     assert_refused_before_anything(tmp_path, result)
     [line] = result.stderr.splitlines()
     assert "TOSS_API_BASE_URL" in line and "notaurl" not in line
+
+
+@pytest.mark.parametrize(
+    "url", ["mqtt://sunap:SECRETPW@127.0.0.1:1883", "redis://sunap:SECRETPW@127.0.0.1:99999/0"]
+)
+def test_a_broker_url_sunap_cannot_use_is_refused_before_anything(tmp_path: Path, url: str) -> None:
+    result = start(tmp_path, "serve", SUNAP_BROKER_URL=url)
+    assert_refused_before_anything(tmp_path, result)
+    [line] = result.stderr.splitlines()
+    assert "SUNAP_BROKER_URL" in line
+    assert "SECRETPW" not in line and "127.0.0.1" not in line  # never its value, even masked
+
+
+def test_a_taken_port_is_refused_before_the_database_is_migrated(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        result = start(tmp_path, "serve", SUNAP_PORT=str(taken))
+    assert_refused_before_anything(tmp_path, result)
+    assert f"port {taken}" in result.stderr

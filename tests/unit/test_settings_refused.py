@@ -48,6 +48,13 @@ def refusal(**env: str) -> str:
         ("TOSS_API_BASE_URL", "notaurl-never-shown"),
         ("TOSS_API_BASE_URL", "ftp://never-shown.example"),
         ("TOSS_API_BASE_URL", "https://never-shown.example/v1?key=x"),
+        ("SUNAP_BROKER_URL", "mqtt://sunap:pw-never-shown@127.0.0.1:1883"),
+        ("SUNAP_BROKER_URL", "not a url never-shown"),
+        ("SUNAP_BROKER_URL", "amqp://guest:pw-never-shown@/vhost"),
+        ("SUNAP_BROKER_URL", "nats://never-shown:70000"),
+        ("SUNAP_BROKER_URL", "redis://never-shown:port/0"),
+        ("SUNAP_BROKER_URL", "kafka://never-shown:9092,,"),
+        ("SUNAP_BROKER_URL", "kafka://never-shown:x9092"),
         ("TOSS_SECRET_KEY", "garbage-never-shown"),
         ("TOSS_SECRET_KEY", "test_sk_with a-space-never-shown"),
     ],
@@ -112,3 +119,25 @@ def test_reconcile_delays_are_read_as_seconds() -> None:
 )
 def test_a_toss_api_base_url_with_a_scheme_and_a_host_is_taken(url: str) -> None:
     assert Settings.model_validate({"TOSS_API_BASE_URL": url}).toss_api_base_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "kafka://k1:9092, k2:9093",
+        "kafka://k1",
+        "amqp://guest:guest@127.0.0.1:5672/",
+        "amqps://sunap:p%40ss@mq.example:5671/shop",
+        "nats://127.0.0.1:4222",
+        "tls://nats.example:4222",
+        "redis://127.0.0.1:6379/0",
+        "rediss://:secret@redis.example:6380/1",
+        "redis://[::1]:6379/0",
+    ],
+)
+def test_every_broker_url_the_adapters_read_is_taken(url: str) -> None:
+    assert Settings.model_validate({"SUNAP_BROKER_URL": url}).broker_url == url
+
+
+def test_an_empty_kafka_url_is_refused_naming_what_is_missing() -> None:
+    assert "names no server" in refusal(SUNAP_BROKER_URL="kafka://")

@@ -95,6 +95,7 @@ def serve(
     import uvicorn
     from sqlalchemy.engine import make_url
 
+    from sunap.adapters.brokers.factory import require_client
     from sunap.adapters.sql.migrate import upgrade
     from sunap.bootstrap import build_app, http_url, loopback_url, secret_box
     from sunap.config import Settings
@@ -105,14 +106,16 @@ def serve(
     port = settings.port if port is None else port
     configure_logging(settings.log_level, settings.log_format)
     refuse_workers(workers, settings)
+    require_client(settings.broker_url)  # the broker's extra, not found once the banner is out
+    grpc_port = settings.grpc_port if grpc_port is None else grpc_port
+    grpc_address = (host, grpc_port) if grpc_port else None
+    refuse_taken_ports(host, {"HTTP": port, "gRPC": grpc_port})
+    # Refusals first: a refused start leaves no database and no key file behind.
     secret_box(settings)  # a malformed SUNAP_SECRETS_KEY is refused before anything starts
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         migration = upgrade(settings.database_url)  # the embedded default migrates itself
         if (note := migration.left_as_it_is()) is not None:  # after a rollback
             logging.getLogger("sunap.start").info(note)
-    grpc_port = settings.grpc_port if grpc_port is None else grpc_port
-    grpc_address = (host, grpc_port) if grpc_port else None
-    refuse_taken_ports(host, {"HTTP": port, "gRPC": grpc_port})
     self_url = loopback_url(host, port)
     show_banner(banner(settings, http_url(host, port), self_url, grpc_address), settings)
     log_level = settings.log_level.lower()

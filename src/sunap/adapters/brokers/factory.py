@@ -21,6 +21,40 @@ EXPECTED = (
 )
 
 
+def broker_url_problem(url: str) -> str | None:
+    """What makes `url` no broker URL the adapters can use, if anything: its scheme, a missing
+    server, a port that is no port. Read at start with every other setting, so that a typo stops
+    the service before it migrates anything. Never quotes the URL (it may hold a password)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in KAFKA + AMQP + NATS + REDIS:
+        return "its scheme is none of these"
+    hosts = parts.netloc.rpartition("@")[2]
+    servers = hosts.split(",") if parts.scheme.lower() in KAFKA else [hosts]
+    if not any(server.strip() for server in servers) or not all(s.strip() for s in servers):
+        return "it names no server"
+    for server in servers:
+        try:
+            address = urlsplit(f"//{server.strip()}")
+            port = address.port  # ValueError: not a number, or past 65535
+        except ValueError:
+            return "a port in it is not a number from 1 to 65535"
+        if not address.hostname:
+            return "it names no host"
+        if port == 0:
+            return "a port in it is not a number from 1 to 65535"
+    return None
+
+
+def require_client(url: str | None) -> None:
+    """Raises MissingDriver, naming the extra to install, when the client library of the
+    broker `url` names is absent; nothing for no broker or a URL the adapters cannot read."""
+    if url is None or not url.strip() or broker_url_problem(url) is not None:
+        return
+    scheme = _scheme(url)
+    clients = ((KAFKA, AIOKAFKA), (AMQP, AIO_PIKA), (NATS, NATS_PY), (REDIS, REDIS_PY))
+    require(next(client for schemes, client in clients if scheme in schemes), needed_by=NEEDED_BY)
+
+
 def publisher_from_url(
     url: str | None, *, topic_prefix: str = DEFAULT_PREFIX, timeout: float = 5.0
 ) -> EventPublisher:
