@@ -39,6 +39,18 @@ _OUTCOMES: tuple[tuple[type[GatewayError], PgOutcome], ...] = (
 )
 
 
+# The operations the methods below report, one or more methods each: metrics give every one its
+# series from the start (a test holds this list to the methods).
+OBSERVED_OPERATIONS = (
+    PgOperation.CONFIRM,
+    PgOperation.LOOKUP,
+    PgOperation.CANCEL,
+    PgOperation.BILLING_ISSUE,
+    PgOperation.BILLING_CHARGE,
+    PgOperation.BILLING_DELETE,
+)
+
+
 class ObservedGateway:
     def __init__(
         self,

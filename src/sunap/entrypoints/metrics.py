@@ -29,6 +29,7 @@ from prometheus_client import (
 )
 
 from sunap.application.billing_scheduler import CHARGE_OUTCOMES
+from sunap.application.observed_gateway import OBSERVED_OPERATIONS
 from sunap.application.order_placed import ORDER_OUTCOMES
 from sunap.application.ports.gateway import PgOperation, PgOutcome
 from sunap.application.reconcile import ReconcileOutcome
@@ -210,6 +211,13 @@ class Metrics:
             self.subscription_charges.labels(outcome=name)
         for name in ORDER_OUTCOMES:
             self.orders_consumed.labels(outcome=name)
+        for operation in OBSERVED_OPERATIONS:  # 6 x 6: SunapTossMisconfigured needs its 0
+            self.toss_duration.labels(operation=operation)
+            for pg_outcome in PgOutcome:
+                self.toss_requests.labels(operation=operation, outcome=pg_outcome)
+        for event_type in (*sorted(WEBHOOK_TYPES), "other"):  # 7 x 6
+            for result in WEBHOOK_RESULTS:
+                self.webhook_deliveries.labels(type=event_type, result=result)
 
     def payments_committed(self, payments: Sequence[Payment]) -> None:
         """Called once a unit of work's commit is durable, with the events it wrote."""
