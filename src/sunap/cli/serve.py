@@ -322,12 +322,11 @@ def show_banner(text: str, settings: Settings) -> None:
 def banner(
     settings: Settings, listen_url: str, self_url: str, grpc_address: tuple[str, int] | None
 ) -> str:
-    from sqlalchemy.engine import make_url
-
+    from sunap.adapters.sql.masked_url import masked_database_url
     from sunap.bootstrap import SANDBOX_MOUNT, http_url
 
     lines = [
-        f"Sunap listening on {listen_url} (database: {make_url(settings.database_url).render_as_string(hide_password=True)})",
+        f"Sunap listening on {listen_url} (database: {masked_database_url(settings.database_url)})",
         # host:port as gRPC clients write it: http_url's without its scheme ([::1]:9087)
         f"gRPC (sunap.v1.PaymentService, health, reflection) on {http_url(*grpc_address).removeprefix('http://')}"
         if grpc_address
