@@ -49,6 +49,7 @@ class JsonLineFormatter(JsonFormatter):
         super().__init__(
             "%(asctime)s %(levelname)s %(name)s %(message)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            json_ensure_ascii=False,  # 생수 as it is, not \uc0dd\uc218: a line is UTF-8
         )
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
@@ -67,9 +68,14 @@ def configure_logging(level: str, format: str = "text") -> None:
     root.setLevel(level.upper())
     for chatty in QUIET_LIBRARIES:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
+    for telling in PARAMETER_LOGGERS:
+        logging.getLogger(telling).setLevel(max(logging.INFO, root.level))
 
 
 # HTTP client libraries that log each request's URL at INFO or DEBUG: a billing-key charge's URL
 # holds Toss's billingKey (`/v1/billing/{billingKey}`). sunap_toss logs its own calls with the
 # path's template instead, so these say nothing the log lacks.
 QUIET_LIBRARIES = ("httpx", "httpcore", "hpack")
+# Database drivers that log each statement with its bound parameters at DEBUG: an API key's hash,
+# a sealed credential. Never below INFO, whatever SUNAP_LOG_LEVEL asks.
+PARAMETER_LOGGERS = ("aiosqlite",)

@@ -79,3 +79,12 @@ def test_concurrent_requests_never_see_each_others_facts() -> None:
 
     asyncio.run(both())
     assert seen == {"a": "pay_a", "b": "pay_b"}
+
+
+def test_a_json_line_writes_korean_as_it_is(captured: Captured) -> None:
+    logger, stream, handler = captured
+    handler.setFormatter(JsonLineFormatter())
+    logger.info("주문 %s 취소", "생수 외 1건")
+    line = stream.getvalue().strip()
+    assert "주문 생수 외 1건 취소" in line and "\\u" not in line
+    assert json.loads(line)["message"] == "주문 생수 외 1건 취소"
