@@ -128,6 +128,9 @@ class Runtime:
     sandbox_app: Any | None = None
     mounts: dict[str, Any] = field(default_factory=dict)
     tracing: Tracing | None = None  # None: OTEL_EXPORTER_OTLP_ENDPOINT is not set
+    # Checkout links are signed with a key of this process (no SUNAP_SECRETS_KEY, no Toss key):
+    # the service that hands them out says so when it starts (build_app); a command does not.
+    links_end_with_process: bool = False
 
     async def aclose(self) -> None:
         if self.sandbox_app is not None:
@@ -279,7 +282,7 @@ def build_runtime(
     webhooks = SqlWebhookInbox(engine)
     backlog = SqlBacklog(engine)
     public_url = (settings.public_url or self_url).rstrip("/")
-    links = _checkout_links(box, settings)
+    links, links_end_with_process = _checkout_links(box, settings)
     container = Container(
         deps=deps,
         api_keys=SqlApiKeyStore(engine),
@@ -349,6 +352,7 @@ def build_runtime(
         sandbox_app=sandbox_app,
         mounts=mounts,
         tracing=tracing,
+        links_end_with_process=links_end_with_process,
     )
 
 
@@ -364,6 +368,11 @@ def build_app(
     server start and stop with it, on its event loop. The processes of `--workers N` share
     the gRPC port (`grpc_port_shared`) as they share the HTTP socket."""
     runtime = build_runtime(settings, self_url=self_url, span_exporter=span_exporter)
+    if runtime.links_end_with_process:
+        log.warning(
+            "checkout links are signed with a key of this process and end with it: "
+            "set SUNAP_SECRETS_KEY to keep them across restarts"
+        )
     tracing = runtime.tracing
     grpc_server = None
     if grpc_address is not None:
@@ -538,25 +547,23 @@ def secret_box(settings: Settings) -> SecretBox:
         raise ConfigurationError(str(invalid)) from None
 
 
-def _checkout_links(box: SecretBox, settings: Settings) -> CheckoutLinks:
+def _checkout_links(box: SecretBox, settings: Settings) -> tuple[CheckoutLinks, bool]:
     """Links are signed with a key derived from SUNAP_SECRETS_KEY (or the embedded default's key
     file). Without one, from TOSS_SECRET_KEY: every process of the service has it, so a link one
     worker signs opens on another, and it outlives restarts (a new Toss key ends the links
     signed before it, which expire within SUNAP_CHECKOUT_TTL_SECONDS anyway). With neither (the
-    sandbox, which runs one process), from a key of this process: its links end with it."""
+    sandbox, which runs one process), from a key of this process: its links end with it, which
+    the second value says."""
+    ttl = timedelta(seconds=settings.checkout_ttl_seconds)
     try:
-        key = box.derive_key("checkout-links")
+        return CheckoutLinks(box.derive_key("checkout-links"), ttl), False
     except SecretsUnavailable:
-        if settings.toss_secret_key is not None:
-            toss_key = settings.toss_secret_key.get_secret_value().encode()
-            key = hmac.new(toss_key, b"sunap checkout-links v1", hashlib.sha256).digest()
-        else:
-            log.warning(
-                "checkout links are signed with a key of this process and end with it: "
-                "set SUNAP_SECRETS_KEY to keep them across restarts"
-            )
-            key = secrets.token_bytes(32)
-    return CheckoutLinks(key, timedelta(seconds=settings.checkout_ttl_seconds))
+        pass
+    if settings.toss_secret_key is not None:
+        toss_key = settings.toss_secret_key.get_secret_value().encode()
+        key = hmac.new(toss_key, b"sunap checkout-links v1", hashlib.sha256).digest()
+        return CheckoutLinks(key, ttl), False
+    return CheckoutLinks(secrets.token_bytes(32), ttl), True
 
 
 def _checkout_url(links: CheckoutLinks, public_url: str, clock: Clock) -> Any:
