@@ -177,6 +177,12 @@ class Settings(BaseSettings):
                 "TOSS_SECRET_KEY is set but empty: give the key, or unset it to run on the "
                 "embedded sandbox."
             )
+        token = self.metrics_token
+        if token is not None and not token.get_secret_value().strip():
+            raise ConfigurationError(  # else /metrics would be open while it looks guarded
+                "SUNAP_METRICS_TOKEN is set but empty: give a token, or unset it to leave "
+                "/metrics open."
+            )
         if key is not None and (problem := _toss_secret_key_problem(key)) is not None:
             raise ConfigurationError(f"TOSS_SECRET_KEY: {problem}")
         if key is not None and key.startswith("live_") and not self.production:

@@ -108,3 +108,10 @@ def test_a_taken_port_is_refused_before_the_database_is_migrated(tmp_path: Path)
         result = start(tmp_path, "serve", SUNAP_PORT=str(taken))
     assert_refused_before_anything(tmp_path, result)
     assert f"port {taken}" in result.stderr
+
+
+def test_an_empty_metrics_token_is_refused_at_start(tmp_path: Path) -> None:
+    result = start(tmp_path, "serve", SUNAP_METRICS_TOKEN="")
+    assert_refused_before_anything(tmp_path, result)
+    [line] = result.stderr.splitlines()
+    assert "SUNAP_METRICS_TOKEN" in line

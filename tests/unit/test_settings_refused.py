@@ -141,3 +141,8 @@ def test_every_broker_url_the_adapters_read_is_taken(url: str) -> None:
 
 def test_an_empty_kafka_url_is_refused_naming_what_is_missing() -> None:
     assert "names no server" in refusal(SUNAP_BROKER_URL="kafka://")
+
+
+@pytest.mark.parametrize("token", ["", "   "])
+def test_an_empty_metrics_token_is_refused_rather_than_leaving_metrics_open(token: str) -> None:
+    assert "SUNAP_METRICS_TOKEN" in refusal(SUNAP_METRICS_TOKEN=token)
