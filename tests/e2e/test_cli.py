@@ -342,3 +342,30 @@ def test_serve_stopped_by_a_signal_shuts_down_cleanly_and_exits_0(
         service.stop(stop_signal)
         assert process.returncode == 0, service.logs()[-2000:]
         assert "Application shutdown complete" in service.logs()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_sandbox_stopped_by_a_signal_exits_0_as_serve_does(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*SUNAP, "sandbox", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/sandbox/calls", timeout=1).is_success
+            except httpx.TransportError:
+                return False
+
+        assert wait_for(answers, timeout=60)
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        process.wait()

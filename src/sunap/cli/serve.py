@@ -51,6 +51,7 @@ def sandbox(
         per_minute = None if rate_limit is None else parse_rate_limit(rate_limit)
     except ValueError as refused:
         raise typer.BadParameter(str(refused), param_hint="--rate-limit") from None
+    exit_cleanly_on_sigterm()
     run(
         host,
         port,
@@ -154,7 +155,7 @@ def serve(
 
 
 def exit_cleanly_on_sigterm() -> None:
-    """SIGTERM ends `sunap serve` with 0, as SIGINT does. uvicorn shuts down gracefully on it,
+    """SIGTERM ends `sunap serve` (and `sunap sandbox`) with 0, as SIGINT does. uvicorn shuts down gracefully on it,
     then raises the signal again for the handler it found in place: Python's default would end
     the process with 143, which systemd and Kubernetes count as a failed run. (With `--workers`,
     uvicorn's supervisor already ends with 0.)"""
