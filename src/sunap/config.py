@@ -203,7 +203,8 @@ class Settings(BaseSettings):
                 "TOSS_API_BASE_URL must be an http(s) URL with a host and no query, "
                 "such as https://api.tosspayments.com"
             )
-        if self.broker_url and (problem := _broker_url_problem(self.broker_url)) is not None:
+        broker = (self.broker_url or "").strip()  # blank, as unset: events go to the log
+        if broker and (problem := _broker_url_problem(broker)) is not None:
             raise ConfigurationError(f"SUNAP_BROKER_URL must be {_BROKER_URLS} ({problem}).")
         if _database_backend(self.database_url) not in DATABASE_BACKENDS:
             raise ConfigurationError(

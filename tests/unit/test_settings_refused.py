@@ -139,6 +139,11 @@ def test_every_broker_url_the_adapters_read_is_taken(url: str) -> None:
     assert Settings.model_validate({"SUNAP_BROKER_URL": url}).broker_url == url
 
 
+@pytest.mark.parametrize("url", ["", "  "])
+def test_a_blank_broker_url_means_no_broker(url: str) -> None:
+    assert Settings.model_validate({"SUNAP_BROKER_URL": url}).broker_url == url
+
+
 def test_an_empty_kafka_url_is_refused_naming_what_is_missing() -> None:
     assert "names no server" in refusal(SUNAP_BROKER_URL="kafka://")
 

@@ -155,10 +155,10 @@ def serve(
 
 
 def exit_cleanly_on_sigterm() -> None:
-    """SIGTERM ends `sunap serve` (and `sunap sandbox`) with 0, as SIGINT does. uvicorn shuts down gracefully on it,
-    then raises the signal again for the handler it found in place: Python's default would end
-    the process with 143, which systemd and Kubernetes count as a failed run. (With `--workers`,
-    uvicorn's supervisor already ends with 0.)"""
+    """SIGTERM ends `sunap serve` and `sunap sandbox` with 0, as SIGINT does. uvicorn shuts down
+    gracefully on it, then raises the signal again for the handler it found in place: Python's
+    default would end the process with 143, which systemd and Kubernetes count as a failed run.
+    (With `--workers`, uvicorn's supervisor already ends with 0.)"""
     import signal
 
     from .output import OK

@@ -39,7 +39,7 @@ def test_every_webhook_type_and_result_is_at_0_before_any_delivery() -> None:
 
 def test_every_result_a_delivery_is_counted_with_is_a_known_one() -> None:
     settled = {s.value.lower() for s in DeliveryStatus if s is not DeliveryStatus.RECEIVED}
-    at_the_door = {"duplicate", "ignored", "rejected"}
+    at_the_door = {"duplicate", "ignored", "rejected", "early"}
     assert settled | at_the_door == set(WEBHOOK_RESULTS)
 
 

@@ -30,18 +30,18 @@ def broker_url_problem(url: str) -> str | None:
         return "its scheme is none of these"
     hosts = parts.netloc.rpartition("@")[2]
     servers = hosts.split(",") if parts.scheme.lower() in KAFKA else [hosts]
-    if not any(server.strip() for server in servers) or not all(s.strip() for s in servers):
+    if not all(server.strip() for server in servers):
         return "it names no server"
     for server in servers:
+        address = urlsplit(f"//{server.strip()}")
         try:
-            address = urlsplit(f"//{server.strip()}")
             port = address.port  # ValueError: not a number, or past 65535
         except ValueError:
+            port = 0
+        if port == 0:
             return "a port in it is not a number from 1 to 65535"
         if not address.hostname:
             return "it names no host"
-        if port == 0:
-            return "a port in it is not a number from 1 to 65535"
     return None
 
 
