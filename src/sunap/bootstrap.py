@@ -70,6 +70,7 @@ from sunap.entrypoints.grpc.server import GrpcServer
 from sunap.entrypoints.http.app import create_app
 from sunap.entrypoints.metrics import Metrics
 from sunap.entrypoints.outage_log import OutageLog, first_line
+from sunap.entrypoints.patient_check import PatientCheck
 from sunap.entrypoints.rate_limit import Limiter, RateLimiter
 from sunap.entrypoints.shared_rate_limit import SHARED_BUCKETS_ENV, SharedRateLimiter
 from sunap.entrypoints.tracing import Tracing, start_tracing, tracing_wanted
@@ -289,15 +290,19 @@ def build_runtime(
         idempotency=SqlIdempotencyStore(engine),
         webhooks=webhooks,
         pg_accounts=pg_accounts,
-        is_ready=is_ready,
-        schema_fit=schema_fit,
+        # Bounded: a database that accepts connections and never answers holds a statement for
+        # its whole timeout, and /readyz and /metrics must answer meanwhile (patient_check.py).
+        is_ready=PatientCheck(is_ready, impatient=False),
+        schema_fit=PatientCheck(schema_fit, impatient=None),
         checkout_url=_checkout_url(links, public_url, clock),
         changes=changes,
         rate_limiter=_rate_limiter(settings),
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
         broker_reachable=_broker_check(settings.broker_url),
-        measure_backlog=_backlog_gauges(backlog, clock, metrics, is_outage),
+        measure_backlog=PatientCheck(
+            _backlog_gauges(backlog, clock, metrics, is_outage), impatient=None
+        ),
     )
     web = WebContext(
         deps=deps,

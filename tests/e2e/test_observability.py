@@ -94,6 +94,7 @@ def test_every_payment_event_series_is_there_from_the_start_at_zero(
             {"settled", "retry_later", "escalated", "skipped"},
         ),
         "sunap_worker_errors_total": ("worker", {"reconciler", "scheduler", "relay"}),
+        "sunap_worker_database_unavailable_total": ("worker", {"reconciler", "relay", "expiry"}),
         "sunap_subscription_charges_total": ("outcome", {"approved", "refused", "unknown"}),
         "sunap_orders_consumed_total": ("outcome", {"created", "duplicate", "rejected"}),
     }

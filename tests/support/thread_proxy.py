@@ -10,6 +10,11 @@ ResourceWarning.)
 server sent last reaches the client at once, the close only then, as from a database backend
 slow to exit (PostgreSQL's goodbye to a terminated session, then its close, milliseconds apart
 on a loaded server).
+
+`pause()` freezes the database as `kill -STOP` of its server (or of a proxy in front of it)
+would, without stopping anything shared: connections are still accepted and what is sent is
+read, but nothing reaches the other side, in either direction, until `resume()` (which delivers
+what was held, as a thawed server would read it).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class ThreadedTcpProxy:
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.port = 0
 
     def start(self) -> None:
@@ -39,8 +46,17 @@ class ThreadedTcpProxy:
             self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
+    def pause(self) -> None:
+        """Forward nothing more, and connect nothing new to the target, until `resume`."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
     def stop(self) -> None:
-        """Stop listening and cut every forwarded connection, as a database crash would."""
+        """Stop listening and cut every forwarded connection, as a database crash would (a
+        paused proxy resumes: its held threads then find their sockets closed)."""
+        self._flowing.set()
         with self._lock:
             listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, set()
@@ -60,6 +76,7 @@ class ThreadedTcpProxy:
             threading.Thread(target=self._connect, args=(listener, client), daemon=True).start()
 
     def _connect(self, listener: socket.socket, client: socket.socket) -> None:
+        self._flowing.wait()
         try:
             server = socket.create_connection(self._target, timeout=10)
             server.settimeout(None)
@@ -83,6 +100,7 @@ class ThreadedTcpProxy:
     def _pipe(self, source: socket.socket, sink: socket.socket, close_delay: float) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
             time.sleep(close_delay)  # the source closed: its sink learns of it only now
         except OSError:

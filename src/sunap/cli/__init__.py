@@ -77,11 +77,13 @@ def database_unusable(error: Exception) -> str | None:
     from sqlalchemy.exc import DBAPIError
 
     from sunap.adapters.crypto.fernet_box import KeyFileUnusable
+    from sunap.adapters.sql.answer_timeout import NoAnswer
     from sunap.adapters.sql.engine import is_unusable
     from sunap.adapters.sql.migrate import ForeignSchema
 
-    # A key file beside the SQLite file, where that cannot be either; a schema not Sunap's.
-    if isinstance(error, KeyFileUnusable | ForeignSchema):
+    # A key file beside the SQLite file, where that cannot be either; a schema not Sunap's; a
+    # database that accepts connections and does not answer.
+    if isinstance(error, KeyFileUnusable | ForeignSchema | NoAnswer):
         reason = str(error)
     elif isinstance(error, ConnectionError):  # the driver could not even connect
         reason = str(error).splitlines()[0]

@@ -21,8 +21,8 @@ processors; only the sending skips the machinery. What does not change:
   sends it alone (`write_alone`);
 - errors are SQLAlchemy's: the driver's error translated by the dialect, wrapped in a
   `DBAPIError` subclass (`IntegrityError`, `OperationalError`, …) with its parameters hidden,
-  and a lost connection invalidates the pool as SQLAlchemy would (`engine.is_outage` reads
-  them the same way). A connection the server had already ended when it was handed a statement
+  and a lost connection (or one whose answer did not come in time, answer_timeout.py)
+  invalidates the pool as SQLAlchemy would (`engine.is_outage` reads them the same way). A connection the server had already ended when it was handed a statement
   (refused before anything was sent) is replaced as a failed ping would have it, and the
   statement sent on the new one, unless a transaction ended with it (`_guarded`).
 
@@ -49,6 +49,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.util import greenlet_spawn
 
+from .answer_timeout import NoAnswer
 from .engine import READ_ONLY
 
 T = TypeVar("T")
@@ -336,6 +337,14 @@ class DirectConnection:
             driver_error = translated
         else:  # pragma: no cover - _handle_exception always raises
             driver_error = error
+        if isinstance(driver_error, TimeoutError):
+            # asyncpg's command_timeout: the server did not answer (answer_timeout.py). As for a
+            # lost connection: this one is thrown away, and every one as old is suspect (frozen
+            # with it, each would wait as long again).
+            self._unsure = True
+            self._in_transaction = False
+            self._engine.sync_engine.pool._invalidate(self._fairy, driver_error, _checkin=False)
+            return NoAnswer()
         if not isinstance(driver_error, dbapi.Error):
             self._unsure = True  # OSError and the like: the connection may be half-used
             return driver_error

@@ -7,6 +7,7 @@ an error's text ends up in a log.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sunap.adapters.drivers import AIOMYSQL, ASYNCPG, require
 
 from . import json_text
+from .answer_timeout import STATEMENT_TIMEOUT, connect_mariadb, give_up_on_silence
 
 # Seconds a SQLite writer waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
@@ -39,6 +41,8 @@ SQLITE_POOL_SIZE = 10
 SQLITE_POOL_OVERFLOW = 10
 # Seconds to wait for a database server to accept a connection: an unreachable server is then an
 # error a request can answer (503), not a request that hangs for the driver's default minute.
+# Once connected, each statement waits for its answer at most STATEMENT_TIMEOUT
+# (answer_timeout.py).
 CONNECT_TIMEOUT = 10
 # A pooled connection is pinged before use only when it sat idle at least this long. One used a
 # moment ago is almost surely alive, and a ping costs round trips on every check-out (three on
@@ -71,10 +75,18 @@ def async_url(url: str) -> URL:
     return parsed
 
 
-def create_engine(url: str, *, server_pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    server_pool_size: int = POOL_SIZE,
+    statement_timeout: float | None = STATEMENT_TIMEOUT,
+    **kwargs: Any,
+) -> AsyncEngine:
     """An async engine for SQLite, PostgreSQL or MariaDB, whichever the URL names.
     `server_pool_size`: the connections a PostgreSQL or MariaDB engine keeps, and the most it
-    opens (SUNAP_DATABASE_POOL_SIZE); SQLite's pool is its own."""
+    opens (SUNAP_DATABASE_POOL_SIZE); SQLite's pool is its own. `statement_timeout`: seconds a
+    PostgreSQL or MariaDB statement waits for its answer before it fails as an outage
+    (answer_timeout.py); None for no limit (migrations)."""
     parsed = async_url(url)
     backend = parsed.get_backend_name()
     kwargs.setdefault("hide_parameters", True)
@@ -88,8 +100,12 @@ def create_engine(url: str, *, server_pool_size: int = POOL_SIZE, **kwargs: Any)
         # READ COMMITTED: no gap locks, so the relay and idempotency claims don't deadlock.
         kwargs.setdefault("isolation_level", "READ COMMITTED")
         connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        if statement_timeout is not None:  # SQLAlchemy's aiomysql dialect connects with it
+            opener = functools.partial(connect_mariadb, answer_timeout=statement_timeout)
+            connect_args.setdefault("async_creator_fn", opener)
     else:
         connect_args.setdefault("timeout", CONNECT_TIMEOUT)
+        connect_args.setdefault("command_timeout", statement_timeout)
     kwargs.setdefault("pool_size", server_pool_size)
     kwargs.setdefault("max_overflow", 0)
     # The connection used last goes out first: the busy few stay warm (no ping, their prepared
@@ -98,6 +114,7 @@ def create_engine(url: str, *, server_pool_size: int = POOL_SIZE, **kwargs: Any)
     engine = create_async_engine(parsed, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine)
+    give_up_on_silence(engine)
     return engine
 
 
@@ -128,10 +145,11 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 def is_outage(error: BaseException) -> bool:
     """Whether `error` says the database cannot be reached or used just now (answer 503 and let
     the client retry), as opposed to a request or a bug that went wrong (500): a refused or lost
-    connection, a pool with no connection to spare, a server that will not open a session, a
-    lock or deadlock given up on, a full disk."""
+    connection, a pool with no connection to spare, a server that will not open a session or
+    answer a statement in time (answer_timeout.NoAnswer), a lock or deadlock given up on, a full
+    disk."""
     if isinstance(error, OSError | sa_exc.TimeoutError):
-        return True  # asyncpg lets a refused connection through as it is
+        return True  # asyncpg lets a refused connection (and its timeouts) through as they are
     if isinstance(error, RuntimeError) and str(error) == _AIOMYSQL_CLOSED_WHILE_CONNECTING:
         return True
     if not isinstance(error, sa_exc.DBAPIError):

@@ -67,7 +67,7 @@ async def downgrade_async(url: str, revision: str = "base") -> Migration:
 
 
 async def _run(url: str, direction: str, revision: str) -> Migration:
-    engine = create_engine(url)
+    engine = create_engine(url, statement_timeout=None)  # an index over a big table takes long
     try:
         async with engine.begin() as connection:
             return await connection.run_sync(_run_sync, direction, revision)
