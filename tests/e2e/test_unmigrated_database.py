@@ -17,7 +17,7 @@ from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.migrate import upgrade
 from sunap.adapters.sql.schema import expected_revisions
 from tests.e2e.flows import create_payment
-from tests.support.databases import create_database, drop_database
+from tests.support.databases import create_database, drop_database, set_revision
 from tests.support.service import (
     TEST_SECRETS_KEY,
     RunningService,
@@ -119,17 +119,3 @@ def create_foreign_revision(url: str, revision: str) -> None:
             await engine.dispose()
 
     asyncio.run(create())
-
-
-def set_revision(url: str, revision: str) -> None:
-    async def update() -> None:
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(
-                    text("UPDATE alembic_version SET version_num = :v"), {"v": revision}
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(update())

@@ -124,6 +124,23 @@ def migrate(url: str) -> None:
     _on_a_thread(lambda: upgrade(url))
 
 
+def set_revision(url: str, revision: str) -> None:
+    """Mark a migrated database as at `revision`, as a later release or another application
+    would have left it."""
+
+    async def update() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE alembic_version SET version_num = :v"), {"v": revision}
+                )
+        finally:
+            await engine.dispose()
+
+    _on_a_thread(lambda: asyncio.run(update()))
+
+
 @pytest.fixture(scope="session", params=selected_backends())
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -15,24 +15,11 @@ from sqlalchemy import text
 
 from sunap.adapters.sql.engine import create_engine
 from sunap.adapters.sql.schema import expected_revisions
+from tests.support.databases import set_revision
 from tests.support.service import SUNAP
 
 LATER = "0999"  # numbered as ours, past this release's head
 FOREIGN = "ae1027a6acf"  # another application's (Alembic's own style of revision id)
-
-
-def set_revision(url: str, revision: str) -> None:
-    async def update() -> None:
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(
-                    text("UPDATE alembic_version SET version_num = :v"), {"v": revision}
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(update())
 
 
 def revision_of(url: str) -> str:
