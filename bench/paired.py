@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/paired.py --against dad0b0c [--backend postgresql]
                                      [--calls get,confirm,confirm-1] [--rounds 3]
+                                     [--workers N] [--figure cpu|rate]
 
 On this shared 2-core machine one run's figures move by a fifth from run to run, more than most
 changes move them, so two `make bench` runs taken apart compare badly. Here the earlier commit is
@@ -9,6 +10,10 @@ checked out beside this one (a git worktree, removed at the end) and both are me
 earlier then this, `--rounds` times: the same `bench/load.py` runs (a standalone sandbox, `sunap
 serve` on a fresh database, wrk), each side's sandbox and service from its own sources. The table
 gives each round's CPU milliseconds per request of the serving process, and the medians.
+
+`--workers N` runs this code's side as `sunap serve --workers N` (the earlier side stays one
+process), and `--figure rate` tabulates requests per second instead of CPU: together they set
+several processes of this code beside one process of an earlier commit on the same cores.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ def side_run(args: argparse.Namespace) -> None:
         requests=args.requests,
         workers=0,
     )
+    serve_args = ["--workers", str(args.workers)] if args.workers else []
     with tempfile.TemporaryDirectory(prefix="sunap-paired-") as tmp:
         workdir = Path(tmp)
         port = load.free_port()
@@ -44,18 +50,28 @@ def side_run(args: argparse.Namespace) -> None:
         sandbox_cmd = [*load.SUNAP, "sandbox", "--port", str(port)]
         with load.started("sandbox", sandbox_cmd, dict(os.environ), url, workdir / "sb.log") as sb:
             rows = load.bench_backend(
-                args.backend, sb, run_args, workdir, calls=args.calls.split(",")
+                args.backend, sb, run_args, workdir, serve_args, calls=args.calls.split(",")
             )
+    serving = " ".join([f"serve {args.backend}", *serve_args])
     # "confirm, postgresql" -> "confirm"; the serving process's figure, not the sandbox's
-    figures = {row.what.rsplit(",", 1)[0]: row.run.cpu_ms[f"serve {args.backend}"] for row in rows}
+    figures = {
+        row.what.rsplit(",", 1)[0]: (
+            row.run.rate if args.figure == "rate" else row.run.cpu_ms[serving]
+        )
+        for row in rows
+    }
     print(json.dumps(figures))
 
 
 def measure(args: argparse.Namespace, pythonpath: str | None) -> dict[str, float]:
+    """The earlier commit's side when `pythonpath` names its sources, else this code's."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    workers = 0
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    command = [sys.executable, __file__, "--side-run", *forwarded(args)]
+    else:
+        workers = args.workers
+    command = [sys.executable, __file__, "--side-run", f"--workers={workers}", *forwarded(args)]
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=ROOT)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -68,6 +84,7 @@ def forwarded(args: argparse.Namespace) -> list[str]:
         f"--seconds={args.seconds}",
         f"--connections={args.connections}",
         f"--requests={args.requests}",
+        f"--figure={args.figure}",
     ]
 
 
@@ -80,6 +97,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=0, help="this code's serve --workers N")
+    parser.add_argument("--figure", choices=("cpu", "rate"), default="cpu")
     parser.add_argument("--side-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side_run:
@@ -113,8 +132,10 @@ def main() -> int:
 
 
 def table(args: argparse.Namespace, rounds: list[tuple[dict[str, float], dict[str, float]]]) -> str:
+    figure = "requests/s" if args.figure == "rate" else "CPU ms/req"
+    this = f"this code (--workers {args.workers})" if args.workers else "this code"
     lines = [
-        f"| call, {args.backend} | CPU ms/req at {args.against}, by round | this code, by round "
+        f"| call, {args.backend} | {figure} at {args.against}, by round | {this}, by round "
         "| medians |",
         "|---|---|---|---|",
     ]
