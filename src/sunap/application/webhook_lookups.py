@@ -6,7 +6,9 @@ webhook over and over. So, per PG account and payment key (or orderId), in this 
 - look-ups running at the same time share one call;
 - an answer the PG gave after a delivery arrived is that delivery's answer too: the PG sends a
   webhook after the change it reports, so the answer already shows it;
-- an answer younger than FRESH_FOR that shows the status a delivery claims is reused;
+- an answer younger than FRESH_FOR that shows the status and the last transaction a delivery
+  claims is reused (the status alone is not enough: a second partial cancel leaves it
+  PARTIAL_CANCELED, and an answer from before it would hide it);
 - otherwise the PG is asked again, but not within MIN_INTERVAL of the last answer: the delivery
   waits until then (a real change is never missed, only delayed).
 """
@@ -58,6 +60,7 @@ class PgLookups:
         *,
         by_order: bool,
         claimed_status: str | None,
+        claimed_transaction_key: str | None = None,
         received_at: datetime,
     ) -> Answer:
         """The PG's truth about one payment for a delivery received at `received_at`; raises
@@ -67,10 +70,9 @@ class PgLookups:
         if remembered is not None:
             asked_at, truth = remembered
             age = (self._now() - asked_at).total_seconds()
-            shows = truth.status.value if truth is not None else None
             if asked_at > received_at:
                 return Answer(truth, asked=False)
-            if age < FRESH_FOR and claimed_status is not None and shows == claimed_status:
+            if age < FRESH_FOR and _shows(truth, claimed_status, claimed_transaction_key):
                 return Answer(truth, asked=False)
             if age < MIN_INTERVAL:
                 raise AskLater(MIN_INTERVAL - age)
@@ -99,6 +101,14 @@ class PgLookups:
         self._answers.move_to_end(lookup)
         while len(self._answers) > MAX_REMEMBERED:
             self._answers.popitem(last=False)
+
+
+def _shows(truth: GatewayPayment | None, status: str | None, transaction_key: str | None) -> bool:
+    """Whether the PG's answer already shows what a delivery claims: its status and its last
+    transaction. A delivery that names no transaction cannot be told from a newer change."""
+    if truth is None or status is None or transaction_key is None:
+        return False
+    return truth.status.value == status and truth.last_transaction_key == transaction_key
 
 
 async def _ask(gateway: PaymentGateway, key: str, *, by_order: bool) -> GatewayPayment | None:

@@ -142,6 +142,7 @@ async def _apply(delivery: WebhookDelivery, deps: Deps, lookups: PgLookups) -> O
                 key,
                 by_order=by_order,
                 claimed_status=notice.reported_status,
+                claimed_transaction_key=notice.transaction_key,
                 received_at=delivery.received_at,
             )
         except AskLater as later:

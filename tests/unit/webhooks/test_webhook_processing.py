@@ -357,3 +357,43 @@ async def test_a_real_change_right_after_a_flood_is_delayed_never_missed(
     clock.advance(seconds=10)
     await process_due_webhooks(inbox, deps, coalesced)
     assert store.payment(payment.id).status is S.CANCELED
+
+
+async def test_a_second_partial_cancel_within_a_minute_is_applied_not_hidden_by_the_first(
+    inbox: InMemoryWebhookInbox,
+    deps: Deps,
+    toss: FakeGateway,
+    store: InMemoryStore,
+    clock: FakeClock,
+) -> None:
+    # Two refunds in Toss's console seconds apart: both webhooks claim PARTIAL_CANCELED, and
+    # the look-up made for the first must not settle the second.
+    payment = await confirmed(deps, toss)
+    assert payment.payment_key is not None
+    coalesced = PgLookups(clock.now)
+
+    async def console_cancel(amount: int, key: str) -> None:
+        assert payment.payment_key is not None
+        refunded = await toss.cancel(
+            payment_key=payment.payment_key, reason="console", amount=amount, idempotency_key=key
+        )
+        notice = status_changed(
+            payment.payment_key,
+            refunded.status.value,
+            lastTransactionKey=refunded.last_transaction_key,
+        )
+        await receive_toss_webhook(notice, {}, inbox, deps, ACCOUNT)
+        clock.advance(seconds=1)
+        await process_due_webhooks(inbox, deps, coalesced)
+
+    await console_cancel(2000, "c1")
+    assert store.payment(payment.id).balance_amount == 13000
+    clock.advance(seconds=4)
+    await console_cancel(3000, "c2")
+    clock.advance(seconds=10)  # the second waits out the look-ups' pace, then asks again
+    await process_due_webhooks(inbox, deps, coalesced)
+
+    after = store.payment(payment.id)
+    assert after.status is S.PARTIAL_CANCELED and after.balance_amount == 10000
+    assert [c.amount for c in after.cancels] == [2000, 3000]
+    assert {d.status for d in inbox.rows.values()} == {D.APPLIED}
