@@ -24,6 +24,12 @@ def api_key(service: RunningService) -> str:
     return service.create_key("client-shop", *SCOPES)
 
 
+@pytest.fixture(scope="module")
+def billing_api_key(service: RunningService) -> str:
+    """Billing, and reading payments: a one-off charge whose outcome was unknown is followed there."""
+    return service.create_key("client-shop", "billing", "payments:read")
+
+
 @pytest.fixture()
 def sandbox(service: RunningService) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=service.sandbox_url, timeout=60) as client:
@@ -42,3 +48,15 @@ def pay(sandbox: httpx.Client) -> Callable[..., str]:
         return str(answer.json()["paymentKey"])
 
     return pay_in_window
+
+
+@pytest.fixture()
+def register_card(sandbox: httpx.Client) -> Callable[[str], str]:
+    """What Toss's card registration (`requestBillingAuth`) hands back: the authKey."""
+
+    def registered(customer_key: str) -> str:
+        answer = sandbox.post("/sandbox/billing/auth", json={"customerKey": customer_key})
+        assert answer.status_code in (200, 201), answer.text
+        return str(answer.json()["authKey"])
+
+    return registered

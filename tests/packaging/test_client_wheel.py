@@ -24,7 +24,12 @@ def test_the_client_builds_as_a_typed_wheel_that_needs_only_httpx(tmp_path: Path
         names = set(archive.namelist())
         [metadata_name] = [n for n in names if n.endswith(".dist-info/METADATA")]
         metadata = Parser().parsestr(archive.read(metadata_name).decode())
-    assert {"sunap_client/__init__.py", "sunap_client/client.py", "sunap_client/py.typed"} <= names
+    assert {
+        "sunap_client/__init__.py",
+        "sunap_client/client.py",
+        "sunap_client/billing.py",
+        "sunap_client/py.typed",
+    } <= names
     assert not any(name.startswith(("sunap/", "tests/")) for name in names)
     assert metadata["Name"] == "sunap-client"
     assert [r.split(">")[0].split("<")[0].strip() for r in metadata.get_all("Requires-Dist")] == [

@@ -153,6 +153,151 @@ def payment_transactions(payment_id: str) -> Call:
     return Call("GET", _path("payments", payment_id, "transactions"))
 
 
+# -- billing keys and subscriptions (docs/billing.md) -----------------------------------------
+
+
+def issue_billing_key(*, auth_key: str, customer_key: str, idempotency_key: str | None) -> Call:
+    body = {"authKey": auth_key, "customerKey": customer_key}
+    return Call("POST", _path("billing-keys"), json=body, idempotency_key=_key(idempotency_key))
+
+
+def get_billing_key(billing_key_id: str) -> Call:
+    return Call("GET", _path("billing-keys", billing_key_id))
+
+
+def list_billing_keys(
+    *, customer_key: str | None, status: str | None, limit: int | None, cursor: str | None
+) -> Call:
+    params = _without_none(customerKey=customer_key, status=status, limit=limit, cursor=cursor)
+    return Call("GET", _path("billing-keys"), params=params)
+
+
+def delete_billing_key(billing_key_id: str) -> Call:
+    # Safe to send again: Sunap asks for the same DELETE when Toss's answer was lost.
+    return Call("DELETE", _path("billing-keys", billing_key_id))
+
+
+def charge_billing_key(
+    billing_key_id: str,
+    *,
+    order_name: str,
+    amount: int,
+    order_id: str | None,
+    tax_free_amount: int | None,
+    metadata: Mapping[str, Any] | None,
+    idempotency_key: str | None,
+) -> Call:
+    body = _without_none(
+        orderName=order_name,
+        amount=amount,
+        orderId=order_id,
+        taxFreeAmount=tax_free_amount,
+        metadata=dict(metadata) if metadata is not None else None,
+    )
+    return Call(
+        "POST",
+        _path("billing-keys", billing_key_id, "charges"),
+        json=body,
+        idempotency_key=_key(idempotency_key),
+    )
+
+
+def create_subscription(
+    *,
+    customer_key: str,
+    billing_key_id: str,
+    plan: str,
+    order_name: str,
+    amount: int,
+    interval: str,
+    interval_count: int | None,
+    trial_days: int | None,
+    metadata: Mapping[str, Any] | None,
+    idempotency_key: str | None,
+) -> Call:
+    body = _without_none(
+        customerKey=customer_key,
+        billingKeyId=billing_key_id,
+        plan=plan,
+        orderName=order_name,
+        amount=amount,
+        interval=interval,
+        intervalCount=interval_count,
+        trialDays=trial_days,
+        metadata=dict(metadata) if metadata is not None else None,
+    )
+    return Call("POST", _path("subscriptions"), json=body, idempotency_key=_key(idempotency_key))
+
+
+def get_subscription(subscription_id: str) -> Call:
+    return Call("GET", _path("subscriptions", subscription_id))
+
+
+def list_subscriptions(
+    *, customer_key: str | None, status: str | None, limit: int | None, cursor: str | None
+) -> Call:
+    params = _without_none(customerKey=customer_key, status=status, limit=limit, cursor=cursor)
+    return Call("GET", _path("subscriptions"), params=params)
+
+
+def subscription_payments(subscription_id: str, *, limit: int | None, cursor: str | None) -> Call:
+    params = _without_none(limit=limit, cursor=cursor)
+    return Call("GET", _path("subscriptions", subscription_id, "payments"), params=params)
+
+
+def change_subscription(
+    subscription_id: str,
+    *,
+    plan: str | None,
+    amount: int | None,
+    order_name: str | None,
+    billing_key_id: str | None,
+    metadata: Mapping[str, Any] | None,
+) -> Call:
+    # Setting fields is the same change however often it is sent, so it is retried without a
+    # key (Sunap takes none on PATCH).
+    body = _without_none(
+        plan=plan,
+        amount=amount,
+        orderName=order_name,
+        billingKeyId=billing_key_id,
+        metadata=dict(metadata) if metadata is not None else None,
+    )
+    return Call("PATCH", _path("subscriptions", subscription_id), json=body)
+
+
+def cancel_subscription(
+    subscription_id: str,
+    *,
+    cancel_reason: str | None,
+    at_period_end: bool,
+    idempotency_key: str | None,
+) -> Call:
+    body = _without_none(cancelReason=cancel_reason, atPeriodEnd=at_period_end)
+    return Call(
+        "POST",
+        _path("subscriptions", subscription_id, "cancel"),
+        json=body,
+        idempotency_key=_key(idempotency_key),
+    )
+
+
+def pause_subscription(subscription_id: str, *, idempotency_key: str | None) -> Call:
+    return Call(
+        "POST",
+        _path("subscriptions", subscription_id, "pause"),
+        idempotency_key=_key(idempotency_key),
+    )
+
+
+def resume_subscription(subscription_id: str, *, idempotency_key: str | None) -> Call:
+    return Call(
+        "POST",
+        _path("subscriptions", subscription_id, "resume"),
+        idempotency_key=_key(idempotency_key),
+    )
+
+
 def retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "")
     try:
@@ -169,11 +314,15 @@ def outcome(response: httpx.Response) -> Any:
         body = None
     if response.is_success:
         return body
-    raise error_from_answer(response.status_code, body, retry_after(response))
+    error = error_from_answer(response.status_code, body, retry_after(response))
+    error.replayed = response.headers.get("Idempotent-Replayed") == "true"
+    raise error
 
 
 def may_retry(error: SunapError) -> bool:
-    if error.code in FINAL_CODES:
+    # A replayed answer is the one Sunap keeps for the key (a charge's unknown outcome is kept so
+    # that no retry charges again): sending it again only gets it again.
+    if error.code in FINAL_CODES or error.replayed:
         return False
     return error.status is None or error.status in RETRY_STATUSES or error.code in RETRY_CODES
 

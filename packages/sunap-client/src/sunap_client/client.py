@@ -1,8 +1,9 @@
 """`SunapClient` and `AsyncSunapClient`: the same calls, one blocking and one for asyncio.
 
 Every POST carries an Idempotency-Key (the caller's, or a fresh one) that stays the same across
-this client's own retries, so a retried confirm or cancel runs at most once at Sunap. GETs and
-keyed POSTs are retried on 429 (after its Retry-After), 5xx, and answers that never came.
+this client's own retries, so a retried confirm, cancel or charge runs at most once at Sunap.
+GETs, keyed POSTs, and the PATCH and DELETE of billing (the same change however often sent) are
+retried on 429 (after its Retry-After), 5xx, and answers that never came.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from . import calls
+from .billing import AsyncBillingKeys, AsyncSubscriptions, BillingKeys, Subscriptions
 from .calls import Call, RetryPolicy
 from .errors import RateLimited, SunapError
 from .models import Payment, PaymentPage, PaymentStatus, RefundAccount, Transaction
@@ -51,6 +53,8 @@ class SunapClient:
         )
         self._retry = retry or RetryPolicy()
         self.payments = Payments(self)
+        self.billing_keys = BillingKeys(self)
+        self.subscriptions = Subscriptions(self)
 
     def __enter__(self) -> SunapClient:
         return self
@@ -99,6 +103,8 @@ class AsyncSunapClient:
         )
         self._retry = retry or RetryPolicy()
         self.payments = AsyncPayments(self)
+        self.billing_keys = AsyncBillingKeys(self)
+        self.subscriptions = AsyncSubscriptions(self)
 
     async def __aenter__(self) -> AsyncSunapClient:
         return self

@@ -5,11 +5,19 @@ by the base."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from .models import Payment, Subscription
+
+Resource = TypeVar("Resource")
 
 
 class SunapError(Exception):
-    """An answer that is not a success. `status` is None when no answer came at all."""
+    """An answer that is not a success. `status` is None when no answer came at all.
+
+    `replayed`: Sunap answered with what it keeps for this Idempotency-Key (`Idempotent-Replayed:
+    true`), so the same call with the same key gets this answer again."""
 
     def __init__(
         self, code: str, message: str, status: int | None, body: dict[str, Any] | None = None
@@ -19,6 +27,31 @@ class SunapError(Exception):
         self.message = message
         self.status = status
         self.body: dict[str, Any] = body or {}
+        self.replayed = False
+
+    @property
+    def payment(self) -> Payment | None:
+        """The payment the answer carries, as it stood then: the refused one (402), or the charge
+        whose outcome is unknown (502/504, `IN_PROGRESS`: read it again with its id)."""
+        return self._resource("payment", Payment.from_json)
+
+    @property
+    def subscription(self) -> Subscription | None:
+        """The subscription a create answered with: `CANCELED` with `cancel_reason`
+        `FIRST_CHARGE_FAILED` when its first charge was refused (402), `INCOMPLETE` while that
+        charge's outcome is unknown (502/504)."""
+        return self._resource("subscription", Subscription.from_json)
+
+    def _resource(
+        self, name: str, parse: Callable[[Mapping[str, Any]], Resource]
+    ) -> Resource | None:
+        data = self.body.get(name)
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            return parse(data)
+        except (KeyError, TypeError, ValueError):
+            return None  # not the resource's shape: `body` still has it as it came
 
 
 class InvalidRequest(SunapError):

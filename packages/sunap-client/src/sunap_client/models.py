@@ -22,6 +22,11 @@ PaymentStatus = Literal[
 PaymentMethod = Literal[
     "CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE_PHONE", "EASY_PAY", "GIFT_CERTIFICATE"
 ]
+BillingKeyStatus = Literal["ACTIVE", "DELETED"]
+SubscriptionStatus = Literal[
+    "INCOMPLETE", "TRIALING", "ACTIVE", "PAST_DUE", "PAUSED", "CANCELED", "UNPAID"
+]
+Interval = Literal["day", "week", "month", "year"]
 
 
 def _time(value: Any) -> datetime | None:
@@ -127,6 +132,8 @@ class Payment:
     failure: Failure | None
     receipt_url: str | None
     checkout: Checkout | None
+    billing_key_id: str | None  # set on a billing key's charge
+    subscription_id: str | None  # set on a subscription's charge
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -171,6 +178,8 @@ class Payment:
                 if isinstance(checkout, Mapping) and checkout.get("url")
                 else None
             ),
+            billing_key_id=data.get("billingKeyId"),
+            subscription_id=data.get("subscriptionId"),
             raw=data,
         )
 
@@ -229,3 +238,138 @@ class RefundAccount:
             "accountNumber": self.account_number,
             "holderName": self.holder_name,
         }
+
+
+@dataclass(frozen=True)
+class BillingCard:
+    """The card behind a billing key, as Toss describes it: the number masked."""
+
+    company: str | None
+    number: str | None
+    card_type: str | None
+    owner_type: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BillingCard:
+        return cls(
+            company=data.get("company"),
+            number=data.get("number"),
+            card_type=data.get("cardType"),
+            owner_type=data.get("ownerType"),
+        )
+
+
+@dataclass(frozen=True)
+class BillingKey:
+    """A customer's registered card, by Sunap's id (`bk_…`). Toss's own billing key, the credential
+    that charges the card, stays sealed inside Sunap: it is in no answer, so not here either."""
+
+    id: str
+    customer_key: str
+    method: str
+    status: BillingKeyStatus
+    card: BillingCard | None
+    created_at: datetime | None
+    deleted_at: datetime | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BillingKey:
+        card = data.get("card")
+        return cls(
+            id=str(data["id"]),
+            customer_key=str(data["customerKey"]),
+            method=str(data.get("method") or "CARD"),
+            status=data["status"],
+            card=BillingCard.from_json(card) if isinstance(card, Mapping) else None,
+            created_at=_time(data.get("createdAt")),
+            deleted_at=_time(data.get("deletedAt")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class BillingKeyPage:
+    """One page of billing keys, newest first; `next_cursor` is None on the last page."""
+
+    items: tuple[BillingKey, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BillingKeyPage:
+        return cls(
+            items=tuple(BillingKey.from_json(k) for k in data.get("items") or ()),
+            next_cursor=data.get("nextCursor"),
+        )
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A plan charged to a billing key every `interval_count` `interval`s (docs/billing.md)."""
+
+    id: str
+    customer_key: str
+    billing_key_id: str
+    plan: str
+    order_name: str
+    amount: int
+    currency: str
+    interval: Interval
+    interval_count: int
+    status: SubscriptionStatus
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    next_charge_at: datetime | None  # None while paused or ended
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    cancel_reason: str | None
+    failed_attempts: int
+    latest_payment_id: str | None
+    metadata: Mapping[str, Any] | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Subscription:
+        return cls(
+            id=str(data["id"]),
+            customer_key=str(data["customerKey"]),
+            billing_key_id=str(data["billingKeyId"]),
+            plan=str(data.get("plan") or ""),
+            order_name=str(data.get("orderName") or ""),
+            amount=int(data["amount"]),
+            currency=str(data.get("currency") or "KRW"),
+            interval=data["interval"],
+            interval_count=int(data.get("intervalCount") or 1),
+            status=data["status"],
+            current_period_start=_time(data.get("currentPeriodStart")),
+            current_period_end=_time(data.get("currentPeriodEnd")),
+            next_charge_at=_time(data.get("nextChargeAt")),
+            trial_end=_time(data.get("trialEnd")),
+            cancel_at_period_end=bool(data.get("cancelAtPeriodEnd")),
+            canceled_at=_time(data.get("canceledAt")),
+            cancel_reason=data.get("cancelReason"),
+            failed_attempts=int(data.get("failedAttempts") or 0),
+            latest_payment_id=data.get("latestPaymentId"),
+            metadata=data.get("metadata"),
+            created_at=_time(data.get("createdAt")),
+            updated_at=_time(data.get("updatedAt")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class SubscriptionPage:
+    """One page of subscriptions, newest first; `next_cursor` is None on the last page."""
+
+    items: tuple[Subscription, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SubscriptionPage:
+        return cls(
+            items=tuple(Subscription.from_json(s) for s in data.get("items") or ()),
+            next_cursor=data.get("nextCursor"),
+        )
