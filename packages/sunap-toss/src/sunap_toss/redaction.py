@@ -32,6 +32,7 @@ _SECRET_FIELDS = frozenset(
 )
 # Masked inside a refund account: whose money goes where.
 _REFUND_ACCOUNT_FIELDS = frozenset({"accountNumber", "holderName"})
+_SECRET_IN_REFUND_ACCOUNT = _SECRET_FIELDS | _REFUND_ACCOUNT_FIELDS
 
 # 13–19 digits, optionally grouped by spaces or dashes, not part of a longer token.
 _CARD_NUMBER = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
@@ -56,15 +57,7 @@ def redact_text(text: str) -> str:
 def redact(value: Any, *, _field: str | None = None) -> Any:
     """A deep copy of `value` that is safe to store and log."""
     if isinstance(value, dict):
-        in_refund_account = _field == "refundReceiveAccount"
-        return {
-            key: (
-                MASK
-                if _is_secret(key, in_refund_account) and value[key] is not None
-                else redact(value[key], _field=key)
-            )
-            for key in value
-        }
+        return _redact_object(value, in_refund_account=_field == "refundReceiveAccount")
     if isinstance(value, list | tuple):
         return [redact(item, _field=_field) for item in value]
     if isinstance(value, str):
@@ -74,5 +67,20 @@ def redact(value: Any, *, _field: str | None = None) -> Any:
     return value
 
 
-def _is_secret(key: str, in_refund_account: bool) -> bool:
-    return key in _SECRET_FIELDS or (in_refund_account and key in _REFUND_ACCOUNT_FIELDS)
+def _redact_object(value: dict[Any, Any], *, in_refund_account: bool) -> dict[Any, Any]:
+    # Every Toss answer kept for the audit trail comes through here: a field's common kinds
+    # (null, a string, a whole number, true/false) are handled in the loop, not by a call each.
+    kept: dict[Any, Any] = {}
+    secret = _SECRET_IN_REFUND_ACCOUNT if in_refund_account else _SECRET_FIELDS
+    for key, item in value.items():
+        if item is None:
+            kept[key] = None
+        elif key in secret:
+            kept[key] = MASK
+        elif type(item) is str:
+            kept[key] = redact_text(item)
+        elif type(item) is int or type(item) is bool:
+            kept[key] = item
+        else:
+            kept[key] = redact(item, _field=key)
+    return kept
