@@ -70,3 +70,27 @@ def test_a_sync_call_attempts_no_import(
             with pytest.raises(TossNotFound):
                 toss.get_payment_by_order_id("order-nobody-used")
     assert imports.names == []
+
+
+async def test_a_path_called_again_is_not_parsed_again(
+    sandbox: StandaloneSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parsing a URL given as text was a third of building each request (a confirm's path never
+    # changes); the transport keeps the parsed URL.
+    import httpx._urls
+
+    parsed: list[str] = []
+    urlparse = httpx._urls.urlparse
+
+    def recorded(url: str = "", **kwargs: object) -> object:
+        parsed.append(url)
+        return urlparse(url, **kwargs)  # type: ignore[arg-type]
+
+    async with AsyncTossClient(secret_key=SANDBOX_SECRET_KEY, base_url=sandbox.url) as toss:
+        with pytest.raises(TossNotFound):
+            await toss.get_payment_by_order_id("order-nobody-used")
+        monkeypatch.setattr(httpx._urls, "urlparse", recorded)
+        for _ in range(5):
+            with pytest.raises(TossNotFound):
+                await toss.get_payment_by_order_id("order-nobody-used")
+    assert parsed == []
