@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fastapi import Request
 
@@ -26,10 +26,17 @@ async def authenticate(request: Request, scope: str) -> Principal:
     return principal
 
 
-def requires(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A route dependency: FastAPI runs it before validating the body, so 401/403 come first."""
+@dataclass(frozen=True)
+class Requires:
+    """A route dependency: the caller's API key, which must carry `scope`. A `StrictRoute` checks
+    it itself, before FastAPI solves the route's other parameters (so 401/403 come before any
+    complaint about the body); any other route has FastAPI run it, first as well."""
 
-    async def dependency(request: Request) -> Principal:
-        return await authenticate(request, scope)
+    scope: str
 
-    return dependency
+    async def __call__(self, request: Request) -> Principal:
+        return await authenticate(request, self.scope)
+
+
+def requires(scope: str) -> Requires:
+    return Requires(scope)
