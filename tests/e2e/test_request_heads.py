@@ -111,6 +111,24 @@ def test_an_endless_trailer_of_a_chunked_body_is_refused_431_without_being_held(
     """A trailer is a header that comes after a chunked body: buffered until it ends, like any
     header, and not counted by the app's body limit."""
     before = _peak_resident_kib(service)
+    raw = _exchange(  # a webhook's body is read with no key to check first
+        service,
+        b"POST /v1/webhooks/toss HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer: ",
+        *[b"a" * MIB] * 64,
+        b"\r\n\r\n",
+    )
+    status, _, body = _answer(raw)
+    assert (status, body["code"]) == (431, "HEADERS_TOO_LARGE")
+    assert _peak_resident_kib(service) - before < 16 * 1024
+
+
+def test_an_answer_given_before_the_body_is_read_stands_alone_when_the_trailer_never_ends(
+    service: RunningService,
+) -> None:
+    """With no key, the API answers 401 before reading the body; the endless trailer that
+    follows ends the connection without a second answer to the same request."""
+    before = _peak_resident_kib(service)
     raw = _exchange(
         service,
         b"POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -119,7 +137,8 @@ def test_an_endless_trailer_of_a_chunked_body_is_refused_431_without_being_held(
         b"\r\n\r\n",
     )
     status, _, body = _answer(raw)
-    assert (status, body["code"]) == (431, "HEADERS_TOO_LARGE")
+    assert (status, body["code"]) == (401, "UNAUTHORIZED")
+    assert raw.count(b"HTTP/1.1 ") == 1
     assert _peak_resident_kib(service) - before < 16 * 1024
 
 

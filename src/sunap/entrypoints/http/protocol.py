@@ -9,7 +9,8 @@ cannot do because it never sees the request.
 - A request that is not HTTP gets the API's `{code, message}` body and an `X-Request-Id`, as any
   other answer does, instead of uvicorn's plain-text 400.
 - A refusal never cuts into another answer: one for a pipelined request waits until the answers
-  before it are sent; one for a request whose app already answers ends the connection instead.
+  before it are sent; one for a request whose app already answers, or answered before reading
+  its body, ends the connection instead.
 """
 
 from __future__ import annotations
@@ -145,7 +146,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             log.warning("refused a request whose head, framing or trailers are too large")
         self._refused = True
         cycle = self.cycle
-        if cycle is None or cycle.response_complete:
+        if cycle is not None and cycle.response_complete and self._in_body:
+            # Answered before its body was read (a 401 needs no body): that answer stands
+            # alone, and the connection ends without a second one.
+            self._linger()
+        elif cycle is None or cycle.response_complete:
             self._send(refusal)
         elif self._in_head:
             # A pipelined request, after one still being answered: its refusal follows that
@@ -172,8 +177,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         head.append(b"content-type: application/json\r\n")
         head.append(b"content-length: %d\r\n" % len(body))
         head.append(b"connection: close\r\n\r\n")
+        self.transport.write(b"".join(head) + body)
+        self._linger()
+
+    def _linger(self) -> None:
         transport = self.transport
-        transport.write(b"".join(head) + body)
         # Closing at once, with the client's bytes still arriving, would make the kernel reset
         # the connection, and a reset can destroy the answer before the client reads it. So,
         # as web servers do, our side ends, what still comes is read and dropped, and the
