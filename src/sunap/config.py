@@ -203,6 +203,11 @@ class Settings(BaseSettings):
                 "TOSS_API_BASE_URL must be an http(s) URL with a host and no query, "
                 "such as https://api.tosspayments.com"
             )
+        if not self.topic_prefix.strip(" ."):  # else topics with no prefix at all, or none on NATS
+            raise ConfigurationError(
+                "SUNAP_TOPIC_PREFIX is set but empty: give a prefix such as shop., or unset it "
+                "for the default commerce."
+            )
         broker = (self.broker_url or "").strip()  # blank, as unset: events go to the log
         if broker and (problem := _broker_url_problem(broker)) is not None:
             raise ConfigurationError(f"SUNAP_BROKER_URL must be {_BROKER_URLS} ({problem}).")

@@ -115,3 +115,12 @@ def test_an_empty_metrics_token_is_refused_at_start(tmp_path: Path) -> None:
     assert_refused_before_anything(tmp_path, result)
     [line] = result.stderr.splitlines()
     assert "SUNAP_METRICS_TOKEN" in line
+
+
+def test_an_empty_topic_prefix_is_refused_at_start(tmp_path: Path) -> None:
+    """Else events went to topics with no prefix at all, and a NATS broker refused it only after
+    the banner, naming the broker URL."""
+    result = start(tmp_path, "serve", SUNAP_TOPIC_PREFIX="")
+    assert_refused_before_anything(tmp_path, result)
+    [line] = result.stderr.splitlines()
+    assert "SUNAP_TOPIC_PREFIX" in line

@@ -57,6 +57,9 @@ def refusal(**env: str) -> str:
         ("SUNAP_BROKER_URL", "kafka://never-shown:x9092"),
         ("TOSS_SECRET_KEY", "garbage-never-shown"),
         ("TOSS_SECRET_KEY", "test_sk_with a-space-never-shown"),
+        ("SUNAP_TOPIC_PREFIX", ""),
+        ("SUNAP_TOPIC_PREFIX", "  "),
+        ("SUNAP_TOPIC_PREFIX", "."),
     ],
 )
 def test_a_refused_setting_is_named_and_its_value_never_shown(setting: str, value: str) -> None:
