@@ -192,7 +192,11 @@ def test_duplicate_and_reordered_deliveries_converge_on_what_toss_says(
     assert all(a.json()["duplicate"] for a in answers)
     # A DONE the service never saw, arriving after the cancel, is fetched and changes nothing.
     stale = status_changed(payment, "DONE", lastTransactionKey="stale-approval")
-    assert post_webhook(service, stale).json()["duplicate"] is False
+    first = post_webhook(service, stale).json()
+    assert first["duplicate"] is False
+    # Sent again, it is acknowledged as the delivery kept the first time.
+    again = post_webhook(service, stale).json()
+    assert again == {"received": True, "duplicate": True, "deliveryId": first["deliveryId"]}
     assert wait_for(lambda: webhook_entries(api, payment, "unchanged")), trail(api, payment)
 
     final = current(api, payment)
@@ -200,4 +204,4 @@ def test_duplicate_and_reordered_deliveries_converge_on_what_toss_says(
     assert len(final["cancels"]) == 1
     assert len(webhook_entries(api, payment, "applied")) == 1  # only the cancel changed it
     # Each repeated delivery is in the trail once, however often it came again.
-    assert len(webhook_entries(api, payment, "duplicate")) == 2
+    assert len(webhook_entries(api, payment, "duplicate")) == 3

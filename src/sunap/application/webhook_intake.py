@@ -45,7 +45,7 @@ class WebhookRejected(Exception):
 
 @dataclass(frozen=True)
 class WebhookReceipt:
-    delivery_id: str | None  # None for a duplicate: the delivery stored first is the one kept
+    delivery_id: str  # for a duplicate, the delivery stored first: the one kept and acted on
     duplicate: bool
     event_type: str = ""
     ignored: bool = False  # an event type we record but do not act on: settled as it came in
@@ -102,15 +102,15 @@ async def receive_toss_webhook(
         rejected.event_type = notice.event_type
         raise
     stored = _stored(notice, headers, len(body), account.id, deps)
-    repeats = await inbox.record(stored)
-    if repeats == 0:
+    recorded = await inbox.record(stored)
+    if recorded.repeats == 0:
         ignored = stored.status is DeliveryStatus.IGNORED
         return WebhookReceipt(
             stored.id, duplicate=False, event_type=notice.event_type, ignored=ignored
         )
-    if repeats == 1:  # a repeated identical delivery is audited once, however often it comes
-        await _audit_duplicate(notice, stored.dedup_key, account.id, deps)
-    return WebhookReceipt(None, duplicate=True, event_type=notice.event_type)
+    if recorded.repeats == 1:  # a repeated identical delivery is audited once, however often
+        await _audit_duplicate(notice, stored.dedup_key, recorded.delivery_id, account.id, deps)
+    return WebhookReceipt(recorded.delivery_id, duplicate=True, event_type=notice.event_type)
 
 
 def _where_the_secret_goes(pg_account_id: str) -> str:
@@ -182,7 +182,9 @@ async def _check_deposit_secret(notice: WebhookNotice, pg_account_id: str, deps:
     raise mismatch
 
 
-async def _audit_duplicate(notice: WebhookNotice, key: str, pg_account_id: str, deps: Deps) -> None:
+async def _audit_duplicate(
+    notice: WebhookNotice, key: str, first_id: str, pg_account_id: str, deps: Deps
+) -> None:
     """A delivery seen before changes nothing, but the payment's trail shows it arrived."""
     async with deps.uow() as uow:
         if notice.payment_key is not None:
@@ -206,7 +208,11 @@ async def _audit_duplicate(notice: WebhookNotice, key: str, pg_account_id: str, 
                 payment,
                 webhook_type(notice.event_type),
                 AuditStatus.DUPLICATE,
-                request={"dedupKey": key, "reportedStatus": notice.reported_status},
+                request={
+                    "deliveryId": first_id,  # the delivery it repeats
+                    "dedupKey": key,
+                    "reportedStatus": notice.reported_status,
+                },
             )
         if payments:
             await uow.commit()

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.sql.webhook_inbox import SqlWebhookInbox
-from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
+from sunap.application.ports.webhook_inbox import DeliveryStatus, Recorded, WebhookDelivery
 from tests.integration.sql.payments_factory import T0, later
 from tests.support.databases import unique
 
@@ -31,9 +31,11 @@ async def test_a_delivery_is_stored_once_per_dedup_key_with_its_body(
 ) -> None:
     inbox = SqlWebhookInbox(fresh_engine)
     first = delivery(3)
-    assert await inbox.record(first) == 0
-    assert await inbox.record(delivery(4, dedup_key=first.dedup_key)) == 1
-    assert await inbox.record(delivery(5, dedup_key=first.dedup_key.upper())) == 0
+    assert await inbox.record(first) == Recorded(first.id, 0)
+    # A repeat names the delivery kept, the one stored first.
+    assert await inbox.record(delivery(4, dedup_key=first.dedup_key)) == Recorded(first.id, 1)
+    other = delivery(5, dedup_key=first.dedup_key.upper())
+    assert await inbox.record(other) == Recorded(other.id, 0)
 
     stored = await inbox.get(first.id)
     assert stored == first
@@ -125,9 +127,9 @@ async def test_recent_deliveries_come_newest_first(fresh_engine: AsyncEngine) ->
 async def test_a_repeated_delivery_is_counted_not_stored(fresh_engine: AsyncEngine) -> None:
     inbox = SqlWebhookInbox(fresh_engine)
     first = delivery(1)
-    assert await inbox.record(first) == 0
+    assert await inbox.record(first) == Recorded(first.id, 0)
     repeats = [await inbox.record(delivery(2, dedup_key=first.dedup_key)) for _ in range(3)]
-    assert repeats == [1, 2, 3]
+    assert repeats == [Recorded(first.id, n) for n in (1, 2, 3)]
     assert [d.id for d in await inbox.recent(10)] == [first.id]
 
 
@@ -138,7 +140,7 @@ async def test_deliveries_older_than_the_cutoff_are_pruned_in_batches(
     old = [delivery(n) for n in range(5)]
     new = [delivery(n) for n in range(100, 103)]
     for d in old + new:
-        assert await inbox.record(d) == 0
+        assert (await inbox.record(d)).repeats == 0
     assert await inbox.prune(later(50), limit=3) == 3
     assert await inbox.prune(later(50), limit=3) == 2
     assert await inbox.prune(later(50), limit=3) == 0
@@ -146,4 +148,4 @@ async def test_deliveries_older_than_the_cutoff_are_pruned_in_batches(
     assert kept == {d.id for d in new}
     # A pruned delivery's key is free again: if it ever came back it would be applied anew
     # (harmless: the processor asks the PG, and payments only move forward).
-    assert await inbox.record(delivery(200, dedup_key=old[0].dedup_key)) == 0
+    assert (await inbox.record(delivery(200, dedup_key=old[0].dedup_key))).repeats == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
+from sunap.application.ports.webhook_inbox import DeliveryStatus, Recorded, WebhookDelivery
 
 
 class InMemoryWebhookInbox:
@@ -16,12 +16,13 @@ class InMemoryWebhookInbox:
         self.leases: dict[str, datetime] = {}
         self.repeats: dict[str, int] = {}
 
-    async def record(self, delivery: WebhookDelivery) -> int:
-        if any(d.dedup_key == delivery.dedup_key for d in self.rows.values()):
-            self.repeats[delivery.dedup_key] = self.repeats.get(delivery.dedup_key, 0) + 1
-            return self.repeats[delivery.dedup_key]
+    async def record(self, delivery: WebhookDelivery) -> Recorded:
+        for first in self.rows.values():
+            if first.dedup_key == delivery.dedup_key:
+                self.repeats[delivery.dedup_key] = self.repeats.get(delivery.dedup_key, 0) + 1
+                return Recorded(first.id, self.repeats[delivery.dedup_key])
         self.rows[delivery.id] = delivery
-        return 0
+        return Recorded(delivery.id, 0)
 
     async def prune(self, received_before: datetime, limit: int) -> int:
         old = [i for i, d in self.rows.items() if d.received_at < received_before][:limit]

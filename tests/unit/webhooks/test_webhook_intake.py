@@ -156,6 +156,20 @@ async def test_the_same_status_change_delivered_twice_is_stored_once_and_audited
     assert [a.type for a in duplicates] == ["webhook.PAYMENT_STATUS_CHANGED"]
 
 
+async def test_a_repeat_is_answered_and_audited_with_the_id_of_the_delivery_kept(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    body = status_changed(payment.payment_key, "DONE", lastTransactionKey="txk_9")
+    account = PgAccount("default", "test_sk_unit", None, ())
+    first = await receive_toss_webhook(body, {}, inbox, deps, account)
+    again = await receive_toss_webhook(body, {}, inbox, deps, account)
+    assert (again.duplicate, again.delivery_id) == (True, first.delivery_id)
+    [duplicate] = [a for a in store.audit_of(payment.id) if a.status == "duplicate"]
+    assert (duplicate.request_data or {})["deliveryId"] == first.delivery_id
+
+
 async def test_a_repeated_event_we_do_not_act_on_writes_nothing_on_the_payment_it_names(
     inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
 ) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, RowMapping, and_, delete, func, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sunap.application.ports.webhook_inbox import DeliveryStatus, WebhookDelivery
+from sunap.application.ports.webhook_inbox import DeliveryStatus, Recorded, WebhookDelivery
 
 from .columns import fitted_key, fitted_label
 from .engine import one_statement, reader
@@ -23,7 +23,7 @@ class SqlWebhookInbox:
         self._one_statement = one_statement(engine)  # a delivery's INSERT
         self._row_locks = engine.dialect.name != "sqlite"
 
-    async def record(self, delivery: WebhookDelivery) -> int:
+    async def record(self, delivery: WebhookDelivery) -> Recorded:
         # Both come from the delivery's body: sized to their columns, never refused by them.
         dedup_key = fitted_key(delivery.dedup_key, deliveries.c.dedup_key)
         try:
@@ -48,11 +48,11 @@ class SqlWebhookInbox:
                     )
                 )
         except IntegrityError:
-            repeats = await self._count_repeat(dedup_key)
-            if repeats is None:
+            repeated = await self._count_repeat(dedup_key)
+            if repeated is None:
                 raise
-            return repeats
-        return 0
+            return repeated
+        return Recorded(delivery.id, 0)
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int
@@ -156,15 +156,17 @@ class SqlWebhookInbox:
                 await conn.execute(delete(deliveries).where(deliveries.c.id.in_(ids)))
         return len(ids)
 
-    async def _count_repeat(self, dedup_key: str) -> int | None:
+    async def _count_repeat(self, dedup_key: str) -> Recorded | None:
         """Count one more repeat of a stored delivery; None if there is no such delivery."""
         where = deliveries.c.dedup_key == dedup_key
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(deliveries).where(where).values(duplicates=deliveries.c.duplicates + 1)
             )
-            count = await conn.scalar(select(deliveries.c.duplicates).where(where))
-        return None if count is None else int(count)
+            row = (
+                await conn.execute(select(deliveries.c.id, deliveries.c.duplicates).where(where))
+            ).first()
+        return None if row is None else Recorded(row.id, int(row.duplicates))
 
 
 def delivery_from_row(row: RowMapping) -> WebhookDelivery:

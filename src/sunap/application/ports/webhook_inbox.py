@@ -34,10 +34,19 @@ class WebhookDelivery:
     processed_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """Where a delivery was kept: its own id, or, for a repeat, the id of the delivery stored
+    first, and how often that one has now been repeated (0: stored now)."""
+
+    delivery_id: str
+    repeats: int
+
+
 class WebhookInbox(Protocol):
-    async def record(self, delivery: WebhookDelivery) -> int:
-        """Store a delivery in its own transaction and answer 0; a delivery whose dedup_key was
-        seen before is not stored, and the answer is how often it has now been repeated."""
+    async def record(self, delivery: WebhookDelivery) -> Recorded:
+        """Store a delivery in its own transaction; a delivery whose dedup_key was seen before
+        is not stored, and the answer names the one that was."""
         ...
 
     async def claim_due(
