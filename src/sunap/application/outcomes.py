@@ -167,7 +167,11 @@ def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Dep
     now = deps.clock.now()
     match verdict:
         case Approved(truth=truth):
+            # Toss's record may already hold refunds made in its console: booked with their
+            # rows, as the webhook's and the reconciler's paths book them (adopt_or_flag).
+            held = {c.id: c.amount for c in payment.cancels}
             adopt_gateway_state(payment, truth, deps)
+            _audit_cancels_not_as_held(uow, deps, payment, held)
         case Refused(failure=failure, expired=True):
             payment.expire(now, failure)
         case Refused(failure=failure):

@@ -11,16 +11,19 @@ import pytest
 
 from sunap.application.adopt import adopt_gateway_state
 from sunap.application.cancel_payment import cancel_payment
+from sunap.application.confirm_payment import confirm_payment
 from sunap.application.deps import Deps
 from sunap.application.errors import PaymentRejected, PgTimeout
-from sunap.application.ports.gateway import GatewayCancel, GatewayPayment
+from sunap.application.ports.gateway import GatewayCancel, GatewayPayment, GatewayUnknown
 from sunap.application.reconcile import reconcile_due
+from sunap.domain.errors import NotConfirmableStatus
 from sunap.domain.payment import CancelStatus, PaymentMethod, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.payments import NOW, payment_in
 from tests.fakes.uow import InMemoryStore
 from tests.unit.application.test_cancel_use_case import canceling, event_types, paid, unanswered
+from tests.unit.application.test_confirm_use_case import confirming, ready
 from tests.unit.webhooks.inbox import InMemoryWebhookInbox
 from tests.unit.webhooks.scenes import status_changed
 from tests.unit.webhooks.test_webhook_processing import deliver
@@ -283,3 +286,50 @@ async def test_a_console_refund_the_ambiguous_webhook_left_is_booked_by_the_reco
         (c.amount, c.transaction_key) for c in truth.cancels
     )
     assert event_types(store, payment.id).count("payment.partially_canceled") == 3
+
+
+async def approved_elsewhere_then_refunded_at_toss(
+    deps: Deps, toss: FakeGateway, amount: int, refunded: int
+) -> tuple[str, str]:
+    """An order approved at Toss by an attempt we lost track of, then refunded in part in Toss's
+    console: Sunap holds it READY and learns both only from a confirm's answer or look-up."""
+    payment = await ready(deps, amount=amount)
+    key = toss.pay_in_window("order-0001", amount)
+    await toss.confirm(
+        payment_key=key, order_id="order-0001", amount=amount, idempotency_key="lost-attempt"
+    )
+    await cancel_at_toss(toss, key, refunded)
+    return payment.id, key
+
+
+def external_cancels(store: InMemoryStore, payment_id: str) -> list[object]:
+    return [
+        (a.response_data or {}).get("amount")
+        for a in store.audit_of(payment_id)
+        if a.type == "cancel.external"
+    ]
+
+
+async def test_a_refund_at_toss_learned_from_a_confirms_look_up_is_in_the_trail(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment_id, key = await approved_elsewhere_then_refunded_at_toss(deps, toss, 15000, 4000)
+    with pytest.raises(NotConfirmableStatus):
+        await confirm_payment(confirming(key), deps)  # Toss: already processed; looked up
+    after = store.payment(payment_id)
+    assert (after.status, after.balance_amount) == (S.PARTIAL_CANCELED, 11000)
+    assert external_cancels(store, payment_id) == [4000]  # as the webhook's path books it
+
+
+async def test_a_refund_at_toss_learned_when_the_reconciler_settles_a_claim_is_in_the_trail(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    payment_id, key = await approved_elsewhere_then_refunded_at_toss(deps, toss, 15000, 15000)
+    toss.fail_next("confirm", GatewayUnknown("READ_TIMEOUT", "lost", timed_out=True))
+    with pytest.raises(PgTimeout):
+        await confirm_payment(confirming(key), deps)
+    clock.advance(seconds=60)
+    await reconcile_due(deps)
+    after = store.payment(payment_id)
+    assert (after.status, after.balance_amount) == (S.CANCELED, 0)
+    assert external_cancels(store, payment_id) == [15000]
