@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Sequence
 
 import uvicorn
@@ -94,5 +95,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="toss-sandbox", description="A stateful emulator of the Toss Payments Core API v1."
     )
     add_arguments(parser)
-    run_from_arguments(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    _exit_cleanly_on_sigterm()
+    run_from_arguments(args)
     return 0
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM ends the command with 0, as SIGINT does. uvicorn shuts down gracefully on it, then
+    raises the signal again for the handler it found in place: Python's default would end the
+    process with 143, a failed run to systemd and Kubernetes."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
