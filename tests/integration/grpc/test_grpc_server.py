@@ -113,3 +113,28 @@ async def test_a_message_over_64_kib_is_refused_unread(stub: pb_grpc.PaymentServ
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.CreatePayment(huge, metadata=auth())
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+@pytest.mark.parametrize("key", ["", " ", "   "], ids=["empty", "a-space", "spaces"])
+async def test_an_idempotency_key_empty_once_spaces_are_dropped_is_refused_as_over_http(
+    stub: pb_grpc.PaymentServiceStub, key: str
+) -> None:
+    """HTTP drops the spaces around a header's value: such a key is empty there, 400."""
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.CreatePayment(
+            pb.CreatePaymentRequest(order_name="x", amount=1000),
+            metadata=(*auth(), ("idempotency-key", key)),
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(refused.value.trailing_metadata())["sunap-error-code"] == "INVALID_REQUEST"
+
+
+async def test_spaces_around_an_idempotency_key_are_not_part_of_it_as_over_http(
+    stub: pb_grpc.PaymentServiceStub,
+) -> None:
+    request = pb.CreatePaymentRequest(order_name="x", amount=1000)
+    first = await stub.CreatePayment(request, metadata=(*auth(), ("idempotency-key", "k-77")))
+    call = stub.CreatePayment(request, metadata=(*auth(), ("idempotency-key", "  k-77 ")))
+    again = await call
+    assert again.id == first.id
+    assert ("idempotent-replayed", "true") in tuple(await call.initial_metadata())

@@ -36,10 +36,18 @@ def metadata_value(context: Context, key: str) -> str | None:
     return None
 
 
+def idempotency_key(context: Context) -> str | None:
+    """The `idempotency-key` metadata as the HTTP door reads its header: HTTP drops the spaces
+    and tabs around a header's value, so a key of spaces alone is empty (400 INVALID_REQUEST
+    there, INVALID_ARGUMENT here) and ` k ` is the key `k` through either door."""
+    value = metadata_value(context, "idempotency-key")
+    return None if value is None else require_valid_key(value.strip(" \t"))
+
+
 def idempotent_call(
     context: Context, tenant_id: str, method: str, request: Message
 ) -> IdempotentCall:
-    key = require_valid_key(metadata_value(context, "idempotency-key"))
+    key = idempotency_key(context)
     digest_of = request.SerializeToString(deterministic=True)
     return IdempotentCall(tenant_id, key, fingerprint(method, digest_of))
 

@@ -18,7 +18,7 @@ from sunap.application.cancel_payment import cancel_payment
 from sunap.application.confirm_payment import confirm_payment
 from sunap.application.create_payment import REQUEST_SUBJECT, create_payment
 from sunap.application.deps import Deps
-from sunap.application.idempotency import IdempotentCall, require_valid_key, run_idempotently
+from sunap.application.idempotency import IdempotentCall, run_idempotently
 from sunap.application.payment_changes import watch_payment
 from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.application.queries import get_payment, list_payments
@@ -30,7 +30,7 @@ from sunap.v1 import payments_pb2 as pb
 from sunap.v1 import payments_pb2_grpc as pb_grpc
 
 from .errors import abort, internal_status, refusal_status
-from .idempotency import Context, ProtoDoor, idempotent_call, metadata_value
+from .idempotency import Context, ProtoDoor, idempotency_key, idempotent_call, metadata_value
 from .messages import (
     cancel_body,
     confirm_body,
@@ -196,7 +196,7 @@ class PaymentService(pb_grpc.PaymentServiceServicer):
     def _request_key(context: Context, principal: Principal, subject: str) -> str | None:
         """What the call makes for `subject` (a new payment, a cancel of one), named under its
         idempotency-key as over HTTP (IdempotentCall.request_key)."""
-        key = require_valid_key(metadata_value(context, "idempotency-key"))
+        key = idempotency_key(context)
         return IdempotentCall(principal.tenant_id, key, "").request_key(subject)
 
     async def _idempotently(
