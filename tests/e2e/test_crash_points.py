@@ -83,6 +83,13 @@ def test_a_confirm_killed_at_any_point_converges_to_toss(stack: Stack, point: st
     # The sandbox records a call once it has answered it, even to a caller that is gone.
     calls = wait_for(lambda: stack.toss_calls(CONFIRM_PATH, payment["id"]), timeout=10) or []
     assert len({c["idempotencyKey"] for c in calls}) == 1  # one key, before and after the crash
+    # Every request Toss received is in the trail: the claim row names the key it was sent
+    # under, though the process that sent it died before recording its answer.
+    trail = stack.api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
+    claims = {
+        (t["requestData"] or {}).get("claim") for t in trail if t["type"] == "confirm.claimed"
+    }
+    assert {c["idempotencyKey"] for c in calls} <= claims, trail
 
 
 @pytest.mark.parametrize("point", list(CRASH_POINTS))

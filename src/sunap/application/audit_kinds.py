@@ -48,6 +48,10 @@ class AuditType(enum.StrEnum):
     # once its call is over, so a repeated confirm may send the claim again (docs/api.md,
     # Confirm rules, rule 6).
     CONFIRM_UNANSWERED = "confirm.unanswered"
+    # The reconciler took up a claim whose own confirm call has no row: the process that sent it
+    # stopped before recording its answer (kill -9, a crash), or its answer is late. The PG may
+    # have received that call; this row says so, under the Idempotency-Key the claim row names.
+    CONFIRM_ANSWER_UNRECORDED = "confirm.answer_unrecorded"
     CANCEL_REQUESTED = "cancel.requested"
     CANCEL_LOCAL = "cancel.local"
     # Booked from the PG's record: a cancel made outside Sunap (Toss's console), and a cancel of

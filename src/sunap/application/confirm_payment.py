@@ -174,7 +174,13 @@ async def _claim_in(uow: UnitOfWork, locked: bool, cmd: ConfirmPayment, deps: De
         payment,
         AuditType.CONFIRM_CLAIMED,
         AuditStatus.OK,
-        request={"paymentKey": cmd.payment_key, "amount": cmd.amount},
+        # The Idempotency-Key the confirm call is sent under next: should this process die
+        # before that call's answer is recorded, the call is still known by it (outcomes.py).
+        request={
+            "paymentKey": cmd.payment_key,
+            "amount": cmd.amount,
+            "claim": payment.confirm_idempotency_key,
+        },
     )
     try:
         await uow.commit()

@@ -10,7 +10,7 @@ from sunap.domain.payment import Cancel, Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import GatewayMismatch, adopt_gateway_state, next_check_at
-from .audit_kinds import AuditStatus, AuditType
+from .audit_kinds import AuditStatus, AuditType, pg_call_type
 from .confirm_verdicts import (
     Approved,
     ConfirmVerdict,
@@ -153,6 +153,49 @@ def apply_confirm_verdict_in(
         audit.record_exchange(uow, deps, payment, exchange, operation)
     if _still_this_claim(payment, claimed):
         _apply(uow, payment, verdict, deps)
+
+
+async def note_unrecorded_claim_call(
+    uow: UnitOfWork, deps: Deps, payment: Payment, claimed: Payment
+) -> None:
+    """Before the reconciler's rows about `claimed` (the very claim `payment` still is): if its
+    own confirm call left no row, say so, once. Every call Toss received is in the trail: the
+    process that sent this one stopped before recording its answer (its claim row, which names
+    the call's Idempotency-Key, is the last it wrote), or the answer is late and its row will
+    follow. A claim row written before claim keys were kept names none: nothing is said then."""
+    if not _still_this_claim(payment, claimed):
+        return
+    claim = claimed.confirm_idempotency_key
+    trail = await uow.audit.list_for_payment(payment.tenant_id, payment.id)
+    claim_rows = [
+        n
+        for n, entry in enumerate(trail)
+        if entry.type == AuditType.CONFIRM_CLAIMED
+        and (entry.request_data or {}).get("claim") == claim
+    ]
+    if not claim_rows:
+        return
+    own_call = pg_call_type(PgOperation.CONFIRM)
+    since = trail[claim_rows[-1] + 1 :]
+    if any(e.type in (own_call, AuditType.CONFIRM_ANSWER_UNRECORDED) for e in since) or any(
+        e.type == AuditType.CONFIRM_UNANSWERED and (e.request_data or {}).get("claim") == claim
+        for e in since
+    ):
+        return
+    audit.record(
+        uow,
+        deps,
+        payment,
+        AuditType.CONFIRM_ANSWER_UNRECORDED,
+        AuditStatus.UNKNOWN,
+        request={"claim": claim, "paymentKey": claimed.payment_key, "amount": claimed.amount},
+        response={
+            "note": "The confirm call sent under this claim (its Idempotency-Key) has no "
+            "recorded answer: the process that sent it stopped before writing one, or, rarely, "
+            "the answer is still on its way and its own row follows. The PG may have received "
+            "the call; the rows that follow show what it made of it."
+        },
+    )
 
 
 def _still_this_claim(payment: Payment, claimed: Payment) -> bool:

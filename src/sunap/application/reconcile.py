@@ -28,7 +28,12 @@ from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_claim
 from .deps import Deps
 from .errors import QuarantinedPayment, UnknownPgAccount
-from .outcomes import adopt_or_flag, apply_confirm_verdict_in, reload
+from .outcomes import (
+    adopt_or_flag,
+    apply_confirm_verdict_in,
+    note_unrecorded_claim_call,
+    reload,
+)
 from .ports.gateway import (
     PG_KEY_RETENTION,
     GatewayAlreadyProcessed,
@@ -154,6 +159,8 @@ async def _settle_claim(payment: Payment, gateway: PaymentGateway, deps: Deps) -
     verdict, seen = await judge_claim(payment, gateway)
     async with deps.uow() as uow:
         fresh = await reload(uow, payment.tenant_id, payment.id)
+        # Before this pass's own rows: a same-key replay's row is not the claim's own call's.
+        await note_unrecorded_claim_call(uow, deps, fresh, payment)
         apply_confirm_verdict_in(
             uow, fresh, payment, verdict, deps, PgOperation.RECONCILE, also_seen=seen
         )
