@@ -138,7 +138,12 @@ class RabbitMqKit(BrokerKit):
 
     def _subscriber(self, url: str) -> RabbitMqSubscriber:
         return RabbitMqSubscriber(
-            url, exchange=self.exchange, retry_delay=0.05, reconnect_delay=0.1, timeout=3.0
+            url,
+            exchange=self.exchange,
+            retry_delay=0.05,
+            reconnect_delay=0.1,
+            max_reconnect_delay=0.4,
+            timeout=3.0,
         )
 
     @contextlib.asynccontextmanager
@@ -205,6 +210,7 @@ class NatsKit(BrokerKit):
             # A message handed to a connection that just died waits ack_wait to come back.
             ack_wait=2.0,
             reconnect_delay=0.1,
+            max_reconnect_delay=0.4,
             timeout=3.0,
         )
 
@@ -270,7 +276,12 @@ class RedisKit(BrokerKit):
         # reclaim_after must outlast a slow turn of a busy machine, or a live consumer's entry
         # is claimed by another one (at-least-once allows it; the shared-work test does not).
         return RedisStreamsSubscriber(
-            url, block=0.2, reclaim_after=1.0, reconnect_delay=0.1, timeout=3.0
+            url,
+            block=0.2,
+            reclaim_after=1.0,
+            reconnect_delay=0.1,
+            max_reconnect_delay=0.4,
+            timeout=3.0,
         )
 
     @contextlib.asynccontextmanager

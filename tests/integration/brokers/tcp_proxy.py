@@ -14,6 +14,18 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._pipes: set[asyncio.Task[None]] = set()
         self.port = 0
+        self.refusing = False  # accept and close at once, as a broker behind a balancer would
+        self.refused = 0  # connections accepted and closed while refusing
+
+    async def refuse(self) -> None:
+        """Cut every forwarded connection, then accept connections and close them at once."""
+        await self.stop()
+        self.refusing = True
+        await self.start()
+
+    async def forward(self) -> None:
+        """Forward connections again."""
+        self.refusing = False
 
     async def start(self) -> None:
         """Listen (again, on the same port once one was chosen) and forward every connection."""
@@ -39,6 +51,12 @@ class TcpProxy:
         self._writers.clear()
 
     async def _forward(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter):
+        if self.refusing:
+            self.refused += 1
+            client.close()
+            with contextlib.suppress(Exception):
+                await client.wait_closed()
+            return
         self._writers.add(client)
         try:
             server_reader, server = await asyncio.open_connection(*self._target)

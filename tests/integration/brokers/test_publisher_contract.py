@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -192,3 +193,35 @@ async def test_a_subscriber_resumes_once_its_broker_is_back(kit, proxy):
         await publisher.publish([meanwhile])
         await proxy.start()
         await until(lambda: meanwhile.event_id in received, task)
+
+
+async def test_a_subscriber_logs_an_outage_once_each_way_and_backs_off_meanwhile(
+    kit, proxy, caplog
+):
+    """A broker that accepts connections and closes them (down behind a balancer) makes the
+    subscriber retry many times: one WARNING when it starts, one INFO once it is back, none per
+    retry (it was a WARNING each second, 3,600 lines an hour)."""
+    topic, group = kit.topic(), kit.group()
+    subscriber, publisher = kit.subscriber(port=proxy.port), kit.publisher()
+    await kit.subscriber().prepare(topic, group)
+    received: list[str | None] = []
+
+    async def handle(message: InboundMessage) -> None:
+        received.append(message.message_id)
+
+    before, meanwhile = event(topic, "pay_1", 1), event(topic, "pay_1", 2)
+    caplog.set_level(logging.INFO, logger="sunap.brokers")
+    async with running(subscriber, topic, group, handle) as task:
+        await publisher.publish([before])
+        await until(lambda: before.event_id in received, task)
+        await proxy.refuse()
+        await publisher.publish([meanwhile])
+        await until(lambda: proxy.refused >= 5, task)  # several reconnect attempts
+        await proxy.forward()
+        await until(lambda: meanwhile.event_id in received, task)
+
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "sunap.brokers"]
+    lost = [line for line in lines if "lost its connection" in line[1]]
+    back = [line for line in lines if "connected again" in line[1]]
+    assert [level for level, _ in lost] == ["WARNING"], lines
+    assert [level for level, _ in back] == ["INFO"], lines

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from sunap.adapters.brokers.consuming import keep_consuming
 from sunap.adapters.brokers.key_order import by_key, send_in_key_order
 from sunap.adapters.brokers.redaction import describe_failure, redact_url, scrub
 from sunap.application.ports.messaging import OutboundMessage
@@ -66,3 +67,33 @@ async def test_the_first_failure_stops_the_batch():
 
     with pytest.raises(ExceptionGroup):
         await send_in_key_order([message("a", 1)], send)
+
+
+async def test_a_subscriber_reconnects_after_pauses_doubling_to_a_cap_reset_once_connected():
+    outcomes = ["fail", "fail", "fail", "fail", "connect then fail", "fail", "close"]
+    pauses: list[float] = []
+    closed = False
+
+    async def consume(connected) -> None:
+        nonlocal closed
+        outcome = outcomes.pop(0)
+        if outcome == "close":
+            closed = True
+            return
+        if outcome.startswith("connect"):
+            connected()
+        raise ConnectionError("broker away")
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    await keep_consuming(
+        consume,
+        broker="Test",
+        is_closed=lambda: closed,
+        reconnect_delay=1.0,
+        max_reconnect_delay=4.0,
+        sleep=sleep,
+    )
+
+    assert pauses == [1.0, 2.0, 4.0, 4.0, 1.0, 2.0]

@@ -4,6 +4,7 @@ event id so JetStream drops duplicates within its window; consumers are durable 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -17,7 +18,12 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from sunap.adapters.brokers.consuming import InFlight, keep_consuming
+from sunap.adapters.brokers.consuming import (
+    MAX_RECONNECT_DELAY,
+    Connected,
+    InFlight,
+    keep_consuming,
+)
 from sunap.adapters.brokers.redaction import describe_failure, redact_url
 from sunap.application.errors import PublishFailed
 from sunap.application.ports.messaging import InboundMessage, MessageHandler, OutboundMessage
@@ -57,16 +63,24 @@ async def _connect(url: str, wait: float, name: str) -> Client:
     # No background reconnects: a dead connection is dropped and the next call dials again,
     # so nothing waits on a socket that is gone. (nats-py retries the first dial forever with
     # max_reconnect_attempts=0, hence 1, a short pause, and an overall bound.)
-    async with asyncio.timeout(wait):
-        return await nats.connect(
-            servers=[url],
-            name=name,
-            connect_timeout=max(1, math.ceil(wait)),
-            allow_reconnect=False,
-            max_reconnect_attempts=1,
-            reconnect_time_wait=0.1,
-            error_cb=on_error,
-        )
+    client = Client()
+    try:
+        async with asyncio.timeout(wait):
+            await client.connect(
+                servers=[url],
+                name=name,
+                connect_timeout=max(1, math.ceil(wait)),
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.1,  # type: ignore[arg-type]  # nats-py sleeps it: a float is fine
+                error_cb=on_error,
+            )
+    except BaseException:
+        # A dial the server cut leaves the socket open otherwise (one per reconnect attempt).
+        with contextlib.suppress(Exception):
+            await client.close()
+        raise
+    return client
 
 
 async def ensure_stream(js: JetStreamContext, topic_prefix: str) -> None:
@@ -178,6 +192,7 @@ class NatsSubscriber:
         retry_delay: float = 1.0,
         ack_wait: float = 30.0,
         reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = MAX_RECONNECT_DELAY,
         timeout: float = 5.0,
     ) -> None:
         self._url = url
@@ -187,6 +202,7 @@ class NatsSubscriber:
         self._retry_delay = retry_delay
         self._ack_wait = ack_wait
         self._reconnect_delay = reconnect_delay
+        self._max_reconnect_delay = max_reconnect_delay
         self._timeout = timeout
         self._clients: set[Client] = set()
         self._in_flight = InFlight()
@@ -208,10 +224,11 @@ class NatsSubscriber:
 
     async def run(self, topic: str, group: str, handler: MessageHandler) -> None:
         await keep_consuming(
-            lambda: self._consume(topic, group, handler),
+            lambda connected: self._consume(topic, group, handler, connected),
             broker="NATS",
             is_closed=lambda: self._closed,
             reconnect_delay=self._reconnect_delay,
+            max_reconnect_delay=self._max_reconnect_delay,
         )
 
     async def close(self) -> None:
@@ -237,13 +254,16 @@ class NatsSubscriber:
             topic, durable=durable, stream=stream_name(self._prefix), config=config
         )
 
-    async def _consume(self, topic: str, group: str, handler: MessageHandler) -> None:
+    async def _consume(
+        self, topic: str, group: str, handler: MessageHandler, connected: Connected
+    ) -> None:
         client = await _connect(self._url, self._timeout, "sunap-subscriber")
         self._clients.add(client)
         try:
             js = client.jetstream(timeout=self._timeout)
             await ensure_stream(js, self._prefix)
             subscription = await self._subscribe(js, topic, group)
+            connected()
             while not self._closed:
                 if not client.is_connected:
                     raise ConnectionError("NATS connection lost")

@@ -9,7 +9,12 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from sunap.adapters.brokers.consuming import InFlight, keep_consuming
+from sunap.adapters.brokers.consuming import (
+    MAX_RECONNECT_DELAY,
+    Connected,
+    InFlight,
+    keep_consuming,
+)
 from sunap.application.errors import PublishFailed
 from sunap.application.ports.messaging import InboundMessage, MessageHandler, OutboundMessage
 
@@ -127,6 +132,7 @@ class KafkaSubscriber:
         *,
         retry_delay: float = 1.0,
         reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = MAX_RECONNECT_DELAY,
         timeout: float = 5.0,
         client_id: str = CLIENT_ID,
     ) -> None:
@@ -136,6 +142,7 @@ class KafkaSubscriber:
         self._timeout = timeout
         self._retry_delay = retry_delay
         self._reconnect_delay = reconnect_delay
+        self._max_reconnect_delay = max_reconnect_delay
         self._client_id = client_id
         self._consumers: set[AIOKafkaConsumer] = set()
         self._in_flight = InFlight()
@@ -158,10 +165,11 @@ class KafkaSubscriber:
 
     async def run(self, topic: str, group: str, handler: MessageHandler) -> None:
         await keep_consuming(
-            lambda: self._consume(topic, group, handler),
+            lambda connected: self._consume(topic, group, handler, connected),
             broker="Kafka",
             is_closed=lambda: self._closed,
             reconnect_delay=self._reconnect_delay,
+            max_reconnect_delay=self._max_reconnect_delay,
         )
 
     async def close(self) -> None:
@@ -171,11 +179,14 @@ class KafkaSubscriber:
         for consumer in list(self._consumers):
             await consumer.stop()
 
-    async def _consume(self, topic: str, group: str, handler: MessageHandler) -> None:
+    async def _consume(
+        self, topic: str, group: str, handler: MessageHandler, connected: Connected
+    ) -> None:
         consumer = self.build_consumer(topic, group)
         self._consumers.add(consumer)
         try:
             await consumer.start()
+            connected()
             while not self._closed:
                 record = await consumer.getone()
                 await self._settle(consumer, record, handler)

@@ -16,7 +16,12 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from sunap.adapters.brokers.consuming import InFlight, keep_consuming
+from sunap.adapters.brokers.consuming import (
+    MAX_RECONNECT_DELAY,
+    Connected,
+    InFlight,
+    keep_consuming,
+)
 from sunap.adapters.brokers.key_order import send_in_key_order
 from sunap.adapters.brokers.redaction import describe_failure, redact_url, scrub
 from sunap.application.errors import PublishFailed
@@ -138,6 +143,7 @@ class RabbitMqSubscriber:
         prefetch: int = 10,
         retry_delay: float = 1.0,
         reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = MAX_RECONNECT_DELAY,
         timeout: float = 5.0,
     ) -> None:
         self._url = url
@@ -145,6 +151,7 @@ class RabbitMqSubscriber:
         self._prefetch = prefetch
         self._retry_delay = retry_delay
         self._reconnect_delay = reconnect_delay
+        self._max_reconnect_delay = max_reconnect_delay
         self._timeout = timeout
         self._connections: set[AbstractConnection] = set()
         self._in_flight = InFlight()
@@ -162,10 +169,11 @@ class RabbitMqSubscriber:
 
     async def run(self, topic: str, group: str, handler: MessageHandler) -> None:
         await keep_consuming(
-            lambda: self._consume(topic, group, handler),
+            lambda connected: self._consume(topic, group, handler, connected),
             broker="RabbitMQ",
             is_closed=lambda: self._closed,
             reconnect_delay=self._reconnect_delay,
+            max_reconnect_delay=self._max_reconnect_delay,
         )
 
     async def close(self) -> None:
@@ -183,7 +191,9 @@ class RabbitMqSubscriber:
         await queue.bind(exchange, routing_key=topic, timeout=self._timeout)
         return queue
 
-    async def _consume(self, topic: str, group: str, handler: MessageHandler) -> None:
+    async def _consume(
+        self, topic: str, group: str, handler: MessageHandler, connected: Connected
+    ) -> None:
         connection = await aio_pika.connect(self._url, timeout=self._timeout)
         self._connections.add(connection)
         try:
@@ -191,6 +201,7 @@ class RabbitMqSubscriber:
             await channel.set_qos(prefetch_count=self._prefetch)
             queue = await self._declare(channel, topic, group)
             async with queue.iterator() as delivered:
+                connected()
                 async for message in delivered:
                     await self._settle(message, topic, handler)
         finally:

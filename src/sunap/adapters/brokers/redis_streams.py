@@ -16,7 +16,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
-from sunap.adapters.brokers.consuming import InFlight, keep_consuming
+from sunap.adapters.brokers.consuming import (
+    MAX_RECONNECT_DELAY,
+    Connected,
+    InFlight,
+    keep_consuming,
+)
 from sunap.adapters.brokers.redaction import describe_failure, redact_url
 from sunap.application.errors import PublishFailed
 from sunap.application.ports.messaging import InboundMessage, MessageHandler, OutboundMessage
@@ -94,6 +99,7 @@ class RedisStreamsSubscriber:
         block: float = 1.0,
         reclaim_after: float = 30.0,
         reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = MAX_RECONNECT_DELAY,
         timeout: float = 5.0,
     ) -> None:
         self._url = url
@@ -102,6 +108,7 @@ class RedisStreamsSubscriber:
         self._block_ms = int(block * 1000)
         self._reclaim_ms = int(reclaim_after * 1000)
         self._reconnect_delay = reconnect_delay
+        self._max_reconnect_delay = max_reconnect_delay
         # A blocking read must not look like a dead socket.
         self._redis = _client(url, timeout + block)
         self._timeout = timeout
@@ -121,10 +128,11 @@ class RedisStreamsSubscriber:
 
     async def run(self, topic: str, group: str, handler: MessageHandler) -> None:
         await keep_consuming(
-            lambda: self._consume(topic, group, handler),
+            lambda connected: self._consume(topic, group, handler, connected),
             broker="Redis",
             is_closed=lambda: self._closed,
             reconnect_delay=self._reconnect_delay,
+            max_reconnect_delay=self._max_reconnect_delay,
         )
 
     async def close(self) -> None:
@@ -133,10 +141,13 @@ class RedisStreamsSubscriber:
         await self._in_flight.drained(self._timeout)
         await self._redis.aclose()
 
-    async def _consume(self, topic: str, group: str, handler: MessageHandler) -> None:
+    async def _consume(
+        self, topic: str, group: str, handler: MessageHandler, connected: Connected
+    ) -> None:
         await self.prepare(topic, group)
         # Announce this consumer now (XREADGROUP would only once it gets an entry).
         await self._redis.xgroup_createconsumer(topic, group, self._consumer)
+        connected()
         cursor: bytes | str = "0-0"
         while not self._closed:
             cursor, claimed = await self._reclaim(topic, group, cursor)
