@@ -19,7 +19,7 @@ import nats
 import nats.js.errors
 import pytest
 import redis.asyncio as redis
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig, StreamSource
 
 from sunap.adapters.brokers import jetstream, rabbitmq
 from sunap.adapters.brokers.jetstream import NatsPublisher, NatsSubscriber
@@ -69,6 +69,7 @@ class BrokerKit:
     closables: list[Any] = field(default_factory=list)
     topics: set[str] = field(default_factory=set)
     groups: set[str] = field(default_factory=set)
+    streams: set[str] = field(default_factory=set)  # NATS streams a test made besides Sunap's
 
     @property
     def prefix(self) -> str:
@@ -240,10 +241,33 @@ class NatsKit(BrokerKit):
             await subscription.unsubscribe()
         return read
 
-    async def stored(self) -> int:
+    async def stored(self, stream: str | None = None) -> int:
         async with self._jetstream() as js:
-            info = await js.stream_info(jetstream.stream_name(self.prefix))
+            info = await js.stream_info(stream or jetstream.stream_name(self.prefix))
             return int(info.state.messages)
+
+    async def add_stream(self, name: str, subjects: list[str]) -> None:
+        """A stream of the merchant's (deleted by cleanup)."""
+        self.streams.add(name)
+        async with self._jetstream() as js:
+            await js.add_stream(name=name, subjects=subjects)
+
+    async def add_mirror(self, name: str, source: str) -> None:
+        self.streams.add(name)
+        async with self._jetstream() as js:
+            await js.add_stream(StreamConfig(name=name, mirror=StreamSource(name=source)))
+
+    async def subjects(self, stream: str) -> list[str]:
+        async with self._jetstream() as js:
+            return list((await js.stream_info(stream)).config.subjects or [])
+
+    async def has_stream(self, stream: str) -> bool:
+        async with self._jetstream() as js:
+            try:
+                await js.stream_info(stream)
+            except nats.js.errors.NotFoundError:
+                return False
+            return True
 
     async def unsettled(self, topic: str, group: str) -> int:
         async with self._jetstream() as js:
@@ -261,8 +285,10 @@ class NatsKit(BrokerKit):
 
     async def cleanup(self) -> None:
         async with self._jetstream() as js:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_stream(jetstream.stream_name(self.prefix))
+            # The mirror before its source.
+            for stream in [jetstream.stream_name(self.prefix), *sorted(self.streams)]:
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await js.delete_stream(stream)
 
 
 class RedisKit(BrokerKit):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
-from sunap.application.ports.messaging import OutboundMessage
+import pytest
+
+from sunap.adapters.brokers import jetstream
+from sunap.application.errors import PublishFailed
+from sunap.application.ports.messaging import InboundMessage, OutboundMessage
 
 
 def event(topic: str, key: str, event_id: str) -> OutboundMessage:
@@ -43,3 +49,70 @@ async def test_rabbitmq_messages_are_persistent_and_routed_by_topic(rabbitmq_kit
     [raw] = await rabbitmq_kit.read_raw(topic, 1)
     assert (raw.topic, raw.event_id, raw.body) == (topic, "evt_1", sent.body)
     assert raw.persistent
+
+
+async def test_jetstream_publishes_beside_a_merchant_stream_under_the_prefix(nats_kit):
+    """A stream of the merchant's on `<prefix>order.placed` made Sunap's stream over `<prefix>>`
+    impossible (JetStream refuses overlaps), so nothing was ever published. Sunap's own stream
+    now holds only the subjects it needs, and the intake reads order.placed from the merchant's."""
+    merchant = f"MERCHANT_{nats_kit.run_id}"
+    orders = nats_kit.topic("order.placed")
+    await nats_kit.add_stream(merchant, [orders])
+    topic = nats_kit.topic()
+    publisher = nats_kit.publisher()
+    sent = event(topic, "pay_1", "evt_beside")
+
+    await publisher.publish([sent])
+
+    [raw] = await nats_kit.read_raw(topic, 1)
+    assert raw.event_id == "evt_beside"
+    assert await nats_kit.subjects(jetstream.stream_name(nats_kit.prefix)) == [topic]
+
+    group = nats_kit.group()
+    subscriber = nats_kit.subscriber()
+    await subscriber.prepare(orders, group)
+    order = event(orders, "ord_1", "evt_order")
+    await publisher.publish([order])
+    received: list[str | None] = []
+
+    async def handle(message: InboundMessage) -> None:
+        received.append(message.message_id)
+
+    task = asyncio.create_task(subscriber.run(orders, group, handle))
+    try:
+        async with asyncio.timeout(20):
+            while "evt_order" not in received:
+                await asyncio.sleep(0.02)
+    finally:
+        await subscriber.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await nats_kit.stored(merchant) == 1
+
+
+async def test_jetstream_publishes_into_a_merchant_stream_that_captures_the_prefix(nats_kit):
+    merchant = f"MERCHANT_{nats_kit.run_id}"
+    await nats_kit.add_stream(merchant, [f"{nats_kit.prefix}>"])
+    publisher = nats_kit.publisher()
+
+    await publisher.publish([event(nats_kit.topic(), "pay_1", "evt_into")])
+
+    assert await nats_kit.stored(merchant) == 1
+    assert not await nats_kit.has_stream(jetstream.stream_name(nats_kit.prefix))
+
+
+async def test_jetstream_names_what_is_in_the_way_when_it_refuses_sunaps_stream(nats_kit):
+    """A stream named as Sunap's that cannot take subjects (a mirror): the publish fails with a
+    line naming the stream and the subjects, so the events wait in the outbox."""
+    source = f"MERCHANT_{nats_kit.run_id}"
+    await nats_kit.add_stream(source, [nats_kit.topic("order.placed")])
+    await nats_kit.add_mirror(jetstream.stream_name(nats_kit.prefix), source)
+    topic = nats_kit.topic()
+
+    with pytest.raises(PublishFailed) as failed:
+        await nats_kit.publisher().publish([event(topic, "pay_1", "evt_refused")])
+
+    message = str(failed.value)
+    assert f"JetStream refused stream {jetstream.stream_name(nats_kit.prefix)}" in message
+    assert topic in message

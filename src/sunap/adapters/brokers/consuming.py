@@ -16,6 +16,10 @@ MAX_RECONNECT_DELAY = 30.0
 Connected = Callable[[], None]
 
 
+class Explained(Exception):
+    """A subscriber's error whose text says what to fix and holds no URL: logged in full."""
+
+
 async def keep_consuming(
     consume: Callable[[Connected], Awaitable[None]],
     *,
@@ -67,7 +71,13 @@ class _Outage:
     def lost(self, error: Exception | None) -> None:
         if not self._failures:
             # The exception's type only, never its text: it may carry the URL and its password.
-            reason = "its connection ended" if error is None else type(error).__name__
+            reason = (
+                "its connection ended"
+                if error is None
+                else f"{type(error).__name__}: {error}"
+                if isinstance(error, Explained)
+                else type(error).__name__
+            )
             log.warning(
                 "%s subscriber lost its connection (%s); reconnecting, with pauses up to %gs, "
                 "until it is back",

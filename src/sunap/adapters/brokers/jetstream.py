@@ -1,5 +1,10 @@
-"""NATS JetStream (nats-py): subject = topic, one stream over the topic prefix, `Nats-Msg-Id` =
-event id so JetStream drops duplicates within its window; consumers are durable pull consumers."""
+"""NATS JetStream (nats-py): subject = topic, `Nats-Msg-Id` = event id so JetStream drops
+duplicates within its window; consumers are durable pull consumers.
+
+A subject is stored by the stream that already captures it (the merchant's, say one over
+`commerce.>`), else by Sunap's own stream `SUNAP_<PREFIX>`, which holds exactly the subjects Sunap
+publishes or consumes and nothing stored elsewhere: JetStream refuses streams whose subjects
+overlap, so one over the whole prefix could not live beside any stream of the merchant's under it."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import nats
 import nats.errors
@@ -21,6 +26,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sunap.adapters.brokers.consuming import (
     MAX_RECONNECT_DELAY,
     Connected,
+    Explained,
     InFlight,
     keep_consuming,
 )
@@ -37,12 +43,9 @@ _NOT_A_NAME_CHAR = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def stream_name(topic_prefix: str) -> str:
-    """The stream holding every topic under the prefix: `commerce.` → `SUNAP_COMMERCE`."""
+    """Sunap's own stream for the prefix's subjects no other stream captures: `commerce.` →
+    `SUNAP_COMMERCE`."""
     return "SUNAP_" + _NOT_A_NAME_CHAR.sub("_", topic_prefix.strip(".")).upper()
-
-
-def stream_subjects(topic_prefix: str) -> list[str]:
-    return [f"{topic_prefix}>"]
 
 
 def durable_name(group: str, topic: str) -> str:
@@ -83,16 +86,77 @@ async def _connect(url: str, wait: float, name: str) -> Client:
     return client
 
 
-async def ensure_stream(js: JetStreamContext, topic_prefix: str) -> None:
-    """Create the prefix's stream unless it exists."""
-    name = stream_name(topic_prefix)
+class StreamRefused(Explained):
+    """JetStream would not store a subject Sunap publishes or consumes."""
+
+
+async def ensure_streams(
+    js: JetStreamContext, topic_prefix: str, subjects: Collection[str]
+) -> dict[str, str]:
+    """The stream that stores each subject: the one that already captures it, else Sunap's own
+    stream, created or extended with the subjects no stream captures (never the whole prefix).
+    Raises StreamRefused, naming any stream in the way, when JetStream refuses that."""
+    streams: dict[str, str] = {}
+    missing = []
+    for subject in sorted(set(subjects)):
+        try:
+            streams[subject] = await js.find_stream_name_by_subject(subject)
+        except nats.js.errors.NotFoundError:
+            missing.append(subject)
+    if missing:
+        own = stream_name(topic_prefix)
+        try:
+            await _add_subjects(js, own, missing)
+        except nats.js.errors.APIError as refused:
+            raise StreamRefused(await _refusal(js, own, missing, refused)) from refused
+        streams.update(dict.fromkeys(missing, own))
+    return streams
+
+
+async def _add_subjects(js: JetStreamContext, name: str, subjects: list[str]) -> None:
     try:
-        await js.stream_info(name)
+        info = await js.stream_info(name)
     except nats.js.errors.NotFoundError:
         try:
-            await js.add_stream(name=name, subjects=stream_subjects(topic_prefix))
-        except nats.js.errors.BadRequestError:
-            await js.stream_info(name)  # created meanwhile by someone else: fine if it exists
+            await js.add_stream(name=name, subjects=subjects)
+            return
+        except nats.js.errors.BadRequestError as refused:
+            try:  # created meanwhile by another process? then extend it
+                info = await js.stream_info(name)
+            except nats.js.errors.NotFoundError:
+                raise refused from None  # no: the refusal is the answer (overlap, limits, …)
+    held = list(info.config.subjects or [])
+    wanted = held + [subject for subject in subjects if subject not in held]
+    if wanted != held:
+        await js.update_stream(info.config.evolve(subjects=wanted))
+
+
+async def _refusal(
+    js: JetStreamContext, own: str, subjects: list[str], refused: nats.js.errors.APIError
+) -> str:
+    in_the_way = []
+    with contextlib.suppress(Exception):  # the explanation is a courtesy: never fail on it
+        for info in await js.streams_info():
+            theirs = info.config.subjects or []
+            if info.config.name != own and any(_overlap(a, b) for a in theirs for b in subjects):
+                in_the_way.append(f"{info.config.name} ({', '.join(theirs)})")
+    blame = f"; it overlaps stream {', '.join(in_the_way)}" if in_the_way else ""
+    return (
+        f"JetStream refused stream {own} for subjects {', '.join(subjects)} "
+        f"({refused.description or type(refused).__name__}){blame}. The events wait in the "
+        "outbox: give those subjects to one stream (see docs/api.md, Events)"
+    )
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether two subject filters can match a common subject (`*` one token, `>` the rest)."""
+    left, right = one.split("."), other.split(".")
+    for a, b in zip(left, right, strict=False):
+        if ">" in (a, b):
+            return True
+        if a != b and "*" not in (a, b):
+            return False
+    return len(left) == len(right)
 
 
 class NatsPublisher:
@@ -106,6 +170,7 @@ class NatsPublisher:
         self._timeout = timeout
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
+        self._stored: set[str] = set()  # subjects a stream was found or made for, this connection
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -123,6 +188,7 @@ class NatsPublisher:
             return
         try:
             js = await self._ready()
+            await self._store(js, {message.topic for message in messages})
             # One connection writes in call order, so the stream stores them in the given order.
             acks = [
                 await js.publish_async(
@@ -156,14 +222,16 @@ class NatsPublisher:
                 return self._js
             await self._disconnect_unlocked()
             client = await _connect(self._url, self._timeout, "sunap-publisher")
-            try:
-                js = client.jetstream(timeout=self._timeout)
-                await ensure_stream(js, self._prefix)
-            except BaseException:
-                await client.close()
-                raise
+            js = client.jetstream(timeout=self._timeout)
             self._client, self._js = client, js
             return js
+
+    async def _store(self, js: JetStreamContext, subjects: set[str]) -> None:
+        """Make sure a stream stores each subject before publishing to it (JetStream would answer
+        "no responders" otherwise); asked once per subject and connection."""
+        if unknown := subjects - self._stored:
+            await ensure_streams(js, self._prefix, unknown)
+            self._stored |= unknown
 
     async def _disconnect(self) -> None:
         async with self._lock:
@@ -171,6 +239,7 @@ class NatsPublisher:
 
     async def _disconnect_unlocked(self) -> None:
         client, self._client, self._js = self._client, None, None
+        self._stored = set()  # a stream deleted meanwhile is found missing, and made, again
         if client is not None and not client.is_closed:
             try:
                 await asyncio.wait_for(client.close(), self._timeout)
@@ -212,12 +281,11 @@ class NatsSubscriber:
         return f"NatsSubscriber({redact_url(self._url)!r}, stream={stream_name(self._prefix)!r})"
 
     async def prepare(self, topic: str, group: str) -> None:
-        """Create the stream and the group's durable consumer, so the group reads every event
-        published from now on."""
+        """Find or create the topic's stream and the group's durable consumer, so the group reads
+        every event published from now on."""
         client = await _connect(self._url, self._timeout, "sunap-subscriber")
         try:
             js = client.jetstream(timeout=self._timeout)
-            await ensure_stream(js, self._prefix)
             await self._subscribe(js, topic, group)
         finally:
             await client.close()
@@ -241,6 +309,7 @@ class NatsSubscriber:
     async def _subscribe(
         self, js: JetStreamContext, topic: str, group: str
     ) -> JetStreamContext.PullSubscription:
+        stream = (await ensure_streams(js, self._prefix, [topic]))[topic]
         durable = durable_name(group, topic)
         config = ConsumerConfig(
             durable_name=durable,
@@ -250,9 +319,7 @@ class NatsSubscriber:
             max_deliver=-1,
             filter_subject=topic,
         )
-        return await js.pull_subscribe(
-            topic, durable=durable, stream=stream_name(self._prefix), config=config
-        )
+        return await js.pull_subscribe(topic, durable=durable, stream=stream, config=config)
 
     async def _consume(
         self, topic: str, group: str, handler: MessageHandler, connected: Connected
@@ -261,7 +328,6 @@ class NatsSubscriber:
         self._clients.add(client)
         try:
             js = client.jetstream(timeout=self._timeout)
-            await ensure_stream(js, self._prefix)
             subscription = await self._subscribe(js, topic, group)
             connected()
             while not self._closed:
