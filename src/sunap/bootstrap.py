@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_url
-from sunap.adapters.brokers.reachability import broker_reachable
+from sunap.adapters.brokers.reachability import PublishProbe, broker_reachable, broker_state
 from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.backlog import SqlBacklog
@@ -284,6 +284,10 @@ def build_runtime(
     backlog = SqlBacklog(engine)
     public_url = (settings.public_url or self_url).rstrip("/")
     links, links_end_with_process = _checkout_links(box, settings)
+    try:
+        publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
+    except ValueError as unusable:  # a scheme or address the brokers' adapters cannot read
+        raise ConfigurationError(f"SUNAP_BROKER_URL: {unusable}") from None
     container = Container(
         deps=deps,
         api_keys=SqlApiKeyStore(engine),
@@ -299,7 +303,7 @@ def build_runtime(
         rate_limiter=_rate_limiter(settings),
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
-        broker_reachable=_broker_check(settings.broker_url),
+        broker_state=_broker_check(settings.broker_url, publisher),
         measure_backlog=PatientCheck(
             _backlog_gauges(backlog, clock, metrics, is_outage), impatient=None
         ),
@@ -315,10 +319,6 @@ def build_runtime(
         links=links,
         sandbox_path=SANDBOX_MOUNT if settings.sandbox_mode else None,
     )
-    try:
-        publisher = publisher_from_url(settings.broker_url, topic_prefix=settings.topic_prefix)
-    except ValueError as unusable:  # a scheme or address the brokers' adapters cannot read
-        raise ConfigurationError(f"SUNAP_BROKER_URL: {unusable}") from None
     relay = OutboxRelay(
         SqlOutboxStore(engine), publisher, clock, metrics, topic_prefix=settings.topic_prefix
     )
@@ -427,14 +427,17 @@ def build_app(
     return app
 
 
-def _broker_check(url: str | None) -> Callable[[], Awaitable[bool]] | None:
+def _broker_check(url: str | None, publisher: object) -> Callable[[], Awaitable[str]] | None:
     if url is None or not url.strip():
         return None  # events go to the log: there is no broker to be ready for
 
-    async def reachable() -> bool:
-        return await broker_reachable(url)
+    async def state() -> str:
+        # Through the relay's publisher: its connection, its credentials.
+        if isinstance(publisher, PublishProbe):
+            return await broker_state(url, publisher)
+        return "ok" if await broker_reachable(url) else "unreachable"
 
-    return reachable
+    return state
 
 
 def _backlog_gauges(

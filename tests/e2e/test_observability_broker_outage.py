@@ -84,3 +84,19 @@ def test_the_outbox_gauges_tell_the_truth_while_the_broker_is_down(
         assert after.value(RELAY_ERRORS) > before.value(RELAY_ERRORS)
         assert after.value(WORKER_ERRORS, worker="relay") == 0  # an outage, not a crash
         assert httpx.get(f"{service.base_url}/readyz", timeout=10).status_code == 200
+
+
+def test_readyz_says_the_broker_is_failing_when_it_refuses_sunaps_password(
+    tmp_path: Path,
+) -> None:
+    """A password rotated under Sunap: the broker answers on its port, but refuses every publish.
+    /readyz said `ok` (a bare TCP connect) while relay errors climbed."""
+    with running_service(
+        tmp_path,
+        SUNAP_BROKER_URL="amqp://guest:wrong-password@127.0.0.1:5672/",
+        SUNAP_TOPIC_PREFIX=f"obs{uuid.uuid4().hex[:8]}.",
+    ) as service:
+        ready = httpx.get(f"{service.base_url}/readyz", timeout=10)
+
+    assert ready.status_code == 200  # payments go on: the events wait in the outbox
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "broker": "failing"}}

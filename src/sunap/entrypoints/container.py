@@ -38,8 +38,9 @@ class Container:
     is_outage: Callable[[BaseException], bool] = lambda _error: False
     # Committed payment changes, for WatchPayment: the same object the units of work report to.
     changes: PaymentChanges = field(default_factory=PaymentChanges)
-    # Whether the configured broker answers; None when events go to the log (no broker).
-    broker_reachable: Callable[[], Awaitable[bool]] | None = None
+    # /readyz's broker check: `ok`, `failing` or `unreachable` (adapters/brokers/reachability);
+    # None when events go to the log (no broker).
+    broker_state: Callable[[], Awaitable[str]] | None = None
     # Brings the backlog gauges (outbox, review queue) up to date before /metrics is read.
     measure_backlog: Callable[[], Awaitable[None]] | None = None
     # The doors authenticate through this: found keys remembered a few seconds.

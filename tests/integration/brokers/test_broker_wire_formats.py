@@ -9,6 +9,8 @@ import json
 import pytest
 
 from sunap.adapters.brokers import jetstream
+from sunap.adapters.brokers.rabbitmq import RabbitMqPublisher
+from sunap.adapters.brokers.reachability import broker_state
 from sunap.application.errors import PublishFailed
 from sunap.application.ports.messaging import InboundMessage, OutboundMessage
 
@@ -116,3 +118,12 @@ async def test_jetstream_names_what_is_in_the_way_when_it_refuses_sunaps_stream(
     message = str(failed.value)
     assert f"JetStream refused stream {jetstream.stream_name(nats_kit.prefix)}" in message
     assert topic in message
+
+
+async def test_readiness_says_failing_for_a_rabbitmq_password_it_refuses(rabbitmq_kit):
+    url = rabbitmq_kit.url().replace("guest:guest@", "guest:wrong-password@")
+    publisher = RabbitMqPublisher(url, exchange=rabbitmq_kit.exchange, timeout=3.0)
+    try:
+        assert await broker_state(url, publisher) == "failing"
+    finally:
+        await publisher.close()

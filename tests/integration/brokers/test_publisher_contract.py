@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from sunap.adapters.brokers.reachability import broker_state
 from sunap.application.errors import PublishFailed
 from sunap.application.ports.messaging import InboundMessage, OutboundMessage
 
@@ -225,3 +226,22 @@ async def test_a_subscriber_logs_an_outage_once_each_way_and_backs_off_meanwhile
     back = [line for line in lines if "connected again" in line[1]]
     assert [level for level, _ in lost] == ["WARNING"], lines
     assert [level for level, _ in back] == ["INFO"], lines
+
+
+async def test_readiness_says_ok_only_when_the_publisher_can_publish(kit, proxy):
+    """/readyz's broker check: a broker that takes TCP connections and closes them (down behind
+    a balancer) is `failing`, not `ok` as a bare TCP connect said; nothing on the port is
+    `unreachable`."""
+    url = kit.url(proxy.port)
+    publisher = kit.publisher(port=proxy.port)
+    assert await broker_state(url, publisher) == "ok"
+
+    await proxy.refuse()
+    assert await broker_state(url, publisher) == "failing"
+
+    await proxy.stop()
+    assert await broker_state(url, publisher) == "unreachable"
+
+    await proxy.forward()
+    await proxy.start()
+    assert await broker_state(url, publisher) == "ok"

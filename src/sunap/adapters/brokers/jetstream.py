@@ -213,6 +213,15 @@ class NatsPublisher:
                 f"NATS JetStream did not acknowledge the batch ({describe_failure(exc, self._url)})"
             ) from exc
 
+    async def can_publish(self) -> bool:
+        """Connected (dialing now if need be) to a server whose JetStream answers."""
+        try:
+            js = await self._ready()
+            await js.account_info()
+        except Exception:
+            return False
+        return True
+
     async def close(self) -> None:
         await self._disconnect()
 

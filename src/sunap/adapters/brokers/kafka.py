@@ -83,6 +83,15 @@ class KafkaPublisher:
                 f"Kafka did not acknowledge the batch ({type(exc).__name__}: {exc})"
             ) from exc
 
+    async def can_publish(self) -> bool:
+        """A started producer (started now if need be: it reads the cluster's metadata)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._ready()
+        except Exception:
+            return False
+        return True
+
     async def close(self) -> None:
         await self._disconnect()
 

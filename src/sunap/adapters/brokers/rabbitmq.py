@@ -80,6 +80,20 @@ class RabbitMqPublisher:
                 f"RabbitMQ did not confirm the batch ({describe_failure(exc, self._url)})"
             ) from exc
 
+    async def can_publish(self) -> bool:
+        """Connected and logged in, with the exchange declared (dialing now if need be); a kept
+        connection must answer a round trip, as one cut under us still looks open for a while."""
+        try:
+            await self._ready_exchange()
+            channel = self._channel
+            if channel is None:  # dropped meanwhile by a failed publish
+                return False
+            await _declare_exchange(channel, self._exchange_name, self._timeout)
+        except Exception:
+            await self._disconnect()  # half dead: the next publish dials afresh
+            return False
+        return True
+
     async def close(self) -> None:
         await self._disconnect()
 

@@ -1,13 +1,40 @@
-"""Can the broker be reached? For /readyz: a TCP connection to the first server the URL names.
+"""Can the relay publish? For /readyz's broker check: the publisher's own connection, made with its
+credentials (dialed if it has none), and, when that fails, a TCP connection to the first server
+the URL names, to tell a broker that is away from one that answers but will not take events.
 
-It says the broker answers on its port, not that a publish would succeed; it costs one connection,
-with no credentials sent, and means the same thing for every broker we speak to."""
+A bare TCP connection said "ok" to a wrong password, while every publish failed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
+
+OK, UNREACHABLE, FAILING = "ok", "unreachable", "failing"
+# Seconds the publisher may take to show it is connected, then a TCP connection as long: /readyz
+# answers within its database check's 5 s either way.
+PROBE_SECONDS = 1.0
+
+
+@runtime_checkable
+class PublishProbe(Protocol):
+    async def can_publish(self) -> bool:
+        """Connected, authenticated and set up to publish (dialing now if need be); never
+        raises."""
+        ...
+
+
+async def broker_state(url: str, publisher: PublishProbe) -> str:
+    """`ok`: the publisher can publish; `failing`: the broker answers on its port but the
+    publisher cannot connect, log in or set up through it (a wrong password, a broker that stops
+    answering); `unreachable`: nothing answers on its port."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(PROBE_SECONDS):
+            if await publisher.can_publish():
+                return OK
+    return FAILING if await broker_reachable(url) else UNREACHABLE
+
 
 DEFAULT_PORTS = {
     "kafka": 9092,

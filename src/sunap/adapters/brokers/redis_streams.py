@@ -80,6 +80,15 @@ class RedisStreamsPublisher:
                 f"Redis did not store the batch ({describe_failure(exc, self._url)})"
             ) from exc
 
+    async def can_publish(self) -> bool:
+        """Redis answers a PING on a pooled connection (logged in as the URL says)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._redis.ping()
+        except Exception:
+            return False
+        return True
+
     async def close(self) -> None:
         await self._redis.aclose()
 
