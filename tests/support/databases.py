@@ -112,7 +112,7 @@ def drop_database(url: str) -> None:
     name = parsed.database
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-relay"):
             Path(f"{name}{suffix}").unlink(missing_ok=True)
     elif backend == "postgresql":
         _outside_the_loop(lambda: _admin(POSTGRES_SERVER, f'DROP DATABASE "{name}" WITH (FORCE)'))

@@ -14,7 +14,8 @@ on a loaded server).
 `pause()` freezes the database as `kill -STOP` of its server (or of a proxy in front of it)
 would, without stopping anything shared: connections are still accepted and what is sent is
 read, but nothing reaches the other side, in either direction, until `resume()` (which delivers
-what was held, as a thawed server would read it).
+what was held, as a thawed server would read it). `held()` is what a paused proxy read and has not
+forwarded yet: a test can wait for a given command to be stuck in it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ThreadedTcpProxy:
         self._sockets: set[socket.socket] = set()
         self._flowing = threading.Event()
         self._flowing.set()
+        self._held = bytearray()
         self.port = 0
 
     def start(self) -> None:
@@ -52,6 +54,11 @@ class ThreadedTcpProxy:
 
     def resume(self) -> None:
         self._flowing.set()
+
+    def held(self) -> bytes:
+        """What was read while paused and not forwarded yet (either direction)."""
+        with self._lock:
+            return bytes(self._held)
 
     def stop(self) -> None:
         """Stop listening and cut every forwarded connection, as a database crash would (a
@@ -100,7 +107,12 @@ class ThreadedTcpProxy:
     def _pipe(self, source: socket.socket, sink: socket.socket, close_delay: float) -> None:
         try:
             while data := source.recv(65536):
-                self._flowing.wait()
+                if not self._flowing.is_set():
+                    with self._lock:
+                        self._held += data
+                    self._flowing.wait()
+                    with self._lock:
+                        self._held.clear()  # resumed: all of it goes through now
                 sink.sendall(data)
             time.sleep(close_delay)  # the source closed: its sink learns of it only now
         except OSError:

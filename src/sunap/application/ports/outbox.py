@@ -26,9 +26,11 @@ class OutboxBatch(Protocol):
 
 class OutboxStore(Protocol):
     def batch(self, limit: int) -> AbstractAsyncContextManager[OutboxBatch]:
-        """`async with store.batch(limit) as batch:` locks up to `limit` unpublished rows (oldest
-        first, never a row whose aggregate has an older unpublished row, SKIP LOCKED so several
-        relays can run); rows not marked published by the end of the block stay unpublished."""
+        """`async with store.batch(limit) as batch:` holds up to `limit` unpublished rows (oldest
+        first, never a row whose aggregate has an older unpublished row) until the block ends, so
+        that no other relay takes them meanwhile (row locks, SKIP LOCKED; on SQLite the relays'
+        turn, which holds no write lock across the block); rows not marked published by the end
+        of the block stay unpublished."""
         ...
 
     async def lag(self, now: datetime) -> tuple[int, float]:

@@ -1,9 +1,11 @@
 """The outbox relay: publish committed events, then mark them; at least once, in order per payment.
 
-A batch is one database transaction holding its rows locked (`FOR UPDATE SKIP LOCKED`), so several
-relays share the work without taking one row twice, and a payment's next event is only taken once
-the previous one is marked. A crash or cancellation between the broker's ack and the mark rolls the
-transaction back and the batch is published again: consumers dedupe by event id.
+A batch holds its rows until it ends: a database transaction with the rows locked (`FOR UPDATE
+SKIP LOCKED`), or on SQLite the relays' turn, with no transaction open while the broker answers
+(adapters/sql/outbox.py). So several relays share the work without taking one row twice, and a
+payment's next event is only taken once the previous one is marked. A crash or cancellation
+between the broker's ack and the mark leaves the batch unmarked and it is published again:
+consumers dedupe by event id.
 """
 
 from __future__ import annotations
