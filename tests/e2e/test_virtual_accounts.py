@@ -3,11 +3,13 @@ to the service's own `/v1/webhooks/toss`, as Toss would."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 
 from tests.e2e.flows import confirm, create_payment, pay_in_window, wait_for
+from tests.support.service import RunningService
 
 REFUND_ACCOUNT = {"bank": "88", "accountNumber": "11012345678901", "holderName": "김토스"}
 
@@ -76,6 +78,36 @@ def test_a_deposit_makes_the_payment_done_through_the_webhook(
     assert sent, "the sandbox sent no deposit callback"
     assert all(d["body"]["secret"] not in secret_free for d in sent)
     assert all(d["state"] == "SUCCEEDED" for d in sent)  # we answered 200
+
+
+def logged_events(service: RunningService, payment: dict[str, Any]) -> list[str]:
+    """The types of the payment's events, as the embedded default writes them to the log."""
+    types = []
+    for line in service.logs().splitlines():
+        _, marker, logged = line.partition(" sunap.events ")
+        if marker and payment["id"] in logged:
+            event = json.loads(logged)
+            if event["subject"] == payment["id"]:
+                types.append(str(event["type"]))
+    return types
+
+
+def test_a_deposit_the_bank_reverses_is_flagged_and_announced_to_consumers(
+    service: RunningService, api: httpx.Client, sandbox: httpx.Client
+) -> None:
+    """Toss moves the paid account back to WAITING_FOR_DEPOSIT (a deposit error). A consumer
+    that ships on payment.completed must hear of it: the flag comes with its own event."""
+    payment = issued_account(api, sandbox)
+    deposited(api, sandbox, payment)
+    response = sandbox.post(f"/sandbox/virtual-accounts/{payment['paymentKey']}/deposit-error")
+    assert response.status_code == 200, response.text
+
+    flagged = wait_for(lambda: (p := current(api, payment))["needsReview"] and p)
+    assert flagged, f"the reversed deposit was never flagged: {current(api, payment)}"
+    assert flagged["status"] == "DONE" and "deposit" in flagged["reviewReason"]
+    announced = wait_for(lambda: "payment.review_required" in logged_events(service, payment))
+    assert announced, logged_events(service, payment)
+    assert logged_events(service, payment)[-2:] == ["payment.completed", "payment.review_required"]
 
 
 def test_a_virtual_account_canceled_before_the_deposit_needs_no_refund_account(

@@ -141,7 +141,8 @@ def adopt_gateway_state(
 def _flag_a_reverted_deposit(payment: Payment, gp: GatewayPayment, now: datetime) -> None:
     """Toss takes a deposit back when the bank reports an error (DONE -> WAITING_FOR_DEPOSIT).
     Payments never move backwards here, so the merchant would go on shipping an order whose
-    money never arrived: a person must look, and the review queue and its alert say so."""
+    money never arrived: a person must look. The review queue and its alert say so, and so
+    does `payment.review_required` to consumers, who were told `payment.completed`."""
     if (
         gp.status is S.WAITING_FOR_DEPOSIT
         and payment.status is S.DONE
@@ -149,7 +150,7 @@ def _flag_a_reverted_deposit(payment: Payment, gp: GatewayPayment, now: datetime
         and not payment.needs_review
     ):
         log.error("payment %s: Toss took its virtual account's deposit back", payment.id)
-        payment.flag_for_review(
+        payment.require_review(
             "Toss reports this virtual account waiting for its deposit again (a deposit error): "
             "the money counted as paid did not arrive.",
             now,

@@ -15,7 +15,8 @@ class PaymentEvent(DomainEvent):
     payment_id: str
     sequence: int  # rises by one with every event of one payment
     # The money the event is about, in the smallest unit: the payment's amount when it is created,
-    # approved, refused or expires; what a cancel gave back (0 for an order canceled unpaid).
+    # approved, refused, expires or needs review; what a cancel gave back (0 for an order canceled
+    # unpaid).
     amount: int = field(default=0, compare=False)
 
     @property
@@ -62,6 +63,14 @@ class PaymentExpired(PaymentEvent):
     type: ClassVar[str] = "payment.expired"
 
 
+@dataclass(frozen=True)
+class PaymentReviewRequired(PaymentEvent):
+    """A payment consumers were told was paid needs a person: its money went back (a virtual
+    account's deposit Toss took back). Its status stays; `needsReview` says why."""
+
+    type: ClassVar[str] = "payment.review_required"
+
+
 EVENT_TYPES: tuple[type[PaymentEvent], ...] = (
     PaymentCreated,
     PaymentCompleted,
@@ -70,6 +79,7 @@ EVENT_TYPES: tuple[type[PaymentEvent], ...] = (
     PaymentPartiallyCanceled,
     PaymentWaitingForDeposit,
     PaymentExpired,
+    PaymentReviewRequired,
 )
 
 

@@ -506,6 +506,13 @@ class Payment(Aggregate):
         self.review_reason = reason
         self.updated_at = now
 
+    def require_review(self, reason: str, now: datetime) -> None:
+        """As `flag_for_review`, for a payment whose consumers already acted on what it said
+        (shipped on `payment.completed`): the flag alone reaches the dashboard and the alert,
+        never them, so it brings `payment.review_required`."""
+        self.flag_for_review(reason, now)
+        self._record(ev.PaymentReviewRequired)
+
     def resolve_review(self, note: str, now: datetime) -> str:
         """A person looked and settled the matter (recorded in the audit trail with `note`);
         returns the reason the payment was flagged for. A PG outcome still unknown (a confirm

@@ -61,4 +61,5 @@ def test_every_event_type_has_its_public_name() -> None:
         "payment.partially_canceled",
         "payment.waiting_for_deposit",
         "payment.expired",
+        "payment.review_required",
     }

@@ -100,6 +100,7 @@ async def test_a_deposit_toss_takes_back_flags_the_paid_payment_for_a_person(
     await deliver(deposit_callback(payment.order_id, secret), inbox, deps)
     assert store.payment(payment.id).status is S.DONE and not store.payment(payment.id).needs_review
 
+    audited = len(store.audit_of(payment.id))
     toss.deposit_error(payment.payment_key)
     reverted = await deliver(
         deposit_callback(payment.order_id, secret, "WAITING_FOR_DEPOSIT", "tx-error"), inbox, deps
@@ -109,6 +110,12 @@ async def test_a_deposit_toss_takes_back_flags_the_paid_payment_for_a_person(
     after = store.payment(payment.id)
     assert after.needs_review and "deposit" in (after.review_reason or "")
     assert any(r.levelname == "ERROR" and payment.id in r.getMessage() for r in caplog.records)
+    # A consumer that shipped on payment.completed learns it too, in the flag's transaction.
+    assert event_types(store, payment)[-2:] == ["payment.completed", "payment.review_required"]
+    last = store.outbox[-1]
+    assert last.event.type == "payment.review_required" and last.payment.needs_review
+    assert last.payment.status is S.DONE and last.payment.review_reason == after.review_reason
+    assert "webhook.DEPOSIT_CALLBACK" in {a.type for a in store.audit_of(payment.id)[audited:]}
 
 
 async def test_a_deposit_callback_before_we_hold_the_secret_is_401_and_its_resend_applied(
