@@ -10,6 +10,7 @@ at `anchor_serial`.
 
 from __future__ import annotations
 
+import copy
 import enum
 import re
 from dataclasses import dataclass, field
@@ -254,15 +255,20 @@ class Subscription(Aggregate):
             return True
         self.failed_attempts += 1
         self.first_refused_at = self.first_refused_at or now
-        self._record(ev.SubscriptionPaymentFailed)
-        if self.failed_attempts <= len(dunning.retry_days):
+        retrying = self.failed_attempts <= len(dunning.retry_days)
+        if retrying:
             retry_in = timedelta(days=dunning.retry_days[self.failed_attempts - 1])
             self.next_charge_at = self.first_refused_at + retry_in
+        else:
+            self.next_charge_at = None
+        # The refusal as it left the subscription (its retry, or none left), before the status
+        # it brings: each event's data is the subscription as that event left it.
+        self._record(ev.SubscriptionPaymentFailed)
+        if retrying:
             if self.status is not S.PAST_DUE:
                 self._move_to(S.PAST_DUE, now)
                 self._record(ev.SubscriptionPastDue)
             return True
-        self.next_charge_at = None
         if dunning.final is FinalDunning.UNPAID:
             self._move_to(S.UNPAID, now)
             self._record(ev.SubscriptionUpdated)
@@ -417,4 +423,15 @@ class Subscription(Aggregate):
         self.updated_at = now
 
     def _record(self, event_type: type[ev.SubscriptionEvent]) -> None:
-        self.events.append(event_type(subscription_id=self.id, sequence=self._next_sequence()))
+        """The event keeps the subscription as it leaves it: one commit may hold several events
+        (a last refused retry: `payment_failed`, then `canceled`), each with its own state."""
+        sequence = self._next_sequence()
+        self.events.append(
+            event_type(subscription_id=self.id, sequence=sequence, state=self._snapshot())
+        )
+
+    def _snapshot(self) -> Subscription:
+        snapshot = copy.copy(self)
+        snapshot.metadata = None if self.metadata is None else dict(self.metadata)
+        snapshot.events = []
+        return snapshot

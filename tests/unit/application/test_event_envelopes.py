@@ -1,12 +1,19 @@
-"""The outbox's envelopes: each event's `data` is the payment as that event left it, so several
-events in one commit (two cancels adopted at once) never contradict their own types."""
+"""The outbox's envelopes: each event's `data` is the payment (or subscription) as that event left
+it, so several events in one commit (two cancels adopted at once, a refused charge and the cancel
+it brings) never contradict their own types."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from sunap.application.envelope import EnvelopeFactory
 from sunap.domain.payment import PaymentStatus
+from sunap.domain.periods import Interval
+from sunap.domain.subscription import Dunning, FinalDunning, Subscription
 from tests.fakes.clock import FakeClock
 from tests.fakes.ids import SequentialIds
 from tests.fakes.payments import NOW, payment_in
@@ -46,3 +53,62 @@ def test_two_cancels_in_one_commit_each_carry_the_state_they_left() -> None:
         whole["sequence"] - 1,
         payment.event_sequence,
     )
+
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def subscription_charged_once() -> Subscription:
+    sub = Subscription.start(
+        id="sub_test", tenant_id="tnt_1", pg_account_id="default", customer_key="cust-1",
+        billing_key_id="bk_1", plan="pro", order_name="Pro plan", amount=9900, currency="KRW",
+        interval=Interval.MONTH, interval_count=1, trial_days=0, metadata=None, now=NOW,
+        zone=SEOUL,
+    )  # fmt: skip
+    sub.begin_charge("pay_0", NOW)
+    sub.charge_succeeded("pay_0", NOW, SEOUL)
+    sub.events.clear()  # committed
+    return sub
+
+
+def refused_commit(sub: Subscription, n: int, dunning: Dunning) -> list[dict[str, Any]]:
+    """The envelopes of one refused charge's commit."""
+    assert sub.next_charge_at is not None
+    now = sub.next_charge_at
+    sub.begin_charge(f"pay_{n}", now)
+    assert sub.charge_refused(f"pay_{n}", now, dunning)
+    envelope = EnvelopeFactory(SequentialIds(), FakeClock(now))
+    envelopes = [envelope(sub, event, "shop-a") for event in sub.events]
+    sub.events.clear()
+    return envelopes
+
+
+@pytest.mark.parametrize(
+    ("final", "ending", "status"),
+    [
+        (FinalDunning.CANCEL, "subscription.canceled", "CANCELED"),
+        (FinalDunning.UNPAID, "subscription.updated", "UNPAID"),
+    ],
+)
+def test_a_refused_charge_shows_the_state_it_left_before_the_status_it_brings(
+    final: FinalDunning, ending: str, status: str
+) -> None:
+    dunning = Dunning(retry_days=(1, 3), final=final)
+    sub = subscription_charged_once()
+
+    failed, past_due = refused_commit(sub, 1, dunning)
+    assert failed["type"] == "subscription.payment_failed"
+    assert (failed["data"]["status"], failed["data"]["failedAttempts"]) == ("ACTIVE", 1)
+    assert failed["data"]["nextChargeAt"] == past_due["data"]["nextChargeAt"]  # the retry's
+    assert (past_due["type"], past_due["data"]["status"]) == ("subscription.past_due", "PAST_DUE")
+
+    [failed] = refused_commit(sub, 2, dunning)
+    assert (failed["data"]["status"], failed["data"]["failedAttempts"]) == ("PAST_DUE", 2)
+
+    failed, ended = refused_commit(sub, 3, dunning)  # the last retry
+    assert failed["type"] == "subscription.payment_failed"
+    assert (failed["data"]["status"], failed["data"]["failedAttempts"]) == ("PAST_DUE", 3)
+    assert failed["data"]["nextChargeAt"] is None  # no retry left
+    assert failed["data"]["cancelReason"] is None and failed["data"]["canceledAt"] is None
+    assert (ended["type"], ended["data"]["status"]) == (ending, status)
+    assert ended["sequence"] == failed["sequence"] + 1
