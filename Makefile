@@ -88,7 +88,7 @@ wheels: setup
 	for package in $(PACKAGES); do $(UV) build -q --wheel --out-dir dist $$package || exit 1; done
 
 clean:
-	rm -rf $(VENV) .tools dist .pytest_cache .mypy_cache .ruff_cache *.db *.secrets.key var/screenshots
+	rm -rf $(VENV) .tools dist .pytest_cache .mypy_cache .ruff_cache *.db *.db-relay *.secrets.key var/screenshots
 
 # The money soak: >= 1,000 seeded scenarios on SQLite and PostgreSQL (docs/money-soak-and-fuzzing.md).
 soak: setup
