@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 
 import pytest
 
@@ -51,6 +52,26 @@ async def test_rabbitmq_messages_are_persistent_and_routed_by_topic(rabbitmq_kit
     [raw] = await rabbitmq_kit.read_raw(topic, 1)
     assert (raw.topic, raw.event_id, raw.body) == (topic, "evt_1", sent.body)
     assert raw.persistent
+
+
+async def test_rabbitmq_names_the_routing_key_of_an_event_no_queue_takes(rabbitmq_kit, caplog):
+    """RabbitMQ drops a message no queue is bound to. Sent mandatory, it comes back: a WARNING
+    names the routing key once (not once per event), and the relay goes on, so one topic nobody
+    reads holds back no other. A queue bound later gets what is published from then on."""
+    caplog.set_level(logging.WARNING, logger="sunap.brokers")
+    topic = rabbitmq_kit.topic()
+    publisher = rabbitmq_kit.publisher()
+
+    await publisher.publish([event(topic, "pay_1", "evt_unrouted_1")])
+    await publisher.publish([event(topic, "pay_1", "evt_unrouted_2")])
+
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sunap.brokers"]
+    assert len(warnings) == 1
+    assert "evt_unrouted_1" in warnings[0] and f"routing key {topic!r}" in warnings[0]
+    await rabbitmq_kit.open_raw_reader(topic)  # the consumer deploys
+    await publisher.publish([event(topic, "pay_1", "evt_routed")])
+    [raw] = await rabbitmq_kit.read_raw(topic, 1)
+    assert raw.event_id == "evt_routed"
 
 
 async def test_jetstream_publishes_beside_a_merchant_stream_under_the_prefix(nats_kit):

@@ -1,10 +1,11 @@
 """RabbitMQ (aio-pika): a durable topic exchange `sunap`, routing key = topic, persistent messages
-sent with publisher confirms; consumers read a durable queue per (group, topic)."""
+sent mandatory with publisher confirms; consumers read a durable queue per (group, topic)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 import aio_pika
@@ -32,6 +33,9 @@ CONTENT_TYPE = "application/cloudevents+json"
 
 log = logging.getLogger("sunap.brokers")
 
+# How often one routing key no queue takes is warned about again, per process.
+UNROUTED_WARNING_EVERY = 3600.0
+
 
 def queue_name(group: str, topic: str) -> str:
     """The durable queue a consumer group reads one topic from."""
@@ -46,7 +50,10 @@ async def _declare_exchange(channel: AbstractChannel, name: str, wait: float) ->
 
 class RabbitMqPublisher:
     """Returns from `publish` once RabbitMQ confirmed every message. A message no queue is bound
-    to is confirmed and dropped by RabbitMQ: subscribers declare their queues (see `prepare`)."""
+    to is dropped by RabbitMQ: sent mandatory, it comes back, and a WARNING names its routing key
+    (once an hour per key), so a consumer that was never bound is seen, not silent. It is not
+    kept back: a merchant who binds only the topics they read would otherwise stall every event
+    behind the first one nobody reads. Subscribers declare their queues (see `prepare`)."""
 
     def __init__(self, url: str, *, exchange: str = EXCHANGE, timeout: float = 5.0) -> None:
         self._url = url
@@ -56,6 +63,7 @@ class RabbitMqPublisher:
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()
+        self._unrouted_warned: dict[str, float] = {}  # routing key -> when last warned
 
     def __repr__(self) -> str:
         return f"RabbitMqPublisher({redact_url(self._url)!r}, exchange={self._exchange_name!r})"
@@ -98,16 +106,34 @@ class RabbitMqPublisher:
         await self._disconnect()
 
     async def _send(self, exchange: AbstractExchange, message: OutboundMessage) -> None:
-        await exchange.publish(
-            aio_pika.Message(
-                message.body,
-                message_id=message.event_id,
-                content_type=CONTENT_TYPE,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=message.topic,
-            mandatory=False,
-            timeout=self._timeout,
+        try:
+            await exchange.publish(
+                aio_pika.Message(
+                    message.body,
+                    message_id=message.event_id,
+                    content_type=CONTENT_TYPE,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=message.topic,
+                mandatory=True,
+                timeout=self._timeout,
+            )
+        except aio_pika.exceptions.PublishError:  # returned: no queue is bound to its key
+            self._warn_unrouted(message)
+
+    def _warn_unrouted(self, message: OutboundMessage) -> None:
+        now = time.monotonic()
+        last = self._unrouted_warned.get(message.topic)
+        if last is not None and now - last < UNROUTED_WARNING_EVERY:
+            return
+        self._unrouted_warned[message.topic] = now
+        log.warning(
+            "RabbitMQ dropped event %s: no queue is bound to routing key %r on exchange %r "
+            "(bind a durable queue to every topic you read before Sunap publishes; said once "
+            "an hour per routing key)",
+            message.event_id,
+            message.topic,
+            self._exchange_name,
         )
 
     async def _ready_exchange(self) -> AbstractExchange:
@@ -123,7 +149,8 @@ class RabbitMqPublisher:
             await self._disconnect_unlocked()
             connection = await aio_pika.connect(self._url, timeout=self._timeout)
             try:
-                channel = await connection.channel(publisher_confirms=True)
+                # A returned (unroutable) message raises PublishError, not a silent confirm.
+                channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
                 exchange = await _declare_exchange(channel, self._exchange_name, self._timeout)
             except BaseException:
                 await connection.close()
