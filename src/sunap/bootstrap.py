@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sunap.adapters.brokers.factory import publisher_from_url, subscriber_from_url
-from sunap.adapters.brokers.reachability import PublishProbe, broker_reachable, broker_state
+from sunap.adapters.brokers.reachability import PublishProbe, broker_state
 from sunap.adapters.crypto.fernet_box import secret_box_for
 from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.backlog import SqlBacklog
@@ -428,14 +428,13 @@ def build_app(
 
 
 def _broker_check(url: str | None, publisher: object) -> Callable[[], Awaitable[str]] | None:
-    if url is None or not url.strip():
-        return None  # events go to the log: there is no broker to be ready for
+    """Through the relay's own publisher (its connection, its credentials); None for the log
+    publisher, which events go to when no broker is set: there is no broker to be ready for."""
+    if url is None or not isinstance(publisher, PublishProbe):
+        return None
 
     async def state() -> str:
-        # Through the relay's publisher: its connection, its credentials.
-        if isinstance(publisher, PublishProbe):
-            return await broker_state(url, publisher)
-        return "ok" if await broker_reachable(url) else "unreachable"
+        return await broker_state(url, publisher)
 
     return state
 

@@ -71,13 +71,12 @@ class _Outage:
     def lost(self, error: Exception | None) -> None:
         if not self._failures:
             # The exception's type only, never its text: it may carry the URL and its password.
-            reason = (
-                "its connection ended"
-                if error is None
-                else f"{type(error).__name__}: {error}"
-                if isinstance(error, Explained)
-                else type(error).__name__
-            )
+            if error is None:
+                reason = "its connection ended"
+            elif isinstance(error, Explained):
+                reason = f"{type(error).__name__}: {error}"
+            else:
+                reason = type(error).__name__
             log.warning(
                 "%s subscriber lost its connection (%s); reconnecting, with pauses up to %gs, "
                 "until it is back",

@@ -41,11 +41,7 @@ class SqlOutboxBatch:
         self.rows = rows
 
     async def mark_published(self, now: datetime) -> None:
-        if not self.rows:
-            return
-        await self._conn.execute(
-            update(outbox).where(outbox.c.seq.in_(_padded(self.rows))).values(published_at=now)
-        )
+        await _mark_published(self._conn, self.rows, now)
 
 
 class SqliteOutboxBatch:
@@ -65,9 +61,14 @@ class SqliteOutboxBatch:
         if not self.rows or now is None:
             return
         async with direct.begin(self._engine) as conn:
-            await conn.execute(
-                update(outbox).where(outbox.c.seq.in_(_padded(self.rows))).values(published_at=now)
-            )
+            await _mark_published(conn, self.rows, now)
+
+
+async def _mark_published(conn: SqlConnection, rows: list[OutboxRow], now: datetime) -> None:
+    if rows:
+        await conn.execute(
+            update(outbox).where(outbox.c.seq.in_(_padded(rows))).values(published_at=now)
+        )
 
 
 def _padded(rows: list[OutboxRow]) -> list[int]:
