@@ -130,11 +130,14 @@ class FakeGateway:
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock
         self.down = False  # set True to play an open circuit breaker
+        self.key_id = "key-1"  # the secret key calls go under: `replace_key` plays a new one
         self._payments: dict[str, _TossPayment] = {}
         self._by_order: dict[str, str] = {}
         self._auth_keys: dict[str, str] = {}  # authKey -> customerKey
         self._billing: dict[str, _BillingKey] = {}
-        self._answers: dict[tuple[str, str], GatewayPayment | BillingAuthorization | GatewayError]
+        self._answers: dict[
+            tuple[str, str, str], GatewayPayment | BillingAuthorization | GatewayError
+        ]
         self._answers = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._gates: dict[str, deque[Gate]] = defaultdict(deque)
@@ -147,6 +150,11 @@ class FakeGateway:
 
     def accepts_new_operations(self) -> bool:
         return not self.down
+
+    def replace_key(self) -> None:
+        """The merchant replaced the account's secret key: the same payments, but Toss keeps
+        Idempotency-Keys per secret key, so a key sent before is new under this one."""
+        self.key_id = f"key-{int(self.key_id.removeprefix('key-')) + 1}"
 
     def pay_in_window(
         self,
@@ -367,7 +375,11 @@ class FakeGateway:
         if fault is not None and fault.error is not None:
             raise fault.error
         exchange = _Exchange(call.operation, method, path_for_record or path, request)
-        key = (f"{method} {path}", call.idempotency_key) if call.idempotency_key else None
+        key = (
+            (self.key_id, f"{method} {path}", call.idempotency_key)
+            if call.idempotency_key
+            else None
+        )
         answer: GatewayPayment | BillingAuthorization | GatewayError | None
         if key is not None and key in self._answers:
             answer = self._answers[key]  # Toss replays the first answer, whatever the body

@@ -58,6 +58,9 @@ class AuditType(enum.StrEnum):
     # ours the PG ran for less than it held (a full cancel, after such a refund).
     CANCEL_EXTERNAL = "cancel.external"
     CANCEL_REFUNDED_LESS = "cancel.refunded_less"
+    # A pending cancel sent under a secret key the account's owner has since replaced, which
+    # Toss's record shows it never carried out: it goes out again under the new key.
+    CANCEL_REKEYED = "cancel.rekeyed"
     REVIEW_RESOLVED = "review.resolved"
     RECONCILE_SETTLED = "reconcile.settled"
     BILLING_CHARGE_CLAIMED = "billing.charge_claimed"

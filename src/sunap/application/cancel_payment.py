@@ -74,13 +74,10 @@ async def cancel_payment(cmd: CancelPayment, deps: Deps) -> Payment:
     if isinstance(reserved, _Earlier):
         return await _answer_as_before(cmd.tenant_id, cmd.payment_id, reserved.cancel_id, deps)
     payment, cancel, held_until = reserved.payment, reserved.cancel, reserved.turn
-    if cancel is None:
+    if cancel is None or reserved.gateway is None:
         return payment  # READY: canceled locally, no PG call (docs/api.md, Cancel rules, rule 1)
-    try:
-        gateway = await deps.accounts.gateway(payment.pg_account_id)
-    except BaseException:
-        await end_turn(cmd.tenant_id, cmd.payment_id, held_until, deps, sent=False)
-        raise
+    # The gateway the reservation was checked against: the cancel's own secret key (pg_key).
+    gateway = reserved.gateway
     assert payment.payment_key is not None
     try:
         result = await gateway.cancel(
@@ -138,6 +135,25 @@ class _Reserved:
     cancel: Cancel | None  # None: canceled locally (it was READY), nothing to send
     in_full: bool  # the cancel takes the whole balance (sent to the PG without an amount)
     turn: Turn  # the hold on the payment's turn taken with it; None: none taken
+    gateway: PaymentGateway | None = None  # what sends it, under the cancel's own key
+
+
+def why_not_sent_again(cancel: Cancel, gateway: PaymentGateway, now: datetime) -> str | None:
+    """Why a pending cancel must not be sent again under its key, if it must not: the PG would
+    take it as a new cancel, a second refund if the first went through. It keeps a key for a
+    while (PG_KEY_RETENTION), and per secret key: one replaced since the cancel was sent (a
+    rotated account key) no longer knows it. A person decides then."""
+    if now - cancel.requested_at > PG_KEY_RETENTION:
+        return (
+            f"cancel {cancel.id}'s outcome is unknown and too old to ask the payment gateway "
+            "again under its key"
+        )
+    if cancel.pg_key is not None and cancel.pg_key != gateway.key_id:
+        return (
+            f"cancel {cancel.id}'s outcome is unknown and the account's Toss secret key was "
+            "replaced since it was sent: under the new key it would be a new refund"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,7 @@ async def _try_reserve(
                 return _Earlier(cancel_id)  # leaving rolls back: nothing reserved, no turn taken
             return await _send_again_in_turn(uow, deps, cmd, payment, earlier, without_turn)
         turn: Turn = None
+        gateway: PaymentGateway | None = None
         if payment.status is not PaymentStatus.READY:  # a cancel the PG will be asked for
             gateway = gateway_within(deps.accounts, payment.pg_account_id)
             if not gateway.accepts_new_operations():
@@ -207,6 +224,7 @@ async def _try_reserve(
             now=now,
             tax_free_amount=cmd.tax_free_amount or 0,
             expected_cancelable=cmd.expected_cancelable,
+            pg_key=gateway.key_id if gateway is not None else None,
         )
         in_full = cancel is not None and cancel.amount == payment.balance_amount
         if cancel is not None:
@@ -223,7 +241,7 @@ async def _try_reserve(
             response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
         )
         await uow.commit()
-        return _Reserved(payment, cancel, in_full, turn)
+        return _Reserved(payment, cancel, in_full, turn, gateway)
 
     try:  # read without the lock where that is cheaper, and locked if the payment changed
         return await lock_on_conflict(deps, reserve)
@@ -256,15 +274,15 @@ async def _send_again_in_turn(
 ) -> _Reserved | _TurnHeld:
     """The request whose cancel is still pending is sent again as it came (its refund account
     included), under the cancel's own key, in the payment's turn: the PG answers a key it ran
-    with its first answer and runs one it never saw, so nothing is refunded twice. Past the
-    PG's keeping of keys a resend could be a second refund: a person decides then."""
+    with its first answer and runs one it never saw, so nothing is refunded twice. Where a
+    resend could be a second refund (`why_not_sent_again`), a person decides."""
     now = deps.clock.now()
-    if now - cancel.requested_at > PG_KEY_RETENTION:
+    gateway = gateway_within(deps.accounts, payment.pg_account_id)
+    if (refusal := why_not_sent_again(cancel, gateway, now)) is not None:
         raise PgUnavailable(
-            "This cancel's outcome is still unknown and too old to ask the payment gateway "
-            "again; it is waiting for a person."
+            f"This cancel was not sent again: {refusal}. It is waiting for a person."
         )
-    if not gateway_within(deps.accounts, payment.pg_account_id).accepts_new_operations():
+    if not gateway.accepts_new_operations():
         raise PgUnavailable("The payment gateway is unavailable; nothing was sent.")
     turn: Turn = None
     if not without_turn:
@@ -272,7 +290,7 @@ async def _send_again_in_turn(
         if free_at is not None:
             return _TurnHeld(free_at, now)
         await uow.commit()
-    return _Reserved(payment, cancel, in_full=False, turn=turn)
+    return _Reserved(payment, cancel, in_full=False, turn=turn, gateway=gateway)
 
 
 async def _answer_as_before(tenant_id: str, payment_id: str, cancel_id: str, deps: Deps) -> Payment:

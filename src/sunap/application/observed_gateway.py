@@ -62,6 +62,10 @@ class ObservedGateway:
         self._call_ended = call_ended
         self._monotonic = monotonic
 
+    @property
+    def key_id(self) -> str:
+        return self._inner.key_id
+
     def accepts_new_operations(self) -> bool:
         return self._inner.accepts_new_operations()
 

@@ -18,16 +18,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sunap.domain.payment import Failure, Payment, PaymentStatus
+from sunap.domain.payment import CancelStatus, Failure, Payment, PaymentStatus
 
 from . import audit
 from .adopt import check_again_soon, next_check_at
 from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
+from .cancel_payment import why_not_sent_again
 from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_claim
 from .deps import Deps
-from .errors import QuarantinedPayment, UnknownPgAccount
+from .errors import QuarantinedPayment, StaleAggregate, UnknownPgAccount
 from .outcomes import (
     adopt_or_flag,
     apply_confirm_verdict_in,
@@ -35,7 +36,6 @@ from .outcomes import (
     reload,
 )
 from .ports.gateway import (
-    PG_KEY_RETENTION,
     GatewayAlreadyProcessed,
     GatewayDeclined,
     GatewayError,
@@ -230,16 +230,19 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
     """The PG's current view, replaying each pending cancel with its original key.
 
     Each pending cancel is replayed, even when the PG lists a cancel of its amount: only the
-    answer to its own key says which of the PG's cancels is this one. Not past the PG's keeping
-    of keys (PG_KEY_RETENTION): it would run a forgotten key as a new cancel, a second refund if
-    the first went through. Such a cancel stays pending, for a person.
+    answer to its own key says which of the PG's cancels is this one. Not where the PG would run
+    the key as a new cancel, a second refund if the first went through (`why_not_sent_again`):
+    past its keeping of keys, or under a secret key that replaced the one the cancel went out
+    under (unless its record shows it never ran that cancel, `_rekey_where_never_run`). Such a
+    cancel stays pending, for a person.
     """
     truth = await gateway.lookup_by_order_id(payment.order_id)
     answered: dict[str, str] = {}
     refused_keys: dict[str, Failure] = {}
     seen: list[GatewayExchange | None] = [truth.exchange]
+    payment = await _rekey_where_never_run(payment, truth, gateway, deps)
     now = deps.clock.now()
-    replayable = [c for c in payment.pending_cancels if now - c.requested_at <= PG_KEY_RETENTION]
+    replayable = [c for c in payment.pending_cancels if why_not_sent_again(c, gateway, now) is None]
     replayed_last = False  # `truth` is a replay's answer: the key's first, perhaps long ago
     for n, cancel in enumerate(replayable):
         assert payment.payment_key is not None
@@ -276,6 +279,57 @@ async def _ask_about_cancels(payment: Payment, gateway: PaymentGateway, deps: De
     if replayed_last:
         truth = await _as_it_is_now(payment, gateway, truth, seen)
     return _Findings(truth, answered, refused_keys, tuple(seen))
+
+
+# Longer than any call of ours to the PG can take, its own processing included: a cancel sent
+# this long ago that the PG's record does not show was never carried out, and never will be.
+SURELY_ANSWERED = timedelta(minutes=10)
+
+
+async def _rekey_where_never_run(
+    payment: Payment, truth: GatewayPayment, gateway: PaymentGateway, deps: Deps
+) -> Payment:
+    """Pending cancels sent under a secret key the account no longer uses, which the PG's record
+    (`truth`, read under the new key: the same account) shows it never carried out, go out again
+    under the new key. Only when every cancel the PG holds is one we booked, so none of its can
+    be one of these, and long enough after they were sent that none is still on its way. The
+    change is committed before anything is sent: a process that dies after sending leaves a
+    cancel whose key is the new one, replayed under it next time."""
+    now = deps.clock.now()
+    replaced = [
+        c
+        for c in payment.pending_cancels
+        if c.pg_key not in (None, gateway.key_id) and now - c.requested_at >= SURELY_ANSWERED
+    ]
+    booked = {c.transaction_key for c in payment.cancels if c.status is CancelStatus.DONE}
+    if not replaced or any(gc.transaction_key not in booked for gc in truth.cancels):
+        return payment
+    try:
+        async with deps.uow() as uow:
+            fresh = await reload(uow, payment.tenant_id, payment.id)
+            for cancel in replaced:
+                if fresh.find_cancel(cancel.id) not in fresh.pending_cancels:
+                    continue
+                fresh.send_cancel_under(cancel.id, gateway.key_id, now)
+                audit.record(
+                    uow,
+                    deps,
+                    fresh,
+                    AuditType.CANCEL_REKEYED,
+                    AuditStatus.OK,
+                    request={"cancelId": cancel.id},
+                    response={"reason": "Toss's record shows no refund of it"},
+                )
+            await uow.commit()
+    except StaleAggregate:
+        return payment  # changed meanwhile: looked at again next time
+    log.warning(
+        "payment %s: %d cancel(s) sent under a replaced Toss secret key, never carried out, "
+        "go out again under the new key",
+        payment.id,
+        len(replaced),
+    )
+    return fresh
 
 
 async def _as_it_is_now(

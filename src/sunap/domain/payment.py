@@ -147,6 +147,9 @@ class Cancel:
     canceled_at: datetime | None = None
     transaction_key: str | None = None
     failure: Failure | None = None
+    # The PG secret key its call went out under (PaymentGateway.key_id; None: recorded before
+    # Sunap kept it). Its Idempotency-Key means this cancel under that secret key only.
+    pg_key: str | None = None
 
 
 @dataclass(eq=False)
@@ -391,6 +394,7 @@ class Payment(Aggregate):
         now: datetime,
         tax_free_amount: int = 0,
         expected_cancelable: int | None = None,
+        pg_key: str | None = None,
     ) -> Cancel | None:
         """Reserve a cancel against the balance. None: canceled locally, no PG call needed.
         `expected_cancelable`: the cancelable balance the caller decided on; checked here, in
@@ -447,6 +451,7 @@ class Payment(Aggregate):
             gateway_idempotency_key=idempotency_key,
             requested_at=now,
             tax_free_amount=tax_free_amount,
+            pg_key=pg_key,
         )
         self.cancels.append(cancel)
         self.pending_cancel_amount += wanted
@@ -490,6 +495,12 @@ class Payment(Aggregate):
         cancel.status = CancelStatus.FAILED
         cancel.failure = failure
         self.pending_cancel_amount -= cancel.amount
+        self.updated_at = now
+
+    def send_cancel_under(self, cancel_id: str, pg_key: str, now: datetime) -> None:
+        """A pending cancel the PG never carried out goes out under another secret key of the
+        account from now on (its own was replaced): under that one its Idempotency-Key is new."""
+        self._pending_cancel(cancel_id).pg_key = pg_key
         self.updated_at = now
 
     def find_cancel(self, cancel_id: str) -> Cancel | None:

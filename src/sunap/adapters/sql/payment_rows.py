@@ -137,6 +137,7 @@ def cancel_to_row(payment_id: str, position: int, cancel: Cancel) -> Row:
         "transaction_key": cancel.transaction_key,
         "failure_code": cancel.failure.code if cancel.failure else None,
         "failure_message": cancel.failure.message if cancel.failure else None,
+        "pg_key": cancel.pg_key,
     }
 
 
@@ -152,6 +153,7 @@ def cancel_from_row(row: Mapping[str, Any]) -> Cancel:
         canceled_at=row["canceled_at"],
         transaction_key=row["transaction_key"],
         failure=_failure(row, "failure_code", "failure_message"),
+        pg_key=row["pg_key"],
     )
 
 

@@ -239,6 +239,7 @@ payment_cancels = Table(
     Column("transaction_key", String(200)),
     Column("failure_code", String(100)),
     Column("failure_message", Text),
+    Column("pg_key", String(16)),  # which PG secret key the call went under (Cancel.pg_key)
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("tax_free_amount >= 0", name="tax_free_not_negative"),
     Index("ix_payment_cancels_payment", "payment_id", "position"),

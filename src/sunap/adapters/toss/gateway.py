@@ -7,6 +7,7 @@ layer turns its records into our DTOs and its errors into our GatewayError class
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -121,6 +122,8 @@ class TossGateway:
         breaker: BreakerChoice = DEFAULT_BREAKER,
         timeouts: TossTimeouts = TossTimeouts(),
     ) -> None:
+        # 64 bits of the key's digest: enough to tell an account's keys apart, nothing of the key.
+        self._key_id = hashlib.sha256(secret_key.encode()).hexdigest()[:16]
         self._toss = AsyncTossClient(
             secret_key=secret_key,
             base_url=base_url,
@@ -133,6 +136,10 @@ class TossGateway:
 
     def __repr__(self) -> str:
         return f"TossGateway({self._toss!r})"
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
 
     def accepts_new_operations(self) -> bool:
         breaker = self._toss.breaker

@@ -207,6 +207,13 @@ class GatewayMisconfigured(GatewayError):
 
 
 class PaymentGateway(Protocol):
+    @property
+    def key_id(self) -> str:
+        """Names the secret key the calls go under (a digest, never the key). The PG keeps an
+        Idempotency-Key per secret key: a request sent again under another key (the account's
+        key was replaced) is a new request to it, so one is only sent again under its own."""
+        ...
+
     def accepts_new_operations(self) -> bool:
         """False while the PG is known to be down (an open circuit breaker): refuse new confirms
         and cancels before claiming anything, so no payment is left in doubt for nothing."""
