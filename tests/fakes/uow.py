@@ -37,7 +37,7 @@ from sunap.domain.aggregate import DomainEvent
 from sunap.domain.billing_key import BillingKey
 from sunap.domain.errors import DuplicateOrderId, PaymentKeyTaken
 from sunap.domain.events import PaymentEvent
-from sunap.domain.payment import Payment, PaymentStatus
+from sunap.domain.payment import CHANGEABLE_AT_TOSS, Payment, PaymentStatus
 from sunap.domain.subscription import Subscription, SubscriptionStatus
 
 
@@ -210,6 +210,16 @@ class InMemoryPaymentRepository:
             and (p.expiry_recheck_at is None or p.expiry_recheck_at <= now)
         )
         return [key for key in due if after is None or key > after][:limit]
+
+    async def changeable_at_toss_since(
+        self, since: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+    ) -> builtins.list[tuple[datetime, str]]:
+        found = sorted(
+            (p.created_at, p.id)
+            for p in self._store.payments.values()
+            if p.status in CHANGEABLE_AT_TOSS and p.created_at >= since
+        )
+        return [key for key in found if after is None or key > after][:limit]
 
     async def lease_for_reconcile(
         self, payment_id: str, seen_at: datetime, until: datetime

@@ -5,12 +5,12 @@ The logic is `run_due_once`, which returns the rows; the command only prints the
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .output import JsonOption, print_json
+from .output import JsonOption, iso_moment, print_json
 
 if TYPE_CHECKING:
     from sunap.application.billing_scheduler import ChargeLine
@@ -21,16 +21,6 @@ def register(app: typer.Typer) -> None:
     billing = typer.Typer(help="Recurring billing.", no_args_is_help=True)
     billing.command("run-due", help="Charge the subscriptions due at that time, once.")(run_due)
     app.add_typer(billing, name="billing")
-
-
-def _moment(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}") from None
-    if moment.tzinfo is None:
-        raise typer.BadParameter("give the time with its offset, e.g. +09:00 or Z")
-    return moment.astimezone(UTC)
 
 
 def run_due(
@@ -47,7 +37,7 @@ def run_due(
 
     from .serve import configure_command_logging
 
-    moment = None if at is None else _moment(at)
+    moment = None if at is None else iso_moment(at)
     settings = Settings()
     configure_command_logging(settings)
     lines = asyncio.run(run_due_once(settings, moment))

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -48,6 +49,17 @@ def tenant_name(value: str) -> str:
 TenantOption = Annotated[
     str, typer.Option("--tenant", help="The tenant's name.", callback=tenant_name)
 ]
+
+
+def iso_moment(text: str) -> datetime:
+    """An option's ISO 8601 time, in UTC; one without its offset is refused, not guessed."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter("give the time with its offset, e.g. +09:00 or Z")
+    return moment.astimezone(UTC)
 
 
 def print_json(value: Any) -> None:

@@ -68,6 +68,9 @@ LATE_APPROVALS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 PAID = frozenset({S.DONE, S.PARTIAL_CANCELED})
 APPROVED = frozenset({S.WAITING_FOR_DEPOSIT, S.DONE, S.PARTIAL_CANCELED, S.CANCELED})
+# Approved and not over: Toss may still change such a payment without us (a refund in its
+# console, a deposit, a deposit taken back); a lost webhook leaves us behind it.
+CHANGEABLE_AT_TOSS = frozenset({S.WAITING_FOR_DEPOSIT, S.DONE, S.PARTIAL_CANCELED})
 # Statuses no payment reaches once approved (TRANSITIONS leads into them only from each other):
 # a payment in one has never been cancelable, so it has no cancels.
 NEVER_APPROVED = frozenset({S.READY, S.IN_PROGRESS})

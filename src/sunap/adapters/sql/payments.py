@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sunap.application.errors import StaleAggregate
 from sunap.application.ports.payments import PaymentPage, PaymentQuery
 from sunap.domain.errors import DuplicateOrderId, InvalidRequest, PaymentIdTaken, PaymentKeyTaken
-from sunap.domain.payment import NEVER_APPROVED, Payment, PaymentStatus
+from sunap.domain.payment import CHANGEABLE_AT_TOSS, NEVER_APPROVED, Payment, PaymentStatus
 
 from .direct import DirectConnection, SqlConnection, carries_inserts
 from .payment_rows import Row, cancel_to_row, payment_from_row, payment_to_row
@@ -161,6 +161,29 @@ class SqlPaymentRepository:
                 payments.c.created_at <= cutoff,
                 payments.c.needs_review.is_(False),
                 or_(payments.c.expiry_recheck_at.is_(None), payments.c.expiry_recheck_at <= now),
+            )
+            .order_by(payments.c.created_at, payments.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            created_at, last_id = after
+            stmt = stmt.where(
+                or_(
+                    payments.c.created_at > created_at,
+                    and_(payments.c.created_at == created_at, payments.c.id > last_id),
+                )
+            )
+        rows = (await self._session.execute(stmt)).mappings()
+        return [(row["created_at"], row["id"]) for row in rows]
+
+    async def changeable_at_toss_since(
+        self, since: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+    ) -> builtins.list[tuple[datetime, str]]:
+        stmt = (
+            select(payments.c.created_at, payments.c.id)
+            .where(
+                payments.c.status.in_([s.value for s in CHANGEABLE_AT_TOSS]),
+                payments.c.created_at >= since,
             )
             .order_by(payments.c.created_at, payments.c.id)
             .limit(limit)

@@ -74,6 +74,14 @@ class PaymentRepository(Protocol):
         """Ids of payments whose next_reconcile_at has passed, oldest first."""
         ...
 
+    async def changeable_at_toss_since(
+        self, since: datetime, limit: int, *, after: tuple[datetime, str] | None = None
+    ) -> builtins.list[tuple[datetime, str]]:
+        """(created_at, id) of payments created at or after `since` that Toss may still change
+        without Sunap (paid, partly refunded, or waiting for a deposit), oldest first; with
+        `after`, only those past that (created_at, id)."""
+        ...
+
     async def lease_for_reconcile(
         self, payment_id: str, seen_at: datetime, until: datetime
     ) -> bool:

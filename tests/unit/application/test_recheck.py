@@ -1,0 +1,122 @@
+"""`sunap recheck`'s use case: paid payments Toss changed while its webhooks were lost are
+brought level with Toss, and nothing else is touched."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sunap.application.commands import ConfirmPayment, CreatePayment
+from sunap.application.confirm_payment import confirm_payment
+from sunap.application.create_payment import create_payment
+from sunap.application.deps import Deps
+from sunap.application.ports.gateway import GatewayUnknown
+from sunap.application.recheck import RecheckOutcome, payments_to_recheck, recheck_payment
+from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
+from tests.fakes.clock import FakeClock
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.uow import InMemoryStore
+from tests.unit.application.test_cancel_use_case import TENANT, paid, same_request, unanswered
+
+S = PaymentStatus
+
+
+async def refund_in_console(toss: FakeGateway, payment_key: str | None, amount: int) -> None:
+    """A refund made in Toss's console, whose webhook never reached Sunap."""
+    assert payment_key is not None
+    await toss.cancel(
+        payment_key=payment_key, reason="console", amount=amount, idempotency_key="console-1"
+    )
+
+
+async def test_a_refund_made_in_tosss_console_unheard_of_is_booked_with_its_event(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss, amount=20000)
+    await refund_in_console(toss, payment.payment_key, 5000)
+
+    rechecked = await recheck_payment(payment.id, deps)
+
+    assert (rechecked.outcome, rechecked.status) == (RecheckOutcome.CHANGED, "PARTIAL_CANCELED")
+    booked = store.payment(payment.id)
+    assert (booked.balance_amount, [c.amount for c in booked.cancels]) == (15000, [5000])
+    assert "payment.partially_canceled" in [e.type for e in store.events_of(payment.id)]
+    trail = [e.type for e in store.audit_of(payment.id)]
+    assert "cancel.external" in trail
+
+
+async def test_a_payment_toss_shows_as_we_hold_it_is_unchanged_and_writes_no_event(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss)
+    events = len(store.events_of(payment.id))
+
+    rechecked = await recheck_payment(payment.id, deps)
+
+    assert rechecked.outcome is RecheckOutcome.UNCHANGED
+    assert len(store.events_of(payment.id)) == events
+    assert store.payment(payment.id).status is S.DONE
+
+
+async def test_a_payment_with_a_cancel_in_doubt_is_left_to_the_reconciler(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss)
+    await unanswered(same_request(payment), deps, toss)
+    lookups = len(toss.calls_of("lookup"))
+
+    rechecked = await recheck_payment(payment.id, deps)
+
+    assert rechecked.outcome is RecheckOutcome.BUSY
+    assert len(toss.calls_of("lookup")) == lookups  # Toss not asked
+
+
+async def test_toss_not_answering_says_so_and_changes_nothing(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    payment = await paid(deps, toss)
+    toss.fail_next("lookup", GatewayUnknown("FAILED_INTERNAL_SYSTEM_PROCESSING", "500"))
+
+    rechecked = await recheck_payment(payment.id, deps)
+
+    assert rechecked.outcome is RecheckOutcome.UNREACHABLE
+    assert "FAILED_INTERNAL_SYSTEM_PROCESSING" in rechecked.note
+    assert store.payment(payment.id).status is S.DONE
+
+
+async def paid_order(
+    deps: Deps, toss: FakeGateway, order_id: str, method: PaymentMethod = PaymentMethod.CARD
+) -> Payment:
+    await create_payment(
+        CreatePayment(
+            tenant_id=TENANT,
+            pg_account_id="default",
+            order_name="Blue socks",
+            amount=1000,
+            order_id=order_id,
+        ),
+        deps,
+    )
+    key = toss.pay_in_window(order_id, 1000, method=method)
+    return await confirm_payment(
+        ConfirmPayment(tenant_id=TENANT, payment_key=key, order_id=order_id, amount=1000), deps
+    )
+
+
+async def test_only_payments_toss_may_still_change_since_the_time_are_listed_oldest_first(
+    deps: Deps, toss: FakeGateway, clock: FakeClock
+) -> None:
+    before = await paid_order(deps, toss, "order-before")
+    clock.advance(seconds=3600)
+    since = clock.now()
+    first = await paid_order(deps, toss, "order-first")
+    clock.advance(seconds=1)
+    waiting = await paid_order(deps, toss, "order-va", PaymentMethod.VIRTUAL_ACCOUNT)
+    clock.advance(seconds=1)
+    refunded = await paid_order(deps, toss, "order-refunded")
+    await refund_in_console(toss, refunded.payment_key, 1000)
+    await recheck_payment(refunded.id, deps)  # CANCELED now: Toss changes it no more
+
+    assert waiting.status is S.WAITING_FOR_DEPOSIT
+    assert await payments_to_recheck(deps, since, limit=10) == [first.id, waiting.id]
+    assert before.id in await payments_to_recheck(deps, since - timedelta(hours=2), limit=10)
+    assert await payments_to_recheck(deps, since, limit=1) == [first.id]
