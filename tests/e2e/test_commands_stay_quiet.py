@@ -1,7 +1,7 @@
 """Commands that run once keep standard error quiet unless something goes wrong (docs/cli.md).
 On PostgreSQL without SUNAP_SECRETS_KEY, on the embedded sandbox, checkout links are signed with
-a key of the serving process: `sunap serve` says so, `reconcile` and `billing run-due`, which
-hand out no link, have nothing to say about it."""
+a key of the serving process: `sunap serve` says so, `reconcile`, `recheck` and `billing
+run-due`, which hand out no link, have nothing to say about it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def test_only_serve_warns_that_its_checkout_links_end_with_it(tmp_path: Path) ->
         migrate(url)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SUNAP_", "TOSS_"))}
         env.update(SUNAP_DATABASE_URL=url, SUNAP_PORT=str(free_port()))
-        for command in (["reconcile"], ["billing", "run-due"]):
+        recheck = ["recheck", "--since", "2026-01-01T00:00+09:00"]
+        for command in (["reconcile"], ["billing", "run-due"], recheck):
             done = subprocess.run(
                 [*SUNAP, *command], env=env, cwd=tmp_path, capture_output=True, text=True
             )
