@@ -32,7 +32,7 @@ from tests.support.databases import create_database, drop_database  # noqa: E402
 
 metadata = MetaData()
 rows = Table(
-    "bench_rows", metadata, Column("id", Integer, primary_key=True), Column("name", String)
+    "bench_rows", metadata, Column("id", Integer, primary_key=True), Column("name", String(64))
 )
 LOCKED = select(rows).where(rows.c.id == bindparam("a")).with_for_update()
 PLAIN = select(rows).where(rows.c.id == bindparam("b"))
@@ -77,6 +77,8 @@ async def through_the_driver(url: str, backend: str) -> Callable[[], Awaitable[N
                 await conn.execute("UPDATE bench_rows SET name = $1 WHERE id = $2", "x", 1)
 
         return one_pg
+    if backend == "mariadb":
+        return await _through_aiomysql(url)
     import aiosqlite
 
     lite = await aiosqlite.connect(url.split("///", 1)[1], isolation_level=None)
@@ -89,6 +91,32 @@ async def through_the_driver(url: str, backend: str) -> Callable[[], Awaitable[N
         await lite.commit()
 
     return one_sqlite
+
+
+async def _through_aiomysql(url: str) -> Callable[[], Awaitable[None]]:
+    import aiomysql
+    from sqlalchemy.engine import make_url
+
+    parts = make_url(url)
+    conn = await aiomysql.connect(
+        host=parts.host or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        db=parts.database,
+        autocommit=False,
+    )
+
+    async def one_mariadb() -> None:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT id, name FROM bench_rows WHERE id = %s FOR UPDATE", (1,))
+            await cur.fetchone()
+            await cur.execute("SELECT id, name FROM bench_rows WHERE id = %s", (2,))
+            await cur.fetchone()
+            await cur.execute("UPDATE bench_rows SET name = %s WHERE id = %s", ("x", 1))
+        await conn.commit()
+
+    return one_mariadb
 
 
 async def cpu_ms_per_call(call: Callable[[], Awaitable[None]], count: int) -> float:
