@@ -113,6 +113,28 @@ def test_forged_webhooks_naming_made_up_payment_keys_cost_no_toss_call(
     assert toss_calls(sandbox, "")[calls_before:] == []
 
 
+def test_padded_forgeries_naming_made_up_payments_are_not_kept_whole(
+    service: RunningService,
+) -> None:
+    """Fifty forged deliveries of 200 KB each (under the 256 KiB limit), with no key: once
+    processed, each is kept as the few fields Sunap reads, not 10 MB for 90 days."""
+    prefix = f"padded{time.time_ns()}"
+    for n in range(50):
+        forged = {
+            "eventType": "PAYMENT_STATUS_CHANGED",
+            "data": {"paymentKey": f"{prefix}x{n}", "status": "DONE", "pad": "x" * 200_000},
+        }
+        assert post_webhook(service, forged).status_code == 200
+
+    def mine() -> list[dict[str, Any]]:
+        return [d for d in stored_deliveries(service) if prefix.encode() in d["body"]]
+
+    assert wait_for(lambda: len(mine()) == 50 and all(d["status"] == "UNMATCHED" for d in mine()))
+    kept = [len(d["body"]) for d in mine()]
+    assert max(kept) < 400, kept
+    assert all(json.loads(d["body"])["trimmedFrom"] > 200_000 for d in mine())
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -57,10 +57,13 @@ class InMemoryWebhookInbox:
         payment_id: str | None = None,
         error: str | None = None,
         retry_at: datetime | None = None,
+        body: bytes | None = None,
     ) -> None:
         d = self.rows[delivery_id]
         self.leases.pop(delivery_id, None)
         changes: dict[str, object] = {"last_error": error}
+        if body is not None:
+            changes["body"] = body
         if payment_id is not None:
             changes["payment_id"] = payment_id
         if retry_at is not None:

@@ -404,3 +404,37 @@ async def test_a_second_partial_cancel_within_a_minute_is_applied_not_hidden_by_
     assert after.status is S.PARTIAL_CANCELED and after.balance_amount == 10000
     assert [c.amount for c in after.cancels] == [2000, 3000]
     assert {d.status for d in inbox.rows.values()} == {D.APPLIED}
+
+
+async def test_a_delivery_naming_nothing_of_ours_is_kept_cut_down_to_what_is_read_of_it(
+    inbox: InMemoryWebhookInbox, deps: Deps
+) -> None:
+    """Anyone may send one, with no key, near the 256 KiB limit: kept whole for 90 days, a flood
+    of them fills the disk. Cut down, it still reads as the same delivery (a replay works)."""
+    padded = status_changed("pk_nobody", "DONE", orderId="order-x", padding="가" * 60_000)
+
+    delivery = await deliver(padded, inbox, deps)
+
+    assert delivery.status is D.UNMATCHED
+    assert len(delivery.body) < 400
+    kept = json.loads(delivery.body)
+    assert kept["trimmedFrom"] > 60_000 and "padding" not in kept["data"]
+    notice = deps.webhook_format.read_kept(delivery.body)
+    assert (notice.payment_key, notice.reported_status, notice.order_id) == (
+        "pk_nobody",
+        "DONE",
+        "order-x",
+    )
+
+
+async def test_a_delivery_applied_to_a_payment_of_ours_is_kept_whole(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway
+) -> None:
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    body = status_changed(payment.payment_key, "WAITING_FOR_DEPOSIT", orderName="생수 외 1건")
+
+    delivery = await deliver(body, inbox, deps)
+
+    assert delivery.status is D.APPLIED
+    assert json.loads(delivery.body)["data"]["orderName"] == "생수 외 1건"

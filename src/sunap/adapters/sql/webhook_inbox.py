@@ -98,8 +98,11 @@ class SqlWebhookInbox:
         payment_id: str | None = None,
         error: str | None = None,
         retry_at: datetime | None = None,
+        body: bytes | None = None,
     ) -> None:
         values: dict[str, Any] = {"leased_until": None, "last_error": error}
+        if body is not None:
+            values["body"] = body
         if payment_id is not None:
             values["payment_id"] = payment_id
         if retry_at is not None:

@@ -6,7 +6,9 @@ could be used against a customer or the merchant never reaches the disk as it ar
   sha256 digest, which is all the processor needs to compare it with the PG's; so does a
   `billingKey` (a credential that charges a card), which the processor finds by its digest;
 - refund accounts and card numbers are masked;
-- an event type Sunap does not act on is kept as its type, id and size only.
+- an event type Sunap does not act on is kept as its type, id and size only;
+- a delivery that named no payment of ours, or that the PG disowned, is cut down to what is read
+  of it once processed (`trimmed_body`): anyone may send one, with no key, near the size limit.
 The signature, when there is one, was checked on the raw bytes before anything is stored.
 """
 
@@ -45,6 +47,36 @@ def summary_body(event_type: str, body: dict[str, Any], size: int) -> bytes:
         "size": size,
     }
     return json.dumps(summary).encode()
+
+
+# What `_notice` reads of a delivery (top level, and in `data`): all a trimmed body keeps.
+READ_FIELDS = frozenset(
+    {
+        "eventType",
+        "eventId",
+        "createdAt",
+        "paymentKey",
+        "orderId",
+        "status",
+        "transactionKey",
+        "lastTransactionKey",
+        "secret",
+        "billingKey",
+    }
+)
+
+
+def trimmed_body(kept: dict[str, Any], size: int) -> bytes:
+    """A kept delivery cut down to what is read of it, and the size it had: it still reads as
+    the same notice (a replay works), and whatever else it carried is not kept for months."""
+    trimmed = {k: v for k, v in kept.items() if k in READ_FIELDS and not isinstance(v, dict)}
+    data = kept.get("data")
+    if isinstance(data, dict):
+        trimmed["data"] = {
+            k: v for k, v in data.items() if k in READ_FIELDS and not isinstance(v, (dict, list))
+        }
+    trimmed["trimmedFrom"] = size
+    return json.dumps(trimmed, ensure_ascii=False).encode()
 
 
 def _mask(value: Any, *, inside_account: bool) -> Any:

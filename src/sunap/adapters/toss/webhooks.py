@@ -10,6 +10,7 @@ size.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from sunap.application.strict_json import RefusedJson, loads_strict
 from sunap.domain.payment import PaymentStatus
 
 from .webhook_signatures import STANDARD_ID, is_signed, verify_signature
-from .webhook_storage import masked_body, stored_secret_digest, summary_body
+from .webhook_storage import masked_body, stored_secret_digest, summary_body, trimmed_body
 
 PAYMENT_STATUS_CHANGED = "PAYMENT_STATUS_CHANGED"
 DEPOSIT_CALLBACK = "DEPOSIT_CALLBACK"
@@ -66,6 +67,12 @@ class TossWebhooks:
         if notice.kind is NoticeKind.OTHER:
             return summary_body(notice.event_type, notice.parsed, size)
         return masked_body(notice.parsed)
+
+    def trimmed_body(self, kept: bytes) -> bytes:
+        parsed = json.loads(kept)
+        if not isinstance(parsed, dict):
+            raise ValueError("a kept delivery is a JSON object")
+        return trimmed_body(parsed, len(kept))
 
     def kept_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {k: v for k, v in headers.items() if k.startswith(KEPT_HEADERS)}

@@ -78,6 +78,11 @@ class WebhookFormat(Protocol):
         came."""
         ...
 
+    def trimmed_body(self, kept: bytes) -> bytes:
+        """A kept body cut down to what `read_kept` reads, and its size: for a delivery that
+        named nothing of ours, which anyone may send, unauthenticated, near the size limit."""
+        ...
+
     def kept_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """The headers worth keeping with a stored delivery."""
         ...

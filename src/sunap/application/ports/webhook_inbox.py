@@ -65,8 +65,10 @@ class WebhookInbox(Protocol):
         payment_id: str | None = None,
         error: str | None = None,
         retry_at: datetime | None = None,
+        body: bytes | None = None,
     ) -> None:
-        """Record the outcome; with retry_at the delivery stays RECEIVED and is retried then."""
+        """Record the outcome; with retry_at the delivery stays RECEIVED and is retried then;
+        with `body`, what is kept of the delivery from now on."""
         ...
 
     async def get(self, delivery_id: str) -> WebhookDelivery | None: ...
