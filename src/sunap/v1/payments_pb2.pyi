@@ -245,6 +245,10 @@ class Payment(_message.Message):
     RECEIPT_URL_FIELD_NUMBER: _builtins.int
     CHECKOUT_FIELD_NUMBER: _builtins.int
     NEEDS_REVIEW_FIELD_NUMBER: _builtins.int
+    PENDING_CANCEL_AMOUNT_FIELD_NUMBER: _builtins.int
+    REVIEW_REASON_FIELD_NUMBER: _builtins.int
+    BILLING_KEY_ID_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     order_id: _builtins.str
     order_name: _builtins.str
@@ -258,6 +262,13 @@ class Payment(_message.Message):
     customer_key: _builtins.str
     receipt_url: _builtins.str
     needs_review: _builtins.bool
+    pending_cancel_amount: _builtins.int
+    """Beyond the first contract, as the HTTP resource has them: a cancel reserved while Toss's
+    answer is unknown, why a person must look, and the billing key and subscription it charged.
+    """
+    review_reason: _builtins.str
+    billing_key_id: _builtins.str
+    subscription_id: _builtins.str
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -303,10 +314,14 @@ class Payment(_message.Message):
         receipt_url: _builtins.str = ...,
         checkout: Global___Checkout | None = ...,
         needs_review: _builtins.bool = ...,
+        pending_cancel_amount: _builtins.int = ...,
+        review_reason: _builtins.str = ...,
+        billing_key_id: _builtins.str = ...,
+        subscription_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["approved_at", b"approved_at", "card", b"card", "checkout", b"checkout", "created_at", b"created_at", "failure", b"failure", "requested_at", b"requested_at", "updated_at", b"updated_at", "virtual_account", b"virtual_account"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approved_at", b"approved_at", "balance_amount", b"balance_amount", "cancels", b"cancels", "card", b"card", "checkout", b"checkout", "created_at", b"created_at", "currency", b"currency", "customer_key", b"customer_key", "failure", b"failure", "id", b"id", "metadata", b"metadata", "method", b"method", "needs_review", b"needs_review", "order_id", b"order_id", "order_name", b"order_name", "payment_key", b"payment_key", "receipt_url", b"receipt_url", "requested_at", b"requested_at", "status", b"status", "updated_at", b"updated_at", "virtual_account", b"virtual_account"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "approved_at", b"approved_at", "balance_amount", b"balance_amount", "billing_key_id", b"billing_key_id", "cancels", b"cancels", "card", b"card", "checkout", b"checkout", "created_at", b"created_at", "currency", b"currency", "customer_key", b"customer_key", "failure", b"failure", "id", b"id", "metadata", b"metadata", "method", b"method", "needs_review", b"needs_review", "order_id", b"order_id", "order_name", b"order_name", "payment_key", b"payment_key", "pending_cancel_amount", b"pending_cancel_amount", "receipt_url", b"receipt_url", "requested_at", b"requested_at", "review_reason", b"review_reason", "status", b"status", "subscription_id", b"subscription_id", "updated_at", b"updated_at", "virtual_account", b"virtual_account"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -102,3 +102,28 @@ async def test_a_pg_refusal_carries_the_pg_code_and_the_aborted_payment() -> Non
     shown = pb.Payment()
     assert answer.details[1].Unpack(shown)
     assert shown.status == pb.ABORTED and shown.failure.code == "REJECT_CARD_PAYMENT"
+
+
+def test_a_payment_message_says_what_the_http_resource_says_of_a_cancel_in_doubt() -> None:
+    """WatchPayment sends a message per change: a cancel reserved while Toss's answer is
+    unknown, or a review flag, must show in it, not only in its updated_at."""
+    from sunap.domain.payment import Approval, PaymentMethod, PaymentStatus
+
+    payment = new_payment()
+    payment.begin_confirm(payment_key="pk", amount=15000, idempotency_key="k", now=NOW)
+    payment.approve(Approval("pk", PaymentStatus.DONE, PaymentMethod.CARD, NOW), NOW)
+    payment.begin_cancel(
+        cancel_id="cxl_1",
+        reason="고객 변심",
+        amount=4000,
+        idempotency_key="ck",
+        has_refund_account=False,
+        now=NOW,
+    )
+    payment.flag_for_review("Toss's record disagrees", NOW)
+
+    shown = payment_message(payment_resource(payment))
+
+    assert shown.pending_cancel_amount == 4000
+    assert (shown.needs_review, shown.review_reason) == (True, "Toss's record disagrees")
+    assert (shown.billing_key_id, shown.subscription_id) == ("", "")

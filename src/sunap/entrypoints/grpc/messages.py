@@ -162,6 +162,10 @@ def payment_message(resource: Mapping[str, Any]) -> pb.Payment:
         updated_at=_timestamp(resource["updatedAt"]),
         receipt_url=_text(resource["receiptUrl"]),
         needs_review=bool(resource["needsReview"]),
+        pending_cancel_amount=resource["pendingCancelAmount"],
+        review_reason=_text(resource["reviewReason"]),
+        billing_key_id=_text(resource["billingKeyId"]),
+        subscription_id=_text(resource["subscriptionId"]),
     )
     if (card := resource["card"]) is not None:
         message.card.CopyFrom(
