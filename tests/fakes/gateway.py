@@ -374,7 +374,9 @@ class FakeGateway:
         fault = self._faults[call.operation].popleft() if self._faults[call.operation] else None
         if fault is not None and fault.error is not None:
             raise fault.error
-        exchange = _Exchange(call.operation, method, path_for_record or path, request)
+        exchange = _Exchange(
+            call.operation, method, path_for_record or path, request, call.idempotency_key
+        )
         key = (
             (self.key_id, f"{method} {path}", call.idempotency_key)
             if call.idempotency_key
@@ -572,6 +574,7 @@ class _Exchange:
     method: str
     path: str
     request: dict[str, Any] | None
+    idempotency_key: str | None  # as Toss received it: the call's header
 
     def answered(self, answer: GatewayPayment | BillingAuthorization) -> GatewayExchange:
         if isinstance(answer, GatewayPayment):
@@ -609,4 +612,5 @@ class _Exchange:
             status_code=status,
             processing_time_ms=0,
             outcome=outcome,
+            idempotency_key=self.idempotency_key,
         )

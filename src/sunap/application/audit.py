@@ -14,6 +14,10 @@ from .ports.audit import AuditEntry
 from .ports.gateway import GatewayExchange, PgOperation
 from .ports.unit_of_work import UnitOfWork
 
+# In a PG call's row, the Idempotency-Key the call went out under: a replay under the same key
+# is the same request to the PG, and the key is how the PG's own records name it.
+IDEMPOTENCY_KEY = "idempotencyKey"
+
 
 def record(
     uow: UnitOfWork,
@@ -113,13 +117,20 @@ def record_exchange(
         return
     for attempt in exchange.earlier:
         record_exchange(uow, deps, payment, attempt, fallback)
+    request: dict[str, Any] = {
+        "method": exchange.method,
+        "path": exchange.path,
+        "body": exchange.request_data,
+    }
+    if exchange.idempotency_key is not None:  # a write: the key the PG knows the call by
+        request[IDEMPOTENCY_KEY] = exchange.idempotency_key
     record(
         uow,
         deps,
         payment,
         pg_call_type(exchange.operation),
         AuditStatus.of(exchange.outcome),
-        request={"method": exchange.method, "path": exchange.path, "body": exchange.request_data},
+        request=request,
         response={
             "status": exchange.status_code,
             "body": exchange.response_data,

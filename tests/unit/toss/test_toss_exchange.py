@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from sunap.adapters.toss import RetryPolicy, TossGateway
@@ -73,3 +74,22 @@ async def test_an_answer_the_client_reads_but_the_adapter_cannot_is_unknown(
         await once.lookup_by_order_id("order-1")
     assert unknown.value.exchange is not None
     assert unknown.value.exchange.outcome is PgOutcome.UNKNOWN
+
+
+async def test_a_write_names_the_idempotency_key_it_went_out_under_and_a_read_none(
+    once: TossGateway, toss: FakeToss
+) -> None:
+    """The key Toss knows the call by reaches the trail, also when no answer came back: a
+    replay under it is the same request, and the trail ties the two together."""
+    toss.fail(httpx.ReadTimeout("no answer"))
+    with pytest.raises(GatewayUnknown) as lost:
+        await once.cancel(
+            payment_key="pk", reason="r", amount=1000, idempotency_key="sunap-cancel-cxl_1"
+        )
+    assert toss.requests[-1].headers["Idempotency-Key"] == "sunap-cancel-cxl_1"
+    assert lost.value.exchange is not None
+    assert lost.value.exchange.idempotency_key == "sunap-cancel-cxl_1"
+
+    toss.answer(200, card_payment())
+    found = await once.lookup_by_payment_key("pk")
+    assert found.exchange is not None and found.exchange.idempotency_key is None

@@ -27,6 +27,9 @@ class Exchange:
     processing_time_ms: int
     outcome: str  # "ok" or a Verdict value
     trace_id: str | None = None  # X-TossPayments-Trace-Id: quote it to Toss's support
+    # The Idempotency-Key the request went out under (None: a GET, which carries none): the key
+    # Toss's own records know the call by, and which ties a replay to the first call.
+    idempotency_key: str | None = None
     # The attempts this call made before this one (retried with the same Idempotency-Key),
     # oldest first: every HTTP request Toss received belongs in the trail.
     earlier: tuple[Exchange, ...] = ()

@@ -376,6 +376,7 @@ class _Steps:
             processing_time_ms=ms,
             outcome=verdict.value if verdict is not None else "ok",
             trace_id=trace_id,
+            idempotency_key=request.idempotency_key,
         )
 
     def ms(self, since: float) -> int:

@@ -72,6 +72,7 @@ def gateway_exchange(exchange: Exchange) -> GatewayExchange:
         processing_time_ms=exchange.processing_time_ms,
         outcome=PgOutcome(exchange.outcome),
         trace_id=exchange.trace_id,
+        idempotency_key=exchange.idempotency_key,
         earlier=tuple(gateway_exchange(attempt) for attempt in exchange.earlier),
     )
 

@@ -70,6 +70,9 @@ class GatewayExchange:
     processing_time_ms: int
     outcome: PgOutcome
     trace_id: str | None = None  # the PG's own id for the answer (Toss: X-TossPayments-Trace-Id)
+    # The Idempotency-Key the call went out under (None: a read, which carries none): how the
+    # PG's records know it, and what ties a replay to the call it repeats.
+    idempotency_key: str | None = None
     # The attempts the call made before this one (the same request sent again), oldest first.
     earlier: tuple[GatewayExchange, ...] = ()
 
