@@ -108,6 +108,29 @@ def test_a_partial_cancel_killed_at_any_point_refunds_once(stack: Stack, point: 
     toss = stack.toss_payment(payment_key)
     assert [c["cancelAmount"] for c in toss["cancels"]] == [3000]
     assert toss["balanceAmount"] == 7000
+    # Every cancel request Toss received is in the trail, under the key it was sent with: the
+    # cancel.requested row names it, and the reconciler's note says the killed process's call
+    # has no recorded answer, before its own replay of that key.
+    calls = wait_for(lambda: stack.toss_calls(f"/v1/payments/{payment_key}/cancel"), 10) or []
+    sent = {c["idempotencyKey"] for c in calls}
+    assert len(sent) == 1, calls  # one key, before and after the crash
+    trail = stack.api.get(f"/v1/payments/{payment['id']}/transactions").json()["items"]
+    requested = [
+        (t["responseData"] or {}).get("pgIdempotencyKey")
+        for t in trail
+        if t["type"] == "cancel.requested"
+    ]
+    assert sent <= set(requested), trail
+    types = [t["type"] for t in trail]
+    notes = [t for t in trail if t["type"] == "cancel.answer_unrecorded"]
+    assert [(n["status"], n["requestData"]["pgIdempotencyKey"]) for n in notes] == [
+        ("unknown", *sent)
+    ], trail
+    note = types.index("cancel.answer_unrecorded")
+    assert types.index("cancel.requested") < note < types.index("reconcile.settled"), types
+    replays = [n for n, t in enumerate(trail) if t["type"] == "pg.cancel" and t["requestData"]]
+    assert replays and all(note < n for n in replays), types
+    assert {trail[n]["requestData"].get("idempotencyKey") for n in replays} == sent, trail
 
 
 def test_a_shop_repeating_the_confirm_after_the_crash_gets_the_one_approval(

@@ -53,6 +53,11 @@ class AuditType(enum.StrEnum):
     # have received that call; this row says so, under the Idempotency-Key the claim row names.
     CONFIRM_ANSWER_UNRECORDED = "confirm.answer_unrecorded"
     CANCEL_REQUESTED = "cancel.requested"
+    # A pending cancel about to be sent again (the reconciler's replay, the request repeated)
+    # whose own call has no row: its process stopped before recording the answer (kill -9, a
+    # crash), or the answer is late. The PG may have refunded; this row says so, under the
+    # Idempotency-Key the cancel.requested row names (cancel_trail.py).
+    CANCEL_ANSWER_UNRECORDED = "cancel.answer_unrecorded"
     CANCEL_LOCAL = "cancel.local"
     # Booked from the PG's record: a cancel made outside Sunap (Toss's console), and a cancel of
     # ours the PG ran for less than it held (a full cancel, after such a refund).

@@ -21,6 +21,7 @@ from sunap.domain.payment import Cancel, CancelStatus, Failure, Payment, Payment
 from . import audit, log_context
 from .adopt import next_check_at
 from .audit_kinds import AuditStatus, AuditType
+from .cancel_trail import note_unrecorded_cancel_calls, requested
 from .cancel_turns import (
     Turn,
     TurnWait,
@@ -238,7 +239,9 @@ async def _try_reserve(
             AuditType.CANCEL_REQUESTED if cancel else AuditType.CANCEL_LOCAL,
             AuditStatus.OK,
             request={"cancelReason": cmd.reason, "cancelAmount": cmd.amount},
-            response={"cancelId": cancel.id, "amount": cancel.amount} if cancel else None,
+            # Names the Idempotency-Key the call goes out under next: should this process die
+            # before that call's answer is recorded, the call is still known by it.
+            response=requested(cancel) if cancel else None,
         )
         await uow.commit()
         return _Reserved(payment, cancel, in_full, turn, gateway)
@@ -289,7 +292,9 @@ async def _send_again_in_turn(
         turn, free_at = await take_turn_in(uow, cmd.tenant_id, cmd.payment_id, now)
         if free_at is not None:
             return _TurnHeld(free_at, now)
-        await uow.commit()
+    # Before this sending's own row: a call of an earlier sending that left none is noted first.
+    await note_unrecorded_cancel_calls(uow, deps, payment, [cancel])
+    await uow.commit()
     return _Reserved(payment, cancel, in_full=False, turn=turn, gateway=gateway)
 
 

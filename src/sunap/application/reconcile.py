@@ -25,7 +25,8 @@ from .adopt import check_again_soon, next_check_at
 from .audit_kinds import AuditStatus, AuditType
 from .billing_charges import ChargeVerdict, send_charge
 from .cancel_payment import why_not_sent_again
-from .cancel_turns import CANCEL_SPACING, end_turn, try_turn
+from .cancel_trail import note_unrecorded_cancel_calls
+from .cancel_turns import CANCEL_SPACING, Turn, end_turn, take_turn_in
 from .confirm_verdicts import ConfirmVerdict, Disagrees, Undecided, judge_claim
 from .deps import Deps
 from .errors import QuarantinedPayment, StaleAggregate, UnknownPgAccount
@@ -89,7 +90,7 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
         return await _follow_up_closed_unpaid(payment, gateway, deps)
     # Replaying a cancel is sending one: it waits for the payment's turn like any cancel. A turn
     # held now is a cancel in flight; its answer may settle this, else we look after the lease.
-    taken, held_until = await try_turn(payment.tenant_id, payment.id, deps)
+    taken, held_until = await _take_turn_to_replay(payment, deps)
     if not taken:
         await _look_again_soon(payment, deps)
         return ReconcileOutcome.SKIPPED
@@ -103,6 +104,18 @@ async def reconcile_payment(payment_id: str, deps: Deps) -> ReconcileOutcome:
         raise
     await end_turn(payment.tenant_id, payment.id, held_until, deps, sent=True)
     return await _settle(payment, findings, deps)
+
+
+async def _take_turn_to_replay(payment: Payment, deps: Deps) -> tuple[bool, Turn]:
+    """Take the payment's cancel turn if it is free now: (taken, hold). With it, before any
+    call, each pending cancel whose own call left no row gets its note (cancel_trail.py): the
+    rows of the replays that follow are not that call's."""
+    async with deps.uow() as uow:
+        held_until, _ = await take_turn_in(uow, payment.tenant_id, payment.id, deps.clock.now())
+        if held_until is not None:
+            await note_unrecorded_cancel_calls(uow, deps, payment, payment.pending_cancels)
+        await uow.commit()
+    return held_until is not None, held_until
 
 
 async def _look_again_soon(payment: Payment, deps: Deps) -> None:
