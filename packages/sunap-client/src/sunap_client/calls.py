@@ -25,6 +25,13 @@ RETRY_CODES = frozenset({"IDEMPOTENCY_KEY_IN_USE", "CONFIRM_IN_PROGRESS"})
 FINAL_CODES = frozenset({"PG_MISMATCH"})  # a person must look: the same call will not help
 
 
+# Body fields that are credentials: an authKey issues a billing key (once, to whoever sends it
+# first). A call's repr, and so any log line or traceback that prints one, shows them masked;
+# the API key is masked by httpx in its headers' repr.
+SECRET_FIELDS = frozenset({"authKey"})
+MASK = "[REDACTED]"
+
+
 @dataclass(frozen=True)
 class Call:
     method: str
@@ -35,6 +42,25 @@ class Call:
 
     def headers(self) -> dict[str, str]:
         return {"Idempotency-Key": self.idempotency_key} if self.idempotency_key else {}
+
+    def __repr__(self) -> str:
+        body = _masked(self.json) if self.json is not None else None
+        return (
+            f"Call(method={self.method!r}, path={self.path!r}, json={body!r}, "
+            f"params={self.params!r}, idempotency_key={self.idempotency_key!r})"
+        )
+
+
+def _masked(body: Mapping[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in SECRET_FIELDS:
+            shown[name] = MASK
+        elif isinstance(value, Mapping):  # a nested object may hold one too
+            shown[name] = _masked(value)
+        else:
+            shown[name] = value
+    return shown
 
 
 @dataclass(frozen=True)
