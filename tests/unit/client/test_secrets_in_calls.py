@@ -37,3 +37,22 @@ def test_no_log_line_of_an_issue_shows_the_auth_key(caplog: pytest.LogCaptureFix
     assert key.id == "bk_1"
     assert json.loads(script.requests[0].content)["authKey"] == AUTH_KEY
     assert caplog.records and AUTH_KEY not in caplog.text
+
+
+def test_a_refund_accounts_number_is_sent_and_shown_nowhere() -> None:
+    from sunap_client.models import RefundAccount
+
+    account = RefundAccount(bank="88", account_number="110987654321", holder_name="홍길동")
+    call = calls.cancel_payment(
+        "pay_1",
+        cancel_reason="환불",
+        cancel_amount=None,
+        tax_free_amount=None,
+        refund_receive_account=account,
+        idempotency_key="k2",
+    )
+
+    assert call.json is not None
+    assert call.json["refundReceiveAccount"]["accountNumber"] == "110987654321"
+    for shown in (repr(call), repr(account), f"{[call]}"):
+        assert "110987654321" not in shown

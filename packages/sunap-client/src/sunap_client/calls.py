@@ -25,10 +25,11 @@ RETRY_CODES = frozenset({"IDEMPOTENCY_KEY_IN_USE", "CONFIRM_IN_PROGRESS"})
 FINAL_CODES = frozenset({"PG_MISMATCH"})  # a person must look: the same call will not help
 
 
-# Body fields that are credentials: an authKey issues a billing key (once, to whoever sends it
-# first). A call's repr, and so any log line or traceback that prints one, shows them masked;
-# the API key is masked by httpx in its headers' repr.
-SECRET_FIELDS = frozenset({"authKey"})
+# Body fields that are credentials or a customer's account: an authKey issues a billing key
+# (once, to whoever sends it first); a refund account's number is the customer's. A call's
+# repr, and so any log line or traceback that prints one, shows them masked; the API key is
+# masked by httpx in its headers' repr.
+SECRET_FIELDS = frozenset({"authKey", "accountNumber"})
 MASK = "[REDACTED]"
 
 

@@ -229,7 +229,7 @@ class RefundAccount:
     """Where a paid virtual-account payment's refund goes (cancel needs it)."""
 
     bank: str
-    account_number: str
+    account_number: str = field(repr=False)  # a customer's account: never in a log line
     holder_name: str
 
     def to_json(self) -> dict[str, str]:
