@@ -63,17 +63,25 @@ def test_a_port_setting_out_of_range_is_refused_in_one_line(
     [
         ("serve", "--port", "99999"),
         ("serve", "--port", "0"),
+        ("serve", "--port", "notanumber"),
         ("serve", "--grpc-port", "70000"),
         ("serve", "--grpc-port", "-5"),
+        ("serve", "--grpc-port", "x"),
         ("sandbox", "--port", "99999"),
         ("sandbox", "--port", "0"),
+        ("sandbox", "--port", "notanumber"),
     ],
     ids=" ".join,
 )
-def test_a_port_option_out_of_range_is_a_usage_error(tmp_path: Path, args: tuple[str, ...]) -> None:
+def test_a_port_option_that_is_no_port_is_a_usage_error_in_one_line(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """As a refused setting is: one line, exit 2 (it was typer's usage and a boxed message)."""
     result = start(tmp_path, *args)
     assert_refused_before_anything(tmp_path, result)
-    assert f"Invalid value for '{args[1]}'" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"sunap {args[0]}: Invalid value for '{args[1]}'"), line
+    assert line.endswith(f"(try 'sunap {args[0]} -h')"), line
     assert "another process may hold it" not in result.stderr
 
 

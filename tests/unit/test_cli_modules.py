@@ -49,6 +49,39 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     assert "No such command" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--bogus"], "sunap: No such option: --bogus (try 'sunap -h')"),
+        (["no-such-command"], "sunap: No such command 'no-such-command'. (try 'sunap -h')"),
+        (
+            ["keys", "create", "--scope", "admin"],
+            "sunap keys create: Missing option '--tenant'. (try 'sunap keys create -h')",
+        ),
+        (["keys", "create", "--tenant"], "sunap: Option '--tenant' requires an argument."),
+        (
+            ["sandbox", "--rate-limit", "fast"],
+            "sunap sandbox: Invalid value for --rate-limit: expected N/min with N >= 1, got "
+            "'fast' (try 'sunap sandbox -h')",
+        ),
+    ],
+)
+def test_a_usage_error_of_any_command_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], line: str
+) -> None:
+    """A usage error is one line, as a refused setting is, never typer's usage and box."""
+    assert main(args) == 2
+    printed = capsys.readouterr()
+    assert printed.err.splitlines() == [line]
+    assert printed.out == ""
+
+
+def test_a_group_alone_still_shows_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys"]) == 2  # typer's exit for a group given no command
+    shown = capsys.readouterr()
+    assert "create" in shown.out and "revoke" in shown.out
+
+
 def test_the_status_options_help_names_every_delivery_status() -> None:
     from typing import get_args
 

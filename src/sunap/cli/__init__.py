@@ -8,9 +8,16 @@ one new module and one entry in COMMAND_MODULES.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import typer
+
+# typer vendors click as typer._click (0.2x): its usage errors are that module's, not click's.
+from typer._click.core import Context
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from . import billing, keys, operations, secrets, serve, tenants, webhooks
 from .output import DATABASE, INTERRUPTED, OK, USAGE
@@ -18,9 +25,52 @@ from .output import DATABASE, INTERRUPTED, OK, USAGE
 COMMAND_MODULES = (serve, keys, operations, webhooks, tenants, secrets, billing)
 
 
+class OneLineUsageErrors(TyperGroup):
+    """`sunap`'s top command: a usage error (an unknown option, a bad value such as `--port
+    notanumber`, a missing argument) of any command is one line on stderr and exit 2, as a
+    refused setting is, not typer's usage and boxed error."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: Context | None = None,
+        **extra: Any,
+    ) -> Context:
+        with usage_errors_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        # The subcommands parse their options here, and raise their own BadParameter here.
+        with usage_errors_in_one_line():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def usage_errors_in_one_line() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:  # `sunap keys` alone: the help was shown, typer exits with 2
+        raise
+    except UsageError as error:
+        print(usage_line(error), file=sys.stderr)
+        raise typer.Exit(USAGE) from None
+
+
+def usage_line(error: UsageError) -> str:
+    """`sunap serve: Invalid value for '--port': … (try 'sunap serve -h')`: the command, what
+    click found wrong (never wrapped over lines), and where its options are listed."""
+    message = " ".join(error.format_message().split())
+    if error.ctx is None:  # raised before the command's context was made
+        return f"sunap: {message}"
+    command = error.ctx.command_path
+    return f"{command}: {message} (try '{command} -h')"
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="sunap",
+        cls=OneLineUsageErrors,
         help="Payments on Toss Payments.",
         no_args_is_help=True,
         # A traceback with local variables could print a secret key: never.
