@@ -74,6 +74,22 @@ def test_a_release_started_before_its_migration_is_not_ready_until_it_has_run(
     assert "unexpected error" not in service.logs()  # what a 500 logs
 
 
+def test_each_probe_of_an_unmigrated_database_says_so_and_adds_nothing_to_the_log(
+    unmigrated: tuple[RunningService, str],
+) -> None:
+    """/readyz asks the database's revision again on every probe (a load balancer's every few
+    seconds) until `sunap migrate` has run: each asking logged Alembic's two INFO lines
+    ("Context impl PostgresqlImpl.", "Will assume transactional DDL."). The probe's answer is
+    the news; a refused API request still logs its own line."""
+    service, _ = unmigrated
+    with service.client() as probe:
+        for _ in range(3):
+            ready = probe.get("/readyz")
+            assert not_migrated(ready)
+            assert ready.json()["checks"] == {"database": "not migrated"}
+    assert "alembic" not in service.logs()
+
+
 def test_a_database_at_a_revision_not_sunaps_is_not_ready_and_says_migrate_would_not_help(
     unmigrated: tuple[RunningService, str],
 ) -> None:

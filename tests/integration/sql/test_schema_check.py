@@ -8,8 +8,10 @@ help. Nor for a revision that is not Sunap's: that is told apart from one behind
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from sunap.adapters.sql.engine import create_engine
@@ -64,3 +66,25 @@ def test_a_revision_not_numbered_ours_is_not_taken_for_a_newer_release(tmp_path:
     for foreign in ("ae1027a6acf", "0001x"):
         set_revision(path, foreign)
         assert fit(path) is SchemaFit.FOREIGN, foreign
+
+
+def test_each_backend_is_asked_for_its_revision_without_a_line_in_the_log(
+    empty_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/readyz asks on every probe until `sunap migrate` has run: Alembic's MigrationContext,
+    made for each asking, logged two INFO lines each time ("Context impl PostgresqlImpl.")."""
+
+    async def fit_of_the_database() -> SchemaFit:
+        engine = create_engine(empty_database_url)
+        try:
+            return await SchemaCheck(engine).fit()
+        finally:
+            await engine.dispose()
+
+    with caplog.at_level(logging.DEBUG):
+        assert asyncio.run(fit_of_the_database()) is SchemaFit.BEHIND  # no alembic_version
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+        upgrade(empty_database_url)
+        caplog.clear()
+        assert asyncio.run(fit_of_the_database()) is SchemaFit.CURRENT
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
