@@ -282,6 +282,7 @@ def build_runtime(
 
     webhooks = SqlWebhookInbox(engine)
     backlog = SqlBacklog(engine)
+    readiness = settings.readiness_timeout_seconds
     public_url = (settings.public_url or self_url).rstrip("/")
     links, links_end_with_process = _checkout_links(box, settings)
     try:
@@ -296,16 +297,17 @@ def build_runtime(
         pg_accounts=pg_accounts,
         # Bounded: a database that accepts connections and never answers holds a statement for
         # its whole timeout, and /readyz and /metrics must answer meanwhile (patient_check.py).
-        is_ready=PatientCheck(is_ready, impatient=False),
-        schema_fit=PatientCheck(schema_fit, impatient=None),
+        is_ready=PatientCheck(is_ready, impatient=False, patience=readiness),
+        schema_fit=PatientCheck(schema_fit, impatient=None, patience=readiness),
+        readiness_seconds=readiness,
         checkout_url=_checkout_url(links, public_url, clock),
         changes=changes,
         rate_limiter=_rate_limiter(settings),
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         is_outage=is_outage,
-        broker_state=_broker_check(settings.broker_url, publisher),
+        broker_state=_broker_check(settings.broker_url, publisher, readiness),
         measure_backlog=PatientCheck(
-            _backlog_gauges(backlog, clock, metrics, is_outage), impatient=None
+            _backlog_gauges(backlog, clock, metrics, is_outage), impatient=None, patience=readiness
         ),
     )
     web = WebContext(
@@ -427,14 +429,17 @@ def build_app(
     return app
 
 
-def _broker_check(url: str | None, publisher: object) -> Callable[[], Awaitable[str]] | None:
-    """Through the relay's own publisher (its connection, its credentials); None for the log
-    publisher, which events go to when no broker is set: there is no broker to be ready for."""
+def _broker_check(
+    url: str | None, publisher: object, within: float
+) -> Callable[[], Awaitable[str]] | None:
+    """Through the relay's own publisher (its connection, its credentials), answered within
+    `within` seconds; None for the log publisher, which events go to when no broker is set:
+    there is no broker to be ready for."""
     if url is None or not isinstance(publisher, PublishProbe):
         return None
 
     async def state() -> str:
-        return await broker_state(url, publisher)
+        return await broker_state(url, publisher, within)
 
     return state
 

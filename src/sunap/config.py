@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sunap.entrypoints.patient_check import READINESS_SECONDS
+
 TOSS_API_HOST = "https://api.tosspayments.com"
 # `100/s`, `600/m`, `3600/h`: requests per key per second, minute or hour.
 RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*(s|m|h)\s*$")
@@ -57,6 +59,12 @@ class Settings(BaseSettings):
         "5,10,20,40,120,600,3600,21600,86400", validation_alias="SUNAP_RECONCILE_DELAYS"
     )
     worker_poll_seconds: float = Field(1.0, gt=0, validation_alias="SUNAP_WORKER_POLL_SECONDS")
+    # Seconds /readyz waits for the database (and the broker) and /metrics for its backlog
+    # reading: past them /readyz answers 503, /metrics the gauges as last read. At most the
+    # statement timeout (a minute), which is when a database that never answers fails anyway.
+    readiness_timeout_seconds: float = Field(
+        READINESS_SECONDS, gt=0, le=60, validation_alias="SUNAP_READINESS_TIMEOUT_SECONDS"
+    )
     # `sunap worker` serves its /metrics here, on SUNAP_HOST; 0 (the default) serves none.
     worker_metrics_port: int = Field(
         0, ge=0, le=65535, validation_alias="SUNAP_WORKER_METRICS_PORT"

@@ -1,8 +1,9 @@
 """A database that accepts connections and never answers, under a real `sunap serve`: `/readyz`
-answers `503` with Retry-After within its few seconds' patience (entrypoints/patient_check.py),
-`/metrics` answers with what it has, and an API request answers `503` with Retry-After once its
-statement has waited the statement timeout (adapters/sql/answer_timeout.py), never a 500. All
-three waited with no limit. Once the database answers again, the service is whole.
+answers `503` with Retry-After within SUNAP_READINESS_TIMEOUT_SECONDS (entrypoints/patient_check.py),
+`/metrics` answers with what it has, and an API request
+answers `503` with Retry-After once its statement has waited the statement timeout
+(adapters/sql/answer_timeout.py), never a 500. All three waited with no limit; then /readyz and
+/metrics waited a fixed 5 s, past a probe's own timeout. Once the database answers again, the service is whole.
 
 The database is "frozen" by a proxy in front of it that stops forwarding (as `kill -STOP` of the
 server would), so nothing shared is stopped. The API request is sent on PostgreSQL only: it waits
@@ -26,6 +27,10 @@ from tests.support.service import TEST_SECRETS_KEY, RunningService, running_serv
 from tests.support.thread_proxy import ThreadedTcpProxy
 
 SERVERS = [b for b in selected_backends() if b != "sqlite"] or ["postgresql"]
+READINESS_TIMEOUT = 1.0  # the service's SUNAP_READINESS_TIMEOUT_SECONDS here
+# A load balancer's probe, which counts a failure rather than wait longer: well above the
+# readiness timeout, below the 5 s /readyz took whatever it was told.
+PROBE = 4.0
 # Generous guards against a hang, not timings: a ping, a statement and a connection attempt.
 PATIENT_CLIENT = 60.0
 API_CLIENT = 3 * STATEMENT_TIMEOUT
@@ -46,6 +51,7 @@ def frozen(
             workdir,
             SUNAP_DATABASE_URL=through.render_as_string(hide_password=False),
             SUNAP_SECRETS_KEY=TEST_SECRETS_KEY,
+            SUNAP_READINESS_TIMEOUT_SECONDS=str(READINESS_TIMEOUT),
         ) as service:
             yield service, proxy, request.param
     finally:
@@ -79,8 +85,8 @@ def test_a_frozen_database_is_503_with_retry_after_and_metrics_still_answer(
                     if backend == "postgresql"  # see the module's docstring
                     else None
                 )
-                with httpx.Client(base_url=service.base_url, timeout=PATIENT_CLIENT) as probe:
-                    for _ in range(2):  # each probe answers, the stuck check still running
+                with httpx.Client(base_url=service.base_url, timeout=PROBE) as probe:
+                    for _ in range(3):  # each probe answers, the stuck check still running
                         ready = probe.get("/readyz")
                         assert unavailable(ready), ready.text
                         assert ready.json()["checks"]["database"] == "unreachable"

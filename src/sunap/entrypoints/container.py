@@ -17,6 +17,7 @@ from sunap.application.ports.webhook_inbox import WebhookInbox
 from sunap.application.presenters import payment_resource
 from sunap.application.schema_fit import SchemaFit
 from sunap.domain.payment import Payment
+from sunap.entrypoints.patient_check import READINESS_SECONDS
 from sunap.entrypoints.rate_limit import Limiter
 
 
@@ -43,6 +44,9 @@ class Container:
     broker_state: Callable[[], Awaitable[str]] | None = None
     # Brings the backlog gauges (outbox, review queue) up to date before /metrics is read.
     measure_backlog: Callable[[], Awaitable[None]] | None = None
+    # /readyz answers within this many seconds, whatever the database and the broker do
+    # (SUNAP_READINESS_TIMEOUT_SECONDS); the checks above are bounded by it in bootstrap.
+    readiness_seconds: float = READINESS_SECONDS
     # The doors authenticate through this: found keys remembered a few seconds.
     keys: KeyFinder = field(init=False)
 

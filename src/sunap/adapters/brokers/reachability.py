@@ -12,8 +12,8 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 OK, UNREACHABLE, FAILING = "ok", "unreachable", "failing"
-# Seconds the publisher may take to show it is connected, then a TCP connection as long: /readyz
-# answers within its database check's 5 s either way.
+# Seconds the publisher may take to show it is connected, then a TCP connection as long: 2 s at
+# most, or the half each of a shorter `within` (/readyz's readiness timeout).
 PROBE_SECONDS = 1.0
 
 
@@ -25,15 +25,19 @@ class PublishProbe(Protocol):
         ...
 
 
-async def broker_state(url: str, publisher: PublishProbe) -> str:
+async def broker_state(url: str, publisher: PublishProbe, within: float | None = None) -> str:
     """`ok`: the publisher can publish; `failing`: the broker answers on its port but the
     publisher cannot connect, log in or set up through it (a wrong password, a broker that stops
-    answering); `unreachable`: nothing answers on its port."""
+    answering); `unreachable`: nothing answers on its port. Answered within `within` seconds
+    (by default PROBE_SECONDS + CONNECT_SECONDS)."""
+    probe, connect = PROBE_SECONDS, CONNECT_SECONDS
+    if within is not None:
+        probe, connect = min(probe, within / 2), min(connect, within / 2)
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(PROBE_SECONDS):
+        async with asyncio.timeout(probe):
             if await publisher.can_publish():
                 return OK
-    return FAILING if await broker_reachable(url) else UNREACHABLE
+    return FAILING if await broker_reachable(url, connect) else UNREACHABLE
 
 
 DEFAULT_PORTS = {
@@ -59,10 +63,10 @@ def broker_address(url: str) -> tuple[str, int]:
 CONNECT_SECONDS = 1.0
 
 
-async def broker_reachable(url: str) -> bool:
+async def broker_reachable(url: str, within: float = CONNECT_SECONDS) -> bool:
     host, port = broker_address(url)
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_SECONDS)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), within)
     except (OSError, TimeoutError):
         return False
     writer.close()
