@@ -466,6 +466,7 @@ def _backlog_gauges(
         outage.worked()
         metrics.outbox_backlog(found.unpublished, found.oldest_unpublished_age_seconds)
         metrics.payments_needing_review.set(found.needing_review)
+        metrics.backlog_measured_at.set(clock.now().timestamp())
 
     return measure
 
@@ -478,6 +479,7 @@ def _doubt_gauges(
         metrics.payments_in_doubt(
             found.outcome_unknown, found.cancels_pending, found.oldest_age_seconds
         )
+        metrics.in_doubt_measured_at.set(clock.now().timestamp())
 
     return measure
 

@@ -1,9 +1,10 @@
 """A database that accepts connections and never answers, under a real `sunap serve`: `/readyz`
 answers `503` with Retry-After within SUNAP_READINESS_TIMEOUT_SECONDS (entrypoints/patient_check.py),
-`/metrics` answers with what it has, and an API request
+`/metrics` answers with what it has and says how old its backlog reading is, and an API request
 answers `503` with Retry-After once its statement has waited the statement timeout
 (adapters/sql/answer_timeout.py), never a 500. All three waited with no limit; then /readyz and
-/metrics waited a fixed 5 s, past a probe's own timeout. Once the database answers again, the service is whole.
+/metrics waited a fixed 5 s, past a probe's own timeout, and the backlog gauges went stale
+without a sign. Once the database answers again, the service is whole.
 
 The database is "frozen" by a proxy in front of it that stops forwarding (as `kill -STOP` of the
 server would), so nothing shared is stopped. The API request is sent on PostgreSQL only: it waits
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sunap.adapters.sql.answer_timeout import STATEMENT_TIMEOUT
 from tests.e2e.flows import create_payment, wait_for
 from tests.support.databases import create_database, drop_database, selected_backends
+from tests.support.metrics import Scrape
 from tests.support.service import TEST_SECRETS_KEY, RunningService, running_service
 from tests.support.thread_proxy import ThreadedTcpProxy
 
@@ -34,6 +36,7 @@ PROBE = 4.0
 # Generous guards against a hang, not timings: a ping, a statement and a connection attempt.
 PATIENT_CLIENT = 60.0
 API_CLIENT = 3 * STATEMENT_TIMEOUT
+BACKLOG_READ_AT = "sunap_backlog_last_measured_timestamp_seconds"
 
 
 @pytest.fixture(scope="module", params=SERVERS)
@@ -76,7 +79,10 @@ def test_a_frozen_database_is_503_with_retry_after_and_metrics_still_answer(
     with service.client(key, timeout=API_CLIENT) as api:
         payment = create_payment(api)
         assert api.get("/readyz").status_code == 200
-        assert api.get("/metrics").status_code == 200
+        scraped = api.get("/metrics")
+        assert scraped.status_code == 200
+        read_at = Scrape(scraped.text).value(BACKLOG_READ_AT)
+        assert read_at > 0  # read from the database by this scrape
         proxy.pause()
         try:
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -93,12 +99,18 @@ def test_a_frozen_database_is_503_with_retry_after_and_metrics_still_answer(
                         scraped = probe.get("/metrics")
                         assert scraped.status_code == 200
                         assert "sunap_outbox_unpublished" in scraped.text
+                        # The backlog gauges are the last reading, and say how old it is.
+                        assert Scrape(scraped.text).value(BACKLOG_READ_AT) == read_at
                 if reading is not None:
                     answer = reading.result()
                     assert unavailable(answer), answer.text  # never a 500, never a hang
         finally:
             proxy.resume()
         assert wait_for(lambda: api.get("/readyz").status_code == 200, timeout=PATIENT_CLIENT)
+        assert wait_for(
+            lambda: Scrape(api.get("/metrics").text).value(BACKLOG_READ_AT) > read_at,
+            timeout=PATIENT_CLIENT,
+        )
         again = api.get(f"/v1/payments/{payment['id']}")
         assert again.status_code == 200 and again.json()["status"] == "READY"
     assert "unexpected error" not in service.logs()  # what a 500 logs

@@ -1,6 +1,7 @@
 """Payments in doubt as an operator sees them on a real `sunap serve`: a confirm Toss never
 answered, while Toss's look-ups fail too, shows in `sunap_payments_outcome_unknown` with the age of
-its call, and leaves it once the reconciler has learnt the outcome."""
+its call, and leaves it once the reconciler has learnt the outcome; when they were read is shown
+beside them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.support.metrics import scrape
 LOOKUP_GLOB = "/v1/payments/orders/*"
 UNKNOWN = "sunap_payments_outcome_unknown"
 OLDEST = "sunap_payments_in_doubt_oldest_age_seconds"
+MEASURED_AT = "sunap_payments_in_doubt_last_measured_timestamp_seconds"
 
 
 def test_a_confirm_in_doubt_is_counted_until_the_reconciler_settles_it(stack: Stack) -> None:
@@ -25,8 +27,11 @@ def test_a_confirm_in_doubt_is_counted_until_the_reconciler_settles_it(stack: St
     assert wait_for(lambda: scrape(base_url).value(UNKNOWN) == 1, timeout=30)
     assert wait_for(lambda: scrape(base_url).value(OLDEST) >= 1.0, timeout=30)
     assert scrape(base_url).value("sunap_payments_cancel_pending") == 0
+    measured_at = scrape(base_url).value(MEASURED_AT)
+    assert measured_at > 0  # when those figures were read: stale ones would show it
 
     stack.clear_faults()
     assert stack.settled(payment["id"])["status"] == "DONE"
     assert wait_for(lambda: scrape(base_url).value(UNKNOWN) == 0, timeout=30)
     assert scrape(base_url).value(OLDEST) == 0
+    assert scrape(base_url).value(MEASURED_AT) > measured_at  # read again since

@@ -144,6 +144,14 @@ class Metrics:
             registry=r,
             multiprocess_mode="mostrecent",
         )
+        # When those three were last read: a database that stops answering leaves them as they
+        # were, and this says how old they are (`time() - …`).
+        self.backlog_measured_at = Gauge(
+            "sunap_backlog_last_measured_timestamp_seconds",
+            "Unix time the outbox and review backlog gauges were last read from the database",
+            registry=r,
+            multiprocess_mode="max",
+        )
         # Read by the reconciler's worker every few seconds, where the workers run.
         self.payments_outcome_unknown = Gauge(
             "sunap_payments_outcome_unknown",
@@ -162,6 +170,12 @@ class Metrics:
             "Time since the oldest call to the PG of those payments was sent",
             registry=r,
             multiprocess_mode="mostrecent",
+        )
+        self.in_doubt_measured_at = Gauge(
+            "sunap_payments_in_doubt_last_measured_timestamp_seconds",
+            "Unix time the gauges of the payments in doubt were last read from the database",
+            registry=r,
+            multiprocess_mode="max",
         )
         self.subscriptions = Gauge(
             "sunap_subscriptions",
