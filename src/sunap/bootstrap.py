@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -30,7 +31,7 @@ from sunap.adapters.sql.api_keys import SqlApiKeyStore
 from sunap.adapters.sql.backlog import SqlBacklog
 from sunap.adapters.sql.consumed_messages import SqlConsumedMessages
 from sunap.adapters.sql.dashboard import SqlDashboardQueries
-from sunap.adapters.sql.engine import create_engine, is_outage
+from sunap.adapters.sql.engine import async_url, create_engine, is_outage
 from sunap.adapters.sql.idempotency import SqlIdempotencyStore
 from sunap.adapters.sql.outbox import SqlOutboxStore
 from sunap.adapters.sql.payment_versions import SqlPaymentVersions
@@ -97,6 +98,37 @@ SANDBOX_MOUNT = "/toss-sandbox"
 # turns (application/cancel_turns.py) and the client's same-key retry live with.
 SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS = 1.0
 SANDBOX_CLIENT_KEY = "test_ck_sunap_sandbox"
+
+
+# Names what the embedded sandbox's secret key is made from, so no other digest of the database's
+# name can be it. A new version of this string is a new key: see sandbox_secret_key.
+SANDBOX_KEY_CONTEXT = b"sunap embedded sandbox secret key v1\n"
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+
+
+def sandbox_secret_key(database_url: str) -> str:
+    """The Toss test secret key Sunap's default account uses with the embedded sandbox: made from
+    the database Sunap keeps its books in, so every process on that database (`sunap serve`,
+    `worker`, `reconcile`, `billing run-due`) speaks to the sandbox as one merchant.
+
+    Toss keeps an Idempotency-Key per secret key, and so does the sandbox. When each process
+    made up a key of its own, a call whose answer one process lost and another sent again "under
+    the same Idempotency-Key" was a new call to the sandbox: a second refund, or a renewal it had
+    charged refused as new. The database is what those processes share by definition: its
+    backend, server, port and name (an SQLite file by its absolute path), never its user or
+    password. Not a secret (the sandbox lets any test key use its default books), and never
+    logged, as no Toss key is."""
+    url = async_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        name = url.database or ""
+        place = name if name in ("", ":memory:") else str(Path(name).resolve())
+    else:
+        port = url.port or _DEFAULT_PORTS.get(backend)
+        place = f"{(url.host or '').lower()}:{port}/{url.database or ''}"
+    identity = f"{backend}://{place}".encode()
+    digest = hashlib.sha256(SANDBOX_KEY_CONTEXT + identity).digest()
+    return "test_sk_sunap_" + base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 
 def http_url(host: str, port: int) -> str:
@@ -170,7 +202,7 @@ def build_runtime(
             breaker.reset()
 
     if settings.sandbox_mode:
-        secret_key = "test_sk_sunap_" + secrets.token_urlsafe(16)
+        secret_key = sandbox_secret_key(settings.database_url)
         base_url = self_url + SANDBOX_MOUNT
         sandbox_app = create_sandbox_app(
             webhook_url=self_url + "/v1/webhooks/toss",

@@ -115,7 +115,7 @@ async def _set_toss(
                 settings.toss_client_key,
             )
             if settings.toss_secret_key is not None
-            else None,  # the sandbox's: a key of the serving process, never a tenant's
+            else None,  # the sandbox's: made from the database (bootstrap), never a tenant's
         )
         tenant_id = known or await tenants.ensure_tenant(tenant, sealed.id)
         await accounts.give_tenant_own_account(tenant_id, replace(sealed, id=tenant_id))
