@@ -247,11 +247,8 @@ class Subscription(Aggregate):
         ended meanwhile and the refusal changes nothing."""
         if not self._settles(payment_id, now):
             return False
-        if self.status is S.INCOMPLETE:
-            self._cancel(CancelReason.FIRST_CHARGE_FAILED, now)
-            return True
-        if self.cancel_at_period_end:
-            self._cancel(self.cancel_reason, now, at=min(now, self.current_period_end))
+        if self.status is S.INCOMPLETE or self.cancel_at_period_end:
+            self._refused_for_good(now)
             return True
         self.failed_attempts += 1
         self.first_refused_at = self.first_refused_at or now
@@ -275,6 +272,18 @@ class Subscription(Aggregate):
         else:
             self._cancel(CancelReason.PAYMENT_FAILED, now)
         return True
+
+    def _refused_for_good(self, now: datetime) -> None:
+        """A refusal no retry follows ends the subscription. Like every refusal it is recorded
+        first, as it left the subscription (no next charge, in the status it had), then the
+        cancel it brings: before, only the cancel was, and a consumer counting refused charges
+        from `subscription.payment_failed` missed these."""
+        self.next_charge_at = None
+        self._record(ev.SubscriptionPaymentFailed)
+        if self.status is S.INCOMPLETE:
+            self._cancel(CancelReason.FIRST_CHARGE_FAILED, now)
+        else:
+            self._cancel(self.cancel_reason, now, at=min(now, self.current_period_end))
 
     def _settles(self, payment_id: str, now: datetime) -> bool:
         """Release the claim of `payment_id`; False when the subscription ended meanwhile (the

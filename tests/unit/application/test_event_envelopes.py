@@ -58,13 +58,17 @@ def test_two_cancels_in_one_commit_each_carry_the_state_they_left() -> None:
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def subscription_charged_once() -> Subscription:
-    sub = Subscription.start(
+def new_subscription() -> Subscription:
+    return Subscription.start(
         id="sub_test", tenant_id="tnt_1", pg_account_id="default", customer_key="cust-1",
         billing_key_id="bk_1", plan="pro", order_name="Pro plan", amount=9900, currency="KRW",
         interval=Interval.MONTH, interval_count=1, trial_days=0, metadata=None, now=NOW,
         zone=SEOUL,
     )  # fmt: skip
+
+
+def subscription_charged_once() -> Subscription:
+    sub = new_subscription()
     sub.begin_charge("pay_0", NOW)
     sub.charge_succeeded("pay_0", NOW, SEOUL)
     sub.events.clear()  # committed
@@ -112,3 +116,43 @@ def test_a_refused_charge_shows_the_state_it_left_before_the_status_it_brings(
     assert failed["data"]["cancelReason"] is None and failed["data"]["canceledAt"] is None
     assert (ended["type"], ended["data"]["status"]) == (ending, status)
     assert ended["sequence"] == failed["sequence"] + 1
+
+
+DUNNING = Dunning(retry_days=(1, 3), final=FinalDunning.CANCEL)
+
+
+def test_a_refused_first_charge_is_a_payment_failed_before_the_cancel_it_brings() -> None:
+    """Only `subscription.canceled` was written, though the audit row said payment_failed: a
+    consumer counting refused charges missed every refused first charge."""
+    sub = new_subscription()
+    sub.events.clear()  # committed with its first charge claimed
+    sub.begin_charge("pay_0", NOW)
+    assert sub.charge_refused("pay_0", NOW, DUNNING)
+    envelope = EnvelopeFactory(SequentialIds(), FakeClock(NOW))
+
+    failed, ended = [envelope(sub, event, "shop-a") for event in sub.events]
+
+    assert failed["type"] == "subscription.payment_failed"
+    assert (failed["data"]["status"], failed["data"]["nextChargeAt"]) == ("INCOMPLETE", None)
+    assert failed["data"]["cancelReason"] is None and failed["data"]["canceledAt"] is None
+    assert (ended["type"], ended["data"]["status"]) == ("subscription.canceled", "CANCELED")
+    assert ended["data"]["cancelReason"] == "FIRST_CHARGE_FAILED"
+    assert ended["sequence"] == failed["sequence"] + 1
+
+
+def test_a_renewal_refused_under_a_period_end_cancel_is_a_payment_failed_before_it_ends() -> None:
+    sub = subscription_charged_once()
+    renewal_at = sub.current_period_end
+    sub.begin_charge("pay_1", renewal_at)
+    sub.cancel(renewal_at, reason="leaving", at_period_end=True)  # taken while Toss answers
+    sub.events.clear()
+    assert sub.charge_refused("pay_1", renewal_at, DUNNING)
+    envelope = EnvelopeFactory(SequentialIds(), FakeClock(renewal_at))
+
+    failed, ended = [envelope(sub, event, "shop-a") for event in sub.events]
+
+    assert failed["type"] == "subscription.payment_failed"
+    assert (failed["data"]["status"], failed["data"]["nextChargeAt"]) == ("ACTIVE", None)
+    assert failed["data"]["cancelAtPeriodEnd"] is True and failed["data"]["canceledAt"] is None
+    assert (ended["type"], ended["data"]["status"]) == ("subscription.canceled", "CANCELED")
+    assert (ended["data"]["cancelReason"], ended["sequence"]) == ("leaving", failed["sequence"] + 1)
