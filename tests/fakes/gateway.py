@@ -210,6 +210,12 @@ class FakeGateway:
         self._auth_keys[auth_key] = customer_key
         return auth_key
 
+    def delete_billing_keys_of(self, customer_key: str) -> None:
+        """The customer's billing keys deleted at Toss with Sunap none the wiser (its
+        BILLING_DELETED webhook lost): a charge of one is refused NOT_FOUND_BILLING."""
+        for billing_key in [k for k, b in self._billing.items() if b.customer_key == customer_key]:
+            del self._billing[billing_key]
+
     # -- scripting ----------------------------------------------------------------------------
     def fail_next(self, operation: str, error: GatewayError, times: int = 1) -> None:
         self._check(operation)

@@ -6,7 +6,8 @@ stored, a reconcile scheduled in case no answer comes back, and for a subscripti
 marked in flight. The PG is called with no transaction open. Tx2 records what the PG said on the
 payment and, for a subscription, on the subscription. A crash between them, or an answer we did
 not get, is settled by the reconciler, which sends the very same charge again: the PG answers a
-key it has seen with its first answer and never charges twice.
+key it has seen with its first answer and never charges twice. A refusal of a charge sent again
+is checked against the PG's record of its order before it is booked (`_order_record`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from .ports.gateway import (
     GatewayDeclined,
     GatewayError,
     GatewayExchange,
+    GatewayMisconfigured,
     GatewayNotFound,
     GatewayPayment,
     GatewayUnknown,
+    PaymentGateway,
     PgOperation,
     never_sent,
 )
@@ -126,9 +129,12 @@ def require_openable(key: BillingKey, deps: Deps) -> None:
         raise SecretsKeyMissing(f"{locked} Nothing was charged.") from None
 
 
-async def send_charge(payment_id: str, deps: Deps, now: datetime | None = None) -> ChargeResult:
-    """Send (or send again, with the same Idempotency-Key) the claimed charge and record the
-    answer. `now` is when the subscription's dunning counts from (the scheduler's time)."""
+async def send_charge(
+    payment_id: str, deps: Deps, now: datetime | None = None, *, again: bool = False
+) -> ChargeResult:
+    """Send (or send `again`, with the same Idempotency-Key, a charge whose first call's
+    outcome is unknown) the claimed charge and record the answer. `now` is when the
+    subscription's dunning counts from (the scheduler's time)."""
     async with deps.uow() as uow:
         payment = await uow.payments.get_any_tenant(payment_id)
         assert payment is not None and payment.billing_key_id is not None
@@ -136,19 +142,26 @@ async def send_charge(payment_id: str, deps: Deps, now: datetime | None = None) 
         assert key is not None
     if payment.status is not PaymentStatus.IN_PROGRESS:
         return await _as_settled(payment, deps)
-    answer, error = await _call(payment, key, deps)
-    return await _record(payment.id, answer, error, deps, now)
+    return await _record(payment.id, await _call(payment, key, deps, again=again), deps, now)
 
 
-async def _call(
-    payment: Payment, key: BillingKey, deps: Deps
-) -> tuple[GatewayPayment | None, GatewayError | None]:
+@dataclass(frozen=True)
+class _Heard:
+    """What the PG said of the charge: its record of it, or the error that stands for its
+    answer, and every call made to learn that, in order, for the trail."""
+
+    answer: GatewayPayment | None
+    error: GatewayError | None
+    exchanges: tuple[GatewayExchange | None, ...]
+
+
+async def _call(payment: Payment, key: BillingKey, deps: Deps, *, again: bool) -> _Heard:
     assert payment.confirm_idempotency_key is not None
     try:
         gateway = await deps.accounts.gateway(payment.pg_account_id)
         credential = deps.billing.box.open(key.sealed_credential)
     except SecretsUnavailable as locked:  # claimed before require_openable, or its key removed
-        return None, GatewayUnknown("SECRETS_UNAVAILABLE", str(locked))
+        return _Heard(None, GatewayUnknown("SECRETS_UNAVAILABLE", str(locked)), (None,))
     try:
         answer = await gateway.charge_billing_key(
             billing_key=credential,
@@ -161,28 +174,61 @@ async def _call(
         )
     except GatewayAlreadyProcessed as processed:
         # The orderId was charged before (by an attempt whose answer we lost): its record says.
-        try:
-            return await gateway.lookup_by_order_id(payment.order_id), None
-        except GatewayError:
-            return None, processed
+        return await _order_record(payment, gateway, processed, undecided=processed)
+    except (GatewayDeclined, GatewayNotFound) as refused:
+        if again:
+            return await _order_record(payment, gateway, refused, undecided=None)
+        return _Heard(None, refused, (refused.exchange,))
     except GatewayError as error:
-        return None, error
-    return answer, None
+        return _Heard(None, error, (error.exchange,))
+    return _Heard(answer, None, (answer.exchange,))
 
 
-async def _record(
-    payment_id: str,
-    answer: GatewayPayment | None,
-    error: GatewayError | None,
-    deps: Deps,
-    at: datetime | None,
-) -> ChargeResult:
+async def _order_record(
+    payment: Payment,
+    gateway: PaymentGateway,
+    cause: GatewayError,
+    *,
+    undecided: GatewayError | None,
+) -> _Heard:
+    """The PG's record of the charge's order, after an answer that does not say by itself what
+    became of it. `undecided`: what stands when the PG holds no record of the order; None for a
+    refusal of the charge sent again, which then stands.
+
+    A refusal of a charge sent again may be a refusal of that call only: a PG that did not know
+    its key (it keeps an Idempotency-Key per secret key, and for 15 days) ran it as a new call,
+    and the first may have been charged before the billing key was deleted (NOT_FOUND_BILLING)
+    or the card stopped. Booked refused on that alone, a period the customer paid was recorded
+    unpaid, and dunning charged it again. So the order is looked up, as the confirm reconciler
+    does: paid there, it is adopted; nothing there, or refused there, and the refusal stands;
+    no answer, and the outcome stays unknown."""
+    try:
+        record = await gateway.lookup_by_order_id(payment.order_id)
+    except GatewayNotFound as nothing:
+        stands = undecided or cause
+        return _Heard(None, stands, (cause.exchange, nothing.exchange))
+    except GatewayError as error:
+        return _Heard(None, _unknown(error), (cause.exchange, error.exchange))
+    refused_there = record.status in (PaymentStatus.ABORTED, PaymentStatus.EXPIRED)
+    if undecided is None and refused_there and _is_of(payment, record):
+        return _Heard(None, cause, (cause.exchange, record.exchange))  # the refusal stands
+    return _Heard(record, None, (cause.exchange, record.exchange))
+
+
+def _unknown(error: GatewayError) -> GatewayError:
+    """A look-up that did not answer leaves the outcome unknown, whatever its error's class."""
+    if isinstance(error, GatewayUnknown | GatewayMisconfigured):
+        return error
+    return GatewayUnknown(error.code, error.message, exchange=error.exchange)
+
+
+async def _record(payment_id: str, heard: _Heard, deps: Deps, at: datetime | None) -> ChargeResult:
     now = deps.clock.now()
     async with deps.uow() as uow:
         payment = await uow.payments.get_any_tenant(payment_id, for_update=True)
         assert payment is not None
         if payment.status is PaymentStatus.IN_PROGRESS:
-            return await _record_in(uow, payment, answer, error, deps, at or now, now)
+            return await _record_in(uow, payment, heard, deps, at or now, now)
     # Settled meanwhile (the reconciler, or the request that claimed it): read with this
     # transaction ended, never a second connection inside it.
     return await _as_settled(payment, deps)
@@ -191,15 +237,15 @@ async def _record(
 async def _record_in(
     uow: UnitOfWork,
     payment: Payment,
-    answer: GatewayPayment | None,
-    error: GatewayError | None,
+    heard: _Heard,
     deps: Deps,
     at: datetime,
     now: datetime,
 ) -> ChargeResult:
     """Apply the answer to a payment still IN_PROGRESS, and to its subscription, in `uow`."""
-    exchange = answer.exchange if answer is not None else error.exchange if error else None
-    _audit_exchange(uow, deps, payment, exchange)
+    answer, error = heard.answer, heard.error
+    for exchange in heard.exchanges:
+        _audit_exchange(uow, deps, payment, exchange)
     verdict = _judge(payment, answer, error)
     if verdict is ChargeVerdict.APPROVED:
         assert answer is not None
@@ -223,13 +269,18 @@ def _judge(
         return ChargeVerdict.REFUSED  # a refused card, or a key the PG no longer knows
     if answer is None:
         return ChargeVerdict.UNKNOWN
-    if (answer.order_id, answer.total_amount) != (payment.order_id, payment.amount):
+    if not _is_of(payment, answer):
         return ChargeVerdict.UNKNOWN  # not this charge's record: a person looks (_retry_later)
     if answer.status is PaymentStatus.DONE:
         return ChargeVerdict.APPROVED
     if answer.status in (PaymentStatus.ABORTED, PaymentStatus.EXPIRED):
         return ChargeVerdict.REFUSED
     return ChargeVerdict.UNKNOWN
+
+
+def _is_of(payment: Payment, record: GatewayPayment) -> bool:
+    """The PG's record is of this charge: its order, for its amount."""
+    return (record.order_id, record.total_amount) == (payment.order_id, payment.amount)
 
 
 def _failure(answer: GatewayPayment | None, error: GatewayError | None) -> Failure:
@@ -245,13 +296,10 @@ def _retry_later(
 ) -> None:
     """No usable answer: ask again on the reconciler's backoff; after the last, a person looks.
     A call refused by this process's open circuit breaker (not `asked`) uses none of it
-    (`check_again_soon`)."""
-    if answer is not None:
-        payment.flag_for_review(
-            f"The PG's record of order {answer.order_id} ({answer.total_amount}) is not this "
-            f"charge's ({payment.order_id}, {payment.amount}).",
-            now,
-        )
+    (`check_again_soon`). A record of the PG that cannot settle it goes to a person at once."""
+    unusable = _why_unusable(payment, answer) if answer is not None else None
+    if unusable is not None:
+        payment.flag_for_review(unusable, now)
         payment.schedule_reconcile(None)
         return
     delays = deps.reconcile_delays
@@ -263,6 +311,21 @@ def _retry_later(
         payment.schedule_reconcile(None, attempts=attempts)
         return
     payment.schedule_reconcile(now + delays[attempts], attempts=attempts)
+
+
+def _why_unusable(payment: Payment, answer: GatewayPayment) -> str | None:
+    """Why the PG's record of the order cannot settle the charge, if it cannot; None for one
+    the PG has not decided yet (asked again later)."""
+    if not _is_of(payment, answer):
+        return (
+            f"The PG's record of order {answer.order_id} ({answer.total_amount}) is not this "
+            f"charge's ({payment.order_id}, {payment.amount})."
+        )
+    if answer.status in (PaymentStatus.READY, PaymentStatus.IN_PROGRESS):
+        return None
+    return (
+        f"The PG's record of order {answer.order_id} is {answer.status}, neither paid nor refused."
+    )
 
 
 async def _settle_subscription(

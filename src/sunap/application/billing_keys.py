@@ -154,10 +154,10 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
     """One charge now: DONE, or PaymentRejected (ABORTED), or an unknown outcome the reconciler
     settles; never charged twice."""
     refuse_reserved_order_id(cmd.order_id)
-    payment = await with_account_at_hand(deps.accounts, lambda: _claim_charge(cmd, deps))
+    payment, earlier = await with_account_at_hand(deps.accounts, lambda: _claim_charge(cmd, deps))
     if payment.status is not PaymentStatus.IN_PROGRESS:  # this request's, charged before
         return answer_of_charge(payment)
-    result = await send_charge(payment.id, deps)
+    result = await send_charge(payment.id, deps, again=earlier)
     if result.verdict is ChargeVerdict.UNKNOWN:
         unknown = unknown_charge(result)
         unknown.extra = {"payment": payment_resource(result.payment)}
@@ -165,8 +165,9 @@ async def charge_billing_key(cmd: ChargeBillingKey, deps: Deps) -> Payment:
     return answer_of_charge(result.payment)  # approved, or its refusal
 
 
-async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
-    """The charge's payment, IN_PROGRESS with its outbound key, before anything is sent."""
+async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> tuple[Payment, bool]:
+    """The charge's payment, IN_PROGRESS with its outbound key, before anything is sent, and
+    whether an earlier request under the key claimed it (its charge may have been sent)."""
     now = deps.clock.now()
     async with deps.uow() as uow:
         key = await uow.billing_keys.get(cmd.tenant_id, cmd.billing_key_id)
@@ -186,7 +187,7 @@ async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
             # payment of another request with the orderId is refused below as taken.
             if earlier is not None and earlier.confirm_idempotency_key == outbound_key:
                 _require_same_charge(earlier, cmd)
-                return earlier  # IN_PROGRESS: sent again under its own Toss key
+                return earlier, True  # IN_PROGRESS: sent again under its own Toss key
         payment = claim_payment(
             uow,
             deps,
@@ -200,7 +201,7 @@ async def _claim_charge(cmd: ChargeBillingKey, deps: Deps) -> Payment:
             tax_free_amount=cmd.tax_free_amount,
         )
         await uow.commit()  # a taken orderId: DuplicateOrderId, nothing sent
-        return payment
+        return payment, False
 
 
 def _require_same_charge(earlier: Payment, cmd: ChargeBillingKey) -> None:

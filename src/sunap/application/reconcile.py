@@ -153,8 +153,9 @@ async def _lease(payment_id: str, deps: Deps) -> Payment | None:
 
 async def _settle_billing_charge(payment: Payment, deps: Deps) -> ReconcileOutcome:
     """The very same charge sent again (same orderId and Idempotency-Key): the PG answers a key
-    it has seen with its first answer, and runs one it never saw, so nothing is charged twice."""
-    result = await send_charge(payment.id, deps)
+    it has seen with its first answer, and runs one it never saw, so nothing is charged twice.
+    A refusal of it is checked against the PG's record of the order (billing_charges.py)."""
+    result = await send_charge(payment.id, deps, again=True)
     if result.verdict is ChargeVerdict.UNKNOWN:
         return (
             ReconcileOutcome.ESCALATED

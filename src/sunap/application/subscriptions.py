@@ -48,7 +48,7 @@ async def create_subscription(cmd: CreateSubscription, deps: Deps) -> Subscripti
             return await _as_it_stands(earlier, deps)
         # Its first charge's answer never came: sent again under its own Toss key.
         return await _answer_of_first_charge(
-            await send_charge(earlier.charging_payment_id, deps, now)
+            await send_charge(earlier.charging_payment_id, deps, now, again=True)
         )
     if payment is None:
         return sub
