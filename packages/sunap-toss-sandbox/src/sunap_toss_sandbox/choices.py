@@ -33,6 +33,13 @@ ZERO_BALANCE_IS_CANCELED = True
 REFUND_STATUS_AFTER_CANCEL = "PENDING"
 # Cancelling a paid virtual account without refundReceiveAccount.
 MISSING_REFUND_ACCOUNT_CODE = "INVALID_REQUEST"
+# A cancel whose taxFreeAmount is more than the payment's tax-free part still left: Toss's code
+# for an amount that cannot be cancelled (403 "취소 할 수 없는 금액 입니다."); no source names it.
+TAX_FREE_OVER_WHAT_IS_LEFT_CODE = "NOT_CANCELABLE_AMOUNT"
+# Toss says only that a cancel's taxFreeAmount defaults to 0, not what becomes of a tax-free part
+# larger than the balance a cancel leaves. The sandbox keeps the tax-free part at most the balance:
+# a full cancel takes all of it (its cancels[] entry shows it), and a partial cancel that names
+# less than that (or none) takes the rest, so suppliedAmount and vat are never negative.
 
 # Whether a READY payment is visible through GET /v1/payments/... (docs/toss.md, Endpoints Sunap calls).
 READY_IS_VISIBLE = True

@@ -84,6 +84,13 @@ def check_card_amount(amount: int, installment_months: int) -> None:
         raise TossError("NOT_SUPPORTED_MONTHLY_INSTALLMENT_PLAN_BELOW_AMOUNT")
 
 
+def check_tax_free_part(amount: int, tax_free_amount: int) -> None:
+    """The tax-free part of an approval is part of its amount: more would make its VAT and
+    supplied amount negative."""
+    if tax_free_amount > amount:
+        raise TossError("INVALID_REQUEST")
+
+
 class Merchant:
     def __init__(self, clock: SandboxClock, notify: Notify) -> None:
         self._clock = clock
@@ -289,16 +296,23 @@ class Merchant:
             raise TossError(choices.MISSING_REFUND_ACCOUNT_CODE)
         if request.tax_free_amount > amount:
             raise TossError("INVALID_REQUEST")
+        tax_free_left = payment.tax_free_amount
+        if request.tax_free_amount > tax_free_left:
+            raise TossError(choices.TAX_FREE_OVER_WHAT_IS_LEFT_CODE)
 
         first_cancel = not payment.cancels
         payment.balance_amount = balance - amount
-        payment.tax_free_amount = max(0, payment.tax_free_amount - request.tax_free_amount)
+        # The tax-free part never exceeds the balance: a full cancel takes all that is left of
+        # it, and a cancel that names less than it must takes the rest (choices.py).
+        payment.tax_free_amount = min(
+            tax_free_left - request.tax_free_amount, payment.balance_amount
+        )
         transaction = identifiers.transaction_key()
         payment.cancels.append(
             CancelRecord(
                 amount=amount,
                 reason=request.reason,
-                tax_free_amount=request.tax_free_amount,
+                tax_free_amount=tax_free_left - payment.tax_free_amount,
                 refundable_amount=payment.balance_amount,
                 canceled_at=self._clock.now(),
                 transaction_key=transaction,
@@ -320,6 +334,7 @@ class Merchant:
         return payment
 
     def issue_virtual_account(self, request: IssueVirtualAccount) -> PaymentRecord:
+        check_tax_free_part(request.amount, request.tax_free_amount)
         self._ensure_order_free(request.order_id)
         now = self._clock.now()
         hours = request.valid_hours or choices.DEFAULT_VALID_HOURS
@@ -371,6 +386,7 @@ class Merchant:
         if billing.customer_key != request.customer_key:
             raise TossError("NOT_MATCHES_CUSTOMER_KEY")
         check_card_amount(request.amount, request.installment_months)
+        check_tax_free_part(request.amount, request.tax_free_amount)
         self._ensure_order_free(request.order_id)
         now = self._clock.now()
         payment = PaymentRecord(
@@ -400,6 +416,7 @@ class Merchant:
 
     def key_in(self, request: KeyInPayment) -> PaymentRecord:
         check_card_amount(request.amount, request.installment_months)
+        check_tax_free_part(request.amount, request.tax_free_amount)
         self._ensure_order_free(request.order_id)
         payment = PaymentRecord(
             payment_key=identifiers.payment_key(),
