@@ -1,6 +1,7 @@
 """The sandbox clock makes expiries happen; reset forgets everything."""
 
 import httpx
+import pytest
 
 from tests.sandbox.flows import advance_clock, confirm, open_window, paid_card_payment
 from tests.sandbox.receiver import WebhookReceiver
@@ -93,3 +94,49 @@ async def test_every_toss_call_is_logged_oldest_first(toss: httpx.AsyncClient) -
         ("GET", f"/v1/payments/{window['paymentKey']}", 200, None),
     ]
     assert all(item["at"].endswith("+09:00") for item in items)
+
+
+@pytest.mark.parametrize(
+    ("advance", "says"),
+    [
+        ("NaN", "finite"),  # Python's JSON reader takes these three
+        ("Infinity", "finite"),
+        ("-Infinity", "finite"),
+        ("253000000000", "100 years"),  # past the year 9999: every call answered 500 after it
+        ("1e300", "100 years"),
+        pytest.param("1" + "0" * 400, "100 years", id="10**400"),  # too large for a float
+        ('"60"', "number"),
+    ],
+)
+async def test_an_advance_the_clock_cannot_make_is_refused_and_the_sandbox_goes_on(
+    toss: httpx.AsyncClient, advance: str, says: str
+) -> None:
+    refused = await toss.post(
+        "/sandbox/clock",
+        content=f'{{"advanceSeconds": {advance}}}'.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "INVALID_REQUEST"
+    assert says in refused.json()["message"]
+    assert (await toss.get("/sandbox/clock")).status_code == 200
+    payment = await paid_card_payment(toss)
+    assert (await toss.get(f"/v1/payments/{payment['paymentKey']}")).status_code == 200
+    assert (await toss.post("/sandbox/reset")).status_code == 200
+
+
+async def test_the_clock_moves_at_most_a_hundred_years_until_a_reset(
+    toss: httpx.AsyncClient,
+) -> None:
+    year = 365 * 24 * 3600
+    await advance_clock(toss, 99 * year)
+
+    beyond = await toss.post("/sandbox/clock", json={"advanceSeconds": 2 * year})
+    assert beyond.status_code == 400
+    assert "POST /sandbox/reset" in beyond.json()["message"]
+    window = await open_window(toss)  # still answers, its timers on the moved clock
+    assert (await confirm(toss, window)).json()["status"] == "DONE"
+
+    assert (await toss.post("/sandbox/reset")).status_code == 200
+    await advance_clock(toss, 2 * year)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 KST = timezone(timedelta(hours=9))
+
+
+# How far the clock may be moved past where it started: far beyond any timer (the longest, a
+# virtual account's 90 days), and far from the year 9999 past which no datetime exists (a clock
+# there would fail every call, the reset included, until the process restarts).
+MAX_ADVANCE = timedelta(days=100 * 365)
 
 
 class SandboxClock:
@@ -18,8 +25,18 @@ class SandboxClock:
         return datetime.now(UTC) + self._offset
 
     def advance(self, seconds: float) -> datetime:
+        """Moves the clock on; ValueError (saying why) for a move it refuses: backwards, not a
+        finite number, or past MAX_ADVANCE in all since the start or the last reset."""
+        if not math.isfinite(seconds):
+            raise ValueError("advanceSeconds must be a finite number of seconds")
         if seconds < 0:
             raise ValueError("the sandbox clock only moves forward")
+        room = (MAX_ADVANCE - (self._offset - self._origin)).total_seconds()
+        if seconds > room:
+            raise ValueError(
+                "the sandbox clock moves at most 100 years past its start "
+                f"({room:.0f} seconds more); POST /sandbox/reset sets it back"
+            )
         self._offset += timedelta(seconds=seconds)
         return self.now()
 

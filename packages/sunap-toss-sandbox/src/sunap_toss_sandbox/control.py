@@ -16,7 +16,7 @@ from starlette.routing import Route
 from sunap_toss_sandbox import fields, identifiers
 from sunap_toss_sandbox.accounts import AccountSpec, AccountSpecError
 from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
-from sunap_toss_sandbox.clock import toss_time
+from sunap_toss_sandbox.clock import MAX_ADVANCE, toss_time
 from sunap_toss_sandbox.faults import Fault, FaultSpecError
 from sunap_toss_sandbox.merchant import Merchant
 from sunap_toss_sandbox.pipeline import TRACE_HEADER, wants_english
@@ -28,6 +28,11 @@ Handler = Callable[[SandboxRuntime, Request], Awaitable[Any]]
 
 def books_of(runtime: SandboxRuntime, request: Request) -> Merchant:
     return runtime.accounts.select(request.headers.get("authorization")).merchant
+
+
+def invalid_request(message: str) -> JSONResponse:
+    """A control-plane request refused with its reason (the Toss catalogue's words say none)."""
+    return JSONResponse({"code": "INVALID_REQUEST", "message": message}, 400)
 
 
 async def register_account(runtime: SandboxRuntime, request: Request) -> Any:
@@ -112,7 +117,7 @@ async def add_fault(runtime: SandboxRuntime, request: Request) -> Any:
     try:
         fault = Fault.from_json(body)
     except FaultSpecError as error:
-        return JSONResponse({"code": "INVALID_REQUEST", "message": str(error)}, 400)
+        return invalid_request(str(error))
     runtime.faults.add(fault)
     return fault.to_json()
 
@@ -141,9 +146,15 @@ async def read_clock(runtime: SandboxRuntime, request: Request) -> Any:
 async def advance_clock(runtime: SandboxRuntime, request: Request) -> Any:
     body = fields.body_object(await request.body())
     seconds = body.get("advanceSeconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise TossError("INVALID_REQUEST")
-    return {"now": toss_time(runtime.advance_clock(float(seconds)))}
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return invalid_request("advanceSeconds must be a number of seconds")
+    if isinstance(seconds, int):  # a whole number too large for a float is past the bound anyway
+        seconds = float(min(seconds, MAX_ADVANCE.total_seconds() + 1))
+    try:
+        moved = runtime.advance_clock(seconds)
+    except ValueError as refused:
+        return invalid_request(str(refused))
+    return {"now": toss_time(moved)}
 
 
 async def reset(runtime: SandboxRuntime, request: Request) -> Any:
@@ -152,10 +163,11 @@ async def reset(runtime: SandboxRuntime, request: Request) -> Any:
 
 
 def control_routes(runtime: SandboxRuntime) -> list[Route]:
-    def endpoint(handler: Handler) -> Any:
+    def endpoint(handler: Handler, *, pump: bool = True) -> Any:
         async def handle(request: Request) -> Response:
             runtime.ensure_started()
-            runtime.pump()
+            if pump:  # what is due fires first; a reset forgets it instead, whatever the clock
+                runtime.pump()
             result: Any
             try:
                 result = await handler(runtime, request)
@@ -191,5 +203,5 @@ def control_routes(runtime: SandboxRuntime) -> list[Route]:
         Route("/sandbox/webhooks", endpoint(list_webhooks), methods=["GET"]),
         Route("/sandbox/clock", endpoint(read_clock), methods=["GET"]),
         Route("/sandbox/clock", endpoint(advance_clock), methods=["POST"]),
-        Route("/sandbox/reset", endpoint(reset), methods=["POST"]),
+        Route("/sandbox/reset", endpoint(reset, pump=False), methods=["POST"]),
     ]
