@@ -122,6 +122,11 @@ CONSECUTIVE_CANCEL_WINDOW_SECONDS = 1.0
 # Idempotency-Key: a retry with the same key after the window runs for real (what Toss's advice,
 # "back off and retry with the same key", needs).
 CONSECUTIVE_REFUSAL_IS_STORED = False
+# Whether a cancel Toss refused (400 INVALID_REQUEST, 403 NOT_CANCELABLE_AMOUNT, ...) counts as
+# "the first request" of the second. Toss does not say; the sandbox counts only cancels carried
+# out, so a corrected cancel sent right after a refused one runs. (A fault injected before the
+# change never counts: it stands for a call Toss did not process. An afterApply fault does.)
+REFUSED_CANCEL_STARTS_THE_WINDOW = False
 
 # Smallest approvals (BELOW_MINIMUM_AMOUNT, "100 won for cards, 200 for accounts"). Which
 # methods "account" covers is unconfirmed: the sandbox applies 200 to account transfers only.

@@ -15,22 +15,25 @@ from sunap_toss_sandbox.clock import SandboxClock
 
 
 class ConsecutiveCancels:
-    """Refuses a cancel of a payment within `window_seconds` of the last one processed."""
+    """Refuses a cancel of a payment within `window_seconds` of the last one processed: carried
+    out, not merely received. A cancel refused before it changed anything (a bad body, more than
+    the balance, an injected fault standing for Toss not processing it) starts no window."""
 
     def __init__(self, clock: SandboxClock, window_seconds: float) -> None:
         self._clock = clock
         self.window = timedelta(seconds=max(0.0, window_seconds))
         self._last: dict[str, datetime] = {}
 
-    def admit(self, payment_key: str) -> None:
-        """Admits the cancel and starts the window, or raises FORBIDDEN_CONSECUTIVE_REQUEST."""
-        if not self.window:
-            return
-        now = self._clock.now()
+    def check(self, payment_key: str) -> None:
+        """Raises FORBIDDEN_CONSECUTIVE_REQUEST within the window of the payment's last cancel."""
         last = self._last.get(payment_key)
-        if last is not None and now - last < self.window:
+        if self.window and last is not None and self._clock.now() - last < self.window:
             raise TossError("FORBIDDEN_CONSECUTIVE_REQUEST")
-        self._last[payment_key] = now
+
+    def processed(self, payment_key: str) -> None:
+        """A cancel of the payment was carried out: its window starts now."""
+        if self.window:
+            self._last[payment_key] = self._clock.now()
 
     def reset(self) -> None:
         self._last.clear()

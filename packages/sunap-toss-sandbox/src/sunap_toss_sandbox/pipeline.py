@@ -127,7 +127,7 @@ async def _answer(
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or key is None:  # other methods ignore the header
         _pace(runtime, api, call)
-        return await _run_with_faults(runtime, merchant, call, api.operation, None)
+        return await _run_with_faults(runtime, merchant, call, api, None)
     IdempotencyStore.check_key(key)
     scope = (secret_key, request.method, path, key)
     replay = runtime.idempotency.begin(scope)
@@ -136,26 +136,31 @@ async def _answer(
     try:
         try:
             _pace(runtime, api, call)
-        except TossError as refusal:
+            return await _run_with_faults(runtime, merchant, call, api, scope)
+        except TossError as refusal:  # the one-second rule: nothing else raises out of these
             refused = Answer.error(refusal.code, refusal.status)
             if choices.CONSECUTIVE_REFUSAL_IS_STORED:
                 runtime.idempotency.finish(scope, refused)
             return refused
-        return await _run_with_faults(runtime, merchant, call, api.operation, scope)
     finally:
         runtime.idempotency.abandon(scope)  # no-op once an answer was stored
 
 
+def _paced(api: Api, call: TossCall) -> str | None:
+    """What the one-second rule paces this call by (a paymentKey), if it paces it."""
+    return call.path_params[api.paced_by] if api.paced_by is not None else None
+
+
 def _pace(runtime: SandboxRuntime, api: Api, call: TossCall) -> None:
-    if api.paced_by is not None:
-        runtime.consecutive_cancels.admit(call.path_params[api.paced_by])
+    if (paced := _paced(api, call)) is not None:
+        runtime.consecutive_cancels.check(paced)
 
 
 async def _run_with_faults(
     runtime: SandboxRuntime,
     merchant: Merchant,
     call: TossCall,
-    operation: Operation,
+    api: Api,
     scope: KeyScope | None,
 ) -> Answer:
     store = runtime.idempotency
@@ -167,10 +172,16 @@ async def _run_with_faults(
             if scope is not None and choices.CACHE_FAULT_ANSWERS and not injected.dropped:
                 store.finish(scope, injected)
             return injected
+    # From here to the operation's end nothing awaits: another cancel of the payment processed
+    # while this one waited on a delay is seen, and only a cancel carried out starts the window.
+    _pace(runtime, api, call)
     try:
-        answer = operation(merchant, call)
+        answer = api.operation(merchant, call)
     except TossError as error:
         answer = Answer.error(error.code, error.status)
+    refusal_counts = choices.REFUSED_CANCEL_STARTS_THE_WINDOW
+    if (paced := _paced(api, call)) is not None and (answer.succeeded or refusal_counts):
+        runtime.consecutive_cancels.processed(paced)
     if scope is not None and (answer.succeeded or choices.CACHE_ERROR_ANSWERS):
         store.finish(scope, answer)
     if fault is not None and fault.after_apply:
