@@ -70,6 +70,8 @@ def test_a_port_setting_out_of_range_is_refused_in_one_line(
         ("sandbox", "--port", "99999"),
         ("sandbox", "--port", "0"),
         ("sandbox", "--port", "notanumber"),
+        ("sandbox", "--consecutive-cancel-window", "-1"),
+        ("sandbox", "--webhook-url", "notaurl"),
     ],
     ids=" ".join,
 )
@@ -116,6 +118,20 @@ def test_a_taken_port_is_refused_before_the_database_is_migrated(tmp_path: Path)
         result = start(tmp_path, "serve", SUNAP_PORT=str(taken))
     assert_refused_before_anything(tmp_path, result)
     assert f"port {taken}" in result.stderr
+
+
+def test_a_taken_port_stops_the_sandbox_before_its_banner(tmp_path: Path) -> None:
+    """As `sunap serve` says of its ports: one line, exit 2 (it was the banner, uvicorn's error
+    and exit 3, the code for a database that cannot be used)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        result = start(tmp_path, "sandbox", "--port", str(taken))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""  # no "Toss sandbox … at http://…"
+    [line] = result.stderr.splitlines()
+    assert f"port {taken}" in line and "another process may hold it" in line
 
 
 def test_an_empty_metrics_token_is_refused_at_start(tmp_path: Path) -> None:

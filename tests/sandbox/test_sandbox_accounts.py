@@ -159,6 +159,7 @@ async def test_reset_forgets_registered_accounts_and_their_books(
         ({"secretKey": SHOP_A, "webhookUrl": "ftp://shop.test/hooks"}, "INVALID_REQUEST"),
         ({"secretKey": SHOP_A, "webhookUrl": "shop.test/hooks"}, "INVALID_REQUEST"),
         ({"secretKey": SHOP_A, "webhookUrl": ["http://shop.test"]}, "INVALID_REQUEST"),
+        ({"secretKey": SHOP_A, "webhookUrl": "http://[::1/hooks"}, "INVALID_REQUEST"),
         ([SHOP_A], "INVALID_REQUEST"),
     ],
     ids=[
@@ -174,6 +175,7 @@ async def test_reset_forgets_registered_accounts_and_their_books(
         "ftp webhook",
         "relative webhook",
         "webhook list",
+        "webhook no URL can parse",  # it answered 500
         "not an object",
     ],
 )

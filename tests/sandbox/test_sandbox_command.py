@@ -6,6 +6,7 @@ systemd and Kubernetes)."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,10 @@ COMMANDS = {
     "toss-sandbox": [str(Path(sys.executable).parent / "toss-sandbox")],
     "python -m": [sys.executable, "-m", "sunap_toss_sandbox"],
 }
+
+
+# A refused start ends at once; one that was not refused serves until this ends it.
+UNTIL_KILLED = 60
 
 
 def serves(url: str) -> bool:
@@ -60,3 +65,50 @@ def test_the_sandbox_command_serves_toss_and_exits_0_when_stopped(
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--port", "99999"),  # the socket would take it modulo 65536: port 34463
+        ("--port", "70000"),
+        ("--port", "0"),
+        ("--consecutive-cancel-window", "-1"),
+        ("--consecutive-cancel-window", "nan"),
+        ("--webhook-url", "notaurl"),
+        ("--webhook-url", "javascript:alert(1)"),
+    ],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_option_out_of_range_is_a_usage_error_before_the_banner(
+    command: str, args: tuple[str, ...]
+) -> None:
+    result = subprocess.run(
+        [*COMMANDS[command], *args], capture_output=True, text=True, timeout=UNTIL_KILLED
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""  # no banner
+    assert f"argument {args[0]}" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_taken_port_is_one_line_and_exit_2_with_no_banner(command: str) -> None:
+    """It printed the banner ("at http://…"), then uvicorn's error, and exited 3: the code
+    `sunap` keeps for a database it cannot use."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        result = subprocess.run(
+            [*COMMANDS[command], "--port", str(taken)],
+            capture_output=True,
+            text=True,
+            timeout=UNTIL_KILLED,
+        )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert f"port {taken} on 127.0.0.1 cannot be used" in line

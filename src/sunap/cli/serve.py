@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -21,11 +22,29 @@ def register(app: typer.Typer) -> None:
     app.command(help="The Toss sandbox on its own.")(sandbox)
 
 
+def webhook_url_option(value: str | None) -> str | None:
+    from sunap_toss_sandbox.accounts import is_webhook_url
+
+    if value is not None and not is_webhook_url(value):
+        raise typer.BadParameter("expected an http:// or https:// URL.")
+    return value
+
+
+def seconds_option(value: float | None) -> float | None:
+    if value is not None and not 0 <= value < math.inf:  # NaN fails this too
+        raise typer.BadParameter("expected seconds, 0 (off) or more.")
+    return value
+
+
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8090,
     webhook_url: Annotated[
-        str | None, typer.Option(help="Where the sandbox delivers its webhooks.")
+        str | None,
+        typer.Option(
+            help="Where the sandbox delivers its webhooks (http:// or https://).",
+            callback=webhook_url_option,
+        ),
     ] = None,
     rate_limit: Annotated[
         str | None,
@@ -40,27 +59,32 @@ def sandbox(
             metavar="SECONDS",
             help="Refuse a 2nd cancel of one payment this soon, 403 FORBIDDEN_CONSECUTIVE_REQUEST "
             "(Toss: 1; 0: off).",
+            callback=seconds_option,
         ),
     ] = None,
 ) -> None:
     from sunap.bootstrap import SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
+    from sunap.config import ConfigurationError
     from sunap_toss_sandbox.pacing import parse_rate_limit
-    from sunap_toss_sandbox.server import run
+    from sunap_toss_sandbox.server import StartRefused, run
 
     try:
         per_minute = None if rate_limit is None else parse_rate_limit(rate_limit)
     except ValueError as refused:
         raise typer.BadParameter(str(refused), param_hint="--rate-limit") from None
     exit_cleanly_on_sigterm()
-    run(
-        host,
-        port,
-        webhook_url,
-        rate_limit_per_minute=per_minute,
-        consecutive_cancel_window_seconds=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
-        if consecutive_cancel_window is None
-        else consecutive_cancel_window,
-    )
+    try:
+        run(
+            host,
+            port,
+            webhook_url,
+            rate_limit_per_minute=per_minute,
+            consecutive_cancel_window_seconds=SANDBOX_CONSECUTIVE_CANCEL_WINDOW_SECONDS
+            if consecutive_cancel_window is None
+            else consecutive_cancel_window,
+        )
+    except StartRefused as taken:  # a setting to change, as `sunap serve` says of its ports
+        raise ConfigurationError(str(taken)) from None
 
 
 def configure_logging(level: str, log_format: str) -> None:

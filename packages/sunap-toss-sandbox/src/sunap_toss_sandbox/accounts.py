@@ -74,13 +74,23 @@ def _client_key(value: Any, secret_key: str) -> str | None:
     return value
 
 
+def is_webhook_url(value: str) -> bool:
+    """An absolute http(s) URL with a host, as webhooks can be sent to (an account's, or the
+    sandbox's own `--webhook-url`)."""
+    if len(value) > MAX_URL_LENGTH:
+        return False
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+
+
 def _webhook_url(value: Any) -> str | None:
     if value is None:
         return None
-    if isinstance(value, str) and len(value) <= MAX_URL_LENGTH:
-        parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and parts.hostname:
-            return value
+    if isinstance(value, str) and is_webhook_url(value):
+        return value
     raise AccountSpecError("INVALID_REQUEST", "webhookUrl must be an http:// or https:// URL")
 
 

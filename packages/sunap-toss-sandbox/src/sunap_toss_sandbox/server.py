@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
+import socket
+import sys
 from collections.abc import Sequence
 
 import uvicorn
 
 from sunap_toss_sandbox import choices
+from sunap_toss_sandbox.accounts import is_webhook_url
 from sunap_toss_sandbox.app import create_sandbox_app
 from sunap_toss_sandbox.auth import DOC_CLIENT_KEY, DOC_SECRET_KEY
 from sunap_toss_sandbox.pacing import parse_rate_limit
+
+# Exit codes, as `sunap` documents them (its docs/cli.md): a bad option or a port that cannot be
+# used is a usage error; a server that did not start for another reason, a failed run.
+USAGE = 2
+FAILED = 1
+
+
+class StartRefused(Exception):
+    """The sandbox cannot start as asked (its port is taken); the message says why, in one line."""
 
 
 def banner(base_url: str, webhook_url: str | None) -> str:
@@ -36,6 +49,31 @@ def rate_limit(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def port_number(text: str) -> int:
+    """1-65535: a larger number would be taken modulo 65536 by the socket, a port nobody asked for."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def cancel_window(text: str) -> float:
+    """Seconds, 0 (off) or more."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds, 0 (off) or more, got {text!r}")
+    return seconds
+
+
+def webhook_url(text: str) -> str:
+    if not is_webhook_url(text):
+        # The value is not echoed: a URL may hold a password.
+        raise argparse.ArgumentTypeError("expected an http:// or https:// URL")
+    return text
+
+
 def add_arguments(
     parser: argparse.ArgumentParser,
     *,
@@ -43,8 +81,10 @@ def add_arguments(
 ) -> None:
     """The command line of the sandbox, shared by `toss-sandbox` and `sunap sandbox`."""
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--webhook-url", default=None)
+    parser.add_argument("--port", type=port_number, default=8090, help="1-65535")
+    parser.add_argument(
+        "--webhook-url", type=webhook_url, default=None, help="an http:// or https:// URL"
+    )
     parser.add_argument(
         "--rate-limit",
         type=rate_limit,
@@ -54,7 +94,7 @@ def add_arguments(
     )
     parser.add_argument(
         "--consecutive-cancel-window",
-        type=float,
+        type=cancel_window,
         default=consecutive_cancel_window,
         metavar="SECONDS",
         help="refuse a 2nd cancel of one payment this soon, 403 FORBIDDEN_CONSECUTIVE_REQUEST "
@@ -70,14 +110,37 @@ def run(
     rate_limit_per_minute: int | None = None,
     consecutive_cancel_window_seconds: float = choices.CONSECUTIVE_CANCEL_WINDOW_SECONDS,
 ) -> None:
-    """Serves the sandbox until interrupted."""
+    """Serves the sandbox until interrupted. StartRefused when the port cannot be used: the
+    socket is bound before the banner says where the sandbox is, never after."""
+    listener = listening_socket(host, port)
     app = create_sandbox_app(
         webhook_url=webhook_url,
         rate_limit_per_minute=rate_limit_per_minute,
         consecutive_cancel_window_seconds=consecutive_cancel_window_seconds,
     )
     print(banner(base_url(host, port), webhook_url), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    with listener, contextlib.suppress(KeyboardInterrupt):  # uvicorn raises SIGINT again
+        server.run(sockets=[listener])
+    if not server.started:  # uvicorn said why above (its own exit code, 3, means another thing)
+        raise SystemExit(FAILED)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The port bound as uvicorn binds it (SO_REUSEADDR; IPv6 for an address with a colon)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise StartRefused(
+            f"The port {port} on {host} cannot be used ({error.strerror or error}): "
+            "another process may hold it. Choose another port."
+        ) from None
+    listener.set_inheritable(True)
+    return listener
 
 
 def run_from_arguments(args: argparse.Namespace) -> None:
@@ -97,7 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     _exit_cleanly_on_sigterm()
-    run_from_arguments(args)
+    try:
+        run_from_arguments(args)
+    except StartRefused as refused:
+        print(f"toss-sandbox: {refused}", file=sys.stderr)
+        return USAGE
     return 0
 
 
