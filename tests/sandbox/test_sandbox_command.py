@@ -112,3 +112,29 @@ def test_a_taken_port_is_one_line_and_exit_2_with_no_banner(command: str) -> Non
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert f"port {taken} on 127.0.0.1 cannot be used" in line
+
+
+def test_a_requested_dropped_connection_is_not_logged_as_an_error(tmp_path: Path) -> None:
+    """uvicorn logged every dropConnection fault as `ERROR: ASGI callable returned without
+    completing response.`: an outcome the developer asked for, reported as a failure."""
+    port = free_port()
+    log = tmp_path / "sandbox.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*COMMANDS["toss-sandbox"], "--port", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert serves(url), log.read_text()
+        with httpx.Client(base_url=url, auth=(SANDBOX_SECRET_KEY, ""), timeout=10) as toss:
+            toss.post("/sandbox/faults", json={"dropConnection": True, "times": 2})
+            for _ in range(2):
+                with pytest.raises(httpx.TransportError):
+                    toss.get("/v1/payments/dropped-on-purpose")
+            assert toss.get("/sandbox/calls").is_success  # answers on as before
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert "ERROR" not in log.read_text() and "ASGI callable" not in log.read_text()
+    finally:
+        process.kill()
+        process.wait()

@@ -101,7 +101,27 @@ async def test_a_key_over_300_characters_is_invalid(toss: httpx.AsyncClient) -> 
 
     assert response.status_code == 400
     assert response.json()["code"] == "INVALID_IDEMPOTENCY_KEY"
+    assert response.json()["message"] == "멱등키는 300자 이하여야 합니다."
     assert (await confirm(toss, window, **{"Idempotency-Key": "k" * 300})).status_code == 200
+
+
+async def test_an_empty_key_is_invalid_and_the_message_says_it_is_empty(
+    toss: httpx.AsyncClient,
+) -> None:
+    """Toss's code for a bad key, with a message that says what is wrong: its own is about the
+    300-character limit (what Toss answers for an empty key is not documented)."""
+    window = await open_window(toss)
+
+    korean = await confirm(toss, window, **{"Idempotency-Key": ""})
+    english = await confirm(toss, window, **{"Idempotency-Key": "", "Accept-Language": "en-US"})
+
+    assert korean.status_code == english.status_code == 400
+    assert korean.json() == {
+        "code": "INVALID_IDEMPOTENCY_KEY",
+        "message": "멱등키가 비어 있습니다.",
+    }
+    assert english.json()["message"] == "The idempotency key is empty."
+    assert (await confirm(toss, window)).json()["status"] == "DONE"  # nothing was done
 
 
 async def test_a_key_is_forgotten_after_fifteen_days(toss: httpx.AsyncClient) -> None:

@@ -4,7 +4,14 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from tests.sandbox.flows import advance_clock, cancel, confirm, new_order_id, open_window
+from tests.sandbox.flows import (
+    advance_clock,
+    cancel,
+    confirm,
+    new_order_id,
+    open_window,
+    paid_card_payment,
+)
 from tests.sandbox.receiver import WebhookReceiver
 
 REFUND_ACCOUNT = {"bank": "88", "accountNumber": "110123456789", "holderName": "김토스"}
@@ -104,6 +111,52 @@ async def test_an_account_past_its_due_date_is_expired_but_still_waiting(
     assert later["virtualAccount"]["expired"] is True
     late_deposit = await toss.post(f"/sandbox/virtual-accounts/{payment['paymentKey']}/deposit")
     assert late_deposit.status_code >= 400
+
+
+async def test_a_deposit_into_a_payment_not_waiting_for_one_says_what_it_is(
+    toss: httpx.AsyncClient,
+) -> None:
+    """The payment exists: a deposit clicked twice, into a cancelled account or on a card
+    payment was answered 404 NOT_FOUND_PAYMENT ("존재하지 않는 결제 정보 입니다.")."""
+    paid = (await issue(toss)).json()["paymentKey"]
+    await toss.post(f"/sandbox/virtual-accounts/{paid}/deposit")
+    canceled = (await issue(toss)).json()["paymentKey"]
+    assert (await cancel(toss, canceled)).status_code == 200
+    card = (await paid_card_payment(toss))["paymentKey"]
+
+    answers = {
+        key: await toss.post(
+            f"/sandbox/virtual-accounts/{key}/deposit", headers={"Accept-Language": "en-US"}
+        )
+        for key in (paid, canceled, card)
+    }
+
+    assert {key: (a.status_code, a.json()) for key, a in answers.items()} == {
+        paid: (
+            400,
+            {
+                "code": "ALREADY_COMPLETED_PAYMENT",
+                "message": "The virtual account is not waiting for a deposit: the payment is DONE.",
+            },
+        ),
+        canceled: (
+            400,
+            {
+                "code": "ALREADY_CANCELED_PAYMENT",
+                "message": "The virtual account is not waiting for a deposit: "
+                "the payment is CANCELED.",
+            },
+        ),
+        card: (
+            400,
+            {
+                "code": "NOT_SUPPORTED_METHOD",
+                "message": "Only a virtual account takes a deposit: this payment is not one.",
+            },
+        ),
+    }
+    unknown = await toss.post("/sandbox/virtual-accounts/no-such-payment/deposit")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "NOT_FOUND_PAYMENT")
 
 
 async def test_valid_hours_and_a_due_date_together_are_refused(toss: httpx.AsyncClient) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sunap_toss_sandbox.catalogue import TossError, Wording
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -14,6 +16,7 @@ class Answer:
         None  # set for an error: the body is {code, message} in the caller's language
     )
     dropped: bool = False  # close the connection instead of answering
+    wording: Wording | None = None  # an error's own message, instead of its code's
 
     @classmethod
     def ok(cls, body: Any) -> Answer:
@@ -22,6 +25,10 @@ class Answer:
     @classmethod
     def error(cls, code: str, status: int) -> Answer:
         return cls(status, code=code)
+
+    @classmethod
+    def refusal(cls, error: TossError) -> Answer:
+        return cls(error.status, code=error.code, wording=error.wording)
 
     @property
     def succeeded(self) -> bool:

@@ -441,10 +441,31 @@ def message_for(code: str, english: bool) -> str:
     return kind.korean
 
 
-class TossError(Exception):
-    """An answer Toss would give as `{code, message}` with the code's HTTP status."""
+@dataclass(frozen=True)
+class Wording:
+    """A message of the sandbox's own for one answer, where the code's catalogue message would
+    mislead (e.g. INVALID_IDEMPOTENCY_KEY's "must be 300 characters or fewer" for an empty key)."""
 
-    def __init__(self, code: str, status: int | None = None) -> None:
+    korean: str
+    english: str
+
+    def in_language(self, english: bool) -> str:
+        return self.english if english else self.korean
+
+
+class TossError(Exception):
+    """An answer Toss would give as `{code, message}` with the code's HTTP status; `wording`
+    replaces the code's message when it would not say what is wrong."""
+
+    def __init__(
+        self, code: str, status: int | None = None, *, wording: Wording | None = None
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.status = status if status is not None else kind_of(code).status
+        self.wording = wording
+
+    def message(self, english: bool) -> str:
+        return (
+            self.wording.in_language(english) if self.wording else message_for(self.code, english)
+        )

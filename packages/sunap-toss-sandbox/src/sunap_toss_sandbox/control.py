@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from sunap_toss_sandbox import fields, identifiers
 from sunap_toss_sandbox.accounts import AccountSpec, AccountSpecError
-from sunap_toss_sandbox.catalogue import CATALOGUE, TossError, message_for
+from sunap_toss_sandbox.catalogue import CATALOGUE, TossError
 from sunap_toss_sandbox.clock import MAX_ADVANCE, toss_time
 from sunap_toss_sandbox.faults import Fault, FaultSpecError
 from sunap_toss_sandbox.merchant import Merchant
@@ -172,7 +172,7 @@ def control_routes(runtime: SandboxRuntime) -> list[Route]:
             try:
                 result = await handler(runtime, request)
             except TossError as error:
-                message = message_for(error.code, wants_english(request))
+                message = error.message(wants_english(request))
                 result = JSONResponse({"code": error.code, "message": message}, error.status)
             response = result if isinstance(result, Response) else JSONResponse(result)
             response.headers.setdefault(TRACE_HEADER, identifiers.trace_id())

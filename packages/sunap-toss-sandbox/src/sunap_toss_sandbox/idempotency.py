@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sunap_toss_sandbox.answers import Answer
-from sunap_toss_sandbox.catalogue import TossError
+from sunap_toss_sandbox.catalogue import TossError, Wording
 from sunap_toss_sandbox.clock import SandboxClock
 
 RETENTION = timedelta(days=15)
 MAX_KEY_LENGTH = 300
 
 KeyScope = tuple[str, str, str, str]
+EMPTY_KEY = Wording("멱등키가 비어 있습니다.", "The idempotency key is empty.")
 
 
 @dataclass
@@ -32,7 +33,9 @@ class IdempotencyStore:
 
     @staticmethod
     def check_key(key: str) -> None:
-        if not key or len(key) > MAX_KEY_LENGTH:
+        if not key:  # the code Toss has for a bad key; its message is about length only
+            raise TossError("INVALID_IDEMPOTENCY_KEY", wording=EMPTY_KEY)
+        if len(key) > MAX_KEY_LENGTH:
             raise TossError("INVALID_IDEMPOTENCY_KEY")
 
     def begin(self, scope: KeyScope) -> Answer | None:

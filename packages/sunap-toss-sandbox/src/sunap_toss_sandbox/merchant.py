@@ -14,7 +14,7 @@ from typing import Any
 
 from sunap_toss_sandbox import choices, identifiers
 from sunap_toss_sandbox.cash_receipts import CashReceiptBook
-from sunap_toss_sandbox.catalogue import TossError, message_for
+from sunap_toss_sandbox.catalogue import TossError, Wording, message_for
 from sunap_toss_sandbox.clock import SandboxClock, toss_time, webhook_created_at
 from sunap_toss_sandbox.records import BillingKeyRecord, CancelRecord, PaymentRecord
 
@@ -91,6 +91,27 @@ def check_tax_free_part(amount: int, tax_free_amount: int) -> None:
         raise TossError("INVALID_REQUEST")
 
 
+_NOT_A_VIRTUAL_ACCOUNT = Wording(
+    "가상계좌 결제가 아니어서 입금할 수 없습니다.",
+    "Only a virtual account takes a deposit: this payment is not one.",
+)
+
+
+def _not_waiting(status: str) -> TossError:
+    """A deposit into a virtual account that is not waiting for one: the payment exists (it is
+    not NOT_FOUND_PAYMENT), so the answer says what state it is in."""
+    code = "ALREADY_COMPLETED_PAYMENT" if status == "DONE" else "ALREADY_CANCELED_PAYMENT"
+    if status not in ("DONE", "CANCELED", "PARTIAL_CANCELED"):
+        code = "INVALID_REQUEST"
+    return TossError(
+        code,
+        wording=Wording(
+            f"입금을 기다리는 가상계좌가 아닙니다 (결제 상태 {status}).",
+            f"The virtual account is not waiting for a deposit: the payment is {status}.",
+        ),
+    )
+
+
 class Merchant:
     def __init__(self, clock: SandboxClock, notify: Notify) -> None:
         self._clock = clock
@@ -162,8 +183,10 @@ class Merchant:
     def deposit(self, payment_key: str) -> PaymentRecord:
         payment = self._existing(payment_key)
         account = payment.virtual_account
-        if payment.status != "WAITING_FOR_DEPOSIT" or account is None:
-            raise TossError("NOT_FOUND_PAYMENT")
+        if account is None:
+            raise TossError("NOT_SUPPORTED_METHOD", wording=_NOT_A_VIRTUAL_ACCOUNT)
+        if payment.status != "WAITING_FOR_DEPOSIT":
+            raise _not_waiting(payment.status)
         if account["expired"]:
             raise TossError("FORBIDDEN_BANK_REFUND_REQUEST")
         payment.status = "DONE"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -83,7 +84,7 @@ async def serve_toss_call(runtime: SandboxRuntime, request: Request, api: Api) -
         runtime.rate_limit.admit(secret_key, api.method, api.path)
         answer = await _answer(runtime, request, path, secret_key, account.merchant, api)
     except TossError as error:
-        answer = Answer.error(error.code, error.status)
+        answer = Answer.refusal(error)
     except Exception:
         log.exception("sandbox failed on %s %s", request.method, logged_path)
         answer = Answer.error("FAILED_INTERNAL_SYSTEM_PROCESSING", 500)
@@ -138,7 +139,7 @@ async def _answer(
             _pace(runtime, api, call)
             return await _run_with_faults(runtime, merchant, call, api, scope)
         except TossError as refusal:  # the one-second rule: nothing else raises out of these
-            refused = Answer.error(refusal.code, refusal.status)
+            refused = Answer.refusal(refusal)
             if choices.CONSECUTIVE_REFUSAL_IS_STORED:
                 runtime.idempotency.finish(scope, refused)
             return refused
@@ -178,7 +179,7 @@ async def _run_with_faults(
     try:
         answer = api.operation(merchant, call)
     except TossError as error:
-        answer = Answer.error(error.code, error.status)
+        answer = Answer.refusal(error)
     refusal_counts = choices.REFUSED_CANCEL_STARTS_THE_WINDOW
     if (paced := _paced(api, call)) is not None and (answer.succeeded or refusal_counts):
         runtime.consecutive_cancels.processed(paced)
@@ -196,11 +197,32 @@ def render(answer: Answer, *, english: bool) -> Response:
     if answer.dropped:
         return DroppedConnection(headers=headers)
     if answer.code is not None:
-        body = {"code": answer.code, "message": message_for(answer.code, english)}
+        message = (
+            answer.wording.in_language(english)
+            if answer.wording
+            else message_for(answer.code, english)
+        )
+        body = {"code": answer.code, "message": message}
         return JSONResponse(body, status_code=answer.status, headers=headers)
     if answer.body is None:
         return Response(b"", answer.status, headers=headers, media_type="application/json")
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+# uvicorn logs an answer its app abandoned as an ERROR, in the task that ran the app; a
+# dropConnection fault abandons one on purpose (and says so at INFO), so that line is left out
+# for it alone. The flag lives in the context of that one request's task, never another's.
+_UVICORN_LOG = logging.getLogger("uvicorn.error")
+_UVICORN_INCOMPLETE = "ASGI callable returned without completing response."
+_dropping_on_purpose: ContextVar[bool] = ContextVar("sandbox_dropping_on_purpose", default=False)
+
+
+class _RequestedDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == _UVICORN_INCOMPLETE and _dropping_on_purpose.get())
+
+
+_REQUESTED_DROPS = _RequestedDrops()
 
 
 class DroppedConnection(Response):
@@ -208,6 +230,9 @@ class DroppedConnection(Response):
     client sees a transport error (e.g. httpx.RemoteProtocolError), never an HTTP answer."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _dropping_on_purpose.set(True)
+        _UVICORN_LOG.addFilter(_REQUESTED_DROPS)  # once: a logger keeps one of each filter
+        log.info("a dropConnection fault ends this answer mid-way, as asked")
         await send(
             {
                 "type": "http.response.start",
