@@ -80,6 +80,8 @@ WEBHOOK_SUCCESS_STATUSES = frozenset({200})
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 # Minutes between a failed attempt and the next one; after the last, the delivery has failed.
 WEBHOOK_RETRY_MINUTES = (1, 4, 16, 64, 256, 1024, 4096)
+# Toss promises no order between deliveries: the sandbox sends each in a task of its own
+# (runtime.pump), so the webhooks of one payment may arrive out of order, as they may from Toss.
 # When both apply, a virtual-account change sends DEPOSIT_CALLBACK and PAYMENT_STATUS_CHANGED.
 VIRTUAL_ACCOUNT_SENDS_STATUS_CHANGED = True
 
