@@ -18,7 +18,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    sync_playwright,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import HTMLResponse, Response
@@ -45,12 +52,28 @@ PHONE = {"width": 375, "height": 740}
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    with launched_chromium(playwright) as launched:
         yield launched
+
+
+@contextmanager
+def launched_chromium(playwright: Playwright, *extra_args: str) -> Iterator[Browser]:
+    """Chromium with the tests' flags and `extra_args` (e.g. `--host-resolver-rules=…`)."""
+    launched = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
+    )
+    try:
+        yield launched
+    finally:
         launched.close()
 
 
@@ -147,7 +170,11 @@ async def _merchant_page(request: StarletteRequest) -> HTMLResponse:
         if re.fullmatch(r"[A-Za-z]+", k)
     )
     title = "merchant success" if request.url.path.endswith("success") else "merchant fail"
-    return HTMLResponse(f"<!doctype html><title>{title}</title><h1>{title}</h1><ul>{params}</ul>")
+    referer = html.escape(request.headers.get("referer", ""))
+    return HTMLResponse(
+        f"<!doctype html><title>{title}</title><h1>{title}</h1><ul>{params}</ul>"
+        f'<p>Referer: <span id="referer">{referer}</span></p>'
+    )
 
 
 async def _attacker_page(request: StarletteRequest) -> HTMLResponse:
@@ -181,7 +208,8 @@ async def _sign_in_as_page(request: StarletteRequest) -> HTMLResponse:
 
 @pytest.fixture(scope="module")
 def merchant() -> Iterator[str]:
-    """A merchant's site: its success and fail pages echo the query they were given."""
+    """A merchant's site: its success and fail pages echo the query they were given, and the
+    Referer they were sent (none: every page of ours keeps its address to our own origin)."""
     app = Starlette(
         routes=[
             Route("/shop/success", _merchant_page),

@@ -79,6 +79,7 @@ def test_a_customer_pays_on_the_hosted_page_and_lands_on_the_merchants_success_p
     assert page.locator("#orderId").inner_text() == payment["orderId"]
     assert page.locator("#status").inner_text() == "DONE"
     assert page.locator("#cart").inner_text() == "42"  # the merchant's own query is kept
+    assert page.locator("#referer").inner_text() == ""  # nor the return's paymentKey
     assert status_of(api, payment) == "DONE"
     assert len(confirms_of(sandbox, payment)) == 1
     # Everything the pages loaded came from Sunap; only the last navigation left, to the shop.
@@ -105,6 +106,9 @@ def test_reloading_going_back_and_replaying_the_return_never_confirm_twice(
     page.goto(payment["checkout"]["url"])  # the merchant's link, after paying
     assert "결제가 완료되었습니다" in page.locator("h1").inner_text()
     shoot(page, "checkout-3-link-after-paying")
+    page.get_by_role("link", name="상점으로 돌아가기").click()
+    page.wait_for_url(f"{merchant}/shop/success?**")
+    assert page.locator("#referer").inner_text() == ""  # the link's token stays with us
 
     assert len(confirms_of(sandbox, payment)) == 1
     assert status_of(api, payment) == "DONE"
@@ -246,7 +250,7 @@ def test_the_checkout_fits_a_phone_and_is_served_under_a_strict_policy(
         policy = response.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "script-src 'self'" in policy
         assert "https:" not in policy  # sandbox mode: no other origin at all
-        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["referrer-policy"] == "same-origin"
         assert response.headers["cache-control"] == "no-store"
         assert fits_without_sideways_scroll(visit.page)
         visit.page.keyboard.press("Tab")

@@ -7,15 +7,17 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Playwright
 
 from tests.browser.conftest import (
     PHONE,
     Visit,
     fits_without_sideways_scroll,
+    launched_chromium,
     new_visit,
     shoot,
     unlabeled_controls,
@@ -23,6 +25,9 @@ from tests.browser.conftest import (
 from tests.e2e.flows import confirm, create_payment, paid_payment, pay_in_window, toss_calls
 from tests.e2e.test_virtual_accounts import deposited, issued_account
 from tests.support.service import RunningService
+
+# A host name that is not loopback, which Chromium is told resolves to 127.0.0.1.
+HOST_NAME = "sunap.test"
 
 
 @dataclass(frozen=True)
@@ -430,6 +435,38 @@ def test_a_page_on_another_port_cannot_sign_the_browser_in_to_its_own_tenant(
     assert page.url == target  # the sign-in page again, refusing the form
     page.goto(f"{service.base_url}/dashboard/payments")
     assert page.locator(".tenant").inner_text() == "shop-a"  # still the operator's own
+
+
+def test_sign_in_works_over_plain_http_on_a_host_name_where_forms_are_judged_by_origin(
+    playwright: Playwright, service: RunningService, shops: dict[str, Shop]
+) -> None:
+    """An operator on an internal host name (http://sunap.test:PORT here): Chromium sends no
+    Sec-Fetch-Site to plain http that is not loopback, so the sign-in form is judged by its
+    Origin. A `<meta name="referrer" content="no-referrer">` in every page overrode the
+    same-origin header and made that Origin `null`, refused: nobody could sign in there."""
+    port = urlsplit(service.base_url).port
+    host_named = f"http://{HOST_NAME}:{port}"
+    with (
+        launched_chromium(
+            playwright, f"--host-resolver-rules=MAP {HOST_NAME} 127.0.0.1"
+        ) as chromium,
+        new_visit(chromium, locale="ko-KR") as visit,
+    ):
+        page = visit.page
+        page.goto(f"{host_named}/dashboard/payments")
+        page.wait_for_url("**/dashboard/sign-in?**")
+        page.get_by_label("API 키").fill(shops["shop-a"].reader)
+        with page.expect_request(lambda r: r.method == "POST") as posted:
+            page.get_by_label("API 키").press("Enter")
+        page.wait_for_load_state()
+        shoot(page, "dashboard-7c-sign-in-on-a-host-name")
+        headers = posted.value.all_headers()
+        assert "sec-fetch-site" not in headers  # the Origin decided
+        assert headers.get("origin") == host_named
+        assert page.url == f"{host_named}/dashboard/payments"
+        assert page.locator(".tenant").inner_text() == "shop-a"
+        # Every page's forms name their origin: the policy is the header's, set nowhere else.
+        assert page.locator('meta[name="referrer"]').count() == 0
 
 
 def test_the_review_queue_is_resolved_with_a_note_by_an_admin(

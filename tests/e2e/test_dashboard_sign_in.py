@@ -94,12 +94,23 @@ def test_a_sign_in_form_sent_from_another_page_is_refused(
     answer = post_sign_in(service, {"__Host-sunap_sign_in": token}, form, headers)
     assert answer.status_code == 403
     assert "sunap_session" not in answer.headers.get("set-cookie", "")
+    # The page says what is wrong (it used to blame an expired form or cookies that were off).
+    if headers.get("Origin") == "null":
+        assert "Origin: null" in answer.text and "리퍼러" in answer.text
+    else:
+        assert "다른 페이지에서 보낸 로그인 양식은 받지 않습니다" in answer.text
+    assert "쿠키가 꺼져" not in answer.text
     from_our_page = {"Origin": "https://pay.example.test"}  # no metadata, but our origin
     assert post_sign_in(service, {"__Host-sunap_sign_in": token}, form, from_our_page).is_redirect
 
 
-def test_the_sign_in_page_lets_its_own_form_name_its_origin(service: RunningService) -> None:
-    """Its form must carry our Origin where the browser sends no Sec-Fetch-Site: a
-    no-referrer page's form sends "null", which another page can send too."""
-    page = httpx.get(f"{service.base_url}/dashboard/sign-in")
+@pytest.mark.parametrize("path", ["/dashboard/sign-in", "/dashboard/no-such-page", "/checkout/x"])
+def test_the_pages_let_their_own_forms_name_their_origin(
+    service: RunningService, path: str
+) -> None:
+    """A form must carry our Origin where the browser sends no Sec-Fetch-Site: a no-referrer
+    page's form sends "null", which another page can send too. The header is the only place
+    the policy is set: a `<meta name="referrer">` in the page would override it."""
+    page = httpx.get(f"{service.base_url}{path}")
     assert page.headers["referrer-policy"] == "same-origin"
+    assert 'name="referrer"' not in page.text

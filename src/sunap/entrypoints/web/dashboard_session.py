@@ -16,11 +16,13 @@ that carries it, and a server-signed token would not help, since they can fetch 
 the sign-in page first. What they cannot forge is where the browser says the form came from: a
 sign-in is taken only from one of our own pages (Fetch Metadata `Sec-Fetch-Site: same-origin`, or
 for a browser that sends none, an `Origin` that is ours), so no other page can sign a browser in
-to its tenant (login CSRF).
+to its tenant (login CSRF). Our pages' `Referrer-Policy: same-origin` (pages.py) is what lets
+their forms name our origin.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import secrets
 from collections.abc import Mapping
@@ -145,9 +147,11 @@ async def sign_in(request: Request) -> Response:
     expected = request.cookies.get(cookie_name(request, SIGN_IN_COOKIE), "")
     submitted = form.get("csrf", "")
     next_url = safe_next(form.get("next"))
-    if not sent_from_our_page(request):
-        log.warning("dashboard sign-in refused: the form was sent from another page")
-        return _sign_in_form(request, problem=t("problem_cookies"), status=403, next_url=next_url)
+    source = form_source(request)
+    if source in (FormSource.ANOTHER_PAGE, FormSource.UNNAMED):
+        log.warning("dashboard sign-in refused: %s", source.value)
+        problem = t("problem_origin_null" if source is FormSource.UNNAMED else "problem_other_page")
+        return _sign_in_form(request, problem=problem, status=403, next_url=next_url)
     if not expected or not secrets.compare_digest(expected.encode(), submitted.encode()):
         return _sign_in_form(request, problem=t("problem_cookies"), status=403, next_url=next_url)
     key = form.get("api_key", "").strip()
@@ -201,33 +205,42 @@ def _sign_in_form(
         "notice": notice,
     }
     response = render(request, "dashboard/sign_in.html", context, status=status)
-    # Not no-referrer here: a form posted from a no-referrer page carries `Origin: null`, which
-    # any other page can send as well. Same-origin keeps the referrer from every other site and
-    # lets this page's form say where it came from (`sent_from_our_page`).
-    response.headers["Referrer-Policy"] = "same-origin"
     _set_cookie(request, response, SIGN_IN_COOKIE, csrf, max_age=SIGN_IN_FORM_SECONDS)
     return response
 
 
-def sent_from_our_page(request: Request) -> bool:
+class FormSource(enum.Enum):
+    """Where the browser says a form came from (the value is what the log says)."""
+
+    OUR_PAGE = "sent from one of our pages"
+    NO_BROWSER = "no Origin: a client that is no browser, left to the cookie check"
+    ANOTHER_PAGE = "the form was sent from another page"
+    # `Origin: null`: the browser would not say. Any page can make a form send it (posted from a
+    # no-referrer or sandboxed page), so it is refused; a page of ours never sends it, but a
+    # browser setting or an extension that withholds referrers does.
+    UNNAMED = "the form's Origin was null (the browser withheld where it came from)"
+
+
+def form_source(request: Request) -> FormSource:
     """Whether the browser says this request came from a page of this origin. Browsers set
     `Sec-Fetch-Site` themselves and no page can change it, but send it only to https and
     loopback origins; otherwise (plain http on a host name, exactly where another port's page
-    can write our cookies) and in a browser too old for it, the form is judged by its `Origin`.
-    The sign-in page is served same-origin, so its form names our origin; "null" (what a form
-    posted from a no-referrer or sandboxed page of anyone's sends) is refused. No `Origin` at
-    all is a client that is no browser, left to the cookie check."""
+    can write our cookies) and in a browser too old for it, the form is judged by its `Origin`,
+    which our pages' same-origin referrer policy lets their forms send. No `Origin` at all is a
+    client that is no browser, left to the cookie check."""
     site = request.headers.get("sec-fetch-site")
     if site is not None:
-        return site == "same-origin"
+        return FormSource.OUR_PAGE if site == "same-origin" else FormSource.ANOTHER_PAGE
     origin = request.headers.get("origin")
     if origin is None:
-        return True
+        return FormSource.NO_BROWSER
+    if origin == "null":
+        return FormSource.UNNAMED
     own = {
         f"{request.url.scheme}://{request.headers.get('host', '')}",
         _origin_of_public_url(request),
     }
-    return origin in own
+    return FormSource.OUR_PAGE if origin in own else FormSource.ANOTHER_PAGE
 
 
 def _origin_of_public_url(request: Request) -> str:

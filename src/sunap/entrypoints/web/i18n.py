@@ -303,6 +303,18 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "로그인 양식이 만료되었거나 쿠키가 꺼져 있습니다. 다시 시도하세요.",
         "The sign-in form expired or cookies are off; please try again.",
     ),
+    "problem_other_page": (
+        "다른 페이지에서 보낸 로그인 양식은 받지 않습니다. 이 페이지에서 다시 로그인하세요.",
+        "A sign-in form sent from another page is not accepted; sign in on this page.",
+    ),
+    "problem_origin_null": (
+        "브라우저가 이 로그인 양식을 보낸 곳을 알려 주지 않아(Origin: null) 로그인할 수 없습니다. "
+        "이 사이트에서 리퍼러(Referer)를 막는 브라우저 설정이나 확장 프로그램을 끄거나, https "
+        "주소로 접속한 뒤 다시 시도하세요.",
+        "Your browser did not say where this sign-in form came from (Origin: null), so it cannot "
+        "be accepted. Allow referrers for this site (a browser setting or an extension withholds "
+        "them), or use the service's https address, and try again.",
+    ),
     "problem_session_ended": (
         "세션이 끝났습니다. 다시 로그인하세요.",
         "Your session ended; please sign in again.",

@@ -1,8 +1,13 @@
 """Rendering a page: the templates, their filters, the language, and the headers every page has.
 
 Every page is served with a Content-Security-Policy that allows Sunap's own origin only (the
-checkout against Toss adds exactly Toss's origins), is never cached, never framed, and sends no
-Referer: checkout URLs carry the customer's link token.
+checkout against Toss adds exactly Toss's origins), is never cached, never framed, and sends a
+Referer to Sunap's own origin only (`Referrer-Policy: same-origin`): checkout URLs carry the
+customer's link token and the window's paymentKey, and dashboard URLs an operator's searches, none
+of which may reach another site; on our own origin they tell us nothing new, and a form posted
+from a page of ours then names our origin (`Origin`), which the dashboard's sign-in checks where
+the browser sends no Fetch Metadata (no-referrer would make it `Origin: null`). The header is the
+one place the policy is set: a `<meta name="referrer">` would override it for the document.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ SELF_ONLY = {
 }
 COMMON_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
