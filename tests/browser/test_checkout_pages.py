@@ -215,6 +215,36 @@ def test_a_tampered_amount_in_the_return_is_refused_and_the_real_one_still_goes_
     assert status_of(api, payment) == "DONE"
 
 
+def test_a_window_opened_for_another_amount_is_an_amount_mismatch_that_flags_nothing(
+    visit: Visit, api: httpx.Client, sandbox: httpx.Client, merchant: str, service: RunningService
+) -> None:
+    """The customer approved 100 in a window opened with an edited amount (the page's script is
+    theirs), then came back with the order's amount: Toss refuses the confirm and approved
+    nothing. That is the customer's amount mismatch: the payment can still be paid, and no
+    person is asked to look. It used to be PG_MISMATCH: flagged for review (its alert, an ERROR
+    line) by anyone holding the link, and still flagged once the order was honestly paid."""
+    payment = merchant_payment(api, merchant)
+    token = payment["checkout"]["url"].split("token=")[1]
+    key = pay_in_window(sandbox, {**payment, "amount": 100})
+    page = visit.page
+    page.goto(
+        f"{service.base_url}/checkout/{payment['id']}/success?token={token}"
+        f"&paymentKey={key}&orderId={payment['orderId']}&amount=15000"
+    )
+    page.wait_for_url(f"{merchant}/shop/fail?**")
+    assert page.locator("#code").inner_text() == "AMOUNT_MISMATCH"
+    refused = api.get(f"/v1/payments/{payment['id']}").json()
+    assert refused["status"] == "READY" and refused["needsReview"] is False
+
+    page.goto(payment["checkout"]["url"])
+    pay_in_the_window(page)
+    page.wait_for_url(f"{merchant}/shop/success?**")
+    paid = api.get(f"/v1/payments/{payment['id']}").json()
+    assert paid["status"] == "DONE" and paid["needsReview"] is False
+    errors = [line for line in service.logs().splitlines() if "ERROR" in line]
+    assert not [line for line in errors if payment["id"] in line]
+
+
 def test_a_return_naming_another_order_is_refused(
     visit: Visit, api: httpx.Client, sandbox: httpx.Client, merchant: str, service: RunningService
 ) -> None:

@@ -145,11 +145,14 @@ def test_a_status_webhook_for_a_key_claimed_by_another_order_shows_that_order_to
     assert get(a, theirs)["needsReview"] is False
 
 
-def test_a_status_webhook_for_this_order_with_another_amount_is_flagged(
+def test_a_status_webhook_for_this_order_with_another_amount_flags_it_once_toss_approved_it(
     service: RunningService, b: httpx.Client, sandbox: httpx.Client
 ) -> None:
-    """Toss's record of the claimed order itself, for another amount: a real disagreement
-    between Toss and us about this payment, which a person must look at."""
+    """Toss's record of the claimed order itself, for another amount. While it has approved
+    nothing (the customer's window, opened for 2000), nothing moved and nobody has to look: anyone
+    may post this webhook, and the flag it raised reached the review queue and its alert. The
+    claim stays its confirm's to settle. Once Toss approved that window (confirmed at Toss for
+    2000, not by us), money moved that disagrees with ours: a person must look."""
     mine = create_payment(b, 1000)
     key = pay_in_window(sandbox, {**mine, "amount": 2000})
     claim_unanswered(b, sandbox, mine, key)
@@ -157,9 +160,24 @@ def test_a_status_webhook_for_this_order_with_another_amount_is_flagged(
     posted = post_anonymously(service, status_changed(key, mine["orderId"]))
     assert posted.status_code == 200, posted.text
     assert settled(service, posted.json()["deliveryId"]) is not None
+    unapproved = get(b, mine)
+    assert unapproved["status"] == "IN_PROGRESS" and unapproved["paymentKey"] == key
+    assert unapproved["needsReview"] is False and unapproved["reviewReason"] is None
+
+    approved_at_toss = sandbox.post(
+        "/v1/payments/confirm",
+        json={"paymentKey": key, "orderId": mine["orderId"], "amount": 2000},
+        auth=("test_sk_any_for_the_embedded_sandbox", ""),
+    )
+    assert approved_at_toss.status_code == 200, approved_at_toss.text
+    done = status_changed(key, mine["orderId"])
+    done["data"]["status"] = "DONE"
+    posted = post_anonymously(service, done)
+    assert posted.status_code == 200, posted.text
+    assert settled(service, posted.json()["deliveryId"]) is not None
 
     flagged = get(b, mine)
-    assert flagged["needsReview"] is True
+    assert flagged["needsReview"] is True and flagged["status"] == "IN_PROGRESS"
     assert mine["orderId"] in flagged["reviewReason"] and "2000" in flagged["reviewReason"]
 
 

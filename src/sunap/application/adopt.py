@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sunap.domain.payment import (
+    APPROVED,
+    NEVER_APPROVED,
     Approval,
     Cancel,
     CancelStatus,
@@ -34,7 +36,13 @@ log = logging.getLogger("sunap.pg")
 
 
 class GatewayMismatch(Exception):
-    """The PG describes a different order, amount or currency than ours: an incident."""
+    """The PG describes a different order, amount or currency than ours. An incident when money
+    moved on either side (`money_moved`); otherwise a window the customer opened for another
+    amount, which nothing approved and nobody has to check."""
+
+    def __init__(self, message: str, *, money_moved: bool) -> None:
+        super().__init__(message)
+        self.money_moved = money_moved
 
 
 def secret_digest(secret: str) -> str:
@@ -51,8 +59,14 @@ def check_same_payment(payment: Payment, gp: GatewayPayment) -> None:
         raise GatewayMismatch(
             f"PG reports paymentKey {gp.payment_key}, order {gp.order_id}, {gp.total_amount} "
             f"{gp.currency}; we have {payment.payment_key}, order {payment.order_id}, "
-            f"{payment.amount} {payment.currency}."
+            f"{payment.amount} {payment.currency}.",
+            money_moved=gp.status in APPROVED or not _never_approved(payment),
         )
+
+
+def _never_approved(payment: Payment) -> bool:
+    """Nothing of ours was ever approved: waiting for its approval, refused, or closed unpaid."""
+    return payment.status in (*NEVER_APPROVED, S.ABORTED) or payment.closed_unpaid
 
 
 def approval_from(gp: GatewayPayment, status: PaymentStatus) -> Approval:

@@ -27,6 +27,7 @@ from .confirm_verdicts import (
     ConfirmVerdict,
     Disagrees,
     NotThisOrders,
+    OtherAmountUnapproved,
     Refused,
     Undecided,
     judge_attempt,
@@ -115,6 +116,11 @@ def answer(payment: Payment, payment_key: str, verdict: ConfirmVerdict) -> Payme
                 pg_code,
                 "The paymentKey is not this order's at the payment gateway; nothing was "
                 "approved and the order can be paid again.",
+            )
+        case OtherAmountUnapproved(truth=truth):
+            raise AmountMismatch(
+                f"The payment window was opened for {truth.total_amount}, not the payment's "
+                f"amount {payment.amount}; nothing was approved and the order can be paid again."
             )
         case Disagrees():
             raise PgMismatch(

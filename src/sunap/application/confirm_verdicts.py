@@ -8,8 +8,13 @@ one verdict:
 - Refused: the PG definitively refused the approval: the payment is ABORTED.
 - NotThisOrders: the paymentKey is unknown to the PG, or another order's. Nothing was approved,
   so the payment goes back to READY: a made-up key never blocks an order.
-- Disagrees: the PG's record names this paymentKey or order but another amount, order or key:
-  an incident for a person, never adopted.
+- OtherAmountUnapproved: the PG's record of the paymentKey is this order's payment window, but
+  for another amount (or currency), and it approved nothing: the window was opened with an
+  amount other than ours (the customer's browser runs the page's script), and the PG refused
+  our confirm of ours. Nothing moved, so this confirm is refused as an amount mismatch and the
+  payment goes back to READY, unflagged: no customer can put an order in front of a person.
+- Disagrees: the PG's record names this paymentKey or order but another amount, order or key,
+  and money moved (it approved something): an incident for a person, never adopted.
 - Undecided: no usable answer yet; the reconciler asks again later.
 
 Only an Approved verdict moves money into our books, and only the payment's own tenant ever sees
@@ -68,6 +73,12 @@ class NotThisOrders:
 
 
 @dataclass(frozen=True)
+class OtherAmountUnapproved:
+    truth: GatewayPayment
+    earlier: tuple[GatewayExchange | None, ...] = ()
+
+
+@dataclass(frozen=True)
 class Disagrees:
     truth: GatewayPayment
     reason: str
@@ -85,7 +96,7 @@ class Undecided:
     exchanges: tuple[GatewayExchange | None, ...] = ()
 
 
-ConfirmVerdict = Approved | Refused | NotThisOrders | Disagrees | Undecided
+ConfirmVerdict = Approved | Refused | NotThisOrders | OtherAmountUnapproved | Disagrees | Undecided
 
 
 async def judge_attempt(
@@ -144,7 +155,7 @@ def _after(exchange: GatewayExchange | None, verdict: ConfirmVerdict) -> Confirm
     match verdict:
         case Undecided() | NotThisOrders():
             return replace(verdict, exchanges=(exchange, *verdict.exchanges))
-        case Approved() | Refused() | Disagrees():
+        case Approved() | Refused() | OtherAmountUnapproved() | Disagrees():
             return replace(verdict, earlier=(exchange, *verdict.earlier))
 
 
@@ -153,6 +164,8 @@ def judge_record(payment: Payment, record: GatewayPayment) -> ConfirmVerdict:
     ours = (payment.payment_key, payment.order_id, payment.amount, payment.currency)
     theirs = (record.payment_key, record.order_id, record.total_amount, record.currency)
     if theirs != ours:
+        if theirs[:2] == ours[:2] and record.status not in APPROVED_AT_PG:
+            return OtherAmountUnapproved(record)
         return Disagrees(
             record,
             f"PG reports paymentKey {record.payment_key}, order {record.order_id}, "

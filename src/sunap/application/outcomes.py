@@ -16,6 +16,7 @@ from .confirm_verdicts import (
     ConfirmVerdict,
     Disagrees,
     NotThisOrders,
+    OtherAmountUnapproved,
     Refused,
     Undecided,
 )
@@ -230,6 +231,34 @@ def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Dep
                 response={"pgCode": pg_code, "status": PaymentStatus.READY.value},
             )
             payment.release_confirm(now)
+        case OtherAmountUnapproved(truth=truth):
+            # The customer's window, opened for another amount: nothing moved, nothing for a
+            # person to check. The amount mismatch of docs/api.md's Confirm rules, found at the PG.
+            log.info(
+                "payment %s: the PG's window for paymentKey %s was opened for %s %s, not %s; "
+                "nothing was approved, the confirm is refused",
+                payment.id,
+                payment.payment_key,
+                truth.total_amount,
+                truth.currency,
+                payment.amount,
+            )
+            audit.record(
+                uow,
+                deps,
+                payment,
+                AuditType.CONFIRM_RELEASED,
+                AuditStatus.REJECTED,
+                request={"paymentKey": payment.payment_key, "amount": payment.amount},
+                response={
+                    "code": "AMOUNT_MISMATCH",
+                    "pgAmount": truth.total_amount,
+                    "pgCurrency": truth.currency,
+                    "pgStatus": truth.status.value,
+                    "status": PaymentStatus.READY.value,
+                },
+            )
+            payment.release_confirm(now)
         case Disagrees(reason=reason) as disagreement:
             log.error("payment %s: the PG's record disagrees with ours: %s", payment.id, reason)
             payment.flag_for_review(reason, now)
@@ -243,7 +272,11 @@ def _apply(uow: UnitOfWork, payment: Payment, verdict: ConfirmVerdict, deps: Dep
 
 def _exchanges(verdict: ConfirmVerdict) -> tuple[GatewayExchange | None, ...]:
     match verdict:
-        case Approved(truth=truth, earlier=earlier) | Disagrees(truth=truth, earlier=earlier):
+        case (
+            Approved(truth=truth, earlier=earlier)
+            | OtherAmountUnapproved(truth=truth, earlier=earlier)
+            | Disagrees(truth=truth, earlier=earlier)
+        ):
             return (*earlier, truth.exchange)
         case Refused(exchange=exchange, earlier=earlier):
             return (*earlier, exchange)
@@ -261,8 +294,8 @@ def adopt_or_flag(
     answered_cancels: Mapping[str, str] | None = None,
     refused_cancels: Mapping[str, Failure] | None = None,
 ) -> bool:
-    """Adopt the PG's view; a record of another payment flags this one for a person. True if
-    anything changed. Each cancel the PG's view booked other than as held (one made elsewhere,
+    """Adopt the PG's view; a record of another payment flags this one for a person when money
+    moved on either side (one that approved nothing is left alone). True if anything changed. Each cancel the PG's view booked other than as held (one made elsewhere,
     one that refunded less) gets a row in the payment's trail, in `uow`."""
     held = {c.id: c.amount for c in payment.cancels}
     try:
@@ -274,6 +307,11 @@ def adopt_or_flag(
             refused_cancels=refused_cancels,
         )
     except GatewayMismatch as mismatch:
+        if not mismatch.money_moved:
+            # A window opened for another amount, approved by no one: not this payment's record
+            # to adopt, and nothing for a person (or an alert) to check.
+            log.info("payment %s: not adopted, nothing was approved: %s", payment.id, mismatch)
+            return False
         log.error("payment %s: %s", payment.id, mismatch)
         payment.flag_for_review(str(mismatch), deps.clock.now())
         return True

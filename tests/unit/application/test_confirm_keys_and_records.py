@@ -1,10 +1,12 @@
-"""Confirm rules 8 and 9 (docs/api.md): a paymentKey that is not this order's never blocks the
-order and never reaches another payment; a PG record that disagrees with ours is never adopted."""
+"""Confirm rules 2, 8 and 9 (docs/api.md): a paymentKey that is not this order's never blocks the
+order and never reaches another payment; a window opened for another amount is the customer's
+amount mismatch; a PG record that disagrees with ours is never adopted."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 
 import pytest
 
@@ -17,7 +19,7 @@ from sunap.application.errors import InvalidPaymentKey, PgMismatch, PgUnavailabl
 from sunap.application.outcomes import apply_confirm_verdict
 from sunap.application.ports.gateway import GatewayUnknown, PgOperation
 from sunap.application.reconcile import reconcile_due
-from sunap.domain.errors import ConfirmInProgress
+from sunap.domain.errors import AmountMismatch, ConfirmInProgress
 from sunap.domain.payment import Payment, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
@@ -125,22 +127,74 @@ async def test_the_key_of_another_orders_window_is_refused(
     assert toss.payment(other_window).status is S.IN_PROGRESS  # the other order is untouched
 
 
-async def test_a_window_paid_for_another_amount_is_a_mismatch_for_a_person_and_blocks_nothing(
-    deps: Deps, toss: FakeGateway, store: InMemoryStore
+async def test_a_window_opened_for_another_amount_is_refused_as_a_mismatch_and_flags_nothing(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The customer's browser opened the window for 100 (it runs the page's script) and came back
+    with the order's real amount: the PG refuses our confirm and its record of the key is an
+    unapproved window. Nothing moved, so this is the customer's amount mismatch, not a PG
+    mismatch for a person: it used to flag the payment (the review queue, its alert, an ERROR
+    line), which anyone holding a checkout link could do to any order, and the flag outlived
+    the honest payment that followed."""
     payment = await ready(deps)
-    tampered = toss.pay_in_window("order-0001", 100)  # the browser changed the amount
-    with pytest.raises(PgMismatch) as mismatch:
+    tampered = toss.pay_in_window("order-0001", 100)
+    with caplog.at_level(logging.INFO), pytest.raises(AmountMismatch) as refused:
+        await confirm_payment(confirming(tampered), deps)
+    assert refused.value.code == "AMOUNT_MISMATCH"
+    after = store.payment(payment.id)
+    assert after.status is S.READY and after.payment_key is None  # the claim is released
+    assert not after.needs_review and after.review_reason is None
+    assert after.next_reconcile_at is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # Both calls to Toss are in the trail (the refused confirm, the look-up that judged it),
+    # then the release, which names the window's amount.
+    trail = store.audit_of(payment.id)
+    assert [e.type for e in trail if e.type.startswith("pg.")] == ["pg.confirm", "pg.lookup"]
+    released = trail[-1]
+    assert (released.type, released.status) == ("confirm.released", "rejected")
+    assert released.response_data is not None and released.response_data["pgAmount"] == 100
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]
+
+    real = toss.pay_in_window("order-0001", 15000)
+    paid = await confirm_payment(confirming(real), deps)
+    assert paid.status is S.DONE and not paid.needs_review
+    assert toss.payment(tampered).status is S.IN_PROGRESS  # Toss approved nothing of it
+
+
+async def test_the_reconciler_releases_a_window_of_another_amount_whose_answer_was_lost(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, clock: FakeClock
+) -> None:
+    """The same judged by the reconciler (the confirm's answer never came): released, unflagged."""
+    payment = await ready(deps)
+    tampered = toss.pay_in_window("order-0001", 100)
+    toss.fail_next("confirm", GatewayUnknown("READ_TIMEOUT", "lost", timed_out=True))
+    with pytest.raises(Exception, match="did not answer in time"):
+        await confirm_payment(confirming(tampered), deps)
+    assert store.payment(payment.id).status is S.IN_PROGRESS
+
+    clock.advance(seconds=60)
+    await reconcile_due(deps)
+    released = store.payment(payment.id)
+    assert released.status is S.READY and not released.needs_review
+    assert released.next_reconcile_at is None
+
+
+async def test_a_window_toss_approved_for_another_amount_is_a_mismatch_for_a_person(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same window, but confirmed at Toss for its 100 (not by us): money moved that
+    disagrees with ours. That stays PG_MISMATCH, flagged and logged at ERROR (docs/api.md,
+    Confirm rules, rule 9)."""
+    payment = await ready(deps)
+    tampered = toss.pay_in_window("order-0001", 100)
+    await toss.confirm(payment_key=tampered, order_id="order-0001", amount=100, idempotency_key="x")
+    with caplog.at_level(logging.ERROR), pytest.raises(PgMismatch) as mismatch:
         await confirm_payment(confirming(tampered), deps)
     assert mismatch.value.code == "PG_MISMATCH"
     after = store.payment(payment.id)
-    assert after.needs_review and after.review_reason is not None
-    assert after.status is S.READY  # nothing was approved: the real customer can still pay
-    # Both calls to Toss are in the trail: the refused confirm, then the look-up that judged it.
-    calls = [e.type for e in store.audit_of(payment.id) if e.type.startswith("pg.")]
-    assert calls == ["pg.confirm", "pg.lookup"]
-    real = toss.pay_in_window("order-0001", 15000)
-    assert (await confirm_payment(confirming(real), deps)).status is S.DONE
+    assert after.needs_review and "100 KRW" in (after.review_reason or "")
+    assert after.status is S.IN_PROGRESS and after.next_reconcile_at is None
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
 
 
 async def test_an_approved_record_that_disagrees_stays_in_progress_for_a_person(

@@ -226,3 +226,30 @@ async def test_an_approval_at_toss_of_another_amount_is_flagged_never_adopted(
     assert after.status is S.EXPIRED and after.needs_review and after.payment_key is None
     assert "99000" in (after.review_reason or "")
     assert [e.type for e in store.events_of(payment.id)] == ["payment.created", "payment.expired"]
+
+
+async def test_a_window_opened_for_another_amount_that_expired_flags_nothing(
+    inbox: InMemoryWebhookInbox, deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """The customer opened the window for 100 (the page's script is theirs to edit), left it,
+    and Toss expired it and said so: Toss's record of the order is of another amount, but
+    nothing was approved on either side. It used to flag the READY payment for a person (the
+    review queue, its alert), and the flag stayed on the honest payment that followed."""
+    payment = await ready(deps, "order-a-10")
+    abandoned = toss.pay_in_window(payment.order_id, 100)
+    toss.expire(abandoned)
+
+    delivery = await deliver(
+        status_changed(abandoned, "EXPIRED", orderId=payment.order_id), inbox, deps
+    )
+
+    assert delivery.status is D.APPLIED and delivery.payment_id == payment.id
+    after = store.payment(payment.id)
+    assert after.status is S.READY and after.payment_key is None
+    assert not after.needs_review and after.review_reason is None
+    assert [e.type for e in store.events_of(payment.id)] == ["payment.created"]
+
+    key = await confirmed_at_toss(toss, payment)  # then paid, for its own amount
+    await deliver(status_changed(key, "DONE", orderId=payment.order_id), inbox, deps)
+    paid = store.payment(payment.id)
+    assert paid.status is S.DONE and paid.payment_key == key and not paid.needs_review
