@@ -199,6 +199,32 @@ def test_a_partial_cancel_through_the_form_cancels_once_however_often_it_is_sent
     assert len(cancels_at_toss(sandbox, paid)) == 1
 
 
+def test_a_misplaced_thousands_comma_is_refused_and_a_grouped_amount_is_taken(
+    visit: Visit, service: RunningService, sandbox: httpx.Client, shops: dict[str, Shop]
+) -> None:
+    """ "1,0000" (a mistyped 1,000) used to cancel 10,000: every comma was dropped."""
+    admin = shops["shop-a"].admin
+    with api_for(service, admin) as api:
+        paid = paid_payment(api, sandbox, 20000)
+    page = visit.page
+    sign_in(page, service, admin, f"/dashboard/payments/{paid['id']}")
+    page.get_by_label("취소 금액", exact=True).fill("1,0000")
+    page.get_by_label("사유").fill("파손")
+    page.get_by_role("button", name="취소하기").click()
+
+    page.wait_for_url("**?failed=INVALID_AMOUNT")
+    assert "세 자리마다 쉼표" in page.locator("#problem").inner_text()
+    shoot(page, "dashboard-5b-amount-refused")
+    assert payment_of(service, admin, paid["id"])["balanceAmount"] == 20000
+    assert cancels_at_toss(sandbox, paid) == []
+
+    page.get_by_label("취소 금액", exact=True).fill("10,000")
+    page.get_by_label("사유").fill("파손")
+    page.get_by_role("button", name="취소하기").click()
+    page.wait_for_url("**?done=canceled")
+    assert payment_of(service, admin, paid["id"])["balanceAmount"] == 10000
+
+
 def test_going_back_to_the_cancel_form_or_a_second_tab_never_refunds_a_second_time(
     browser: Browser,
     visit: Visit,

@@ -57,9 +57,36 @@ def test_the_form_names_the_balance_it_was_drawn_with_and_a_typed_amount() -> No
     command = _cancel_command(SESSION, "p1", form)
     assert isinstance(command, CancelPayment)
     assert (command.amount, command.expected_cancelable) == (1000, 8000)
-    assert _cancel_command(SESSION, "p1", form | {"cancel_amount": ""}) == "INVALID_REQUEST"
+    assert _cancel_command(SESSION, "p1", form | {"cancel_amount": ""}) == "INVALID_AMOUNT"
     without_balance = {k: v for k, v in form.items() if k != "expected_balance"}
     assert _cancel_command(SESSION, "p1", without_balance) == "INVALID_REQUEST"
     ready = {"cancel_reason": "주문 취소", "expected_balance": "15000"}  # no amount field
     command = _cancel_command(SESSION, "p1", ready)
     assert isinstance(command, CancelPayment) and command.amount is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("1000", 1000), ("10,000", 10000), (" 1,234,567 ", 1234567), ("999,999,999,999", 10**12 - 1)],
+)
+def test_an_amount_in_digits_or_grouped_by_thousands_is_taken(typed: str, amount: int) -> None:
+    form = {
+        "cancel_reason": "파손",
+        "expected_balance": "999,999,999,999",
+        "cancel_amount": typed,
+    }
+    command = _cancel_command(SESSION, "p1", form)
+    assert isinstance(command, CancelPayment) and command.amount == amount
+
+
+@pytest.mark.parametrize(
+    "typed",
+    # A misplaced comma is a typo: "1,0000" was read as 10,000 (a mistyped 1,000, ten times it).
+    [
+        *("1,0000", "15,00", "1,2,3", ",100", "100,", "1234,567", "1,,000", "1 000", "1.000"),
+        *("0", "-1", "1e3", "１５０００", "1,000,000,000,000", "1" * 13),
+    ],
+)
+def test_any_other_amount_is_refused_with_its_own_message(typed: str) -> None:
+    form = {"cancel_reason": "파손", "expected_balance": "20,000", "cancel_amount": typed}
+    assert _cancel_command(SESSION, "p1", form) == "INVALID_AMOUNT"

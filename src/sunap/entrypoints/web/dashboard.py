@@ -70,6 +70,9 @@ CANCEL_FORM_LOCK = timedelta(seconds=90)
 # The refund account's fields, each `refund_<name>` in the cancel form.
 REFUND_FIELDS = ("bank", "account_number", "holder_name")
 _CODE = re.compile(r"[A-Z0-9_]{1,64}")
+# An amount as typed: plain digits, or digits grouped in threes by commas ("10,000"). A comma
+# anywhere else ("1,0000", "15,00") is a typo whose meaning is a guess: never read as a number.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,12}|[0-9]{1,3}(?:,[0-9]{3}){1,3}")
 _NOTICES = frozenset(
     {"canceled", "cancel_pending", "cancel_in_flight", "resolved", "replay_queued", "replay_busy"}
 )
@@ -300,7 +303,7 @@ def _cancel_command(
     if "cancel_amount" in form:
         amount = _whole_number(form["cancel_amount"])
         if amount is None or amount < 1:
-            return "INVALID_REQUEST"
+            return "INVALID_AMOUNT"
     fields = [form.get(f"refund_{name}", "").strip() for name in REFUND_FIELDS]
     refund = None
     if any(fields):
@@ -318,8 +321,9 @@ def _cancel_command(
 
 
 def _whole_number(text: str) -> int | None:
-    text = text.strip().replace(",", "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+    """A whole number of at most 12 digits as `_WHOLE_NUMBER` takes it; None for anything else."""
+    text = text.strip()
+    return int(text.replace(",", "")) if _WHOLE_NUMBER.fullmatch(text) else None
 
 
 def _refund_account(bank: str, number: str, holder: str) -> RefundAccount | None:

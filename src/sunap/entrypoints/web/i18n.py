@@ -356,6 +356,12 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "토스에 연결할 수 없습니다. 아무것도 보내지 않았습니다.",
         "Toss cannot be reached; nothing was sent.",
     ),
+    "problem_INVALID_AMOUNT": (
+        "취소 금액을 확인하세요. 숫자만 입력하거나 세 자리마다 쉼표를 넣어 입력하세요 (예: 10000 "
+        "또는 10,000). 아무것도 취소하지 않았습니다.",
+        "Check the amount: enter digits only, or with a comma every three digits (10000 or "
+        "10,000). Nothing was canceled.",
+    ),
     "problem_INVALID_REQUEST": ("입력값을 확인하세요.", "Check what you entered."),
     "problem_NOT_UNDER_REVIEW": (
         "이미 검토가 끝난 결제입니다.",
