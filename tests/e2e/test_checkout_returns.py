@@ -189,3 +189,85 @@ def test_opening_a_link_never_signs_one_that_outlives_it(service: RunningService
         )
         assert paid.status_code == 303
         assert [expiry_of(t) for t in tokens_in(paid.headers["location"])] == [expiry_of(token)]
+
+
+def failed_with(service: RunningService, payment: dict[str, Any], path: str, **query: str) -> Any:
+    """The failUrl's query a return of `payment` (on a live link) was sent to."""
+    token = token_signed_ago(payment, timedelta(0))
+    language = {"Accept-Language": query.pop("language")} if "language" in query else {}
+    returned = httpx.get(
+        f"{service.base_url}/checkout/{payment['id']}/{path}",
+        params={"token": token, **query},
+        headers=language,
+    )
+    assert returned.status_code == 303, returned.text
+    location = returned.headers["location"]
+    assert location.startswith("https://shop.example/failed?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def test_the_fail_url_tells_the_customer_sunaps_own_refusals_in_korean(
+    service: RunningService,
+) -> None:
+    """Merchants show the failUrl's `message` to the customer, as they show Toss's (Korean) ones:
+    Sunap's own refusals said "amount 100 does not match the payment's amount 15000." or "…set
+    aside for a person to check." The `code` is unchanged; the window's own words pass as sent."""
+    key = service.create_key("shop-words", "payments:write", "payments:read", "payments:cancel")
+    with service.client(key) as api, httpx.Client(base_url=service.sandbox_url) as sandbox:
+
+        def payment() -> dict[str, Any]:
+            return create_payment(api, 5000, failUrl="https://shop.example/failed")
+
+        tampered = payment()
+        real_key = pay_in_window(sandbox, tampered)
+        canceled = payment()
+        canceled_key = pay_in_window(sandbox, canceled)
+        assert api.post(
+            f"/v1/payments/{canceled['id']}/cancel", json={"cancelReason": "품절"}
+        ).is_success
+        answers = {
+            "AMOUNT_MISMATCH": failed_with(
+                service,
+                tampered,
+                "success",
+                paymentKey=real_key,
+                orderId=tampered["orderId"],
+                amount="100",
+            ),
+            "INVALID_PAYMENT_KEY": failed_with(
+                service,
+                (made_up := payment()),
+                "success",
+                paymentKey="tpk_made_up",
+                orderId=made_up["orderId"],
+                amount="5000",
+            ),
+            "INVALID_REQUEST": failed_with(service, payment(), "success", amount="5000"),
+            "NOT_CONFIRMABLE_STATUS": failed_with(
+                service,
+                canceled,
+                "success",
+                paymentKey=canceled_key,
+                orderId=canceled["orderId"],
+                amount="5000",
+            ),
+            "PAY_PROCESS_ABORTED": failed_with(service, payment(), "fail"),
+        }
+        for code, query in answers.items():
+            assert query["code"] == code
+            assert HANGUL.search(query["message"]), (code, query["message"])
+            assert not re.search(r"[A-Za-z]{3}", query["message"]), (code, query["message"])
+        assert "금액" in answers["AMOUNT_MISMATCH"]["message"]
+
+        window = failed_with(
+            service, payment(), "fail", code="REJECT_CARD_COMPANY", message="카드사 거절 (테스트)"
+        )
+        assert (window["code"], window["message"]) == (
+            "REJECT_CARD_COMPANY",
+            "카드사 거절 (테스트)",
+        )
+        english = failed_with(service, payment(), "success", amount="5000", language="en")
+        assert english["code"] == "INVALID_REQUEST" and not HANGUL.search(english["message"])

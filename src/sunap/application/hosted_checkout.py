@@ -53,7 +53,10 @@ class NotPaid:
     code: (
         str  # Sunap's code (AMOUNT_MISMATCH, PG_REJECTED…) or the window's (PAY_PROCESS_CANCELED…)
     )
-    message: str
+    # The PG's or its window's own words, passed on as they came (Toss writes them for the
+    # customer, in Korean). None for Sunap's own refusals: the page words those from `code`, in
+    # the customer's language, since the merchant shows them to the customer.
+    pg_message: str | None = None
     pg_code: str | None = None  # the PG's own code, when it refused
 
 
@@ -104,7 +107,7 @@ async def complete_checkout(
 ) -> CheckoutOutcome:
     """The window came back approved: confirm it, once."""
     if order_id != payment.order_id:
-        return NotPaid(payment, "INVALID_REQUEST", "The orderId is not this payment's.")
+        return NotPaid(payment, "INVALID_REQUEST")  # the orderId is not this payment's
     command = ConfirmPayment(
         tenant_id=payment.tenant_id, payment_key=payment_key, order_id=order_id, amount=amount
     )
@@ -128,15 +131,15 @@ async def _confirmed(command: ConfirmPayment, payment: Payment, deps: Deps) -> C
     except PaymentRejected as rejected:
         return NotPaid(rejected.payment, rejected.code, rejected.pg_message, rejected.pg_code)
     except InvalidPaymentKey as invalid:
-        return await _unless_paid(payment, deps, invalid.code, invalid.message, invalid.pg_code)
+        return await _unless_paid(payment, deps, invalid.code, invalid.pg_code)
     except ConfirmInProgress:
         raise  # the caller waits for the other return
     except SunapError as refused:
-        return await _unless_paid(payment, deps, refused.code, refused.message)
+        return await _unless_paid(payment, deps, refused.code)
 
 
 async def _unless_paid(
-    payment: Payment, deps: Deps, code: str, message: str, pg_code: str | None = None
+    payment: Payment, deps: Deps, code: str, pg_code: str | None = None
 ) -> CheckoutOutcome:
     """A refused return of a payment that another tab's return paid (with its own paymentKey)
     still ends on the success page: the order is paid, and a failure page would invite the
@@ -144,12 +147,15 @@ async def _unless_paid(
     current = await _reread(payment, deps)
     if is_paid(current):
         return Paid(current)
-    return NotPaid(current, code, message, pg_code)
+    return NotPaid(current, code, pg_code=pg_code)
 
 
-async def window_failed(payment: Payment, code: str, message: str, deps: Deps) -> CheckoutOutcome:
-    """The window came back with a failure (declined, given up). A payment that another tab or an
-    earlier return already paid stays paid: the later failure says nothing about it."""
+async def window_failed(
+    payment: Payment, code: str, message: str | None, deps: Deps
+) -> CheckoutOutcome:
+    """The window came back with a failure (declined, given up), in its own words (`message`,
+    None when it gave none). A payment that another tab or an earlier return already paid stays
+    paid: the later failure says nothing about it."""
     current = await _reread(payment, deps)
     if is_paid(current):
         return Paid(current)
@@ -179,7 +185,7 @@ async def _outcome_of_other_confirm(
     if current.status is PaymentStatus.READY:
         # Past the deadline, "checking" (the page asks again) rather than another's failure.
         return None if loop.time() < deadline else Pending(current)
-    return NotPaid(current, "NOT_CONFIRMABLE_STATUS", f"The payment is {current.status}.")
+    return NotPaid(current, "NOT_CONFIRMABLE_STATUS")
 
 
 async def _reread(payment: Payment, deps: Deps) -> Payment:

@@ -34,6 +34,7 @@ from sunap.application.pg_accounts import DEFAULT_PG_ACCOUNT
 from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
 
 from .context import WebContext, web_of
+from .i18n import Translator
 from .institutions import bank_name
 from .pages import SELF_ONLY, csp, format_when, redirect, render, translator
 
@@ -139,9 +140,7 @@ async def window_approved(request: Request, payment_id: str) -> Response:
     order_id = _clean(query.get("orderId"))
     amount = _clean(query.get("amount"))
     if not payment_key or not order_id or not amount.isascii() or not amount.isdigit():
-        outcome: CheckoutOutcome = NotPaid(
-            payment, "INVALID_REQUEST", "paymentKey, orderId and amount are required."
-        )
+        outcome: CheckoutOutcome = NotPaid(payment, "INVALID_REQUEST")  # a field is missing
     else:
         outcome = await complete_checkout(
             payment,
@@ -164,10 +163,7 @@ async def window_failed_back(request: Request, payment_id: str) -> Response:
     code = _clean(request.query_params.get("code"))
     message = _clean(request.query_params.get("message"))[:MAX_MESSAGE]
     outcome = await window_failed(
-        payment,
-        code if _CODE.fullmatch(code) else "PAY_PROCESS_ABORTED",
-        message or "The payment window reported a failure.",
-        web.deps,
+        payment, code if _CODE.fullmatch(code) else "PAY_PROCESS_ABORTED", message or None, web.deps
     )
     return _finish(request, web, outcome, link_expired)
 
@@ -203,8 +199,9 @@ def _finish(
             if payment.success_url:
                 return redirect(_merchant_success(payment))
             return redirect(f"{web.public_url}/checkout/{payment.id}/result?token={quote(token)}")
-        case NotPaid(payment=payment, code=code, message=message, pg_code=pg_code):
+        case NotPaid(payment=payment, code=code, pg_message=pg_message, pg_code=pg_code):
             if payment.fail_url:
+                message = pg_message or customer_message(translator(request), code)
                 extra = {"pgCode": pg_code} if pg_code else {}
                 return redirect(
                     _with_query(
@@ -220,6 +217,14 @@ def _finish(
         case Pending(payment=payment):
             here = request.url.path + "?" + request.url.query
             return _result(request, "pending", payment=payment, refresh_url=here)
+
+
+def customer_message(t: Translator, code: str) -> str:
+    """The failUrl's `message` for one of Sunap's own codes: merchants show it to the customer,
+    as they show Toss's own (Korean) messages, so it is written for them, in the pages' language.
+    The `code` stays as it is for the merchant's program."""
+    key = f"fail_{code}"
+    return t(key) if t.has(key) else t("fail_other")
 
 
 def _state_page(

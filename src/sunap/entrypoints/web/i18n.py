@@ -62,6 +62,43 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "결제 금액이 주문 금액과 달라 결제를 진행하지 않았습니다.",
         "The amount differs from the order's, so nothing was charged.",
     ),
+    # The failUrl's `message` for Sunap's own codes (the merchant shows it to the customer).
+    "fail_AMOUNT_MISMATCH": (
+        "결제 금액이 주문 금액과 달라 결제를 진행하지 않았습니다. 다시 결제해 주세요.",
+        "The amount differs from the order's, so nothing was charged. Please pay again.",
+    ),
+    "fail_INVALID_PAYMENT_KEY": (
+        "결제 정보를 확인할 수 없어 결제를 진행하지 않았습니다. 다시 결제해 주세요.",
+        "The payment could not be verified, so nothing was charged. Please pay again.",
+    ),
+    "fail_INVALID_REQUEST": (
+        "결제 정보가 올바르지 않아 결제를 진행하지 않았습니다. 다시 결제해 주세요.",
+        "The payment details were not valid, so nothing was charged. Please pay again.",
+    ),
+    "fail_NOT_CONFIRMABLE_STATUS": (
+        "취소되었거나 만료되어 더 이상 결제할 수 없는 주문입니다.",
+        "This order was canceled or has expired and can no longer be paid.",
+    ),
+    "fail_ALREADY_PROCESSED_PAYMENT": (
+        "이미 다른 결제로 처리된 주문입니다.",
+        "This order was already paid with another payment.",
+    ),
+    "fail_PG_MISMATCH": (
+        "결제 내역을 확인하고 있습니다. 상점에서 결과를 안내해 드립니다.",
+        "We are checking this payment; the shop will let you know.",
+    ),
+    "fail_PG_REJECTED": (  # Toss refused and gave no message of its own
+        "결제가 승인되지 않았습니다. 다시 시도하거나 다른 결제수단을 선택해 주세요.",
+        "The payment was not approved. Please try again or choose another method.",
+    ),
+    "fail_PAY_PROCESS_ABORTED": (
+        "결제가 완료되지 않았습니다. 다시 시도해 주세요.",
+        "The payment was not completed. Please try again.",
+    ),
+    "fail_other": (
+        "결제를 완료하지 못했습니다. 잠시 후 다시 시도해 주세요.",
+        "The payment could not be completed. Please try again shortly.",
+    ),
     "result_pending": ("결제를 확인하고 있습니다", "Checking your payment"),
     "result_pending_text": (
         "잠시만 기다려 주세요. 이 페이지는 자동으로 새로 고쳐집니다. 결제가 두 번 되지 않습니다.",
