@@ -467,7 +467,10 @@ def _charts(buckets: list[Activity], grain: Grain, t: Translator) -> list[Any]:
 
 def _timeline(payment: Payment, audit: list[AuditEntry], t: Translator) -> list[Moment]:
     """The payment's main moments, oldest first. Within one second (the PG reports its times to
-    the second) they keep the order in which they can happen."""
+    the second) they keep the order in which they can happen. The last line is its status now,
+    dated as of the latest moment above it or its last change, whichever is later: a webhook that
+    changed nothing comes after the last change, and the status line, dated at that change, stood
+    below it with an earlier time."""
     amount = format_money(payment.amount, payment.currency, t)
     found: list[tuple[int, Moment]] = [
         (0, Moment(payment.created_at, t("tl_created", amount=amount)))
@@ -488,8 +491,10 @@ def _timeline(payment: Payment, audit: list[AuditEntry], t: Translator) -> list[
         if cancel.status is CancelStatus.DONE:
             found.append((4, _cancel_moment(cancel, payment, t)))
     found.sort(key=lambda r: (r[1].at.replace(microsecond=0), r[0]))
+    moments = [m for _, m in found]
     status = t.label(STATUS_LABELS, payment.status)
-    return [m for _, m in found] + [Moment(payment.updated_at, t("tl_now", status=status))]
+    as_of = max([payment.updated_at, *(m.at for m in moments)])
+    return [*moments, Moment(as_of, t("tl_now", status=status))]
 
 
 def _cancel_moment(cancel: Cancel, payment: Payment, t: Translator) -> Moment:
