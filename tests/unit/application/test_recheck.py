@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sunap.application.commands import ConfirmPayment, CreatePayment
-from sunap.application.confirm_payment import confirm_payment
-from sunap.application.create_payment import create_payment
 from sunap.application.deps import Deps
 from sunap.application.ports.gateway import GatewayUnknown
 from sunap.application.recheck import RecheckOutcome, payments_to_recheck, recheck_payment
-from sunap.domain.payment import Payment, PaymentMethod, PaymentStatus
+from sunap.domain.payment import PaymentMethod, PaymentStatus
 from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
-from tests.unit.application.test_cancel_use_case import TENANT, paid, same_request, unanswered
+from tests.unit.application.test_cancel_use_case import paid, same_request, unanswered
+from tests.unit.webhooks.scenes import confirmed
 
 S = PaymentStatus
 
@@ -83,37 +81,18 @@ async def test_toss_not_answering_says_so_and_changes_nothing(
     assert store.payment(payment.id).status is S.DONE
 
 
-async def paid_order(
-    deps: Deps, toss: FakeGateway, order_id: str, method: PaymentMethod = PaymentMethod.CARD
-) -> Payment:
-    await create_payment(
-        CreatePayment(
-            tenant_id=TENANT,
-            pg_account_id="default",
-            order_name="Blue socks",
-            amount=1000,
-            order_id=order_id,
-        ),
-        deps,
-    )
-    key = toss.pay_in_window(order_id, 1000, method=method)
-    return await confirm_payment(
-        ConfirmPayment(tenant_id=TENANT, payment_key=key, order_id=order_id, amount=1000), deps
-    )
-
-
 async def test_only_payments_toss_may_still_change_since_the_time_are_listed_oldest_first(
     deps: Deps, toss: FakeGateway, clock: FakeClock
 ) -> None:
-    before = await paid_order(deps, toss, "order-before")
+    before = await confirmed(deps, toss, order_id="order-before")
     clock.advance(seconds=3600)
     since = clock.now()
-    first = await paid_order(deps, toss, "order-first")
+    first = await confirmed(deps, toss, order_id="order-first")
     clock.advance(seconds=1)
-    waiting = await paid_order(deps, toss, "order-va", PaymentMethod.VIRTUAL_ACCOUNT)
+    waiting = await confirmed(deps, toss, order_id="order-va", method=PaymentMethod.VIRTUAL_ACCOUNT)
     clock.advance(seconds=1)
-    refunded = await paid_order(deps, toss, "order-refunded")
-    await refund_in_console(toss, refunded.payment_key, 1000)
+    refunded = await confirmed(deps, toss, order_id="order-refunded")
+    await refund_in_console(toss, refunded.payment_key, 15000)
     await recheck_payment(refunded.id, deps)  # CANCELED now: Toss changes it no more
 
     assert waiting.status is S.WAITING_FOR_DEPOSIT

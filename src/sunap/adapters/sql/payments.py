@@ -165,15 +165,7 @@ class SqlPaymentRepository:
             .order_by(payments.c.created_at, payments.c.id)
             .limit(limit)
         )
-        if after is not None:
-            created_at, last_id = after
-            stmt = stmt.where(
-                or_(
-                    payments.c.created_at > created_at,
-                    and_(payments.c.created_at == created_at, payments.c.id > last_id),
-                )
-            )
-        rows = (await self._session.execute(stmt)).mappings()
+        rows = (await self._session.execute(_past(stmt, after))).mappings()
         return [(row["created_at"], row["id"]) for row in rows]
 
     async def changeable_at_toss_since(
@@ -188,15 +180,7 @@ class SqlPaymentRepository:
             .order_by(payments.c.created_at, payments.c.id)
             .limit(limit)
         )
-        if after is not None:
-            created_at, last_id = after
-            stmt = stmt.where(
-                or_(
-                    payments.c.created_at > created_at,
-                    and_(payments.c.created_at == created_at, payments.c.id > last_id),
-                )
-            )
-        rows = (await self._session.execute(stmt)).mappings()
+        rows = (await self._session.execute(_past(stmt, after))).mappings()
         return [(row["created_at"], row["id"]) for row in rows]
 
     async def lease_for_reconcile(
@@ -519,6 +503,21 @@ class SqlPaymentRepository:
 _Lock = Literal["payment", "all"]
 _CANCEL_PREFIX = "cancel_"
 _PAYMENT_COLUMNS = tuple(c.key for c in payments.c)
+
+
+def _past(stmt: Select[Any], after: tuple[datetime, str] | None) -> Select[Any]:
+    """Only the rows past `after` (created_at, id), for a list walked oldest first."""
+    if after is None:
+        return stmt
+    created_at, last_id = after
+    return stmt.where(
+        or_(
+            payments.c.created_at > created_at,
+            and_(payments.c.created_at == created_at, payments.c.id > last_id),
+        )
+    )
+
+
 _CANCEL_COLUMNS = tuple(c.key for c in payment_cancels.c)
 _NO_CANCELS = frozenset(status.value for status in NEVER_APPROVED)
 _INSERT_CANCEL = insert(payment_cancels)
