@@ -295,8 +295,9 @@ def adopt_or_flag(
     refused_cancels: Mapping[str, Failure] | None = None,
 ) -> bool:
     """Adopt the PG's view; a record of another payment flags this one for a person when money
-    moved on either side (one that approved nothing is left alone). True if anything changed. Each cancel the PG's view booked other than as held (one made elsewhere,
-    one that refunded less) gets a row in the payment's trail, in `uow`."""
+    moved on either side (one that approved nothing is left alone). True if anything changed.
+    Each cancel the PG's view booked other than as held (one made elsewhere, one that refunded
+    less) gets a row in the payment's trail, in `uow`."""
     held = {c.id: c.amount for c in payment.cancels}
     try:
         changed = adopt_gateway_state(
