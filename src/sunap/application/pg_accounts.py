@@ -276,15 +276,12 @@ async def holder_of_keys(
     box: SecretBox,
     *,
     known: dict[str, tuple[datetime, str]] | None = None,
-    unopened: list[str] | None = None,
 ) -> str | None:
     """The id of another account with `account`'s secret key or client key (the default one
     included, when it is known), or None. A Toss account is its keys: two ids for one account
     would split one set of orders and payment keys between two tenants. `known` keeps the
     digests of rows already opened, by id and updated_at. A row that cannot be opened (sealed
-    under a key no longer configured) cannot be compared: its id goes to `unopened` for the
-    caller to refuse on; without that list it is left out with a warning, which suits the
-    service (a row it cannot open, it cannot send anything on either)."""
+    under a key no longer configured) is left out, with a warning, not held against others."""
     mine = _fingerprint(account.secret_key)
     if default is not None and (
         hmac.compare_digest(mine, _fingerprint(default.secret_key))
@@ -297,11 +294,7 @@ async def holder_of_keys(
         if account.client_key is not None and account.client_key == sealed.client_key:
             return sealed.id
         theirs = _sealed_fingerprint(sealed, box, known)
-        if theirs is None and unopened is not None:
-            unopened.append(sealed.id)
-        elif theirs is None:
-            log.warning("PG account %s cannot be opened: its keys are not compared", sealed.id)
-        elif hmac.compare_digest(mine, theirs):
+        if theirs is not None and hmac.compare_digest(mine, theirs):
             return sealed.id
     return None
 
@@ -315,6 +308,7 @@ def _sealed_fingerprint(
     try:
         digest = _fingerprint(box.open(sealed.secret_key_sealed))
     except SecretsUnavailable:
+        log.warning("PG account %s cannot be opened: its keys are not compared", sealed.id)
         return None
     if known is not None:
         known[sealed.id] = (sealed.updated_at, digest)
@@ -404,14 +398,8 @@ async def seal_own_account(
     two key sets, `test_sk_` and `test_gsk_`: keys cannot tell those apart.)"""
     secret_key = secret_key.strip().lstrip("\ufeff")
     check_account_keys(secret_key, client_key, production=production)
-    secret_key_sealed = box.seal(secret_key)  # no key to seal with is said before anything else
     wanted = PgAccount(tenant_id, secret_key, client_key)
-    unopened: list[str] = []
-    holder = await holder_of_keys(wanted, default, store, box, unopened=unopened)
-    if holder is None and unopened:
-        # Not compared is not different: these keys may be one of theirs, and two tenants on
-        # one Toss account would each reach the other's payments.
-        raise AccountRefused(await _unopened_refusal(unopened, store))
+    holder = await holder_of_keys(wanted, default, store, box)
     if holder == DEFAULT_PG_ACCOUNT:
         raise AccountRefused(
             "These are the keys of the service's default Toss account: a tenant on that "
@@ -425,23 +413,10 @@ async def seal_own_account(
     existing = await store.get(tenant_id)
     sealed = SealedPgAccount(
         id=tenant_id,
-        secret_key_sealed=secret_key_sealed,
+        secret_key_sealed=box.seal(secret_key),
         client_key=client_key,
         webhook_secret_sealed=box.seal(webhook_secret.strip()) if webhook_secret else None,
         created_at=existing.created_at if existing else now,
         updated_at=now,
     )
     return sealed
-
-
-async def _unopened_refusal(account_ids: list[str], store: PgAccountStore) -> str:
-    named = []
-    for account_id in account_ids:
-        tenant = await store.tenant_of_account(account_id)
-        named.append(f"{account_id} (tenant {tenant!r})" if tenant else account_id)
-    return (
-        f"The Toss account(s) {', '.join(named)} cannot be opened with this SUNAP_SECRETS_KEY, "
-        "so these keys cannot be checked against them; nothing was stored. Put the key they "
-        "were sealed with back in SUNAP_SECRETS_KEY after the new one (new,old: "
-        "docs/operations.md) and run this again."
-    )

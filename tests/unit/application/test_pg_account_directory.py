@@ -26,7 +26,6 @@ from sunap.application.pg_accounts import (
     TenantAccount,
     check_account_keys,
     gateway_within,
-    seal_own_account,
     with_account_at_hand,
 )
 from tests.fakes.gateway import FakeGateway
@@ -109,28 +108,6 @@ async def test_a_row_sealed_under_a_retired_key_is_left_out_not_held_against_the
         "ten_old", retired.seal("test_sk_old_0001"), None, None, NOW, NOW
     )
     assert (await directory(store).account("ten_a")).secret_key == "test_sk_a_0001"
-
-
-async def test_set_toss_refuses_keys_it_cannot_compare_with_a_row_under_a_retired_key() -> None:
-    """The service cannot use such a row either, so passing over it there is safe; giving a
-    tenant keys that may be that row's is not: they would be one Toss account for two tenants."""
-    retired = FernetSecretBox([new_key().encode()])
-    store = Accounts(("ten_a", "test_sk_a_0001", "test_ck_a_0001"))
-    store._sealed["ten_old"] = SealedPgAccount(
-        "ten_old", retired.seal("test_sk_old_0001"), None, None, NOW, NOW
-    )
-
-    with pytest.raises(AccountRefused, match=r"ten_old.*SUNAP_SECRETS_KEY"):
-        await seal_own_account(
-            "ten_new",
-            secret_key="test_sk_old_0001",
-            client_key=None,
-            webhook_secret=None,
-            store=store,
-            box=BOX,
-            now=NOW,
-            production=False,
-        )
 
 
 async def test_an_account_refused_for_shared_keys_is_not_looked_at_again_for_a_while() -> None:
