@@ -13,7 +13,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.uow import InMemoryStore
 from tests.unit.application.test_cancel_use_case import paid, same_request, unanswered
-from tests.unit.webhooks.scenes import confirmed
+from tests.unit.webhooks.scenes import confirmed, waiting_for_deposit
 
 S = PaymentStatus
 
@@ -79,6 +79,30 @@ async def test_toss_not_answering_says_so_and_changes_nothing(
     assert rechecked.outcome is RecheckOutcome.UNREACHABLE
     assert "FAILED_INTERNAL_SYSTEM_PROCESSING" in rechecked.note
     assert store.payment(payment.id).status is S.DONE
+
+
+async def test_a_deposit_toss_took_back_unheard_of_flags_the_paid_payment_for_a_person(
+    deps: Deps, toss: FakeGateway, store: InMemoryStore
+) -> None:
+    """Both webhooks lost: recheck learns of the deposit, then of the bank taking it back. A paid
+    payment never moves backwards here: the merchant may have shipped, so a person decides."""
+    payment = await waiting_for_deposit(deps, toss)
+    assert payment.payment_key is not None
+    toss.deposit(payment.payment_key)
+    assert (await recheck_payment(payment.id, deps)).status == "DONE"
+    toss.deposit_error(payment.payment_key)
+
+    rechecked = await recheck_payment(payment.id, deps)
+
+    assert (rechecked.outcome, rechecked.status) == (RecheckOutcome.FLAGGED, "DONE")
+    after = store.payment(payment.id)
+    assert after.needs_review and rechecked.note == after.review_reason
+    assert "deposit" in rechecked.note
+    assert [e.type for e in store.events_of(payment.id)][-1] == "payment.review_required"
+    # Asked again, the flag stays and is not reported (or published) a second time.
+    again = await recheck_payment(payment.id, deps)
+    assert again.outcome is RecheckOutcome.UNCHANGED
+    assert [e.type for e in store.events_of(payment.id)].count("payment.review_required") == 1
 
 
 async def test_only_payments_toss_may_still_change_since_the_time_are_listed_oldest_first(
